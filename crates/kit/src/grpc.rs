@@ -1,0 +1,43 @@
+//! Serving a service's gRPC API the same way everywhere: standard health (`grpc.health.v1`),
+//! reflection (v1), trace context taken from the caller's `traceparent`, graceful shutdown.
+use std::future::Future;
+
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+
+/// Serves `routes` on `listener` until `shutdown` resolves, then finishes in-flight calls.
+///
+/// `service_names` are the fully qualified gRPC service names reported as SERVING by the health
+/// service (the empty name, the server as a whole, is always reported).
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    service_names: &[&str],
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in service_names {
+        reporter.set_service_status(*name, ServingStatus::Serving).await;
+    }
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(stagecast_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("descriptor sets compiled into the binary are valid");
+    let routes = routes.add_service(health).add_service(reflection);
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let names: Vec<String> = service_names.iter().map(|s| s.to_string()).collect();
+    let shutdown = async move {
+        shutdown.await;
+        // Tell load balancers to stop sending before the listener closes.
+        for name in &names {
+            reporter.set_service_status(name, ServingStatus::NotServing).await;
+        }
+    };
+    tonic::transport::Server::builder()
+        .layer(tower_http::trace::TraceLayer::new_for_grpc().make_span_with(stagecast_telemetry::grpc::server_span))
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+}

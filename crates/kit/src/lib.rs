@@ -1,0 +1,20 @@
+//! The service kit: one way to do each cross-cutting thing in every stagecast service.
+//!
+//! Layers, bottom up:
+//! - [`config`]: typed configuration read from environment variables, failing at startup with the
+//!   variable's name and what was wrong with it.
+//! - [`error`]: [`ApiError`], the one error type that crosses a service boundary. It carries a
+//!   coarse [`ErrorKind`] (mapped to both a gRPC code and an HTTP status) and a stable,
+//!   machine-readable `code` that clients can branch on.
+//! - [`shutdown`]: a future that resolves on SIGTERM or Ctrl-C.
+//! - [`grpc`]: serves tonic services with health, reflection and trace propagation.
+//! - [`db`]: connects to Postgres inside a service's own schema and runs its migrations.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod shutdown;
+
+pub use error::{ApiError, ErrorKind};

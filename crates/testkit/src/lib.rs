@@ -1,0 +1,63 @@
+//! Test infrastructure shared by every test binary.
+//!
+//! `scripts/test` starts private Postgres, NATS (JetStream) and Redis servers and exports their
+//! addresses; tests never touch a developer's own servers unless told to. Each test gets its own
+//! database, so tests run in parallel without seeing each other's rows.
+#![forbid(unsafe_code)]
+
+use sqlx::{Connection, PgConnection};
+
+fn env(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the tests with scripts/test, which starts the test servers and sets it")
+    })
+}
+
+/// Admin URL of the test Postgres server.
+pub fn postgres_admin_url() -> String {
+    env("STAGECAST_TEST_DATABASE_URL")
+}
+
+pub fn nats_url() -> String {
+    env("STAGECAST_TEST_NATS_URL")
+}
+
+pub fn redis_url() -> String {
+    env("STAGECAST_TEST_REDIS_URL")
+}
+
+/// Creates an empty database with a unique name and returns its URL.
+pub async fn fresh_database() -> String {
+    let admin = postgres_admin_url();
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect(&admin).await.expect("connect to the test Postgres server");
+    // The name is ours (a UUID), never input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+    conn.close().await.ok();
+    with_database(&admin, &name)
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    // postgres://user@host:port/db?params -> replace the path.
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let mut out = format!("{}/{}", &base[..path_start], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_replaces_the_path_and_keeps_parameters() {
+        assert_eq!(super::with_database("postgres://u@h:1/postgres?sslmode=disable", "t_1"), "postgres://u@h:1/t_1?sslmode=disable");
+        assert_eq!(super::with_database("postgres://u@h:1", "t_1"), "postgres://u@h:1/t_1");
+    }
+}

@@ -1,0 +1,10 @@
+//! Domain types that parse: holding one means the value is valid.
+mod email;
+mod password;
+mod profile;
+mod refresh_token;
+
+pub use email::Email;
+pub use password::{Password, PasswordHash};
+pub use profile::{AvatarUrl, DisplayName};
+pub use refresh_token::RefreshToken;

@@ -1,0 +1,110 @@
+//! The tonic edge: proto in, domain types through the use cases, proto out.
+use std::sync::Arc;
+
+use stagecast_kit::ApiError;
+use stagecast_proto::auth::v1::{self as pb, auth_service_server::AuthService};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    domain::{AvatarUrl, DisplayName, Email, Password, RefreshToken},
+    service::{Auth, Session},
+    store::UserRow,
+};
+
+pub struct AuthGrpc {
+    auth: Arc<Auth>,
+}
+
+impl AuthGrpc {
+    pub fn new(auth: Arc<Auth>) -> Self {
+        Self { auth }
+    }
+}
+
+fn profile(u: &UserRow) -> pb::Profile {
+    pb::Profile {
+        id: u.id.to_string(),
+        email: u.email.clone(),
+        display_name: u.display_name.clone(),
+        avatar_url: u.avatar_url.clone().unwrap_or_default(),
+        created_at: Some(prost_types::Timestamp { seconds: u.created_at.timestamp(), nanos: u.created_at.timestamp_subsec_nanos() as i32 }),
+    }
+}
+
+fn session(s: Session) -> pb::SessionResponse {
+    pb::SessionResponse {
+        access_token: s.access_token,
+        refresh_token: s.refresh_token.expose().to_owned(),
+        expires_in: s.expires_in.as_secs() as i64,
+        user: Some(profile(&s.user)),
+        session_id: s.session_id.to_string(),
+    }
+}
+
+fn user_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::invalid("invalid_user_id", "user_id must be a UUID"))
+}
+
+#[tonic::async_trait]
+impl AuthService for AuthGrpc {
+    async fn sign_up(&self, req: Request<pb::SignUpRequest>) -> Result<Response<pb::SessionResponse>, Status> {
+        let r = req.into_inner();
+        let email = Email::parse(&r.email)?;
+        let name = DisplayName::parse(&r.display_name)?;
+        let password = Password::parse(r.password)?;
+        Ok(Response::new(session(self.auth.sign_up(email, password, name).await?)))
+    }
+
+    async fn sign_in(&self, req: Request<pb::SignInRequest>) -> Result<Response<pb::SessionResponse>, Status> {
+        let r = req.into_inner();
+        // A malformed email cannot have an account: same answer as a wrong password.
+        let email = Email::parse(&r.email).map_err(|_| ApiError::unauthenticated("invalid_credentials", "email or password is wrong"))?;
+        let password = Password::for_sign_in(r.password)?;
+        Ok(Response::new(session(self.auth.sign_in(email, password).await?)))
+    }
+
+    async fn refresh(&self, req: Request<pb::RefreshRequest>) -> Result<Response<pb::SessionResponse>, Status> {
+        let token = RefreshToken::parse(&req.into_inner().refresh_token)?;
+        Ok(Response::new(session(self.auth.refresh(token).await?)))
+    }
+
+    async fn sign_out(&self, req: Request<pb::SignOutRequest>) -> Result<Response<pb::SignOutResponse>, Status> {
+        let token = RefreshToken::parse(&req.into_inner().refresh_token)?;
+        self.auth.sign_out(token).await?;
+        Ok(Response::new(pb::SignOutResponse {}))
+    }
+
+    async fn get_profile(&self, req: Request<pb::GetProfileRequest>) -> Result<Response<pb::Profile>, Status> {
+        let id = user_id(&req.into_inner().user_id)?;
+        Ok(Response::new(profile(&self.auth.profile(id).await?)))
+    }
+
+    async fn update_profile(&self, req: Request<pb::UpdateProfileRequest>) -> Result<Response<pb::Profile>, Status> {
+        let r = req.into_inner();
+        let id = user_id(&r.user_id)?;
+        let name = r.display_name.as_deref().map(DisplayName::parse).transpose()?;
+        let avatar = r.avatar_url.as_deref().map(AvatarUrl::parse).transpose()?;
+        if name.is_none() && avatar.is_none() {
+            return Err(ApiError::invalid("nothing_to_update", "give display_name and/or avatar_url").into());
+        }
+        Ok(Response::new(profile(&self.auth.update_profile(id, name, avatar).await?)))
+    }
+
+    async fn get_jwks(&self, _req: Request<pb::GetJwksRequest>) -> Result<Response<pb::Jwks>, Status> {
+        let keys = self
+            .auth
+            .jwks()
+            .keys
+            .into_iter()
+            .map(|k| pb::Jwk { kty: k.kty, crv: k.crv, x: k.x, kid: k.kid, alg: k.alg, r#use: k.use_ })
+            .collect();
+        Ok(Response::new(pb::Jwks { keys }))
+    }
+
+    async fn check_session(&self, req: Request<pb::CheckSessionRequest>) -> Result<Response<pb::CheckSessionResponse>, Status> {
+        let id = Uuid::parse_str(&req.into_inner().session_id)
+            .map_err(|_| ApiError::invalid("invalid_session_id", "session_id must be a UUID"))?;
+        Ok(Response::new(pb::CheckSessionResponse { active: self.auth.check_session(id).await? }))
+    }
+}

@@ -1,0 +1,228 @@
+//! The auth use cases, in domain terms.
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::{PgConnection, PgPool};
+use stagecast_authn::{ACCESS_AUDIENCE, AccessClaims, ISSUER, Jwks, Signer};
+use stagecast_kit::{ApiError, ErrorKind};
+use stagecast_proto::auth::v1 as pb;
+use uuid::Uuid;
+
+use crate::{
+    domain::{AvatarUrl, DisplayName, Email, Password, PasswordHash, RefreshToken},
+    store::{self, UserRow},
+};
+
+/// Bus subjects of the auth service (documented in docs/nats.md).
+pub mod subjects {
+    use uuid::Uuid;
+    pub fn user_signed_up(user: Uuid) -> String {
+        format!("stagecast.auth.v1.user.{user}.signed_up")
+    }
+    pub fn profile_updated(user: Uuid) -> String {
+        format!("stagecast.auth.v1.user.{user}.profile_updated")
+    }
+    pub fn session_revoked(session: Uuid) -> String {
+        format!("stagecast.auth.v1.session.{session}.revoked")
+    }
+}
+
+/// What a successful sign-up, sign-in or refresh hands back.
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: RefreshToken,
+    pub expires_in: Duration,
+    pub session_id: Uuid,
+    pub user: UserRow,
+}
+
+pub struct Auth {
+    pool: PgPool,
+    signer: Signer,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthenticated("invalid_credentials", "email or password is wrong")
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
+}
+
+impl Auth {
+    pub fn new(pool: PgPool, signer: Signer, access_ttl: Duration, refresh_ttl: Duration) -> Self {
+        Self { pool, signer, access_ttl, refresh_ttl }
+    }
+
+    pub fn jwks(&self) -> Jwks {
+        Jwks { keys: vec![self.signer.jwk()] }
+    }
+
+    pub async fn sign_up(&self, email: Email, password: Password, name: DisplayName) -> Result<Session, ApiError> {
+        // Argon2 is deliberately slow: keep it off the async workers.
+        let hash = blocking(move || password.hash()).await??;
+        let mut tx = self.pool.begin().await?;
+        let user = match store::insert_user(&mut tx, Uuid::now_v7(), email.as_str(), hash.as_str(), name.as_str()).await {
+            Ok(u) => u,
+            Err(e) if stagecast_kit::db::is_unique_violation(&e, Some(store::USERS_EMAIL_KEY)) => {
+                return Err(ApiError::new(ErrorKind::Conflict, "email_taken", "an account with this email already exists; sign in instead"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let msg = pb::UserSignedUp { user_id: user.id.to_string(), display_name: user.display_name.clone() };
+        stagecast_bus::outbox::enqueue(&mut tx, &subjects::user_signed_up(user.id), &msg).await?;
+        let session = self.start_session(&mut tx, user).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = %session.user.id, "user signed up");
+        Ok(session)
+    }
+
+    pub async fn sign_in(&self, email: Email, password: Password) -> Result<Session, ApiError> {
+        let mut conn = self.pool.acquire().await?;
+        let user = store::user_by_email(&mut conn, email.as_str()).await?;
+        drop(conn);
+        let stored = match &user {
+            Some(u) => PasswordHash::from_stored(u.password_hash.clone()),
+            None => PasswordHash::decoy().clone(),
+        };
+        let ok = blocking(move || password.matches(&stored)).await?;
+        let user = match (user, ok) {
+            (Some(u), true) => u,
+            _ => return Err(invalid_credentials()),
+        };
+        let mut tx = self.pool.begin().await?;
+        let session = self.start_session(&mut tx, user).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    /// Rotates a refresh token. A token works once; presenting it again means it leaked (or a
+    /// client raced itself), so the whole session is revoked and every token of it stops working.
+    pub async fn refresh(&self, token: RefreshToken) -> Result<Session, ApiError> {
+        let hash = token.hash();
+        let mut tx = self.pool.begin().await?;
+        let Some(state) = store::lock_refresh_token(&mut tx, &hash).await? else {
+            return Err(ApiError::unauthenticated("refresh_token_invalid", "the refresh token is not valid; sign in again"));
+        };
+        if state.session_revoked_at.is_some() {
+            return Err(ApiError::unauthenticated("refresh_token_revoked", "this session has ended; sign in again"));
+        }
+        if state.used_at.is_some() {
+            self.revoke(&mut tx, state.user_id, state.session_id, pb::session_revoked::Reason::RefreshTokenReused).await?;
+            tx.commit().await?;
+            tracing::warn!(user_id = %state.user_id, session_id = %state.session_id, "refresh token reused; session revoked");
+            return Err(ApiError::unauthenticated(
+                "refresh_token_reused",
+                "this refresh token was already used, so the session was ended for safety; sign in again",
+            ));
+        }
+        if state.expires_at <= Utc::now() {
+            return Err(ApiError::unauthenticated("refresh_token_expired", "the refresh token has expired; sign in again"));
+        }
+        store::mark_token_used(&mut tx, &hash).await?;
+        let user = store::user_by_id(&mut tx, state.user_id)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("refresh_token_invalid", "the account no longer exists"))?;
+        let session = self.issue(&mut tx, user, state.session_id).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    pub async fn sign_out(&self, token: RefreshToken) -> Result<(), ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(state) = store::lock_refresh_token(&mut tx, &token.hash()).await? else {
+            return Err(ApiError::unauthenticated("refresh_token_invalid", "the refresh token is not valid"));
+        };
+        if state.session_revoked_at.is_none() {
+            self.revoke(&mut tx, state.user_id, state.session_id, pb::session_revoked::Reason::SignedOut).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn check_session(&self, session_id: Uuid) -> Result<bool, ApiError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::session_active(&mut conn, session_id).await?)
+    }
+
+    pub async fn profile(&self, user_id: Uuid) -> Result<UserRow, ApiError> {
+        let mut conn = self.pool.acquire().await?;
+        store::user_by_id(&mut conn, user_id).await?.ok_or_else(|| ApiError::not_found("user_not_found", "no such user"))
+    }
+
+    pub async fn update_profile(
+        &self,
+        user_id: Uuid,
+        name: Option<DisplayName>,
+        avatar: Option<AvatarUrl>,
+    ) -> Result<UserRow, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let user = store::update_profile(
+            &mut tx,
+            user_id,
+            name.as_ref().map(DisplayName::as_str),
+            avatar.as_ref().map(AvatarUrl::as_deref),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("user_not_found", "no such user"))?;
+        let msg = pb::ProfileUpdated {
+            user_id: user.id.to_string(),
+            display_name: user.display_name.clone(),
+            avatar_url: user.avatar_url.clone().unwrap_or_default(),
+        };
+        stagecast_bus::outbox::enqueue(&mut tx, &subjects::profile_updated(user.id), &msg).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn revoke(
+        &self,
+        conn: &mut PgConnection,
+        user_id: Uuid,
+        session_id: Uuid,
+        reason: pb::session_revoked::Reason,
+    ) -> Result<(), ApiError> {
+        let reason_text = match reason {
+            pb::session_revoked::Reason::RefreshTokenReused => "refresh_token_reused",
+            _ => "signed_out",
+        };
+        if store::revoke_session(conn, session_id, reason_text).await? {
+            let msg = pb::SessionRevoked { user_id: user_id.to_string(), session_id: session_id.to_string(), reason: reason as i32 };
+            stagecast_bus::outbox::enqueue(conn, &subjects::session_revoked(session_id), &msg).await?;
+        }
+        Ok(())
+    }
+
+    async fn start_session(&self, conn: &mut PgConnection, user: UserRow) -> Result<Session, ApiError> {
+        let session_id = Uuid::now_v7();
+        store::insert_session(conn, session_id, user.id).await?;
+        self.issue(conn, user, session_id).await
+    }
+
+    /// A new refresh token in the session's family plus a fresh access token.
+    async fn issue(&self, conn: &mut PgConnection, user: UserRow, session_id: Uuid) -> Result<Session, ApiError> {
+        let refresh = RefreshToken::generate();
+        let now = Utc::now();
+        let refresh_expires = now + chrono::Duration::from_std(self.refresh_ttl).map_err(ApiError::internal)?;
+        store::insert_refresh_token(conn, &refresh.hash(), session_id, refresh_expires).await?;
+        let claims = AccessClaims {
+            sub: user.id.to_string(),
+            sid: session_id.to_string(),
+            name: user.display_name.clone(),
+            iss: ISSUER.into(),
+            aud: ACCESS_AUDIENCE.into(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + self.access_ttl.as_secs() as i64,
+            jti: Uuid::new_v4().to_string(),
+        };
+        Ok(Session {
+            access_token: self.signer.sign(&claims),
+            refresh_token: refresh,
+            expires_in: self.access_ttl,
+            session_id,
+            user,
+        })
+    }
+}
