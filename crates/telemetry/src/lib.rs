@@ -120,6 +120,11 @@ pub mod http_headers {
         TraceContextPropagator::new().extract(&HeaderExtractor(headers))
     }
 
+    /// Makes `span` continue the trace named by the request's `traceparent`, if any.
+    pub fn set_parent(span: &tracing::Span, headers: &http::HeaderMap) {
+        let _ = span.set_parent(extract(headers));
+    }
+
     /// Writes the current span's context into `headers`.
     pub fn inject_current(headers: &mut http::HeaderMap) {
         let cx = tracing::Span::current().context();

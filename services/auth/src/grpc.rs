@@ -71,8 +71,8 @@ impl AuthService for AuthGrpc {
 
     async fn sign_out(&self, req: Request<pb::SignOutRequest>) -> Result<Response<pb::SignOutResponse>, Status> {
         let token = RefreshToken::parse(&req.into_inner().refresh_token)?;
-        self.auth.sign_out(token).await?;
-        Ok(Response::new(pb::SignOutResponse {}))
+        let session_id = self.auth.sign_out(token).await?;
+        Ok(Response::new(pb::SignOutResponse { session_id: session_id.to_string() }))
     }
 
     async fn get_profile(&self, req: Request<pb::GetProfileRequest>) -> Result<Response<pb::Profile>, Status> {

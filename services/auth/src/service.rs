@@ -130,7 +130,8 @@ impl Auth {
         Ok(session)
     }
 
-    pub async fn sign_out(&self, token: RefreshToken) -> Result<(), ApiError> {
+    /// Ends the session the token belongs to; returns its id.
+    pub async fn sign_out(&self, token: RefreshToken) -> Result<Uuid, ApiError> {
         let mut tx = self.pool.begin().await?;
         let Some(state) = store::lock_refresh_token(&mut tx, &token.hash()).await? else {
             return Err(ApiError::unauthenticated("refresh_token_invalid", "the refresh token is not valid"));
@@ -139,7 +140,7 @@ impl Auth {
             self.revoke(&mut tx, state.user_id, state.session_id, pb::session_revoked::Reason::SignedOut).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(state.session_id)
     }
 
     pub async fn check_session(&self, session_id: Uuid) -> Result<bool, ApiError> {

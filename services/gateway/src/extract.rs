@@ -1,0 +1,135 @@
+//! Extractors that parse requests before handlers see them.
+use std::net::{IpAddr, SocketAddr};
+
+use axum::{
+    extract::{ConnectInfo, FromRequest, FromRequestParts, Request, rejection::JsonRejection},
+    http::request::Parts,
+};
+use serde::de::DeserializeOwned;
+use stagecast_authn::{AccessClaims, TokenError};
+use stagecast_kit::{ApiError, ErrorKind};
+
+use crate::{problem::Problem, revocation, state::AppState};
+
+/// A JSON body, or a problem response that says exactly what is wrong with it.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rejection) => Err(json_problem(rejection)),
+        }
+    }
+}
+
+fn json_problem(rejection: JsonRejection) -> Problem {
+    match rejection {
+        JsonRejection::JsonDataError(e) => {
+            // serde's message names the field: "missing field `email`", "unknown field `admin`".
+            let detail = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.body_text());
+            Problem::new(ErrorKind::InvalidInput, "invalid_body", format!("the request body does not match the schema: {detail}"))
+        }
+        JsonRejection::JsonSyntaxError(e) => {
+            let detail = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.body_text());
+            Problem::new(ErrorKind::InvalidInput, "malformed_json", format!("the request body is not valid JSON: {detail}"))
+        }
+        JsonRejection::MissingJsonContentType(_) => {
+            Problem::new(ErrorKind::InvalidInput, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+        }
+        JsonRejection::BytesRejection(_) => {
+            Problem::new(ErrorKind::InvalidInput, "body_too_large", "the request body is too large (limit 64 KiB)")
+        }
+        other => Problem::new(ErrorKind::InvalidInput, "invalid_body", other.body_text()),
+    }
+}
+
+/// The caller, authenticated by a bearer access token.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: String,
+    pub session_id: String,
+    pub display_name: String,
+}
+
+fn token_problem(e: TokenError) -> Problem {
+    let code = match e {
+        TokenError::Expired => "token_expired",
+        _ => "token_invalid",
+    };
+    let hint = match e {
+        TokenError::Expired => "; refresh it with POST /api/v1/auth/refresh",
+        _ => "; sign in again",
+    };
+    Problem::new(ErrorKind::Unauthenticated, code, format!("{e}{hint}"))
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
+            Problem::new(ErrorKind::Unauthenticated, "missing_token", "send an access token as Authorization: Bearer <token>")
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Problem::new(ErrorKind::Unauthenticated, "missing_token", "the Authorization header must be: Bearer <token>"))?;
+        let verifier = state.keys.verifier_for(token).await?;
+        let now = chrono::Utc::now().timestamp();
+        let claims: AccessClaims = verifier.verify(token, now).map_err(token_problem)?;
+        let mut redis = state.redis.clone();
+        match revocation::is_revoked(&mut redis, &claims.sid).await {
+            Ok(true) => {
+                return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
+            }
+            Ok(false) => {}
+            // Without Redis, fall back to asking the auth service: slower, still correct.
+            Err(e) => {
+                tracing::warn!(error = %e, "revocation list unavailable; checking session with auth");
+                let active = state
+                    .auth
+                    .clone()
+                    .check_session(stagecast_proto::auth::v1::CheckSessionRequest { session_id: claims.sid.clone() })
+                    .await?
+                    .into_inner()
+                    .active;
+                if !active {
+                    return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
+                }
+            }
+        }
+        Ok(Self { user_id: claims.sub, session_id: claims.sid, display_name: claims.name })
+    }
+}
+
+/// The client's address, for rate limits.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if state.config.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse().ok());
+            if let Some(ip) = forwarded {
+                return Ok(Self(ip));
+            }
+        }
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ci| Self(ci.0.ip()))
+            .ok_or_else(|| Problem(ApiError::internal("no connect info on request")))
+    }
+}

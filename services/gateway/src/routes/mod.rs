@@ -1,0 +1,24 @@
+//! The HTTP API. Each module exposes `router()`; [`router`] merges them under `/api/v1`.
+use axum::Router;
+
+use crate::state::AppState;
+
+pub mod auth;
+pub mod events;
+pub mod system;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new().merge(auth::router()).merge(events::router()).merge(system::api_router());
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(system::router())
+        .fallback(crate::problem::route_not_found)
+        .with_state(state)
+}
+
+/// Timestamps in the API are RFC 3339 strings in UTC.
+pub(crate) fn rfc3339(ts: Option<&prost_types::Timestamp>) -> Option<String> {
+    let ts = ts?;
+    chrono::DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}

@@ -1,0 +1,85 @@
+//! Wiring: gRPC channels, Redis, NATS, the router and its middleware, graceful shutdown.
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{Router, extract::DefaultBodyLimit};
+use stagecast_proto::{auth::v1::auth_service_client::AuthServiceClient, events::v1::events_service_client::EventsServiceClient};
+use stagecast_telemetry::grpc::PropagateTrace;
+use tokio::net::TcpListener;
+use tonic::transport::{Channel, Endpoint};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    timeout::TimeoutLayer,
+};
+
+use crate::{config::Config, keys::KeyStore, observe, routes, state::AppState};
+
+/// Largest JSON body accepted anywhere in the API.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    nats: async_nats::Client,
+    state: AppState,
+}
+
+fn channel(url: &str) -> anyhow::Result<Channel> {
+    // Lazy: the gateway starts (and reports not-ready) while a backend is still coming up.
+    Ok(Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("invalid gRPC URL {url}"))?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
+        .connect_lazy())
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let auth_channel = channel(&config.auth_grpc_url).context("AUTH_GRPC_URL")?;
+        let events_channel = channel(&config.events_grpc_url).context("EVENTS_GRPC_URL")?;
+        let auth = AuthServiceClient::with_interceptor(auth_channel.clone(), PropagateTrace);
+        let events = EventsServiceClient::with_interceptor(events_channel.clone(), PropagateTrace);
+        let redis_client = redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
+        let redis = redis::aio::ConnectionManager::new(redis_client).await.context("connecting to Redis (REDIS_URL)")?;
+        let nats = stagecast_bus::stream::connect(&config.nats_url, "gateway").await.context("connecting to NATS (NATS_URL)")?;
+        let state = AppState {
+            keys: Arc::new(KeyStore::new(auth.clone())),
+            auth,
+            events,
+            auth_channel,
+            events_channel,
+            redis,
+            metrics: Arc::new(observe::Metrics::new()),
+            config: Arc::new(config.clone()),
+        };
+        let router = routes::router(state.clone())
+            .layer(axum::middleware::from_fn_with_state(state.clone(), observe::middleware))
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .layer(TimeoutLayer::with_status_code(http::StatusCode::GATEWAY_TIMEOUT, Duration::from_secs(30)))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            // Keeps Authorization out of any request logging.
+            .layer(SetSensitiveRequestHeadersLayer::new([http::header::AUTHORIZATION, http::header::COOKIE]));
+        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+        Ok(Self { listener, router, nats, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let follower = tokio::spawn(crate::revocation::follow(self.nats.clone(), self.state.redis.clone()));
+        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        follower.abort();
+        tracing::info!("gateway stopped");
+        served.context("HTTP server")
+    }
+}
