@@ -1,0 +1,280 @@
+//! The tonic edge of `stagecast.events.v1.EventsService`.
+//!
+//! The only place proto messages meet domain types: requests are parsed with `TryFrom` into
+//! domain values (so everything past this module holds valid data), and events are turned back
+//! into proto with `From`. Errors leave as `ApiError`s, which carry their code in metadata.
+use chrono::{DateTime, Utc};
+use prost_types::Timestamp;
+use stagecast_kit::ApiError;
+use stagecast_proto::events::v1::{self as pb, events_service_server::EventsService};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    domain::{
+        CoHosts, CoverUrl, Cursor, Description, Event, EventId, EventPatch, EventStatus, EventTitle, ListFilter,
+        ListQuery, NewEvent, Page, PageSize, Transition, UserId,
+    },
+    service::Events,
+};
+
+/// Serves the gRPC API on top of the use cases.
+#[derive(Clone)]
+pub struct EventsApi {
+    events: Events,
+}
+
+impl EventsApi {
+    pub fn new(events: Events) -> Self {
+        Self { events }
+    }
+}
+
+#[tonic::async_trait]
+impl EventsService for EventsApi {
+    async fn create_event(&self, request: Request<pb::CreateEventRequest>) -> Result<Response<pb::Event>, Status> {
+        let CreateCall { actor, event } = request.into_inner().try_into()?;
+        let event = self.events.create(actor, event).await?;
+        Ok(Response::new((&event).into()))
+    }
+
+    async fn get_event(&self, request: Request<pb::GetEventRequest>) -> Result<Response<pb::Event>, Status> {
+        let id = EventId::parse(&request.into_inner().id)?;
+        let event = self.events.get(id).await?;
+        Ok(Response::new((&event).into()))
+    }
+
+    async fn update_event(&self, request: Request<pb::UpdateEventRequest>) -> Result<Response<pb::Event>, Status> {
+        let UpdateCall { actor, id, patch } = request.into_inner().try_into()?;
+        let event = self.events.update(actor, id, patch).await?;
+        Ok(Response::new((&event).into()))
+    }
+
+    async fn list_events(&self, request: Request<pb::ListEventsRequest>) -> Result<Response<pb::ListEventsResponse>, Status> {
+        let query: ListQuery = request.into_inner().try_into()?;
+        let page = self.events.list(query).await?;
+        Ok(Response::new(page.into()))
+    }
+
+    async fn go_live(&self, request: Request<pb::TransitionRequest>) -> Result<Response<pb::Event>, Status> {
+        self.transition(request, Transition::GoLive).await
+    }
+
+    async fn end_event(&self, request: Request<pb::TransitionRequest>) -> Result<Response<pb::Event>, Status> {
+        self.transition(request, Transition::End).await
+    }
+
+    async fn cancel_event(&self, request: Request<pb::TransitionRequest>) -> Result<Response<pb::Event>, Status> {
+        self.transition(request, Transition::Cancel).await
+    }
+}
+
+impl EventsApi {
+    async fn transition(
+        &self,
+        request: Request<pb::TransitionRequest>,
+        transition: Transition,
+    ) -> Result<Response<pb::Event>, Status> {
+        let TransitionCall { actor, id } = request.into_inner().try_into()?;
+        let event = self.events.transition(actor, id, transition).await?;
+        Ok(Response::new((&event).into()))
+    }
+}
+
+/// A parsed CreateEvent call.
+struct CreateCall {
+    actor: UserId,
+    event: NewEvent,
+}
+
+impl TryFrom<pb::CreateEventRequest> for CreateCall {
+    type Error = ApiError;
+
+    fn try_from(r: pb::CreateEventRequest) -> Result<Self, Self::Error> {
+        let actor = UserId::parse_actor(&r.actor_id)?;
+        let title = EventTitle::parse(&r.title)?;
+        let description = Description::parse(&r.description)?;
+        let starts_at = r
+            .starts_at
+            .ok_or_else(|| ApiError::invalid("starts_at_required", "starts_at is required"))
+            .and_then(starts_at_from_proto)?;
+        let cover_url = CoverUrl::parse(&r.cover_url)?;
+        let cohosts = CoHosts::parse(&r.cohost_ids)?;
+        Ok(Self { actor, event: NewEvent { title, description, starts_at, cover_url, cohosts } })
+    }
+}
+
+/// A parsed UpdateEvent call.
+struct UpdateCall {
+    actor: UserId,
+    id: EventId,
+    patch: EventPatch,
+}
+
+impl TryFrom<pb::UpdateEventRequest> for UpdateCall {
+    type Error = ApiError;
+
+    fn try_from(r: pb::UpdateEventRequest) -> Result<Self, Self::Error> {
+        let actor = UserId::parse_actor(&r.actor_id)?;
+        let id = EventId::parse(&r.id)?;
+        // Ignoring the list would silently drop what the caller meant to set.
+        if !r.set_cohosts && !r.cohost_ids.is_empty() {
+            return Err(ApiError::invalid(
+                "set_cohosts_required",
+                "cohost_ids is only read when set_cohosts is true; set it to replace the co-host list",
+            ));
+        }
+        let patch = EventPatch {
+            title: r.title.as_deref().map(EventTitle::parse).transpose()?,
+            description: r.description.as_deref().map(Description::parse).transpose()?,
+            starts_at: r.starts_at.map(starts_at_from_proto).transpose()?,
+            cover_url: r.cover_url.as_deref().map(CoverUrl::parse).transpose()?,
+            // Without `set_cohosts` an empty list means "not sent", not "remove everyone".
+            cohosts: if r.set_cohosts { Some(CoHosts::parse(&r.cohost_ids)?) } else { None },
+        };
+        Ok(Self { actor, id, patch })
+    }
+}
+
+/// A parsed GoLive / EndEvent / CancelEvent call.
+struct TransitionCall {
+    actor: UserId,
+    id: EventId,
+}
+
+impl TryFrom<pb::TransitionRequest> for TransitionCall {
+    type Error = ApiError;
+
+    fn try_from(r: pb::TransitionRequest) -> Result<Self, Self::Error> {
+        Ok(Self { actor: UserId::parse_actor(&r.actor_id)?, id: EventId::parse(&r.id)? })
+    }
+}
+
+impl TryFrom<pb::ListEventsRequest> for ListQuery {
+    type Error = ApiError;
+
+    fn try_from(r: pb::ListEventsRequest) -> Result<Self, Self::Error> {
+        let filter = match pb::ListFilter::try_from(r.filter) {
+            Ok(pb::ListFilter::Live) => ListFilter::Live,
+            Ok(pb::ListFilter::Upcoming) => ListFilter::Upcoming,
+            Ok(pb::ListFilter::Past) => ListFilter::Past,
+            Ok(pb::ListFilter::Unspecified) | Err(_) => {
+                return Err(ApiError::invalid("invalid_filter", "filter must be one of LIVE, UPCOMING or PAST"));
+            }
+        };
+        let limit = PageSize::parse(r.limit)?;
+        let cursor = if r.cursor.is_empty() { None } else { Some(Cursor::decode(&r.cursor, filter)?) };
+        Ok(Self { filter, limit, cursor })
+    }
+}
+
+fn starts_at_from_proto(ts: Timestamp) -> Result<DateTime<Utc>, ApiError> {
+    let nanos = u32::try_from(ts.nanos).ok().filter(|n| *n < 1_000_000_000);
+    nanos
+        .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
+        .ok_or_else(|| ApiError::invalid("invalid_starts_at", "starts_at is not a valid timestamp"))
+}
+
+fn timestamp(t: DateTime<Utc>) -> Timestamp {
+    // Sub-second nanos are below 2e9 (leap seconds included), so they always fit an i32.
+    Timestamp { seconds: t.timestamp(), nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0) }
+}
+
+impl From<EventStatus> for pb::EventStatus {
+    fn from(s: EventStatus) -> Self {
+        match s {
+            EventStatus::Scheduled => pb::EventStatus::Scheduled,
+            EventStatus::Live => pb::EventStatus::Live,
+            EventStatus::Ended => pb::EventStatus::Ended,
+            EventStatus::Cancelled => pb::EventStatus::Cancelled,
+        }
+    }
+}
+
+impl From<&Event> for pb::Event {
+    fn from(e: &Event) -> Self {
+        pb::Event {
+            id: e.id.to_string(),
+            title: e.title.as_str().to_owned(),
+            description: e.description.as_str().to_owned(),
+            starts_at: Some(timestamp(e.starts_at)),
+            cover_url: e.cover_url.as_deref().unwrap_or_default().to_owned(),
+            status: pb::EventStatus::from(e.status).into(),
+            host_id: e.host_id.to_string(),
+            cohost_ids: e.cohosts.ids().iter().map(UserId::to_string).collect(),
+            created_at: Some(timestamp(e.created_at)),
+            updated_at: Some(timestamp(e.updated_at)),
+            went_live_at: e.went_live_at.map(timestamp),
+            ended_at: e.ended_at.map(timestamp),
+            cancelled_at: e.cancelled_at.map(timestamp),
+        }
+    }
+}
+
+impl From<Page> for pb::ListEventsResponse {
+    fn from(page: Page) -> Self {
+        pb::ListEventsResponse {
+            events: page.events.iter().map(pb::Event::from).collect(),
+            next_cursor: page.next.map(|c| c.encode()).unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn create_request() -> pb::CreateEventRequest {
+        pb::CreateEventRequest {
+            actor_id: Uuid::new_v4().to_string(),
+            title: "Launch".into(),
+            description: String::new(),
+            starts_at: Some(timestamp(Utc::now())),
+            cover_url: String::new(),
+            cohost_ids: vec![],
+        }
+    }
+
+    fn create_error(r: pb::CreateEventRequest) -> String {
+        CreateCall::try_from(r).err().map(|e| e.code.into_owned()).unwrap_or_default()
+    }
+
+    #[test]
+    fn create_request_fields_are_checked_at_the_edge() {
+        assert!(CreateCall::try_from(create_request()).is_ok());
+        assert_eq!(create_error(pb::CreateEventRequest { actor_id: "root".into(), ..create_request() }), "invalid_actor");
+        assert_eq!(create_error(pb::CreateEventRequest { title: " ".into(), ..create_request() }), "title_required");
+        assert_eq!(create_error(pb::CreateEventRequest { starts_at: None, ..create_request() }), "starts_at_required");
+        let bad_nanos = Timestamp { seconds: 1, nanos: -1 };
+        assert_eq!(create_error(pb::CreateEventRequest { starts_at: Some(bad_nanos), ..create_request() }), "invalid_starts_at");
+        let out_of_range = Timestamp { seconds: i64::MAX, nanos: 0 };
+        assert_eq!(create_error(pb::CreateEventRequest { starts_at: Some(out_of_range), ..create_request() }), "invalid_starts_at");
+        assert_eq!(create_error(pb::CreateEventRequest { cover_url: "ftp://x".into(), ..create_request() }), "invalid_cover_url");
+        assert_eq!(create_error(pb::CreateEventRequest { cohost_ids: vec!["x".into()], ..create_request() }), "invalid_cohost_id");
+    }
+
+    #[test]
+    fn cohost_ids_without_set_cohosts_are_refused_rather_than_ignored() {
+        let r = pb::UpdateEventRequest {
+            actor_id: Uuid::new_v4().to_string(),
+            id: Uuid::new_v4().to_string(),
+            cohost_ids: vec![Uuid::new_v4().to_string()],
+            ..Default::default()
+        };
+        assert_eq!(UpdateCall::try_from(r).err().map(|e| e.code.into_owned()).as_deref(), Some("set_cohosts_required"));
+    }
+
+    #[test]
+    fn list_filter_must_be_given() {
+        let r = pb::ListEventsRequest { filter: pb::ListFilter::Unspecified.into(), limit: 0, cursor: String::new() };
+        assert_eq!(ListQuery::try_from(r).err().map(|e| e.code.into_owned()).as_deref(), Some("invalid_filter"));
+        let r = pb::ListEventsRequest { filter: 42, limit: 0, cursor: String::new() };
+        assert_eq!(ListQuery::try_from(r).err().map(|e| e.code.into_owned()).as_deref(), Some("invalid_filter"));
+    }
+
+    #[test]
+    fn timestamps_keep_their_precision_through_proto() {
+        let t = DateTime::from_timestamp(1_750_000_000, 123_456_000).expect("in range");
+        assert_eq!(starts_at_from_proto(timestamp(t)).expect("valid"), t);
+    }
+}
