@@ -16,7 +16,7 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{EnvFilter, Layer, filter::LevelFilter, layer::SubscriberExt, util::SubscriberInitExt};
 
 /// Flushes pending spans when dropped; keep it alive for the life of `main`.
 pub struct TelemetryGuard {
@@ -46,15 +46,27 @@ pub fn init(service: &'static str) -> TelemetryGuard {
     opentelemetry::global::set_tracer_provider(provider.clone());
     let tracer = provider.tracer(service);
 
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,h2=warn,tower=warn,hyper=warn"));
-    let otel = tracing_opentelemetry::layer().with_tracer(tracer);
+    // RUST_LOG filters what is logged, not what is traced: trace context must keep flowing to
+    // gRPC and NATS even when only warnings are logged, so the OpenTelemetry layer has its own
+    // (info-level) filter.
+    let log_filter = || {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,h2=warn,tower=warn,hyper=warn"))
+    };
+    let otel = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(LevelFilter::INFO);
     let pretty = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "pretty");
-    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    let registry = tracing_subscriber::registry().with(otel);
     let result = if pretty {
-        registry.with(tracing_subscriber::fmt::layer().with_target(false)).try_init()
+        registry.with(tracing_subscriber::fmt::layer().with_target(false).with_filter(log_filter())).try_init()
     } else {
         registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).with_span_list(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_filter(log_filter()),
+            )
             .try_init()
     };
     if result.is_ok() {

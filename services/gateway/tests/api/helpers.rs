@@ -1,0 +1,154 @@
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub base: String,
+    pub http: Client,
+    /// The seed the auth service signs with, so tests can mint expired or foreign tokens.
+    pub seed: [u8; 32],
+    _stops: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+fn stopper() -> (tokio::sync::oneshot::Sender<()>, impl std::future::Future<Output = ()> + Send + 'static) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    (tx, async move {
+        let _ = rx.await;
+    })
+}
+
+pub struct Limits {
+    pub login_per_minute: u32,
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(Limits { login_per_minute: 1000 }).await
+}
+
+pub async fn spawn_with(limits: Limits) -> TestApp {
+    // Real tracing, as in production, so trace propagation can be asserted.
+    static TELEMETRY: std::sync::OnceLock<stagecast_telemetry::TelemetryGuard> = std::sync::OnceLock::new();
+    TELEMETRY.get_or_init(|| stagecast_telemetry::init("gateway-test"));
+    let db = stagecast_testkit::fresh_database().await;
+    let nats = stagecast_testkit::nats_url();
+    let seed: [u8; 32] = *uuid::Uuid::new_v4().as_bytes().repeat(2).first_chunk().unwrap();
+    let mut stops = Vec::new();
+
+    let auth = stagecast_auth::startup::Application::build(stagecast_auth::config::Config {
+        database_url: db.parse().unwrap(),
+        database_max_connections: 5,
+        nats_url: nats.clone(),
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        signing_key: base64::engine::general_purpose::STANDARD.encode(seed).parse().unwrap(),
+        access_token_ttl: Duration::from_secs(900),
+        refresh_token_ttl: Duration::from_secs(3600),
+    })
+    .await
+    .unwrap();
+    let auth_port = auth.port();
+    let (tx, stop) = stopper();
+    stops.push(tx);
+    tokio::spawn(auth.run_until(stop));
+
+    let events = stagecast_events::startup::Application::build(stagecast_events::config::Config {
+        database_url: db.parse().unwrap(),
+        database_max_connections: 5,
+        nats_url: nats.clone(),
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+    })
+    .await
+    .unwrap();
+    let events_port = events.port();
+    let (tx, stop) = stopper();
+    stops.push(tx);
+    tokio::spawn(events.run_until(stop));
+
+    let gateway = stagecast_gateway::startup::Application::build(stagecast_gateway::config::Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        auth_grpc_url: format!("http://127.0.0.1:{auth_port}"),
+        events_grpc_url: format!("http://127.0.0.1:{events_port}"),
+        redis_url: stagecast_testkit::redis_url(),
+        nats_url: nats,
+        signup_limit_per_hour: 1000,
+        login_limit_per_minute: limits.login_per_minute,
+        trust_forwarded_for: true,
+        web_dir: None,
+    })
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", gateway.port());
+    let (tx, stop) = stopper();
+    stops.push(tx);
+    tokio::spawn(gateway.run_until(stop));
+    TestApp { base, http: Client::new(), seed, _stops: stops }
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+pub struct Account {
+    pub access: String,
+    pub refresh: String,
+    pub user_id: String,
+    pub email: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        let mut r = self.http.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut r = self.http.get(self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.http.patch(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap()
+    }
+
+    pub async fn sign_up(&self) -> Account {
+        let email = unique_email();
+        let r = self
+            .post("/api/v1/auth/signup", None, json!({"email": email, "password": "correct horse battery", "display_name": "Ada"}))
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let b: Value = r.json().await.unwrap();
+        Account {
+            access: b["access_token"].as_str().unwrap().into(),
+            refresh: b["refresh_token"].as_str().unwrap().into(),
+            user_id: b["user"]["id"].as_str().unwrap().into(),
+            email,
+        }
+    }
+}
+
+/// Asserts a problem response with `status` and `code`; returns its body.
+pub async fn assert_problem(r: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(r.status(), status, "expected {status} {code}");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["code"], code, "{b}");
+    assert_eq!(b["status"], status.as_u16());
+    assert!(b["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    b
+}
+
+/// An RFC 3339 time `offset_secs` from now.
+pub fn at(offset_secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(offset_secs)).to_rfc3339()
+}
