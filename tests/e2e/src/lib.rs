@@ -1,1 +1,225 @@
-//! placeholder
+//! A harness that runs the real stagecast binaries as separate processes, the way an operator
+//! does, against the test Postgres and Redis and a NATS server of its own (so tests can stop and
+//! restart NATS without disturbing other tests).
+#![forbid(unsafe_code)]
+
+use std::{
+    collections::HashMap,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Directory holding the workspace's binaries (next to this test binary's `deps/`).
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+    assert!(
+        dir.join("stagecast-gateway").exists(),
+        "service binaries not found in {}: build them with `cargo build --workspace --bins` (scripts/test does)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not listen on port {port} within 20 s");
+}
+
+/// A private nats-server with JetStream, whose store survives restarts.
+pub struct Nats {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Nats {
+    pub fn start(dir: &Path) -> Self {
+        let mut n = Self { port: free_port(), dir: dir.to_path_buf(), child: None };
+        n.restart();
+        n
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        let bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].into_iter().find(|p| Path::new(p).exists()).unwrap_or("nats-server");
+        let child = Command::new(bin)
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server (installed by scripts/test)");
+        self.child = Some(child);
+        wait_for_port(self.port, "nats-server");
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One running service binary.
+pub struct Service {
+    name: &'static str,
+    env: HashMap<String, String>,
+    log: PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Service {
+    pub fn new(name: &'static str, port: u16, env: HashMap<String, String>, logs: &Path) -> Self {
+        let mut s = Self { name, env, log: logs.join(format!("{name}.log")), port, child: None };
+        s.start();
+        s
+    }
+
+    pub fn start(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
+        let child = Command::new(bin_dir().join(format!("stagecast-{}", self.name)))
+            .envs(&self.env)
+            .env("RUST_LOG", "info")
+            .stdout(log.try_clone().expect("log fd"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start stagecast-{}: {e}", self.name));
+        self.child = Some(child);
+        wait_for_port(self.port, self.name);
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns whether it exited successfully in time.
+    pub fn terminate(&mut self, within: Duration) -> bool {
+        let Some(mut c) = self.child.take() else { return true };
+        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        false
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.crash();
+    }
+}
+
+/// The whole platform: auth, events and gateway processes, plus a private NATS.
+pub struct Platform {
+    pub dir: tempfile::TempDir,
+    pub nats: Nats,
+    pub auth: Service,
+    pub events: Service,
+    pub gateway: Service,
+    pub database_url: String,
+}
+
+impl Platform {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nats = Nats::start(&dir.path().join("nats"));
+        let database_url = stagecast_testkit::fresh_database().await;
+        let seed: Vec<u8> = uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
+        use base64::Engine;
+        let key = base64::engine::general_purpose::STANDARD.encode(seed);
+        let (auth_port, events_port, gateway_port) = (free_port(), free_port(), free_port());
+        let common = |extra: &[(&str, String)]| {
+            let mut env: HashMap<String, String> = HashMap::new();
+            env.insert("DATABASE_URL".into(), database_url.clone());
+            env.insert("NATS_URL".into(), nats.url());
+            for (k, v) in extra {
+                env.insert((*k).into(), v.clone());
+            }
+            env
+        };
+        let auth = Service::new(
+            "auth",
+            auth_port,
+            common(&[("AUTH_GRPC_ADDR", format!("127.0.0.1:{auth_port}")), ("AUTH_SIGNING_KEY", key)]),
+            dir.path(),
+        );
+        let events = Service::new("events", events_port, common(&[("EVENTS_GRPC_ADDR", format!("127.0.0.1:{events_port}"))]), dir.path());
+        let gateway = Service::new(
+            "gateway",
+            gateway_port,
+            common(&[
+                ("GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}")),
+                ("AUTH_GRPC_URL", format!("http://127.0.0.1:{auth_port}")),
+                ("EVENTS_GRPC_URL", format!("http://127.0.0.1:{events_port}")),
+                ("REDIS_URL", stagecast_testkit::redis_url()),
+                // Tests share one Redis and one client address; limits have their own tests.
+                ("SIGNUP_LIMIT_PER_HOUR", "100000".to_owned()),
+                ("LOGIN_LIMIT_PER_MINUTE", "100000".to_owned()),
+            ]),
+            dir.path(),
+        );
+        let p = Self { dir, nats, auth, events, gateway, database_url };
+        p.wait_ready().await;
+        p
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.gateway.port)
+    }
+
+    pub async fn wait_ready(&self) {
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(r) = http.get(self.url("/readyz")).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("platform not ready in 10 s; logs:\n{}", self.logs());
+    }
+
+    pub fn logs(&self) -> String {
+        format!("--- auth\n{}\n--- events\n{}\n--- gateway\n{}", self.auth.log(), self.events.log(), self.gateway.log())
+    }
+}
