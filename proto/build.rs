@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/stagecast/bus/v1/envelope.proto",
         "proto/stagecast/auth/v1/auth.proto",
         "proto/stagecast/events/v1/events.proto",
+        "proto/stagecast/chat/v1/chat.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

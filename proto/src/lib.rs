@@ -26,3 +26,9 @@ pub mod events {
 }
 
 pub use prost_types::Timestamp;
+
+pub mod chat {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/stagecast.chat.v1.rs"));
+    }
+}
