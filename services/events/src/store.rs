@@ -155,7 +155,10 @@ pub async fn save(conn: &mut PgConnection, event: &Event, cohosts_changed: bool)
         return Err(sqlx::Error::RowNotFound);
     }
     if cohosts_changed {
-        sqlx::query("DELETE FROM event_cohosts WHERE event_id = $1").bind(event.id.as_uuid()).execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM event_cohosts WHERE event_id = $1")
+            .bind(event.id.as_uuid())
+            .execute(&mut *conn)
+            .await?;
         insert_cohosts(conn, event).await?;
     }
     Ok(())

@@ -103,6 +103,21 @@ async fn the_public_api_flow_publishes_each_lifecycle_message_once_even_across_a
     let live: Value = http.get(p.url("/api/v1/events?status=live")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert!(live["events"].as_array().unwrap().iter().any(|e| e["id"] == id.as_str()));
 
+    // Everything so far has reached JetStream before the fault is injected.
+    {
+        use sqlx::Connection;
+        let mut db = sqlx::PgConnection::connect(&p.database_url).await.unwrap();
+        let mut backlog = 1i64;
+        for _ in 0..100 {
+            backlog = sqlx::query_scalar("SELECT count(*) FROM events.outbox WHERE published_at IS NULL").fetch_one(&mut db).await.unwrap();
+            if backlog == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(backlog, 0, "scheduled and live were relayed");
+    }
+
     // NATS goes away; "end" commits in the events service, whose relay cannot publish; the
     // events service then dies before it ever could.
     p.nats.stop();

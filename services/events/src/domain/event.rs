@@ -331,7 +331,8 @@ mod tests {
     #[test]
     fn cohost_can_edit_details_and_unchanged_values_are_no_change() {
         let (mut event, _, cohost) = scheduled();
-        let same = EventPatch { title: Some(event.title.clone()), starts_at: Some(event.starts_at), ..Default::default() };
+        let same =
+            EventPatch { title: Some(event.title.clone()), starts_at: Some(event.starts_at), ..Default::default() };
         assert!(!event.update(cohost, same, now()).expect("no-op").any());
         let patch = EventPatch { title: Some(EventTitle::parse("Renamed").expect("valid")), ..Default::default() };
         assert!(event.update(cohost, patch, now()).expect("cohost edits").details);

@@ -48,9 +48,9 @@ impl UserId {
 
     /// Parses one entry of a co-host list.
     pub fn parse_cohost(raw: &str) -> Result<Self, ApiError> {
-        parse_uuid(raw)
-            .map(Self)
-            .ok_or_else(|| ApiError::invalid("invalid_cohost_id", format!("co-host id {:?} is not a user id (UUID)", truncate(raw))))
+        parse_uuid(raw).map(Self).ok_or_else(|| {
+            ApiError::invalid("invalid_cohost_id", format!("co-host id {:?} is not a user id (UUID)", truncate(raw)))
+        })
     }
 
     pub fn from_uuid(id: Uuid) -> Self {

@@ -15,10 +15,16 @@ impl EventTitle {
             return Err(ApiError::invalid("title_required", "title is required"));
         }
         if s.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::invalid("title_too_long", format!("title must be at most {} characters", Self::MAX_CHARS)));
+            return Err(ApiError::invalid(
+                "title_too_long",
+                format!("title must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         if s.chars().any(char::is_control) {
-            return Err(ApiError::invalid("invalid_title", "title must not contain control characters (including line breaks)"));
+            return Err(ApiError::invalid(
+                "invalid_title",
+                "title must not contain control characters (including line breaks)",
+            ));
         }
         Ok(Self(s))
     }
@@ -148,7 +154,16 @@ mod tests {
         );
         assert!(CoverUrl::parse("http://localhost:8080/c.png").is_ok());
         let long = format!("https://example.com/{}", "a".repeat(2048));
-        for bad in ["javascript:alert(1)", "ftp://x/y", "https://", "https:///x", "https://a b", "example.com/x", "data:image/png;base64,AAAA", long.as_str()] {
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://x/y",
+            "https://",
+            "https:///x",
+            "https://a b",
+            "example.com/x",
+            "data:image/png;base64,AAAA",
+            long.as_str(),
+        ] {
             assert_eq!(CoverUrl::parse(bad).expect_err(bad).code, "invalid_cover_url", "{bad}");
         }
     }

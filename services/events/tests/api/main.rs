@@ -1,1 +1,8 @@
-
+//! API tests: each test starts the whole service on a free port with its own database and talks
+//! to it over gRPC, as the gateway would. One binary, so it links once.
+mod bus;
+mod events;
+mod health;
+mod helpers;
+mod lifecycle;
+mod listing;
