@@ -80,31 +80,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Problem::new(ErrorKind::Unauthenticated, "missing_token", "the Authorization header must be: Bearer <token>"))?;
-        let verifier = state.keys.verifier_for(token).await?;
-        let now = chrono::Utc::now().timestamp();
-        let claims: AccessClaims = verifier.verify(token, now).map_err(token_problem)?;
-        let mut redis = state.redis.clone();
-        match revocation::is_revoked(&mut redis, &claims.sid).await {
-            Ok(true) => {
-                return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
-            }
-            Ok(false) => {}
-            // Without Redis, fall back to asking the auth service: slower, still correct.
-            Err(e) => {
-                tracing::warn!(error = %e, "revocation list unavailable; checking session with auth");
-                let active = state
-                    .auth
-                    .clone()
-                    .check_session(stagecast_proto::auth::v1::CheckSessionRequest { session_id: claims.sid.clone() })
-                    .await?
-                    .into_inner()
-                    .active;
-                if !active {
-                    return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
-                }
-            }
-        }
-        Ok(Self { user_id: claims.sub, session_id: claims.sid, display_name: claims.name })
+        authenticate(state, token).await
     }
 }
 
@@ -132,4 +108,33 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(|ci| Self(ci.0.ip()))
             .ok_or_else(|| Problem(ApiError::internal("no connect info on request")))
     }
+}
+
+/// Verifies an access token (signature, expiry, audience) and that its session is still active.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Problem> {
+    let verifier = state.keys.verifier_for(token).await?;
+    let now = chrono::Utc::now().timestamp();
+    let claims: AccessClaims = verifier.verify(token, now).map_err(token_problem)?;
+    let mut redis = state.redis.clone();
+    match revocation::is_revoked(&mut redis, &claims.sid).await {
+        Ok(true) => {
+        return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
+        }
+        Ok(false) => {}
+        // Without Redis, fall back to asking the auth service: slower, still correct.
+        Err(e) => {
+        tracing::warn!(error = %e, "revocation list unavailable; checking session with auth");
+        let active = state
+            .auth
+            .clone()
+            .check_session(stagecast_proto::auth::v1::CheckSessionRequest { session_id: claims.sid.clone() })
+            .await?
+            .into_inner()
+            .active;
+        if !active {
+            return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
+        }
+        }
+    }
+    Ok(AuthUser { user_id: claims.sub, session_id: claims.sid, display_name: claims.name })
 }

@@ -9,6 +9,7 @@
 //!   the services' gRPC statuses through `stagecast_kit::ApiError`.
 //! - [`ratelimit`]: fixed-window limits in Redis, shared by all replicas.
 //! - [`observe`]: request ids, a trace span per request (continued into gRPC and NATS), metrics.
+//! - [`live`]: the per-event WebSocket (chat, presence), fanned out across replicas via NATS.
 //! - [`revocation`]: ended sessions, remembered in Redis until their access tokens expire.
 //! - [`startup`]: wiring and graceful shutdown.
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod extract;
 pub mod keys;
+pub mod live;
 pub mod observe;
 pub mod problem;
 pub mod ratelimit;

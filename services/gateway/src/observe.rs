@@ -7,7 +7,7 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use tracing::Instrument;
 
 use crate::state::AppState;
@@ -16,6 +16,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    pub ws_connections: IntGauge,
+    pub ws_dropped_slow: IntCounter,
 }
 
 impl Metrics {
@@ -31,7 +33,11 @@ impl Metrics {
         .expect("static metric");
         registry.register(Box::new(requests.clone())).expect("unique metric");
         registry.register(Box::new(latency.clone())).expect("unique metric");
-        Self { registry, requests, latency }
+        let ws_connections = IntGauge::new("ws_connections", "open live WebSocket connections").expect("static metric");
+        let ws_dropped_slow = IntCounter::new("ws_dropped_slow_total", "WebSockets closed for falling behind their room").expect("static metric");
+        registry.register(Box::new(ws_connections.clone())).expect("unique metric");
+        registry.register(Box::new(ws_dropped_slow.clone())).expect("unique metric");
+        Self { registry, requests, latency, ws_connections, ws_dropped_slow }
     }
 
     pub fn render(&self) -> String {

@@ -35,6 +35,7 @@ impl Problem {
             "unsupported_media_type" => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "body_too_large" => http::StatusCode::PAYLOAD_TOO_LARGE,
             "route_not_found" => http::StatusCode::NOT_FOUND,
+            "websocket_required" => http::StatusCode::UPGRADE_REQUIRED,
             "method_not_allowed" => http::StatusCode::METHOD_NOT_ALLOWED,
             _ => self.0.kind.http_status(),
         }

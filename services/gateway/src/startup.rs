@@ -3,7 +3,10 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{Router, extract::DefaultBodyLimit};
-use stagecast_proto::{auth::v1::auth_service_client::AuthServiceClient, events::v1::events_service_client::EventsServiceClient};
+use stagecast_proto::{
+    auth::v1::auth_service_client::AuthServiceClient, chat::v1::chat_service_client::ChatServiceClient,
+    events::v1::events_service_client::EventsServiceClient,
+};
 use stagecast_telemetry::grpc::PropagateTrace;
 use tokio::net::TcpListener;
 use tonic::transport::{Channel, Endpoint};
@@ -23,6 +26,7 @@ pub struct Application {
     router: Router,
     nats: async_nats::Client,
     state: AppState,
+    shutdown_tx: tokio::sync::watch::Sender<bool>,
 }
 
 fn channel(url: &str) -> anyhow::Result<Channel> {
@@ -40,10 +44,17 @@ impl Application {
         let events_channel = channel(&config.events_grpc_url).context("EVENTS_GRPC_URL")?;
         let auth = AuthServiceClient::with_interceptor(auth_channel.clone(), PropagateTrace);
         let events = EventsServiceClient::with_interceptor(events_channel.clone(), PropagateTrace);
+        let chat_channel = channel(&config.chat_grpc_url).context("CHAT_GRPC_URL")?;
+        let chat = ChatServiceClient::with_interceptor(chat_channel.clone(), PropagateTrace);
         let redis_client = redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
         let redis = redis::aio::ConnectionManager::new(redis_client).await.context("connecting to Redis (REDIS_URL)")?;
         let nats = stagecast_bus::stream::connect(&config.nats_url, "gateway").await.context("connecting to NATS (NATS_URL)")?;
+        let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
         let state = AppState {
+            hub: crate::live::hub::Hub::new(nats.clone(), redis.clone()),
+            chat,
+            chat_channel,
+            shutdown,
             keys: Arc::new(KeyStore::new(auth.clone())),
             auth,
             events,
@@ -62,7 +73,7 @@ impl Application {
             // Keeps Authorization out of any request logging.
             .layer(SetSensitiveRequestHeadersLayer::new([http::header::AUTHORIZATION, http::header::COOKIE]));
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
-        Ok(Self { listener, router, nats, state })
+        Ok(Self { listener, router, nats, state, shutdown_tx })
     }
 
     pub fn port(&self) -> u16 {
@@ -77,6 +88,12 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let follower = tokio::spawn(crate::revocation::follow(self.nats.clone(), self.state.redis.clone()));
         let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let shutdown_tx = self.shutdown_tx;
+        let shutdown = async move {
+            shutdown.await;
+            // Upgraded WebSockets are not HTTP requests the server waits for: tell them first.
+            let _ = shutdown_tx.send(true);
+        };
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         follower.abort();
         tracing::info!("gateway stopped");

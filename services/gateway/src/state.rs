@@ -2,11 +2,14 @@
 use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
-use stagecast_proto::{auth::v1::auth_service_client::AuthServiceClient, events::v1::events_service_client::EventsServiceClient};
+use stagecast_proto::{
+    auth::v1::auth_service_client::AuthServiceClient, chat::v1::chat_service_client::ChatServiceClient,
+    events::v1::events_service_client::EventsServiceClient,
+};
 use stagecast_telemetry::grpc::PropagateTrace;
 use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
-use crate::{config::Config, keys::KeyStore, observe::Metrics};
+use crate::{config::Config, keys::KeyStore, live::hub::Hub, observe::Metrics};
 
 pub type Grpc = InterceptedService<Channel, PropagateTrace>;
 
@@ -14,8 +17,13 @@ pub type Grpc = InterceptedService<Channel, PropagateTrace>;
 pub struct AppState {
     pub auth: AuthServiceClient<Grpc>,
     pub events: EventsServiceClient<Grpc>,
+    pub chat: ChatServiceClient<Grpc>,
     pub auth_channel: Channel,
     pub events_channel: Channel,
+    pub chat_channel: Channel,
+    pub hub: Arc<Hub>,
+    /// Flips to true on shutdown: open WebSockets tell their clients to reconnect elsewhere.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
     pub redis: ConnectionManager,
     pub keys: Arc<KeyStore>,
     pub metrics: Arc<Metrics>,

@@ -86,6 +86,7 @@ impl Drop for Nats {
 
 /// One running service binary.
 pub struct Service {
+    /// The binary is `stagecast-{name}`.
     name: &'static str,
     env: HashMap<String, String>,
     log: PathBuf,
@@ -95,7 +96,12 @@ pub struct Service {
 
 impl Service {
     pub fn new(name: &'static str, port: u16, env: HashMap<String, String>, logs: &Path) -> Self {
-        let mut s = Self { name, env, log: logs.join(format!("{name}.log")), port, child: None };
+        Self::new_named(name, name, port, env, logs)
+    }
+
+    /// A second instance of a binary, with its own log file.
+    pub fn new_named(name: &'static str, instance: &str, port: u16, env: HashMap<String, String>, logs: &Path) -> Self {
+        let mut s = Self { name, env, log: logs.join(format!("{instance}.log")), port, child: None };
         s.start();
         s
     }
@@ -148,13 +154,16 @@ impl Drop for Service {
     }
 }
 
-/// The whole platform: auth, events and gateway processes, plus a private NATS.
+/// The whole platform: auth, events, chat and two gateway replicas, plus a private NATS.
 pub struct Platform {
     pub dir: tempfile::TempDir,
     pub nats: Nats,
     pub auth: Service,
     pub events: Service,
+    pub chat: Service,
     pub gateway: Service,
+    /// A second gateway replica behind the same services, for scale-out tests.
+    pub gateway2: Service,
     pub database_url: String,
 }
 
@@ -166,7 +175,7 @@ impl Platform {
         let seed: Vec<u8> = uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
         use base64::Engine;
         let key = base64::engine::general_purpose::STANDARD.encode(seed);
-        let (auth_port, events_port, gateway_port) = (free_port(), free_port(), free_port());
+        let (auth_port, events_port, chat_port) = (free_port(), free_port(), free_port());
         let common = |extra: &[(&str, String)]| {
             let mut env: HashMap<String, String> = HashMap::new();
             env.insert("DATABASE_URL".into(), database_url.clone());
@@ -183,21 +192,33 @@ impl Platform {
             dir.path(),
         );
         let events = Service::new("events", events_port, common(&[("EVENTS_GRPC_ADDR", format!("127.0.0.1:{events_port}"))]), dir.path());
-        let gateway = Service::new(
-            "gateway",
-            gateway_port,
+        let chat = Service::new(
+            "chat-moderation",
+            chat_port,
             common(&[
-                ("GATEWAY_ADDR", format!("127.0.0.1:{gateway_port}")),
+                ("CHAT_GRPC_ADDR", format!("127.0.0.1:{chat_port}")),
+                ("EVENTS_GRPC_URL", format!("http://127.0.0.1:{events_port}")),
+                ("REDIS_URL", stagecast_testkit::redis_url()),
+            ]),
+            dir.path(),
+        );
+        let gateway_env = |port: u16| {
+            common(&[
+                ("GATEWAY_ADDR", format!("127.0.0.1:{port}")),
                 ("AUTH_GRPC_URL", format!("http://127.0.0.1:{auth_port}")),
                 ("EVENTS_GRPC_URL", format!("http://127.0.0.1:{events_port}")),
+                ("CHAT_GRPC_URL", format!("http://127.0.0.1:{chat_port}")),
                 ("REDIS_URL", stagecast_testkit::redis_url()),
                 // Tests share one Redis and one client address; limits have their own tests.
                 ("SIGNUP_LIMIT_PER_HOUR", "100000".to_owned()),
                 ("LOGIN_LIMIT_PER_MINUTE", "100000".to_owned()),
-            ]),
-            dir.path(),
-        );
-        let p = Self { dir, nats, auth, events, gateway, database_url };
+            ])
+        };
+        let port = free_port();
+        let gateway = Service::new("gateway", port, gateway_env(port), dir.path());
+        let port = free_port();
+        let gateway2 = Service::new_named("gateway", "gateway2", port, gateway_env(port), dir.path());
+        let p = Self { dir, nats, auth, events, chat, gateway, gateway2, database_url };
         p.wait_ready().await;
         p
     }
@@ -206,13 +227,19 @@ impl Platform {
         format!("http://127.0.0.1:{}{path}", self.gateway.port)
     }
 
+    pub fn url2(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.gateway2.port)
+    }
+
     pub async fn wait_ready(&self) {
         let http = reqwest::Client::new();
         for _ in 0..200 {
-            if let Ok(r) = http.get(self.url("/readyz")).send().await {
-                if r.status().is_success() {
-                    return;
-                }
+            let mut ready = true;
+            for url in [self.url("/readyz"), self.url2("/readyz")] {
+                ready &= matches!(http.get(url).send().await, Ok(r) if r.status().is_success());
+            }
+            if ready {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -220,6 +247,13 @@ impl Platform {
     }
 
     pub fn logs(&self) -> String {
-        format!("--- auth\n{}\n--- events\n{}\n--- gateway\n{}", self.auth.log(), self.events.log(), self.gateway.log())
+        format!(
+            "--- auth\n{}\n--- events\n{}\n--- chat\n{}\n--- gateway\n{}\n--- gateway2\n{}",
+            self.auth.log(),
+            self.events.log(),
+            self.chat.log(),
+            self.gateway.log(),
+            self.gateway2.log()
+        )
     }
 }

@@ -1,19 +1,31 @@
 //! The HTTP API. Each module exposes `router()`; [`router`] merges them under `/api/v1`.
 use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
 
 use crate::state::AppState;
 
 pub mod auth;
+pub mod chat;
 pub mod events;
 pub mod system;
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().merge(auth::router()).merge(events::router()).merge(system::api_router());
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(system::router())
-        .fallback(crate::problem::route_not_found)
-        .with_state(state)
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(events::router())
+        .merge(chat::router())
+        .merge(system::api_router())
+        .fallback(crate::problem::route_not_found);
+    let router = Router::new().nest("/api/v1", api).merge(system::router());
+    // The web client, when built: its files, and index.html for the client-side routes.
+    let router = match state.config.web_dir.as_deref() {
+        Some(dir) => {
+            let index = std::path::Path::new(dir).join("index.html");
+            router.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+        }
+        None => router.fallback(crate::problem::route_not_found),
+    };
+    router.with_state(state)
 }
 
 /// Timestamps in the API are RFC 3339 strings in UTC.

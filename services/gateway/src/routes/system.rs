@@ -48,9 +48,10 @@ async fn grpc_serving(channel: tonic::transport::Channel, service: &str) -> Resu
 /// Readiness: every backend this gateway needs answers its health check.
 async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     let mut redis = st.redis.clone();
-    let (auth, events, redis) = tokio::join!(
+    let (auth, events, chat, redis) = tokio::join!(
         grpc_serving(st.auth_channel.clone(), "stagecast.auth.v1.AuthService"),
         grpc_serving(st.events_channel.clone(), "stagecast.events.v1.EventsService"),
+        grpc_serving(st.chat_channel.clone(), "stagecast.chat.v1.ChatService"),
         async {
             match tokio::time::timeout(Duration::from_secs(1), redis::cmd("PING").query_async::<String>(&mut redis)).await {
                 Ok(Ok(_)) => Ok(()),
@@ -63,10 +64,10 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.clone(),
     };
-    let ready = auth.is_ok() && events.is_ok() && redis.is_ok();
+    let ready = auth.is_ok() && events.is_ok() && chat.is_ok() && redis.is_ok();
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
-        "checks": { "auth": show(&auth), "events": show(&events), "redis": show(&redis) },
+        "checks": { "auth": show(&auth), "events": show(&events), "chat": show(&chat), "redis": show(&redis) },
     });
     (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }

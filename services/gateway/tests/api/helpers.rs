@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 pub struct TestApp {
     pub base: String,
+    /// A second gateway replica in front of the same services.
+    pub base2: String,
     pub http: Client,
     /// The seed the auth service signs with, so tests can mint expired or foreign tokens.
     pub seed: [u8; 32],
@@ -65,24 +67,50 @@ pub async fn spawn_with(limits: Limits) -> TestApp {
     stops.push(tx);
     tokio::spawn(events.run_until(stop));
 
-    let gateway = stagecast_gateway::startup::Application::build(stagecast_gateway::config::Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        auth_grpc_url: format!("http://127.0.0.1:{auth_port}"),
+    let chat = stagecast_chat_moderation::startup::Application::build(stagecast_chat_moderation::config::Config {
+        database_url: db.parse().unwrap(),
+        database_max_connections: 5,
+        nats_url: nats.clone(),
+        redis_url: stagecast_testkit::redis_url().parse().unwrap(),
         events_grpc_url: format!("http://127.0.0.1:{events_port}"),
-        redis_url: stagecast_testkit::redis_url(),
-        nats_url: nats,
-        signup_limit_per_hour: 1000,
-        login_limit_per_minute: limits.login_per_minute,
-        trust_forwarded_for: true,
-        web_dir: None,
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        rate_limit_messages: 5,
+        rate_limit_window: Duration::from_secs(10),
+        // Tests share one NATS server: each test's chat service has consumers of its own.
+        consumer_prefix: format!("gwtest-{}", uuid::Uuid::new_v4().simple()),
+        consumers_from_start: false,
     })
     .await
     .unwrap();
-    let base = format!("http://127.0.0.1:{}", gateway.port());
+    let chat_port = chat.port();
     let (tx, stop) = stopper();
     stops.push(tx);
-    tokio::spawn(gateway.run_until(stop));
-    TestApp { base, http: Client::new(), seed, _stops: stops }
+    tokio::spawn(chat.run_until(stop));
+
+    let mut bases = Vec::new();
+    for _ in 0..2 {
+        let gateway = stagecast_gateway::startup::Application::build(stagecast_gateway::config::Config {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            auth_grpc_url: format!("http://127.0.0.1:{auth_port}"),
+            events_grpc_url: format!("http://127.0.0.1:{events_port}"),
+            chat_grpc_url: format!("http://127.0.0.1:{chat_port}"),
+            redis_url: stagecast_testkit::redis_url(),
+            nats_url: nats.clone(),
+            signup_limit_per_hour: 1000,
+            login_limit_per_minute: limits.login_per_minute,
+            trust_forwarded_for: true,
+            web_dir: None,
+        })
+        .await
+        .unwrap();
+        bases.push(format!("http://127.0.0.1:{}", gateway.port()));
+        let (tx, stop) = stopper();
+        stops.push(tx);
+        tokio::spawn(gateway.run_until(stop));
+    }
+    let base2 = bases.pop().unwrap();
+    let base = bases.pop().unwrap();
+    TestApp { base, base2, http: Client::new(), seed, _stops: stops }
 }
 
 pub fn unique_email() -> String {

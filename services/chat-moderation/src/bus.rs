@@ -1,0 +1,156 @@
+//! What the chat service says on the bus, and the durable consumers it reads with.
+//!
+//! Subjects (all in the `STAGECAST` stream):
+//! - `stagecast.chat.v1.room.{event_id}.message`: `ChatMessage`, published straight to
+//!   JetStream by Send (and by approving a held message). JetStream is the durable log: Send
+//!   answers only after JetStream acknowledged, and the persister writes Postgres from there.
+//!   `Nats-Msg-Id` and the envelope id are the message id, so a re-publish of the same message
+//!   is dropped within the stream's duplicate window.
+//! - `stagecast.chat.v1.room.{event_id}.moderation`: `ModerationAction`, through the outbox in
+//!   the same transaction as the action.
+//!
+//! Consumed: `stagecast.events.v1.event.>` (rooms) and `stagecast.chat.v1.room.*.message`
+//! (the persister).
+use std::time::Duration;
+
+use async_nats::{
+    HeaderMap,
+    jetstream::{
+        self,
+        consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull},
+    },
+};
+use prost::{Message, Name};
+use sqlx::PgConnection;
+use stagecast_bus::{
+    Envelope,
+    envelope::{HEADER_MSG_ID, HEADER_TRACEPARENT, HEADER_TYPE},
+    stream::STREAM_NAME,
+};
+use stagecast_proto::chat::v1 as pb;
+use tokio::sync::watch;
+
+use crate::domain::{ChatMessage, EventId, ModerationAction};
+
+/// Filter of the persister's consumer.
+pub const MESSAGE_SUBJECTS: &str = "stagecast.chat.v1.room.*.message";
+/// Filter of the rooms consumer.
+pub const EVENT_SUBJECTS: &str = "stagecast.events.v1.event.>";
+
+pub fn message_subject(event: EventId) -> String {
+    format!("stagecast.chat.v1.room.{event}.message")
+}
+
+pub fn moderation_subject(event: EventId) -> String {
+    format!("stagecast.chat.v1.room.{event}.moderation")
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot publish to JetStream: {0}")]
+pub struct PublishError(String);
+
+/// Publishes an accepted message and waits for JetStream's acknowledgement: once this returns
+/// Ok the message is stored and will be persisted and delivered even if this process dies.
+pub async fn publish_message(js: &jetstream::Context, message: &ChatMessage) -> Result<(), PublishError> {
+    let envelope = Envelope {
+        id: message.id.as_uuid(),
+        type_name: pb::ChatMessage::full_name(),
+        occurred_at: message.sent_at,
+        payload: pb::ChatMessage::from(message).encode_to_vec(),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(HEADER_MSG_ID, message.id.to_string().as_str());
+    headers.insert(HEADER_TYPE, envelope.type_name.as_str());
+    if let Some(tp) = stagecast_telemetry::current_traceparent() {
+        headers.insert(HEADER_TRACEPARENT, tp.as_str());
+    }
+    let ack = js
+        .publish_with_headers(message_subject(message.event_id), headers, envelope.encode().into())
+        .await
+        .map_err(|e| PublishError(e.to_string()))?;
+    ack.await.map_err(|e| PublishError(e.to_string()))?;
+    Ok(())
+}
+
+/// Writes the announcement of `action` into the outbox of the transaction `tx` belongs to.
+pub async fn enqueue_moderation(tx: &mut PgConnection, action: &ModerationAction) -> Result<(), sqlx::Error> {
+    stagecast_bus::outbox::enqueue(tx, &moderation_subject(action.event_id), &pb::ModerationAction::from(action))
+        .await
+        .map(|_| ())
+}
+
+/// A durable pull consumer of the `STAGECAST` stream, shared by every replica of the service:
+/// each message goes to one of them, and what is not acknowledged is redelivered.
+#[derive(Debug, Clone)]
+pub struct DurableConsumer {
+    pub name: String,
+    pub filter: &'static str,
+    /// Where a consumer that does not exist yet starts: the beginning of the stream, or only
+    /// messages published after it was created.
+    pub from_start: bool,
+    /// How long a delivered message may stay unacknowledged before it is delivered again.
+    pub ack_wait: Duration,
+}
+
+impl DurableConsumer {
+    /// Finds the consumer, creating it if needed.
+    pub async fn ensure(&self, js: &jetstream::Context) -> Result<PullConsumer, async_nats::Error> {
+        let stream = js.get_stream(STREAM_NAME).await?;
+        let config = pull::Config {
+            durable_name: Some(self.name.clone()),
+            filter_subject: self.filter.to_owned(),
+            deliver_policy: if self.from_start { DeliverPolicy::All } else { DeliverPolicy::New },
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: self.ack_wait,
+            // Enough for several full persister batches in flight.
+            max_ack_pending: 5_000,
+            ..Default::default()
+        };
+        Ok(stream.get_or_create_consumer(&self.name, config).await?)
+    }
+}
+
+/// Resolves once `stop` turns true, or its sender is gone (which also means "stop").
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// [`DurableConsumer::ensure`], retried with backoff while NATS or the stream are not there
+/// yet; `None` once told to stop.
+pub async fn ensure_with_retry(
+    js: &jetstream::Context,
+    spec: &DurableConsumer,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<PullConsumer> {
+    const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let attempt = async {
+            // The stream may be missing on a fresh NATS server: whoever comes first creates it.
+            stagecast_bus::stream::ensure_stream(js).await?;
+            spec.ensure(js).await
+        };
+        match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt).await {
+            Ok(Ok(consumer)) => return Some(consumer),
+            Ok(Err(e)) => tracing::warn!(consumer = %spec.name, error = %e, "cannot set up the bus consumer; will retry"),
+            Err(_) => tracing::warn!(consumer = %spec.name, "NATS did not answer; will retry setting up the bus consumer"),
+        }
+        tokio::select! {
+            _ = stopped(stop) => return None,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_subjects_are_under_the_persister_filter() {
+        let id = EventId::from_uuid(uuid::Uuid::nil());
+        assert_eq!(message_subject(id), "stagecast.chat.v1.room.00000000-0000-0000-0000-000000000000.message");
+        assert!(moderation_subject(id).ends_with(".moderation"));
+    }
+}

@@ -1,0 +1,258 @@
+//! Fan-out of room traffic to the sockets of this gateway replica.
+//!
+//! Every replica subscribes (core NATS) to `stagecast.chat.v1.room.{event}.>` for each room it
+//! has sockets in, so a message accepted through replica A reaches viewers on replica B. Each NATS
+//! message is decoded and serialised to JSON once, then handed to every local socket through a
+//! bounded broadcast channel: a socket that falls [`ROOM_BUFFER`] messages behind is dropped
+//! (it gets a "too slow" close and reconnects) instead of slowing the room down.
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use axum::extract::ws::Utf8Bytes;
+use futures::StreamExt;
+use redis::aio::ConnectionManager;
+use stagecast_bus::Envelope;
+use stagecast_proto::chat::v1 as pb;
+use tokio::sync::broadcast;
+
+use super::{
+    presence,
+    protocol::{self, Author, ServerMessage},
+};
+
+/// How far a socket may fall behind its room before it is dropped.
+pub const ROOM_BUFFER: usize = 1024;
+
+pub fn room_subject(event: &str) -> String {
+    format!("stagecast.chat.v1.room.{event}.>")
+}
+
+pub fn presence_subject(event: &str) -> String {
+    format!("stagecast.chat.v1.room.{event}.presence")
+}
+
+/// One thing to tell a room's sockets.
+#[derive(Debug, Clone)]
+pub struct RoomEvent {
+    pub json: Utf8Bytes,
+    /// Sockets of this user must close with this code and reason (a ban).
+    pub close_user: Option<(String, u16, &'static str)>,
+}
+
+struct Room {
+    tx: broadcast::Sender<RoomEvent>,
+    /// Local connections per user, and who they are (for presence).
+    users: HashMap<String, (usize, Author)>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// The rooms with sockets on this replica.
+pub struct Hub {
+    nats: async_nats::Client,
+    redis: ConnectionManager,
+    // A std Mutex: nothing awaits while it is held.
+    rooms: Mutex<HashMap<String, Room>>,
+}
+
+/// A socket's membership in a room; leaving happens on drop.
+pub struct Membership {
+    hub: Arc<Hub>,
+    event: String,
+    user_id: String,
+    pub rx: broadcast::Receiver<RoomEvent>,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        let hub = self.hub.clone();
+        let (event, user_id) = (self.event.clone(), self.user_id.clone());
+        let last_of_user = hub.leave_local(&event, &user_id);
+        if let Some(author) = last_of_user {
+            tokio::spawn(async move {
+                let mut redis = hub.redis.clone();
+                match presence::leave(&mut redis, &event, &user_id).await {
+                    Ok(count) => hub.announce_presence(&event, author, false, count).await,
+                    Err(e) => tracing::warn!(error = %e, "cannot record presence leave"),
+                }
+            });
+        }
+    }
+}
+
+impl Hub {
+    pub fn new(nats: async_nats::Client, redis: ConnectionManager) -> Arc<Self> {
+        Arc::new(Self { nats, redis, rooms: Mutex::new(HashMap::new()) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Room>> {
+        // A panic while holding the lock cannot leave the map half-updated in a way that matters
+        // more than losing every room, so poisoning is ignored.
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Joins `event`'s room, subscribing this replica to it if it is the first socket here.
+    /// Returns once the subscription is live, so nothing published afterwards is missed.
+    pub async fn join(self: &Arc<Self>, event: &str, who: Author) -> Result<Membership, async_nats::Error> {
+        let existing = {
+            let mut rooms = self.lock();
+            rooms.get_mut(event).map(|room| {
+                let first = Self::add_user(room, &who);
+                (room.tx.subscribe(), first)
+            })
+        };
+        let (rx, first_of_user) = match existing {
+            Some(found) => found,
+            None => {
+                let sub = self.nats.subscribe(room_subject(event)).await?;
+                self.nats.flush().await?;
+                let mut rooms = self.lock();
+                match rooms.get_mut(event) {
+                    // Another socket created the room while we subscribed: use theirs.
+                    Some(room) => {
+                        let first = Self::add_user(room, &who);
+                        (room.tx.subscribe(), first)
+                    }
+                    None => {
+                        let (tx, rx) = broadcast::channel(ROOM_BUFFER);
+                        let relay = tokio::spawn(relay_room(sub, tx.clone()));
+                        let refresh = tokio::spawn(refresh_presence(self.clone(), event.to_owned()));
+                        let mut room = Room { tx, users: HashMap::new(), tasks: vec![relay, refresh] };
+                        Self::add_user(&mut room, &who);
+                        rooms.insert(event.to_owned(), room);
+                        (rx, true)
+                    }
+                }
+            }
+        };
+        if first_of_user {
+            let mut redis = self.redis.clone();
+            match presence::vouch(&mut redis, event, std::slice::from_ref(&who)).await {
+                Ok(count) => self.announce_presence(event, who.clone(), true, count).await,
+                Err(e) => tracing::warn!(error = %e, "cannot record presence join"),
+            }
+        }
+        Ok(Membership { hub: self.clone(), event: event.to_owned(), user_id: who.user_id, rx })
+    }
+
+    fn add_user(room: &mut Room, who: &Author) -> bool {
+        let entry = room.users.entry(who.user_id.clone()).or_insert((0, who.clone()));
+        entry.0 += 1;
+        entry.0 == 1
+    }
+
+    /// Returns the user if this was their last local socket in the room.
+    fn leave_local(&self, event: &str, user_id: &str) -> Option<Author> {
+        let mut rooms = self.lock();
+        let room = rooms.get_mut(event)?;
+        let mut last = None;
+        if let Some(entry) = room.users.get_mut(user_id) {
+            entry.0 -= 1;
+            if entry.0 == 0 {
+                last = room.users.remove(user_id).map(|(_, a)| a);
+            }
+        }
+        if room.users.is_empty() {
+            if let Some(room) = rooms.remove(event) {
+                for t in room.tasks {
+                    t.abort();
+                }
+            }
+        }
+        last
+    }
+
+    /// Local sockets per room (for metrics and tests).
+    pub fn local_connections(&self) -> usize {
+        self.lock().values().map(|r| r.users.values().map(|(n, _)| n).sum::<usize>()).sum()
+    }
+
+    async fn announce_presence(&self, event: &str, user: Author, joined: bool, count: u32) {
+        let msg = pb::PresenceChanged {
+            event_id: event.to_owned(),
+            user: Some(pb::Author {
+                user_id: user.user_id,
+                display_name: user.display_name,
+                avatar_url: user.avatar_url.unwrap_or_default(),
+                role: 0,
+            }),
+            joined,
+            viewer_count: count,
+        };
+        let body = Envelope::wrap(&msg).encode();
+        if let Err(e) = self.nats.publish(presence_subject(event), body.into()).await {
+            tracing::warn!(error = %e, "cannot announce presence");
+        }
+    }
+}
+
+/// Turns a room's NATS traffic into socket frames, once for all local sockets.
+async fn relay_room(mut sub: async_nats::Subscriber, tx: broadcast::Sender<RoomEvent>) {
+    while let Some(msg) = sub.next().await {
+        let env = match Envelope::decode(&msg.payload) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, subject = %msg.subject, "undecodable room message");
+                continue;
+            }
+        };
+        for ev in room_events(&env) {
+            // No receivers is fine: the last socket may have just left.
+            let _ = tx.send(ev);
+        }
+    }
+}
+
+fn frame(m: &ServerMessage<'_>) -> Utf8Bytes {
+    Utf8Bytes::from(m.to_json())
+}
+
+/// What one bus message means for the sockets of its room.
+pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
+    use prost::Name;
+    let plain = |json| RoomEvent { json, close_user: None };
+    if env.type_name == pb::ChatMessage::full_name() {
+        if let Ok(m) = env.open::<pb::ChatMessage>() {
+            return vec![plain(frame(&ServerMessage::ChatMessage { message: protocol::message(m) }))];
+        }
+    } else if env.type_name == pb::ModerationAction::full_name() {
+        if let Ok(a) = env.open::<pb::ModerationAction>() {
+            let mut out = Vec::new();
+            if a.kind == "delete_message" && !a.target_message_id.is_empty() {
+                out.push(plain(frame(&ServerMessage::ChatDeleted { message_id: a.target_message_id.clone() })));
+            }
+            let close_user = (a.kind == "ban" && !a.target_user_id.is_empty())
+                .then(|| (a.target_user_id.clone(), protocol::close::BANNED, "you were banned from this event's chat"));
+            out.push(RoomEvent { json: frame(&ServerMessage::Moderation { action: protocol::action(a) }), close_user });
+            return out;
+        }
+    } else if env.type_name == pb::PresenceChanged::full_name() {
+        if let Ok(p) = env.open::<pb::PresenceChanged>() {
+            let user = protocol::author(p.user);
+            return vec![plain(frame(&ServerMessage::Presence { viewer_count: p.viewer_count, user, joined: p.joined }))];
+        }
+    }
+    tracing::debug!(type_name = %env.type_name, "room message of no interest to sockets");
+    Vec::new()
+}
+
+/// Re-vouches for this replica's users in a room, so presence survives while they stay.
+async fn refresh_presence(hub: Arc<Hub>, event: String) {
+    let mut tick = tokio::time::interval(presence::REFRESH);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let users: Vec<Author> = {
+            let rooms = hub.lock();
+            match rooms.get(&event) {
+                Some(r) => r.users.values().map(|(_, a)| a.clone()).collect(),
+                None => return,
+            }
+        };
+        let mut redis = hub.redis.clone();
+        if let Err(e) = presence::vouch(&mut redis, &event, &users).await {
+            tracing::warn!(error = %e, "cannot refresh presence");
+        }
+    }
+}

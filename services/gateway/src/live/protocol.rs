@@ -1,0 +1,191 @@
+//! WebSocket protocol v1: JSON text frames, each an object with a `type`.
+use serde::{Deserialize, Serialize};
+use stagecast_proto::chat::v1 as pb;
+
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Close codes (4000–4999 are for applications, RFC 6455 §7.4.2).
+pub mod close {
+    pub const BANNED: u16 = 4003;
+    pub const TOO_SLOW: u16 = 4008;
+    pub const HEARTBEAT_TIMEOUT: u16 = 4009;
+    pub const PROTOCOL_ERROR: u16 = 4400;
+    /// The server is shutting down: reconnect (to another replica).
+    pub const GOING_AWAY: u16 = 1001;
+}
+
+/// What a client may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum ClientMessage {
+    #[serde(rename = "chat.send")]
+    ChatSend { client_msg_id: String, text: String },
+    #[serde(rename = "ping")]
+    Ping {
+        #[serde(default)]
+        nonce: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Author {
+    pub user_id: String,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+    pub role: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatMessage {
+    pub id: String,
+    pub event_id: String,
+    pub author: Author,
+    pub text: String,
+    pub sent_at: Option<String>,
+    pub client_msg_id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub slow_mode_secs: u32,
+    pub blocked_terms: Vec<String>,
+    pub blocked_term_mode: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModerationAction {
+    pub id: String,
+    pub kind: String,
+    pub actor_id: String,
+    pub target_user_id: Option<String>,
+    pub target_message_id: Option<String>,
+    pub reason: Option<String>,
+    pub at: Option<String>,
+    pub duration_secs: Option<u32>,
+    pub message: Option<ChatMessage>,
+    pub settings: Option<Settings>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Presence {
+    pub viewer_count: u32,
+    pub users: Vec<Author>,
+}
+
+/// What the server sends.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type")]
+pub enum ServerMessage<'a> {
+    #[serde(rename = "hello")]
+    Hello {
+        protocol: u32,
+        event_id: &'a str,
+        you: Author,
+        history: Vec<ChatMessage>,
+        pinned: Option<ChatMessage>,
+        settings: Option<Settings>,
+        timed_out_until: Option<String>,
+        presence: Presence,
+        heartbeat_secs: u64,
+    },
+    #[serde(rename = "chat.message")]
+    ChatMessage { message: ChatMessage },
+    #[serde(rename = "chat.ack")]
+    ChatAck { client_msg_id: &'a str, message: ChatMessage, held: bool },
+    #[serde(rename = "chat.deleted")]
+    ChatDeleted { message_id: String },
+    #[serde(rename = "moderation")]
+    Moderation { action: ModerationAction },
+    #[serde(rename = "presence")]
+    Presence { viewer_count: u32, user: Author, joined: bool },
+    #[serde(rename = "error")]
+    Error {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<&'a str>,
+        code: &'a str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
+    #[serde(rename = "pong")]
+    Pong { nonce: Option<String> },
+}
+
+impl ServerMessage<'_> {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":"cannot encode"}"#.to_owned())
+    }
+}
+
+pub fn role_name(role: i32) -> &'static str {
+    match pb::ChatRole::try_from(role) {
+        Ok(pb::ChatRole::Host) => "host",
+        Ok(pb::ChatRole::Cohost) => "cohost",
+        Ok(pb::ChatRole::Moderator) => "moderator",
+        _ => "viewer",
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    Some(s).filter(|s| !s.is_empty())
+}
+
+pub fn author(a: Option<pb::Author>) -> Author {
+    let a = a.unwrap_or_default();
+    Author { role: role_name(a.role), user_id: a.user_id, display_name: a.display_name, avatar_url: non_empty(a.avatar_url) }
+}
+
+pub fn message(m: pb::ChatMessage) -> ChatMessage {
+    ChatMessage {
+        sent_at: crate::routes::rfc3339(m.sent_at.as_ref()),
+        author: author(m.author),
+        id: m.id,
+        event_id: m.event_id,
+        text: m.text,
+        client_msg_id: m.client_msg_id,
+    }
+}
+
+pub fn settings(s: pb::RoomSettings) -> Settings {
+    let mode = match pb::BlockedTermMode::try_from(s.blocked_term_mode) {
+        Ok(pb::BlockedTermMode::Hold) => "hold",
+        _ => "reject",
+    };
+    Settings { slow_mode_secs: s.slow_mode_secs, blocked_terms: s.blocked_terms, blocked_term_mode: mode }
+}
+
+pub fn action(a: pb::ModerationAction) -> ModerationAction {
+    ModerationAction {
+        at: crate::routes::rfc3339(a.at.as_ref()),
+        duration_secs: Some(a.duration_secs).filter(|d| *d > 0),
+        message: a.message.map(message),
+        settings: a.settings.map(settings),
+        id: a.id,
+        kind: a.kind,
+        actor_id: a.actor_id,
+        target_user_id: non_empty(a.target_user_id),
+        target_message_id: non_empty(a.target_message_id),
+        reason: non_empty(a.reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_messages_parse_and_unknown_fields_are_refused() {
+        let m: ClientMessage = serde_json::from_str(r#"{"type":"chat.send","client_msg_id":"a1","text":"hi"}"#).unwrap();
+        assert!(matches!(m, ClientMessage::ChatSend { ref text, .. } if text == "hi"));
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"chat.send","client_msg_id":"a1","text":"hi","admin":true}"#).is_err());
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"nope"}"#).is_err());
+    }
+
+    #[test]
+    fn server_messages_carry_their_type_tag() {
+        let json = ServerMessage::ChatDeleted { message_id: "m1".into() }.to_json();
+        assert_eq!(json, r#"{"type":"chat.deleted","message_id":"m1"}"#);
+        let json = ServerMessage::Error { client_msg_id: None, code: "slow_mode", message: "wait", retry_after: Some(3) }.to_json();
+        assert_eq!(json, r#"{"type":"error","code":"slow_mode","message":"wait","retry_after":3}"#);
+    }
+}
