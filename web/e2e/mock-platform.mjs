@@ -1,0 +1,422 @@
+// A STAND-IN for the stagecast gateway, for working on the web client before (or without) the
+// Rust platform: it serves web/dist and fakes the REST API and the live WebSocket (protocol v1)
+// in memory, following docs/api.md and docs/websocket.md. It is NOT the platform, and passing
+// the e2e against it proves only the client side; the real check is `npm run e2e` against
+// `scripts/up`.
+//
+//   node e2e/mock-platform.mjs            # http://127.0.0.1:8090 (MOCK_PORT to change)
+//   MOCK_TOKEN_TTL=5 node e2e/...         # access tokens expire after 5 s (to exercise refresh)
+import { randomUUID } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer } from 'ws';
+
+const PORT = Number(process.env.MOCK_PORT ?? 8090);
+const TTL = Number(process.env.MOCK_TOKEN_TTL ?? 900);
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+
+const users = new Map(); // id -> user + password
+const byEmail = new Map();
+const refresh = new Map(); // refresh token -> user id
+const revoked = new Set();
+const events = new Map();
+const rooms = new Map(); // event id -> room
+
+const now = () => new Date().toISOString();
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+function tokensFor(user) {
+  const access = `${b64({ alg: 'none' })}.${b64({ sub: user.id, exp: Math.floor(Date.now() / 1000) + TTL, jti: randomUUID() })}.mock`;
+  const r = randomUUID();
+  refresh.set(r, user.id);
+  return { access_token: access, refresh_token: r, token_type: 'Bearer', expires_in: TTL, session_id: randomUUID(), user: publicUser(user) };
+}
+
+const publicUser = (u) => ({ id: u.id, email: u.email, display_name: u.display_name, avatar_url: u.avatar_url, created_at: u.created_at });
+
+class Problem extends Error {
+  constructor(status, code, detail, extra = {}) {
+    super(detail);
+    Object.assign(this, { status, code, detail, extra });
+  }
+}
+
+function authUser(token) {
+  if (!token) throw new Problem(401, 'missing_token', 'Sign in first: this needs an access token.');
+  const [, payload] = token.split('.');
+  let claims;
+  try {
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+  } catch {
+    throw new Problem(401, 'token_invalid', 'The access token is not valid; sign in again.');
+  }
+  if (revoked.has(claims.jti)) throw new Problem(401, 'token_revoked', 'This session was signed out; sign in again.');
+  if (claims.exp * 1000 < Date.now()) throw new Problem(401, 'token_expired', 'The access token has expired; refresh it.');
+  const u = users.get(claims.sub);
+  if (!u) throw new Problem(401, 'token_invalid', 'The access token is not valid; sign in again.');
+  return u;
+}
+
+function room(id) {
+  if (!rooms.has(id)) {
+    rooms.set(id, { messages: [], held: [], audit: [], bans: new Set(), mods: new Set(), timeouts: new Map(), lastSent: new Map(), pinned: null, settings: { slow_mode_secs: 0, blocked_terms: [], blocked_term_mode: 'reject' }, sockets: new Set() });
+  }
+  return rooms.get(id);
+}
+
+function getEvent(id) {
+  const e = events.get(id);
+  if (!e) throw new Problem(404, 'event_not_found', `There is no event ${id}; check the link.`);
+  return e;
+}
+
+function roleIn(e, userId) {
+  if (e.host_id === userId) return 'host';
+  if (e.cohost_ids.includes(userId)) return 'cohost';
+  if (room(e.id).mods.has(userId)) return 'moderator';
+  return 'viewer';
+}
+
+function author(e, u) {
+  return { user_id: u.id, display_name: u.display_name, avatar_url: u.avatar_url, role: roleIn(e, u.id) };
+}
+
+function broadcast(eventId, frame, closeUser) {
+  const r = room(eventId);
+  const json = JSON.stringify(frame);
+  for (const s of r.sockets) {
+    s.ws.send(json);
+    if (closeUser && s.user.id === closeUser) s.ws.close(4003, 'banned');
+  }
+}
+
+function presence(eventId) {
+  const seen = new Map();
+  for (const s of room(eventId).sockets) seen.set(s.user.id, author(getEvent(eventId), s.user));
+  return { viewer_count: seen.size, users: [...seen.values()] };
+}
+
+function moderate(e, actor, kind, fields = {}) {
+  const role = roleIn(e, actor.id);
+  if (role === 'viewer') throw new Problem(403, 'not_a_moderator', 'Only the host, co-hosts and moderators can do that.');
+  const action = { id: randomUUID(), kind, actor_id: actor.id, target_user_id: null, target_message_id: null, reason: null, at: now(), duration_secs: null, message: null, settings: null, ...fields };
+  room(e.id).audit.unshift(action);
+  broadcast(e.id, { type: 'moderation', action }, kind === 'ban' ? action.target_user_id : null);
+  return action;
+}
+
+function sendChat(e, u, clientMsgId, text) {
+  const r = room(e.id);
+  if (e.status === 'ended' || e.status === 'cancelled') throw new Problem(409, 'chat_closed', 'The event has ended; the chat is closed.');
+  if (r.bans.has(u.id)) throw new Problem(403, 'banned', 'You are banned from this chat.');
+  const until = r.timeouts.get(u.id);
+  if (until && until > Date.now()) throw new Problem(429, 'timed_out', 'A moderator timed you out.', { retry_after: Math.ceil((until - Date.now()) / 1000) });
+  const t = String(text ?? '').normalize('NFC').trim();
+  if (!t) throw new Problem(422, 'message_empty', 'Write something before sending.');
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(t)) throw new Problem(422, 'control_characters', 'a message must not contain control characters (including line breaks)');
+  if ([...t].length > 500) throw new Problem(422, 'message_too_long', 'Messages can be at most 500 characters; shorten it.');
+  const dup = r.messages.find((m) => m.author.user_id === u.id && m.client_msg_id === clientMsgId) ?? r.held.find((m) => m.author.user_id === u.id && m.client_msg_id === clientMsgId);
+  if (dup) return { message: dup, held: r.held.includes(dup) };
+  const role = roleIn(e, u.id);
+  if (r.settings.slow_mode_secs > 0 && role === 'viewer') {
+    const last = r.lastSent.get(u.id) ?? 0;
+    const wait = last + r.settings.slow_mode_secs * 1000 - Date.now();
+    if (wait > 0) throw new Problem(429, 'slow_mode', `Slow mode is on: one message every ${r.settings.slow_mode_secs} s`, { retry_after: Math.ceil(wait / 1000) });
+  }
+  const message = { id: randomUUID(), event_id: e.id, author: author(e, u), text: t, sent_at: now(), client_msg_id: clientMsgId };
+  const hit = r.settings.blocked_terms.find((term) => t.toLowerCase().includes(term.toLowerCase()));
+  if (hit && role === 'viewer') {
+    if (r.settings.blocked_term_mode === 'reject') throw new Problem(422, 'blocked_term', 'Your message contains a blocked term; rephrase it and send again.');
+    r.held.push(message);
+    return { message, held: true };
+  }
+  r.lastSent.set(u.id, Date.now());
+  r.messages.push(message);
+  broadcast(e.id, { type: 'chat.message', message });
+  return { message, held: false };
+}
+
+async function body(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  if (!chunks.length) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString());
+  } catch {
+    throw new Problem(400, 'malformed_json', 'The request body is not valid JSON.');
+  }
+}
+
+function eventList(status, cursor, limit) {
+  const all = [...events.values()];
+  let list;
+  if (status === 'live') list = all.filter((e) => e.status === 'live').sort((a, b) => b.went_live_at.localeCompare(a.went_live_at));
+  else if (status === 'past') list = all.filter((e) => e.status === 'ended').sort((a, b) => b.ended_at.localeCompare(a.ended_at));
+  else list = all.filter((e) => e.status === 'scheduled').sort((a, b) => a.starts_at.localeCompare(b.starts_at));
+  const start = cursor ? Number(cursor) : 0;
+  const page = list.slice(start, start + limit);
+  return { events: page, next_cursor: start + limit < list.length ? String(start + limit) : null };
+}
+
+async function api(req, url) {
+  const path = url.pathname.slice('/api/v1'.length);
+  const m = req.method;
+  const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || null;
+  const seg = path.split('/').filter(Boolean);
+
+  if (m === 'POST' && path === '/auth/signup') {
+    const b = await body(req);
+    if (!/^[^@\s]+@[^@\s]+$/.test(b.email ?? '')) throw new Problem(422, 'invalid_email', 'Enter a valid email address, like name@example.com.');
+    if ((b.password ?? '').length < 8) throw new Problem(422, 'password_too_short', 'Choose a password of at least 8 characters.');
+    if (!(b.display_name ?? '').trim()) throw new Problem(422, 'display_name_required', 'Enter a display name.');
+    if (byEmail.has(b.email.toLowerCase())) throw new Problem(409, 'email_taken', 'An account with this email already exists; sign in instead.');
+    const u = { id: randomUUID(), email: b.email, password: b.password, display_name: b.display_name.trim(), avatar_url: null, created_at: now() };
+    users.set(u.id, u);
+    byEmail.set(b.email.toLowerCase(), u);
+    return [201, tokensFor(u)];
+  }
+  if (m === 'POST' && path === '/auth/login') {
+    const b = await body(req);
+    const u = byEmail.get((b.email ?? '').toLowerCase());
+    if (!u || u.password !== b.password) throw new Problem(401, 'invalid_credentials', 'Wrong email or password. Check both and try again.');
+    return [200, tokensFor(u)];
+  }
+  if (m === 'POST' && path === '/auth/refresh') {
+    const b = await body(req);
+    const id = refresh.get(b.refresh_token);
+    if (!id) throw new Problem(401, 'refresh_token_invalid', 'The session is over; sign in again.');
+    refresh.delete(b.refresh_token);
+    return [200, tokensFor(users.get(id))];
+  }
+  if (m === 'POST' && path === '/auth/logout') {
+    const b = await body(req);
+    refresh.delete(b.refresh_token);
+    return [204, null];
+  }
+  const me = authUser(token);
+  if (path === '/me' && m === 'GET') return [200, publicUser(me)];
+  if (path === '/me' && m === 'PATCH') {
+    const b = await body(req);
+    if (b.display_name !== undefined) {
+      if (!b.display_name.trim()) throw new Problem(422, 'display_name_required', 'Enter a display name.');
+      me.display_name = b.display_name.trim();
+    }
+    if (b.avatar_url !== undefined) {
+      if (b.avatar_url && !/^https?:\/\//.test(b.avatar_url)) throw new Problem(422, 'invalid_avatar_url', 'The avatar must be an http(s) URL.');
+      me.avatar_url = b.avatar_url || null;
+    }
+    return [200, publicUser(me)];
+  }
+  if (path === '/events' && m === 'GET') {
+    const limit = Number(url.searchParams.get('limit') ?? 20);
+    return [200, eventList(url.searchParams.get('status') ?? 'upcoming', url.searchParams.get('cursor'), limit)];
+  }
+  if (path === '/events' && m === 'POST') {
+    const b = await body(req);
+    if (!(b.title ?? '').trim()) throw new Problem(422, 'title_required', 'Give the event a title.');
+    if (!b.starts_at || Number.isNaN(Date.parse(b.starts_at))) throw new Problem(422, 'invalid_timestamp', 'starts_at must be an RFC 3339 time.');
+    if (Date.parse(b.starts_at) < Date.now() - 60_000) throw new Problem(422, 'starts_at_in_past', 'The start time is in the past; pick a later time.');
+    const e = { id: randomUUID(), title: b.title.trim(), description: b.description ?? '', starts_at: b.starts_at, cover_url: b.cover_url || null, status: 'scheduled', host_id: me.id, cohost_ids: b.cohost_ids ?? [], created_at: now(), updated_at: now(), went_live_at: null, ended_at: null, cancelled_at: null };
+    events.set(e.id, e);
+    return [201, e];
+  }
+  if (seg[0] === 'events' && seg[1]) {
+    const e = getEvent(seg[1]);
+    const isHost = e.host_id === me.id || e.cohost_ids.includes(me.id);
+    const rest = seg.slice(2).join('/');
+    if (!rest && m === 'GET') return [200, e];
+    if (!rest && m === 'PATCH') {
+      if (!isHost) throw new Problem(403, 'not_a_host', 'Only the host and co-hosts can edit this event.');
+      const b = await body(req);
+      if (b.starts_at && e.status !== 'scheduled') throw new Problem(409, 'starts_at_locked', 'The start time cannot change after going live.');
+      Object.assign(e, b, { updated_at: now() });
+      return [200, e];
+    }
+    const transitions = { 'go-live': ['scheduled', 'live', 'went_live_at'], end: ['live', 'ended', 'ended_at'], cancel: ['scheduled', 'cancelled', 'cancelled_at'] };
+    if (m === 'POST' && transitions[rest]) {
+      if (!isHost) throw new Problem(403, 'not_a_host', 'Only the host and co-hosts can do that.');
+      const [from, to, field] = transitions[rest];
+      if (e.status !== from) throw new Problem(409, 'illegal_transition', `cannot ${rest} an event that is ${e.status}`);
+      Object.assign(e, { status: to, [field]: now(), updated_at: now() });
+      return [200, e];
+    }
+    const r = room(e.id);
+    if (rest === 'presence' && m === 'GET') return [200, presence(e.id)];
+    if (rest === 'chat/messages' && m === 'GET') return [200, { messages: [...r.messages].reverse().slice(0, 50), next_before: null }];
+    if (rest === 'chat/messages' && m === 'POST') {
+      const b = await body(req);
+      const res = sendChat(e, me, b.client_msg_id, b.text);
+      return [res.held ? 202 : 201, res];
+    }
+    if (seg[2] === 'chat' && seg[3] === 'messages' && seg[4] && m === 'DELETE') {
+      const msg = r.messages.find((x) => x.id === seg[4]);
+      const action = moderate(e, me, 'delete_message', { target_message_id: seg[4], target_user_id: msg?.author.user_id ?? null, message: msg ?? null });
+      r.messages = r.messages.filter((x) => x.id !== seg[4]);
+      if (r.pinned?.id === seg[4]) r.pinned = null;
+      broadcast(e.id, { type: 'chat.deleted', message_id: seg[4] });
+      return [200, action];
+    }
+    if (rest === 'chat/timeouts' && m === 'POST') {
+      const b = await body(req);
+      r.timeouts.set(b.user_id, Date.now() + b.duration_secs * 1000);
+      return [200, moderate(e, me, 'timeout', { target_user_id: b.user_id, duration_secs: b.duration_secs, reason: b.reason ?? null })];
+    }
+    if (rest === 'chat/bans' && m === 'POST') {
+      const b = await body(req);
+      if (roleIn(e, b.user_id) === 'host') throw new Problem(409, 'cannot_ban_host', 'The host cannot be banned.');
+      r.bans.add(b.user_id);
+      return [200, moderate(e, me, 'ban', { target_user_id: b.user_id, reason: b.reason ?? null })];
+    }
+    if (seg[2] === 'chat' && seg[3] === 'bans' && seg[4] && m === 'DELETE') {
+      r.bans.delete(seg[4]);
+      return [200, moderate(e, me, 'unban', { target_user_id: seg[4] })];
+    }
+    if (rest === 'chat/settings' && m === 'PUT') {
+      const b = await body(req);
+      const actions = [];
+      if (b.slow_mode_secs !== undefined) {
+        r.settings = { ...r.settings, slow_mode_secs: b.slow_mode_secs };
+        actions.push(moderate(e, me, 'slow_mode', { duration_secs: b.slow_mode_secs || null, settings: r.settings }));
+      }
+      if (b.blocked_terms !== undefined) {
+        r.settings = { ...r.settings, blocked_terms: b.blocked_terms, blocked_term_mode: b.blocked_term_mode ?? 'reject' };
+        actions.push(moderate(e, me, 'blocked_terms', { settings: r.settings }));
+      }
+      return [200, { actions }];
+    }
+    if (rest === 'chat/pin' && m === 'PUT') {
+      const b = await body(req);
+      const msg = r.messages.find((x) => x.id === b.message_id);
+      if (!msg) throw new Problem(404, 'message_not_found', 'That message no longer exists.');
+      r.pinned = msg;
+      return [200, moderate(e, me, 'pin', { target_message_id: msg.id, message: msg })];
+    }
+    if (rest === 'chat/pin' && m === 'DELETE') {
+      r.pinned = null;
+      return [200, moderate(e, me, 'unpin')];
+    }
+    if (rest === 'chat/held' && m === 'GET') {
+      if (roleIn(e, me.id) === 'viewer') throw new Problem(403, 'not_a_moderator', 'Only moderators can review held messages.');
+      return [200, { messages: r.held }];
+    }
+    if (seg[2] === 'chat' && seg[3] === 'held' && seg[4] && (seg[5] === 'approve' || seg[5] === 'deny') && m === 'POST') {
+      const msg = r.held.find((x) => x.id === seg[4]);
+      if (!msg) throw new Problem(404, 'message_not_found', 'That held message was already reviewed.');
+      r.held = r.held.filter((x) => x !== msg);
+      const action = moderate(e, me, seg[5], { target_message_id: msg.id, target_user_id: msg.author.user_id, message: msg });
+      if (seg[5] === 'approve') {
+        r.messages.push(msg);
+        broadcast(e.id, { type: 'chat.message', message: msg });
+      }
+      return [200, action];
+    }
+    if (rest === 'chat/audit' && m === 'GET') {
+      if (roleIn(e, me.id) === 'viewer') throw new Problem(403, 'not_a_moderator', 'Only moderators can read the audit log.');
+      return [200, { actions: r.audit.slice(0, Number(url.searchParams.get('limit') ?? 50)), next_before: null }];
+    }
+  }
+  throw new Problem(404, 'route_not_found', `No API route ${m} ${url.pathname}.`);
+}
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml' };
+
+function serveStatic(url, res) {
+  const rel = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+  let file = join(DIST, rel);
+  if (!file.startsWith(DIST) || !existsSync(file) || statSync(file).isDirectory()) file = join(DIST, 'index.html');
+  if (!existsSync(file)) {
+    res.writeHead(503, { 'Content-Type': 'text/plain' }).end('run `npm run build` first');
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+  createReadStream(file).pipe(res);
+}
+
+const server = createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://mock');
+  if (url.pathname === '/healthz') return res.writeHead(200).end('ok');
+  // Mock-only: close every live socket with ?code= (default 1001, "server shutting down").
+  if (url.pathname === '/__mock/drop' && req.method === 'POST') {
+    const code = Number(url.searchParams.get('code') ?? 1001);
+    for (const r of rooms.values()) for (const s of r.sockets) s.ws.close(code, 'mock drop');
+    return res.writeHead(204).end();
+  }
+  if (!url.pathname.startsWith('/api/')) return serveStatic(url, res);
+  try {
+    const [status, out] = await api(req, url);
+    if (out === null) return res.writeHead(status).end();
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(out));
+  } catch (e) {
+    if (!(e instanceof Problem)) {
+      console.error(e);
+      e = new Problem(500, 'internal', 'Something broke in the mock.');
+    }
+    res
+      .writeHead(e.status, { 'Content-Type': 'application/problem+json' })
+      .end(JSON.stringify({ type: `urn:stagecast:problem:${e.code}`, title: 'Error', status: e.status, code: e.code, detail: e.detail, ...e.extra }));
+  }
+});
+
+const wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 });
+server.on('upgrade', (req, socket, head) => {
+  const url = new URL(req.url, 'http://mock');
+  const m = /^\/api\/v1\/events\/([^/]+)\/live$/.exec(url.pathname);
+  const refuse = (status, code, detail) => {
+    socket.end(`HTTP/1.1 ${status} X\r\nContent-Type: application/problem+json\r\nConnection: close\r\n\r\n${JSON.stringify({ status, code, detail })}`);
+  };
+  if (!m) return refuse(404, 'route_not_found', 'no such socket');
+  let user, e;
+  try {
+    user = authUser(url.searchParams.get('access_token'));
+    e = getEvent(m[1]);
+  } catch (p) {
+    return refuse(p.status, p.code, p.detail);
+  }
+  const r = room(e.id);
+  if (r.bans.has(user.id)) return refuse(403, 'banned', 'You are banned from this chat.');
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    const entry = { ws, user };
+    const first = ![...r.sockets].some((s) => s.user.id === user.id);
+    r.sockets.add(entry);
+    const until = r.timeouts.get(user.id);
+    ws.send(
+      JSON.stringify({
+        type: 'hello', protocol: 1, event_id: e.id, you: author(e, user), history: r.messages.slice(-50), pinned: r.pinned, settings: r.settings,
+        timed_out_until: until && until > Date.now() ? new Date(until).toISOString() : null, presence: presence(e.id), heartbeat_secs: 20,
+      }),
+    );
+    if (first) broadcast(e.id, { type: 'presence', viewer_count: presence(e.id).viewer_count, user: author(e, user), joined: true });
+    ws.on('message', (data, binary) => {
+      if (binary) return ws.close(4400, 'send JSON text frames');
+      let f;
+      try {
+        f = JSON.parse(String(data));
+      } catch {
+        return ws.send(JSON.stringify({ type: 'error', code: 'invalid_message', message: 'unrecognised message' }));
+      }
+      if (f.type === 'ping') return ws.send(JSON.stringify({ type: 'pong', nonce: f.nonce ?? null }));
+      if (f.type !== 'chat.send') return ws.send(JSON.stringify({ type: 'error', code: 'invalid_message', message: `unknown type ${f.type}` }));
+      try {
+        const res = sendChat(e, user, f.client_msg_id, f.text);
+        ws.send(JSON.stringify({ type: 'chat.ack', client_msg_id: f.client_msg_id, message: res.message, held: res.held }));
+      } catch (p) {
+        ws.send(JSON.stringify({ type: 'error', client_msg_id: f.client_msg_id, code: p.code, message: p.detail, ...(p.extra?.retry_after ? { retry_after: p.extra.retry_after } : {}) }));
+      }
+    });
+    ws.on('close', () => {
+      r.sockets.delete(entry);
+      if (![...r.sockets].some((s) => s.user.id === user.id)) broadcast(e.id, { type: 'presence', viewer_count: presence(e.id).viewer_count, user: author(e, user), joined: false });
+    });
+  });
+});
+
+server.listen(PORT, '127.0.0.1', () => console.log(`mock stagecast on http://127.0.0.1:${PORT} (serving ${DIST})`));
+const stop = () => {
+  for (const c of wss.clients) c.terminate();
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

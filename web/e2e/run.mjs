@@ -1,0 +1,379 @@
+// End-to-end test of the web client against a running stagecast platform, in Debian's headless
+// Chromium through playwright-core (no downloaded browsers).
+//
+//   STAGECAST_URL=http://127.0.0.1:8080 npm run e2e
+//
+// A host signs up, schedules an event, opens the studio and goes live; a viewer in a second
+// browser context (phone-sized) signs up and opens the event page; both chat and each sees the
+// other's message; the host deletes the viewer's message (it disappears for the viewer) and bans
+// the viewer (who is told so). Then profile, edit, end, lists, sign-in errors and 404. Every page
+// is screenshotted to e2e/artifacts/. Every wait is bounded; assertions wait for real UI state.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.STAGECAST_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const STEP_MS = Number(process.env.E2E_STEP_TIMEOUT_MS ?? 15_000);
+const TOTAL_MS = Number(process.env.E2E_TIMEOUT_MS ?? 240_000);
+const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
+const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+];
+
+// ---- a tiny step runner ------------------------------------------------------------------------
+
+const results = [];
+const pageErrors = [];
+const consoleLog = [];
+const pages = new Map(); // label -> page, for failure screenshots
+let shot = 0;
+
+function log(line) {
+  process.stdout.write(`${line}\n`);
+}
+
+async function withTimeout(promise, ms, what) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await withTimeout(fn(), STEP_MS * 4, name);
+    results.push({ name, ok: true });
+    log(`  ✓ ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false, error: e });
+    log(`  ✗ ${name} (${Date.now() - t0} ms)\n    ${String(e?.message ?? e).split('\n').join('\n    ')}`);
+    for (const [label, page] of pages) {
+      await page.screenshot({ path: `${ARTIFACTS}failure-${label}.png`, fullPage: true, timeout: 5_000 }).catch(() => {});
+    }
+    throw e;
+  }
+}
+
+async function screenshot(page, name) {
+  shot += 1;
+  const file = `${String(shot).padStart(2, '0')}-${name}.png`;
+  await page.screenshot({ path: `${ARTIFACTS}${file}`, fullPage: true, timeout: STEP_MS });
+}
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// ---- helpers over the app's accessible UI ------------------------------------------------------
+
+async function newPage(browser, label, viewport) {
+  const context = await browser.newContext({ viewport, baseURL: BASE, permissions: ['camera', 'microphone'] });
+  context.setDefaultTimeout(STEP_MS);
+  context.setDefaultNavigationTimeout(STEP_MS);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`[${label}] ${e.message}`));
+  page.on('console', (m) => consoleLog.push(`[${label}] ${m.type()}: ${m.text()}`));
+  pages.set(label, page);
+  return page;
+}
+
+/** Waits until no section on the page is still loading. */
+async function settled(page) {
+  await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && !document.querySelector('main [role="status"].loading'), null, {
+    timeout: STEP_MS,
+  });
+}
+
+async function signUp(page, name, email, password) {
+  await page.goto('/signup');
+  await page.getByRole('heading', { name: 'Create your account' }).waitFor();
+  await page.getByLabel('Display name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Events' }).waitFor();
+}
+
+const chatLog = (page) => page.getByRole('list', { name: 'Chat messages' });
+/** A delivered (not pending) chat message containing `text`. */
+const delivered = (page, text) => chatLog(page).locator('li.chat-msg:not(.pending)', { hasText: text });
+const composer = (page) => page.getByRole('textbox', { name: 'Message' });
+
+async function chatReady(page) {
+  // The composer is enabled once the socket's hello has arrived.
+  await page.waitForFunction(() => {
+    const t = document.querySelector('.chat-form input');
+    return t && !t.disabled;
+  }, null, { timeout: STEP_MS });
+}
+
+async function say(page, text) {
+  await composer(page).fill(text);
+  await composer(page).press('Enter');
+  await delivered(page, text).waitFor();
+}
+
+async function moderate(page, text, action) {
+  const item = delivered(page, text);
+  await item.getByRole('button', { name: /^Moderate message from/ }).click();
+  await item.getByRole('button', { name: action }).click();
+}
+
+// ---- the scenario ------------------------------------------------------------------------------
+
+async function main() {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  log(`stagecast web e2e against ${BASE} (run ${RUN})`);
+
+  await step('the platform answers and serves the web client', async () => {
+    const health = await fetch(`${BASE}/healthz`, { signal: AbortSignal.timeout(5_000) }).catch((e) => {
+      throw new Error(`cannot reach ${BASE}/healthz (${e.message}); start the platform (scripts/up) or set STAGECAST_URL`);
+    });
+    check(health.ok, `${BASE}/healthz answered ${health.status}`);
+    const index = await fetch(`${BASE}/events/does-not-matter`, { signal: AbortSignal.timeout(5_000) });
+    const html = await index.text();
+    check(index.ok && html.includes('id="root"'), `${BASE} does not serve the web client with an index.html fallback (got ${index.status}); run \`npm run build\` in web/ and start the gateway with WEB_DIR pointing at web/dist`);
+  });
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: STEP_MS * 2 });
+  try {
+    const hostName = `Host ${RUN}`;
+    const viewerName = `Viewer ${RUN}`;
+    const password = `pw-${RUN}-secret`;
+    const hostEmail = `host-${RUN}@example.com`;
+    const viewerEmail = `viewer-${RUN}@example.com`;
+    let title = `E2E show ${RUN}`;
+    let eventId = '';
+
+    const host = await newPage(browser, 'host', { width: 1280, height: 900 });
+
+    await step('host signs up', async () => {
+      await host.goto('/signup');
+      await host.getByRole('heading', { name: 'Create your account' }).waitFor();
+      await screenshot(host, 'signup');
+      await signUp(host, hostName, hostEmail, password);
+      await settled(host);
+      await screenshot(host, 'home');
+    });
+
+    await step('host schedules an event', async () => {
+      await host.getByRole('link', { name: 'Schedule an event' }).click();
+      await host.getByRole('heading', { name: 'Schedule an event' }).waitFor();
+      await host.getByLabel('Title').fill(title);
+      await host.getByLabel('Description').fill('An end-to-end test of chat and moderation.');
+      const startsAt = await host.getByLabel('Starts at').inputValue();
+      check(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(startsAt), `the start time defaults to a datetime-local value, got "${startsAt}"`);
+      await screenshot(host, 'schedule');
+      await host.getByRole('button', { name: 'Schedule event' }).click();
+      await host.waitForURL(/\/events\/[^/]+\/studio$/);
+      eventId = new URL(host.url()).pathname.split('/')[2];
+      await host.getByRole('heading', { level: 1, name: title }).waitFor();
+    });
+
+    await step('host opens the studio and goes live', async () => {
+      await chatReady(host);
+      await host.getByRole('button', { name: 'Go live' }).click();
+      await host.locator('.page-head [data-status="live"]').waitFor();
+      await host.getByRole('button', { name: 'End event' }).waitFor();
+      const res = await host.request.get(`/api/v1/events/${eventId}`, {
+        headers: { Authorization: `Bearer ${await host.evaluate(() => JSON.parse(localStorage.getItem('stagecast.session')).access_token)}` },
+      });
+      check((await res.json()).status === 'live', 'the API reports the event live');
+    });
+
+    await step('host previews camera and microphone locally', async () => {
+      await host.getByRole('button', { name: 'Camera off' }).click();
+      await host.getByRole('button', { name: 'Camera on', pressed: true }).waitFor();
+      await host.locator('video[aria-label="Camera preview"]').waitFor();
+      await host.waitForFunction(() => {
+        const v = document.querySelector('video[aria-label="Camera preview"]');
+        return v && v.videoWidth > 0;
+      }, null, { timeout: STEP_MS });
+      await host.getByRole('button', { name: 'Microphone off' }).click();
+      await host.getByRole('meter', { name: 'Microphone level' }).waitFor();
+      await screenshot(host, 'studio-live');
+    });
+
+    const viewer = await newPage(browser, 'viewer', { width: 390, height: 844 });
+
+    await step('viewer signs up on a phone-sized screen and opens the event page', async () => {
+      await signUp(viewer, viewerName, viewerEmail, password);
+      await settled(viewer);
+      await viewer.getByRole('link', { name: title }).waitFor();
+      await viewer.getByRole('link', { name: title }).click();
+      await viewer.getByRole('heading', { level: 1, name: title }).waitFor();
+      await viewer.locator('.page-head [data-status="live"]').waitFor();
+      await viewer.getByText(/live video arrives with the media service/i).waitFor();
+      await chatReady(viewer);
+      await screenshot(viewer, 'event-viewer');
+    });
+
+    await step('both see each other in presence', async () => {
+      const hostPeople = host.getByRole('region', { name: /^Here now/ });
+      const viewerPeople = viewer.getByRole('region', { name: /^Here now/ });
+      await hostPeople.getByText(viewerName).waitFor();
+      await viewerPeople.getByText(hostName).waitFor();
+      // Roles show in both lists (the host's own entry included).
+      await viewerPeople.getByRole('listitem').filter({ hasText: hostName }).getByText('Host', { exact: true }).waitFor();
+      await hostPeople.getByRole('listitem').filter({ hasText: hostName }).getByText('Host', { exact: true }).waitFor();
+      await viewer.getByText(`Hosted by ${hostName}`).waitFor();
+    });
+
+    const fromViewer = `hello from the viewer ${RUN}`;
+    const fromHost = `welcome, says the host ${RUN}`;
+
+    await step('viewer and host chat; each sees the other', async () => {
+      await say(viewer, fromViewer);
+      await delivered(host, fromViewer).waitFor();
+      await say(host, fromHost);
+      await delivered(viewer, fromHost).waitFor();
+      check((await delivered(viewer, fromViewer).count()) === 1, 'the viewer sees their own message exactly once');
+      await screenshot(viewer, 'viewer-chat');
+    });
+
+    await step('host deletes the viewer’s message; it disappears for the viewer', async () => {
+      await moderate(host, fromViewer, 'Delete');
+      await delivered(viewer, fromViewer).waitFor({ state: 'detached' });
+      await delivered(host, fromViewer).waitFor({ state: 'detached' });
+      await chatLog(viewer).getByText('A moderator removed a message.').waitFor();
+      await delivered(viewer, fromHost).waitFor();
+    });
+
+    const second = `second try from the viewer ${RUN}`;
+
+    await step('host bans the viewer; the viewer is told and cannot chat', async () => {
+      await say(viewer, second);
+      await delivered(host, second).waitFor();
+      await moderate(host, second, `Ban ${viewerName}`);
+      await viewer.getByText('You were banned from this chat').first().waitFor();
+      check(await composer(viewer).isDisabled(), 'the banned viewer’s composer is disabled');
+      check((await viewer.getByText(/reconnecting/i).count()) === 0, 'a banned viewer is not shown as reconnecting');
+      await chatLog(host).getByText(`${viewerName} was banned from the chat.`).waitFor();
+      await host.getByRole('region', { name: 'Moderation log' }).getByText(`banned ${viewerName}`).waitFor();
+      await screenshot(viewer, 'viewer-banned');
+      await screenshot(host, 'studio-moderation');
+    });
+
+    await step('host edits the event', async () => {
+      await host.getByRole('link', { name: 'Edit details' }).click();
+      await host.getByRole('heading', { name: 'Edit event' }).waitFor();
+      check(await host.getByLabel('Starts at').isDisabled(), 'the start time is locked once live');
+      await screenshot(host, 'edit-event');
+      title = `${title} (edited)`;
+      await host.getByLabel('Title').fill(title);
+      await host.getByRole('button', { name: 'Save changes' }).click();
+      await host.getByRole('heading', { level: 1, name: title }).waitFor();
+    });
+
+    await step('host updates the profile', async () => {
+      await host.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: hostName }).click();
+      await host.getByRole('heading', { name: 'Your profile' }).waitFor();
+      const renamed = `${hostName} Jr.`;
+      // An image the platform itself serves (the machine has no outside network).
+      const avatarUrl = `${BASE}/favicon.svg`;
+      await host.getByLabel('Display name').fill(renamed);
+      await host.getByLabel('Avatar image URL').fill(avatarUrl);
+      await host.getByRole('button', { name: 'Save profile' }).click();
+      await host.getByText('Profile saved.').waitFor();
+      const nav = host.getByRole('navigation', { name: 'Main' });
+      await nav.getByText(renamed).waitFor();
+      await nav.locator(`img.avatar[src="${avatarUrl}"]`).waitFor();
+      await host.waitForFunction((src) => {
+        const img = document.querySelector(`nav img.avatar[src="${src}"]`);
+        return img && img.complete && img.naturalWidth > 0;
+      }, avatarUrl, { timeout: STEP_MS });
+      await screenshot(host, 'profile');
+    });
+
+    await step('host ends the event; it is listed under Past', async () => {
+      await host.goto(`/events/${eventId}/studio`);
+      await host.getByRole('button', { name: 'End event' }).click();
+      await host.getByRole('button', { name: 'Yes, end the event' }).click();
+      await host.locator('.page-head [data-status="ended"]').waitFor();
+      await host.getByText('This event has ended, so the chat is closed.').first().waitFor();
+      // The read-only transcript comes from the REST history.
+      await delivered(host, fromHost).waitFor();
+      check((await delivered(host, fromViewer).count()) === 0, 'the deleted message stays out of the transcript');
+      await host.getByRole('link', { name: 'Events', exact: true }).click();
+      await settled(host);
+      await host.getByRole('region', { name: 'Past' }).getByRole('link', { name: title }).waitFor();
+      await screenshot(host, 'home-after');
+    });
+
+    const guest = await newPage(browser, 'guest', { width: 800, height: 700 });
+
+    await step('sign-in shows the server’s error, then signs in', async () => {
+      await guest.goto(`/events/${eventId}`);
+      await guest.waitForURL(/\/signin\?next=/);
+      await guest.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await guest.getByLabel('Email').fill(viewerEmail);
+      await guest.getByLabel('Password').fill('definitely-wrong');
+      await guest.getByRole('button', { name: 'Sign in' }).click();
+      const alert = guest.getByRole('alert');
+      await alert.waitFor();
+      check(((await alert.textContent()) ?? '').trim().length > 0, 'the sign-in error says something');
+      await screenshot(guest, 'signin-error');
+      await guest.getByLabel('Password').fill(password);
+      await guest.getByRole('button', { name: 'Sign in' }).click();
+      await guest.getByRole('heading', { level: 1, name: title }).waitFor();
+    });
+
+    await step('unknown pages say so', async () => {
+      await guest.goto('/no/such/page');
+      await guest.getByRole('heading', { name: 'Page not found' }).waitFor();
+      await screenshot(guest, 'not-found');
+    });
+
+    await step('no uncaught errors in the app', async () => {
+      check(pageErrors.length === 0, `uncaught page errors:\n${pageErrors.join('\n')}`);
+    });
+  } finally {
+    writeFileSync(`${ARTIFACTS}console.log`, consoleLog.join('\n'));
+    await withTimeout(browser.close(), 10_000, 'closing the browser').catch(() => {});
+  }
+}
+
+const watchdog = setTimeout(() => {
+  log(`\nthe whole run took longer than ${TOTAL_MS} ms; giving up`);
+  summary();
+  process.exit(1);
+}, TOTAL_MS);
+
+function summary() {
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  log(`\nscreenshots in ${ARTIFACTS}`);
+  log(`${passed} passed, ${failed} failed`);
+  return failed;
+}
+
+main()
+  .then(() => {
+    clearTimeout(watchdog);
+    process.exit(summary() === 0 ? 0 : 1);
+  })
+  .catch((e) => {
+    clearTimeout(watchdog);
+    if (!results.some((r) => !r.ok)) log(`\nerror: ${e?.stack ?? e}`);
+    summary();
+    process.exit(1);
+  });

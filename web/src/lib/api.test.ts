@@ -1,0 +1,205 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiClient, ApiError, errorText } from './api';
+import { type Session, memorySessionStore } from './session';
+
+const user = { id: 'u1', email: 'a@example.com', display_name: 'Ada', avatar_url: null, created_at: '2025-01-01T00:00:00Z' };
+
+function session(n: number): Session {
+  return { access_token: `access-${n}`, refresh_token: `refresh-${n}`, user };
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': status >= 400 ? 'application/problem+json' : 'application/json' },
+  });
+}
+
+const problem = (status: number, code: string, detail = `${code} happened`) => json(status, { type: `urn:stagecast:problem:${code}`, title: 'x', status, code, detail });
+
+const tokens = (n: number) => ({ ...session(n), token_type: 'Bearer', expires_in: 900, session_id: 's1' });
+
+/** A fake fetch: each call is answered by the next handler; calls are recorded. */
+function fakeFetch(...handlers: ((url: string, init: RequestInit) => Response | Promise<Response>)[]) {
+  const calls: { url: string; method: string; auth: string | null; body: unknown }[] = [];
+  const fn = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const url = String(input);
+    const headers = (init.headers ?? {}) as Record<string, string>;
+    calls.push({ url, method: init.method ?? 'GET', auth: headers.Authorization ?? null, body: init.body ? JSON.parse(String(init.body)) : undefined });
+    const h = handlers.shift();
+    if (!h) throw new Error(`unexpected request ${url}`);
+    return h(url, init);
+  });
+  return { fetch: fn as unknown as typeof fetch, calls };
+}
+
+describe('ApiClient', () => {
+  it('attaches the bearer token and parses JSON', async () => {
+    const { fetch, calls } = fakeFetch(() => json(200, user));
+    const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
+    await expect(api.me()).resolves.toEqual(user);
+    expect(calls[0]).toMatchObject({ url: '/api/v1/me', method: 'GET', auth: 'Bearer access-1' });
+  });
+
+  it('refreshes once on 401 token_expired and retries with the new token', async () => {
+    const store = memorySessionStore(session(1));
+    const { fetch, calls } = fakeFetch(
+      () => problem(401, 'token_expired'),
+      () => json(200, tokens(2)),
+      () => json(200, user),
+    );
+    const onSignedOut = vi.fn();
+    const api = new ApiClient({ store, fetch, onSignedOut });
+    await expect(api.me()).resolves.toEqual(user);
+    expect(calls.map((c) => [c.method, c.url, c.auth])).toEqual([
+      ['GET', '/api/v1/me', 'Bearer access-1'],
+      ['POST', '/api/v1/auth/refresh', null],
+      ['GET', '/api/v1/me', 'Bearer access-2'],
+    ]);
+    expect(calls[1].body).toEqual({ refresh_token: 'refresh-1' });
+    expect(store.get()?.refresh_token).toBe('refresh-2');
+    expect(onSignedOut).not.toHaveBeenCalled();
+  });
+
+  it('does not refresh a second time when the retry is refused too; the session ends', async () => {
+    const store = memorySessionStore(session(1));
+    const { fetch, calls } = fakeFetch(
+      () => problem(401, 'token_expired'),
+      () => json(200, tokens(2)),
+      () => problem(401, 'token_expired', 'still expired'),
+    );
+    const onSignedOut = vi.fn();
+    const api = new ApiClient({ store, fetch, onSignedOut });
+    await expect(api.me()).rejects.toMatchObject({ status: 401, code: 'token_expired' });
+    expect(calls).toHaveLength(3);
+    expect(store.get()).toBeNull();
+    expect(onSignedOut).toHaveBeenCalledTimes(1);
+  });
+
+  it('goes to sign-in when the refresh fails', async () => {
+    const store = memorySessionStore(session(1));
+    const { fetch, calls } = fakeFetch(() => problem(401, 'token_expired'), () => problem(401, 'refresh_token_reused'));
+    const onSignedOut = vi.fn();
+    const api = new ApiClient({ store, fetch, onSignedOut });
+    const err = await api.me().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe('refresh_token_reused');
+    expect(calls).toHaveLength(2);
+    expect(store.get()).toBeNull();
+    expect(onSignedOut).toHaveBeenCalledTimes(1);
+    expect(onSignedOut.mock.calls[0][0].detail).toMatch(/sign in again/i);
+  });
+
+  it('shares one refresh between concurrent requests (refresh tokens rotate)', async () => {
+    const store = memorySessionStore(session(1));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { fetch, calls } = fakeFetch(
+      () => problem(401, 'token_expired'),
+      () => problem(401, 'token_expired'),
+      async () => {
+        await gate;
+        return json(200, tokens(2));
+      },
+      () => json(200, user),
+      () => json(200, user),
+    );
+    const api = new ApiClient({ store, fetch });
+    const both = Promise.all([api.me(), api.me()]);
+    await vi.waitFor(() => expect(calls.length).toBe(3));
+    release();
+    await both;
+    expect(calls.filter((c) => c.url.endsWith('/auth/refresh'))).toHaveLength(1);
+    expect(calls.slice(3).map((c) => c.auth)).toEqual(['Bearer access-2', 'Bearer access-2']);
+  });
+
+  it('uses tokens another tab already refreshed instead of spending the refresh token again', async () => {
+    const store = memorySessionStore(session(1));
+    const { fetch, calls } = fakeFetch(
+      () => {
+        store.set(session(7)); // another tab refreshed while this request was in flight
+        return problem(401, 'token_expired');
+      },
+      () => json(200, user),
+    );
+    const api = new ApiClient({ store, fetch });
+    await api.me();
+    expect(calls.map((c) => c.auth)).toEqual(['Bearer access-1', 'Bearer access-7']);
+  });
+
+  it('does not refresh on other 401 codes; a revoked token ends the session', async () => {
+    const store = memorySessionStore(session(1));
+    const { fetch, calls } = fakeFetch(() => problem(401, 'token_revoked', 'This session was signed out. Sign in again.'));
+    const onSignedOut = vi.fn();
+    const api = new ApiClient({ store, fetch, onSignedOut });
+    await expect(api.me()).rejects.toMatchObject({ code: 'token_revoked', detail: 'This session was signed out. Sign in again.' });
+    expect(calls).toHaveLength(1);
+    expect(onSignedOut).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not treat a wrong password as an expired session', async () => {
+    const store = memorySessionStore(null);
+    const { fetch, calls } = fakeFetch(() => problem(401, 'invalid_credentials', 'Wrong email or password. Check both and try again.'));
+    const api = new ApiClient({ store, fetch });
+    await expect(api.signIn('a@example.com', 'nope-nope')).rejects.toMatchObject({ detail: 'Wrong email or password. Check both and try again.' });
+    expect(calls).toHaveLength(1);
+    expect(calls[0].auth).toBeNull();
+  });
+
+  it('turns problem documents into ApiError with detail, code and retry_after', async () => {
+    const { fetch } = fakeFetch(() => json(429, { type: 't', title: 'Too Many Requests', status: 429, code: 'rate_limited', detail: 'Too many sign-ups; try again in 30 s.', retry_after: 30 }));
+    const api = new ApiClient({ store: memorySessionStore(null), fetch });
+    await expect(api.signUp('a@example.com', 'password1', 'Ada')).rejects.toMatchObject({ status: 429, code: 'rate_limited', retryAfter: 30 });
+  });
+
+  it('explains what to do when the answer is not a problem document or the network fails', async () => {
+    const { fetch } = fakeFetch(
+      () => new Response('<html>bad gateway</html>', { status: 502 }),
+      () => {
+        throw new TypeError('Failed to fetch');
+      },
+    );
+    const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
+    await expect(api.me()).rejects.toMatchObject({ status: 502, detail: expect.stringMatching(/try again/i) });
+    await expect(api.me()).rejects.toMatchObject({ code: 'network', detail: expect.stringMatching(/check your connection/i) });
+  });
+
+  it('builds list queries and the live socket URL', async () => {
+    const { fetch, calls } = fakeFetch(() => json(200, { events: [], next_cursor: null }));
+    const api = new ApiClient({ store: memorySessionStore(session(1)), fetch, now: () => 0 });
+    await api.listEvents('past', 'abc', 5);
+    expect(calls[0].url).toBe('/api/v1/events?status=past&cursor=abc&limit=5');
+    const exp = 10_000;
+    const jwt = `h.${btoa(JSON.stringify({ exp })).replace(/=+$/, '')}.s`;
+    const api2 = new ApiClient({ store: memorySessionStore({ ...session(1), access_token: jwt }), fetch, now: () => 0 });
+    await expect(api2.liveUrl('ev 1', { protocol: 'https:', host: 'stage.example' })).resolves.toBe(
+      `wss://stage.example/api/v1/events/ev%201/live?access_token=${encodeURIComponent(jwt)}`,
+    );
+  });
+
+  it('refreshes before opening the socket when the access token is about to expire', async () => {
+    const soon = `h.${btoa(JSON.stringify({ exp: 100 }))}.s`;
+    const store = memorySessionStore({ ...session(1), access_token: soon });
+    const { fetch, calls } = fakeFetch(() => json(200, tokens(2)));
+    const api = new ApiClient({ store, fetch, now: () => 90_000 });
+    await expect(api.freshAccessToken()).resolves.toBe('access-2');
+    expect(calls[0].url).toBe('/api/v1/auth/refresh');
+  });
+});
+
+describe('errorText', () => {
+  it('shows the server detail and adds what to do by code', () => {
+    expect(errorText(new ApiError({ status: 422, code: 'starts_at_in_past', detail: 'starts_at must not be in the past' }))).toBe(
+      'starts_at must not be in the past. Pick a start time in the future.',
+    );
+    expect(errorText(new ApiError({ status: 429, code: 'rate_limited', detail: 'too many attempts', retry_after: 30 }))).toBe(
+      'too many attempts. Wait 30 s, then try again.',
+    );
+  });
+
+  it('keeps details that already say what to do, and unknown codes as they are', () => {
+    expect(errorText(new ApiError({ status: 422, code: 'title_required', detail: 'Enter a title.' }))).toBe('Enter a title.');
+    expect(errorText(new ApiError({ status: 409, code: 'something_new', detail: 'a new rule refused this; change X' }))).toBe('a new rule refused this; change X');
+    expect(errorText(new Error('boom'))).toMatch(/reload the page/i);
+  });
+});

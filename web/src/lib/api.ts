@@ -1,0 +1,343 @@
+// The REST client: same-origin `/api/v1`, Bearer tokens, problem documents turned into ApiError,
+// and one token refresh (shared by concurrent callers) when an access token has expired.
+import { type Session, type SessionStore, jwtExpiry, sessionFromTokens } from './session';
+import type {
+  AuditPage,
+  ChatMessage,
+  ChatSettings,
+  EventInput,
+  EventListStatus,
+  EventPage,
+  MessagePage,
+  ModerationAction,
+  Presence,
+  Problem,
+  StageEvent,
+  Tokens,
+  User,
+} from './types';
+
+export const API_BASE = '/api/v1';
+
+/** An error to show the user: `detail` comes from the server's problem document. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly retryAfter?: number;
+
+  constructor(problem: Problem) {
+    super(problem.detail);
+    this.name = 'ApiError';
+    this.status = problem.status;
+    this.code = problem.code;
+    this.detail = problem.detail;
+    this.retryAfter = problem.retry_after;
+  }
+}
+
+/** 401 codes after which the session is over (only an expired access token is worth a refresh). */
+const SESSION_OVER = new Set(['missing_token', 'token_invalid', 'token_revoked']);
+
+export function networkError(): ApiError {
+  return new ApiError({
+    status: 0,
+    code: 'network',
+    detail: 'Could not reach stagecast. Check your connection and try again.',
+  });
+}
+
+async function problemOf(res: Response): Promise<ApiError> {
+  let body: Partial<Problem> | null = null;
+  try {
+    body = (await res.json()) as Partial<Problem>;
+  } catch {
+    body = null;
+  }
+  if (body && typeof body.detail === 'string' && typeof body.code === 'string') {
+    return new ApiError({ ...body, status: res.status } as Problem);
+  }
+  // Not a problem document (a proxy, or the gateway is down): still say what to do.
+  const detail =
+    res.status >= 500
+      ? `stagecast is not answering right now (HTTP ${res.status}). Try again in a moment.`
+      : `The request failed (HTTP ${res.status}). Reload the page and try again.`;
+  return new ApiError({ status: res.status, code: `http_${res.status}`, detail });
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Send the access token (default true). */
+  auth?: boolean;
+  query?: Record<string, string | number | undefined | null>;
+  signal?: AbortSignal;
+}
+
+export interface ApiClientOptions {
+  store: SessionStore;
+  fetch?: typeof fetch;
+  /** Called once the session is gone (refresh failed, token revoked): go to sign-in. */
+  onSignedOut?: (reason: ApiError) => void;
+  /** Called whenever tokens change (sign in, refresh). */
+  onSession?: (session: Session | null) => void;
+  now?: () => number;
+}
+
+export class ApiClient {
+  private readonly store: SessionStore;
+  private readonly fetchImpl: typeof fetch;
+  private readonly onSignedOut?: (reason: ApiError) => void;
+  private readonly onSession?: (session: Session | null) => void;
+  private readonly now: () => number;
+  private refreshing: Promise<Session> | null = null;
+
+  constructor(opts: ApiClientOptions) {
+    this.store = opts.store;
+    this.fetchImpl = opts.fetch ?? ((...args) => globalThis.fetch(...args));
+    this.onSignedOut = opts.onSignedOut;
+    this.onSession = opts.onSession;
+    this.now = opts.now ?? Date.now;
+  }
+
+  get session(): Session | null {
+    return this.store.get();
+  }
+
+  private setSession(s: Session | null) {
+    this.store.set(s);
+    this.onSession?.(s);
+  }
+
+  private signOutLocally(reason: ApiError) {
+    if (this.store.get() === null) return;
+    this.setSession(null);
+    this.onSignedOut?.(reason);
+  }
+
+  private url(path: string, query?: RequestOptions['query']): string {
+    let url = API_BASE + path;
+    if (query) {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+      const qs = params.toString();
+      if (qs) url += `?${qs}`;
+    }
+    return url;
+  }
+
+  private async send(method: string, path: string, opts: RequestOptions, token: string | null): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (token) headers.Authorization = `Bearer ${token}`;
+    try {
+      return await this.fetchImpl(this.url(path, opts.query), {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: opts.signal,
+      });
+    } catch (e) {
+      if ((e as Error)?.name === 'AbortError') throw e;
+      throw networkError();
+    }
+  }
+
+  /**
+   * Exchanges the refresh token for a new pair. Concurrent callers share one request: refresh
+   * tokens rotate, and presenting a spent one ends the session.
+   */
+  refresh(): Promise<Session> {
+    if (!this.refreshing) {
+      this.refreshing = this.doRefresh().finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<Session> {
+    const current = this.store.get();
+    if (!current) throw new ApiError({ status: 401, code: 'missing_token', detail: 'Sign in to continue.' });
+    const res = await this.send('POST', '/auth/refresh', { body: { refresh_token: current.refresh_token } }, null);
+    if (!res.ok) {
+      const err = await problemOf(res);
+      if (err.status === 401 || err.status === 422) {
+        // Another tab may have refreshed first and spent our refresh token: use its tokens.
+        const latest = this.store.get();
+        if (latest && latest.refresh_token !== current.refresh_token) return latest;
+        this.signOutLocally(
+          new ApiError({ ...err, status: err.status, detail: 'Your session has ended. Sign in again to continue.', code: err.code }),
+        );
+      }
+      throw err;
+    }
+    const session = sessionFromTokens((await res.json()) as Tokens);
+    this.setSession(session);
+    return session;
+  }
+
+  /** An access token valid for at least `marginSecs` more (refreshing if needed), for the WebSocket. */
+  async freshAccessToken(marginSecs = 30): Promise<string> {
+    const s = this.store.get();
+    if (!s) throw new ApiError({ status: 401, code: 'missing_token', detail: 'Sign in to continue.' });
+    const exp = jwtExpiry(s.access_token);
+    if (exp !== null && exp * 1000 - this.now() > marginSecs * 1000) return s.access_token;
+    return (await this.refresh()).access_token;
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const auth = opts.auth ?? true;
+    const used = auth ? (this.store.get()?.access_token ?? null) : null;
+    let res = await this.send(method, path, opts, used);
+    if (auth && res.status === 401) {
+      const err = await problemOf(res);
+      if (err.code !== 'token_expired') {
+        if (SESSION_OVER.has(err.code)) this.signOutLocally(err);
+        throw err;
+      }
+      // Expired: refresh once (unless another request already did) and retry once.
+      const latest = this.store.get();
+      const token = latest && latest.access_token !== used ? latest.access_token : (await this.refresh()).access_token;
+      res = await this.send(method, path, opts, token);
+      if (res.status === 401) {
+        const again = await problemOf(res);
+        this.signOutLocally(again);
+        throw again;
+      }
+    }
+    if (!res.ok) throw await problemOf(res);
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  // ---- accounts ----
+
+  async signUp(email: string, password: string, display_name: string): Promise<Session> {
+    const t = await this.request<Tokens>('POST', '/auth/signup', { auth: false, body: { email, password, display_name } });
+    const s = sessionFromTokens(t);
+    this.setSession(s);
+    return s;
+  }
+
+  async signIn(email: string, password: string): Promise<Session> {
+    const t = await this.request<Tokens>('POST', '/auth/login', { auth: false, body: { email, password } });
+    const s = sessionFromTokens(t);
+    this.setSession(s);
+    return s;
+  }
+
+  async signOut(): Promise<void> {
+    const s = this.store.get();
+    this.setSession(null);
+    if (s) {
+      // Best effort: the local session is gone either way.
+      await this.request('POST', '/auth/logout', { auth: false, body: { refresh_token: s.refresh_token } }).catch(() => undefined);
+    }
+  }
+
+  me = () => this.request<User>('GET', '/me');
+
+  async updateMe(patch: { display_name?: string; avatar_url?: string }): Promise<User> {
+    const user = await this.request<User>('PATCH', '/me', { body: patch });
+    const s = this.store.get();
+    if (s) this.setSession({ ...s, user });
+    return user;
+  }
+
+  // ---- events ----
+
+  listEvents = (status: EventListStatus, cursor?: string | null, limit = 10) =>
+    this.request<EventPage>('GET', '/events', { query: { status, cursor, limit } });
+  getEvent = (id: string) => this.request<StageEvent>('GET', `/events/${encodeURIComponent(id)}`);
+  createEvent = (input: EventInput) => this.request<StageEvent>('POST', '/events', { body: input });
+  updateEvent = (id: string, input: EventInput) => this.request<StageEvent>('PATCH', `/events/${encodeURIComponent(id)}`, { body: input });
+  transition = (id: string, action: 'go-live' | 'end' | 'cancel') =>
+    this.request<StageEvent>('POST', `/events/${encodeURIComponent(id)}/${action}`);
+
+  // ---- chat companions ----
+
+  private chat(id: string, rest = '') {
+    return `/events/${encodeURIComponent(id)}${rest}`;
+  }
+
+  presence = (id: string) => this.request<Presence>('GET', this.chat(id, '/presence'));
+  history = (id: string, before?: string | null, limit = 50) =>
+    this.request<MessagePage>('GET', this.chat(id, '/chat/messages'), { query: { before, limit } });
+  deleteMessage = (id: string, messageId: string) =>
+    this.request<ModerationAction>('DELETE', this.chat(id, `/chat/messages/${encodeURIComponent(messageId)}`));
+  timeout = (id: string, userId: string, durationSecs: number) =>
+    this.request<ModerationAction>('POST', this.chat(id, '/chat/timeouts'), { body: { user_id: userId, duration_secs: durationSecs } });
+  ban = (id: string, userId: string) => this.request<ModerationAction>('POST', this.chat(id, '/chat/bans'), { body: { user_id: userId } });
+  unban = (id: string, userId: string) =>
+    this.request<ModerationAction>('DELETE', this.chat(id, `/chat/bans/${encodeURIComponent(userId)}`));
+  addModerator = (id: string, userId: string) =>
+    this.request<ModerationAction>('POST', this.chat(id, '/chat/moderators'), { body: { user_id: userId } });
+  removeModerator = (id: string, userId: string) =>
+    this.request<ModerationAction>('DELETE', this.chat(id, `/chat/moderators/${encodeURIComponent(userId)}`));
+  updateChatSettings = (id: string, settings: Partial<ChatSettings>) =>
+    this.request<{ actions: ModerationAction[] }>('PUT', this.chat(id, '/chat/settings'), { body: settings });
+  pin = (id: string, messageId: string) => this.request<ModerationAction>('PUT', this.chat(id, '/chat/pin'), { body: { message_id: messageId } });
+  unpin = (id: string) => this.request<ModerationAction>('DELETE', this.chat(id, '/chat/pin'));
+  held = (id: string) => this.request<{ messages: ChatMessage[] }>('GET', this.chat(id, '/chat/held'));
+  reviewHeld = (id: string, messageId: string, verdict: 'approve' | 'deny') =>
+    this.request<ModerationAction>('POST', this.chat(id, `/chat/held/${encodeURIComponent(messageId)}/${verdict}`));
+  audit = (id: string, before?: string | null, limit = 20) =>
+    this.request<AuditPage>('GET', this.chat(id, '/chat/audit'), { query: { before, limit } });
+
+  /** The live socket's URL (same origin; browsers cannot set headers, so the token rides in the query). */
+  async liveUrl(eventId: string, location: Pick<Location, 'protocol' | 'host'> = window.location): Promise<string> {
+    const token = await this.freshAccessToken();
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${scheme}//${location.host}${API_BASE}/events/${encodeURIComponent(eventId)}/live?access_token=${encodeURIComponent(token)}`;
+  }
+}
+
+/** What to do about an error, by its stable `code`, where the server's `detail` may not say. */
+const NEXT_STEP: Record<string, string | ((e: ApiError) => string)> = {
+  invalid_credentials: 'Check your email and password, then try again.',
+  email_taken: 'Sign in instead, or use another email address.',
+  invalid_email: 'Check the email address, then try again.',
+  email_required: 'Enter your email address.',
+  password_too_short: 'Choose a password of at least 8 characters.',
+  password_too_long: 'Choose a password of at most 128 characters.',
+  display_name_required: 'Enter a display name.',
+  display_name_too_long: 'Use at most 50 characters.',
+  invalid_display_name: 'Use letters, digits and ordinary punctuation.',
+  invalid_avatar_url: 'Use the http(s) address of an image, or leave it empty.',
+  invalid_cover_url: 'Use the http(s) address of an image, or leave it empty.',
+  title_required: 'Enter a title.',
+  title_too_long: 'Use at most 140 characters.',
+  description_too_long: 'Shorten the description to 5000 characters.',
+  starts_at_required: 'Pick the date and time the event starts.',
+  starts_at_in_past: 'Pick a start time in the future.',
+  invalid_timestamp: 'Pick the date and time again.',
+  starts_at_locked: 'The start time cannot change once the event has gone live.',
+  too_many_cohosts: 'Keep at most 10 co-hosts.',
+  invalid_cohost_id: "Check the co-host IDs: each person's ID is on their profile page.",
+  host_cannot_be_cohost: 'Remove your own ID from the co-hosts.',
+  not_a_host: 'Only the host and co-hosts can do this.',
+  host_only: 'Only the host can do this.',
+  illegal_transition: "Reload the page to see the event's current state.",
+  event_closed: 'The event is over; it can no longer change.',
+  event_not_found: 'Check the link, or go back to the list of events.',
+  invalid_event_id: 'Check the link, or go back to the list of events.',
+  unavailable: 'Try again in a moment.',
+  rate_limited: (e) => (e.retryAfter ? `Wait ${e.retryAfter} s, then try again.` : 'Wait a moment, then try again.'),
+};
+
+function sentence(text: string): string {
+  const t = text.trim();
+  return !t || /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
+/** Text to show for any thrown value: the problem `detail`, with what to do next. */
+export function errorText(e: unknown): string {
+  if (!(e instanceof ApiError)) return 'Something went wrong. Reload the page and try again.';
+  const step = NEXT_STEP[e.code];
+  const next = typeof step === 'function' ? step(e) : step;
+  if (!next) return e.detail;
+  const detail = sentence(e.detail);
+  // Our own details (network, session) and some server ones already say it.
+  return detail.toLowerCase().includes(next.toLowerCase().replace(/\.$/, '')) ? detail : `${detail} ${next}`;
+}

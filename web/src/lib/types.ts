@@ -1,0 +1,166 @@
+// Shapes of the stagecast REST API and live WebSocket protocol v1 (docs/api.md, docs/websocket.md).
+
+export interface User {
+  id: string;
+  email: string;
+  display_name: string;
+  avatar_url: string | null;
+  created_at: string;
+}
+
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  session_id: string;
+  user: User;
+}
+
+export type EventStatus = 'scheduled' | 'live' | 'ended' | 'cancelled';
+export type EventListStatus = 'live' | 'upcoming' | 'past';
+
+export interface StageEvent {
+  id: string;
+  title: string;
+  description: string;
+  starts_at: string;
+  cover_url: string | null;
+  status: EventStatus;
+  host_id: string;
+  cohost_ids: string[];
+  created_at: string;
+  updated_at: string;
+  went_live_at: string | null;
+  ended_at: string | null;
+  cancelled_at: string | null;
+}
+
+export interface EventPage {
+  events: StageEvent[];
+  next_cursor: string | null;
+}
+
+export interface EventInput {
+  title?: string;
+  description?: string;
+  starts_at?: string;
+  cover_url?: string;
+  cohost_ids?: string[];
+}
+
+/** RFC 9457 problem document. */
+export interface Problem {
+  type?: string;
+  title?: string;
+  status: number;
+  detail: string;
+  code: string;
+  retry_after?: number;
+}
+
+export type ChatRole = 'host' | 'cohost' | 'moderator' | 'viewer';
+
+export interface Author {
+  user_id: string;
+  display_name: string;
+  avatar_url: string | null;
+  role: ChatRole;
+}
+
+export interface ChatMessage {
+  id: string;
+  event_id: string;
+  author: Author;
+  text: string;
+  sent_at: string | null;
+  client_msg_id: string;
+}
+
+export type BlockedTermMode = 'reject' | 'hold';
+
+export interface ChatSettings {
+  slow_mode_secs: number;
+  blocked_terms: string[];
+  blocked_term_mode: BlockedTermMode;
+}
+
+export type ModerationKind =
+  | 'delete_message'
+  | 'timeout'
+  | 'ban'
+  | 'unban'
+  | 'add_moderator'
+  | 'remove_moderator'
+  | 'slow_mode'
+  | 'blocked_terms'
+  | 'pin'
+  | 'unpin'
+  | 'approve'
+  | 'deny';
+
+export interface ModerationAction {
+  id: string;
+  kind: ModerationKind | string;
+  actor_id: string;
+  target_user_id: string | null;
+  target_message_id: string | null;
+  reason: string | null;
+  at: string | null;
+  duration_secs: number | null;
+  message: ChatMessage | null;
+  settings: ChatSettings | null;
+}
+
+export interface Presence {
+  viewer_count: number;
+  users: Author[];
+}
+
+export interface MessagePage {
+  messages: ChatMessage[];
+  next_before: string | null;
+}
+
+export interface AuditPage {
+  actions: ModerationAction[];
+  next_before: string | null;
+}
+
+// ---- WebSocket frames -------------------------------------------------------------------------
+
+export interface HelloFrame {
+  type: 'hello';
+  protocol: number;
+  event_id: string;
+  you: Author;
+  history: ChatMessage[];
+  pinned: ChatMessage | null;
+  settings: ChatSettings | null;
+  timed_out_until: string | null;
+  presence: Presence;
+  heartbeat_secs: number;
+}
+
+export type ServerFrame =
+  | HelloFrame
+  | { type: 'chat.message'; message: ChatMessage }
+  | { type: 'chat.ack'; client_msg_id: string; message: ChatMessage; held: boolean }
+  | { type: 'chat.deleted'; message_id: string }
+  | { type: 'moderation'; action: ModerationAction }
+  | { type: 'presence'; viewer_count: number; user: Author; joined: boolean }
+  | { type: 'error'; client_msg_id?: string; code: string; message: string; retry_after?: number }
+  | { type: 'pong'; nonce: string | null };
+
+export type ClientFrame =
+  | { type: 'chat.send'; client_msg_id: string; text: string }
+  | { type: 'ping'; nonce?: string };
+
+/** WebSocket close codes of protocol v1. */
+export const CloseCode = {
+  GoingAway: 1001,
+  Banned: 4003,
+  TooSlow: 4008,
+  HeartbeatMissed: 4009,
+  ProtocolError: 4400,
+} as const;
