@@ -116,3 +116,36 @@ start_s3() { # DIR PORT ACCESS_KEY SECRET_KEY
 }
 
 stop_s3() { [ -f "$1/s3.pid" ] && kill "$(cat "$1/s3.pid")" 2>/dev/null || true; }
+
+# Node.js 20.19+ for the web client. Debian/Ubuntu ship older ones; then a current Node is
+# installed from the npm registry (package "node", which carries the binary) under .tools/.
+ensure_node() {
+  command -v npm >/dev/null || {
+    log "installing nodejs and npm"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  }
+  local root; root=$(pwd)
+  if [ -x "$root/.tools/node/node_modules/node/bin/node" ]; then
+    export PATH="$root/.tools/node/node_modules/node/bin:$PATH"
+  fi
+  if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; then
+    log "installing Node.js 22 into .tools/node (the system one is too old for the web client)"
+    npm install --silent --prefix "$root/.tools/node" node@22 >/dev/null
+    export PATH="$root/.tools/node/node_modules/node/bin:$PATH"
+  fi
+}
+
+# Builds the web client into web/dist (installing its packages the first time).
+build_web() {
+  ensure_node
+  ( cd web
+    [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+    npm run --silent build >/dev/null )
+}
+
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  log "installing chromium (headless browser for the web tests)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+}

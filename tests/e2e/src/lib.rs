@@ -23,6 +23,11 @@ fn bin_dir() -> PathBuf {
     dir
 }
 
+/// The built web client (scripts/test builds it before the tests run).
+pub fn web_dist() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/dist")
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
@@ -212,6 +217,7 @@ impl Platform {
                 // Tests share one Redis and one client address; limits have their own tests.
                 ("SIGNUP_LIMIT_PER_HOUR", "100000".to_owned()),
                 ("LOGIN_LIMIT_PER_MINUTE", "100000".to_owned()),
+                ("WEB_DIR", web_dist().display().to_string()),
             ])
         };
         let port = free_port();
