@@ -175,7 +175,7 @@ impl Hub {
                 user_id: user.user_id,
                 display_name: user.display_name,
                 avatar_url: user.avatar_url.unwrap_or_default(),
-                role: 0,
+                role: protocol::role_value(user.role),
             }),
             joined,
             viewer_count: count,
@@ -254,5 +254,37 @@ async fn refresh_presence(hub: Arc<Hub>, event: String) {
         if let Err(e) = presence::vouch(&mut redis, &event, &users).await {
             tracing::warn!(error = %e, "cannot refresh presence");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_presence_change_keeps_the_role_of_who_arrived() {
+        let msg = pb::PresenceChanged {
+            event_id: "e".into(),
+            user: Some(pb::Author { user_id: "u".into(), display_name: "Ada".into(), avatar_url: String::new(), role: protocol::role_value("host") }),
+            joined: true,
+            viewer_count: 3,
+        };
+        let events = room_events(&Envelope::wrap(&msg));
+        assert_eq!(events.len(), 1);
+        let v: serde_json::Value = serde_json::from_str(events[0].json.as_str()).unwrap();
+        assert_eq!(v["type"], "presence");
+        assert_eq!(v["user"]["role"], "host");
+        assert_eq!(v["viewer_count"], 3);
+    }
+
+    #[test]
+    fn a_ban_closes_the_banned_users_sockets_and_a_deletion_is_announced() {
+        let ban = pb::ModerationAction { kind: "ban".into(), target_user_id: "troll".into(), ..Default::default() };
+        let events = room_events(&Envelope::wrap(&ban));
+        assert_eq!(events.last().unwrap().close_user.as_ref().map(|c| (c.0.as_str(), c.1)), Some(("troll", protocol::close::BANNED)));
+        let del = pb::ModerationAction { kind: "delete_message".into(), target_message_id: "m1".into(), ..Default::default() };
+        let events = room_events(&Envelope::wrap(&del));
+        assert!(events[0].json.as_str().contains("\"chat.deleted\""));
+        assert!(events.iter().all(|e| e.close_user.is_none()));
     }
 }

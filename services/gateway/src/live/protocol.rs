@@ -6,7 +6,13 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Close codes (4000–4999 are for applications, RFC 6455 §7.4.2).
 pub mod close {
+    /// The access token is missing, invalid, expired or revoked.
+    pub const UNAUTHENTICATED: u16 = 4001;
+    /// Banned from this event's chat (also refused at connect).
     pub const BANNED: u16 = 4003;
+    pub const NOT_FOUND: u16 = 4004;
+    /// A backend is unavailable: reconnect with backoff.
+    pub const UNAVAILABLE: u16 = 1011;
     pub const TOO_SLOW: u16 = 4008;
     pub const HEARTBEAT_TIMEOUT: u16 = 4009;
     pub const PROTOCOL_ERROR: u16 = 4400;
@@ -124,6 +130,16 @@ pub fn role_name(role: i32) -> &'static str {
         Ok(pb::ChatRole::Moderator) => "moderator",
         _ => "viewer",
     }
+}
+
+/// The inverse of [`role_name`].
+pub fn role_value(role: &str) -> i32 {
+    (match role {
+        "host" => pb::ChatRole::Host,
+        "cohost" => pb::ChatRole::Cohost,
+        "moderator" => pb::ChatRole::Moderator,
+        _ => pb::ChatRole::Viewer,
+    }) as i32
 }
 
 fn non_empty(s: String) -> Option<String> {

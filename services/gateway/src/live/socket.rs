@@ -40,30 +40,64 @@ pub async fn live(
     headers: http::HeaderMap,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
+    let admitted = admit(&st, &event_id, &headers, q.access_token).await;
+    match (ws, admitted) {
+        (Ok(ws), Ok((me, joined))) => Ok(ws
+            .max_message_size(MAX_FRAME)
+            .max_frame_size(MAX_FRAME)
+            .on_upgrade(move |socket| serve(st, socket, event_id, me, joined))),
+        // A browser cannot read the status of a refused handshake, so a WebSocket client is
+        // told why in an `error` frame and a close code instead.
+        (Ok(ws), Err(problem)) => Ok(ws.on_upgrade(move |socket| refuse(socket, problem))),
+        (Err(_), Err(problem)) => Err(problem),
+        (Err(e), Ok(_)) => Err(Problem::new(
+            ErrorKind::InvalidInput,
+            "websocket_required",
+            format!("connect with a WebSocket client: {}", e.body_text()),
+        )),
+    }
+}
+
+/// Authenticates the caller and enters the room: who they are and what the room says.
+async fn admit(st: &AppState, event_id: &str, headers: &http::HeaderMap, query_token: Option<String>) -> Result<(Author, pb::JoinResponse), Problem> {
     let token = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::to_owned)
-        .or(q.access_token)
+        .or(query_token)
         .ok_or_else(|| Problem::new(ErrorKind::Unauthenticated, "missing_token", "pass the access token as ?access_token= or Authorization: Bearer"))?;
-    let user = authenticate(&st, &token).await?;
+    let user = authenticate(st, &token).await?;
     let profile = st.auth.clone().get_profile(auth_pb::GetProfileRequest { user_id: user.user_id.clone() }).await?.into_inner();
     let author = pb::Author { user_id: user.user_id.clone(), display_name: profile.display_name, avatar_url: profile.avatar_url, role: 0 };
-    // Before the upgrade, so a banned user or an unknown event gets a problem response, not a socket.
     let joined = st
         .chat
         .clone()
-        .join(pb::JoinRequest { event_id: event_id.clone(), user: Some(author.clone()), history_limit: 0 })
+        .join(pb::JoinRequest { event_id: event_id.to_owned(), user: Some(author.clone()), history_limit: 0 })
         .await?
         .into_inner();
-    let ws = ws.map_err(|e| Problem::new(ErrorKind::InvalidInput, "websocket_required", format!("connect with a WebSocket client: {}", e.body_text())))?;
     let mut me = protocol::author(Some(author));
     me.role = protocol::role_name(joined.role);
-    Ok(ws
-        .max_message_size(MAX_FRAME)
-        .max_frame_size(MAX_FRAME)
-        .on_upgrade(move |socket| serve(st, socket, event_id, me, joined)))
+    Ok((me, joined))
+}
+
+async fn refuse(mut socket: WebSocket, problem: Problem) {
+    let e = problem.0;
+    let code = match e.kind {
+        ErrorKind::Unauthenticated => close::UNAUTHENTICATED,
+        ErrorKind::PermissionDenied => close::BANNED,
+        ErrorKind::NotFound => close::NOT_FOUND,
+        _ => close::UNAVAILABLE,
+    };
+    let frame = ServerMessage::Error { client_msg_id: None, code: &e.code, message: &e.message, retry_after: None }.to_json();
+    let _ = send(&mut socket, frame.into()).await;
+    let reason = match code {
+        close::UNAUTHENTICATED => "sign in again",
+        close::BANNED => "not allowed in this chat",
+        close::NOT_FOUND => "no such event",
+        _ => "try again shortly",
+    };
+    close_with(socket, code, reason).await;
 }
 
 async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {

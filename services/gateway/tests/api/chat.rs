@@ -119,6 +119,9 @@ async fn a_newcomer_gets_history_and_presence_and_others_see_them_arrive() {
     assert_eq!(arrived["joined"], true);
     assert_eq!(arrived["user"]["user_id"], guest.user_id.as_str());
     assert_eq!(arrived["viewer_count"], 2);
+    assert_eq!(arrived["user"]["role"], "viewer");
+    let host_here = hello["presence"]["users"].as_array().unwrap().iter().find(|u| u["user_id"] == host.user_id.as_str()).cloned();
+    assert_eq!(host_here.expect("the host is listed")["role"], "host");
     drop(g);
     let left = next_of(&mut h, "presence").await;
     assert_eq!(left["joined"], false);
@@ -186,6 +189,11 @@ async fn moderators_delete_time_out_and_ban_and_the_banned_socket_closes() {
     assert_eq!(closed_with(&mut t).await, 4003);
     let r = app.http.get(app.url(&format!("/api/v1/events/{event}/live"))).bearer_auth(&troll.access).send().await.unwrap();
     assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
+    // A WebSocket client (a browser cannot read a refused handshake's status) is told in a frame
+    // and a close code.
+    let mut again = connect(&app.base, &event, &troll.access).await;
+    assert_eq!(next_of(&mut again, "error").await["code"], "banned");
+    assert_eq!(closed_with(&mut again).await, 4003);
     let r = app.post(&format!("/api/v1/events/{event}/chat/messages"), Some(&troll.access), json!({"client_msg_id": "t3", "text": "let me in"})).await;
     assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
 
