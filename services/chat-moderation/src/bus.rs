@@ -17,7 +17,10 @@ use async_nats::{
     HeaderMap,
     jetstream::{
         self,
-        consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull},
+        consumer::{
+            AckPolicy, DeliverPolicy, PullConsumer,
+            pull::{self, MessagesError, MessagesErrorKind},
+        },
     },
 };
 use prost::{Message, Name};
@@ -110,6 +113,13 @@ impl DurableConsumer {
     }
 }
 
+/// Whether an error from a consumer's message stream means the consumer must be set up
+/// again (it is gone or unusable); other errors (a missed heartbeat, a failed pull) are
+/// recovered by the stream itself.
+pub fn needs_new_consumer(e: &MessagesError) -> bool {
+    !matches!(e.kind(), MessagesErrorKind::MissingHeartbeat | MessagesErrorKind::Pull | MessagesErrorKind::Other)
+}
+
 /// Resolves once `stop` turns true, or its sender is gone (which also means "stop").
 pub async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
@@ -141,6 +151,15 @@ pub async fn ensure_with_retry(
         }
         backoff = (backoff * 2).min(Duration::from_secs(10));
     }
+}
+
+/// Sleeps for `backoff` (doubling it, up to 5 s) unless told to stop first.
+pub async fn pause(backoff: &mut Duration, stop: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = stopped(stop) => {}
+        _ = tokio::time::sleep(*backoff) => {}
+    }
+    *backoff = (*backoff * 2).min(Duration::from_secs(5));
 }
 
 #[cfg(test)]

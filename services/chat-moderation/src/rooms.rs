@@ -206,12 +206,6 @@ pub async fn follow_events(
         if *stop.borrow() {
             return;
         }
-        if tokio::time::Instant::now() >= next_prune {
-            next_prune += PRUNE_EVERY;
-            if let Err(e) = store::prune_processed(&pool, Utc::now() - REMEMBER_PROCESSED).await {
-                tracing::warn!(error = %e, "cannot prune processed bus message ids");
-            }
-        }
         let current = match consumer.take() {
             Some(c) => c,
             None => match bus::ensure_with_retry(&js, &spec, &mut stop).await {
@@ -219,51 +213,44 @@ pub async fn follow_events(
                 None => return,
             },
         };
-        let mut batch = match current.batch().max_messages(100).expires(Duration::from_secs(1)).messages().await {
-            Ok(batch) => batch,
+        let mut messages = match current.messages().await {
+            Ok(messages) => messages,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot pull event messages; will retry");
-                pause(&mut backoff, &mut stop).await;
+                tracing::warn!(error = %e, "cannot read event messages; will retry");
+                bus::pause(&mut backoff, &mut stop).await;
                 continue;
             }
         };
-        let mut healthy = true;
         loop {
-            let next = tokio::select! {
-                _ = bus::stopped(&mut stop) => return,
-                next = batch.next() => next,
-            };
-            match next {
-                None => break,
-                Some(Ok(message)) => {
-                    if let Err(e) = handle(&pool, &message).await {
-                        tracing::warn!(error = %e, "cannot apply an event message; it will be redelivered");
-                        healthy = false;
-                        break;
-                    }
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "pulling event messages failed");
-                    healthy = false;
-                    break;
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune += PRUNE_EVERY;
+                if let Err(e) = store::prune_processed(&pool, Utc::now() - REMEMBER_PROCESSED).await {
+                    tracing::warn!(error = %e, "cannot prune processed bus message ids");
                 }
             }
+            let next = tokio::select! {
+                _ = bus::stopped(&mut stop) => return,
+                // Wakes at least hourly for pruning, even when no event changes.
+                next = tokio::time::timeout_at(next_prune, messages.next()) => next,
+            };
+            match next {
+                Err(_) => {}
+                Ok(None) => break,
+                Ok(Some(Ok(message))) => match handle(&pool, &message).await {
+                    Ok(()) => backoff = Duration::from_millis(100),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot apply an event message; it will be redelivered");
+                        bus::pause(&mut backoff, &mut stop).await;
+                    }
+                },
+                Ok(Some(Err(e))) if bus::needs_new_consumer(&e) => {
+                    tracing::warn!(error = %e, "rooms consumer lost its consumer; setting it up again");
+                    break;
+                }
+                Ok(Some(Err(e))) => tracing::debug!(error = %e, "rooms consumer stream hiccup"),
+            }
         }
-        if healthy {
-            backoff = Duration::from_millis(100);
-            consumer = Some(current);
-        } else {
-            // Set the consumer up again next time, in case it was deleted under us.
-            pause(&mut backoff, &mut stop).await;
-        }
+        // The stream ended or the consumer is gone: set it up again after a pause.
+        bus::pause(&mut backoff, &mut stop).await;
     }
-}
-
-/// Sleeps for `backoff` (doubling it, up to 5 s) unless told to stop first.
-pub(crate) async fn pause(backoff: &mut Duration, stop: &mut watch::Receiver<bool>) {
-    tokio::select! {
-        _ = bus::stopped(stop) => {}
-        _ = tokio::time::sleep(*backoff) => {}
-    }
-    *backoff = (*backoff * 2).min(Duration::from_secs(5));
 }

@@ -67,6 +67,20 @@ pub fn consumers(config: &Config) -> (DurableConsumer, DurableConsumer) {
     (rooms, persister)
 }
 
+/// Removes the durable consumers of the deployment `config` describes, for the teardown of a
+/// short-lived deployment (a test) on a shared NATS server. Never for a live deployment: a
+/// consumer created again starts per `consumers_from_start`, not where the old one was.
+pub async fn delete_consumers(js: &jetstream::Context, config: &Config) {
+    let (rooms, persister) = consumers(config);
+    if let Ok(stream) = js.get_stream(stagecast_bus::stream::STREAM_NAME).await {
+        for name in [rooms.name, persister.name] {
+            if let Err(e) = stream.delete_consumer(&name).await {
+                tracing::debug!(consumer = %name, error = %e, "cannot delete a bus consumer");
+            }
+        }
+    }
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // Bound first, so a port of 0 is resolved before anything else and `port()` is final.

@@ -431,12 +431,7 @@ impl TestApp {
 
 /// Removes the durable consumers of a test deployment from the shared NATS server.
 pub async fn delete_consumers(js: &jetstream::Context, config: &Config) {
-    let (rooms, persister) = startup::consumers(config);
-    if let Ok(stream) = js.get_stream(stagecast_bus::stream::STREAM_NAME).await {
-        for name in [rooms.name, persister.name] {
-            let _ = stream.delete_consumer(&name).await;
-        }
-    }
+    startup::delete_consumers(js, config).await;
 }
 
 /// One bus message heard in a room.

@@ -29,6 +29,11 @@ pub fn room_subject(event: &str) -> String {
     format!("stagecast.chat.v1.room.{event}.>")
 }
 
+/// The event's own lifecycle and edits, so open pages follow go-live / end without polling.
+pub fn event_subject(event: &str) -> String {
+    format!("stagecast.events.v1.event.{event}.>")
+}
+
 pub fn presence_subject(event: &str) -> String {
     format!("stagecast.chat.v1.room.{event}.presence")
 }
@@ -105,8 +110,10 @@ impl Hub {
         let (rx, first_of_user) = match existing {
             Some(found) => found,
             None => {
-                let sub = self.nats.subscribe(room_subject(event)).await?;
+                let room = self.nats.subscribe(room_subject(event)).await?;
+                let lifecycle = self.nats.subscribe(event_subject(event)).await?;
                 self.nats.flush().await?;
+                let sub = futures::stream::select(room, lifecycle);
                 let mut rooms = self.lock();
                 match rooms.get_mut(event) {
                     // Another socket created the room while we subscribed: use theirs.
@@ -188,7 +195,7 @@ impl Hub {
 }
 
 /// Turns a room's NATS traffic into socket frames, once for all local sockets.
-async fn relay_room(mut sub: async_nats::Subscriber, tx: broadcast::Sender<RoomEvent>) {
+async fn relay_room(mut sub: impl futures::Stream<Item = async_nats::Message> + Unpin, tx: broadcast::Sender<RoomEvent>) {
     while let Some(msg) = sub.next().await {
         let env = match Envelope::decode(&msg.payload) {
             Ok(e) => e,
@@ -227,6 +234,9 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
             out.push(RoomEvent { json: frame(&ServerMessage::Moderation { action: protocol::action(a) }), close_user });
             return out;
         }
+    } else if let Some((change, event)) = lifecycle(env) {
+        let event = crate::routes::events::event(event);
+        return vec![plain(frame(&ServerMessage::Event { change, event }))];
     } else if env.type_name == pb::PresenceChanged::full_name() {
         if let Ok(p) = env.open::<pb::PresenceChanged>() {
             let user = protocol::author(p.user);
@@ -235,6 +245,27 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
     }
     tracing::debug!(type_name = %env.type_name, "room message of no interest to sockets");
     Vec::new()
+}
+
+/// The event carried by an events-service bus message, and what happened to it.
+fn lifecycle(env: &Envelope) -> Option<(&'static str, stagecast_proto::events::v1::Event)> {
+    use prost::Name;
+    use stagecast_proto::events::v1 as ev;
+    let t = env.type_name.as_str();
+    let (change, event) = if t == ev::EventScheduled::full_name() {
+        ("scheduled", env.open::<ev::EventScheduled>().ok()?.event)
+    } else if t == ev::EventUpdated::full_name() {
+        ("updated", env.open::<ev::EventUpdated>().ok()?.event)
+    } else if t == ev::EventWentLive::full_name() {
+        ("live", env.open::<ev::EventWentLive>().ok()?.event)
+    } else if t == ev::EventEnded::full_name() {
+        ("ended", env.open::<ev::EventEnded>().ok()?.event)
+    } else if t == ev::EventCancelled::full_name() {
+        ("cancelled", env.open::<ev::EventCancelled>().ok()?.event)
+    } else {
+        return None;
+    };
+    Some((change, event?))
 }
 
 /// Re-vouches for this replica's users in a room, so presence survives while they stay.

@@ -113,6 +113,9 @@ pub enum ServerMessage<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
     },
+    /// The event itself changed: `change` is scheduled, updated, live, ended or cancelled.
+    #[serde(rename = "event")]
+    Event { change: &'a str, event: crate::routes::events::Event },
     #[serde(rename = "pong")]
     Pong { nonce: Option<String> },
 }

@@ -55,7 +55,7 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Event {
     id: String,
     title: String,
@@ -88,7 +88,7 @@ fn status_name(s: i32) -> &'static str {
     }
 }
 
-fn event(e: pb::Event) -> Event {
+pub(crate) fn event(e: pb::Event) -> Event {
     use super::rfc3339;
     Event {
         starts_at: rfc3339(e.starts_at.as_ref()),

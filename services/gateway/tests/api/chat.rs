@@ -79,6 +79,13 @@ async fn two_users_chat_and_a_viewer_on_another_gateway_replica_sees_both() {
     say(&mut g, "g1", "thanks, happy to be here").await;
     next_of(&mut g, "chat.ack").await;
 
+    // Open pages follow the event's lifecycle without polling.
+    let r = app.post(&format!("/api/v1/events/{event}/go-live"), Some(&host.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let live = next_of(&mut g, "event").await;
+    assert_eq!(live["change"], "live");
+    assert_eq!(live["event"]["status"], "live");
+
     let a = next_of(&mut f, "chat.message").await;
     let b = next_of(&mut f, "chat.message").await;
     assert_eq!(a["message"]["text"], "welcome!");
