@@ -62,7 +62,10 @@ pub fn consumers(config: &Config) -> (DurableConsumer, DurableConsumer) {
         name: format!("{}-persister", config.consumer_prefix),
         filter: bus::MESSAGE_SUBJECTS,
         from_start: config.consumers_from_start,
-        ack_wait: Duration::from_secs(30),
+        // A batch commits in milliseconds; messages held by a replica that died (or by a pull
+        // request the server still thinks is open) come back after this, so history catches up
+        // within seconds. A redelivered message that was in fact stored is dropped by ON CONFLICT.
+        ack_wait: Duration::from_secs(5),
     };
     (rooms, persister)
 }
