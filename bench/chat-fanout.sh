@@ -20,7 +20,7 @@ dir=$(mktemp -d -t stagecast-bench.XXXXXX); chmod 755 "$dir"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   stop_postgres "$dir/pg"; stop_redis "$dir/redis"; stop_nats "$dir/nats"
   rm -rf "$dir"
 }

@@ -195,6 +195,7 @@ async fn main() -> anyhow::Result<()> {
     let drain = Duration::from_secs(2);
     let deadline = Instant::now() + run_for + drain;
     let cpu_before = cpu_of(&args.pids);
+    let per_pid_before: Vec<f64> = args.pids.iter().map(|p| cpu_seconds(*p).unwrap_or(0.0)).collect();
     let started = Instant::now();
 
     let mut tasks = Vec::new();
@@ -286,12 +287,18 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_of(&args.pids) - cpu_before;
+    let per_pid: Vec<String> = args
+        .pids
+        .iter()
+        .zip(per_pid_before)
+        .map(|(p, before)| format!("{p}:{:.2}", cpu_seconds(*p).unwrap_or(0.0) - before))
+        .collect();
     let delivered = counters.delivered.load(Ordering::Relaxed);
     let sent = sent.load(Ordering::Relaxed);
     let expected = sent * args.connections as u64;
     let mut lat = counters.latencies.lock().await.clone();
     println!(
-        "RESULT target={} connections={} senders={} rate={} seconds={} sent={} delivered={} expected={} loss={:.4} cpu_s={:.3} delivered_per_cpu_s={:.0} delivered_per_s={:.0} p50_ms={:.2} p99_ms={:.2} rss_per_idle_conn_kb={:.1}",
+        "RESULT target={} connections={} senders={} rate={} seconds={} sent={} delivered={} expected={} loss={:.4} cpu_s={:.3} delivered_per_cpu_s={:.0} delivered_per_s={:.0} p50_ms={:.2} p99_ms={:.2} rss_per_idle_conn_kb={:.1} cpu_by_pid={}",
         args.target,
         args.connections,
         args.senders,
@@ -307,6 +314,7 @@ async fn main() -> anyhow::Result<()> {
         lat.quantile_ms(0.5),
         lat.quantile_ms(0.99),
         rss_per_conn / 1024.0,
+        per_pid.join(","),
     );
     Ok(())
 }

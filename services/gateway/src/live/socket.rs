@@ -118,7 +118,18 @@ async fn serve(st: AppState, mut socket: WebSocket, event_id: String, me: Author
     }
 }
 
+/// What the reader half asks the writer half to send.
+enum Outbound {
+    Text(Utf8Bytes),
+    Ping,
+    Close(u16, &'static str),
+}
+
 /// Serves the connection; returns the close code to send, if any.
+///
+/// Two halves: this task writes (room traffic, replies, pings) and a reader task handles what
+/// the client sends, heartbeats and shutdown. Room traffic — the hot path — then wakes only the
+/// writer, which drains whatever queued up and flushes once.
 async fn run(st: &AppState, socket: &mut WebSocket, event_id: &str, me: Author, joined: pb::JoinResponse) -> Option<(u16, &'static str)> {
     // Subscribe before reading history so nothing published in between is missed (clients
     // dedupe by message id the few that may appear twice).
@@ -126,7 +137,7 @@ async fn run(st: &AppState, socket: &mut WebSocket, event_id: &str, me: Author, 
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "cannot subscribe to room");
-            return Some((1011, "chat is unavailable; reconnect shortly"));
+            return Some((close::UNAVAILABLE, "chat is unavailable; reconnect shortly"));
         }
     };
     let history = st
@@ -156,57 +167,111 @@ async fn run(st: &AppState, socket: &mut WebSocket, event_id: &str, me: Author, 
         return None;
     }
 
-    let mut shutdown = st.shutdown.clone();
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    heartbeat.tick().await;
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            frame = socket.recv() => {
-                let Some(Ok(frame)) = frame else { return None };
-                last_heard = Instant::now();
-                match frame {
-                    Message::Text(text) => {
-                        if let Some(reply) = handle_client(st, event_id, &me, text.as_str()).await {
-                            if !send(socket, reply.into()).await {
-                                return None;
-                            }
-                        }
+    let (mut sink, mut stream) = futures::StreamExt::split(&mut *socket);
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Outbound>(32);
+    let reader_me = me.clone();
+    // Owns the sender: when the reader ends, the writer sees the channel close after whatever
+    // the reader queued last (a close code).
+    let reader = async move {
+        let me = reader_me;
+        let mut shutdown = st.shutdown.clone();
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.tick().await;
+        let mut last_heard = Instant::now();
+        loop {
+            let out = tokio::select! {
+                frame = futures::StreamExt::next(&mut stream) => {
+                    let Some(Ok(frame)) = frame else { return };
+                    last_heard = Instant::now();
+                    match frame {
+                        Message::Text(text) => match handle_client(st, event_id, &me, text.as_str()).await {
+                            Some(reply) => Outbound::Text(reply.into()),
+                            None => continue,
+                        },
+                        Message::Binary(_) => Outbound::Close(close::PROTOCOL_ERROR, "send JSON text frames"),
+                        Message::Close(_) => return,
+                        Message::Ping(_) | Message::Pong(_) => continue,
                     }
-                    Message::Binary(_) => return Some((close::PROTOCOL_ERROR, "send JSON text frames")),
-                    Message::Close(_) => return None,
-                    Message::Ping(_) | Message::Pong(_) => {}
                 }
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > IDLE_LIMIT {
+                        Outbound::Close(close::HEARTBEAT_TIMEOUT, "no heartbeat")
+                    } else {
+                        Outbound::Ping
+                    }
+                }
+                _ = shutdown.changed() => Outbound::Close(close::GOING_AWAY, "server restarting; reconnect"),
+            };
+            let closing = matches!(out, Outbound::Close(..));
+            if out_tx.send(out).await.is_err() || closing {
+                return;
             }
-            ev = membership.rx.recv() => match ev {
-                Ok(ev) => {
-                    if let Some((user, code, why)) = &ev.close_user {
-                        if *user == me.user_id {
-                            let _ = send(socket, ev.json).await;
-                            return Some((*code, why));
+        }
+    };
+    let writer = async {
+        use futures::SinkExt;
+        loop {
+            tokio::select! {
+                biased;
+                ev = membership.rx.recv() => {
+                    let mut next = Some(ev);
+                    // Everything already queued goes out with one flush.
+                    let mut budget = 64;
+                    while let Some(ev) = next.take() {
+                        match ev {
+                            Ok(ev) => {
+                                if let Some((user, code, why)) = &ev.close_user {
+                                    if *user == me.user_id {
+                                        let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(ev.json))).await;
+                                        return Some((*code, *why));
+                                    }
+                                }
+                                if sink.feed(Message::Text(ev.json)).await.is_err() {
+                                    return None;
+                                }
+                            }
+                            Err(RecvError::Lagged(n)) => {
+                                st.metrics.ws_dropped_slow.inc();
+                                tracing::info!(missed = n, "dropping a slow chat consumer");
+                                return Some((close::TOO_SLOW, "you fell too far behind; reconnect"));
+                            }
+                            Err(RecvError::Closed) => return Some((close::UNAVAILABLE, "room closed; reconnect")),
+                        }
+                        budget -= 1;
+                        if budget > 0 {
+                            next = match membership.rx.try_recv() {
+                                Ok(ev) => Some(Ok(ev)),
+                                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+                                Err(_) => None,
+                            };
                         }
                     }
-                    if !send(socket, ev.json).await {
+                    if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.flush()).await, Ok(Ok(()))) {
                         return None;
                     }
                 }
-                Err(RecvError::Lagged(n)) => {
-                    st.metrics.ws_dropped_slow.inc();
-                    tracing::info!(missed = n, "dropping a slow chat consumer");
-                    return Some((close::TOO_SLOW, "you fell too far behind; reconnect"));
-                }
-                Err(RecvError::Closed) => return Some((1011, "room closed; reconnect")),
-            },
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > IDLE_LIMIT {
-                    return Some((close::HEARTBEAT_TIMEOUT, "no heartbeat"));
-                }
-                if tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Ping(Default::default()))).await.is_err() {
-                    return None;
+                out = out_rx.recv() => match out {
+                    Some(Outbound::Text(t)) => {
+                        if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(t))).await, Ok(Ok(()))) {
+                            return None;
+                        }
+                    }
+                    Some(Outbound::Ping) => {
+                        if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Default::default()))).await, Ok(Ok(()))) {
+                            return None;
+                        }
+                    }
+                    Some(Outbound::Close(code, why)) => return Some((code, why)),
+                    // The reader ended: the client closed or the connection broke.
+                    None => return None,
                 }
             }
-            _ = shutdown.changed() => return Some((close::GOING_AWAY, "server restarting; reconnect")),
         }
+    };
+    tokio::pin!(reader, writer);
+    tokio::select! {
+        outcome = &mut writer => outcome,
+        () = &mut reader => writer.await,
     }
 }
 
