@@ -187,7 +187,11 @@ async fn main() -> anyhow::Result<()> {
 
     let mut senders = Vec::new();
     for _ in 0..args.senders {
-        senders.push(if stagecast { stagecast_connect(&args.url, &event, &host).await? } else { nats_connect(&args.url).await? });
+        senders.push(if stagecast {
+            stagecast_connect(&args.url, &event, &host).await?
+        } else {
+            nats_connect(&args.url).await?
+        });
     }
 
     let counters = Arc::new(Counters { delivered: AtomicU64::new(0), latencies: Mutex::new(Latencies::default()) });

@@ -82,10 +82,7 @@ mod tests {
         let back = Envelope::decode(&env.encode()).unwrap();
         assert_eq!(back.id, env.id);
         assert_eq!(back.open::<UserSignedUp>().unwrap(), msg);
-        assert!(matches!(
-            back.open::<stagecast_proto::auth::v1::ProfileUpdated>(),
-            Err(EnvelopeError::WrongType { .. })
-        ));
+        assert!(matches!(back.open::<stagecast_proto::auth::v1::ProfileUpdated>(), Err(EnvelopeError::WrongType { .. })));
     }
 
     #[test]

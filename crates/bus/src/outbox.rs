@@ -83,10 +83,8 @@ impl Relay {
     /// Publishes one batch; returns how many rows were published.
     pub async fn relay_once(&self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(self.lock_key)
-            .fetch_one(&mut *tx)
-            .await?;
+        let locked: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(self.lock_key).fetch_one(&mut *tx).await?;
         if !locked {
             return Ok(0);
         }

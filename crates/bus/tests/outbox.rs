@@ -1,10 +1,18 @@
 //! The outbox and relay against real Postgres and NATS JetStream.
+#![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::{DeliverPolicy, pull}};
+use async_nats::jetstream::{
+    self,
+    consumer::{DeliverPolicy, pull},
+};
 use futures::StreamExt;
 use sqlx::PgPool;
-use stagecast_bus::{Envelope, outbox::{Relay, enqueue}, stream::ensure_stream};
+use stagecast_bus::{
+    Envelope,
+    outbox::{Relay, enqueue},
+    stream::ensure_stream,
+};
 use stagecast_proto::auth::v1::UserSignedUp;
 
 const DDL: &str = "CREATE TABLE outbox (

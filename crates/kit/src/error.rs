@@ -136,11 +136,7 @@ impl ApiError {
     /// a service that is down) map by their gRPC code.
     pub fn from_status(status: &Status) -> Self {
         let kind = ErrorKind::from_grpc_code(status.code());
-        let code = status
-            .metadata()
-            .get(CODE_METADATA_KEY)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| Cow::Owned(s.to_owned()));
+        let code = status.metadata().get(CODE_METADATA_KEY).and_then(|v| v.to_str().ok()).map(|s| Cow::Owned(s.to_owned()));
         let retry_after = status
             .metadata()
             .get(RETRY_AFTER_METADATA_KEY)
@@ -206,8 +202,15 @@ mod tests {
 
     #[test]
     fn every_kind_maps_to_a_client_or_server_http_status() {
-        for k in [ErrorKind::InvalidInput, ErrorKind::Unauthenticated, ErrorKind::PermissionDenied, ErrorKind::NotFound,
-                  ErrorKind::Conflict, ErrorKind::FailedPrecondition, ErrorKind::RateLimited] {
+        for k in [
+            ErrorKind::InvalidInput,
+            ErrorKind::Unauthenticated,
+            ErrorKind::PermissionDenied,
+            ErrorKind::NotFound,
+            ErrorKind::Conflict,
+            ErrorKind::FailedPrecondition,
+            ErrorKind::RateLimited,
+        ] {
             assert!(k.http_status().is_client_error(), "{k:?}");
             assert_eq!(ErrorKind::from_grpc_code(k.grpc_code()), k);
         }

@@ -50,7 +50,8 @@ pub fn init(service: &'static str) -> TelemetryGuard {
     // gRPC and NATS even when only warnings are logged, so the OpenTelemetry layer has its own
     // (info-level) filter.
     let log_filter = || {
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,h2=warn,tower=warn,hyper=warn"))
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,h2=warn,tower=warn,hyper=warn"))
     };
     let otel = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(LevelFilter::INFO);
     let pretty = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "pretty");

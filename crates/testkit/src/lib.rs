@@ -57,7 +57,10 @@ fn with_database(url: &str, name: &str) -> String {
 mod tests {
     #[test]
     fn database_name_replaces_the_path_and_keeps_parameters() {
-        assert_eq!(super::with_database("postgres://u@h:1/postgres?sslmode=disable", "t_1"), "postgres://u@h:1/t_1?sslmode=disable");
+        assert_eq!(
+            super::with_database("postgres://u@h:1/postgres?sslmode=disable", "t_1"),
+            "postgres://u@h:1/t_1?sslmode=disable"
+        );
         assert_eq!(super::with_database("postgres://u@h:1", "t_1"), "postgres://u@h:1/t_1");
     }
 }

@@ -26,11 +26,17 @@ impl Config {
         let access: u64 = optional("AUTH_ACCESS_TOKEN_TTL_SECS", 900)?;
         let refresh: u64 = optional("AUTH_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?;
         if access == 0 || access > 3600 {
-            return Err(ConfigError { var: "AUTH_ACCESS_TOKEN_TTL_SECS".into(), reason: "must be 1..=3600 seconds; access tokens are meant to be short-lived".into() });
+            return Err(ConfigError {
+                var: "AUTH_ACCESS_TOKEN_TTL_SECS".into(),
+                reason: "must be 1..=3600 seconds; access tokens are meant to be short-lived".into(),
+            });
         }
         let signing_key: Secret = required("AUTH_SIGNING_KEY")?;
         if let Err(e) = stagecast_authn::Signer::from_seed_base64(signing_key.expose()) {
-            return Err(ConfigError { var: "AUTH_SIGNING_KEY".into(), reason: format!("{e} (generate one with: head -c32 /dev/urandom | base64)") });
+            return Err(ConfigError {
+                var: "AUTH_SIGNING_KEY".into(),
+                reason: format!("{e} (generate one with: head -c32 /dev/urandom | base64)"),
+            });
         }
         Ok(Self {
             database_url: required("DATABASE_URL")?,

@@ -28,7 +28,10 @@ fn profile(u: &UserRow) -> pb::Profile {
         email: u.email.clone(),
         display_name: u.display_name.clone(),
         avatar_url: u.avatar_url.clone().unwrap_or_default(),
-        created_at: Some(prost_types::Timestamp { seconds: u.created_at.timestamp(), nanos: u.created_at.timestamp_subsec_nanos() as i32 }),
+        created_at: Some(prost_types::Timestamp {
+            seconds: u.created_at.timestamp(),
+            nanos: u.created_at.timestamp_subsec_nanos() as i32,
+        }),
     }
 }
 
@@ -59,7 +62,8 @@ impl AuthService for AuthGrpc {
     async fn sign_in(&self, req: Request<pb::SignInRequest>) -> Result<Response<pb::SessionResponse>, Status> {
         let r = req.into_inner();
         // A malformed email cannot have an account: same answer as a wrong password.
-        let email = Email::parse(&r.email).map_err(|_| ApiError::unauthenticated("invalid_credentials", "email or password is wrong"))?;
+        let email =
+            Email::parse(&r.email).map_err(|_| ApiError::unauthenticated("invalid_credentials", "email or password is wrong"))?;
         let password = Password::for_sign_in(r.password)?;
         Ok(Response::new(session(self.auth.sign_in(email, password).await?)))
     }

@@ -67,7 +67,11 @@ impl Auth {
         let user = match store::insert_user(&mut tx, Uuid::now_v7(), email.as_str(), hash.as_str(), name.as_str()).await {
             Ok(u) => u,
             Err(e) if stagecast_kit::db::is_unique_violation(&e, Some(store::USERS_EMAIL_KEY)) => {
-                return Err(ApiError::new(ErrorKind::Conflict, "email_taken", "an account with this email already exists; sign in instead"));
+                return Err(ApiError::new(
+                    ErrorKind::Conflict,
+                    "email_taken",
+                    "an account with this email already exists; sign in instead",
+                ));
             }
             Err(e) => return Err(e.into()),
         };
@@ -190,7 +194,8 @@ impl Auth {
             _ => "signed_out",
         };
         if store::revoke_session(conn, session_id, reason_text).await? {
-            let msg = pb::SessionRevoked { user_id: user_id.to_string(), session_id: session_id.to_string(), reason: reason as i32 };
+            let msg =
+                pb::SessionRevoked { user_id: user_id.to_string(), session_id: session_id.to_string(), reason: reason as i32 };
             stagecast_bus::outbox::enqueue(conn, &subjects::session_revoked(session_id), &msg).await?;
         }
         Ok(())

@@ -22,9 +22,10 @@ impl Application {
     /// nothing until [`Application::run_until`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let signer = Signer::from_seed_base64(config.signing_key.expose()).context("AUTH_SIGNING_KEY")?;
-        let pool = stagecast_kit::db::connect(config.database_url.expose(), "auth", &crate::MIGRATOR, config.database_max_connections)
-            .await
-            .context("connecting to Postgres (DATABASE_URL) and migrating schema auth")?;
+        let pool =
+            stagecast_kit::db::connect(config.database_url.expose(), "auth", &crate::MIGRATOR, config.database_max_connections)
+                .await
+                .context("connecting to Postgres (DATABASE_URL) and migrating schema auth")?;
         let nats = stagecast_bus::stream::connect(&config.nats_url, "auth").await.context("connecting to NATS (NATS_URL)")?;
         let js = async_nats::jetstream::new(nats);
         // If NATS is not reachable yet the relay creates the stream's messages later; the stream
@@ -45,7 +46,12 @@ impl Application {
     /// Serves until `shutdown` resolves; then finishes in-flight calls and drains the outbox.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
-        let relay = tokio::spawn(self.relay.run(async { let _ = relay_stopped.await; }, Duration::from_secs(5)));
+        let relay = tokio::spawn(self.relay.run(
+            async {
+                let _ = relay_stopped.await;
+            },
+            Duration::from_secs(5),
+        ));
         let routes = tonic::service::Routes::new(AuthServiceServer::new(AuthGrpc::new(self.auth)));
         let served = stagecast_kit::grpc::serve(self.listener, routes, &[GRPC_SERVICE_NAME], shutdown).await;
         // Requests are done: now publish everything they committed.

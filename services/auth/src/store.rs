@@ -130,9 +130,7 @@ pub async fn revoke_session(conn: &mut PgConnection, session_id: Uuid, reason: &
 }
 
 pub async fn session_active(conn: &mut PgConnection, session_id: Uuid) -> Result<bool, sqlx::Error> {
-    let active: Option<bool> = sqlx::query_scalar("SELECT revoked_at IS NULL FROM sessions WHERE id = $1")
-        .bind(session_id)
-        .fetch_optional(conn)
-        .await?;
+    let active: Option<bool> =
+        sqlx::query_scalar("SELECT revoked_at IS NULL FROM sessions WHERE id = $1").bind(session_id).fetch_optional(conn).await?;
     Ok(active.unwrap_or(false))
 }

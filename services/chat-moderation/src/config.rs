@@ -35,16 +35,11 @@ pub struct Config {
 }
 
 impl Config {
-    pub const DEFAULT_GRPC_ADDR: SocketAddr =
-        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50053);
+    pub const DEFAULT_GRPC_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50053);
 
     pub fn from_env() -> Result<Self, ConfigError> {
         let at_least_one = |var: &str, value: u64| {
-            if value == 0 {
-                Err(ConfigError { var: var.into(), reason: "must be at least 1".into() })
-            } else {
-                Ok(())
-            }
+            if value == 0 { Err(ConfigError { var: var.into(), reason: "must be at least 1".into() }) } else { Ok(()) }
         };
         let database_max_connections: u32 = optional("DATABASE_MAX_CONNECTIONS", 10)?;
         // A pool of zero connections would accept requests and then time every one of them out.
@@ -54,8 +49,7 @@ impl Config {
         let window_secs: u64 = optional("CHAT_RATE_LIMIT_WINDOW_SECS", 10)?;
         at_least_one("CHAT_RATE_LIMIT_WINDOW_SECS", window_secs)?;
         let consumer_prefix: String = optional("CHAT_CONSUMER_PREFIX", "chat".to_owned())?;
-        check_consumer_prefix(&consumer_prefix)
-            .map_err(|reason| ConfigError { var: "CHAT_CONSUMER_PREFIX".into(), reason })?;
+        check_consumer_prefix(&consumer_prefix).map_err(|reason| ConfigError { var: "CHAT_CONSUMER_PREFIX".into(), reason })?;
         Ok(Self {
             database_url: required("DATABASE_URL")?,
             database_max_connections,
@@ -74,9 +68,8 @@ impl Config {
 /// NATS consumer names may not contain `.`, `*`, `>` or whitespace; keeping to a safe
 /// alphabet also keeps them readable in `nats consumer ls`.
 pub fn check_consumer_prefix(prefix: &str) -> Result<(), String> {
-    let ok = !prefix.is_empty()
-        && prefix.len() <= 64
-        && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok =
+        !prefix.is_empty() && prefix.len() <= 64 && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok { Ok(()) } else { Err("must be 1 to 64 of A-Z, a-z, 0-9, '-' and '_'".into()) }
 }
 

@@ -9,8 +9,8 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     domain::{
-        ActionId, Author, BlockedTermMode, BlockedTerms, ClientMsgId, Command, EventId, MessageId, MessageText,
-        PageSize, Reason, ReplayOffset, SlowMode, TimeoutDuration, UserId,
+        ActionId, Author, BlockedTermMode, BlockedTerms, ClientMsgId, Command, EventId, MessageId, MessageText, PageSize, Reason,
+        ReplayOffset, SlowMode, TimeoutDuration, UserId,
     },
     proto::timestamp,
     service::{Chat, ModerateCall, Outgoing},
@@ -160,10 +160,9 @@ impl TryFrom<pb::ModerateRequest> for ModerateCall {
                 return Err(ApiError::invalid("action_required", "exactly one moderation action is required"));
             }
             Some(Action::DeleteMessageId(id)) => Command::DeleteMessage(message(&id)?),
-            Some(Action::Timeout(t)) => Command::Timeout {
-                user: UserId::parse_user(&t.user_id)?,
-                duration: TimeoutDuration::parse(t.duration_secs)?,
-            },
+            Some(Action::Timeout(t)) => {
+                Command::Timeout { user: UserId::parse_user(&t.user_id)?, duration: TimeoutDuration::parse(t.duration_secs)? }
+            }
             Some(Action::BanUserId(id)) => Command::Ban(UserId::parse_user(&id)?),
             Some(Action::UnbanUserId(id)) => Command::Unban(UserId::parse_user(&id)?),
             Some(Action::AddModeratorUserId(id)) => Command::AddModerator(UserId::parse_user(&id)?),

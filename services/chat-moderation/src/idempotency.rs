@@ -82,8 +82,8 @@ pub async fn claim(redis: &mut ConnectionManager, key: SendKey) -> Result<Claime
             Some(value) if value.starts_with(DONE) => {
                 let response = pb::SendResponse::decode(&value[DONE.len()..])
                     .map_err(|e| ApiError::internal(format!("stored send result does not decode: {e}")))?;
-                let sent = Sent::try_from(response)
-                    .map_err(|e| ApiError::internal(format!("stored send result is invalid: {e}")))?;
+                let sent =
+                    Sent::try_from(response).map_err(|e| ApiError::internal(format!("stored send result is invalid: {e}")))?;
                 return Ok(Claimed::Done(sent));
             }
             // Released (or expired) in between: try to claim it again at once.
@@ -124,8 +124,7 @@ return 0
 ";
 
 pub async fn release(redis: &mut ConnectionManager, claim: Claim) {
-    let result: redis::RedisResult<i64> =
-        RELEASE.key(&claim.key.0).arg(&claim.marker).invoke_async(redis).await;
+    let result: redis::RedisResult<i64> = RELEASE.key(&claim.key.0).arg(&claim.marker).invoke_async(redis).await;
     if let Err(e) = result {
         // The marker expires by itself after PENDING_TTL.
         tracing::warn!(error = %e, "cannot release a send claim");

@@ -10,8 +10,8 @@ use stagecast_proto::{chat::v1 as pb, events::v1 as events_pb};
 use uuid::Uuid;
 
 use crate::domain::{
-    Author, AvatarUrl, BlockedTermMode, ChatMessage, ChatRole, ClientMsgId, DisplayName, EventId, MessageId,
-    MessageText, ModerationAction, Room, RoomSettings, RoomStatus, Sent, UserId, at_stored_precision,
+    Author, AvatarUrl, BlockedTermMode, ChatMessage, ChatRole, ClientMsgId, DisplayName, EventId, MessageId, MessageText,
+    ModerationAction, Room, RoomSettings, RoomStatus, Sent, UserId, at_stored_precision,
 };
 
 /// A protobuf message that does not describe a valid domain value; names the first bad field.
@@ -165,11 +165,8 @@ impl TryFrom<events_pb::Event> for Room {
             Ok(events_pb::EventStatus::Cancelled) => RoomStatus::Cancelled,
             Ok(events_pb::EventStatus::Unspecified) | Err(_) => return Err(InvalidField("event.status")),
         };
-        let cohost_ids = e
-            .cohost_ids
-            .iter()
-            .map(|c| uuid(c, "event.cohost_ids").map(UserId::from_uuid))
-            .collect::<Result<Vec<_>, _>>()?;
+        let cohost_ids =
+            e.cohost_ids.iter().map(|c| uuid(c, "event.cohost_ids").map(UserId::from_uuid)).collect::<Result<Vec<_>, _>>()?;
         let went_live_at = match &e.went_live_at {
             Some(ts) => Some(from_timestamp(ts).ok_or(InvalidField("event.went_live_at"))?),
             None => None,
@@ -180,11 +177,7 @@ impl TryFrom<events_pb::Event> for Room {
             cohost_ids,
             status,
             went_live_at,
-            event_updated_at: e
-                .updated_at
-                .as_ref()
-                .and_then(from_timestamp)
-                .ok_or(InvalidField("event.updated_at"))?,
+            event_updated_at: e.updated_at.as_ref().and_then(from_timestamp).ok_or(InvalidField("event.updated_at"))?,
         })
     }
 }

@@ -16,9 +16,9 @@ use stagecast_kit::{ApiError, ErrorKind};
 use crate::{
     bus,
     domain::{
-        ActionId, Author, BlockedTermMode, ChatMessage, ChatRole, ClientMsgId, Command, EventId, MessageId,
-        MessageText, ModerationAction, PageSize, Reason, ReplayOffset, RoomSettings, Sent, UserId,
-        at_stored_precision, ensure_can_be_moderated,
+        ActionId, Author, BlockedTermMode, ChatMessage, ChatRole, ClientMsgId, Command, EventId, MessageId, MessageText,
+        ModerationAction, PageSize, Reason, ReplayOffset, RoomSettings, Sent, UserId, at_stored_precision,
+        ensure_can_be_moderated,
     },
     idempotency::{self, Claimed, SendKey},
     rooms::Rooms,

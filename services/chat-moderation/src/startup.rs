@@ -92,19 +92,13 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (CHAT_GRPC_ADDR)", config.grpc_addr))?;
         let port = listener.local_addr().context("listener has no local address")?.port();
 
-        let pool = stagecast_kit::db::connect(
-            config.database_url.expose(),
-            DB_SCHEMA,
-            &MIGRATOR,
-            config.database_max_connections,
-        )
-        .await
-        .context("cannot connect to Postgres or migrate the chat schema (DATABASE_URL)")?;
+        let pool =
+            stagecast_kit::db::connect(config.database_url.expose(), DB_SCHEMA, &MIGRATOR, config.database_max_connections)
+                .await
+                .context("cannot connect to Postgres or migrate the chat schema (DATABASE_URL)")?;
 
         let redis_client = redis::Client::open(config.redis_url.expose()).context("invalid REDIS_URL")?;
-        let redis = redis::aio::ConnectionManager::new(redis_client)
-            .await
-            .context("cannot connect to Redis (REDIS_URL)")?;
+        let redis = redis::aio::ConnectionManager::new(redis_client).await.context("cannot connect to Redis (REDIS_URL)")?;
 
         // Lazy: the events service may start after this one; it is only asked about rooms the
         // bus has not brought yet.

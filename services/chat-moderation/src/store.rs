@@ -9,9 +9,8 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::domain::{
-    ActionId, ActionKind, Author, AvatarUrl, BlockedTermMode, BlockedTerms, ChatMessage, ChatRole, ClientMsgId,
-    DisplayName, EventId, MessageId, MessageText, ModerationAction, Reason, Room, RoomSettings, RoomStatus, SlowMode,
-    UserId,
+    ActionId, ActionKind, Author, AvatarUrl, BlockedTermMode, BlockedTerms, ChatMessage, ChatRole, ClientMsgId, DisplayName,
+    EventId, MessageId, MessageText, ModerationAction, Reason, Room, RoomSettings, RoomStatus, SlowMode, UserId,
 };
 
 /// Everything Join and Send need to know about a room and one user in it, read in one query.
@@ -219,9 +218,24 @@ fn messages(rows: Vec<MessageRow>) -> Result<Vec<ChatMessage>, sqlx::Error> {
 macro_rules! message_columns {
     ($alias:literal) => {
         concat!(
-            $alias, ".id, ", $alias, ".event_id, ", $alias, ".user_id, ", $alias, ".display_name, ",
-            $alias, ".avatar_url, ", $alias, ".role, ", $alias, ".text, ", $alias, ".client_msg_id, ",
-            $alias, ".sent_at"
+            $alias,
+            ".id, ",
+            $alias,
+            ".event_id, ",
+            $alias,
+            ".user_id, ",
+            $alias,
+            ".display_name, ",
+            $alias,
+            ".avatar_url, ",
+            $alias,
+            ".role, ",
+            $alias,
+            ".text, ",
+            $alias,
+            ".client_msg_id, ",
+            $alias,
+            ".sent_at"
         )
     };
 }
@@ -238,7 +252,9 @@ macro_rules! visible {
 macro_rules! insert_message_rows {
     ($table:literal) => {
         concat!(
-            "INSERT INTO ", $table, " (id, event_id, user_id, display_name, avatar_url, role, text, client_msg_id, sent_at) ",
+            "INSERT INTO ",
+            $table,
+            " (id, event_id, user_id, display_name, avatar_url, role, text, client_msg_id, sent_at) ",
             "SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], ",
             "$8::text[], $9::timestamptz[]) ON CONFLICT (id) DO NOTHING"
         )
@@ -278,7 +294,10 @@ async fn insert_message_rows(db: impl PgExecutor<'_>, sql: &'static str, batch: 
 /// A message of `event` that is stored and not deleted.
 pub async fn find_message(db: impl PgExecutor<'_>, event: EventId, id: MessageId) -> Result<Option<ChatMessage>, sqlx::Error> {
     sqlx::query_as::<_, MessageRow>(concat!(
-        "SELECT ", message_columns!("m"), " FROM messages m WHERE m.id = $1 AND m.event_id = $2 AND ", visible!()
+        "SELECT ",
+        message_columns!("m"),
+        " FROM messages m WHERE m.id = $1 AND m.event_id = $2 AND ",
+        visible!()
     ))
     .bind(id.as_uuid())
     .bind(event.as_uuid())
@@ -298,7 +317,10 @@ pub async fn history(
     let rows = match before {
         None => {
             sqlx::query_as::<_, MessageRow>(concat!(
-                "SELECT ", message_columns!("m"), " FROM messages m WHERE m.event_id = $1 AND ", visible!(),
+                "SELECT ",
+                message_columns!("m"),
+                " FROM messages m WHERE m.event_id = $1 AND ",
+                visible!(),
                 " ORDER BY m.id DESC LIMIT $2"
             ))
             .bind(event.as_uuid())
@@ -308,8 +330,11 @@ pub async fn history(
         }
         Some(before) => {
             sqlx::query_as::<_, MessageRow>(concat!(
-                "SELECT ", message_columns!("m"), " FROM messages m WHERE m.event_id = $1 AND m.id < $3 AND ",
-                visible!(), " ORDER BY m.id DESC LIMIT $2"
+                "SELECT ",
+                message_columns!("m"),
+                " FROM messages m WHERE m.event_id = $1 AND m.id < $3 AND ",
+                visible!(),
+                " ORDER BY m.id DESC LIMIT $2"
             ))
             .bind(event.as_uuid())
             .bind(limit)
@@ -322,10 +347,18 @@ pub async fn history(
 }
 
 /// Up to `limit` messages sent at or after `from`, in send order.
-pub async fn replay(db: impl PgExecutor<'_>, event: EventId, from: DateTime<Utc>, limit: i64) -> Result<Vec<ChatMessage>, sqlx::Error> {
+pub async fn replay(
+    db: impl PgExecutor<'_>,
+    event: EventId,
+    from: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<ChatMessage>, sqlx::Error> {
     let rows = sqlx::query_as::<_, MessageRow>(concat!(
-        "SELECT ", message_columns!("m"), " FROM messages m WHERE m.event_id = $1 AND m.sent_at >= $2 AND ",
-        visible!(), " ORDER BY m.sent_at, m.id LIMIT $3"
+        "SELECT ",
+        message_columns!("m"),
+        " FROM messages m WHERE m.event_id = $1 AND m.sent_at >= $2 AND ",
+        visible!(),
+        " ORDER BY m.sent_at, m.id LIMIT $3"
     ))
     .bind(event.as_uuid())
     .bind(from)
@@ -338,8 +371,11 @@ pub async fn replay(db: impl PgExecutor<'_>, event: EventId, from: DateTime<Utc>
 /// The pinned message, unless it was deleted.
 pub async fn pinned(db: impl PgExecutor<'_>, event: EventId) -> Result<Option<ChatMessage>, sqlx::Error> {
     sqlx::query_as::<_, MessageRow>(concat!(
-        "SELECT ", message_columns!("m"), " FROM room_settings s JOIN messages m ON m.id = s.pinned_message_id ",
-        "WHERE s.event_id = $1 AND ", visible!()
+        "SELECT ",
+        message_columns!("m"),
+        " FROM room_settings s JOIN messages m ON m.id = s.pinned_message_id ",
+        "WHERE s.event_id = $1 AND ",
+        visible!()
     ))
     .bind(event.as_uuid())
     .fetch_optional(db)
@@ -374,7 +410,9 @@ pub async fn insert_deletion(conn: &mut PgConnection, event: EventId, id: Messag
 /// Messages held for review, oldest first, at most `limit`.
 pub async fn list_held(db: impl PgExecutor<'_>, event: EventId, limit: i64) -> Result<Vec<ChatMessage>, sqlx::Error> {
     let rows = sqlx::query_as::<_, MessageRow>(concat!(
-        "SELECT ", message_columns!("h"), " FROM held_messages h WHERE h.event_id = $1 ORDER BY h.id LIMIT $2"
+        "SELECT ",
+        message_columns!("h"),
+        " FROM held_messages h WHERE h.event_id = $1 ORDER BY h.id LIMIT $2"
     ))
     .bind(event.as_uuid())
     .bind(limit)
@@ -387,7 +425,9 @@ pub async fn list_held(db: impl PgExecutor<'_>, event: EventId, limit: i64) -> R
 /// both approve it.
 pub async fn lock_held(conn: &mut PgConnection, event: EventId, id: MessageId) -> Result<Option<ChatMessage>, sqlx::Error> {
     sqlx::query_as::<_, MessageRow>(concat!(
-        "SELECT ", message_columns!("h"), " FROM held_messages h WHERE h.id = $1 AND h.event_id = $2 FOR UPDATE"
+        "SELECT ",
+        message_columns!("h"),
+        " FROM held_messages h WHERE h.id = $1 AND h.event_id = $2 FOR UPDATE"
     ))
     .bind(id.as_uuid())
     .bind(event.as_uuid())
@@ -400,7 +440,8 @@ pub async fn lock_held(conn: &mut PgConnection, event: EventId, id: MessageId) -
 /// Removes a held message; returns it, or `None` if there was none.
 pub async fn remove_held(conn: &mut PgConnection, event: EventId, id: MessageId) -> Result<Option<ChatMessage>, sqlx::Error> {
     sqlx::query_as::<_, MessageRow>(concat!(
-        "DELETE FROM held_messages h WHERE h.id = $1 AND h.event_id = $2 RETURNING ", message_columns!("h")
+        "DELETE FROM held_messages h WHERE h.id = $1 AND h.event_id = $2 RETURNING ",
+        message_columns!("h")
     ))
     .bind(id.as_uuid())
     .bind(event.as_uuid())
@@ -414,13 +455,12 @@ pub async fn remove_held(conn: &mut PgConnection, event: EventId, id: MessageId)
 
 /// False when the user was banned already.
 pub async fn add_ban(conn: &mut PgConnection, event: EventId, user: UserId, by: UserId) -> Result<bool, sqlx::Error> {
-    let result =
-        sqlx::query("INSERT INTO bans (event_id, user_id, banned_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(event.as_uuid())
-            .bind(user.as_uuid())
-            .bind(by.as_uuid())
-            .execute(&mut *conn)
-            .await?;
+    let result = sqlx::query("INSERT INTO bans (event_id, user_id, banned_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(event.as_uuid())
+        .bind(user.as_uuid())
+        .bind(by.as_uuid())
+        .execute(&mut *conn)
+        .await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -436,14 +476,12 @@ pub async fn remove_ban(conn: &mut PgConnection, event: EventId, user: UserId) -
 
 /// False when the user was a moderator already.
 pub async fn add_moderator(conn: &mut PgConnection, event: EventId, user: UserId, by: UserId) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "INSERT INTO moderators (event_id, user_id, added_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(event.as_uuid())
-    .bind(user.as_uuid())
-    .bind(by.as_uuid())
-    .execute(&mut *conn)
-    .await?;
+    let result = sqlx::query("INSERT INTO moderators (event_id, user_id, added_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(event.as_uuid())
+        .bind(user.as_uuid())
+        .bind(by.as_uuid())
+        .execute(&mut *conn)
+        .await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -586,9 +624,9 @@ impl TryFrom<AuditRow> for ModerationAction {
         let kind = ActionKind::from_stored(&row.kind)
             .ok_or_else(|| decode_error(format!("audit entry {} has unknown kind {:?}", row.id, row.kind)))?;
         let settings = match (row.slow_mode_secs, row.blocked_terms, row.blocked_term_mode) {
-            (Some(slow), Some(terms), Some(mode)) => Some(
-                SettingsRow { slow_mode_secs: slow, blocked_terms: terms, blocked_term_mode: mode }.try_into()?,
-            ),
+            (Some(slow), Some(terms), Some(mode)) => {
+                Some(SettingsRow { slow_mode_secs: slow, blocked_terms: terms, blocked_term_mode: mode }.try_into()?)
+            }
             _ => None,
         };
         Ok(ModerationAction {

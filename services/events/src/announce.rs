@@ -46,17 +46,11 @@ pub async fn enqueue(tx: &mut PgConnection, event: &Event, change: Change) -> Re
     let subject = subject(event.id, change);
     let event_pb = Some(pb::Event::from(event));
     match change {
-        Change::Scheduled => {
-            stagecast_bus::outbox::enqueue(tx, &subject, &pb::EventScheduled { event: event_pb }).await?
-        }
+        Change::Scheduled => stagecast_bus::outbox::enqueue(tx, &subject, &pb::EventScheduled { event: event_pb }).await?,
         Change::Updated => stagecast_bus::outbox::enqueue(tx, &subject, &pb::EventUpdated { event: event_pb }).await?,
-        Change::WentLive => {
-            stagecast_bus::outbox::enqueue(tx, &subject, &pb::EventWentLive { event: event_pb }).await?
-        }
+        Change::WentLive => stagecast_bus::outbox::enqueue(tx, &subject, &pb::EventWentLive { event: event_pb }).await?,
         Change::Ended => stagecast_bus::outbox::enqueue(tx, &subject, &pb::EventEnded { event: event_pb }).await?,
-        Change::Cancelled => {
-            stagecast_bus::outbox::enqueue(tx, &subject, &pb::EventCancelled { event: event_pb }).await?
-        }
+        Change::Cancelled => stagecast_bus::outbox::enqueue(tx, &subject, &pb::EventCancelled { event: event_pb }).await?,
     };
     Ok(())
 }
@@ -68,10 +62,7 @@ mod tests {
     #[test]
     fn subjects_name_the_event_and_the_change() {
         let id = EventId::parse("0190f1f4-4a6e-7b1c-8d2e-3f4a5b6c7d8e").expect("valid");
-        assert_eq!(
-            subject(id, Change::Scheduled),
-            "stagecast.events.v1.event.0190f1f4-4a6e-7b1c-8d2e-3f4a5b6c7d8e.scheduled"
-        );
+        assert_eq!(subject(id, Change::Scheduled), "stagecast.events.v1.event.0190f1f4-4a6e-7b1c-8d2e-3f4a5b6c7d8e.scheduled");
         assert_eq!(
             subject(id, Change::from(Transition::GoLive)),
             "stagecast.events.v1.event.0190f1f4-4a6e-7b1c-8d2e-3f4a5b6c7d8e.live"

@@ -17,8 +17,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub const DEFAULT_GRPC_ADDR: SocketAddr =
-        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50052);
+    pub const DEFAULT_GRPC_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50052);
 
     pub fn from_env() -> Result<Self, ConfigError> {
         let database_max_connections: u32 = optional("DATABASE_MAX_CONNECTIONS", 10)?;

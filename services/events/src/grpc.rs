@@ -11,8 +11,8 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     domain::{
-        CoHosts, CoverUrl, Cursor, Description, Event, EventId, EventPatch, EventStatus, EventTitle, ListFilter,
-        ListQuery, NewEvent, Page, PageSize, Transition, UserId,
+        CoHosts, CoverUrl, Cursor, Description, Event, EventId, EventPatch, EventStatus, EventTitle, ListFilter, ListQuery,
+        NewEvent, Page, PageSize, Transition, UserId,
     },
     service::Events,
 };
@@ -49,10 +49,7 @@ impl EventsService for EventsApi {
         Ok(Response::new((&event).into()))
     }
 
-    async fn list_events(
-        &self,
-        request: Request<pb::ListEventsRequest>,
-    ) -> Result<Response<pb::ListEventsResponse>, Status> {
+    async fn list_events(&self, request: Request<pb::ListEventsRequest>) -> Result<Response<pb::ListEventsResponse>, Status> {
         let query: ListQuery = request.into_inner().try_into()?;
         let page = self.events.list(query).await?;
         Ok(Response::new(page.into()))
@@ -245,26 +242,17 @@ mod tests {
     #[test]
     fn create_request_fields_are_checked_at_the_edge() {
         assert!(CreateCall::try_from(create_request()).is_ok());
-        assert_eq!(
-            create_error(pb::CreateEventRequest { actor_id: "root".into(), ..create_request() }),
-            "invalid_actor"
-        );
+        assert_eq!(create_error(pb::CreateEventRequest { actor_id: "root".into(), ..create_request() }), "invalid_actor");
         assert_eq!(create_error(pb::CreateEventRequest { title: " ".into(), ..create_request() }), "title_required");
         assert_eq!(create_error(pb::CreateEventRequest { starts_at: None, ..create_request() }), "starts_at_required");
         let bad_nanos = Timestamp { seconds: 1, nanos: -1 };
-        assert_eq!(
-            create_error(pb::CreateEventRequest { starts_at: Some(bad_nanos), ..create_request() }),
-            "invalid_starts_at"
-        );
+        assert_eq!(create_error(pb::CreateEventRequest { starts_at: Some(bad_nanos), ..create_request() }), "invalid_starts_at");
         let out_of_range = Timestamp { seconds: i64::MAX, nanos: 0 };
         assert_eq!(
             create_error(pb::CreateEventRequest { starts_at: Some(out_of_range), ..create_request() }),
             "invalid_starts_at"
         );
-        assert_eq!(
-            create_error(pb::CreateEventRequest { cover_url: "ftp://x".into(), ..create_request() }),
-            "invalid_cover_url"
-        );
+        assert_eq!(create_error(pb::CreateEventRequest { cover_url: "ftp://x".into(), ..create_request() }), "invalid_cover_url");
         assert_eq!(
             create_error(pb::CreateEventRequest { cohost_ids: vec!["x".into()], ..create_request() }),
             "invalid_cohost_id"

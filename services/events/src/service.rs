@@ -79,12 +79,12 @@ impl Events {
         let mut events = store::list(&self.pool, query.filter, query.cursor.as_ref(), limit as i64 + 1).await?;
         let next = if events.len() > limit {
             events.truncate(limit);
-            let last = events
-                .last()
-                .ok_or_else(|| ApiError::internal("page with more rows than its limit has no last row"))?;
-            Some(Cursor::after_event(query.filter, last).ok_or_else(|| {
-                ApiError::internal(format!("event {} in listing {:?} has no sort key", last.id, query.filter))
-            })?)
+            let last = events.last().ok_or_else(|| ApiError::internal("page with more rows than its limit has no last row"))?;
+            Some(
+                Cursor::after_event(query.filter, last).ok_or_else(|| {
+                    ApiError::internal(format!("event {} in listing {:?} has no sort key", last.id, query.filter))
+                })?,
+            )
         } else {
             None
         };

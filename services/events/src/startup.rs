@@ -46,14 +46,10 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (EVENTS_GRPC_ADDR)", config.grpc_addr))?;
         let port = listener.local_addr().context("listener has no local address")?.port();
 
-        let pool = stagecast_kit::db::connect(
-            config.database_url.expose(),
-            DB_SCHEMA,
-            &MIGRATOR,
-            config.database_max_connections,
-        )
-        .await
-        .context("cannot connect to Postgres or migrate the events schema (DATABASE_URL)")?;
+        let pool =
+            stagecast_kit::db::connect(config.database_url.expose(), DB_SCHEMA, &MIGRATOR, config.database_max_connections)
+                .await
+                .context("cannot connect to Postgres or migrate the events schema (DATABASE_URL)")?;
         warm_up(&pool, config.database_max_connections.min(WARM_CONNECTIONS)).await;
 
         let nats = stream::connect(&config.nats_url, "stagecast-events")

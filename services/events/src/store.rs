@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::{
-    CoHosts, CoverUrl, Cursor, Description, Event, EventId, EventStatus, EventTitle, ListFilter, UserId,
-};
+use crate::domain::{CoHosts, CoverUrl, Cursor, Description, Event, EventId, EventStatus, EventTitle, ListFilter, UserId};
 
 /// Every query that returns events selects the same columns, co-hosts included, so no caller can
 /// forget them. The co-host subquery reads only the event's own rows, which the FOR UPDATE lock
@@ -48,9 +46,8 @@ impl TryFrom<EventRow> for Event {
     type Error = sqlx::Error;
 
     fn try_from(row: EventRow) -> Result<Self, Self::Error> {
-        let status = EventStatus::from_stored(&row.status).ok_or_else(|| {
-            sqlx::Error::Decode(format!("event {} has unknown status {:?}", row.id, row.status).into())
-        })?;
+        let status = EventStatus::from_stored(&row.status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("event {} has unknown status {:?}", row.id, row.status).into()))?;
         Ok(Event {
             id: EventId::from_uuid(row.id),
             host_id: UserId::from_uuid(row.host_id),
@@ -155,10 +152,7 @@ pub async fn save(conn: &mut PgConnection, event: &Event, cohosts_changed: bool)
         return Err(sqlx::Error::RowNotFound);
     }
     if cohosts_changed {
-        sqlx::query("DELETE FROM event_cohosts WHERE event_id = $1")
-            .bind(event.id.as_uuid())
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query("DELETE FROM event_cohosts WHERE event_id = $1").bind(event.id.as_uuid()).execute(&mut *conn).await?;
         insert_cohosts(conn, event).await?;
     }
     Ok(())

@@ -36,9 +36,11 @@ fn json_problem(rejection: JsonRejection) -> Problem {
             let detail = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.body_text());
             Problem::new(ErrorKind::InvalidInput, "malformed_json", format!("the request body is not valid JSON: {detail}"))
         }
-        JsonRejection::MissingJsonContentType(_) => {
-            Problem::new(ErrorKind::InvalidInput, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
-        }
+        JsonRejection::MissingJsonContentType(_) => Problem::new(
+            ErrorKind::InvalidInput,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ),
         JsonRejection::BytesRejection(_) => {
             Problem::new(ErrorKind::InvalidInput, "body_too_large", "the request body is too large (limit 64 KiB)")
         }
@@ -79,7 +81,9 @@ impl FromRequestParts<AppState> for AuthUser {
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| Problem::new(ErrorKind::Unauthenticated, "missing_token", "the Authorization header must be: Bearer <token>"))?;
+            .ok_or_else(|| {
+                Problem::new(ErrorKind::Unauthenticated, "missing_token", "the Authorization header must be: Bearer <token>")
+            })?;
         authenticate(state, token).await
     }
 }
@@ -118,22 +122,22 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Pro
     let mut redis = state.redis.clone();
     match revocation::is_revoked(&mut redis, &claims.sid).await {
         Ok(true) => {
-        return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
+            return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
         }
         Ok(false) => {}
         // Without Redis, fall back to asking the auth service: slower, still correct.
         Err(e) => {
-        tracing::warn!(error = %e, "revocation list unavailable; checking session with auth");
-        let active = state
-            .auth
-            .clone()
-            .check_session(stagecast_proto::auth::v1::CheckSessionRequest { session_id: claims.sid.clone() })
-            .await?
-            .into_inner()
-            .active;
-        if !active {
-            return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
-        }
+            tracing::warn!(error = %e, "revocation list unavailable; checking session with auth");
+            let active = state
+                .auth
+                .clone()
+                .check_session(stagecast_proto::auth::v1::CheckSessionRequest { session_id: claims.sid.clone() })
+                .await?
+                .into_inner()
+                .active;
+            if !active {
+                return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
+            }
         }
     }
     Ok(AuthUser { user_id: claims.sub, session_id: claims.sid, display_name: claims.name })

@@ -23,8 +23,11 @@ pub struct Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new_custom(Some("stagecast_gateway".into()), None).expect("static registry config");
-        let requests = IntCounterVec::new(Opts::new("http_requests_total", "HTTP requests by route and status"), &["method", "route", "status"])
-            .expect("static metric");
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by route and status"),
+            &["method", "route", "status"],
+        )
+        .expect("static metric");
         let latency = HistogramVec::new(
             HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route")
                 .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
@@ -34,7 +37,8 @@ impl Metrics {
         registry.register(Box::new(requests.clone())).expect("unique metric");
         registry.register(Box::new(latency.clone())).expect("unique metric");
         let ws_connections = IntGauge::new("ws_connections", "open live WebSocket connections").expect("static metric");
-        let ws_dropped_slow = IntCounter::new("ws_dropped_slow_total", "WebSockets closed for falling behind their room").expect("static metric");
+        let ws_dropped_slow =
+            IntCounter::new("ws_dropped_slow_total", "WebSockets closed for falling behind their room").expect("static metric");
         registry.register(Box::new(ws_connections.clone())).expect("unique metric");
         registry.register(Box::new(ws_dropped_slow.clone())).expect("unique metric");
         Self { registry, requests, latency, ws_connections, ws_dropped_slow }

@@ -13,18 +13,17 @@ pub async fn check(redis: &mut ConnectionManager, bucket: &str, limit: u32, wind
     let window_secs = window.as_secs().max(1);
     let slot = now / window_secs;
     let key = format!("stagecast:rl:{bucket}:{slot}");
-    let result: redis::RedisResult<(u64,)> = redis::pipe()
-        .atomic()
-        .incr(&key, 1u64)
-        .expire(&key, window_secs as i64 + 1)
-        .ignore()
-        .query_async(redis)
-        .await;
+    let result: redis::RedisResult<(u64,)> =
+        redis::pipe().atomic().incr(&key, 1u64).expire(&key, window_secs as i64 + 1).ignore().query_async(redis).await;
     match result {
         Ok((count,)) if count > limit as u64 => {
             let retry_after = Duration::from_secs((slot + 1) * window_secs - now);
-            Err(ApiError::new(ErrorKind::RateLimited, "rate_limited", format!("too many attempts; try again in {} s", retry_after.as_secs().max(1)))
-                .with_retry_after(retry_after))
+            Err(ApiError::new(
+                ErrorKind::RateLimited,
+                "rate_limited",
+                format!("too many attempts; try again in {} s", retry_after.as_secs().max(1)),
+            )
+            .with_retry_after(retry_after))
         }
         Ok(_) => Ok(()),
         Err(e) => {

@@ -39,7 +39,8 @@ pub async fn follow(nats: async_nats::Client, mut redis: ConnectionManager) {
         }
     };
     while let Some(msg) = sub.next().await {
-        let session_id = Envelope::decode(&msg.payload).ok().and_then(|env| env.open::<SessionRevoked>().ok()).map(|m| m.session_id);
+        let session_id =
+            Envelope::decode(&msg.payload).ok().and_then(|env| env.open::<SessionRevoked>().ok()).map(|m| m.session_id);
         match session_id {
             Some(sid) => {
                 if let Err(e) = revoke(&mut redis, &sid).await {

@@ -70,7 +70,10 @@ impl Nats {
 
     pub fn restart(&mut self) {
         self.stop();
-        let bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].into_iter().find(|p| Path::new(p).exists()).unwrap_or("nats-server");
+        let bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("nats-server");
         let child = Command::new(bin)
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
             .arg(&self.dir)
@@ -196,7 +199,8 @@ impl Platform {
             common(&[("AUTH_GRPC_ADDR", format!("127.0.0.1:{auth_port}")), ("AUTH_SIGNING_KEY", key)]),
             dir.path(),
         );
-        let events = Service::new("events", events_port, common(&[("EVENTS_GRPC_ADDR", format!("127.0.0.1:{events_port}"))]), dir.path());
+        let events =
+            Service::new("events", events_port, common(&[("EVENTS_GRPC_ADDR", format!("127.0.0.1:{events_port}"))]), dir.path());
         let chat = Service::new(
             "chat-moderation",
             chat_port,

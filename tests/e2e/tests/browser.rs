@@ -1,25 +1,18 @@
 //! The web client in headless Chromium (fake camera and microphone) against the real platform:
 //! runs web/e2e/run.mjs, which drives a host and a viewer through sign-up, scheduling, going
 //! live, chatting, deleting and banning, and saves a screenshot of every page.
+#![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 use std::process::Command;
 
 use stagecast_e2e::{Platform, web_dist};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_and_a_viewer_use_the_web_client_in_a_real_browser() {
-    assert!(
-        web_dist().join("index.html").exists(),
-        "web/dist is not built: run scripts/test (it builds the web client first)"
-    );
+    assert!(web_dist().join("index.html").exists(), "web/dist is not built: run scripts/test (it builds the web client first)");
     let p = Platform::start().await;
     let web = web_dist().join("..");
     let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("e2e/run.mjs")
-            .current_dir(web)
-            .env("STAGECAST_URL", p.url(""))
-            .output()
-            .map(|o| (o, p))
+        Command::new("node").arg("e2e/run.mjs").current_dir(web).env("STAGECAST_URL", p.url("")).output().map(|o| (o, p))
     })
     .await
     .unwrap()

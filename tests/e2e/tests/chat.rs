@@ -1,4 +1,5 @@
 //! Chat across gateway replicas, with a replica killed mid-stream.
+#![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 use std::{collections::HashSet, time::Duration};
 
 use futures::{SinkExt, StreamExt};
@@ -37,7 +38,9 @@ async fn killing_a_gateway_replica_mid_stream_loses_no_accepted_message() {
         .await
         .unwrap();
     let event = ev["id"].as_str().unwrap().to_owned();
-    let ws = |base: String, token: &str| format!("{}/api/v1/events/{event}/live?access_token={token}", base.replace("http://", "ws://"));
+    let ws = |base: String, token: &str| {
+        format!("{}/api/v1/events/{event}/live?access_token={token}", base.replace("http://", "ws://"))
+    };
 
     // The viewer watches through replica 2; the host talks through replica 1.
     let (mut watcher, _) = tokio_tungstenite::connect_async(ws(p.url2(""), &viewer)).await.unwrap();

@@ -1,7 +1,11 @@
 //! The whole platform, as separate processes, driven through the public API only.
+#![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::{DeliverPolicy, pull}};
+use async_nats::jetstream::{
+    self,
+    consumer::{DeliverPolicy, pull},
+};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -62,7 +66,12 @@ async fn the_public_api_flow_publishes_each_lifecycle_message_once_even_across_a
 
     // Sign up, sign in, refresh; a replayed refresh token revokes the family.
     let email = format!("host-{}@example.com", uuid::Uuid::new_v4().simple());
-    let r = http.post(p.url("/api/v1/auth/signup")).json(&json!({"email": email, "password": password, "display_name": "Host"})).send().await.unwrap();
+    let r = http
+        .post(p.url("/api/v1/auth/signup"))
+        .json(&json!({"email": email, "password": password, "display_name": "Host"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let r = http.post(p.url("/api/v1/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -74,11 +83,20 @@ async fn the_public_api_flow_publishes_each_lifecycle_message_once_even_across_a
     let r = http.post(p.url("/api/v1/auth/refresh")).json(&json!({"refresh_token": first_refresh})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "refresh_token_reused");
-    let r = http.post(p.url("/api/v1/auth/refresh")).json(&json!({"refresh_token": rotated["refresh_token"]})).send().await.unwrap();
+    let r =
+        http.post(p.url("/api/v1/auth/refresh")).json(&json!({"refresh_token": rotated["refresh_token"]})).send().await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "refresh_token_revoked");
 
     // A new session for the rest of the flow.
-    let login: Value = http.post(p.url("/api/v1/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap().json().await.unwrap();
+    let login: Value = http
+        .post(p.url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token = login["access_token"].as_str().unwrap().to_owned();
     let me: Value = http.get(p.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["email"], email.as_str());
@@ -95,12 +113,21 @@ async fn the_public_api_flow_publishes_each_lifecycle_message_once_even_across_a
     assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
     let event: Value = r.json().await.unwrap();
     let id = event["id"].as_str().unwrap().to_owned();
-    let upcoming: Value = http.get(p.url("/api/v1/events?status=upcoming&limit=100")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let upcoming: Value = http
+        .get(p.url("/api/v1/events?status=upcoming&limit=100"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(upcoming["events"].as_array().unwrap().iter().any(|e| e["id"] == id.as_str()));
     let r = http.post(p.url(&format!("/api/v1/events/{id}/go-live"))).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let go_live_trace = r.headers()["traceparent"].to_str().unwrap().to_owned();
-    let live: Value = http.get(p.url("/api/v1/events?status=live")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let live: Value =
+        http.get(p.url("/api/v1/events?status=live")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert!(live["events"].as_array().unwrap().iter().any(|e| e["id"] == id.as_str()));
 
     // Everything so far has reached JetStream before the fault is injected.
@@ -109,7 +136,10 @@ async fn the_public_api_flow_publishes_each_lifecycle_message_once_even_across_a
         let mut db = sqlx::PgConnection::connect(&p.database_url).await.unwrap();
         let mut backlog = 1i64;
         for _ in 0..100 {
-            backlog = sqlx::query_scalar("SELECT count(*) FROM events.outbox WHERE published_at IS NULL").fetch_one(&mut db).await.unwrap();
+            backlog = sqlx::query_scalar("SELECT count(*) FROM events.outbox WHERE published_at IS NULL")
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
             if backlog == 0 {
                 break;
             }

@@ -18,8 +18,13 @@ impl Email {
             return Err(invalid());
         }
         let (local, domain) = s.rsplit_once('@').ok_or_else(invalid)?;
-        if local.is_empty() || local.contains('@') || domain.len() < 3 || !domain.contains('.')
-            || domain.starts_with('.') || domain.ends_with('.') || domain.contains("..")
+        if local.is_empty()
+            || local.contains('@')
+            || domain.len() < 3
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
         {
             return Err(invalid());
         }
@@ -42,7 +47,17 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused_with_a_code() {
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com", "a da@example.com", "ada@.com", "ada@example..com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "a da@example.com",
+            "ada@.com",
+            "ada@example..com",
+        ] {
             let e = Email::parse(bad).unwrap_err();
             assert!(e.code == "invalid_email" || e.code == "email_required", "{bad}: {e}");
         }

@@ -18,10 +18,16 @@ impl Password {
     pub fn parse(raw: String) -> Result<Self, ApiError> {
         let n = raw.chars().count();
         if n < Self::MIN_CHARS {
-            return Err(ApiError::invalid("password_too_short", format!("password must be at least {} characters", Self::MIN_CHARS)));
+            return Err(ApiError::invalid(
+                "password_too_short",
+                format!("password must be at least {} characters", Self::MIN_CHARS),
+            ));
         }
         if n > Self::MAX_CHARS {
-            return Err(ApiError::invalid("password_too_long", format!("password must be at most {} characters", Self::MAX_CHARS)));
+            return Err(ApiError::invalid(
+                "password_too_long",
+                format!("password must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         Ok(Self(raw))
     }

@@ -14,7 +14,10 @@ impl DisplayName {
             return Err(ApiError::invalid("display_name_required", "display name is required"));
         }
         if s.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::invalid("display_name_too_long", format!("display name must be at most {} characters", Self::MAX_CHARS)));
+            return Err(ApiError::invalid(
+                "display_name_too_long",
+                format!("display name must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         if s.chars().any(char::is_control) {
             return Err(ApiError::invalid("invalid_display_name", "display name must not contain control characters"));
@@ -37,7 +40,8 @@ impl AvatarUrl {
         if s.is_empty() {
             return Ok(Self(None));
         }
-        let bad = || ApiError::invalid("invalid_avatar_url", "avatar_url must be an absolute http(s) URL of at most 2048 characters");
+        let bad =
+            || ApiError::invalid("invalid_avatar_url", "avatar_url must be an absolute http(s) URL of at most 2048 characters");
         if s.len() > 2048 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(bad());
         }

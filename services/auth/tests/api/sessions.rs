@@ -9,7 +9,8 @@ use crate::helpers::{code, spawn, unique_email};
 async fn refresh_rotates_the_token_and_the_old_one_stops_working() {
     let app = spawn().await;
     let s = app.sign_up(&unique_email(), "correct horse battery").await.unwrap();
-    let next = app.client.clone().refresh(pb::RefreshRequest { refresh_token: s.refresh_token.clone() }).await.unwrap().into_inner();
+    let next =
+        app.client.clone().refresh(pb::RefreshRequest { refresh_token: s.refresh_token.clone() }).await.unwrap().into_inner();
     assert_ne!(next.refresh_token, s.refresh_token);
     assert_eq!(next.session_id, s.session_id, "rotation stays in the same session");
     let third = app.client.clone().refresh(pb::RefreshRequest { refresh_token: next.refresh_token.clone() }).await;
@@ -20,7 +21,8 @@ async fn refresh_rotates_the_token_and_the_old_one_stops_working() {
 async fn a_replayed_refresh_token_revokes_the_whole_family() {
     let app = spawn().await;
     let s = app.sign_up(&unique_email(), "correct horse battery").await.unwrap();
-    let next = app.client.clone().refresh(pb::RefreshRequest { refresh_token: s.refresh_token.clone() }).await.unwrap().into_inner();
+    let next =
+        app.client.clone().refresh(pb::RefreshRequest { refresh_token: s.refresh_token.clone() }).await.unwrap().into_inner();
     // The attacker (or a confused client) presents the first token again.
     let replay = app.client.clone().refresh(pb::RefreshRequest { refresh_token: s.refresh_token.clone() }).await.unwrap_err();
     assert_eq!(replay.code(), Code::Unauthenticated);
@@ -38,7 +40,13 @@ async fn two_sessions_are_independent_when_one_is_revoked() {
     let app = spawn().await;
     let email = unique_email();
     let a = app.sign_up(&email, "correct horse battery").await.unwrap();
-    let b = app.client.clone().sign_in(pb::SignInRequest { email, password: "correct horse battery".into() }).await.unwrap().into_inner();
+    let b = app
+        .client
+        .clone()
+        .sign_in(pb::SignInRequest { email, password: "correct horse battery".into() })
+        .await
+        .unwrap()
+        .into_inner();
     app.client.clone().sign_out(pb::SignOutRequest { refresh_token: a.refresh_token }).await.unwrap();
     assert!(app.client.clone().refresh(pb::RefreshRequest { refresh_token: b.refresh_token }).await.is_ok());
 }
@@ -47,7 +55,8 @@ async fn two_sessions_are_independent_when_one_is_revoked() {
 async fn sign_out_ends_the_session_and_its_refresh_token() {
     let app = spawn().await;
     let s = app.sign_up(&unique_email(), "correct horse battery").await.unwrap();
-    let out = app.client.clone().sign_out(pb::SignOutRequest { refresh_token: s.refresh_token.clone() }).await.unwrap().into_inner();
+    let out =
+        app.client.clone().sign_out(pb::SignOutRequest { refresh_token: s.refresh_token.clone() }).await.unwrap().into_inner();
     assert_eq!(out.session_id, s.session_id);
     let err = app.client.clone().refresh(pb::RefreshRequest { refresh_token: s.refresh_token }).await.unwrap_err();
     assert_eq!(code(&err), "refresh_token_revoked");
@@ -85,7 +94,8 @@ async fn concurrent_refreshes_with_one_token_let_at_most_one_through() {
 #[tokio::test]
 async fn the_grpc_health_service_reports_serving() {
     let app = spawn().await;
-    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", app.port)).unwrap().connect().await.unwrap();
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", app.port)).unwrap().connect().await.unwrap();
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
     let r = tokio::time::timeout(
         Duration::from_secs(5),

@@ -7,7 +7,11 @@ use crate::helpers::{code, spawn, unique_email};
 async fn verifier(app: &crate::helpers::TestApp) -> Verifier {
     let jwks = app.client.clone().get_jwks(pb::GetJwksRequest {}).await.unwrap().into_inner();
     let jwks = Jwks {
-        keys: jwks.keys.into_iter().map(|k| Jwk { kty: k.kty, crv: k.crv, x: k.x, kid: k.kid, alg: k.alg, use_: k.r#use }).collect(),
+        keys: jwks
+            .keys
+            .into_iter()
+            .map(|k| Jwk { kty: k.kty, crv: k.crv, x: k.x, kid: k.kid, alg: k.alg, use_: k.r#use })
+            .collect(),
     };
     Verifier::new(&jwks, ISSUER, ACCESS_AUDIENCE).unwrap()
 }
@@ -70,9 +74,11 @@ async fn sign_in_accepts_the_right_password_and_refuses_a_wrong_one_or_unknown_e
     let app = spawn().await;
     let email = unique_email();
     app.sign_up(&email, "correct horse battery").await.unwrap();
-    let ok = app.client.clone().sign_in(pb::SignInRequest { email: email.clone(), password: "correct horse battery".into() }).await;
+    let ok =
+        app.client.clone().sign_in(pb::SignInRequest { email: email.clone(), password: "correct horse battery".into() }).await;
     assert!(ok.is_ok());
-    let wrong = app.client.clone().sign_in(pb::SignInRequest { email, password: "wrong horse battery".into() }).await.unwrap_err();
+    let wrong =
+        app.client.clone().sign_in(pb::SignInRequest { email, password: "wrong horse battery".into() }).await.unwrap_err();
     let unknown = app
         .client
         .clone()
@@ -106,7 +112,11 @@ async fn profile_can_be_read_and_updated_and_bad_values_are_refused() {
     let err = app
         .client
         .clone()
-        .update_profile(pb::UpdateProfileRequest { user_id: id.clone(), display_name: None, avatar_url: Some("javascript:x".into()) })
+        .update_profile(pb::UpdateProfileRequest {
+            user_id: id.clone(),
+            display_name: None,
+            avatar_url: Some("javascript:x".into()),
+        })
         .await
         .unwrap_err();
     assert_eq!(code(&err), "invalid_avatar_url");
@@ -133,7 +143,8 @@ async fn sign_up_announces_the_new_user_on_the_bus_exactly_once() {
         .unwrap();
     let mut got = Vec::new();
     for _ in 0..20 {
-        let mut batch = consumer.fetch().max_messages(10).expires(std::time::Duration::from_millis(250)).messages().await.unwrap();
+        let mut batch =
+            consumer.fetch().max_messages(10).expires(std::time::Duration::from_millis(250)).messages().await.unwrap();
         while let Some(Ok(m)) = batch.next().await {
             got.push(stagecast_bus::Envelope::decode(&m.payload).unwrap());
             m.ack().await.unwrap();

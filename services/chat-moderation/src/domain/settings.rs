@@ -13,10 +13,7 @@ impl SlowMode {
 
     pub fn parse(secs: u32) -> Result<Self, ApiError> {
         if secs > Self::MAX_SECS {
-            return Err(ApiError::invalid(
-                "invalid_slow_mode",
-                format!("slow mode is 0 (off) to {} seconds", Self::MAX_SECS),
-            ));
+            return Err(ApiError::invalid("invalid_slow_mode", format!("slow mode is 0 (off) to {} seconds", Self::MAX_SECS)));
         }
         Ok(Self(secs))
     }

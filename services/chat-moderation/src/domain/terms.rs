@@ -73,8 +73,7 @@ impl BlockedTerm {
 
     /// True when the term's words occur consecutively among `message_words`.
     fn occurs_in(&self, message_words: &[String]) -> bool {
-        !self.words.is_empty()
-            && message_words.windows(self.words.len()).any(|window| window == self.words.as_slice())
+        !self.words.is_empty() && message_words.windows(self.words.len()).any(|window| window == self.words.as_slice())
     }
 }
 

@@ -21,10 +21,7 @@ impl MessageText {
             return Err(ApiError::invalid("message_empty", "the message is empty"));
         }
         if s.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::invalid(
-                "message_too_long",
-                format!("a message is at most {} characters", Self::MAX_CHARS),
-            ));
+            return Err(ApiError::invalid("message_too_long", format!("a message is at most {} characters", Self::MAX_CHARS)));
         }
         if s.chars().any(char::is_control) {
             return Err(ApiError::invalid(

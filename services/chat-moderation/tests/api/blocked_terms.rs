@@ -75,7 +75,11 @@ async fn in_hold_mode_the_message_waits_for_a_moderator_and_approval_publishes_i
     assert!(app.list_held(&room.id, room.cohost).await.expect("held").is_empty());
     app.wait_persisted(&held.id).await;
     assert_eq!(app.history(&room.id, "", 0).await.expect("history").messages, vec![held.clone()]);
-    assert_refused(app.moderate(&room.id, room.cohost, Action::ApproveMessageId(held.id)).await, Code::NotFound, "message_not_found");
+    assert_refused(
+        app.moderate(&room.id, room.cohost, Action::ApproveMessageId(held.id)).await,
+        Code::NotFound,
+        "message_not_found",
+    );
     app.stop().await;
 }
 
@@ -96,6 +100,10 @@ async fn a_denied_message_is_dropped_without_a_trace_in_the_room() {
     assert_eq!(published.iter().filter_map(|h| h.moderation()).count(), 1);
     assert!(app.list_held(&room.id, room.host).await.expect("held").is_empty());
     assert!(app.history(&room.id, "", 0).await.expect("history").messages.is_empty());
-    assert_refused(app.moderate(&room.id, room.host, Action::ApproveMessageId(held.id)).await, Code::NotFound, "message_not_found");
+    assert_refused(
+        app.moderate(&room.id, room.host, Action::ApproveMessageId(held.id)).await,
+        Code::NotFound,
+        "message_not_found",
+    );
     app.stop().await;
 }

@@ -448,8 +448,7 @@ impl Heard {
     }
 
     pub fn moderation(&self) -> Option<pb::ModerationAction> {
-        (self.envelope.type_name == pb::ModerationAction::full_name())
-            .then(|| self.envelope.open().expect("ModerationAction"))
+        (self.envelope.type_name == pb::ModerationAction::full_name()).then(|| self.envelope.open().expect("ModerationAction"))
     }
 }
 

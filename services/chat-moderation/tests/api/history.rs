@@ -47,7 +47,10 @@ async fn a_deleted_message_disappears_from_history_join_and_replay() {
         app.moderate_with(&room.id, room.cohost, Action::DeleteMessageId(gone.id.clone()), "off topic").await.expect("delete");
 
     assert_eq!(action.kind, "delete_message");
-    assert_eq!((action.target_message_id.as_str(), action.target_user_id.as_str()), (gone.id.as_str(), viewer.to_string().as_str()));
+    assert_eq!(
+        (action.target_message_id.as_str(), action.target_user_id.as_str()),
+        (gone.id.as_str(), viewer.to_string().as_str())
+    );
     let announced = crate::helpers::hear(&mut room_bus, |h| h.moderation()).await;
     assert_eq!(announced.target_message_id, gone.id);
     app.wait_persisted(&keep.id).await;
@@ -56,7 +59,11 @@ async fn a_deleted_message_disappears_from_history_join_and_replay() {
     let replayed: Vec<pb::ChatMessage> =
         app.replay(&room.id, 0, 0).await.expect("replay").items.into_iter().filter_map(|i| i.message).collect();
     assert_eq!(replayed, vec![keep]);
-    assert_refused(app.moderate(&room.id, room.cohost, Action::DeleteMessageId(gone.id.clone())).await, Code::NotFound, "message_not_found");
+    assert_refused(
+        app.moderate(&room.id, room.cohost, Action::DeleteMessageId(gone.id.clone())).await,
+        Code::NotFound,
+        "message_not_found",
+    );
     assert_refused(app.moderate(&room.id, room.cohost, Action::PinMessageId(gone.id)).await, Code::NotFound, "message_not_found");
     app.stop().await;
 }

@@ -46,7 +46,8 @@ async fn the_rate_limit_refuses_messages_beyond_the_window_with_retry_after() {
     for i in 0..3 {
         app.say(&room.id, viewer, &format!("message {i}")).await;
     }
-    let status = assert_refused(app.try_send(&room.id, viewer, "fourth", "one too many").await, Code::ResourceExhausted, "rate_limited");
+    let status =
+        assert_refused(app.try_send(&room.id, viewer, "fourth", "one too many").await, Code::ResourceExhausted, "rate_limited");
 
     let wait = retry_after(&status).expect("retry-after");
     assert!(wait >= Duration::from_secs(1) && wait <= Duration::from_secs(3600), "{wait:?}");

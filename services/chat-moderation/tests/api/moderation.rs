@@ -56,7 +56,11 @@ async fn a_timed_out_user_is_refused_with_the_time_left() {
     assert!(app.join(&room.id, user()).await.expect("join").timed_out_until.is_none());
     for bad in [0, 86_401] {
         let t = pb::Timeout { user_id: viewer.to_string(), duration_secs: bad };
-        assert_refused(app.moderate(&room.id, room.host, Action::Timeout(t)).await, Code::InvalidArgument, "invalid_timeout_duration");
+        assert_refused(
+            app.moderate(&room.id, room.host, Action::Timeout(t)).await,
+            Code::InvalidArgument,
+            "invalid_timeout_duration",
+        );
     }
     app.stop().await;
 }
@@ -97,7 +101,11 @@ async fn nobody_can_ban_time_out_or_delete_the_messages_of_the_host_or_cohosts()
             "cannot_moderate_host",
         );
         let t = pb::Timeout { user_id: target.to_string(), duration_secs: 10 };
-        assert_refused(app.moderate(&room.id, room.cohost, Action::Timeout(t)).await, Code::PermissionDenied, "cannot_moderate_host");
+        assert_refused(
+            app.moderate(&room.id, room.cohost, Action::Timeout(t)).await,
+            Code::PermissionDenied,
+            "cannot_moderate_host",
+        );
     }
     assert_refused(
         app.moderate(&room.id, room.cohost, Action::DeleteMessageId(host_message.id.clone())).await,
@@ -135,7 +143,11 @@ async fn only_the_host_and_cohosts_appoint_and_remove_moderators() {
 
     app.moderate(&room.id, room.host, Action::RemoveModeratorUserId(moderator.to_string())).await.expect("remove");
 
-    assert_refused(app.moderate(&room.id, moderator, Action::SetSlowModeSecs(0)).await, Code::PermissionDenied, "not_a_moderator");
+    assert_refused(
+        app.moderate(&room.id, moderator, Action::SetSlowModeSecs(0)).await,
+        Code::PermissionDenied,
+        "not_a_moderator",
+    );
     assert_refused(
         app.moderate(&room.id, room.host, Action::RemoveModeratorUserId(moderator.to_string())).await,
         Code::NotFound,
@@ -205,7 +217,9 @@ async fn the_audit_log_lists_every_action_newest_first_in_pages() {
     tokio::time::sleep(Duration::from_millis(1100)).await; // the 1 s timeout runs out
     let held_a = app.try_send(&room.id, viewer, "h1", "buy spam").await.expect("held").message.expect("message");
     let held_b = app.try_send(&room.id, room.host, "h2", "more spam").await.expect("held").message.expect("message");
-    for (action, kind) in [(Action::ApproveMessageId(held_a.id.clone()), "approve"), (Action::DenyMessageId(held_b.id.clone()), "deny")] {
+    for (action, kind) in
+        [(Action::ApproveMessageId(held_a.id.clone()), "approve"), (Action::DenyMessageId(held_b.id.clone()), "deny")]
+    {
         let a = app.moderate_with(&room.id, moderator, action.clone(), "review").await;
         assert_refused(a, Code::PermissionDenied, "not_a_moderator");
         let a = app.moderate_with(&room.id, room.cohost, action, "review").await.expect(kind);
@@ -225,8 +239,7 @@ async fn the_audit_log_lists_every_action_newest_first_in_pages() {
         before = page.next_before_id;
     }
     let expected: Vec<(String, &str, String)> = done.into_iter().rev().collect();
-    let got: Vec<(String, &str, String)> =
-        listed.iter().map(|a| (a.id.clone(), a.kind.as_str(), a.reason.clone())).collect();
+    let got: Vec<(String, &str, String)> = listed.iter().map(|a| (a.id.clone(), a.kind.as_str(), a.reason.clone())).collect();
     assert_eq!(got, expected, "every action, newest first, with its reason");
     assert_eq!(listed.len(), 12, "all twelve kinds");
     assert!(listed.iter().all(|a| a.actor_id == room.host.to_string() || a.actor_id == room.cohost.to_string()));
@@ -250,24 +263,50 @@ async fn moderation_of_unknown_or_malformed_targets_is_refused_and_changes_nothi
     let host = room.host;
     let unknown = Uuid::now_v7().to_string();
 
-    assert_refused(app.moderate(&room.id, host, Action::DeleteMessageId(Uuid::new_v4().to_string())).await, Code::NotFound, "message_not_found");
-    assert_refused(app.moderate(&room.id, host, Action::PinMessageId(unknown.clone())).await, Code::NotFound, "message_not_found");
-    assert_refused(app.moderate(&room.id, host, Action::ApproveMessageId(unknown.clone())).await, Code::NotFound, "message_not_found");
+    assert_refused(
+        app.moderate(&room.id, host, Action::DeleteMessageId(Uuid::new_v4().to_string())).await,
+        Code::NotFound,
+        "message_not_found",
+    );
+    assert_refused(
+        app.moderate(&room.id, host, Action::PinMessageId(unknown.clone())).await,
+        Code::NotFound,
+        "message_not_found",
+    );
+    assert_refused(
+        app.moderate(&room.id, host, Action::ApproveMessageId(unknown.clone())).await,
+        Code::NotFound,
+        "message_not_found",
+    );
     assert_refused(app.moderate(&room.id, host, Action::DenyMessageId(unknown)).await, Code::NotFound, "message_not_found");
-    assert_refused(app.moderate(&room.id, host, Action::DeleteMessageId("m-1".into())).await, Code::InvalidArgument, "invalid_message_id");
+    assert_refused(
+        app.moderate(&room.id, host, Action::DeleteMessageId("m-1".into())).await,
+        Code::InvalidArgument,
+        "invalid_message_id",
+    );
     assert_refused(app.moderate(&room.id, host, Action::BanUserId("bob".into())).await, Code::InvalidArgument, "invalid_user_id");
     assert_refused(app.moderate(&room.id, host, Action::Unpin(true)).await, Code::NotFound, "nothing_pinned");
     assert_refused(app.moderate(&room.id, host, Action::SetSlowModeSecs(3601)).await, Code::InvalidArgument, "invalid_slow_mode");
-    let too_many = pb::BlockedTerms { terms: (0..101).map(|i| format!("t{i}")).collect(), mode: pb::BlockedTermMode::Reject.into() };
-    assert_refused(app.moderate(&room.id, host, Action::SetBlockedTerms(too_many)).await, Code::InvalidArgument, "too_many_blocked_terms");
+    let too_many =
+        pb::BlockedTerms { terms: (0..101).map(|i| format!("t{i}")).collect(), mode: pb::BlockedTermMode::Reject.into() };
+    assert_refused(
+        app.moderate(&room.id, host, Action::SetBlockedTerms(too_many)).await,
+        Code::InvalidArgument,
+        "too_many_blocked_terms",
+    );
     let long = pb::BlockedTerms { terms: vec!["x".repeat(51)], mode: pb::BlockedTermMode::Reject.into() };
-    assert_refused(app.moderate(&room.id, host, Action::SetBlockedTerms(long)).await, Code::InvalidArgument, "invalid_blocked_term");
+    assert_refused(
+        app.moderate(&room.id, host, Action::SetBlockedTerms(long)).await,
+        Code::InvalidArgument,
+        "invalid_blocked_term",
+    );
     assert_refused(
         app.moderate_with(&room.id, host, Action::BanUserId(user().to_string()), &"r".repeat(501)).await,
         Code::InvalidArgument,
         "reason_too_long",
     );
-    let no_action = pb::ModerateRequest { event_id: room.id.clone(), actor_id: host.to_string(), reason: String::new(), action: None };
+    let no_action =
+        pb::ModerateRequest { event_id: room.id.clone(), actor_id: host.to_string(), reason: String::new(), action: None };
     assert_refused(app.client.clone().moderate(no_action).await, Code::InvalidArgument, "action_required");
 
     assert!(app.audit_log(&room.id, host, "", 0).await.expect("audit").actions.is_empty());

@@ -7,7 +7,7 @@ use stagecast_proto::chat::v1 as pb;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{Change, assert_refused, from_ts, heard, hear, spawn_app, spawn_app_with, user};
+use crate::helpers::{Change, assert_refused, from_ts, hear, heard, spawn_app, spawn_app_with, user};
 
 #[tokio::test]
 async fn an_accepted_message_is_published_to_the_room_and_then_appears_in_history() {
@@ -30,7 +30,8 @@ async fn an_accepted_message_is_published_to_the_room_and_then_appears_in_histor
     assert_eq!(author.role(), pb::ChatRole::Viewer, "the role a caller sends is ignored");
     assert!((chrono::Utc::now() - from_ts(&message.sent_at)).num_seconds().abs() < 5);
 
-    let published = hear(&mut room_bus, |h| h.chat_message().map(|m| (h.subject.clone(), h.msg_id.clone(), h.envelope.clone(), m))).await;
+    let published =
+        hear(&mut room_bus, |h| h.chat_message().map(|m| (h.subject.clone(), h.msg_id.clone(), h.envelope.clone(), m))).await;
     assert_eq!(published.0, format!("stagecast.chat.v1.room.{}.message", room.id));
     assert_eq!(published.1.as_deref(), Some(message.id.as_str()), "Nats-Msg-Id is the message id");
     assert_eq!(published.2.id, id, "the envelope id is the message id");
@@ -114,11 +115,7 @@ async fn invalid_messages_are_refused_with_specific_codes_and_nothing_is_publish
     }
     assert!(app.try_send(&room.id, viewer, "c-500", &"é".repeat(500)).await.is_ok(), "500 characters are fine");
     assert_refused(app.try_send(&room.id, viewer, "", "hi").await, Code::InvalidArgument, "invalid_client_msg_id");
-    assert_refused(
-        app.try_send(&room.id, viewer, &"c".repeat(65), "hi").await,
-        Code::InvalidArgument,
-        "invalid_client_msg_id",
-    );
+    assert_refused(app.try_send(&room.id, viewer, &"c".repeat(65), "hi").await, Code::InvalidArgument, "invalid_client_msg_id");
     assert_refused(app.try_send("not-a-uuid", viewer, "c", "hi").await, Code::InvalidArgument, "invalid_event_id");
     let no_user = pb::SendRequest { event_id: room.id.clone(), user: None, client_msg_id: "c".into(), text: "hi".into() };
     assert_refused(app.client.clone().send(no_user).await, Code::InvalidArgument, "user_required");

@@ -30,11 +30,7 @@ impl CoHosts {
     /// host listed twice would keep co-host rights after a hand-over.
     pub fn exclude_host(&self, host: UserId) -> Result<(), ApiError> {
         if self.contains(host) {
-            return Err(ApiError::new(
-                ErrorKind::InvalidInput,
-                "host_cannot_be_cohost",
-                "the host cannot also be a co-host",
-            ));
+            return Err(ApiError::new(ErrorKind::InvalidInput, "host_cannot_be_cohost", "the host cannot also be a co-host"));
         }
         Ok(())
     }

@@ -243,8 +243,8 @@ mod tests {
     /// A scheduled event with a host and one co-host.
     fn scheduled() -> (Event, UserId, UserId) {
         let (host, cohost) = (user(), user());
-        let event = Event::schedule(EventId::generate(), host, new_event(now() + Duration::hours(1), &[cohost]), now())
-            .expect("valid");
+        let event =
+            Event::schedule(EventId::generate(), host, new_event(now() + Duration::hours(1), &[cohost]), now()).expect("valid");
         (event, host, cohost)
     }
 
@@ -263,8 +263,8 @@ mod tests {
     fn start_time_may_lag_by_the_clock_skew_allowance_but_no_more() {
         let t = now();
         assert!(Event::schedule(EventId::generate(), user(), new_event(t - Duration::seconds(59), &[]), t).is_ok());
-        let e = Event::schedule(EventId::generate(), user(), new_event(t - Duration::seconds(61), &[]), t)
-            .expect_err("too far back");
+        let e =
+            Event::schedule(EventId::generate(), user(), new_event(t - Duration::seconds(61), &[]), t).expect_err("too far back");
         assert_eq!(e.code, "starts_at_in_past");
     }
 
@@ -331,8 +331,7 @@ mod tests {
     #[test]
     fn cohost_can_edit_details_and_unchanged_values_are_no_change() {
         let (mut event, _, cohost) = scheduled();
-        let same =
-            EventPatch { title: Some(event.title.clone()), starts_at: Some(event.starts_at), ..Default::default() };
+        let same = EventPatch { title: Some(event.title.clone()), starts_at: Some(event.starts_at), ..Default::default() };
         assert!(!event.update(cohost, same, now()).expect("no-op").any());
         let patch = EventPatch { title: Some(EventTitle::parse("Renamed").expect("valid")), ..Default::default() };
         assert!(event.update(cohost, patch, now()).expect("cohost edits").details);

@@ -99,9 +99,7 @@ impl Cursor {
 
     /// Decodes a cursor a caller sent back for a listing with `filter`.
     pub fn decode(raw: &str, filter: ListFilter) -> Result<Self, ApiError> {
-        let bad = || {
-            ApiError::invalid("invalid_cursor", "cursor is not one this listing returned; start again without a cursor")
-        };
+        let bad = || ApiError::invalid("invalid_cursor", "cursor is not one this listing returned; start again without a cursor");
         // A real cursor is 34 characters; refuse anything far longer before decoding it.
         if raw.len() > 64 {
             return Err(bad());
@@ -165,10 +163,7 @@ mod tests {
         let mut bytes = vec![1u8];
         bytes.extend_from_slice(&i64::MAX.to_be_bytes());
         bytes.extend_from_slice(&[0u8; 16]);
-        assert_eq!(
-            Cursor::decode(&URL_SAFE_NO_PAD.encode(bytes), ListFilter::Live).expect_err("range").code,
-            "invalid_cursor"
-        );
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(bytes), ListFilter::Live).expect_err("range").code, "invalid_cursor");
     }
 
     #[test]

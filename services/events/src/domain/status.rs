@@ -38,8 +38,7 @@ impl Transition {
 }
 
 impl EventStatus {
-    pub const ALL: [EventStatus; 4] =
-        [EventStatus::Scheduled, EventStatus::Live, EventStatus::Ended, EventStatus::Cancelled];
+    pub const ALL: [EventStatus; 4] = [EventStatus::Scheduled, EventStatus::Live, EventStatus::Ended, EventStatus::Cancelled];
 
     /// The spelling stored in the `events.status` column (see its CHECK constraint).
     pub fn as_str(self) -> &'static str {
@@ -105,11 +104,8 @@ mod tests {
 
     #[test]
     fn only_the_three_lifecycle_steps_are_legal() {
-        let legal = [
-            (Scheduled, Transition::GoLive, Live),
-            (Scheduled, Transition::Cancel, Cancelled),
-            (Live, Transition::End, Ended),
-        ];
+        let legal =
+            [(Scheduled, Transition::GoLive, Live), (Scheduled, Transition::Cancel, Cancelled), (Live, Transition::End, Ended)];
         for from in EventStatus::ALL {
             for t in ALL_TRANSITIONS {
                 let expected = legal.iter().find(|(f, tr, _)| *f == from && *tr == t).map(|(_, _, to)| *to);
@@ -132,10 +128,7 @@ mod tests {
         let e = Live.next(Transition::Cancel).expect_err("live cannot be cancelled");
         assert_eq!(e.message, "an event cannot go from live to cancelled: a live event can only be ended");
         let e = Scheduled.next(Transition::End).expect_err("scheduled cannot end");
-        assert_eq!(
-            e.message,
-            "an event cannot go from scheduled to ended: a scheduled event can only go live or be cancelled"
-        );
+        assert_eq!(e.message, "an event cannot go from scheduled to ended: a scheduled event can only go live or be cancelled");
     }
 
     #[test]

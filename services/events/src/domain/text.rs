@@ -15,16 +15,10 @@ impl EventTitle {
             return Err(ApiError::invalid("title_required", "title is required"));
         }
         if s.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::invalid(
-                "title_too_long",
-                format!("title must be at most {} characters", Self::MAX_CHARS),
-            ));
+            return Err(ApiError::invalid("title_too_long", format!("title must be at most {} characters", Self::MAX_CHARS)));
         }
         if s.chars().any(char::is_control) {
-            return Err(ApiError::invalid(
-                "invalid_title",
-                "title must not contain control characters (including line breaks)",
-            ));
+            return Err(ApiError::invalid("invalid_title", "title must not contain control characters (including line breaks)"));
         }
         Ok(Self(s))
     }

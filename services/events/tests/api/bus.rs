@@ -67,11 +67,7 @@ async fn refused_and_empty_changes_are_not_announced() {
     app.update(bad).await.expect_err("empty title");
     let mut same = update_request(host, &created.id);
     same.title = Some(created.title.clone());
-    assert_eq!(
-        app.update(same).await.expect("no-op update"),
-        created,
-        "an update that changes nothing returns the event as is"
-    );
+    assert_eq!(app.update(same).await.expect("no-op update"), created, "an update that changes nothing returns the event as is");
     app.end(host, &created.id).await.expect_err("a scheduled event cannot end");
     app.go_live(user(), &created.id).await.expect_err("a stranger cannot go live");
 

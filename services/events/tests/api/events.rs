@@ -3,9 +3,7 @@ use stagecast_proto::events::v1 as pb;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{
-    Counts, assert_refused, create_request, micros, minutes_from_now, spawn_app, update_request, user,
-};
+use crate::helpers::{Counts, assert_refused, create_request, micros, minutes_from_now, spawn_app, update_request, user};
 
 #[tokio::test]
 async fn a_created_event_is_scheduled_and_reads_back_the_same() {
@@ -62,16 +60,10 @@ async fn invalid_create_requests_are_refused_and_leave_nothing_behind() {
         (pb::CreateEventRequest { description: "x".repeat(5001), ..create_request(host) }, "description_too_long"),
         (pb::CreateEventRequest { starts_at: None, ..create_request(host) }, "starts_at_required"),
         (pb::CreateEventRequest { starts_at: Some(minutes_from_now(-5)), ..create_request(host) }, "starts_at_in_past"),
-        (
-            pb::CreateEventRequest { cover_url: "javascript:alert(1)".into(), ..create_request(host) },
-            "invalid_cover_url",
-        ),
+        (pb::CreateEventRequest { cover_url: "javascript:alert(1)".into(), ..create_request(host) }, "invalid_cover_url"),
         (pb::CreateEventRequest { cohost_ids: eleven, ..create_request(host) }, "too_many_cohosts"),
         (pb::CreateEventRequest { cohost_ids: vec!["bob".into()], ..create_request(host) }, "invalid_cohost_id"),
-        (
-            pb::CreateEventRequest { cohost_ids: vec![host.to_string()], ..create_request(host) },
-            "host_cannot_be_cohost",
-        ),
+        (pb::CreateEventRequest { cohost_ids: vec![host.to_string()], ..create_request(host) }, "host_cannot_be_cohost"),
     ];
     for (request, code) in cases {
         assert_refused(app.try_create(request).await, Code::InvalidArgument, code);
@@ -188,10 +180,7 @@ async fn invalid_updates_change_nothing() {
         (pb::UpdateEventRequest { cover_url: Some("ftp://example.com/c.png".into()), ..base() }, "invalid_cover_url"),
         (pb::UpdateEventRequest { set_cohosts: true, cohost_ids: eleven, ..base() }, "too_many_cohosts"),
         (pb::UpdateEventRequest { set_cohosts: true, cohost_ids: vec!["x".into()], ..base() }, "invalid_cohost_id"),
-        (
-            pb::UpdateEventRequest { set_cohosts: true, cohost_ids: vec![host.to_string()], ..base() },
-            "host_cannot_be_cohost",
-        ),
+        (pb::UpdateEventRequest { set_cohosts: true, cohost_ids: vec![host.to_string()], ..base() }, "host_cannot_be_cohost"),
         (pb::UpdateEventRequest { cohost_ids: vec![user().to_string()], ..base() }, "set_cohosts_required"),
     ];
     for (request, code) in cases {

@@ -8,15 +8,11 @@ use crate::helpers::{spawn_app, user};
 #[tokio::test]
 async fn the_health_service_reports_serving() {
     let app = spawn_app().await;
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{}", app.port))
-        .expect("valid uri")
-        .connect()
-        .await
-        .expect("connect");
+    let channel =
+        Channel::from_shared(format!("http://127.0.0.1:{}", app.port)).expect("valid uri").connect().await.expect("connect");
     let mut health = HealthClient::new(channel);
     for service in [SERVICE_NAME, ""] {
-        let response =
-            health.check(HealthCheckRequest { service: service.into() }).await.expect("health check").into_inner();
+        let response = health.check(HealthCheckRequest { service: service.into() }).await.expect("health check").into_inner();
         assert_eq!(response.status(), ServingStatus::Serving, "{service:?}");
     }
     assert_eq!(SERVICE_NAME, "stagecast.events.v1.EventsService");

@@ -40,8 +40,7 @@ pub async fn spawn_app() -> TestApp {
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    let client =
-        EventsServiceClient::connect(format!("http://127.0.0.1:{port}")).await.expect("connect to the service");
+    let client = EventsServiceClient::connect(format!("http://127.0.0.1:{port}")).await.expect("connect to the service");
     let db = PgPool::connect(&database_url).await.expect("connect to the test database");
     let nats = async_nats::connect(stagecast_testkit::nats_url()).await.expect("connect to NATS");
     TestApp { port, client, db, js: jetstream::new(nats), stop, server }
@@ -146,12 +145,7 @@ impl TestApp {
         self.client.clone().cancel_event(Self::transition_request(actor, id)).await.map(|r| r.into_inner())
     }
 
-    pub async fn list(
-        &self,
-        filter: pb::ListFilter,
-        limit: u32,
-        cursor: &str,
-    ) -> Result<pb::ListEventsResponse, Status> {
+    pub async fn list(&self, filter: pb::ListFilter, limit: u32, cursor: &str) -> Result<pb::ListEventsResponse, Status> {
         let request = pb::ListEventsRequest { filter: filter.into(), limit, cursor: cursor.to_owned() };
         self.client.clone().list_events(request).await.map(|r| r.into_inner())
     }
@@ -174,9 +168,8 @@ impl TestApp {
     }
 
     pub async fn counts(&self) -> Counts {
-        let count = |sql: &'static str| async move {
-            sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.db).await.expect("count rows")
-        };
+        let count =
+            |sql: &'static str| async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.db).await.expect("count rows") };
         Counts {
             events: count("SELECT count(*) FROM events.events").await,
             cohosts: count("SELECT count(*) FROM events.event_cohosts").await,

@@ -296,7 +296,12 @@ mod tests {
     fn a_presence_change_keeps_the_role_of_who_arrived() {
         let msg = pb::PresenceChanged {
             event_id: "e".into(),
-            user: Some(pb::Author { user_id: "u".into(), display_name: "Ada".into(), avatar_url: String::new(), role: protocol::role_value("host") }),
+            user: Some(pb::Author {
+                user_id: "u".into(),
+                display_name: "Ada".into(),
+                avatar_url: String::new(),
+                role: protocol::role_value("host"),
+            }),
             joined: true,
             viewer_count: 3,
         };
@@ -312,7 +317,10 @@ mod tests {
     fn a_ban_closes_the_banned_users_sockets_and_a_deletion_is_announced() {
         let ban = pb::ModerationAction { kind: "ban".into(), target_user_id: "troll".into(), ..Default::default() };
         let events = room_events(&Envelope::wrap(&ban));
-        assert_eq!(events.last().unwrap().close_user.as_ref().map(|c| (c.0.as_str(), c.1)), Some(("troll", protocol::close::BANNED)));
+        assert_eq!(
+            events.last().unwrap().close_user.as_ref().map(|c| (c.0.as_str(), c.1)),
+            Some(("troll", protocol::close::BANNED))
+        );
         let del = pb::ModerationAction { kind: "delete_message".into(), target_message_id: "m1".into(), ..Default::default() };
         let events = room_events(&Envelope::wrap(&del));
         assert!(events[0].json.as_str().contains("\"chat.deleted\""));

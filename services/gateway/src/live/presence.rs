@@ -44,24 +44,14 @@ pub async fn vouch(redis: &mut ConnectionManager, event: &str, users: &[Author])
 }
 
 pub async fn leave(redis: &mut ConnectionManager, event: &str, user_id: &str) -> redis::RedisResult<u32> {
-    redis::pipe()
-        .zrem(key(event), user_id)
-        .ignore()
-        .hdel(profiles_key(event), user_id)
-        .ignore()
-        .query_async::<()>(redis)
-        .await?;
+    redis::pipe().zrem(key(event), user_id).ignore().hdel(profiles_key(event), user_id).ignore().query_async::<()>(redis).await?;
     count(redis, event).await
 }
 
 pub async fn count(redis: &mut ConnectionManager, event: &str) -> redis::RedisResult<u32> {
     let cutoff = now_ms() - STALE_AFTER.as_millis() as i64;
-    let (n,): (u32,) = redis::pipe()
-        .zrembyscore(key(event), "-inf", cutoff)
-        .ignore()
-        .zcard(key(event))
-        .query_async(redis)
-        .await?;
+    let (n,): (u32,) =
+        redis::pipe().zrembyscore(key(event), "-inf", cutoff).ignore().zcard(key(event)).query_async(redis).await?;
     Ok(n)
 }
 

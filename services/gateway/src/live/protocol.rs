@@ -122,7 +122,8 @@ pub enum ServerMessage<'a> {
 
 impl ServerMessage<'_> {
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":"cannot encode"}"#.to_owned())
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":"cannot encode"}"#.to_owned())
     }
 }
 
@@ -196,7 +197,10 @@ mod tests {
     fn client_messages_parse_and_unknown_fields_are_refused() {
         let m: ClientMessage = serde_json::from_str(r#"{"type":"chat.send","client_msg_id":"a1","text":"hi"}"#).unwrap();
         assert!(matches!(m, ClientMessage::ChatSend { ref text, .. } if text == "hi"));
-        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"chat.send","client_msg_id":"a1","text":"hi","admin":true}"#).is_err());
+        assert!(
+            serde_json::from_str::<ClientMessage>(r#"{"type":"chat.send","client_msg_id":"a1","text":"hi","admin":true}"#)
+                .is_err()
+        );
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"nope"}"#).is_err());
     }
 
@@ -204,7 +208,8 @@ mod tests {
     fn server_messages_carry_their_type_tag() {
         let json = ServerMessage::ChatDeleted { message_id: "m1".into() }.to_json();
         assert_eq!(json, r#"{"type":"chat.deleted","message_id":"m1"}"#);
-        let json = ServerMessage::Error { client_msg_id: None, code: "slow_mode", message: "wait", retry_after: Some(3) }.to_json();
+        let json =
+            ServerMessage::Error { client_msg_id: None, code: "slow_mode", message: "wait", retry_after: Some(3) }.to_json();
         assert_eq!(json, r#"{"type":"error","code":"slow_mode","message":"wait","retry_after":3}"#);
     }
 }

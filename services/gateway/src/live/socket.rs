@@ -63,17 +63,29 @@ pub async fn live(
 }
 
 /// Authenticates the caller and enters the room: who they are and what the room says.
-async fn admit(st: &AppState, event_id: &str, headers: &http::HeaderMap, query_token: Option<String>) -> Result<(Author, pb::JoinResponse), Problem> {
+async fn admit(
+    st: &AppState,
+    event_id: &str,
+    headers: &http::HeaderMap,
+    query_token: Option<String>,
+) -> Result<(Author, pb::JoinResponse), Problem> {
     let token = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::to_owned)
         .or(query_token)
-        .ok_or_else(|| Problem::new(ErrorKind::Unauthenticated, "missing_token", "pass the access token as ?access_token= or Authorization: Bearer"))?;
+        .ok_or_else(|| {
+            Problem::new(
+                ErrorKind::Unauthenticated,
+                "missing_token",
+                "pass the access token as ?access_token= or Authorization: Bearer",
+            )
+        })?;
     let user = authenticate(st, &token).await?;
     let profile = st.auth.clone().get_profile(auth_pb::GetProfileRequest { user_id: user.user_id.clone() }).await?.into_inner();
-    let author = pb::Author { user_id: user.user_id.clone(), display_name: profile.display_name, avatar_url: profile.avatar_url, role: 0 };
+    let author =
+        pb::Author { user_id: user.user_id.clone(), display_name: profile.display_name, avatar_url: profile.avatar_url, role: 0 };
     let joined = st
         .chat
         .clone()
@@ -134,7 +146,13 @@ enum Outbound {
 /// Two halves: this task writes (room traffic, replies, pings) and a reader task handles what
 /// the client sends, heartbeats and shutdown. Room traffic — the hot path — then wakes only the
 /// writer, which drains whatever queued up and flushes once.
-async fn run(st: &AppState, socket: &mut WebSocket, event_id: &str, me: Author, joined: pb::JoinResponse) -> Option<(u16, &'static str)> {
+async fn run(
+    st: &AppState,
+    socket: &mut WebSocket,
+    event_id: &str,
+    me: Author,
+    joined: pb::JoinResponse,
+) -> Option<(u16, &'static str)> {
     // Subscribe before reading history so nothing published in between is missed (clients
     // dedupe by message id the few that may appear twice).
     let mut membership = match st.hub.join(event_id, me.clone()).await {
@@ -152,9 +170,8 @@ async fn run(st: &AppState, socket: &mut WebSocket, event_id: &str, me: Author, 
         .map(|r| r.into_inner().messages)
         .unwrap_or_default();
     let mut redis = st.redis.clone();
-    let presence = presence::snapshot(&mut redis, event_id, 100)
-        .await
-        .unwrap_or(protocol::Presence { viewer_count: 0, users: Vec::new() });
+    let presence =
+        presence::snapshot(&mut redis, event_id, 100).await.unwrap_or(protocol::Presence { viewer_count: 0, users: Vec::new() });
     let hello = ServerMessage::Hello {
         protocol: PROTOCOL_VERSION,
         event_id,
@@ -285,7 +302,10 @@ async fn handle_client(st: &AppState, event_id: &str, me: &Author, text: &str) -
         Ok(m) => m,
         Err(e) => {
             let detail = format!("unrecognised message: {e}");
-            return Some(ServerMessage::Error { client_msg_id: None, code: "invalid_message", message: &detail, retry_after: None }.to_json());
+            return Some(
+                ServerMessage::Error { client_msg_id: None, code: "invalid_message", message: &detail, retry_after: None }
+                    .to_json(),
+            );
         }
     };
     match msg {

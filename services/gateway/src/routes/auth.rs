@@ -1,7 +1,12 @@
 //! Accounts and sessions: sign up, log in, refresh, log out, and the caller's profile.
 use std::time::Duration;
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::{get, post}};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    routing::{get, post},
+};
 use serde::{Deserialize, Serialize};
 use stagecast_proto::auth::v1 as pb;
 
@@ -89,14 +94,15 @@ fn tokens(s: pb::SessionResponse) -> Tokens {
     }
 }
 
-async fn signup(State(st): State<AppState>, ClientIp(ip): ClientIp, ApiJson(b): ApiJson<SignUp>) -> Result<(StatusCode, Json<Tokens>), Problem> {
+async fn signup(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<SignUp>,
+) -> Result<(StatusCode, Json<Tokens>), Problem> {
     let mut redis = st.redis.clone();
     ratelimit::check(&mut redis, &format!("signup:ip:{ip}"), st.config.signup_limit_per_hour, Duration::from_secs(3600)).await?;
-    let resp = st
-        .auth
-        .clone()
-        .sign_up(pb::SignUpRequest { email: b.email, password: b.password, display_name: b.display_name })
-        .await?;
+    let resp =
+        st.auth.clone().sign_up(pb::SignUpRequest { email: b.email, password: b.password, display_name: b.display_name }).await?;
     Ok((StatusCode::CREATED, Json(tokens(resp.into_inner()))))
 }
 

@@ -89,14 +89,29 @@ pub struct Sent {
     held: bool,
 }
 
-async fn send(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>, ApiJson(b): ApiJson<SendBody>) -> Result<(StatusCode, Json<Sent>), Problem> {
-    let profile = st.auth.clone().get_profile(stagecast_proto::auth::v1::GetProfileRequest { user_id: who.user_id.clone() }).await?.into_inner();
+async fn send(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<SendBody>,
+) -> Result<(StatusCode, Json<Sent>), Problem> {
+    let profile = st
+        .auth
+        .clone()
+        .get_profile(stagecast_proto::auth::v1::GetProfileRequest { user_id: who.user_id.clone() })
+        .await?
+        .into_inner();
     let r = st
         .chat
         .clone()
         .send(pb::SendRequest {
             event_id: id,
-            user: Some(pb::Author { user_id: who.user_id, display_name: profile.display_name, avatar_url: profile.avatar_url, role: 0 }),
+            user: Some(pb::Author {
+                user_id: who.user_id,
+                display_name: profile.display_name,
+                avatar_url: profile.avatar_url,
+                role: 0,
+            }),
             client_msg_id: b.client_msg_id,
             text: b.text,
         })
@@ -155,11 +170,22 @@ async fn presence_of(State(st): State<AppState>, _who: AuthUser, Path(id): Path<
 }
 
 /// Runs one moderation action for the caller.
-async fn moderate(st: &AppState, who: AuthUser, event_id: String, reason: Option<String>, action: Action) -> Result<Json<ModerationAction>, Problem> {
+async fn moderate(
+    st: &AppState,
+    who: AuthUser,
+    event_id: String,
+    reason: Option<String>,
+    action: Action,
+) -> Result<Json<ModerationAction>, Problem> {
     let r = st
         .chat
         .clone()
-        .moderate(pb::ModerateRequest { event_id, actor_id: who.user_id, reason: reason.unwrap_or_default(), action: Some(action) })
+        .moderate(pb::ModerateRequest {
+            event_id,
+            actor_id: who.user_id,
+            reason: reason.unwrap_or_default(),
+            action: Some(action),
+        })
         .await?
         .into_inner();
     let action = r.action.ok_or_else(|| Problem(stagecast_kit::ApiError::internal("moderation answered without an action")))?;
@@ -190,7 +216,12 @@ pub struct TimeoutBody {
     reason: Option<String>,
 }
 
-async fn timeout(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>, ApiJson(b): ApiJson<TimeoutBody>) -> Result<Json<ModerationAction>, Problem> {
+async fn timeout(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<TimeoutBody>,
+) -> Result<Json<ModerationAction>, Problem> {
     moderate(&st, who, id, b.reason, Action::Timeout(pb::Timeout { user_id: b.user_id, duration_secs: b.duration_secs })).await
 }
 
@@ -201,7 +232,12 @@ pub struct UserBody {
     reason: Option<String>,
 }
 
-async fn ban(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>, ApiJson(b): ApiJson<UserBody>) -> Result<Json<ModerationAction>, Problem> {
+async fn ban(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<UserBody>,
+) -> Result<Json<ModerationAction>, Problem> {
     moderate(&st, who, id, b.reason, Action::BanUserId(b.user_id)).await
 }
 
@@ -215,11 +251,20 @@ async fn unban(
     moderate(&st, who, id, q.reason, Action::UnbanUserId(user_id)).await
 }
 
-async fn add_moderator(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>, ApiJson(b): ApiJson<UserBody>) -> Result<Json<ModerationAction>, Problem> {
+async fn add_moderator(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<UserBody>,
+) -> Result<Json<ModerationAction>, Problem> {
     moderate(&st, who, id, b.reason, Action::AddModeratorUserId(b.user_id)).await
 }
 
-async fn remove_moderator(State(st): State<AppState>, who: AuthUser, Path((id, user_id)): Path<(String, String)>) -> Result<Json<ModerationAction>, Problem> {
+async fn remove_moderator(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Json<ModerationAction>, Problem> {
     moderate(&st, who, id, None, Action::RemoveModeratorUserId(user_id)).await
 }
 
@@ -237,12 +282,21 @@ pub struct SettingsChanged {
     actions: Vec<ModerationAction>,
 }
 
-async fn settings(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>, ApiJson(b): ApiJson<SettingsBody>) -> Result<Json<SettingsChanged>, Problem> {
+async fn settings(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<SettingsBody>,
+) -> Result<Json<SettingsChanged>, Problem> {
     let mode = match b.blocked_term_mode.as_deref() {
         None | Some("reject") => pb::BlockedTermMode::Reject,
         Some("hold") => pb::BlockedTermMode::Hold,
         Some(other) => {
-            return Err(Problem::new(ErrorKind::InvalidInput, "invalid_blocked_term_mode", format!("blocked_term_mode must be reject or hold, not {other:?}")));
+            return Err(Problem::new(
+                ErrorKind::InvalidInput,
+                "invalid_blocked_term_mode",
+                format!("blocked_term_mode must be reject or hold, not {other:?}"),
+            ));
         }
     };
     if b.slow_mode_secs.is_none() && b.blocked_terms.is_none() {
@@ -253,7 +307,9 @@ async fn settings(State(st): State<AppState>, who: AuthUser, Path(id): Path<Stri
         actions.push(moderate(&st, who.clone(), id.clone(), b.reason.clone(), Action::SetSlowModeSecs(secs)).await?.0);
     }
     if let Some(terms) = b.blocked_terms {
-        actions.push(moderate(&st, who, id, b.reason, Action::SetBlockedTerms(pb::BlockedTerms { terms, mode: mode as i32 })).await?.0);
+        actions.push(
+            moderate(&st, who, id, b.reason, Action::SetBlockedTerms(pb::BlockedTerms { terms, mode: mode as i32 })).await?.0,
+        );
     }
     Ok(Json(SettingsChanged { actions }))
 }
@@ -264,7 +320,12 @@ pub struct PinBody {
     message_id: String,
 }
 
-async fn pin(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>, ApiJson(b): ApiJson<PinBody>) -> Result<Json<ModerationAction>, Problem> {
+async fn pin(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PinBody>,
+) -> Result<Json<ModerationAction>, Problem> {
     moderate(&st, who, id, None, Action::PinMessageId(b.message_id)).await
 }
 
@@ -282,11 +343,19 @@ async fn held(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>)
     Ok(Json(Held { messages: r.messages.into_iter().map(protocol::message).collect() }))
 }
 
-async fn approve(State(st): State<AppState>, who: AuthUser, Path((id, message_id)): Path<(String, String)>) -> Result<Json<ModerationAction>, Problem> {
+async fn approve(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, message_id)): Path<(String, String)>,
+) -> Result<Json<ModerationAction>, Problem> {
     moderate(&st, who, id, None, Action::ApproveMessageId(message_id)).await
 }
 
-async fn deny(State(st): State<AppState>, who: AuthUser, Path((id, message_id)): Path<(String, String)>) -> Result<Json<ModerationAction>, Problem> {
+async fn deny(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, message_id)): Path<(String, String)>,
+) -> Result<Json<ModerationAction>, Problem> {
     moderate(&st, who, id, None, Action::DenyMessageId(message_id)).await
 }
 
@@ -306,7 +375,12 @@ async fn audit(
     let r = st
         .chat
         .clone()
-        .audit_log(pb::AuditLogRequest { event_id: id, actor_id: who.user_id, limit: q.limit.unwrap_or(50), before_id: q.before.unwrap_or_default() })
+        .audit_log(pb::AuditLogRequest {
+            event_id: id,
+            actor_id: who.user_id,
+            limit: q.limit.unwrap_or(50),
+            before_id: q.before.unwrap_or_default(),
+        })
         .await?
         .into_inner();
     Ok(Json(AuditPage {

@@ -109,12 +109,20 @@ pub(crate) fn event(e: pb::Event) -> Event {
 
 fn timestamp(field: &'static str, raw: &str) -> Result<prost_types::Timestamp, Problem> {
     let t = chrono::DateTime::parse_from_rfc3339(raw.trim()).map_err(|_| {
-        Problem::new(ErrorKind::InvalidInput, "invalid_timestamp", format!("{field} must be an RFC 3339 time such as 2030-01-31T18:00:00Z"))
+        Problem::new(
+            ErrorKind::InvalidInput,
+            "invalid_timestamp",
+            format!("{field} must be an RFC 3339 time such as 2030-01-31T18:00:00Z"),
+        )
     })?;
     Ok(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
 }
 
-async fn create(State(st): State<AppState>, who: AuthUser, ApiJson(b): ApiJson<CreateEvent>) -> Result<(StatusCode, Json<Event>), Problem> {
+async fn create(
+    State(st): State<AppState>,
+    who: AuthUser,
+    ApiJson(b): ApiJson<CreateEvent>,
+) -> Result<(StatusCode, Json<Event>), Problem> {
     let req = pb::CreateEventRequest {
         actor_id: who.user_id,
         title: b.title,
@@ -127,20 +135,32 @@ async fn create(State(st): State<AppState>, who: AuthUser, ApiJson(b): ApiJson<C
     Ok((StatusCode::CREATED, Json(event(e))))
 }
 
-async fn list(State(st): State<AppState>, _who: AuthUser, q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<EventPage>, Problem> {
+async fn list(
+    State(st): State<AppState>,
+    _who: AuthUser,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EventPage>, Problem> {
     let Query(q) = q.map_err(|e| Problem::new(ErrorKind::InvalidInput, "invalid_query", e.body_text()))?;
     let filter = match q.status.as_deref().unwrap_or("upcoming") {
         "live" => pb::ListFilter::Live,
         "upcoming" => pb::ListFilter::Upcoming,
         "past" => pb::ListFilter::Past,
         other => {
-            return Err(Problem::new(ErrorKind::InvalidInput, "invalid_status", format!("status must be live, upcoming or past, not {other:?}")));
+            return Err(Problem::new(
+                ErrorKind::InvalidInput,
+                "invalid_status",
+                format!("status must be live, upcoming or past, not {other:?}"),
+            ));
         }
     };
     let resp = st
         .events
         .clone()
-        .list_events(pb::ListEventsRequest { filter: filter as i32, limit: q.limit.unwrap_or(20), cursor: q.cursor.unwrap_or_default() })
+        .list_events(pb::ListEventsRequest {
+            filter: filter as i32,
+            limit: q.limit.unwrap_or(20),
+            cursor: q.cursor.unwrap_or_default(),
+        })
         .await?
         .into_inner();
     Ok(Json(EventPage {
@@ -154,7 +174,12 @@ async fn get_one(State(st): State<AppState>, _who: AuthUser, Path(id): Path<Stri
     Ok(Json(event(e)))
 }
 
-async fn update(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>, ApiJson(b): ApiJson<PatchEvent>) -> Result<Json<Event>, Problem> {
+async fn update(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PatchEvent>,
+) -> Result<Json<Event>, Problem> {
     let starts_at = b.starts_at.as_deref().map(|s| timestamp("starts_at", s)).transpose()?;
     let req = pb::UpdateEventRequest {
         actor_id: who.user_id,

@@ -25,7 +25,9 @@ async fn sign_up_log_in_and_read_the_profile_with_the_access_token() {
 async fn profile_changes_are_validated_and_saved() {
     let app = spawn().await;
     let acct = app.sign_up().await;
-    let r = app.patch("/api/v1/me", &acct.access, json!({"display_name": "Grace", "avatar_url": "https://cdn.example.com/g.png"})).await;
+    let r = app
+        .patch("/api/v1/me", &acct.access, json!({"display_name": "Grace", "avatar_url": "https://cdn.example.com/g.png"}))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = app.patch("/api/v1/me", &acct.access, json!({"display_name": "x".repeat(51)})).await;
     assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "display_name_too_long").await;
@@ -86,7 +88,11 @@ async fn malformed_unknown_and_missing_fields_get_specific_problems() {
         .unwrap();
     assert_problem(r, StatusCode::BAD_REQUEST, "malformed_json").await;
     let r = app
-        .post("/api/v1/auth/signup", None, json!({"email": unique_email(), "password": "correct horse battery", "display_name": "A", "admin": true}))
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"email": unique_email(), "password": "correct horse battery", "display_name": "A", "admin": true}),
+        )
         .await;
     let b = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
     assert!(b["detail"].as_str().unwrap().contains("admin"), "{b}");
@@ -95,7 +101,14 @@ async fn malformed_unknown_and_missing_fields_get_specific_problems() {
     assert!(b["detail"].as_str().unwrap().contains("password"), "{b}");
     let r = app.http.post(app.url("/api/v1/auth/login")).body("{}").send().await.unwrap();
     assert_problem(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
-    let r = app.http.post(app.url("/api/v1/auth/login")).header("content-type", "application/json").body(vec![b' '; 70 * 1024]).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
 }
 
@@ -105,9 +118,12 @@ async fn wrong_password_duplicate_email_and_weak_password_are_refused() {
     let acct = app.sign_up().await;
     let r = app.post("/api/v1/auth/login", None, json!({"email": acct.email, "password": "not the password"})).await;
     assert_problem(r, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    let r = app.post("/api/v1/auth/signup", None, json!({"email": acct.email, "password": "correct horse battery", "display_name": "B"})).await;
+    let r = app
+        .post("/api/v1/auth/signup", None, json!({"email": acct.email, "password": "correct horse battery", "display_name": "B"}))
+        .await;
     assert_problem(r, StatusCode::CONFLICT, "email_taken").await;
-    let r = app.post("/api/v1/auth/signup", None, json!({"email": unique_email(), "password": "short", "display_name": "B"})).await;
+    let r =
+        app.post("/api/v1/auth/signup", None, json!({"email": unique_email(), "password": "short", "display_name": "B"})).await;
     assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "password_too_short").await;
 }
 

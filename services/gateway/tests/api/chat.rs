@@ -127,7 +127,8 @@ async fn a_newcomer_gets_history_and_presence_and_others_see_them_arrive() {
     assert_eq!(arrived["user"]["user_id"], guest.user_id.as_str());
     assert_eq!(arrived["viewer_count"], 2);
     assert_eq!(arrived["user"]["role"], "viewer");
-    let host_here = hello["presence"]["users"].as_array().unwrap().iter().find(|u| u["user_id"] == host.user_id.as_str()).cloned();
+    let host_here =
+        hello["presence"]["users"].as_array().unwrap().iter().find(|u| u["user_id"] == host.user_id.as_str()).cloned();
     assert_eq!(host_here.expect("the host is listed")["role"], "host");
     drop(g);
     let left = next_of(&mut h, "presence").await;
@@ -149,7 +150,9 @@ async fn a_retried_send_with_the_same_client_id_is_delivered_once() {
     let (mut acks, mut live) = (Vec::new(), Vec::new());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while live.last().map(String::as_str) != Some("marker") {
-        let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout_at(deadline, h.next()).await else { panic!("no marker within 5 s") };
+        let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout_at(deadline, h.next()).await else {
+            panic!("no marker within 5 s")
+        };
         let v: Value = serde_json::from_str(&t).unwrap();
         match v["type"].as_str() {
             Some("chat.ack") => acks.push(v),
@@ -178,20 +181,44 @@ async fn moderators_delete_time_out_and_ban_and_the_banned_socket_closes() {
     let msg = next_of(&mut t, "chat.ack").await["message"].clone();
     let id = msg["id"].as_str().unwrap();
     // A viewer cannot moderate.
-    let r = app.http.delete(app.url(&format!("/api/v1/events/{event}/chat/messages/{id}"))).bearer_auth(&troll.access).send().await.unwrap();
+    let r = app
+        .http
+        .delete(app.url(&format!("/api/v1/events/{event}/chat/messages/{id}")))
+        .bearer_auth(&troll.access)
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, StatusCode::FORBIDDEN, "not_a_moderator").await;
-    let r = app.http.delete(app.url(&format!("/api/v1/events/{event}/chat/messages/{id}?reason=spam"))).bearer_auth(&host.access).send().await.unwrap();
+    let r = app
+        .http
+        .delete(app.url(&format!("/api/v1/events/{event}/chat/messages/{id}?reason=spam")))
+        .bearer_auth(&host.access)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(next_of(&mut t, "chat.deleted").await["message_id"], id);
 
-    let r = app.post(&format!("/api/v1/events/{event}/chat/timeouts"), Some(&host.access), json!({"user_id": troll.user_id, "duration_secs": 60, "reason": "cool down"})).await;
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/chat/timeouts"),
+            Some(&host.access),
+            json!({"user_id": troll.user_id, "duration_secs": 60, "reason": "cool down"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     say(&mut t, "t2", "still here").await;
     let err = next_of(&mut t, "error").await;
     assert_eq!(err["code"], "timed_out");
     assert!(err["retry_after"].as_u64().unwrap() <= 60);
 
-    let r = app.post(&format!("/api/v1/events/{event}/chat/bans"), Some(&host.access), json!({"user_id": troll.user_id, "reason": "enough"})).await;
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/chat/bans"),
+            Some(&host.access),
+            json!({"user_id": troll.user_id, "reason": "enough"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(closed_with(&mut t).await, 4003);
     let r = app.http.get(app.url(&format!("/api/v1/events/{event}/live"))).bearer_auth(&troll.access).send().await.unwrap();
@@ -201,7 +228,13 @@ async fn moderators_delete_time_out_and_ban_and_the_banned_socket_closes() {
     let mut again = connect(&app.base, &event, &troll.access).await;
     assert_eq!(next_of(&mut again, "error").await["code"], "banned");
     assert_eq!(closed_with(&mut again).await, 4003);
-    let r = app.post(&format!("/api/v1/events/{event}/chat/messages"), Some(&troll.access), json!({"client_msg_id": "t3", "text": "let me in"})).await;
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/chat/messages"),
+            Some(&troll.access),
+            json!({"client_msg_id": "t3", "text": "let me in"}),
+        )
+        .await;
     assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
 
     let audit: Value = app.get(&format!("/api/v1/events/{event}/chat/audit"), Some(&host.access)).await.json().await.unwrap();

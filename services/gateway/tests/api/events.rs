@@ -8,7 +8,11 @@ async fn a_host_schedules_edits_goes_live_and_ends_an_event_and_lists_follow() {
     let app = spawn().await;
     let host = app.sign_up().await;
     let r = app
-        .post("/api/v1/events", Some(&host.access), json!({"title": "Launch party", "description": "We ship", "starts_at": at(3600)}))
+        .post(
+            "/api/v1/events",
+            Some(&host.access),
+            json!({"title": "Launch party", "description": "We ship", "starts_at": at(3600)}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let ev: Value = r.json().await.unwrap();
@@ -21,7 +25,9 @@ async fn a_host_schedules_edits_goes_live_and_ends_an_event_and_lists_follow() {
     let got: Value = app.get(&format!("/api/v1/events/{id}"), Some(&host.access)).await.json().await.unwrap();
     assert_eq!(got["title"], "Launch party!");
 
-    let ids = |v: Value| -> Vec<String> { v["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect() };
+    let ids = |v: Value| -> Vec<String> {
+        v["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
+    };
     let upcoming: Value = app.get("/api/v1/events?status=upcoming&limit=100", Some(&host.access)).await.json().await.unwrap();
     assert!(ids(upcoming).contains(&id));
 
@@ -49,7 +55,11 @@ async fn only_hosts_and_cohosts_run_the_lifecycle() {
     let cohost = app.sign_up().await;
     let stranger = app.sign_up().await;
     let ev: Value = app
-        .post("/api/v1/events", Some(&host.access), json!({"title": "Panel", "starts_at": at(600), "cohost_ids": [cohost.user_id]}))
+        .post(
+            "/api/v1/events",
+            Some(&host.access),
+            json!({"title": "Panel", "starts_at": at(600), "cohost_ids": [cohost.user_id]}),
+        )
         .await
         .json()
         .await
@@ -69,7 +79,11 @@ async fn bad_event_input_is_refused_and_creates_nothing() {
         (json!({"title": "x".repeat(141), "starts_at": at(600)}), StatusCode::UNPROCESSABLE_ENTITY, "title_too_long"),
         (json!({"title": "Old news", "starts_at": at(-3600)}), StatusCode::UNPROCESSABLE_ENTITY, "starts_at_in_past"),
         (json!({"title": "When?", "starts_at": "tomorrow"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_timestamp"),
-        (json!({"title": "Cover", "starts_at": at(600), "cover_url": "ftp://x/y"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_cover_url"),
+        (
+            json!({"title": "Cover", "starts_at": at(600), "cover_url": "ftp://x/y"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_cover_url",
+        ),
         (json!({"title": "Extra", "starts_at": at(600), "secret": 1}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
     ];
     for (body, status, code) in cases {
@@ -91,7 +105,9 @@ async fn event_lists_page_with_a_cursor() {
     let app = spawn().await;
     let host = app.sign_up().await;
     for i in 0..5 {
-        let r = app.post("/api/v1/events", Some(&host.access), json!({"title": format!("E{i}"), "starts_at": at(600 + i * 60)})).await;
+        let r = app
+            .post("/api/v1/events", Some(&host.access), json!({"title": format!("E{i}"), "starts_at": at(600 + i * 60)}))
+            .await;
         assert_eq!(r.status(), StatusCode::CREATED);
     }
     let mut seen = Vec::new();

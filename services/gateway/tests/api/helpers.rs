@@ -152,7 +152,11 @@ impl TestApp {
     pub async fn sign_up(&self) -> Account {
         let email = unique_email();
         let r = self
-            .post("/api/v1/auth/signup", None, json!({"email": email, "password": "correct horse battery", "display_name": "Ada"}))
+            .post(
+                "/api/v1/auth/signup",
+                None,
+                json!({"email": email, "password": "correct horse battery", "display_name": "Ada"}),
+            )
             .await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let b: Value = r.json().await.unwrap();

@@ -22,7 +22,10 @@ async fn health_readiness_and_metrics_answer() {
     assert_eq!(ready["checks"]["chat"], "ok");
     assert_eq!(ready["checks"]["redis"], "ok");
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
-    assert!(metrics.contains("stagecast_gateway_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}"), "{metrics}");
+    assert!(
+        metrics.contains("stagecast_gateway_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
