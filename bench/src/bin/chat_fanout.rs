@@ -113,10 +113,10 @@ async fn stagecast_connect(api: &str, event: &str, token: &str) -> anyhow::Resul
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
     // Wait for hello so the connection is registered in its room before load starts.
     while let Some(frame) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await? {
-        if let Message::Text(t) = frame? {
-            if t.contains("\"hello\"") {
-                return Ok(ws);
-            }
+        if let Message::Text(t) = frame?
+            && t.contains("\"hello\"")
+        {
+            return Ok(ws);
         }
     }
     anyhow::bail!("socket closed before hello")
@@ -150,10 +150,10 @@ fn nats_payloads(chunk: &str, out: &mut Vec<u64>) -> (usize, bool) {
     while let Some(line) = lines.next() {
         if line.starts_with("MSG ") {
             msgs += 1;
-            if let Some(p) = lines.next() {
-                if let Ok(t) = p.parse() {
-                    out.push(t);
-                }
+            if let Some(p) = lines.next()
+                && let Ok(t) = p.parse()
+            {
+                out.push(t);
             }
         } else if line == "PING" {
             ping = true;
@@ -218,12 +218,11 @@ async fn main() -> anyhow::Result<()> {
                 if stagecast {
                     if text.contains("\"chat.message\"") {
                         counters.delivered.fetch_add(1, Ordering::Relaxed);
-                        if sample {
-                            if let Ok(v) = serde_json::from_str::<Value>(text) {
-                                if let Some(t) = v["message"]["text"].as_str().and_then(|t| t.parse::<u64>().ok()) {
-                                    lat.record(Duration::from_micros(now_micros().saturating_sub(t)));
-                                }
-                            }
+                        if sample
+                            && let Ok(v) = serde_json::from_str::<Value>(text)
+                            && let Some(t) = v["message"]["text"].as_str().and_then(|t| t.parse::<u64>().ok())
+                        {
+                            lat.record(Duration::from_micros(now_micros().saturating_sub(t)));
                         }
                     }
                 } else {

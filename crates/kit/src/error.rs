@@ -164,10 +164,10 @@ impl From<ApiError> for Status {
         if let Ok(v) = MetadataValue::try_from(e.code.as_ref()) {
             status.metadata_mut().insert(CODE_METADATA_KEY, v);
         }
-        if let Some(after) = e.retry_after {
-            if let Ok(v) = MetadataValue::try_from(after.as_secs().to_string()) {
-                status.metadata_mut().insert(RETRY_AFTER_METADATA_KEY, v);
-            }
+        if let Some(after) = e.retry_after
+            && let Ok(v) = MetadataValue::try_from(after.as_secs().to_string())
+        {
+            status.metadata_mut().insert(RETRY_AFTER_METADATA_KEY, v);
         }
         status
     }

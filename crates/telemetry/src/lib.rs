@@ -163,10 +163,10 @@ pub mod grpc {
 
     impl tonic::service::Interceptor for PropagateTrace {
         fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-            if let Some(tp) = current_traceparent() {
-                if let Ok(v) = tonic::metadata::MetadataValue::try_from(tp.as_str()) {
-                    req.metadata_mut().insert("traceparent", v);
-                }
+            if let Some(tp) = current_traceparent()
+                && let Ok(v) = tonic::metadata::MetadataValue::try_from(tp.as_str())
+            {
+                req.metadata_mut().insert("traceparent", v);
             }
             Ok(req)
         }

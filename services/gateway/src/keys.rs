@@ -56,10 +56,10 @@ impl KeyStore {
     async fn refresh(&self) -> Result<Verifier, ApiError> {
         let mut c = self.cached.write().await;
         // Another request may have refreshed while we waited for the lock.
-        if let (Some(v), Some(t)) = (&c.verifier, c.fetched_at) {
-            if t.elapsed() < MIN_REFRESH_INTERVAL {
-                return Ok(v.clone());
-            }
+        if let (Some(v), Some(t)) = (&c.verifier, c.fetched_at)
+            && t.elapsed() < MIN_REFRESH_INTERVAL
+        {
+            return Ok(v.clone());
         }
         let resp = self.client.clone().get_jwks(GetJwksRequest {}).await.map_err(|s| ApiError::from_status(&s))?;
         let jwks = Jwks {

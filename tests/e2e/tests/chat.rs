@@ -47,10 +47,10 @@ async fn killing_a_gateway_replica_mid_stream_loses_no_accepted_message() {
     let (mut talker, _) = tokio_tungstenite::connect_async(ws(p.url(""), &host)).await.unwrap();
     for s in [&mut watcher, &mut talker] {
         loop {
-            if let Some(Ok(Message::Text(t))) = s.next().await {
-                if t.contains("\"hello\"") {
-                    break;
-                }
+            if let Some(Ok(Message::Text(t))) = s.next().await
+                && t.contains("\"hello\"")
+            {
+                break;
             }
         }
     }

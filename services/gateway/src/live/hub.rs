@@ -160,11 +160,11 @@ impl Hub {
                 last = room.users.remove(user_id).map(|(_, a)| a);
             }
         }
-        if room.users.is_empty() {
-            if let Some(room) = rooms.remove(event) {
-                for t in room.tasks {
-                    t.abort();
-                }
+        if room.users.is_empty()
+            && let Some(room) = rooms.remove(event)
+        {
+            for t in room.tasks {
+                t.abort();
             }
         }
         last
@@ -237,11 +237,11 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
     } else if let Some((change, event)) = lifecycle(env) {
         let event = crate::routes::events::event(event);
         return vec![plain(frame(&ServerMessage::Event { change, event }))];
-    } else if env.type_name == pb::PresenceChanged::full_name() {
-        if let Ok(p) = env.open::<pb::PresenceChanged>() {
-            let user = protocol::author(p.user);
-            return vec![plain(frame(&ServerMessage::Presence { viewer_count: p.viewer_count, user, joined: p.joined }))];
-        }
+    } else if env.type_name == pb::PresenceChanged::full_name()
+        && let Ok(p) = env.open::<pb::PresenceChanged>()
+    {
+        let user = protocol::author(p.user);
+        return vec![plain(frame(&ServerMessage::Presence { viewer_count: p.viewer_count, user, joined: p.joined }))];
     }
     tracing::debug!(type_name = %env.type_name, "room message of no interest to sockets");
     Vec::new()

@@ -241,12 +241,11 @@ async fn run(
                     while let Some(ev) = next.take() {
                         match ev {
                             Ok(ev) => {
-                                if let Some((user, code, why)) = &ev.close_user {
-                                    if *user == me.user_id {
+                                if let Some((user, code, why)) = &ev.close_user
+                                    && *user == me.user_id {
                                         let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(ev.json))).await;
                                         return Some((*code, *why));
                                     }
-                                }
                                 if sink.feed(Message::Text(ev.json)).await.is_err() {
                                     return None;
                                 }
