@@ -4,63 +4,7 @@ use chrono::{DateTime, Utc};
 use stagecast_kit::ApiError;
 use uuid::Uuid;
 
-/// The id of an event, which is also the id of its chat room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EventId(Uuid);
-
-impl EventId {
-    /// Parses an id sent by a caller.
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        parse_uuid(raw).map(Self).ok_or_else(|| ApiError::invalid("invalid_event_id", "event_id must be a UUID"))
-    }
-
-    /// Wraps an id read back from our own storage or from a trusted bus message already checked.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Hyphenated lowercase: the form used in bus subjects, Redis keys and replies.
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-/// The id of a user, as issued by the auth service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(Uuid);
-
-impl UserId {
-    /// The caller of a moderation call. It comes from the gateway's verified token, so a bad one
-    /// means the gateway sent something wrong; the code names the field.
-    pub fn parse_actor(raw: &str) -> Result<Self, ApiError> {
-        parse_uuid(raw).map(Self).ok_or_else(|| ApiError::invalid("invalid_actor", "actor_id must be a user id (UUID)"))
-    }
-
-    /// A user named in a request: the author of Join/Send, or the target of a moderation action.
-    pub fn parse_user(raw: &str) -> Result<Self, ApiError> {
-        parse_uuid(raw).map(Self).ok_or_else(|| ApiError::invalid("invalid_user_id", "user_id must be a user id (UUID)"))
-    }
-
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
+pub use stagecast_ids::{EventId, UserId, parse_uuid};
 
 /// The id of a chat message (or of a held one). New ids are UUIDv7: time-ordered, so the
 /// primary-key order is the order messages were accepted in and history pages by id.
@@ -126,13 +70,6 @@ impl fmt::Display for ActionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.hyphenated().fmt(f)
     }
-}
-
-/// The nil UUID is refused: no issuer hands it out, so seeing it means a default value slipped
-/// through upstream (an empty proto field decodes to "" and never reaches here as nil, but a
-/// client could still send all zeros).
-pub fn parse_uuid(raw: &str) -> Option<Uuid> {
-    Uuid::parse_str(raw.trim()).ok().filter(|id| !id.is_nil())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ impl CoHosts {
     /// distinct users. Whether the host is among them is checked by [`CoHosts::exclude_host`],
     /// because the host is not always known at the edge.
     pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, ApiError> {
-        let mut ids = raw.iter().map(|s| UserId::parse_cohost(s.as_ref())).collect::<Result<Vec<_>, _>>()?;
+        let mut ids = raw.iter().map(|s| super::ids::parse_cohost(s.as_ref())).collect::<Result<Vec<_>, _>>()?;
         ids.sort_unstable();
         ids.dedup();
         if ids.len() > Self::MAX {
