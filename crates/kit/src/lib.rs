@@ -8,6 +8,8 @@
 //!   machine-readable `code` that clients can branch on.
 //! - [`shutdown`]: a future that resolves on SIGTERM or Ctrl-C.
 //! - [`grpc`]: serves tonic services with health, reflection and trace propagation.
+//! - [`text`]: the rules for text and links people type (normalised, bounded, refusals that
+//!   name the field).
 //! - [`db`]: connects to Postgres inside a service's own schema and runs its migrations.
 #![forbid(unsafe_code)]
 
@@ -16,5 +18,6 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod shutdown;
+pub mod text;
 
 pub use error::{ApiError, ErrorKind};

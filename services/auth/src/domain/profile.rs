@@ -1,5 +1,5 @@
 use stagecast_kit::ApiError;
-use unicode_normalization::UnicodeNormalization;
+use stagecast_kit::text;
 
 /// A display name: NFC-normalised, trimmed, 1..=50 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,20 +9,14 @@ impl DisplayName {
     pub const MAX_CHARS: usize = 50;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let s: String = raw.nfc().collect::<String>().trim().to_owned();
-        if s.is_empty() {
-            return Err(ApiError::invalid("display_name_required", "display name is required"));
-        }
-        if s.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::invalid(
-                "display_name_too_long",
-                format!("display name must be at most {} characters", Self::MAX_CHARS),
-            ));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(ApiError::invalid("invalid_display_name", "display name must not contain control characters"));
-        }
-        Ok(Self(s))
+        const FIELD: text::Field = text::Field {
+            name: "display name",
+            code: "display_name",
+            max_chars: DisplayName::MAX_CHARS,
+            required: true,
+            line_breaks: false,
+        };
+        text::clean(raw, &FIELD).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -36,20 +30,7 @@ pub struct AvatarUrl(Option<String>);
 
 impl AvatarUrl {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let s = raw.trim();
-        if s.is_empty() {
-            return Ok(Self(None));
-        }
-        let bad =
-            || ApiError::invalid("invalid_avatar_url", "avatar_url must be an absolute http(s) URL of at most 2048 characters");
-        if s.len() > 2048 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(bad());
-        }
-        let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).ok_or_else(bad)?;
-        if rest.is_empty() || rest.starts_with('/') {
-            return Err(bad());
-        }
-        Ok(Self(Some(s.to_owned())))
+        text::http_url(raw, "avatar_url").map(Self)
     }
 
     pub fn as_deref(&self) -> Option<&str> {

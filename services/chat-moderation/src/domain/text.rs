@@ -1,11 +1,9 @@
-use stagecast_kit::ApiError;
-use unicode_normalization::UnicodeNormalization;
-
-/// NFC first, so that text typed two ways ("é" precomposed or as e + accent) counts, compares
-/// and matches blocked terms the same; then trimmed.
-fn normalise(raw: &str) -> String {
-    raw.nfc().collect::<String>().trim().to_owned()
-}
+// NFC first (kit's normalise), so that text typed two ways ("é" precomposed or as e + accent)
+// counts, compares and matches blocked terms the same; then trimmed.
+use stagecast_kit::{
+    ApiError,
+    text::{self, normalise},
+};
 
 /// The text of a chat message: NFC-normalised, trimmed, 1..=500 characters (not bytes), no
 /// control characters. Line breaks count as control characters: chat lines are single lines.
@@ -83,14 +81,9 @@ impl Reason {
     pub const MAX_CHARS: usize = 500;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let s = normalise(raw);
-        if s.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::invalid("reason_too_long", format!("a reason is at most {} characters", Self::MAX_CHARS)));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(ApiError::invalid("invalid_reason", "a reason must not contain control characters"));
-        }
-        Ok(Self(s))
+        const FIELD: text::Field =
+            text::Field { name: "reason", code: "reason", max_chars: Reason::MAX_CHARS, required: false, line_breaks: false };
+        text::clean(raw, &FIELD).map(Self)
     }
 
     pub fn from_stored(s: String) -> Self {

@@ -1,5 +1,4 @@
-use stagecast_kit::ApiError;
-use unicode_normalization::UnicodeNormalization;
+use stagecast_kit::{ApiError, text};
 
 /// An event title: NFC-normalised, trimmed, 1..=140 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,18 +8,9 @@ impl EventTitle {
     pub const MAX_CHARS: usize = 140;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        // Normalised first so that "é" typed two ways counts (and compares) the same.
-        let s: String = raw.nfc().collect::<String>().trim().to_owned();
-        if s.is_empty() {
-            return Err(ApiError::invalid("title_required", "title is required"));
-        }
-        if s.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::invalid("title_too_long", format!("title must be at most {} characters", Self::MAX_CHARS)));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(ApiError::invalid("invalid_title", "title must not contain control characters (including line breaks)"));
-        }
-        Ok(Self(s))
+        const FIELD: text::Field =
+            text::Field { name: "title", code: "title", max_chars: EventTitle::MAX_CHARS, required: true, line_breaks: false };
+        text::clean(raw, &FIELD).map(Self)
     }
 
     /// A title read back from storage. It was parsed when it was written; parsing it again would
@@ -43,22 +33,14 @@ impl Description {
     pub const MAX_CHARS: usize = 5000;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let s: String = raw.nfc().collect::<String>().trim().to_owned();
-        if s.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::invalid(
-                "description_too_long",
-                format!("description must be at most {} characters", Self::MAX_CHARS),
-            ));
-        }
-        // NUL in particular: Postgres text cannot hold it, so letting it through would turn a bad
-        // request into an internal error.
-        if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-            return Err(ApiError::invalid(
-                "invalid_description",
-                "description must not contain control characters other than line breaks and tabs",
-            ));
-        }
-        Ok(Self(s))
+        const FIELD: text::Field = text::Field {
+            name: "description",
+            code: "description",
+            max_chars: Description::MAX_CHARS,
+            required: false,
+            line_breaks: true,
+        };
+        text::clean(raw, &FIELD).map(Self)
     }
 
     pub fn from_stored(s: String) -> Self {
@@ -79,31 +61,7 @@ impl CoverUrl {
 
     /// The empty string means "no cover", which is also how a caller removes one.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let s = raw.trim();
-        if s.is_empty() {
-            return Ok(Self(None));
-        }
-        let bad = || {
-            ApiError::invalid(
-                "invalid_cover_url",
-                format!("cover_url must be empty or an absolute http(s) URL of at most {} characters", Self::MAX_BYTES),
-            )
-        };
-        // Whitespace is checked on the raw text because the URL parser would quietly
-        // percent-encode it, and the value is stored as given.
-        if s.len() > Self::MAX_BYTES || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(bad());
-        }
-        // The URL parser forgives "https:///x" and "https:\\x" (reading host "x"); a stored
-        // value that other clients parse less kindly would break their cover images.
-        if s.split_once("://").is_none_or(|(_, rest)| rest.is_empty() || rest.starts_with(['/', '\\'])) {
-            return Err(bad());
-        }
-        let url = url::Url::parse(s).map_err(|_| bad())?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-            return Err(bad());
-        }
-        Ok(Self(Some(s.to_owned())))
+        text::http_url(raw, "cover_url").map(Self)
     }
 
     pub fn from_stored(s: Option<String>) -> Self {
