@@ -55,6 +55,15 @@ where
     value.trim().parse().map_err(|e: T::Err| ConfigError { var: var.into(), reason: format!("cannot parse: {e}") })
 }
 
+/// The configuration, or — when it is missing or malformed — a log line naming the variable and
+/// exit status 2, so an orchestrator sees a configuration error rather than a crash.
+pub fn or_exit<T>(config: Result<T, ConfigError>) -> T {
+    config.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+        std::process::exit(2)
+    })
+}
+
 /// A secret read from the environment: its `Debug` never shows the value, so a config struct
 /// can be logged whole.
 #[derive(Clone)]

@@ -3,13 +3,7 @@ use stagecast_gateway::{config::Config, startup::Application};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = stagecast_telemetry::init("gateway");
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "invalid configuration");
-            std::process::exit(2);
-        }
-    };
+    let config = stagecast_kit::config::or_exit(Config::from_env());
     let app = Application::build(config).await?;
     tracing::info!(port = app.port(), url = %format!("http://{}", app.local_addr()), "gateway listening");
     app.run_until(stagecast_kit::shutdown::signal()).await
