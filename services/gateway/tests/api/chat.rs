@@ -309,3 +309,37 @@ async fn a_socket_without_a_valid_token_is_refused_before_the_upgrade() {
     let r = app.get(&format!("/api/v1/events/{event}/live?access_token=forged.token.here"), None).await;
     assert_problem(r, StatusCode::UNAUTHORIZED, "token_invalid").await;
 }
+
+#[tokio::test]
+async fn a_viewer_who_stops_reading_does_not_hold_up_the_others() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let stalled = app.sign_up().await;
+    let eager = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+    let mut h = connect(&app.base, &event, &host.access).await;
+    next_of(&mut h, "hello").await;
+    // Connected, then never read again.
+    let mut s = connect(&app.base, &event, &stalled.access).await;
+    next_of(&mut s, "hello").await;
+    let mut e = connect(&app.base, &event, &eager.access).await;
+    next_of(&mut e, "hello").await;
+
+    // The host (exempt from slow mode and rate limits) sends a burst; each is acknowledged.
+    let burst = 100;
+    for i in 0..burst {
+        say(&mut h, &format!("b{i}"), &format!("burst {i} {}", "x".repeat(400))).await;
+    }
+    let mut received = 0;
+    // Generous: sends are accepted one by one (gRPC + JetStream ack each) in a debug build.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while received < burst {
+        match tokio::time::timeout_at(deadline, e.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) if t.contains("\"chat.message\"") => received += 1,
+            Ok(Some(Ok(_))) => {}
+            other => panic!("the eager viewer stopped receiving after {received}: {other:?}"),
+        }
+    }
+    assert_eq!(received, burst);
+    drop(s);
+}
