@@ -92,6 +92,28 @@ async fn two_users_chat_and_a_viewer_on_another_gateway_replica_sees_both() {
     assert_eq!(a["message"]["author"]["role"], "host");
     assert_eq!(b["message"]["text"], "thanks, happy to be here");
     assert_eq!(b["message"]["author"]["user_id"], guest.user_id.as_str());
+
+    // Replay for playback beside the recording: offsets from go-live; the pre-show chat (before
+    // going live) is not part of it.
+    say(&mut h, "h2", "we are live").await;
+    next_of(&mut h, "chat.ack").await;
+    say(&mut g, "g2", "woo").await;
+    let mut items = Vec::new();
+    for _ in 0..50 {
+        let r: Value = app.get(&format!("/api/v1/events/{event}/chat/replay"), Some(&far.access)).await.json().await.unwrap();
+        items = r["items"].as_array().cloned().unwrap_or_default();
+        if items.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let texts: Vec<&str> = items.iter().map(|i| i["message"]["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["we are live", "woo"]);
+    let offsets: Vec<i64> = items.iter().map(|i| i["offset_ms"].as_i64().unwrap()).collect();
+    assert!(offsets[0] >= 0 && offsets[0] <= offsets[1], "{offsets:?}");
+
+    let here: Value = app.get(&format!("/api/v1/events/{event}/presence"), Some(&far.access)).await.json().await.unwrap();
+    assert_eq!(here["viewer_count"], 3);
 }
 
 #[tokio::test]
