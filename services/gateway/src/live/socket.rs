@@ -205,7 +205,8 @@ async fn run(
                     let Some(Ok(frame)) = frame else { return };
                     last_heard = Instant::now();
                     match frame {
-                        Message::Text(text) => match handle_client(st, event_id, &me, text.as_str()).await {
+                        // Boxed: an idle socket's task then does not carry the space of a gRPC call in flight.
+                        Message::Text(text) => match Box::pin(handle_client(st, event_id, &me, text.as_str())).await {
                             Some(reply) => Outbound::Text(reply.into()),
                             None => continue,
                         },
