@@ -218,6 +218,79 @@ pub struct AccessClaims {
 
 pub const ISSUER: &str = "stagecast-auth";
 pub const ACCESS_AUDIENCE: &str = "stagecast-api";
+/// Media tokens are for the SFU only: an access token is never accepted there, nor a media
+/// token at the API, because the audiences differ.
+pub const MEDIA_AUDIENCE: &str = "stagecast-media";
+
+/// A kind of track a participant may publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSource {
+    Camera,
+    Microphone,
+    Screen,
+    ScreenAudio,
+}
+
+impl TrackSource {
+    pub const ALL: [TrackSource; 4] =
+        [TrackSource::Camera, TrackSource::Microphone, TrackSource::Screen, TrackSource::ScreenAudio];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackSource::Camera => "camera",
+            TrackSource::Microphone => "microphone",
+            TrackSource::Screen => "screen",
+            TrackSource::ScreenAudio => "screen_audio",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Whether the source carries video (camera, screen) rather than audio.
+    pub fn is_video(self) -> bool {
+        matches!(self, TrackSource::Camera | TrackSource::Screen)
+    }
+}
+
+/// What a media token lets its holder do in one room.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaGrants {
+    /// May receive the room's tracks.
+    pub subscribe: bool,
+    /// The sources the holder may publish; empty for audience members.
+    pub publish: Vec<TrackSource>,
+    /// Not announced to other participants (recorders, egress).
+    pub hidden: bool,
+}
+
+impl MediaGrants {
+    pub fn may_publish(&self, source: TrackSource) -> bool {
+        self.publish.contains(&source)
+    }
+}
+
+/// The claims of a stagecast media token, verified by the SFU with the public key only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaClaims {
+    /// User id.
+    pub sub: String,
+    /// Display name shown to other participants.
+    pub name: String,
+    /// Avatar URL, empty when the user has none.
+    #[serde(default)]
+    pub avatar: String,
+    /// The room: the event id.
+    pub room: String,
+    pub grants: MediaGrants,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
 
 #[cfg(test)]
 mod tests {
