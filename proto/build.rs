@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/stagecast/auth/v1/auth.proto",
         "proto/stagecast/events/v1/events.proto",
         "proto/stagecast/chat/v1/chat.proto",
+        "proto/stagecast/media/v1/media.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

@@ -32,3 +32,9 @@ pub mod chat {
         include!(concat!(env!("OUT_DIR"), "/stagecast.chat.v1.rs"));
     }
 }
+
+pub mod media {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/stagecast.media.v1.rs"));
+    }
+}

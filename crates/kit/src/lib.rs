@@ -11,12 +11,16 @@
 //! - [`text`]: the rules for text and links people type (normalised, bounded, refusals that
 //!   name the field).
 //! - [`db`]: connects to Postgres inside a service's own schema and runs its migrations.
+//! - [`keys`]: the auth service's public keys, cached, for verifying tokens locally.
+//! - [`problem`]: RFC 9457 problem JSON, the shape of every HTTP error.
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod keys;
+pub mod problem;
 pub mod shutdown;
 pub mod text;
 

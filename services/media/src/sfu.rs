@@ -1,0 +1,1141 @@
+//! The SFU core, sans-IO: peers (one str0m [`Rtc`] each), the rooms they are in, and the
+//! forwarding of media between them. It owns no socket, no clock and no thread: the caller feeds
+//! it datagrams and time and sends the datagrams it returns, so tests drive it with a simulated
+//! network at full speed (tests/sfu.rs) and [`crate::worker`] drives it with a UDP socket.
+//!
+//! Invariants:
+//! - a peer only ever receives a track from another peer in the same room, and only while its
+//!   grants say `subscribe`;
+//! - a track is only ever forwarded while its publisher's grants allow its source and nobody
+//!   (server or publisher) has muted it;
+//! - every call that mutates a peer is followed by [`Sfu::poll`], which drains every peer's
+//!   output until str0m reports a timeout (str0m's rule).
+use std::{
+    collections::{BTreeMap, VecDeque},
+    fmt,
+    net::SocketAddr,
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, Instant},
+};
+
+use stagecast_authn::{MediaClaims, MediaGrants, TrackSource};
+use str0m::{
+    Candidate, Event, IceConnectionState, Input, Output, Rtc,
+    change::{SdpAnswer, SdpOffer, SdpPendingOffer},
+    channel::{ChannelData, ChannelId},
+    media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid},
+    net::{Protocol, Receive, Transmit},
+};
+
+use crate::{
+    sdp::{OfferSummary, SectionKind},
+    signal::{ClientMessage, ParticipantView, ServerMessage, TrackView},
+};
+
+/// A peer that has not completed ICE + DTLS by then is dropped.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time given to a `bye` message to leave before the connection is closed.
+const BYE_GRACE: Duration = Duration::from_millis(300);
+/// At most one keyframe request per published track in this interval.
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the active speaker is re-evaluated.
+const SPEAKER_INTERVAL: Duration = Duration::from_millis(300);
+/// RFC 6464 level (-dBov) above which a participant counts as speaking.
+const SPEAKING_LEVEL: i8 = -50;
+
+/// One connection to the SFU: a browser participant, a WHIP publisher or a WHEP viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(u64);
+
+impl PeerId {
+    fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        s.strip_prefix("p").and_then(|n| n.parse().ok()).map(Self)
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionKind {
+    /// A full participant: publishes and subscribes, signals over the `signal` data channel.
+    Participant,
+    /// WHIP (RFC 9725): publishes only, one offer, no data channel.
+    Whip,
+    /// WHEP: receives the room's current video and audio, one offer, no renegotiation.
+    Whep,
+}
+
+/// A join, after the caller verified the media token.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    pub claims: MediaClaims,
+    pub offer: String,
+    /// m-line → what it carries, for every m-line the client sends on.
+    pub sources: BTreeMap<String, TrackSource>,
+    pub kind: ConnectionKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct Joined {
+    pub peer: PeerId,
+    pub answer: String,
+}
+
+/// Why an offer was refused. Each has a stable code for the API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OfferError {
+    #[error("{0}")]
+    BadSdp(String),
+    #[error("{0}")]
+    TrackNotAllowed(String),
+    #[error("{0}")]
+    UnsupportedCodec(String),
+    #[error("{0}")]
+    NotAllowed(String),
+}
+
+impl OfferError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OfferError::BadSdp(_) => "bad_sdp",
+            OfferError::TrackNotAllowed(_) => "track_not_allowed",
+            OfferError::UnsupportedCodec(_) => "unsupported_codec",
+            OfferError::NotAllowed(_) => "not_allowed",
+        }
+    }
+}
+
+/// What happened in a room, for the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomEvent {
+    ParticipantJoined { room: String, peer: PeerId, user_id: String, name: String },
+    ParticipantLeft { room: String, peer: PeerId, user_id: String, reason: String },
+    TrackPublished { room: String, peer: PeerId, user_id: String, track: TrackInfo },
+    TrackUnpublished { room: String, peer: PeerId, user_id: String, track: TrackInfo },
+    TrackMuted { room: String, peer: PeerId, user_id: String, track: TrackInfo, by_server: bool },
+    ActiveSpeaker { room: String, peer: Option<PeerId>, user_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackInfo {
+    pub source: TrackSource,
+    pub kind: &'static str,
+    pub muted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantInfo {
+    pub peer: PeerId,
+    pub user_id: String,
+    pub name: String,
+    pub grants: MediaGrants,
+    pub tracks: Vec<TrackInfo>,
+    pub connected: bool,
+}
+
+/// Codecs of every room: VP8 and H.264 (OBS sends only H.264), Opus. The SFU does not
+/// transcode, so a subscriber receives whatever its publisher sends.
+fn rtc_for(now: Instant) -> Rtc {
+    Rtc::builder()
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .enable_h264(true)
+        .build(now)
+}
+
+fn supported(kind: SectionKind, codec: &str) -> bool {
+    match kind {
+        SectionKind::Audio => codec == "opus",
+        SectionKind::Video => codec == "vp8" || codec == "h264",
+        SectionKind::Application => true,
+    }
+}
+
+fn kind_str(kind: MediaKind) -> &'static str {
+    if kind == MediaKind::Audio { "audio" } else { "video" }
+}
+
+#[derive(Debug)]
+struct TrackIn {
+    mid: Mid,
+    kind: MediaKind,
+    source: TrackSource,
+    muted_by_server: bool,
+    muted_by_client: bool,
+    last_keyframe_request: Option<Instant>,
+}
+
+impl TrackIn {
+    fn muted(&self) -> bool {
+        self.muted_by_server || self.muted_by_client
+    }
+
+    fn info(&self) -> TrackInfo {
+        TrackInfo { source: self.source, kind: kind_str(self.kind), muted: self.muted() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutState {
+    ToOpen,
+    Negotiating(Mid),
+    Open(Mid),
+    ToStop(Mid),
+    NegotiatingStop(Mid),
+}
+
+#[derive(Debug)]
+struct TrackOut {
+    origin: PeerId,
+    origin_mid: Mid,
+    kind: MediaKind,
+    state: OutState,
+}
+
+impl TrackOut {
+    fn open_mid(&self) -> Option<Mid> {
+        match self.state {
+            OutState::Open(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+struct Peer {
+    id: PeerId,
+    room: String,
+    user_id: String,
+    name: String,
+    avatar: String,
+    grants: MediaGrants,
+    kind: ConnectionKind,
+    rtc: Rtc,
+    joined_at: Instant,
+    connected: bool,
+    announced: bool,
+    channel: Option<ChannelId>,
+    pending: Option<SdpPendingOffer>,
+    declared: BTreeMap<String, TrackSource>,
+    tracks_in: Vec<TrackIn>,
+    tracks_out: Vec<TrackOut>,
+    /// WHEP: the m-line for each kind, and the room track bound to it.
+    whep_slots: Vec<(MediaKind, Mid, Option<(PeerId, Mid)>)>,
+    /// Messages for the data channel, queued until it opens.
+    outbox: VecDeque<String>,
+    state_dirty: bool,
+    close_at: Option<Instant>,
+    close_reason: String,
+    /// Smoothed RFC 6464 level of the microphone, in -dBov (0 loud, -127 silent).
+    level: f32,
+}
+
+impl Peer {
+    fn visible(&self) -> bool {
+        !self.grants.hidden && self.kind != ConnectionKind::Whep
+    }
+
+    fn send(&mut self, msg: &ServerMessage) {
+        if self.kind != ConnectionKind::Participant {
+            return;
+        }
+        self.outbox.push_back(msg.to_json());
+        self.flush_outbox();
+    }
+
+    fn flush_outbox(&mut self) {
+        let Some(cid) = self.channel else { return };
+        let Some(mut ch) = self.rtc.channel(cid) else { return };
+        while let Some(msg) = self.outbox.front() {
+            match ch.write(false, msg.as_bytes()) {
+                Ok(true) => {
+                    self.outbox.pop_front();
+                }
+                // Buffer full: try again on the next poll.
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::debug!(peer = %self.id, error = %e, "data channel write failed");
+                    self.outbox.clear();
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Refuses an offer whose new sending m-lines the grants do not allow.
+    fn check_offer(&self, summary: &OfferSummary, sources: &BTreeMap<String, TrackSource>) -> Result<(), OfferError> {
+        for s in &summary.sections {
+            if s.kind == SectionKind::Application {
+                continue;
+            }
+            let known = self.tracks_in.iter().any(|t| t.mid.to_string() == s.mid) || self.declared.contains_key(&s.mid);
+            if s.offerer_sends && !known {
+                if self.kind == ConnectionKind::Whep {
+                    return Err(OfferError::BadSdp("a WHEP offer must only receive (recvonly m-lines)".into()));
+                }
+                let source = match (sources.get(&s.mid), self.kind) {
+                    (Some(src), _) => *src,
+                    (None, ConnectionKind::Whip) => default_source(s.kind),
+                    (None, _) => {
+                        return Err(OfferError::TrackNotAllowed(format!(
+                            "m-line {} sends media but `sources` does not say what it is (camera, microphone, screen, screen_audio)",
+                            s.mid
+                        )));
+                    }
+                };
+                if source.is_video() != (s.kind == SectionKind::Video) {
+                    return Err(OfferError::TrackNotAllowed(format!(
+                        "m-line {} is {} but is labelled {}",
+                        s.mid,
+                        if s.kind == SectionKind::Video { "video" } else { "audio" },
+                        source.as_str()
+                    )));
+                }
+                if !self.grants.may_publish(source) {
+                    return Err(OfferError::TrackNotAllowed(format!(
+                        "your media token does not allow publishing {}; ask a host to bring you on stage",
+                        source.as_str()
+                    )));
+                }
+            }
+            if (s.offerer_sends || s.offerer_receives) && !s.codecs.iter().any(|c| supported(s.kind, c)) {
+                return Err(OfferError::UnsupportedCodec(format!(
+                    "m-line {} offers {} but this server forwards only {}",
+                    s.mid,
+                    if s.codecs.is_empty() { "no codec".to_owned() } else { s.codecs.join(", ") },
+                    if s.kind == SectionKind::Video { "VP8 and H.264" } else { "Opus" }
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn default_source(kind: SectionKind) -> TrackSource {
+    if kind == SectionKind::Video { TrackSource::Camera } else { TrackSource::Microphone }
+}
+
+/// Work handed from one peer to the others while polling.
+enum Propagated {
+    TrackOpen(PeerId, Mid, MediaKind),
+    TrackClosed(PeerId, Mid),
+    Media(PeerId, MediaKind, MediaData),
+    KeyframeRequest(PeerId, Mid, KeyframeRequestKind),
+    RoomChanged(String),
+}
+
+/// Every peer of one worker, across its rooms.
+pub struct Sfu {
+    local: SocketAddr,
+    peers: Vec<Peer>,
+    queue: VecDeque<Propagated>,
+    events: Vec<RoomEvent>,
+    transmits: Vec<Transmit>,
+    next_speaker_check: Option<Instant>,
+    speakers: BTreeMap<String, Option<PeerId>>,
+}
+
+impl Sfu {
+    /// `local` is the UDP address peers reach us on (the host candidate).
+    pub fn new(local: SocketAddr) -> Self {
+        Self {
+            local,
+            peers: Vec::new(),
+            queue: VecDeque::new(),
+            events: Vec::new(),
+            transmits: Vec::new(),
+            next_speaker_check: None,
+            speakers: BTreeMap::new(),
+        }
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Accepts an offer from a new peer and returns the answer.
+    pub fn join(&mut self, now: Instant, req: JoinRequest) -> Result<Joined, OfferError> {
+        if req.offer.len() > crate::sdp::MAX_OFFER_BYTES {
+            return Err(OfferError::BadSdp(format!("the offer is larger than {} bytes", crate::sdp::MAX_OFFER_BYTES)));
+        }
+        let summary = OfferSummary::parse(&req.offer).map_err(|e| OfferError::BadSdp(e.to_string()))?;
+        let claims = req.claims;
+        match req.kind {
+            ConnectionKind::Participant if !summary.has_data_channel() => {
+                return Err(OfferError::BadSdp(
+                    "a participant offer needs a data channel (label \"signal\") for signalling".into(),
+                ));
+            }
+            ConnectionKind::Whep if !claims.grants.subscribe => {
+                return Err(OfferError::NotAllowed("your media token does not allow watching this room".into()));
+            }
+            _ => {}
+        }
+        let offer =
+            SdpOffer::from_sdp_string(&req.offer).map_err(|e| OfferError::BadSdp(format!("the offer does not parse: {e}")))?;
+        let id = PeerId::next();
+        let mut peer = Peer {
+            id,
+            room: claims.room,
+            user_id: claims.sub,
+            name: claims.name,
+            avatar: claims.avatar,
+            grants: claims.grants,
+            kind: req.kind,
+            rtc: rtc_for(now),
+            joined_at: now,
+            connected: false,
+            announced: false,
+            channel: None,
+            pending: None,
+            declared: BTreeMap::new(),
+            tracks_in: Vec::new(),
+            tracks_out: Vec::new(),
+            whep_slots: Vec::new(),
+            outbox: VecDeque::new(),
+            state_dirty: false,
+            close_at: None,
+            close_reason: String::new(),
+            level: -127.0,
+        };
+        peer.check_offer(&summary, &req.sources)?;
+        let candidate = Candidate::host(self.local, "udp").map_err(|e| OfferError::BadSdp(format!("no candidate: {e}")))?;
+        peer.rtc.add_local_candidate(candidate);
+        let answer = peer
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| OfferError::BadSdp(format!("the offer cannot be accepted: {e}")))?;
+        for s in summary.sections.iter().filter(|s| s.offerer_sends) {
+            let source = req.sources.get(&s.mid).copied().unwrap_or_else(|| default_source(s.kind));
+            peer.declared.insert(s.mid.clone(), source);
+        }
+        if req.kind == ConnectionKind::Whep {
+            for s in summary.sections.iter().filter(|s| s.offerer_receives) {
+                let kind = if s.kind == SectionKind::Video { MediaKind::Video } else { MediaKind::Audio };
+                peer.whep_slots.push((kind, Mid::from(s.mid.as_str()), None));
+            }
+        }
+        // Tracks already in the room, for a subscriber (WHEP binds them when media flows).
+        if peer.grants.subscribe && req.kind == ConnectionKind::Participant {
+            for other in self.peers.iter().filter(|p| p.room == peer.room) {
+                for t in &other.tracks_in {
+                    peer.tracks_out.push(TrackOut { origin: other.id, origin_mid: t.mid, kind: t.kind, state: OutState::ToOpen });
+                }
+            }
+        }
+        tracing::info!(peer = %id, room = %peer.room, user = %peer.user_id, kind = ?req.kind, "peer joined");
+        self.peers.push(peer);
+        Ok(Joined { peer: id, answer: answer.to_sdp_string() })
+    }
+
+    /// Feeds one received datagram to the peer it belongs to. False when no peer claims it.
+    pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, destination: SocketAddr, data: &[u8]) -> bool {
+        let Ok(contents) = data.try_into() else {
+            return false;
+        };
+        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source, destination, contents });
+        let Some(peer) = self.peers.iter_mut().find(|p| p.rtc.accepts(&input)) else {
+            return false;
+        };
+        if let Err(e) = peer.rtc.handle_input(input) {
+            // A malformed packet costs this peer its connection, never the room.
+            tracing::debug!(peer = %peer.id, error = %e, "dropping peer after bad input");
+            peer.rtc.disconnect();
+        }
+        true
+    }
+
+    /// Moves every peer's clock to `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for peer in &mut self.peers {
+            if peer.rtc.is_alive()
+                && let Err(e) = peer.rtc.handle_input(Input::Timeout(now))
+            {
+                tracing::debug!(peer = %peer.id, error = %e, "dropping peer after timeout error");
+                peer.rtc.disconnect();
+            }
+        }
+    }
+
+    /// Drains every peer's output and forwards media between them; returns when the next
+    /// [`Sfu::handle_timeout`] is due. Datagrams to send are in [`Sfu::take_transmits`].
+    pub fn poll(&mut self, now: Instant) -> Instant {
+        self.reap(now);
+        self.update_speakers(now);
+        let mut next = now + Duration::from_millis(100);
+        loop {
+            for i in 0..self.peers.len() {
+                next = next.min(self.poll_peer(i, now));
+            }
+            if self.queue.is_empty() {
+                break;
+            }
+            while let Some(p) = self.queue.pop_front() {
+                self.propagate(now, p);
+            }
+        }
+        self.send_states();
+        // Sending state may have queued data channel output.
+        for i in 0..self.peers.len() {
+            next = next.min(self.poll_peer(i, now));
+        }
+        if let Some(t) = self.next_speaker_check {
+            next = next.min(t);
+        }
+        for p in &self.peers {
+            if let Some(t) = p.close_at {
+                next = next.min(t);
+            }
+            if !p.connected {
+                next = next.min(p.joined_at + CONNECT_TIMEOUT);
+            }
+        }
+        next.max(now)
+    }
+
+    pub fn take_transmits(&mut self) -> std::vec::Drain<'_, Transmit> {
+        self.transmits.drain(..)
+    }
+
+    pub fn take_events(&mut self) -> Vec<RoomEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Every peer of `room`.
+    pub fn participants(&self, room: &str) -> Vec<ParticipantInfo> {
+        self.peers
+            .iter()
+            .filter(|p| p.room == room)
+            .map(|p| ParticipantInfo {
+                peer: p.id,
+                user_id: p.user_id.clone(),
+                name: p.name.clone(),
+                grants: p.grants.clone(),
+                tracks: p.tracks_in.iter().map(TrackIn::info).collect(),
+                connected: p.connected,
+            })
+            .collect()
+    }
+
+    /// Server-side mute of `user_id`'s `source` tracks in `room`; returns how many were muted.
+    pub fn mute(&mut self, room: &str, user_id: &str, source: TrackSource) -> u32 {
+        let mut n = 0;
+        for peer in self.peers.iter_mut().filter(|p| p.room == room && p.user_id == user_id) {
+            let mut muted = Vec::new();
+            for t in peer.tracks_in.iter_mut().filter(|t| t.source == source && !t.muted_by_server) {
+                t.muted_by_server = true;
+                muted.push(t.info());
+            }
+            if !muted.is_empty() || peer.declared.values().any(|s| *s == source) {
+                peer.send(&ServerMessage::Muted { source, by_server: true });
+            }
+            for track in muted {
+                n += 1;
+                self.events.push(RoomEvent::TrackMuted {
+                    room: room.to_owned(),
+                    peer: peer.id,
+                    user_id: peer.user_id.clone(),
+                    track,
+                    by_server: true,
+                });
+            }
+        }
+        if n > 0 {
+            self.queue.push_back(Propagated::RoomChanged(room.to_owned()));
+        }
+        n
+    }
+
+    /// Replaces the grants of `user_id`'s peers in `room`; returns how many peers changed.
+    pub fn update_grants(&mut self, room: &str, user_id: &str, grants: MediaGrants) -> u32 {
+        let mut n = 0;
+        let ids: Vec<PeerId> =
+            self.peers.iter().filter(|p| p.room == room && p.user_id == user_id).map(|p| p.id).collect();
+        for id in ids {
+            let Some(i) = self.index(id) else { continue };
+            n += 1;
+            let gained_subscribe = grants.subscribe && !self.peers[i].grants.subscribe;
+            let peer = &mut self.peers[i];
+            peer.grants = grants.clone();
+            peer.send(&ServerMessage::Grants { grants: grants.clone() });
+            // Tracks the new grants do not allow stop being forwarded (and are unpublished).
+            let revoked: Vec<usize> = (0..peer.tracks_in.len())
+                .filter(|&k| !peer.grants.may_publish(peer.tracks_in[k].source))
+                .collect();
+            for k in revoked.into_iter().rev() {
+                let t = peer.tracks_in.remove(k);
+                self.events.push(RoomEvent::TrackUnpublished {
+                    room: room.to_owned(),
+                    peer: id,
+                    user_id: user_id.to_owned(),
+                    track: t.info(),
+                });
+                self.queue.push_back(Propagated::TrackClosed(id, t.mid));
+            }
+            let peer = &mut self.peers[i];
+            peer.declared.retain(|_, s| grants.may_publish(*s));
+            if !grants.subscribe {
+                for t in &mut peer.tracks_out {
+                    t.state = match t.state {
+                        OutState::Open(m) | OutState::Negotiating(m) => OutState::ToStop(m),
+                        other => other,
+                    };
+                }
+                peer.tracks_out.retain(|t| t.state != OutState::ToOpen);
+            } else if gained_subscribe {
+                let mut add = Vec::new();
+                for other in self.peers.iter().filter(|p| p.room == room && p.id != id) {
+                    for t in &other.tracks_in {
+                        add.push(TrackOut { origin: other.id, origin_mid: t.mid, kind: t.kind, state: OutState::ToOpen });
+                    }
+                }
+                self.peers[i].tracks_out.extend(add);
+            }
+            self.queue.push_back(Propagated::RoomChanged(room.to_owned()));
+        }
+        n
+    }
+
+    /// Disconnects `user_id`'s peers in `room` after telling them why.
+    pub fn remove(&mut self, now: Instant, room: &str, user_id: &str, reason: &str) -> u32 {
+        let mut n = 0;
+        for peer in self.peers.iter_mut().filter(|p| p.room == room && p.user_id == user_id && p.close_at.is_none()) {
+            peer.send(&ServerMessage::Bye { reason: reason.to_owned(), reconnect: false });
+            peer.close_at = Some(now + BYE_GRACE);
+            peer.close_reason = "removed".into();
+            n += 1;
+        }
+        n
+    }
+
+    /// Disconnects one peer (WHIP / WHEP resource deleted). False if it is not here.
+    pub fn disconnect(&mut self, peer: PeerId) -> bool {
+        match self.index(peer) {
+            Some(i) => {
+                self.peers[i].close_reason = "left".into();
+                self.peers[i].rtc.disconnect();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Tells every participant to reconnect elsewhere (the server is shutting down).
+    pub fn shutdown(&mut self, now: Instant) {
+        for peer in &mut self.peers {
+            peer.send(&ServerMessage::Bye { reason: "the media server is restarting".into(), reconnect: true });
+            peer.close_at = Some(now + BYE_GRACE);
+            peer.close_reason = "server_shutdown".into();
+        }
+    }
+
+    fn index(&self, id: PeerId) -> Option<usize> {
+        self.peers.iter().position(|p| p.id == id)
+    }
+
+    /// Drops peers that are gone: closed, ICE timed out, never connected, or told to leave.
+    fn reap(&mut self, now: Instant) {
+        for p in &mut self.peers {
+            if p.close_at.is_some_and(|t| now >= t) {
+                p.rtc.disconnect();
+            }
+            if !p.connected && now >= p.joined_at + CONNECT_TIMEOUT && p.rtc.is_alive() {
+                p.close_reason = "connect_timeout".into();
+                p.rtc.disconnect();
+            }
+        }
+        let mut i = 0;
+        while i < self.peers.len() {
+            if self.peers[i].rtc.is_alive() {
+                i += 1;
+                continue;
+            }
+            let p = self.peers.swap_remove(i);
+            let reason = if p.close_reason.is_empty() { "disconnected".to_owned() } else { p.close_reason.clone() };
+            tracing::info!(peer = %p.id, room = %p.room, reason, "peer left");
+            for t in &p.tracks_in {
+                self.queue.push_back(Propagated::TrackClosed(p.id, t.mid));
+                if p.announced {
+                    self.events.push(RoomEvent::TrackUnpublished {
+                        room: p.room.clone(),
+                        peer: p.id,
+                        user_id: p.user_id.clone(),
+                        track: t.info(),
+                    });
+                }
+            }
+            if p.announced {
+                self.events.push(RoomEvent::ParticipantLeft {
+                    room: p.room.clone(),
+                    peer: p.id,
+                    user_id: p.user_id.clone(),
+                    reason,
+                });
+            }
+            self.queue.push_back(Propagated::RoomChanged(p.room));
+        }
+    }
+
+    fn poll_peer(&mut self, i: usize, now: Instant) -> Instant {
+        self.negotiate_if_needed(i);
+        self.peers[i].flush_outbox();
+        loop {
+            let peer = &mut self.peers[i];
+            if !peer.rtc.is_alive() {
+                return now;
+            }
+            match peer.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => return t,
+                Ok(Output::Transmit(t)) => self.transmits.push(t),
+                Ok(Output::Event(e)) => self.handle_event(i, now, e),
+                Err(e) => {
+                    tracing::debug!(peer = %peer.id, error = %e, "poll_output failed; dropping peer");
+                    peer.rtc.disconnect();
+                    return now;
+                }
+            }
+        }
+    }
+
+    fn handle_event(&mut self, i: usize, now: Instant, e: Event) {
+        let peer = &mut self.peers[i];
+        match e {
+            Event::Connected => {
+                peer.connected = true;
+                if peer.visible() && !peer.announced {
+                    peer.announced = true;
+                    self.events.push(RoomEvent::ParticipantJoined {
+                        room: peer.room.clone(),
+                        peer: peer.id,
+                        user_id: peer.user_id.clone(),
+                        name: peer.name.clone(),
+                    });
+                }
+                self.queue.push_back(Propagated::RoomChanged(peer.room.clone()));
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                // The peer vanished (ICE consent expired): clean up now rather than wait.
+                peer.close_reason = "ice_timeout".into();
+                peer.rtc.disconnect();
+            }
+            Event::MediaAdded(m) => {
+                if matches!(m.direction, Direction::RecvOnly | Direction::SendRecv) {
+                    self.track_published(i, m.mid, m.kind);
+                }
+            }
+            Event::MediaChanged(m) => {
+                let receiving = matches!(m.direction, Direction::RecvOnly | Direction::SendRecv);
+                let known = peer.tracks_in.iter().any(|t| t.mid == m.mid);
+                if receiving && !known {
+                    if let Some(kind) = peer.rtc.media(m.mid).map(|md| md.kind()) {
+                        self.track_published(i, m.mid, kind);
+                    }
+                } else if !receiving && known {
+                    self.track_unpublished(i, m.mid);
+                }
+            }
+            Event::MediaData(data) => self.media_in(i, now, data),
+            Event::KeyframeRequest(req) => {
+                let Some(out) = peer.tracks_out.iter().find(|t| t.open_mid() == Some(req.mid)) else {
+                    if let Some((_, _, Some((origin, mid)))) = peer.whep_slots.iter().find(|s| s.1 == req.mid) {
+                        self.queue.push_back(Propagated::KeyframeRequest(*origin, *mid, req.kind));
+                    }
+                    return;
+                };
+                self.queue.push_back(Propagated::KeyframeRequest(out.origin, out.origin_mid, req.kind));
+            }
+            Event::ChannelOpen(cid, _label) => {
+                if peer.channel.is_none() {
+                    peer.channel = Some(cid);
+                    peer.state_dirty = true;
+                    if !peer.grants.subscribe {
+                        // Nothing to negotiate; still tell the client who is here.
+                    }
+                }
+            }
+            Event::ChannelData(d) => self.channel_data(i, now, d),
+            _ => {}
+        }
+    }
+
+    fn track_published(&mut self, i: usize, mid: Mid, kind: MediaKind) {
+        let peer = &mut self.peers[i];
+        let Some(&source) = peer.declared.get(&mid.to_string()) else {
+            tracing::debug!(peer = %peer.id, %mid, "media on an m-line with no declared source; ignored");
+            return;
+        };
+        if !peer.grants.may_publish(source) {
+            return;
+        }
+        let track = TrackIn { mid, kind, source, muted_by_server: false, muted_by_client: false, last_keyframe_request: None };
+        if peer.visible() {
+            self.events.push(RoomEvent::TrackPublished {
+                room: peer.room.clone(),
+                peer: peer.id,
+                user_id: peer.user_id.clone(),
+                track: track.info(),
+            });
+        }
+        peer.tracks_in.push(track);
+        self.queue.push_back(Propagated::TrackOpen(peer.id, mid, kind));
+        self.queue.push_back(Propagated::RoomChanged(peer.room.clone()));
+    }
+
+    fn track_unpublished(&mut self, i: usize, mid: Mid) {
+        let peer = &mut self.peers[i];
+        let Some(k) = peer.tracks_in.iter().position(|t| t.mid == mid) else { return };
+        let t = peer.tracks_in.remove(k);
+        if peer.visible() {
+            self.events.push(RoomEvent::TrackUnpublished {
+                room: peer.room.clone(),
+                peer: peer.id,
+                user_id: peer.user_id.clone(),
+                track: t.info(),
+            });
+        }
+        self.queue.push_back(Propagated::TrackClosed(peer.id, mid));
+        self.queue.push_back(Propagated::RoomChanged(peer.room.clone()));
+    }
+
+    fn media_in(&mut self, i: usize, now: Instant, data: MediaData) {
+        let peer = &mut self.peers[i];
+        let Some(track) = peer.tracks_in.iter_mut().find(|t| t.mid == data.mid) else { return };
+        if track.muted() {
+            return;
+        }
+        if !data.contiguous && track.kind == MediaKind::Video {
+            let due = track.last_keyframe_request.is_none_or(|t| now >= t + KEYFRAME_REQUEST_INTERVAL);
+            if due {
+                track.last_keyframe_request = Some(now);
+                if let Some(mut w) = peer.rtc.writer(data.mid) {
+                    let _ = w.request_keyframe(None, KeyframeRequestKind::Pli);
+                }
+            }
+        }
+        if track.source == TrackSource::Microphone
+            && let Some(level) = data.ext_vals.audio_level
+        {
+            // A quick attack and slow release, so a pause between words does not flip the speaker.
+            let l = level as f32;
+            peer.level = if l > peer.level { 0.5 * peer.level + 0.5 * l } else { 0.9 * peer.level + 0.1 * l };
+        }
+        let kind = track.kind;
+        self.queue.push_back(Propagated::Media(peer.id, kind, data));
+    }
+
+    fn channel_data(&mut self, i: usize, _now: Instant, d: ChannelData) {
+        if d.binary {
+            return;
+        }
+        let msg: ClientMessage = match serde_json::from_slice(&d.data) {
+            Ok(m) => m,
+            Err(e) => {
+                self.peers[i].send(&ServerMessage::Error {
+                    code: "bad_message".into(),
+                    message: format!("the message is not a signalling message: {e}"),
+                });
+                return;
+            }
+        };
+        match msg {
+            ClientMessage::Offer { sdp, sources } => self.client_offer(i, &sdp, sources),
+            ClientMessage::Answer { sdp } => self.client_answer(i, &sdp),
+            ClientMessage::Mute { source, muted } => {
+                let peer = &mut self.peers[i];
+                let mut changed = Vec::new();
+                for t in peer.tracks_in.iter_mut().filter(|t| t.source == source) {
+                    let before = t.muted();
+                    t.muted_by_client = muted;
+                    if !muted {
+                        // Only the participant lifts a server mute, by unmuting.
+                        t.muted_by_server = false;
+                    }
+                    if t.muted() != before {
+                        changed.push(t.info());
+                    }
+                    if !t.muted() && t.kind == MediaKind::Video {
+                        self.queue.push_back(Propagated::KeyframeRequest(peer.id, t.mid, KeyframeRequestKind::Pli));
+                    }
+                }
+                for track in changed {
+                    self.events.push(RoomEvent::TrackMuted {
+                        room: peer.room.clone(),
+                        peer: peer.id,
+                        user_id: peer.user_id.clone(),
+                        track,
+                        by_server: false,
+                    });
+                }
+                self.queue.push_back(Propagated::RoomChanged(peer.room.clone()));
+            }
+        }
+    }
+
+    fn client_offer(&mut self, i: usize, sdp: &str, sources: BTreeMap<String, TrackSource>) {
+        let peer = &mut self.peers[i];
+        if peer.pending.is_some() {
+            // Glare: our offer is in flight; the client (the polite side) rolls back and
+            // answers it, then offers again.
+            return;
+        }
+        let checked = OfferSummary::parse(sdp)
+            .map_err(|e| OfferError::BadSdp(e.to_string()))
+            .and_then(|summary| peer.check_offer(&summary, &sources).map(|()| summary))
+            .and_then(|summary| {
+                SdpOffer::from_sdp_string(sdp)
+                    .map_err(|e| OfferError::BadSdp(format!("the offer does not parse: {e}")))
+                    .map(|o| (summary, o))
+            });
+        let (summary, offer) = match checked {
+            Ok(v) => v,
+            Err(e) => {
+                peer.send(&ServerMessage::Error { code: e.code().into(), message: e.to_string() });
+                return;
+            }
+        };
+        for s in summary.sections.iter().filter(|s| s.offerer_sends) {
+            if let Some(src) = sources.get(&s.mid) {
+                peer.declared.insert(s.mid.clone(), *src);
+            }
+        }
+        match peer.rtc.sdp_api().accept_offer(offer) {
+            Ok(answer) => peer.send(&ServerMessage::Answer { sdp: answer.to_sdp_string() }),
+            Err(e) => {
+                peer.send(&ServerMessage::Error { code: "bad_sdp".into(), message: format!("the offer cannot be accepted: {e}") })
+            }
+        }
+    }
+
+    fn client_answer(&mut self, i: usize, sdp: &str) {
+        let peer = &mut self.peers[i];
+        let Some(pending) = peer.pending.take() else { return };
+        let answer = match SdpAnswer::from_sdp_string(sdp) {
+            Ok(a) => a,
+            Err(e) => {
+                peer.send(&ServerMessage::Error { code: "bad_sdp".into(), message: format!("the answer does not parse: {e}") });
+                // Forget the negotiation; the tracks are offered again.
+                for t in &mut peer.tracks_out {
+                    t.state = match t.state {
+                        OutState::Negotiating(_) => OutState::ToOpen,
+                        OutState::NegotiatingStop(m) => OutState::ToStop(m),
+                        s => s,
+                    };
+                }
+                return;
+            }
+        };
+        if let Err(e) = peer.rtc.sdp_api().accept_answer(pending, answer) {
+            peer.send(&ServerMessage::Error { code: "bad_sdp".into(), message: format!("the answer cannot be accepted: {e}") });
+            return;
+        }
+        for t in &mut peer.tracks_out {
+            if let OutState::Negotiating(m) = t.state {
+                t.state = OutState::Open(m);
+                if t.kind == MediaKind::Video {
+                    self.queue.push_back(Propagated::KeyframeRequest(t.origin, t.origin_mid, KeyframeRequestKind::Pli));
+                }
+            }
+        }
+        peer.tracks_out.retain(|t| !matches!(t.state, OutState::NegotiatingStop(_)));
+        peer.state_dirty = true;
+    }
+
+    /// Offers the peer the tracks it should receive (and stops the ones that ended).
+    fn negotiate_if_needed(&mut self, i: usize) {
+        let peer = &mut self.peers[i];
+        if peer.kind != ConnectionKind::Participant || peer.channel.is_none() || peer.pending.is_some() {
+            return;
+        }
+        if !peer.tracks_out.iter().any(|t| matches!(t.state, OutState::ToOpen | OutState::ToStop(_))) {
+            return;
+        }
+        let mut change = peer.rtc.sdp_api();
+        for t in &mut peer.tracks_out {
+            match t.state {
+                OutState::ToOpen => {
+                    let mid = change.add_media(t.kind, Direction::SendOnly, Some(t.origin.to_string()), None, None);
+                    t.state = OutState::Negotiating(mid);
+                }
+                OutState::ToStop(mid) => {
+                    change.stop_media(mid);
+                    t.state = OutState::NegotiatingStop(mid);
+                }
+                _ => {}
+            }
+        }
+        let Some((offer, pending)) = change.apply() else { return };
+        peer.pending = Some(pending);
+        peer.send(&ServerMessage::Offer { sdp: offer.to_sdp_string() });
+    }
+
+    fn propagate(&mut self, now: Instant, p: Propagated) {
+        match p {
+            Propagated::TrackOpen(origin, mid, kind) => {
+                let Some(room) = self.index(origin).map(|i| self.peers[i].room.clone()) else { return };
+                for q in self.peers.iter_mut().filter(|q| q.room == room && q.id != origin) {
+                    if q.grants.subscribe && q.kind == ConnectionKind::Participant {
+                        q.tracks_out.push(TrackOut { origin, origin_mid: mid, kind, state: OutState::ToOpen });
+                    }
+                }
+            }
+            Propagated::TrackClosed(origin, mid) => {
+                for q in &mut self.peers {
+                    q.tracks_out.retain_mut(|t| {
+                        if t.origin != origin || t.origin_mid != mid {
+                            return true;
+                        }
+                        match t.state {
+                            OutState::ToOpen => false,
+                            OutState::Negotiating(m) | OutState::Open(m) => {
+                                t.state = OutState::ToStop(m);
+                                true
+                            }
+                            _ => true,
+                        }
+                    });
+                    for slot in &mut q.whep_slots {
+                        if slot.2 == Some((origin, mid)) {
+                            slot.2 = None;
+                        }
+                    }
+                }
+            }
+            Propagated::Media(origin, kind, data) => self.forward(now, origin, kind, &data),
+            Propagated::KeyframeRequest(origin, mid, kind) => {
+                let Some(i) = self.index(origin) else { return };
+                let peer = &mut self.peers[i];
+                let Some(t) = peer.tracks_in.iter_mut().find(|t| t.mid == mid) else { return };
+                if t.last_keyframe_request.is_some_and(|at| now < at + KEYFRAME_REQUEST_INTERVAL) {
+                    return;
+                }
+                t.last_keyframe_request = Some(now);
+                if let Some(mut w) = peer.rtc.writer(mid) {
+                    let _ = w.request_keyframe(None, kind);
+                }
+            }
+            Propagated::RoomChanged(room) => {
+                for q in self.peers.iter_mut().filter(|q| q.room == room) {
+                    q.state_dirty = true;
+                }
+            }
+        }
+    }
+
+    fn forward(&mut self, now: Instant, origin: PeerId, kind: MediaKind, data: &MediaData) {
+        let Some(room) = self.index(origin).map(|i| self.peers[i].room.clone()) else { return };
+        let mut wants_keyframe = false;
+        for q in self.peers.iter_mut().filter(|q| q.id != origin && q.room == room && q.grants.subscribe && q.connected) {
+            let mid = match q.kind {
+                ConnectionKind::Participant => q
+                    .tracks_out
+                    .iter()
+                    .find(|t| t.origin == origin && t.origin_mid == data.mid)
+                    .and_then(TrackOut::open_mid),
+                ConnectionKind::Whep => {
+                    let Some(slot) = q.whep_slots.iter_mut().find(|s| s.0 == kind) else { continue };
+                    if slot.2.is_none() {
+                        slot.2 = Some((origin, data.mid));
+                        wants_keyframe |= kind == MediaKind::Video;
+                    }
+                    (slot.2 == Some((origin, data.mid))).then_some(slot.1)
+                }
+                ConnectionKind::Whip => None,
+            };
+            let Some(mid) = mid else { continue };
+            let Some(writer) = q.rtc.writer(mid) else { continue };
+            let Some(pt) = writer.match_params(data.params) else { continue };
+            if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+                tracing::debug!(peer = %q.id, error = %e, "write failed; dropping peer");
+                q.rtc.disconnect();
+            }
+        }
+        if wants_keyframe {
+            self.propagate(now, Propagated::KeyframeRequest(origin, data.mid, KeyframeRequestKind::Pli));
+        }
+    }
+
+    fn update_speakers(&mut self, now: Instant) {
+        if self.next_speaker_check.is_some_and(|t| now < t) {
+            return;
+        }
+        self.next_speaker_check = Some(now + SPEAKER_INTERVAL);
+        let mut loudest: BTreeMap<&str, (f32, Option<&Peer>)> = BTreeMap::new();
+        for p in &self.peers {
+            let speaking = p.level >= SPEAKING_LEVEL as f32
+                && p.tracks_in.iter().any(|t| t.source == TrackSource::Microphone && !t.muted());
+            let entry = loudest.entry(p.room.as_str()).or_insert((f32::MIN, None));
+            if speaking && p.visible() && p.level > entry.0 {
+                *entry = (p.level, Some(p));
+            }
+        }
+        let mut changes = Vec::new();
+        for (room, (_, peer)) in loudest {
+            let now_speaking = peer.map(|p| p.id);
+            if self.speakers.get(room).copied().flatten() != now_speaking {
+                changes.push((room.to_owned(), now_speaking, peer.map(|p| p.user_id.clone()).unwrap_or_default()));
+            }
+        }
+        self.speakers.retain(|room, _| self.peers.iter().any(|p| &p.room == room));
+        for (room, speaker, user_id) in changes {
+            self.speakers.insert(room.clone(), speaker);
+            let msg = ServerMessage::ActiveSpeaker { participant_id: speaker.map(|s| s.to_string()) };
+            for q in self.peers.iter_mut().filter(|q| q.room == room) {
+                q.send(&msg);
+            }
+            self.events.push(RoomEvent::ActiveSpeaker { room, peer: speaker, user_id });
+        }
+        // Levels decay when packets stop (muted, left): a silent participant is not the speaker.
+        for p in &mut self.peers {
+            p.level = 0.9 * p.level + 0.1 * -127.0;
+        }
+    }
+
+    fn send_states(&mut self) {
+        for i in 0..self.peers.len() {
+            let p = &self.peers[i];
+            if !p.state_dirty || p.channel.is_none() || p.kind != ConnectionKind::Participant {
+                continue;
+            }
+            let participants = self
+                .peers
+                .iter()
+                .filter(|o| o.room == p.room && o.visible() && (o.connected || o.id == p.id))
+                .map(|o| ParticipantView {
+                    participant_id: o.id.to_string(),
+                    user_id: o.user_id.clone(),
+                    name: o.name.clone(),
+                    avatar: o.avatar.clone(),
+                })
+                .collect();
+            let tracks = p
+                .tracks_out
+                .iter()
+                .filter_map(|t| {
+                    let mid = t.open_mid()?;
+                    let origin = self.peers.iter().find(|o| o.id == t.origin)?;
+                    let track = origin.tracks_in.iter().find(|x| x.mid == t.origin_mid)?;
+                    Some(TrackView {
+                        mid: mid.to_string(),
+                        participant_id: origin.id.to_string(),
+                        source: track.source,
+                        muted: track.muted(),
+                    })
+                })
+                .collect();
+            let msg = ServerMessage::State { participants, tracks };
+            let p = &mut self.peers[i];
+            p.state_dirty = false;
+            p.send(&msg);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Wiring: the UDP sockets and their workers, the HTTP signalling server, the gRPC control API,
+//! the bus publisher, and a shutdown that tells every participant to reconnect elsewhere.
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use stagecast_authn::MEDIA_AUDIENCE;
+use stagecast_kit::keys::KeyStore;
+use stagecast_proto::{auth::v1::auth_service_client::AuthServiceClient, media::v1::media_service_server::MediaServiceServer};
+use stagecast_telemetry::grpc::PropagateTrace;
+use tokio::net::TcpListener;
+use tonic::transport::Endpoint;
+
+use crate::{config::Config, grpc::MediaApi, http, rooms::Rooms, worker};
+
+pub const GRPC_SERVICE_NAME: &str = "stagecast.media.v1.MediaService";
+
+pub struct Application {
+    http: TcpListener,
+    grpc: TcpListener,
+    rooms: Arc<Rooms>,
+    keys: Arc<KeyStore>,
+    nats: async_nats::Client,
+    events: tokio::sync::mpsc::UnboundedReceiver<crate::sfu::RoomEvent>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let mut workers = Vec::with_capacity(config.workers);
+        for i in 0..config.workers {
+            let port = if config.udp_port == 0 { 0 } else { config.udp_port + i as u16 };
+            let socket = std::net::UdpSocket::bind(SocketAddr::new(config.udp_ip, port))
+                .with_context(|| format!("binding UDP {}:{port} (MEDIA_UDP_IP / MEDIA_UDP_PORT)", config.udp_ip))?;
+            let advertised = SocketAddr::new(config.public_ip, socket.local_addr()?.port());
+            workers.push(worker::spawn(i, socket, advertised, events_tx.clone()).context("starting an SFU worker")?);
+        }
+        let channel = Endpoint::from_shared(config.auth_grpc_url.clone())
+            .context("AUTH_GRPC_URL")?
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .connect_lazy();
+        let keys = Arc::new(KeyStore::new(AuthServiceClient::with_interceptor(channel, PropagateTrace), MEDIA_AUDIENCE));
+        let nats = stagecast_bus::stream::connect(&config.nats_url, "media").await.context("connecting to NATS (NATS_URL)")?;
+        let http = TcpListener::bind(config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
+        let grpc = TcpListener::bind(config.grpc_addr).await.with_context(|| format!("binding {}", config.grpc_addr))?;
+        Ok(Self { http, grpc, rooms: Arc::new(Rooms::new(workers)), keys, nats, events })
+    }
+
+    pub fn http_port(&self) -> u16 {
+        self.http.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn grpc_port(&self) -> u16 {
+        self.grpc.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The UDP addresses peers send media to, one per worker.
+    pub fn media_addrs(&self) -> Vec<SocketAddr> {
+        self.rooms.worker_addrs()
+    }
+
+    /// Serves until `shutdown` resolves; then tells every participant to reconnect elsewhere.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let publisher = tokio::spawn(crate::bus::publish(self.nats.clone(), self.events));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let app = http::router(http::HttpState { rooms: self.rooms.clone(), keys: self.keys });
+        let mut http_stop = stop_rx.clone();
+        let http = tokio::spawn(async move {
+            axum::serve(self.http, app)
+                .with_graceful_shutdown(async move {
+                    let _ = http_stop.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        let routes = tonic::service::Routes::new(MediaServiceServer::new(MediaApi::new(self.rooms.clone())));
+        let mut grpc_stop = stop_rx.clone();
+        let grpc = tokio::spawn(stagecast_kit::grpc::serve(self.grpc, routes, &[GRPC_SERVICE_NAME], async move {
+            let _ = grpc_stop.wait_for(|s| *s).await;
+        }));
+        shutdown.await;
+        tracing::info!("media service stopping: telling participants to reconnect");
+        self.rooms.shutdown().await;
+        let _ = stop_tx.send(true);
+        let http = http.await.context("HTTP task")?;
+        let grpc = grpc.await.context("gRPC task")?;
+        let _ = self.nats.flush().await;
+        publisher.abort();
+        tracing::info!("media service stopped");
+        http.context("HTTP server")?;
+        grpc.context("gRPC server")
+    }
+}

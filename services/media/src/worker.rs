@@ -1,0 +1,144 @@
+//! Drives one [`Sfu`] with a UDP socket, a clock and a command queue, on its own thread (a
+//! current-thread tokio runtime), so one busy room never stalls rooms on other workers and the
+//! forwarding path never waits on the HTTP or gRPC side.
+use std::{net::SocketAddr, time::Instant};
+
+use stagecast_authn::{MediaGrants, TrackSource};
+use tokio::{
+    net::UdpSocket,
+    sync::{mpsc, oneshot},
+};
+
+use crate::sfu::{JoinRequest, Joined, OfferError, ParticipantInfo, PeerId, RoomEvent, Sfu};
+
+/// Largest datagram read; WebRTC keeps packets under the ~1200-byte MTU target.
+const RECV_BUF: usize = 2048;
+/// Datagrams handled per wake-up before str0m is polled, so a flood cannot starve timers.
+const RECV_BATCH: usize = 64;
+
+pub enum Command {
+    Join(JoinRequest, oneshot::Sender<Result<Joined, OfferError>>),
+    Disconnect(PeerId, oneshot::Sender<bool>),
+    Participants(String, oneshot::Sender<Vec<ParticipantInfo>>),
+    Mute { room: String, user_id: String, source: TrackSource, reply: oneshot::Sender<u32> },
+    UpdateGrants { room: String, user_id: String, grants: MediaGrants, reply: oneshot::Sender<u32> },
+    Remove { room: String, user_id: String, reason: String, reply: oneshot::Sender<u32> },
+    /// Tell everyone to reconnect elsewhere, then stop after the grace period.
+    Shutdown(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct WorkerHandle {
+    pub tx: mpsc::Sender<Command>,
+    pub addr: SocketAddr,
+}
+
+/// Starts a worker thread on `socket` (already bound, so the caller knows the address).
+pub fn spawn(
+    index: usize,
+    socket: std::net::UdpSocket,
+    advertised: SocketAddr,
+    events: mpsc::UnboundedSender<RoomEvent>,
+) -> std::io::Result<WorkerHandle> {
+    socket.set_nonblocking(true)?;
+    let local = socket.local_addr()?;
+    let (tx, rx) = mpsc::channel(1024);
+    std::thread::Builder::new().name(format!("sfu-worker-{index}")).spawn(move || {
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start an SFU worker runtime");
+                return;
+            }
+        };
+        rt.block_on(async move {
+            match UdpSocket::from_std(socket) {
+                Ok(socket) => run(socket, local, advertised, rx, events).await,
+                Err(e) => tracing::error!(error = %e, "cannot register the SFU socket"),
+            }
+        });
+    })?;
+    Ok(WorkerHandle { tx, addr: advertised })
+}
+
+async fn run(
+    socket: UdpSocket,
+    local: SocketAddr,
+    advertised: SocketAddr,
+    mut rx: mpsc::Receiver<Command>,
+    events: mpsc::UnboundedSender<RoomEvent>,
+) {
+    let mut sfu = Sfu::new(advertised);
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut stopping: Option<(Instant, oneshot::Sender<()>)> = None;
+    loop {
+        let now = Instant::now();
+        let deadline = sfu.poll(now);
+        for t in sfu.take_transmits() {
+            // A full socket buffer drops the datagram, as the network would; RTP recovers.
+            if let Err(e) = socket.try_send_to(&t.contents, t.destination)
+                && e.kind() != std::io::ErrorKind::WouldBlock
+            {
+                tracing::debug!(error = %e, to = %t.destination, "send failed");
+            }
+        }
+        for e in sfu.take_events() {
+            let _ = events.send(e);
+        }
+        if let Some((until, _)) = &stopping
+            && (now >= *until || sfu.peer_count() == 0)
+        {
+            if let Some((_, done)) = stopping.take() {
+                let _ = done.send(());
+            }
+            return;
+        }
+        tokio::select! {
+            r = socket.recv_from(&mut buf) => {
+                let now = Instant::now();
+                match r {
+                    Ok((n, from)) => {
+                        sfu.handle_receive(now, from, local_for(local, advertised), &buf[..n]);
+                        // Take what else is waiting without another wake-up.
+                        for _ in 1..RECV_BATCH {
+                            match socket.try_recv_from(&mut buf) {
+                                Ok((n, from)) => { sfu.handle_receive(now, from, local_for(local, advertised), &buf[..n]); }
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "recv failed"),
+                }
+            }
+            cmd = rx.recv() => {
+                let Some(cmd) = cmd else { return };
+                let now = Instant::now();
+                match cmd {
+                    Command::Join(req, reply) => { let _ = reply.send(sfu.join(now, req)); }
+                    Command::Disconnect(peer, reply) => { let _ = reply.send(sfu.disconnect(peer)); }
+                    Command::Participants(room, reply) => { let _ = reply.send(sfu.participants(&room)); }
+                    Command::Mute { room, user_id, source, reply } => { let _ = reply.send(sfu.mute(&room, &user_id, source)); }
+                    Command::UpdateGrants { room, user_id, grants, reply } => {
+                        let _ = reply.send(sfu.update_grants(&room, &user_id, grants));
+                    }
+                    Command::Remove { room, user_id, reason, reply } => {
+                        let _ = reply.send(sfu.remove(now, &room, &user_id, &reason));
+                    }
+                    Command::Shutdown(done) => {
+                        sfu.shutdown(now);
+                        stopping = Some((now + std::time::Duration::from_millis(500), done));
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                sfu.handle_timeout(Instant::now());
+            }
+        }
+    }
+}
+
+/// str0m matches the destination of received datagrams against its local candidate: when the
+/// socket is bound to a wildcard address, use the advertised one.
+fn local_for(local: SocketAddr, advertised: SocketAddr) -> SocketAddr {
+    if local.ip().is_unspecified() { advertised } else { local }
+}
