@@ -19,6 +19,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// `AUTH_REFRESH_TOKEN_TTL_SECS`, default 30 days.
     pub refresh_token_ttl: Duration,
+    /// `AUTH_MEDIA_TOKEN_TTL_SECS`, default 300 (5 minutes).
+    pub media_token_ttl: Duration,
 }
 
 impl Config {
@@ -29,6 +31,13 @@ impl Config {
             return Err(ConfigError {
                 var: "AUTH_ACCESS_TOKEN_TTL_SECS".into(),
                 reason: "must be 1..=3600 seconds; access tokens are meant to be short-lived".into(),
+            });
+        }
+        let media: u64 = optional("AUTH_MEDIA_TOKEN_TTL_SECS", 300)?;
+        if media == 0 || media > 3600 {
+            return Err(ConfigError {
+                var: "AUTH_MEDIA_TOKEN_TTL_SECS".into(),
+                reason: "must be 1..=3600 seconds; a media token only has to last until the client joins".into(),
             });
         }
         let signing_key: Secret = required("AUTH_SIGNING_KEY")?;
@@ -46,6 +55,7 @@ impl Config {
             signing_key,
             access_token_ttl: Duration::from_secs(access),
             refresh_token_ttl: Duration::from_secs(refresh),
+            media_token_ttl: Duration::from_secs(media),
         })
     }
 }

@@ -1,8 +1,10 @@
 //! The tonic edge: proto in, domain types through the use cases, proto out.
 use std::sync::Arc;
 
+use stagecast_authn::{MediaGrants, TrackSource};
+use stagecast_ids::EventId;
 use stagecast_kit::ApiError;
-use stagecast_proto::auth::v1::{self as pb, auth_service_server::AuthService};
+use stagecast_proto::auth::v1::{self as pb, auth_service_server::AuthService, tokens_service_server::TokensService};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -47,6 +49,54 @@ fn session(s: Session) -> pb::SessionResponse {
 
 fn user_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::invalid("invalid_user_id", "user_id must be a UUID"))
+}
+
+/// The grants of a mint request, as the domain type the token carries. Sources are sorted and
+/// deduplicated so equal grants always sign to equal claims.
+fn media_grants(g: Option<pb::MediaGrants>) -> Result<MediaGrants, ApiError> {
+    let g = g.ok_or_else(|| ApiError::invalid("grants_required", "grants is required"))?;
+    let mut publish = g
+        .publish
+        .iter()
+        .map(|s| {
+            TrackSource::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "unknown_track_source",
+                    format!(
+                        "unknown track source {:?}; expected camera, microphone, screen or screen_audio",
+                        s.chars().take(40).collect::<String>()
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    publish.sort();
+    publish.dedup();
+    Ok(MediaGrants { subscribe: g.subscribe, publish, hidden: g.hidden })
+}
+
+/// Serves `stagecast.auth.v1.TokensService` on the same use cases (and signing key) as
+/// [`AuthGrpc`].
+pub struct TokensGrpc {
+    auth: Arc<Auth>,
+}
+
+impl TokensGrpc {
+    pub fn new(auth: Arc<Auth>) -> Self {
+        Self { auth }
+    }
+}
+
+#[tonic::async_trait]
+impl TokensService for TokensGrpc {
+    async fn mint_media_token(&self, req: Request<pb::MintMediaTokenRequest>) -> Result<Response<pb::MediaToken>, Status> {
+        let r = req.into_inner();
+        let room = EventId::parse(&r.event_id)?;
+        let user = user_id(&r.user_id)?;
+        let grants = media_grants(r.grants)?;
+        let minted = self.auth.mint_media_token(room, user, grants).await?;
+        Ok(Response::new(pb::MediaToken { token: minted.token, expires_in: minted.expires_in.as_secs() as i64 }))
+    }
 }
 
 #[tonic::async_trait]
@@ -110,5 +160,29 @@ impl AuthService for AuthGrpc {
         let id = Uuid::parse_str(&req.into_inner().session_id)
             .map_err(|_| ApiError::invalid("invalid_session_id", "session_id must be a UUID"))?;
         Ok(Response::new(pb::CheckSessionResponse { active: self.auth.check_session(id).await? }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(publish: &[&str]) -> Option<pb::MediaGrants> {
+        Some(pb::MediaGrants { subscribe: true, publish: publish.iter().map(|s| s.to_string()).collect(), hidden: false })
+    }
+
+    #[test]
+    fn media_grants_parse_sources_sorted_and_without_duplicates() {
+        let g = media_grants(grants(&["screen", "camera", "screen", "microphone"])).unwrap_or_default();
+        assert_eq!(g.publish, vec![TrackSource::Camera, TrackSource::Microphone, TrackSource::Screen]);
+        assert!(g.subscribe && !g.hidden);
+    }
+
+    #[test]
+    fn unknown_track_sources_and_missing_grants_are_refused_with_a_code() {
+        let code = |g| media_grants(g).err().map(|e| e.code.into_owned()).unwrap_or_default();
+        assert_eq!(code(grants(&["camera", "hologram"])), "unknown_track_source");
+        assert_eq!(code(grants(&["Camera"])), "unknown_track_source");
+        assert_eq!(code(None), "grants_required");
     }
 }

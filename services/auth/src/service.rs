@@ -3,7 +3,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool};
-use stagecast_authn::{ACCESS_AUDIENCE, AccessClaims, ISSUER, Jwks, Signer};
+use stagecast_authn::{ACCESS_AUDIENCE, AccessClaims, ISSUER, Jwks, MEDIA_AUDIENCE, MediaClaims, MediaGrants, Signer};
+use stagecast_ids::EventId;
 use stagecast_kit::{ApiError, ErrorKind};
 use stagecast_proto::auth::v1 as pb;
 use uuid::Uuid;
@@ -36,11 +37,24 @@ pub struct Session {
     pub user: UserRow,
 }
 
+/// A signed media token and how long it lasts.
+pub struct MediaToken {
+    pub token: String,
+    pub expires_in: Duration,
+}
+
+/// How long each kind of token lives.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub access: Duration,
+    pub refresh: Duration,
+    pub media: Duration,
+}
+
 pub struct Auth {
     pool: PgPool,
     signer: Signer,
-    access_ttl: Duration,
-    refresh_ttl: Duration,
+    ttl: Lifetimes,
 }
 
 fn invalid_credentials() -> ApiError {
@@ -52,8 +66,8 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 impl Auth {
-    pub fn new(pool: PgPool, signer: Signer, access_ttl: Duration, refresh_ttl: Duration) -> Self {
-        Self { pool, signer, access_ttl, refresh_ttl }
+    pub fn new(pool: PgPool, signer: Signer, ttl: Lifetimes) -> Self {
+        Self { pool, signer, ttl }
     }
 
     pub fn jwks(&self) -> Jwks {
@@ -182,6 +196,28 @@ impl Auth {
         Ok(user)
     }
 
+    /// Signs a media token for `user` in the room of event `room` with `grants`, which the caller
+    /// (the events service's decision, relayed by the gateway) is trusted for. The name and avatar
+    /// come from the user's profile here, so what others see on stage is what the user set.
+    pub async fn mint_media_token(&self, room: EventId, user_id: Uuid, grants: MediaGrants) -> Result<MediaToken, ApiError> {
+        let user = self.profile(user_id).await?;
+        let now = Utc::now().timestamp();
+        let claims = MediaClaims {
+            sub: user.id.to_string(),
+            name: user.display_name,
+            avatar: user.avatar_url.unwrap_or_default(),
+            room: room.to_string(),
+            grants,
+            iss: ISSUER.into(),
+            aud: MEDIA_AUDIENCE.into(),
+            iat: now,
+            exp: now + self.ttl.media.as_secs() as i64,
+            jti: Uuid::new_v4().to_string(),
+        };
+        tracing::debug!(user_id = %user.id, room = %claims.room, publish = claims.grants.publish.len(), "media token minted");
+        Ok(MediaToken { token: self.signer.sign(&claims), expires_in: self.ttl.media })
+    }
+
     async fn revoke(
         &self,
         conn: &mut PgConnection,
@@ -211,7 +247,7 @@ impl Auth {
     async fn issue(&self, conn: &mut PgConnection, user: UserRow, session_id: Uuid) -> Result<Session, ApiError> {
         let refresh = RefreshToken::generate();
         let now = Utc::now();
-        let refresh_expires = now + chrono::Duration::from_std(self.refresh_ttl).map_err(ApiError::internal)?;
+        let refresh_expires = now + chrono::Duration::from_std(self.ttl.refresh).map_err(ApiError::internal)?;
         store::insert_refresh_token(conn, &refresh.hash(), session_id, refresh_expires).await?;
         let claims = AccessClaims {
             sub: user.id.to_string(),
@@ -220,13 +256,13 @@ impl Auth {
             iss: ISSUER.into(),
             aud: ACCESS_AUDIENCE.into(),
             iat: now.timestamp(),
-            exp: now.timestamp() + self.access_ttl.as_secs() as i64,
+            exp: now.timestamp() + self.ttl.access.as_secs() as i64,
             jti: Uuid::new_v4().to_string(),
         };
         Ok(Session {
             access_token: self.signer.sign(&claims),
             refresh_token: refresh,
-            expires_in: self.access_ttl,
+            expires_in: self.ttl.access,
             session_id,
             user,
         })

@@ -4,12 +4,17 @@ use std::{future::Future, sync::Arc, time::Duration};
 use anyhow::Context;
 use stagecast_authn::Signer;
 use stagecast_bus::outbox::Relay;
-use stagecast_proto::auth::v1::auth_service_server::AuthServiceServer;
+use stagecast_proto::auth::v1::{auth_service_server::AuthServiceServer, tokens_service_server::TokensServiceServer};
 use tokio::net::TcpListener;
 
-use crate::{config::Config, grpc::AuthGrpc, service::Auth};
+use crate::{
+    config::Config,
+    grpc::{AuthGrpc, TokensGrpc},
+    service::{Auth, Lifetimes},
+};
 
 pub const GRPC_SERVICE_NAME: &str = "stagecast.auth.v1.AuthService";
+pub const TOKENS_SERVICE_NAME: &str = "stagecast.auth.v1.TokensService";
 
 pub struct Application {
     listener: TcpListener,
@@ -34,7 +39,12 @@ impl Application {
             tracing::warn!(error = %e, "cannot ensure JetStream stream yet; the relay will retry");
         }
         let relay = Relay::new(pool.clone(), js, "auth");
-        let auth = Arc::new(Auth::new(pool, signer, config.access_token_ttl, config.refresh_token_ttl));
+        let ttl = Lifetimes {
+            access: config.access_token_ttl,
+            refresh: config.refresh_token_ttl,
+            media: config.media_token_ttl,
+        };
+        let auth = Arc::new(Auth::new(pool, signer, ttl));
         let listener = TcpListener::bind(config.grpc_addr).await.with_context(|| format!("binding {}", config.grpc_addr))?;
         Ok(Self { listener, auth, relay })
     }
@@ -52,8 +62,10 @@ impl Application {
             },
             Duration::from_secs(5),
         ));
-        let routes = tonic::service::Routes::new(AuthServiceServer::new(AuthGrpc::new(self.auth)));
-        let served = stagecast_kit::grpc::serve(self.listener, routes, &[GRPC_SERVICE_NAME], shutdown).await;
+        let routes = tonic::service::Routes::new(AuthServiceServer::new(AuthGrpc::new(self.auth.clone())))
+            .add_service(TokensServiceServer::new(TokensGrpc::new(self.auth)));
+        let served =
+            stagecast_kit::grpc::serve(self.listener, routes, &[GRPC_SERVICE_NAME, TOKENS_SERVICE_NAME], shutdown).await;
         // Requests are done: now publish everything they committed.
         let _ = stop_relay.send(());
         let _ = relay.await;

@@ -2,11 +2,12 @@ use std::time::Duration;
 
 use base64::Engine;
 use stagecast_auth::{config::Config, startup::Application};
-use stagecast_proto::auth::v1::{self as pb, auth_service_client::AuthServiceClient};
+use stagecast_proto::auth::v1::{self as pb, auth_service_client::AuthServiceClient, tokens_service_client::TokensServiceClient};
 use tonic::transport::Channel;
 
 pub struct TestApp {
     pub client: AuthServiceClient<Channel>,
+    pub tokens: TokensServiceClient<Channel>,
     pub database_url: String,
     pub port: u16,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -26,6 +27,7 @@ pub async fn spawn_with_ttl(access_ttl: Duration) -> TestApp {
         signing_key: base64::engine::general_purpose::STANDARD.encode(rand_seed()).parse().unwrap(),
         access_token_ttl: access_ttl,
         refresh_token_ttl: Duration::from_secs(3600),
+        media_token_ttl: Duration::from_secs(300),
     };
     let app = Application::build(config).await.expect("auth service builds");
     let port = app.port();
@@ -33,8 +35,10 @@ pub async fn spawn_with_ttl(access_ttl: Duration) -> TestApp {
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    let client = AuthServiceClient::connect(format!("http://127.0.0.1:{port}")).await.expect("connect");
-    TestApp { client, database_url, port, _shutdown: tx }
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await.expect("connect");
+    let client = AuthServiceClient::new(channel.clone());
+    let tokens = TokensServiceClient::new(channel);
+    TestApp { client, tokens, database_url, port, _shutdown: tx }
 }
 
 fn rand_seed() -> [u8; 32] {

@@ -2,5 +2,6 @@
 //! the test NATS server.
 #![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 mod helpers;
+mod media_tokens;
 mod sessions;
 mod signup;
