@@ -1,4 +1,4 @@
-//! The tonic edge of `stagecast.events.v1.EventsService`.
+//! The tonic edge of `stagecast.events.v1.EventsService` and `StageService`.
 //!
 //! The only place proto messages meet domain types: requests are parsed with `TryFrom` into
 //! domain values (so everything past this module holds valid data), and events are turned back
@@ -6,13 +6,13 @@
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 use stagecast_kit::ApiError;
-use stagecast_proto::events::v1::{self as pb, events_service_server::EventsService};
+use stagecast_proto::events::v1::{self as pb, events_service_server::EventsService, stage_service_server::StageService};
 use tonic::{Request, Response, Status};
 
 use crate::{
     domain::{
         CoHosts, CoverUrl, Cursor, Description, Event, EventId, EventPatch, EventStatus, EventTitle, ListFilter, ListQuery,
-        NewEvent, Page, PageSize, Transition, UserId,
+        NewEvent, Page, PageSize, Transition, UserId, stage_role,
     },
     service::Events,
 };
@@ -65,6 +65,32 @@ impl EventsService for EventsApi {
 
     async fn cancel_event(&self, request: Request<pb::TransitionRequest>) -> Result<Response<pb::Event>, Status> {
         self.transition(request, Transition::Cancel).await
+    }
+}
+
+/// Serves `stagecast.events.v1.StageService` on the same use cases as [`EventsApi`].
+#[derive(Clone)]
+pub struct StageApi {
+    events: Events,
+}
+
+impl StageApi {
+    pub fn new(events: Events) -> Self {
+        Self { events }
+    }
+}
+
+#[tonic::async_trait]
+impl StageService for StageApi {
+    async fn get_media_grants(
+        &self,
+        request: Request<pb::GetMediaGrantsRequest>,
+    ) -> Result<Response<pb::MediaGrantsResponse>, Status> {
+        let r = request.into_inner();
+        let id = EventId::parse(&r.event_id)?;
+        let user = UserId::parse_user(&r.user_id)?;
+        let (role, grants) = self.events.media_grants(id, user).await?;
+        Ok(Response::new(pb::MediaGrantsResponse { role: stage_role(role).to_owned(), grants: Some(media_grants(&grants)) }))
     }
 }
 
@@ -207,6 +233,14 @@ impl From<&Event> for pb::Event {
             ended_at: e.ended_at.map(timestamp),
             cancelled_at: e.cancelled_at.map(timestamp),
         }
+    }
+}
+
+fn media_grants(g: &stagecast_authn::MediaGrants) -> pb::MediaGrants {
+    pb::MediaGrants {
+        subscribe: g.subscribe,
+        publish: g.publish.iter().map(|s| s.as_str().to_owned()).collect(),
+        hidden: g.hidden,
     }
 }
 

@@ -10,7 +10,10 @@ use anyhow::Context;
 use async_nats::jetstream;
 use sqlx::PgPool;
 use stagecast_bus::{outbox::Relay, stream};
-use stagecast_proto::events::v1::events_service_server::{self, EventsServiceServer};
+use stagecast_proto::events::v1::{
+    events_service_server::{self, EventsServiceServer},
+    stage_service_server::{self, StageServiceServer},
+};
 use tokio::{
     net::TcpListener,
     sync::watch,
@@ -18,10 +21,17 @@ use tokio::{
 };
 use tonic::service::Routes;
 
-use crate::{MIGRATOR, config::Config, grpc::EventsApi, service::Events};
+use crate::{
+    MIGRATOR,
+    config::Config,
+    grpc::{EventsApi, StageApi},
+    service::Events,
+};
 
 /// The gRPC service name reported by the health service.
 pub const SERVICE_NAME: &str = events_service_server::SERVICE_NAME;
+/// The media-room grants service, served beside [`SERVICE_NAME`] and reported healthy with it.
+pub const STAGE_SERVICE_NAME: &str = stage_service_server::SERVICE_NAME;
 /// The Postgres schema that holds this service's tables.
 pub const DB_SCHEMA: &str = "events";
 /// How long the relay may keep publishing the outbox after serving stops.
@@ -74,8 +84,10 @@ impl Application {
     /// ones finish (so nothing more is written to the outbox), let the relay publish what is
     /// left (up to [`RELAY_DRAIN`]), return.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let routes = Routes::new(EventsServiceServer::new(EventsApi::new(self.events)));
-        let served = stagecast_kit::grpc::serve(self.listener, routes, &[SERVICE_NAME], shutdown).await;
+        let routes = Routes::new(EventsServiceServer::new(EventsApi::new(self.events.clone())))
+            .add_service(StageServiceServer::new(StageApi::new(self.events)));
+        let served =
+            stagecast_kit::grpc::serve(self.listener, routes, &[SERVICE_NAME, STAGE_SERVICE_NAME], shutdown).await;
         tracing::info!("gRPC server stopped; draining the outbox");
         // Ignored error: the receivers are only gone if the background tasks already ended.
         let _ = self.stop_background.send(true);

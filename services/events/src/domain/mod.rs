@@ -1,5 +1,6 @@
 //! The events domain, free of I/O: values that parse (holding one means it is valid), the event
-//! aggregate with its lifecycle and who may do what, and the listing/paging rules.
+//! aggregate with its lifecycle and who may do what, the grants on the media stage, and the
+//! listing/paging rules.
 //!
 //! Every refusal is an [`stagecast_kit::ApiError`] with a specific code, so the edge passes it on
 //! unchanged.
@@ -7,6 +8,7 @@ mod cohosts;
 mod event;
 mod ids;
 mod listing;
+mod media;
 mod status;
 mod text;
 
@@ -14,5 +16,6 @@ pub use cohosts::CoHosts;
 pub use event::{CLOCK_SKEW, Changes, Event, EventPatch, NewEvent, Role, at_stored_precision};
 pub use ids::{EventId, UserId};
 pub use listing::{Cursor, ListFilter, ListQuery, Page, PageSize};
+pub use media::{media_grants, stage_role};
 pub use status::{EventStatus, Transition};
 pub use text::{CoverUrl, Description, EventTitle};

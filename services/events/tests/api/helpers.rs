@@ -18,6 +18,8 @@ use uuid::Uuid;
 pub struct TestApp {
     pub port: u16,
     pub client: EventsServiceClient<Channel>,
+    /// The connection `client` uses, for the service's other gRPC services.
+    pub channel: Channel,
     /// Direct access to the test database, to check what a request left behind.
     pub db: PgPool,
     pub js: jetstream::Context,
@@ -40,10 +42,15 @@ pub async fn spawn_app() -> TestApp {
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    let client = EventsServiceClient::connect(format!("http://127.0.0.1:{port}")).await.expect("connect to the service");
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .expect("valid uri")
+        .connect()
+        .await
+        .expect("connect to the service");
+    let client = EventsServiceClient::new(channel.clone());
     let db = PgPool::connect(&database_url).await.expect("connect to the test database");
     let nats = async_nats::connect(stagecast_testkit::nats_url()).await.expect("connect to NATS");
-    TestApp { port, client, db, js: jetstream::new(nats), stop, server }
+    TestApp { port, client, channel, db, js: jetstream::new(nats), stop, server }
 }
 
 pub fn user() -> Uuid {

@@ -7,3 +7,4 @@ mod health;
 mod helpers;
 mod lifecycle;
 mod listing;
+mod media;
