@@ -1,0 +1,408 @@
+//! The SFU core without sockets: str0m clients and the SFU exchange datagrams through a
+//! simulated network on a simulated clock, as str0m's own tests do, so a whole join →
+//! publish → renegotiate → forward cycle runs in milliseconds and deterministically.
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use stagecast_authn::{MediaClaims, MediaGrants, TrackSource};
+use stagecast_media::{
+    sfu::{ConnectionKind, JoinRequest, OfferError, PeerId, RoomEvent, Sfu},
+    signal::{ClientMessage, ServerMessage},
+};
+use str0m::{
+    Candidate, Event, Input, Output, Rtc,
+    change::{SdpAnswer, SdpOffer, SdpPendingOffer},
+    channel::ChannelId,
+    format::Codec,
+    media::{Direction, MediaKind, MediaTime, Mid},
+    net::{Protocol, Receive},
+};
+
+const SFU_ADDR: &str = "10.0.0.1:5000";
+
+fn claims(user: &str, room: &str, grants: MediaGrants) -> MediaClaims {
+    MediaClaims {
+        sub: user.into(),
+        name: format!("{user} name"),
+        avatar: String::new(),
+        room: room.into(),
+        grants,
+        iss: "stagecast-auth".into(),
+        aud: "stagecast-media".into(),
+        iat: 0,
+        exp: i64::MAX,
+        jti: "j".into(),
+    }
+}
+
+fn host() -> MediaGrants {
+    MediaGrants { subscribe: true, publish: TrackSource::ALL.to_vec(), hidden: false }
+}
+
+fn audience() -> MediaGrants {
+    MediaGrants { subscribe: true, publish: vec![], hidden: false }
+}
+
+/// A browser stand-in: a str0m peer that speaks our data-channel signalling.
+struct Client {
+    addr: SocketAddr,
+    rtc: Rtc,
+    channel: Option<ChannelId>,
+    pending: Option<SdpPendingOffer>,
+    peer: Option<PeerId>,
+    received_audio: usize,
+    received_video: usize,
+    messages: Vec<ServerMessage>,
+    mids_out: BTreeMap<TrackSource, Mid>,
+}
+
+impl Client {
+    fn new(addr: &str, now: Instant) -> Self {
+        let addr: SocketAddr = addr.parse().unwrap();
+        let mut rtc = Rtc::builder().build(now);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        Self {
+            addr,
+            rtc,
+            channel: None,
+            pending: None,
+            peer: None,
+            received_audio: 0,
+            received_video: 0,
+            messages: vec![],
+            mids_out: BTreeMap::new(),
+        }
+    }
+
+    /// An initial offer publishing `sources`, with the signalling data channel.
+    fn offer(&mut self, sources: &[TrackSource]) -> (String, BTreeMap<String, TrackSource>) {
+        let mut change = self.rtc.sdp_api();
+        let mut map = BTreeMap::new();
+        for &s in sources {
+            let kind = if s.is_video() { MediaKind::Video } else { MediaKind::Audio };
+            let mid = change.add_media(kind, Direction::SendOnly, None, None, None);
+            map.insert(mid.to_string(), s);
+            self.mids_out.insert(s, mid);
+        }
+        change.add_channel("signal".into());
+        let (offer, pending) = change.apply().unwrap();
+        self.pending = Some(pending);
+        (offer.to_sdp_string(), map)
+    }
+
+    fn accept_answer(&mut self, answer: &str) {
+        let answer = SdpAnswer::from_sdp_string(answer).unwrap();
+        self.rtc.sdp_api().accept_answer(self.pending.take().unwrap(), answer).unwrap();
+    }
+
+    fn send(&mut self, msg: &ClientMessage) {
+        let json = serde_json::to_string(msg).unwrap();
+        let mut ch = self.rtc.channel(self.channel.expect("channel open")).unwrap();
+        ch.write(false, json.as_bytes()).unwrap();
+    }
+
+    /// Drains output; returns datagrams to deliver and the next timeout.
+    fn poll(&mut self, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) -> Instant {
+        loop {
+            match self.rtc.poll_output().unwrap() {
+                Output::Timeout(t) => return t,
+                Output::Transmit(t) => out.push((t.source, t.destination, t.contents.to_vec())),
+                Output::Event(e) => self.event(e),
+            }
+        }
+    }
+
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::ChannelOpen(cid, _) => self.channel = Some(cid),
+            Event::ChannelData(d) => {
+                let msg: ServerMessage = serde_json::from_slice(&d.data).unwrap();
+                if let ServerMessage::Offer { sdp } = &msg {
+                    let answer = self.rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(sdp).unwrap()).unwrap();
+                    self.send(&ClientMessage::Answer { sdp: answer.to_sdp_string() });
+                }
+                self.messages.push(msg);
+            }
+            Event::MediaData(d) => {
+                if d.params.spec().codec == Codec::Opus {
+                    self.received_audio += 1;
+                } else {
+                    self.received_video += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn write_audio(&mut self, now: Instant, n: u64) {
+        let Some(&mid) = self.mids_out.get(&TrackSource::Microphone) else { return };
+        let Some(writer) = self.rtc.writer(mid) else { return };
+        let Some(pt) = writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt()) else { return };
+        let _ = writer.write(pt, now, MediaTime::from_90khz(n * 960), vec![0x78u8; 60]);
+    }
+}
+
+/// The SFU and its clients on one simulated network.
+struct Net {
+    now: Instant,
+    sfu: Sfu,
+    clients: Vec<Client>,
+    events: Vec<RoomEvent>,
+}
+
+impl Net {
+    fn new() -> Self {
+        let now = Instant::now();
+        Self { now, sfu: Sfu::new(SFU_ADDR.parse().unwrap()), clients: vec![], events: vec![] }
+    }
+
+    fn join(&mut self, addr: &str, user: &str, grants: MediaGrants, sources: &[TrackSource]) -> Result<usize, OfferError> {
+        let mut c = Client::new(addr, self.now);
+        let (offer, map) = c.offer(sources);
+        let joined = self.sfu.join(
+            self.now,
+            JoinRequest { claims: claims(user, "room-1", grants), offer, sources: map, kind: ConnectionKind::Participant },
+        )?;
+        c.accept_answer(&joined.answer);
+        c.peer = Some(joined.peer);
+        self.clients.push(c);
+        Ok(self.clients.len() - 1)
+    }
+
+    /// Runs the network for `d` of simulated time, publishers sending 50 audio frames a second.
+    fn run(&mut self, d: Duration) {
+        let end = self.now + d;
+        let mut frame = 0u64;
+        let mut next_frame = self.now;
+        while self.now < end {
+            let mut wire = Vec::new();
+            if self.now >= next_frame {
+                for c in &mut self.clients {
+                    c.write_audio(self.now, frame);
+                }
+                frame += 1;
+                next_frame += Duration::from_millis(20);
+            }
+            let mut next = self.now + Duration::from_millis(5);
+            for c in &mut self.clients {
+                next = next.min(c.poll(&mut wire));
+            }
+            for (src, dst, bytes) in wire.drain(..) {
+                assert_eq!(dst, SFU_ADDR.parse().unwrap(), "clients only talk to the SFU");
+                self.sfu.handle_receive(self.now, src, dst, &bytes);
+            }
+            next = next.min(self.sfu.poll(self.now));
+            for t in self.sfu.take_transmits() {
+                // A datagram to a vanished client is lost, as on a real network.
+                let Some(to) = self.clients.iter_mut().find(|c| c.addr == t.destination) else { continue };
+                let contents = (&*t.contents).try_into().unwrap();
+                to.rtc
+                    .handle_input(Input::Receive(
+                        self.now,
+                        Receive { proto: Protocol::Udp, source: t.source, destination: t.destination, contents },
+                    ))
+                    .unwrap();
+            }
+            self.events.extend(self.sfu.take_events());
+            // Advance at least a millisecond so a busy loop still moves time.
+            self.now = next.max(self.now + Duration::from_millis(1)).min(next_frame);
+            for c in &mut self.clients {
+                c.rtc.handle_input(Input::Timeout(self.now)).unwrap();
+            }
+            self.sfu.handle_timeout(self.now);
+        }
+    }
+}
+
+#[test]
+fn an_audience_member_receives_the_hosts_audio_after_a_server_offer() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Microphone, TrackSource::Camera]).unwrap();
+    let viewer = net.join("10.0.0.3:1000", "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(3));
+
+    let v = &net.clients[viewer];
+    assert!(v.messages.iter().any(|m| matches!(m, ServerMessage::Offer { .. })), "the SFU offered the host's tracks");
+    assert!(v.received_audio > 50, "the viewer received the host's audio: {} frames", v.received_audio);
+    let state = v.messages.iter().rev().find_map(|m| match m {
+        ServerMessage::State { participants, tracks } => Some((participants.clone(), tracks.clone())),
+        _ => None,
+    });
+    let (participants, tracks) = state.expect("a state message");
+    assert_eq!(participants.len(), 2);
+    let host_peer = net.clients[host_ix].peer.unwrap().to_string();
+    assert!(tracks.iter().any(|t| t.participant_id == host_peer && t.source == TrackSource::Microphone));
+    assert!(tracks.iter().any(|t| t.participant_id == host_peer && t.source == TrackSource::Camera));
+    assert_eq!(net.clients[host_ix].received_audio, 0, "nobody else publishes");
+    assert!(net.events.iter().any(|e| matches!(e, RoomEvent::TrackPublished { user_id, .. } if user_id == "host")));
+    assert_eq!(net.events.iter().filter(|e| matches!(e, RoomEvent::ParticipantJoined { .. })).count(), 2);
+}
+
+#[test]
+fn an_audience_member_cannot_publish_a_camera() {
+    let mut net = Net::new();
+    let err = net.join("10.0.0.3:1000", "viewer", audience(), &[TrackSource::Camera]).unwrap_err();
+    assert_eq!(err.code(), "track_not_allowed");
+    assert!(err.to_string().contains("camera"), "{err}");
+    assert_eq!(net.sfu.peer_count(), 0, "a refused join leaves nothing behind");
+}
+
+#[test]
+fn a_track_labelled_with_the_wrong_kind_is_refused() {
+    let mut net = Net::new();
+    let mut c = Client::new("10.0.0.2:1000", net.now);
+    let (offer, map) = c.offer(&[TrackSource::Microphone]);
+    // Claim the audio m-line is a camera.
+    let lying: BTreeMap<String, TrackSource> = map.keys().map(|k| (k.clone(), TrackSource::Camera)).collect();
+    let err = net
+        .sfu
+        .join(net.now, JoinRequest { claims: claims("h", "r", host()), offer, sources: lying, kind: ConnectionKind::Participant })
+        .unwrap_err();
+    assert_eq!(err.code(), "track_not_allowed");
+}
+
+#[test]
+fn garbage_offers_get_a_bad_sdp_error_not_a_panic() {
+    let mut net = Net::new();
+    for offer in ["", "v=0", "hello\r\nworld", "v=0\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n"] {
+        let err = net
+            .sfu
+            .join(
+                net.now,
+                JoinRequest {
+                    claims: claims("h", "r", host()),
+                    offer: offer.into(),
+                    sources: BTreeMap::new(),
+                    kind: ConnectionKind::Participant,
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), "bad_sdp", "{offer:?}: {err}");
+    }
+    // Random bytes as datagrams are dropped without effect.
+    assert!(!net.sfu.handle_receive(net.now, "10.0.0.9:9".parse().unwrap(), SFU_ADDR.parse().unwrap(), &[0xff; 40]));
+}
+
+#[test]
+fn a_server_mute_stops_forwarding_and_tells_the_participant() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Microphone]).unwrap();
+    let viewer = net.join("10.0.0.3:1000", "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+    let before = net.clients[viewer].received_audio;
+    assert!(before > 20, "audio flows before the mute: {before}");
+
+    assert_eq!(net.sfu.mute("room-1", "host", TrackSource::Microphone), 1);
+    net.run(Duration::from_millis(200));
+    let at_mute = net.clients[viewer].received_audio;
+    net.run(Duration::from_secs(1));
+    assert!(net.clients[viewer].received_audio <= at_mute, "no audio after the mute");
+    assert!(
+        net.clients[host_ix]
+            .messages
+            .iter()
+            .any(|m| *m == ServerMessage::Muted { source: TrackSource::Microphone, by_server: true }),
+        "the host was told"
+    );
+
+    // Only the participant can unmute.
+    net.clients[host_ix].send(&ClientMessage::Mute { source: TrackSource::Microphone, muted: false });
+    net.run(Duration::from_secs(1));
+    assert!(net.clients[viewer].received_audio > at_mute + 20, "audio flows again after the host unmutes");
+}
+
+/// A data-channel offer adding a microphone, as a browser's renegotiation would send.
+fn offer_mic(c: &mut Client) -> ClientMessage {
+    let mut change = c.rtc.sdp_api();
+    let mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().unwrap();
+    c.pending = Some(pending);
+    c.mids_out.insert(TrackSource::Microphone, mid);
+    ClientMessage::Offer { sdp: offer.to_sdp_string(), sources: [(mid.to_string(), TrackSource::Microphone)].into() }
+}
+
+/// Feeds a server answer from the data channel to the client's pending offer.
+fn take_answer(c: &mut Client) -> bool {
+    let Some(sdp) = c.messages.iter().find_map(|m| match m {
+        ServerMessage::Answer { sdp } => Some(sdp.clone()),
+        _ => None,
+    }) else {
+        return false;
+    };
+    c.accept_answer(&sdp);
+    true
+}
+
+#[test]
+fn an_audience_members_renegotiation_adding_a_microphone_is_refused_on_the_data_channel() {
+    let mut net = Net::new();
+    let _host = net.join("10.0.0.2:1000", "host", host(), &[]).unwrap();
+    let guest = net.join("10.0.0.3:1000", "guest", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(1));
+    let msg = offer_mic(&mut net.clients[guest]);
+    net.clients[guest].send(&msg);
+    net.run(Duration::from_millis(500));
+    let c = &net.clients[guest];
+    assert!(
+        c.messages.iter().any(|m| matches!(m, ServerMessage::Error { code, .. } if code == "track_not_allowed")),
+        "{:?}",
+        c.messages
+    );
+    assert!(!c.messages.iter().any(|m| matches!(m, ServerMessage::Answer { .. })));
+}
+
+#[test]
+fn a_promoted_audience_member_publishes_without_rejoining_and_demotion_stops_the_track() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[]).unwrap();
+    let guest = net.join("10.0.0.3:1000", "guest", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(1));
+
+    let speaker = MediaGrants { publish: vec![TrackSource::Microphone], ..audience() };
+    assert_eq!(net.sfu.update_grants("room-1", "guest", speaker), 1);
+    net.run(Duration::from_millis(300));
+    assert!(
+        net.clients[guest]
+            .messages
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Grants { grants } if grants.may_publish(TrackSource::Microphone)))
+    );
+    let msg = offer_mic(&mut net.clients[guest]);
+    net.clients[guest].send(&msg);
+    net.run(Duration::from_millis(300));
+    assert!(take_answer(&mut net.clients[guest]), "the SFU answered: {:?}", net.clients[guest].messages);
+    net.run(Duration::from_secs(2));
+    let heard = net.clients[host_ix].received_audio;
+    assert!(heard > 20, "the host hears the promoted guest: {heard}");
+    assert!(net.events.iter().any(|e| matches!(e, RoomEvent::TrackPublished { user_id, .. } if user_id == "guest")));
+
+    assert_eq!(net.sfu.update_grants("room-1", "guest", audience()), 1);
+    net.run(Duration::from_millis(200));
+    let at_demotion = net.clients[host_ix].received_audio;
+    net.run(Duration::from_secs(1));
+    assert!(net.clients[host_ix].received_audio <= at_demotion, "the demoted guest's audio stopped");
+    assert!(net.events.iter().any(|e| matches!(e, RoomEvent::TrackUnpublished { user_id, .. } if user_id == "guest")));
+}
+
+#[test]
+fn a_removed_participant_is_told_and_disconnected_and_a_vanished_one_is_cleaned_up() {
+    let mut net = Net::new();
+    let _host = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Microphone]).unwrap();
+    let viewer = net.join("10.0.0.3:1000", "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(1));
+    assert_eq!(net.sfu.remove(net.now, "room-1", "viewer", "spamming"), 1);
+    net.run(Duration::from_secs(1));
+    assert!(net.clients[viewer].messages.iter().any(|m| matches!(m, ServerMessage::Bye { reconnect: false, .. })));
+    assert_eq!(net.sfu.participants("room-1").len(), 1);
+    assert!(net.events.iter().any(|e| matches!(e, RoomEvent::ParticipantLeft { user_id, .. } if user_id == "viewer")));
+
+    // The host vanishes (stops answering): ICE consent runs out and the SFU forgets it.
+    net.clients.retain(|c| c.addr.to_string() != "10.0.0.2:1000");
+    let mut silent = Net { now: net.now, sfu: net.sfu, clients: vec![], events: vec![] };
+    silent.run(Duration::from_secs(60));
+    assert_eq!(silent.sfu.peer_count(), 0);
+    assert!(silent.events.iter().any(|e| matches!(e, RoomEvent::ParticipantLeft { user_id, .. } if user_id == "host")));
+}
