@@ -26,6 +26,9 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// `WEB_DIR`: the built web client to serve at `/`, if any.
     pub web_dir: Option<String>,
+    /// `MEDIA_PUBLIC_URL`: the SFU's base URL as clients reach it, handed out with media
+    /// tokens; default http://127.0.0.1:8090.
+    pub media_public_url: String,
 }
 
 impl Config {
@@ -41,6 +44,9 @@ impl Config {
             login_limit_per_minute: optional("LOGIN_LIMIT_PER_MINUTE", 10)?,
             trust_forwarded_for: optional("TRUST_FORWARDED_FOR", false)?,
             web_dir: maybe("WEB_DIR")?,
+            media_public_url: optional("MEDIA_PUBLIC_URL", "http://127.0.0.1:8090".to_owned())?
+                .trim_end_matches('/')
+                .to_owned(),
         })
     }
 }

@@ -4,8 +4,9 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use axum::{Router, extract::DefaultBodyLimit};
 use stagecast_proto::{
-    auth::v1::auth_service_client::AuthServiceClient, chat::v1::chat_service_client::ChatServiceClient,
-    events::v1::events_service_client::EventsServiceClient,
+    auth::v1::{auth_service_client::AuthServiceClient, tokens_service_client::TokensServiceClient},
+    chat::v1::chat_service_client::ChatServiceClient,
+    events::v1::{events_service_client::EventsServiceClient, stage_service_client::StageServiceClient},
 };
 use stagecast_telemetry::grpc::PropagateTrace;
 use tokio::net::TcpListener;
@@ -43,7 +44,9 @@ impl Application {
         let auth_channel = channel(&config.auth_grpc_url).context("AUTH_GRPC_URL")?;
         let events_channel = channel(&config.events_grpc_url).context("EVENTS_GRPC_URL")?;
         let auth = AuthServiceClient::with_interceptor(auth_channel.clone(), PropagateTrace);
+        let tokens = TokensServiceClient::with_interceptor(auth_channel.clone(), PropagateTrace);
         let events = EventsServiceClient::with_interceptor(events_channel.clone(), PropagateTrace);
+        let stage = StageServiceClient::with_interceptor(events_channel.clone(), PropagateTrace);
         let chat_channel = channel(&config.chat_grpc_url).context("CHAT_GRPC_URL")?;
         let chat = ChatServiceClient::with_interceptor(chat_channel.clone(), PropagateTrace);
         let redis_client = redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
@@ -57,7 +60,9 @@ impl Application {
             shutdown,
             keys: Arc::new(KeyStore::new(auth.clone())),
             auth,
+            tokens,
             events,
+            stage,
             auth_channel,
             events_channel,
             redis,

@@ -3,8 +3,9 @@ use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
 use stagecast_proto::{
-    auth::v1::auth_service_client::AuthServiceClient, chat::v1::chat_service_client::ChatServiceClient,
-    events::v1::events_service_client::EventsServiceClient,
+    auth::v1::{auth_service_client::AuthServiceClient, tokens_service_client::TokensServiceClient},
+    chat::v1::chat_service_client::ChatServiceClient,
+    events::v1::{events_service_client::EventsServiceClient, stage_service_client::StageServiceClient},
 };
 use stagecast_telemetry::grpc::PropagateTrace;
 use tonic::{service::interceptor::InterceptedService, transport::Channel};
@@ -16,7 +17,11 @@ pub type Grpc = InterceptedService<Channel, PropagateTrace>;
 #[derive(Clone)]
 pub struct AppState {
     pub auth: AuthServiceClient<Grpc>,
+    /// Media tokens, served by the auth service (same channel as `auth`).
+    pub tokens: TokensServiceClient<Grpc>,
     pub events: EventsServiceClient<Grpc>,
+    /// Media-room grants, served by the events service (same channel as `events`).
+    pub stage: StageServiceClient<Grpc>,
     pub chat: ChatServiceClient<Grpc>,
     pub auth_channel: Channel,
     pub events_channel: Channel,

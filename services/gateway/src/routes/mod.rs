@@ -7,12 +7,14 @@ use crate::state::AppState;
 pub mod auth;
 pub mod chat;
 pub mod events;
+pub mod media;
 pub mod system;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(events::router())
+        .merge(media::router())
         .merge(chat::router())
         .merge(system::api_router())
         .fallback(crate::problem::route_not_found);

@@ -21,6 +21,9 @@ fn stopper() -> (tokio::sync::oneshot::Sender<()>, impl std::future::Future<Outp
     })
 }
 
+/// Where the test gateways say the SFU is.
+pub const MEDIA_PUBLIC_URL: &str = "https://media.example.test";
+
 pub struct Limits {
     pub login_per_minute: u32,
 }
@@ -46,6 +49,7 @@ pub async fn spawn_with(limits: Limits) -> TestApp {
         signing_key: base64::engine::general_purpose::STANDARD.encode(seed).parse().unwrap(),
         access_token_ttl: Duration::from_secs(900),
         refresh_token_ttl: Duration::from_secs(3600),
+        media_token_ttl: Duration::from_secs(300),
     })
     .await
     .unwrap();
@@ -100,6 +104,7 @@ pub async fn spawn_with(limits: Limits) -> TestApp {
             login_limit_per_minute: limits.login_per_minute,
             trust_forwarded_for: true,
             web_dir: None,
+            media_public_url: MEDIA_PUBLIC_URL.to_owned(),
         })
         .await
         .unwrap();

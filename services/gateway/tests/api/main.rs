@@ -5,4 +5,5 @@ mod accounts;
 mod chat;
 mod events;
 mod helpers;
+mod media;
 mod system;
