@@ -162,13 +162,15 @@ impl Drop for Service {
     }
 }
 
-/// The whole platform: auth, events, chat and two gateway replicas, plus a private NATS.
+/// The whole platform: auth, events, chat, media and two gateway replicas, plus a private NATS.
 pub struct Platform {
     pub dir: tempfile::TempDir,
     pub nats: Nats,
     pub auth: Service,
     pub events: Service,
     pub chat: Service,
+    /// The SFU; `port` is its HTTP signalling port.
+    pub media: Service,
     pub gateway: Service,
     /// A second gateway replica behind the same services, for scale-out tests.
     pub gateway2: Service,
@@ -211,6 +213,17 @@ impl Platform {
             ]),
             dir.path(),
         );
+        let (media_port, media_grpc_port) = (free_port(), free_port());
+        let media = Service::new(
+            "media",
+            media_port,
+            common(&[
+                ("MEDIA_HTTP_ADDR", format!("127.0.0.1:{media_port}")),
+                ("MEDIA_GRPC_ADDR", format!("127.0.0.1:{media_grpc_port}")),
+                ("AUTH_GRPC_URL", format!("http://127.0.0.1:{auth_port}")),
+            ]),
+            dir.path(),
+        );
         let gateway_env = |port: u16| {
             common(&[
                 ("GATEWAY_ADDR", format!("127.0.0.1:{port}")),
@@ -222,13 +235,14 @@ impl Platform {
                 ("SIGNUP_LIMIT_PER_HOUR", "100000".to_owned()),
                 ("LOGIN_LIMIT_PER_MINUTE", "100000".to_owned()),
                 ("WEB_DIR", web_dist().display().to_string()),
+                ("MEDIA_PUBLIC_URL", format!("http://127.0.0.1:{media_port}")),
             ])
         };
         let port = free_port();
         let gateway = Service::new("gateway", port, gateway_env(port), dir.path());
         let port = free_port();
         let gateway2 = Service::new_named("gateway", "gateway2", port, gateway_env(port), dir.path());
-        let p = Self { dir, nats, auth, events, chat, gateway, gateway2, database_url };
+        let p = Self { dir, nats, auth, events, chat, media, gateway, gateway2, database_url };
         p.wait_ready().await;
         p
     }
@@ -258,10 +272,11 @@ impl Platform {
 
     pub fn logs(&self) -> String {
         format!(
-            "--- auth\n{}\n--- events\n{}\n--- chat\n{}\n--- gateway\n{}\n--- gateway2\n{}",
+            "--- auth\n{}\n--- events\n{}\n--- chat\n{}\n--- media\n{}\n--- gateway\n{}\n--- gateway2\n{}",
             self.auth.log(),
             self.events.log(),
             self.chat.log(),
+            self.media.log(),
             self.gateway.log(),
             self.gateway2.log()
         )

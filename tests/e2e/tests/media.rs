@@ -1,0 +1,224 @@
+//! The SFU as a user meets it: media tokens from the gateway, joins over HTTP, media over real
+//! UDP between two WebRTC peers (str0m clients standing in for browsers; the browser test is
+//! web/e2e/run.mjs), refusals for audience publishing and bad tokens, and a clean SIGTERM.
+#![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
+use std::{
+    net::{SocketAddr, UdpSocket},
+    time::{Duration, Instant},
+};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use stagecast_e2e::Platform;
+use str0m::{
+    Candidate, Event, Input, Output, Rtc,
+    change::{SdpAnswer, SdpOffer, SdpPendingOffer},
+    channel::ChannelId,
+    format::Codec,
+    media::{Direction, MediaKind, MediaTime, Mid},
+    net::{Protocol, Receive},
+};
+
+async fn account(p: &Platform, http: &reqwest::Client, name: &str) -> String {
+    let email = format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple());
+    let r = http
+        .post(p.url("/api/v1/auth/signup"))
+        .json(&json!({"email": email, "password": "correct horse battery", "display_name": name}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn media_token(p: &Platform, http: &reqwest::Client, access: &str, event: &str) -> Value {
+    let r = http.post(p.url(&format!("/api/v1/events/{event}/media-token"))).bearer_auth(access).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    r.json().await.unwrap()
+}
+
+/// A WebRTC peer on a real UDP socket: publishes an Opus track if asked, answers server offers
+/// on the `signal` channel, counts received audio frames.
+struct Peer {
+    rtc: Rtc,
+    socket: UdpSocket,
+    pending: Option<SdpPendingOffer>,
+    channel: Option<ChannelId>,
+    mic: Option<Mid>,
+    received_audio: usize,
+    messages: Vec<Value>,
+}
+
+impl Peer {
+    fn new() -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+        let mut rtc = Rtc::builder().build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
+        Self { rtc, socket, pending: None, channel: None, mic: None, received_audio: 0, messages: vec![] }
+    }
+
+    fn offer(&mut self, publish_mic: bool) -> Value {
+        let mut change = self.rtc.sdp_api();
+        let mut sources = serde_json::Map::new();
+        if publish_mic {
+            let mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+            sources.insert(mid.to_string(), json!("microphone"));
+            self.mic = Some(mid);
+        }
+        change.add_channel("signal".into());
+        let (offer, pending) = change.apply().unwrap();
+        self.pending = Some(pending);
+        json!({"sdp": offer.to_sdp_string(), "sources": sources})
+    }
+
+    fn accept(&mut self, answer: &str) {
+        let answer = SdpAnswer::from_sdp_string(answer).unwrap();
+        self.rtc.sdp_api().accept_answer(self.pending.take().unwrap(), answer).unwrap();
+    }
+
+    /// Runs the peer for up to `d`: sends, receives, answers offers, writes 50 audio frames/s.
+    fn run(&mut self, d: Duration) {
+        let end = Instant::now() + d;
+        let mut buf = vec![0u8; 2048];
+        let mut frame = 0u64;
+        let mut next_frame = Instant::now();
+        while Instant::now() < end {
+            let now = Instant::now();
+            if now >= next_frame {
+                if let Some(mid) = self.mic
+                    && let Some(w) = self.rtc.writer(mid)
+                {
+                    let pt = w.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt());
+                    if let Some(pt) = pt {
+                        let _ = w.write(pt, now, MediaTime::from_90khz(frame * 960), vec![0x78u8; 60]);
+                    }
+                }
+                frame += 1;
+                next_frame = now + Duration::from_millis(20);
+            }
+            loop {
+                match self.rtc.poll_output().unwrap() {
+                    Output::Timeout(_) => break,
+                    Output::Transmit(t) => {
+                        let _ = self.socket.send_to(&t.contents, t.destination);
+                    }
+                    Output::Event(e) => self.event(e),
+                }
+            }
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    let local: SocketAddr = self.socket.local_addr().unwrap();
+                    if let Ok(contents) = buf[..n].try_into() {
+                        let input = Input::Receive(
+                            Instant::now(),
+                            Receive { proto: Protocol::Udp, source: from, destination: local, contents },
+                        );
+                        self.rtc.handle_input(input).unwrap();
+                    }
+                }
+                Err(_) => self.rtc.handle_input(Input::Timeout(Instant::now())).unwrap(),
+            }
+        }
+    }
+
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::ChannelOpen(cid, _) => self.channel = Some(cid),
+            Event::ChannelData(d) => {
+                let msg: Value = serde_json::from_slice(&d.data).unwrap();
+                if msg["type"] == "offer" {
+                    let offer = SdpOffer::from_sdp_string(msg["sdp"].as_str().unwrap()).unwrap();
+                    let answer = self.rtc.sdp_api().accept_offer(offer).unwrap();
+                    let reply = json!({"type": "answer", "sdp": answer.to_sdp_string()}).to_string();
+                    self.rtc.channel(self.channel.unwrap()).unwrap().write(false, reply.as_bytes()).unwrap();
+                }
+                self.messages.push(msg);
+            }
+            Event::MediaData(d) if d.params.spec().codec == Codec::Opus => self.received_audio += 1,
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_publishes_audio_through_the_sfu_and_an_audience_member_hears_it_over_udp() {
+    let mut p = Platform::start().await;
+    let http = reqwest::Client::new();
+    let host = account(&p, &http, "Host").await;
+    let viewer = account(&p, &http, "Viewer").await;
+    let starts_at = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let ev: Value = http
+        .post(p.url("/api/v1/events"))
+        .bearer_auth(&host)
+        .json(&json!({"title": "On air", "starts_at": starts_at}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let event = ev["id"].as_str().unwrap().to_owned();
+    assert_eq!(http.post(p.url(&format!("/api/v1/events/{event}/go-live"))).bearer_auth(&host).send().await.unwrap().status(), 200);
+
+    let host_token = media_token(&p, &http, &host, &event).await;
+    let viewer_token = media_token(&p, &http, &viewer, &event).await;
+    assert_eq!(viewer_token["grants"]["publish"], json!([]), "the audience only subscribes");
+    let sfu = host_token["url"].as_str().unwrap().to_owned();
+    let join = |token: &Value, body: Value| {
+        http.post(format!("{sfu}/rtc/v1/join")).bearer_auth(token["token"].as_str().unwrap()).json(&body).send()
+    };
+
+    // An audience member offering a microphone is refused, with a code that says why.
+    let mut refused = Peer::new();
+    let r = join(&viewer_token, refused.offer(true)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "track_not_allowed");
+
+    // An API access token, a forged token and no token are refused.
+    let mut any = Peer::new();
+    let offer = any.offer(false);
+    let r = http.post(format!("{sfu}/rtc/v1/join")).bearer_auth(&viewer).json(&offer).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_token");
+    let t = viewer_token["token"].as_str().unwrap();
+    let forged = format!("{}.{}", t.rsplit_once('.').unwrap().0, "A".repeat(86));
+    let r = http.post(format!("{sfu}/rtc/v1/join")).bearer_auth(forged).json(&offer).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = http.post(format!("{sfu}/rtc/v1/join")).json(&offer).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "missing_token");
+
+    // The host publishes a microphone; the viewer joins and hears it after the server's offer.
+    let mut host_peer = Peer::new();
+    let r = join(&host_token, host_peer.offer(true)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let answer: Value = r.json().await.unwrap();
+    host_peer.accept(answer["sdp"].as_str().unwrap());
+    let mut viewer_peer = Peer::new();
+    let r = join(&viewer_token, viewer_peer.offer(false)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let answer: Value = r.json().await.unwrap();
+    viewer_peer.accept(answer["sdp"].as_str().unwrap());
+
+    let (host_peer, viewer_peer) = tokio::task::spawn_blocking(move || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = std::thread::spawn(move || {
+            host_peer.run(Duration::from_secs(4));
+            tx.send(()).unwrap();
+            host_peer
+        });
+        viewer_peer.run(Duration::from_secs(4));
+        rx.recv().unwrap();
+        (h.join().unwrap(), viewer_peer)
+    })
+    .await
+    .unwrap();
+    assert!(viewer_peer.received_audio > 50, "the viewer heard {} frames\n{}", viewer_peer.received_audio, p.logs());
+    let state = viewer_peer.messages.iter().rev().find(|m| m["type"] == "state").expect("a state message");
+    assert_eq!(state["participants"].as_array().unwrap().len(), 2, "{state}");
+    assert_eq!(state["tracks"][0]["source"], "microphone");
+    assert!(host_peer.messages.iter().any(|m| m["type"] == "state"));
+
+    // SIGTERM: the SFU says goodbye and exits cleanly.
+    assert!(p.media.terminate(Duration::from_secs(10)), "media exits 0 on SIGTERM\n{}", p.media.log());
+}
