@@ -39,11 +39,7 @@ impl Application {
             tracing::warn!(error = %e, "cannot ensure JetStream stream yet; the relay will retry");
         }
         let relay = Relay::new(pool.clone(), js, "auth");
-        let ttl = Lifetimes {
-            access: config.access_token_ttl,
-            refresh: config.refresh_token_ttl,
-            media: config.media_token_ttl,
-        };
+        let ttl = Lifetimes { access: config.access_token_ttl, refresh: config.refresh_token_ttl, media: config.media_token_ttl };
         let auth = Arc::new(Auth::new(pool, signer, ttl));
         let listener = TcpListener::bind(config.grpc_addr).await.with_context(|| format!("binding {}", config.grpc_addr))?;
         Ok(Self { listener, auth, relay })
@@ -64,8 +60,7 @@ impl Application {
         ));
         let routes = tonic::service::Routes::new(AuthServiceServer::new(AuthGrpc::new(self.auth.clone())))
             .add_service(TokensServiceServer::new(TokensGrpc::new(self.auth)));
-        let served =
-            stagecast_kit::grpc::serve(self.listener, routes, &[GRPC_SERVICE_NAME, TOKENS_SERVICE_NAME], shutdown).await;
+        let served = stagecast_kit::grpc::serve(self.listener, routes, &[GRPC_SERVICE_NAME, TOKENS_SERVICE_NAME], shutdown).await;
         // Requests are done: now publish everything they committed.
         let _ = stop_relay.send(());
         let _ = relay.await;

@@ -86,8 +86,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let routes = Routes::new(EventsServiceServer::new(EventsApi::new(self.events.clone())))
             .add_service(StageServiceServer::new(StageApi::new(self.events)));
-        let served =
-            stagecast_kit::grpc::serve(self.listener, routes, &[SERVICE_NAME, STAGE_SERVICE_NAME], shutdown).await;
+        let served = stagecast_kit::grpc::serve(self.listener, routes, &[SERVICE_NAME, STAGE_SERVICE_NAME], shutdown).await;
         tracing::info!("gRPC server stopped; draining the outbox");
         // Ignored error: the receivers are only gone if the background tasks already ended.
         let _ = self.stop_background.send(true);

@@ -44,9 +44,7 @@ impl Config {
             login_limit_per_minute: optional("LOGIN_LIMIT_PER_MINUTE", 10)?,
             trust_forwarded_for: optional("TRUST_FORWARDED_FOR", false)?,
             web_dir: maybe("WEB_DIR")?,
-            media_public_url: optional("MEDIA_PUBLIC_URL", "http://127.0.0.1:8090".to_owned())?
-                .trim_end_matches('/')
-                .to_owned(),
+            media_public_url: optional("MEDIA_PUBLIC_URL", "http://127.0.0.1:8090".to_owned())?.trim_end_matches('/').to_owned(),
         })
     }
 }

@@ -35,7 +35,8 @@ pub async fn spawn_with_ttl(access_ttl: Duration) -> TestApp {
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await.expect("connect");
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await.expect("connect");
     let client = AuthServiceClient::new(channel.clone());
     let tokens = TokensServiceClient::new(channel);
     TestApp { client, tokens, database_url, port, _shutdown: tx }

@@ -1,7 +1,9 @@
 //! Media tokens: minted for the SFU, verifiable with the public keys under the media audience only.
 use std::time::Duration;
 
-use stagecast_authn::{ACCESS_AUDIENCE, AccessClaims, ISSUER, Jwks, MEDIA_AUDIENCE, MediaClaims, TokenError, TrackSource, Verifier};
+use stagecast_authn::{
+    ACCESS_AUDIENCE, AccessClaims, ISSUER, Jwks, MEDIA_AUDIENCE, MediaClaims, TokenError, TrackSource, Verifier,
+};
 use stagecast_proto::auth::v1 as pb;
 use tonic::Code;
 
@@ -94,7 +96,8 @@ async fn a_media_token_shows_the_current_display_name_and_avatar() {
         .unwrap();
     let audience = pb::MediaGrants { subscribe: true, publish: vec![], hidden: false };
     let minted = app.mint(request(&event_id(), &user.id, audience)).await.unwrap();
-    let claims: MediaClaims = Verifier::new(&app.jwks().await, ISSUER, MEDIA_AUDIENCE).unwrap().verify(&minted.token, now()).unwrap();
+    let claims: MediaClaims =
+        Verifier::new(&app.jwks().await, ISSUER, MEDIA_AUDIENCE).unwrap().verify(&minted.token, now()).unwrap();
     assert_eq!((claims.name.as_str(), claims.avatar.as_str()), ("Countess", "https://cdn.example.com/ada.png"));
     assert!(claims.grants.publish.is_empty());
 }

@@ -71,9 +71,6 @@ mod tests {
 
     #[test]
     fn roles_have_their_api_names() {
-        assert_eq!(
-            [Role::Host, Role::CoHost, Role::Outsider].map(stage_role),
-            ["host", "cohost", "audience"]
-        );
+        assert_eq!([Role::Host, Role::CoHost, Role::Outsider].map(stage_role), ["host", "cohost", "audience"]);
     }
 }
