@@ -10,6 +10,7 @@ import type {
   EventPage,
   MessagePage,
   ModerationAction,
+  MediaToken,
   Presence,
   Problem,
   StageEvent,
@@ -47,7 +48,7 @@ export function networkError(): ApiError {
   });
 }
 
-async function problemOf(res: Response): Promise<ApiError> {
+export async function problemOf(res: Response): Promise<ApiError> {
   let body: Partial<Problem> | null = null;
   try {
     body = (await res.json()) as Partial<Problem>;
@@ -255,6 +256,11 @@ export class ApiClient {
   transition = (id: string, action: 'go-live' | 'end' | 'cancel') =>
     this.request<StageEvent>('POST', `/events/${encodeURIComponent(id)}/${action}`);
 
+  // ---- media ----
+
+  /** A media token for the event's room on the SFU (one per join: they are short-lived). */
+  mediaToken = (id: string) => this.request<MediaToken>('POST', `/events/${encodeURIComponent(id)}/media-token`);
+
   // ---- chat companions ----
 
   private chat(id: string, rest = '') {
@@ -320,6 +326,7 @@ const NEXT_STEP: Record<string, string | ((e: ApiError) => string)> = {
   host_only: 'Only the host can do this.',
   illegal_transition: "Reload the page to see the event's current state.",
   event_closed: 'The event is over; it can no longer change.',
+  event_over: 'The event is over, so there is no live video any more.',
   event_not_found: 'Check the link, or go back to the list of events.',
   invalid_event_id: 'Check the link, or go back to the list of events.',
   unavailable: 'Try again in a moment.',

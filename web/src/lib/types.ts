@@ -127,6 +127,26 @@ export interface AuditPage {
   next_before: string | null;
 }
 
+// ---- media (docs/api.md "Media"; the SFU's signalling in services/media/src/signal.rs) --------
+
+export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen_audio';
+
+export interface MediaGrants {
+  subscribe: boolean;
+  publish: TrackSource[];
+  hidden: boolean;
+}
+
+/** POST /events/{id}/media-token: a ticket to the event's room on the SFU at `url`. */
+export interface MediaToken {
+  token: string;
+  expires_in: number;
+  url: string;
+  room: string;
+  role: string;
+  grants: MediaGrants;
+}
+
 // ---- WebSocket frames -------------------------------------------------------------------------
 
 export interface HelloFrame {
