@@ -72,6 +72,19 @@ impl Peer {
         json!({"sdp": offer.to_sdp_string(), "sources": sources})
     }
 
+    /// A WHIP (send audio) or WHEP (receive audio) offer: one m-line, no data channel.
+    fn plain_offer(&mut self, send: bool) -> String {
+        let mut change = self.rtc.sdp_api();
+        let dir = if send { Direction::SendOnly } else { Direction::RecvOnly };
+        let mid = change.add_media(MediaKind::Audio, dir, None, None, None);
+        if send {
+            self.mic = Some(mid);
+        }
+        let (offer, pending) = change.apply().unwrap();
+        self.pending = Some(pending);
+        offer.to_sdp_string()
+    }
+
     fn accept(&mut self, answer: &str) {
         let answer = SdpAnswer::from_sdp_string(answer).unwrap();
         self.rtc.sdp_api().accept_answer(self.pending.take().unwrap(), answer).unwrap();
@@ -221,4 +234,96 @@ async fn a_host_publishes_audio_through_the_sfu_and_an_audience_member_hears_it_
 
     // SIGTERM: the SFU says goodbye and exits cleanly.
     assert!(p.media.terminate(Duration::from_secs(10)), "media exits 0 on SIGTERM\n{}", p.media.log());
+}
+
+/// Runs two peers side by side for `d`.
+async fn run_pair(a: Peer, b: Peer, d: Duration) -> (Peer, Peer) {
+    tokio::task::spawn_blocking(move || {
+        let mut a = a;
+        let h = std::thread::spawn(move || {
+            let mut b = b;
+            b.run(d);
+            b
+        });
+        a.run(d);
+        (a, h.join().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whip_publisher_reaches_a_whep_viewer_and_only_its_owner_can_end_it() {
+    let p = Platform::start().await;
+    let http = reqwest::Client::new();
+    let host = account(&p, &http, "Streamer").await;
+    let viewer = account(&p, &http, "Watcher").await;
+    let starts_at = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let ev: Value = http
+        .post(p.url("/api/v1/events"))
+        .bearer_auth(&host)
+        .json(&json!({"title": "OBS night", "starts_at": starts_at}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let event = ev["id"].as_str().unwrap().to_owned();
+    let host_token = media_token(&p, &http, &host, &event).await;
+    let viewer_token = media_token(&p, &http, &viewer, &event).await;
+    let sfu = host_token["url"].as_str().unwrap().to_owned();
+    let (ht, vt) = (host_token["token"].as_str().unwrap(), viewer_token["token"].as_str().unwrap());
+
+    // WHIP wants SDP, not JSON.
+    let r = http.post(format!("{sfu}/rtc/v1/whip")).bearer_auth(ht).json(&json!({})).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "unsupported_media_type");
+    // The audience cannot publish over WHIP either.
+    let mut refused = Peer::new();
+    let r = http
+        .post(format!("{sfu}/rtc/v1/whip"))
+        .bearer_auth(vt)
+        .header("content-type", "application/sdp")
+        .body(refused.plain_offer(true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    let mut obs = Peer::new();
+    let r = http
+        .post(format!("{sfu}/rtc/v1/whip"))
+        .bearer_auth(ht)
+        .header("content-type", "application/sdp")
+        .body(obs.plain_offer(true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["content-type"], "application/sdp");
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    obs.accept(&r.text().await.unwrap());
+
+    let mut player = Peer::new();
+    let r = http
+        .post(format!("{sfu}/rtc/v1/whep"))
+        .bearer_auth(vt)
+        .header("content-type", "application/sdp")
+        .body(player.plain_offer(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    player.accept(&r.text().await.unwrap());
+
+    let (_obs, player) = run_pair(obs, player, Duration::from_secs(4)).await;
+    assert!(player.received_audio > 50, "the WHEP viewer heard {} frames\n{}", player.received_audio, p.logs());
+
+    // Someone else cannot end the publisher's session; the publisher can, once.
+    let r = http.delete(format!("{sfu}{location}")).bearer_auth(vt).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = http.delete(format!("{sfu}{location}")).bearer_auth(ht).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http.delete(format!("{sfu}{location}")).bearer_auth(ht).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
