@@ -1,26 +1,7 @@
-// Local device preview for the studio: camera, microphone and screen captured in the browser
-// and shown only here (nothing is sent anywhere). The media service will publish these tracks.
+// The studio's device controls and local preview: camera, microphone and screen (captured by
+// useLocalMedia, which the studio shares with MediaStage to broadcast the same tracks).
 import { useEffect, useRef, useState } from 'react';
-
-type Kind = 'camera' | 'mic' | 'screen';
-
-const LABEL: Record<Kind, string> = { camera: 'Camera', mic: 'Microphone', screen: 'Screen' };
-
-function describe(kind: Kind, e: unknown): string {
-  const name = (e as DOMException)?.name;
-  if (name === 'NotAllowedError') return `${LABEL[kind]} access was blocked. Allow it in your browser's site settings, then try again.`;
-  if (name === 'NotFoundError') return `No ${LABEL[kind].toLowerCase()} was found. Connect one, then try again.`;
-  if (name === 'NotReadableError') return `The ${LABEL[kind].toLowerCase()} is in use by another app. Close it, then try again.`;
-  if (!navigator.mediaDevices) return 'This browser cannot capture media here. Use a current browser over HTTPS.';
-  return `Could not start the ${LABEL[kind].toLowerCase()}. Try again.`;
-}
-
-function capture(kind: Kind): Promise<MediaStream> {
-  const md = navigator.mediaDevices;
-  if (!md) return Promise.reject(new Error('no mediaDevices'));
-  if (kind === 'screen') return md.getDisplayMedia({ video: true, audio: false });
-  return md.getUserMedia(kind === 'camera' ? { video: { width: 1280, height: 720 }, audio: false } : { audio: true, video: false });
-}
+import { DEVICE_LABEL as LABEL, type LocalMedia } from './useLocalMedia';
 
 function VideoPreview({ stream, label }: { stream: MediaStream; label: string }) {
   const ref = useRef<HTMLVideoElement>(null);
@@ -69,46 +50,16 @@ function MicMeter({ stream }: { stream: MediaStream }) {
   );
 }
 
-export function LocalPreview() {
-  const [streams, setStreams] = useState<Partial<Record<Kind, MediaStream>>>({});
-  const [busy, setBusy] = useState<Kind | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const live = useRef(streams);
-  live.current = streams;
-
-  // Release every device when leaving the studio.
-  useEffect(
-    () => () => {
-      for (const s of Object.values(live.current)) s?.getTracks().forEach((t) => t.stop());
-    },
-    [],
-  );
-
-  async function toggle(kind: Kind) {
-    setError(null);
-    const current = streams[kind];
-    if (current) {
-      current.getTracks().forEach((t) => t.stop());
-      setStreams((s) => ({ ...s, [kind]: undefined }));
-      return;
-    }
-    setBusy(kind);
-    try {
-      const stream = await capture(kind);
-      // The browser's own "Stop sharing" button ends the screen track.
-      stream.getTracks().forEach((t) => t.addEventListener('ended', () => setStreams((s) => (s[kind] === stream ? { ...s, [kind]: undefined } : s))));
-      setStreams((s) => ({ ...s, [kind]: stream }));
-    } catch (e) {
-      setError(describe(kind, e));
-    } finally {
-      setBusy(null);
-    }
-  }
-
+export function LocalPreview({ media, broadcasting }: { media: LocalMedia; /** What is on is sent to the stage. */ broadcasting: boolean }) {
+  const { streams, busy, error, toggle } = media;
   return (
     <section className="card" aria-labelledby="preview-title">
       <h2 id="preview-title">Devices</h2>
-      <p className="muted small">Preview only: nothing is broadcast until the media service is available.</p>
+      <p className="muted small">
+        {broadcasting
+          ? 'What you turn on here is broadcast to everyone watching.'
+          : 'Preview only: nothing is broadcast while the event is not open.'}
+      </p>
       <div className="row" role="group" aria-label="Device toggles">
         {(['camera', 'mic', 'screen'] as const).map((k) => (
           <button key={k} type="button" className="btn" aria-pressed={!!streams[k]} disabled={busy === k} onClick={() => toggle(k)}>

@@ -1,45 +1,265 @@
-// ============================================================================================
-// MEDIA PLACEHOLDER — to be filled in when services/media (the WebRTC SFU) exists.
-//
-// This component owns the video area of the event page and the studio. Today it only explains
-// that live video is not there yet. With the media service it will:
-//   - viewers: fetch a media token, subscribe over WHEP / the SFU signalling, render the stage
-//     (speaker / grid / screen + camera layouts) with names, avatars and active-speaker rings;
-//   - hosts (`publishing` = true): publish the tracks that LocalPreview captures today.
-// Keep the props; the pages already pass what it will need.
-// ============================================================================================
-import type { EventStatus } from '../lib/types';
+// The video area of the event page and the studio: live video through our SFU (lib/sfu.ts).
+//   - viewers: while the event is live, join the room subscribe-only and show everyone on stage
+//     (one tile per video track with name, avatar, muted state and an active-speaker ring; the
+//     audio plays through one <audio> per track);
+//   - the studio (`publishing`): join with the host's token (backstage while scheduled too),
+//     broadcast the tracks the studio's device toggles turn on (`tracks`), and show the others.
+// The connection comes back by itself after a drop; a final failure says what to do.
+import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
+import { Avatar } from '../components/ui';
+import { useAuth } from '../lib/auth';
+import { useNow } from '../lib/hooks';
+import type { RemoteTrack, SfuSnapshot } from '../lib/sfu';
+import type { EventStatus, TrackSource } from '../lib/types';
+import { useSfu } from './useSfu';
 
 interface Props {
   eventId: string;
   status: EventStatus;
-  /** The studio: the caller will publish rather than watch. */
+  /** The studio: the caller will publish rather than only watch. */
   publishing?: boolean;
+  /** The studio's tracks to broadcast (memoised; see useLocalMedia). */
+  tracks?: Partial<Record<TrackSource, MediaStreamTrack>>;
 }
 
-export function MediaStage({ status, publishing = false }: Props) {
-  const headline =
-    status === 'live'
-      ? publishing
-        ? 'You are live: the chat is open.'
-        : 'This event is live.'
-      : status === 'scheduled'
-        ? 'The event has not started yet.'
-        : status === 'ended'
-          ? 'This event has ended.'
-          : 'This event was cancelled.';
+const SOURCE_LABEL: Record<TrackSource, string> = { camera: 'camera', microphone: 'microphone', screen: 'screen', screen_audio: 'screen audio' };
+
+function headline(status: EventStatus, publishing: boolean): string {
+  if (status === 'live') return publishing ? 'You are live: the chat is open.' : 'This event is live.';
+  if (status === 'scheduled') return 'The event has not started yet.';
+  if (status === 'ended') return 'This event has ended.';
+  return 'This event was cancelled.';
+}
+
+function VideoTile({ t, speaking, micMuted }: { t: RemoteTrack; speaking: boolean; micMuted: boolean }) {
+  const ref = useRef<HTMLVideoElement>(null);
+  useEffect(() => {
+    const v = ref.current;
+    if (!v) return;
+    v.srcObject = new MediaStream([t.track]);
+    v.play().catch(() => undefined);
+    return () => {
+      v.srcObject = null;
+    };
+  }, [t.track]);
+  const what = t.source === 'screen' ? 'screen' : 'camera';
   return (
-    <div className="stage" role="region" aria-label="Video stage" data-testid="media-stage">
-      <div>
-        <p>
-          <strong>{headline}</strong>
-        </p>
-        <p className="small">
-          {publishing
-            ? 'Publishing camera, microphone and screen arrives with the media service. Until then, check your devices with the preview below.'
-            : 'Live video arrives with the media service. Until then, follow along in the chat.'}
-        </p>
+    <figure
+      className={`tile${t.source === 'screen' ? ' tile-screen' : ''}${speaking ? ' speaking' : ''}`}
+      data-testid="remote-video"
+      data-source={t.source}
+      data-participant-name={t.name}
+      data-muted={t.muted ? 'true' : 'false'}
+    >
+      <video ref={ref} autoPlay playsInline muted aria-label={`${t.name}'s ${what}`} />
+      {t.muted && (
+        <div className="tile-off" aria-hidden="true">
+          <Avatar name={t.name} url={t.avatar} size={64} />
+        </div>
+      )}
+      <figcaption className="tile-name">
+        <Avatar name={t.name} url={t.avatar} size={22} />
+        <span className="tile-who">{t.name}</span>
+        {t.source === 'screen' && <span className="tile-tag">Screen</span>}
+        {t.muted && <span className="tile-tag">{t.source === 'screen' ? 'Paused' : 'Camera off'}</span>}
+        {t.source === 'camera' && micMuted && (
+          <span className="tile-tag" title="Microphone muted">
+            Muted
+          </span>
+        )}
+        {speaking && <span className="visually-hidden">(speaking)</span>}
+      </figcaption>
+    </figure>
+  );
+}
+
+/** Someone on stage with a microphone and no camera. */
+function VoiceTile({ name, avatar, speaking, muted }: { name: string; avatar: string | null; speaking: boolean; muted: boolean }) {
+  return (
+    <figure className={`tile tile-voice${speaking ? ' speaking' : ''}`} data-testid="remote-voice" data-participant-name={name}>
+      <div className="tile-off" aria-hidden="true">
+        <Avatar name={name} url={avatar} size={64} />
       </div>
+      <figcaption className="tile-name">
+        <span className="tile-who">{name}</span>
+        {muted && <span className="tile-tag">Muted</span>}
+        {speaking && <span className="visually-hidden">(speaking)</span>}
+      </figcaption>
+    </figure>
+  );
+}
+
+function AudioSink({ t, resume, onBlocked }: { t: RemoteTrack; resume: number; onBlocked: () => void }) {
+  const ref = useRef<HTMLAudioElement>(null);
+  useEffect(() => {
+    const a = ref.current;
+    if (!a) return;
+    if (!(a.srcObject instanceof MediaStream) || a.srcObject.getTracks()[0] !== t.track) a.srcObject = new MediaStream([t.track]);
+    a.play().catch((e: unknown) => {
+      if ((e as DOMException)?.name === 'NotAllowedError') onBlocked();
+    });
+  }, [t.track, resume, onBlocked]);
+  return <audio ref={ref} autoPlay data-testid="remote-audio" data-source={t.source} data-participant-name={t.name} />;
+}
+
+function Reconnecting({ snap, onRetry }: { snap: SfuSnapshot; onRetry: () => void }) {
+  const now = useNow(1000, snap.retryAt !== null);
+  const secs = snap.retryAt ? Math.max(0, Math.ceil((snap.retryAt - now) / 1000)) : 0;
+  return (
+    <div className="stage-banner" role="status">
+      <span>
+        The live video connection dropped. Reconnecting{secs > 0 ? ` in ${secs} s` : '…'}
+        {snap.error ? ` (${snap.error.replace(/\.$/, '')})` : ''}
+      </span>
+      <button type="button" className="btn btn-small" onClick={onRetry}>
+        Reconnect now
+      </button>
     </div>
+  );
+}
+
+function Placeholder({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="stage-message">
+      <p>
+        <strong>{title}</strong>
+      </p>
+      {children}
+    </div>
+  );
+}
+
+export function MediaStage({ eventId, status, publishing = false, tracks }: Props) {
+  const { api } = useAuth();
+  // Viewers watch while live; hosts may also check their setup backstage before going live.
+  const active = status === 'live' || (publishing && status === 'scheduled');
+  const { snapshot: snap, client, rejoin } = useSfu(api, eventId, active, publishing ? (tracks ?? {}) : null);
+  const [soundBlocked, setSoundBlocked] = useState(false);
+  const [resume, setResume] = useState(0);
+  const onBlocked = useMemo(() => () => setSoundBlocked(true), []);
+
+  const remote = snap?.remote ?? [];
+  const videos = remote.filter((t) => t.kind === 'video');
+  const audios = remote.filter((t) => t.kind === 'audio');
+  const micMuted = (pid: string) => audios.some((a) => a.participantId === pid && a.source === 'microphone' && a.muted);
+  const voiceOnly = audios.filter((a) => a.source === 'microphone' && !videos.some((v) => v.participantId === a.participantId));
+  const speaker = snap?.activeSpeaker ?? null;
+  // The screen first (it spans the stage), then cameras.
+  const ordered = [...videos.filter((v) => v.source === 'screen'), ...videos.filter((v) => v.source !== 'screen')];
+  const hasMedia = videos.length > 0 || voiceOnly.length > 0;
+
+  let body: ReactNode;
+  if (!active) {
+    body = (
+      <Placeholder title={headline(status, publishing)}>
+        <p className="small">
+          {status === 'scheduled'
+            ? 'The video starts here when the host goes live. Meanwhile, say hello in the chat.'
+            : 'There is no live video any more.'}
+        </p>
+      </Placeholder>
+    );
+  } else if (!snap || snap.status === 'idle' || (snap.status === 'connecting' && !hasMedia)) {
+    body = (
+      <Placeholder title={headline(status, publishing)}>
+        <p className="small" role="status">
+          Connecting to the live video…
+        </p>
+      </Placeholder>
+    );
+  } else if (snap.status === 'failed') {
+    body = (
+      <Placeholder title="The live video is unavailable.">
+        <p className="small" role="alert">
+          {snap.error ?? 'The connection to the media server failed.'}
+        </p>
+        <button type="button" className="btn btn-small" onClick={rejoin}>
+          Try again
+        </button>
+      </Placeholder>
+    );
+  } else if (!hasMedia) {
+    body = (
+      <Placeholder title={headline(status, publishing)}>
+        <p className="small">
+          {snap.status === 'reconnecting'
+            ? 'Waiting for the live video to come back.'
+            : publishing
+              ? 'Nobody else is on stage. Turn on your camera, microphone or screen below to broadcast.'
+              : 'Nobody is on stage yet. The video starts as soon as the host turns on a camera or microphone; meanwhile, follow along in the chat.'}
+        </p>
+      </Placeholder>
+    );
+  } else {
+    body = (
+      <div className="stage-grid" data-count={ordered.length + voiceOnly.length}>
+        {ordered.map((t) => (
+          <VideoTile key={t.mid} t={t} speaking={speaker === t.participantId && t.source === 'camera'} micMuted={micMuted(t.participantId)} />
+        ))}
+        {voiceOnly.map((a) => (
+          <VoiceTile key={a.mid} name={a.name} avatar={a.avatar} muted={a.muted} speaking={speaker === a.participantId} />
+        ))}
+      </div>
+    );
+  }
+
+  return (
+    <div className="stack">
+      <div
+        className={`stage${hasMedia && active ? ' stage-live' : ''}`}
+        role="region"
+        aria-label="Video stage"
+        data-testid="media-stage"
+        data-state={active ? (snap?.status ?? 'idle') : 'off'}
+      >
+        {body}
+        {active && snap?.status === 'reconnecting' && <Reconnecting snap={snap} onRetry={() => client?.retryNow()} />}
+        {audios.map((t) => (
+          <AudioSink key={t.mid} t={t} resume={resume} onBlocked={onBlocked} />
+        ))}
+        {soundBlocked && audios.length > 0 && (
+          <button
+            type="button"
+            className="btn btn-primary stage-sound"
+            onClick={() => {
+              setSoundBlocked(false);
+              setResume((n) => n + 1);
+            }}
+          >
+            Turn on sound
+          </button>
+        )}
+      </div>
+      {publishing && active && snap && <PublishStatus snap={snap} onUnmute={(s) => client?.setMuted(s, false)} />}
+    </div>
+  );
+}
+
+/** The studio's line under the stage: what is broadcast, and a host's mute to lift. */
+function PublishStatus({ snap, onUnmute }: { snap: SfuSnapshot; onUnmute: (s: TrackSource) => void }) {
+  const sending = snap.publishing.filter((s) => !snap.mutedByServer.includes(s) && !snap.mutedBySelf.includes(s));
+  return (
+    <>
+      <p className="small muted" role="status" data-testid="publish-status">
+        {snap.status !== 'connected'
+          ? 'Not broadcasting: connecting to the media server…'
+          : sending.length > 0
+            ? `Broadcasting your ${sending.map((s) => SOURCE_LABEL[s]).join(', ')}.`
+            : 'Not broadcasting anything: turn on a device below.'}
+      </p>
+      {snap.mutedByServer.map((s) => (
+        <div key={s} className="alert alert-warn" role="alert">
+          A host muted your {SOURCE_LABEL[s]}: nobody hears or sees it.
+          <button type="button" className="btn btn-small" onClick={() => onUnmute(s)}>
+            Unmute {SOURCE_LABEL[s]}
+          </button>
+        </div>
+      ))}
+      {snap.notice && (
+        <p className="alert alert-warn" role="alert">
+          {snap.notice}
+        </p>
+      )}
+    </>
   );
 }

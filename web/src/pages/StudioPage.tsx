@@ -10,6 +10,7 @@ import { useEvent } from '../lib/useEvent';
 import { useLiveChat } from '../lib/useLiveChat';
 import { LocalPreview } from '../media/LocalPreview';
 import { MediaStage } from '../media/MediaStage';
+import { useLocalMedia } from '../media/useLocalMedia';
 import { ChatColumn, HostLine, hasLiveChat, whenLine } from './EventPage';
 
 type Confirm = 'end' | 'cancel' | null;
@@ -81,6 +82,9 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
   const chat = useLiveChat(api, event.id, hasLiveChat(event));
   const isHost = event.host_id === me.id;
   const mod = canModerate(chat.state);
+  // One set of devices: previewed below, broadcast by the stage.
+  const media = useLocalMedia();
+  const broadcasting = event.status === 'live' || event.status === 'scheduled';
   return (
     <>
       <div className="page-head">
@@ -99,8 +103,8 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
       </div>
       <div className="event-layout">
         <div className="stack">
-          <MediaStage eventId={event.id} status={event.status} publishing />
-          <LocalPreview />
+          <MediaStage eventId={event.id} status={event.status} publishing tracks={media.tracks} />
+          <LocalPreview media={media} broadcasting={broadcasting} />
           {mod && hasLiveChat(event) && (
             <div className="studio-grid">
               <ChatSettingsPanel api={api} eventId={event.id} state={chat.state} />
