@@ -242,6 +242,13 @@ async function api(req, url) {
       Object.assign(e, { status: to, [field]: now(), updated_at: now() });
       return [200, e];
     }
+    if (rest === 'media-token' && m === 'POST') {
+      if (e.status === 'ended' || e.status === 'cancelled') throw new Problem(409, 'event_over', 'The event is over; there is no media room any more.');
+      const role = e.host_id === me.id ? 'host' : e.cohost_ids.includes(me.id) ? 'cohost' : 'audience';
+      const publish = role === 'audience' ? [] : ['camera', 'microphone', 'screen', 'screen_audio'];
+      // No SFU here: the token points back at the mock, whose join answers 503.
+      return [200, { token: `mock-media.${b64({ sub: me.id, room: e.id })}`, expires_in: 300, url: `http://${req.headers.host}`, room: e.id, role, grants: { subscribe: true, publish, hidden: false } }];
+    }
     const r = room(e.id);
     if (rest === 'presence' && m === 'GET') return [200, presence(e.id)];
     if (rest === 'chat/messages' && m === 'GET') return [200, { messages: [...r.messages].reverse().slice(0, 50), next_before: null }];
@@ -342,6 +349,13 @@ const server = createServer(async (req, res) => {
     const code = Number(url.searchParams.get('code') ?? 1001);
     for (const r of rooms.values()) for (const s of r.sockets) s.ws.close(code, 'mock drop');
     return res.writeHead(204).end();
+  }
+  // The mock has no SFU (services/media): joining the media room says so, like a media server
+  // that is down, and the client keeps retrying.
+  if (url.pathname.startsWith('/rtc/')) {
+    return res
+      .writeHead(503, { 'Content-Type': 'application/problem+json' })
+      .end(JSON.stringify({ type: 'urn:stagecast:problem:unavailable', title: 'Error', status: 503, code: 'unavailable', detail: 'The mock platform has no media server.' }));
   }
   if (!url.pathname.startsWith('/api/')) return serveStatic(url, res);
   try {

@@ -8,6 +8,12 @@
 // other's message; the host deletes the viewer's message (it disappears for the viewer) and bans
 // the viewer (who is told so). Then profile, edit, end, lists, sign-in errors and 404. Every page
 // is screenshotted to e2e/artifacts/. Every wait is bounded; assertions wait for real UI state.
+//
+// Live video (through the SFU, services/media): the host's camera and microphone (Chromium's fake
+// devices) reach the viewer, whose decoded video frames and received audio samples must keep
+// rising (read with getStats() from every RTCPeerConnection the page made, collected in
+// window.__pcs); then the host's screen share does too. E2E_MEDIA=skip leaves these steps out
+// (the mock platform has no SFU).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -17,6 +23,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STEP_MS = Number(process.env.E2E_STEP_TIMEOUT_MS ?? 15_000);
 const TOTAL_MS = Number(process.env.E2E_TIMEOUT_MS ?? 240_000);
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
+const MEDIA = (process.env.E2E_MEDIA ?? 'require') !== 'skip';
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 const ARGS = [
@@ -30,6 +37,11 @@ const ARGS = [
   '--disable-sync',
   '--use-fake-ui-for-media-stream',
   '--use-fake-device-for-media-stream',
+  // WebRTC to the SFU on this machine: loopback candidates, real (not mDNS) host addresses, and
+  // remote audio that plays without a click.
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
 ];
 
 // ---- a tiny step runner ------------------------------------------------------------------------
@@ -88,6 +100,18 @@ async function newPage(browser, label, viewport) {
   const context = await browser.newContext({ viewport, baseURL: BASE, permissions: ['camera', 'microphone'] });
   context.setDefaultTimeout(STEP_MS);
   context.setDefaultNavigationTimeout(STEP_MS);
+  // Every RTCPeerConnection the app makes, for getStats() below.
+  await context.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    if (!Native) return;
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__pcs.push(this);
+      }
+    };
+  });
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`[${label}] ${e.message}`));
   page.on('console', (m) => consoleLog.push(`[${label}] ${m.type()}: ${m.text()}`));
@@ -135,6 +159,56 @@ async function moderate(page, text, action) {
   const item = delivered(page, text);
   await item.getByRole('button', { name: /^Moderate message from/ }).click();
   await item.getByRole('button', { name: action }).click();
+}
+
+// ---- live video --------------------------------------------------------------------------------
+
+/** Sums of what the page's open peer connections received: decoded video frames and audio
+ * samples, only for the track `trackId` when given. */
+async function inbound(page, trackId = null) {
+  return page.evaluate(async (id) => {
+    let frames = 0;
+    let samples = 0;
+    let streams = 0;
+    for (const pc of window.__pcs ?? []) {
+      if (pc.connectionState === 'closed' || pc.signalingState === 'closed') continue;
+      const report = await pc.getStats();
+      report.forEach((r) => {
+        if (r.type !== 'inbound-rtp' || (id && r.trackIdentifier !== id)) return;
+        streams += 1;
+        if (r.kind === 'video') frames += r.framesDecoded ?? 0;
+        if (r.kind === 'audio') samples += r.totalSamplesReceived ?? 0;
+      });
+    }
+    return { frames, samples, streams };
+  }, trackId);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Samples twice, at least 1.5 s apart (after media started), and checks both sums rose. */
+async function mediaKeepsFlowing(page, { trackId = null, audio = true, what }) {
+  const deadline = Date.now() + STEP_MS;
+  let first = await inbound(page, trackId);
+  while ((first.frames === 0 || (audio && first.samples === 0)) && Date.now() < deadline) {
+    await sleep(250);
+    first = await inbound(page, trackId);
+  }
+  check(first.frames > 0, `${what}: no video frame was decoded within ${STEP_MS} ms (${JSON.stringify(first)})`);
+  if (audio) check(first.samples > 0, `${what}: no audio sample arrived within ${STEP_MS} ms (${JSON.stringify(first)})`);
+  await sleep(1_600);
+  const second = await inbound(page, trackId);
+  check(second.frames > first.frames, `${what}: decoded video frames stopped rising (${first.frames} then ${second.frames})`);
+  if (audio) check(second.samples > first.samples, `${what}: received audio samples stopped rising (${first.samples} then ${second.samples})`);
+  return { first, second };
+}
+
+/** The id of the track shown in the remote tile `source`. */
+async function tileTrackId(page, source) {
+  return page.evaluate((src) => {
+    const v = document.querySelector(`[data-testid="remote-video"][data-source="${src}"] video`);
+    return v?.srcObject?.getVideoTracks?.()[0]?.id ?? null;
+  }, source);
 }
 
 // ---- the scenario ------------------------------------------------------------------------------
@@ -222,10 +296,51 @@ async function main() {
       await viewer.getByRole('link', { name: title }).click();
       await viewer.getByRole('heading', { level: 1, name: title }).waitFor();
       await viewer.locator('.page-head [data-status="live"]').waitFor();
-      await viewer.getByText(/live video arrives with the media service/i).waitFor();
+      await viewer.getByTestId('media-stage').waitFor();
       await chatReady(viewer);
       await screenshot(viewer, 'event-viewer');
     });
+
+    if (MEDIA) {
+      await step('the viewer sees and hears the host live', async () => {
+        await host.getByTestId('publish-status').getByText('Broadcasting your camera, microphone.').waitFor();
+        const tile = viewer.locator('[data-testid="remote-video"][data-source="camera"]');
+        await tile.waitFor();
+        const name = await tile.getAttribute('data-participant-name');
+        check(name === hostName, `the camera tile is labelled with the host's name (got "${name}")`);
+        await tile.getByText(hostName).waitFor();
+        await viewer.waitForFunction(() => {
+          const v = document.querySelector('[data-testid="remote-video"][data-source="camera"] video');
+          return v && v.videoWidth > 0;
+        }, null, { timeout: STEP_MS });
+        const { second } = await mediaKeepsFlowing(viewer, { what: 'the host’s camera and microphone at the viewer' });
+        log(`    viewer received ${second.frames} video frames and ${second.samples} audio samples`);
+        await screenshot(viewer, 'viewer-live-video');
+        await screenshot(host, 'studio-broadcasting');
+      });
+
+      await step('the host shares the screen; the viewer sees it', async () => {
+        await host.getByRole('button', { name: 'Screen off' }).click();
+        await host.getByRole('button', { name: 'Screen on', pressed: true }).waitFor();
+        await host.getByTestId('publish-status').getByText(/Broadcasting your .*screen/).waitFor();
+        const tile = viewer.locator('[data-testid="remote-video"][data-source="screen"]');
+        await tile.waitFor();
+        check((await tile.getAttribute('data-participant-name')) === hostName, 'the screen tile is labelled with the host’s name');
+        await viewer.waitForFunction(() => {
+          const v = document.querySelector('[data-testid="remote-video"][data-source="screen"] video');
+          return v && v.videoWidth > 0;
+        }, null, { timeout: STEP_MS });
+        const id = await tileTrackId(viewer, 'screen');
+        check(id, 'the screen tile shows a track');
+        await mediaKeepsFlowing(viewer, { trackId: id, audio: false, what: 'the host’s screen at the viewer' });
+        // The camera goes on alongside it.
+        await viewer.locator('[data-testid="remote-video"][data-source="camera"]').waitFor();
+        await screenshot(viewer, 'viewer-screen-share');
+        await screenshot(host, 'studio-screen-share');
+      });
+    } else {
+      log('  - live video steps skipped (E2E_MEDIA=skip)');
+    }
 
     await step('both see each other in presence', async () => {
       const hostPeople = host.getByRole('region', { name: /^Here now/ });

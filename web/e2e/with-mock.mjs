@@ -30,7 +30,8 @@ try {
   stopMock();
   process.exit(1);
 }
-const run = spawn(process.execPath, [here('./run.mjs')], { env: { ...process.env, STAGECAST_URL: url }, stdio: 'inherit' });
+// The mock has no SFU, so the live-video steps are skipped (E2E_MEDIA=skip).
+const run = spawn(process.execPath, [here('./run.mjs')], { env: { ...process.env, STAGECAST_URL: url, E2E_MEDIA: 'skip' }, stdio: 'inherit' });
 run.on('exit', (code) => {
   stopMock();
   process.exit(code ?? 1);

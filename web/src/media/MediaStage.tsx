@@ -108,11 +108,11 @@ function Reconnecting({ snap, onRetry }: { snap: SfuSnapshot; onRetry: () => voi
   return (
     <div className="stage-banner" role="status">
       <span>
-        The live video connection dropped. Reconnecting{secs > 0 ? ` in ${secs} s` : '…'}
+        The live video connection dropped. {secs > 0 ? `Trying again in ${secs} s` : 'Trying again…'}
         {snap.error ? ` (${snap.error.replace(/\.$/, '')})` : ''}
       </span>
       <button type="button" className="btn btn-small" onClick={onRetry}>
-        Reconnect now
+        Try now
       </button>
     </div>
   );
