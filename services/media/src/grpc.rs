@@ -7,7 +7,7 @@ use stagecast_kit::ApiError;
 use stagecast_proto::media::v1::{self as pb, media_service_server::MediaService};
 use tonic::{Request, Response, Status};
 
-use crate::rooms::Rooms;
+use crate::{rooms::Rooms, sfu::TapId, tap::TapCodec};
 
 pub struct MediaApi {
     rooms: Arc<Rooms>,
@@ -101,5 +101,48 @@ impl MediaService for MediaApi {
         let reason = if r.reason.trim().is_empty() { "removed by a host" } else { r.reason.trim() };
         let n = self.rooms.remove(required("room", &r.room)?, required("user_id", &r.user_id)?, reason).await?;
         Ok(Response::new(pb::RemoveParticipantResponse { participants_removed: n }))
+    }
+
+    async fn start_tap(&self, request: Request<pb::StartTapRequest>) -> Result<Response<pb::StartTapResponse>, Status> {
+        let r = request.into_inner();
+        let room = required("room", &r.room)?;
+        let user_id = required("user_id", &r.user_id)?;
+        if r.sources.is_empty() || r.sources.len() > 4 {
+            return Err(ApiError::invalid("invalid_argument", "sources: name 1 to 4 track sources").into());
+        }
+        let sources = r.sources.iter().map(|s| source(s)).collect::<Result<Vec<_>, _>>()?;
+        let destination: std::net::SocketAddr = r.destination.trim().parse().map_err(|_| {
+            ApiError::invalid("invalid_destination", format!("destination {:?} is not ip:port", r.destination))
+        })?;
+        if destination.port() == 0 || destination.ip().is_unspecified() || destination.ip().is_multicast() {
+            return Err(ApiError::invalid("invalid_destination", "destination must be a unicast address with a port").into());
+        }
+        let infos = self.rooms.start_tap(room, user_id, sources, destination).await?;
+        let streams = infos
+            .into_iter()
+            .map(|i| {
+                let codec = i.codec.unwrap_or(if i.source.is_video() { TapCodec::Vp8 } else { TapCodec::Opus });
+                pb::TapStream {
+                    tap_id: i.id.to_string(),
+                    source: i.source.as_str().to_owned(),
+                    codec: i.codec.map(|c| c.name().to_owned()).unwrap_or_default(),
+                    payload_type: codec.payload_type() as u32,
+                    clock_rate: codec.clock_rate(),
+                    ssrc: i.ssrc,
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::StartTapResponse { streams }))
+    }
+
+    async fn stop_tap(&self, request: Request<pb::StopTapRequest>) -> Result<Response<pb::StopTapResponse>, Status> {
+        let r = request.into_inner();
+        let id = TapId::parse(r.tap_id.trim())
+            .ok_or_else(|| ApiError::invalid("invalid_argument", format!("{:?} is not a tap id", r.tap_id)))?;
+        let stopped = self.rooms.stop_tap(id).await?;
+        if !stopped {
+            return Err(ApiError::not_found("tap_not_found", "no such tap; it may have been stopped already").into());
+        }
+        Ok(Response::new(pb::StopTapResponse { stopped }))
     }
 }

@@ -6,6 +6,7 @@
 //! - [`signal`]: the JSON messages of the `signal` data channel (docs/media.md).
 //! - [`sfu`]: the sans-IO core: peers, rooms, grants enforcement, forwarding, renegotiation,
 //!   active speaker. Time and datagrams come in, datagrams and room events go out.
+//! - [`tap`]: plain-RTP packetizing of forwarded frames for the egress pipelines.
 //! - [`worker`]: drives one [`sfu::Sfu`] with a UDP socket and a clock on its own thread.
 //! - [`rooms`]: which room lives on which worker; the async face the edges call.
 //! - [`tokens`]: media-token verification with the auth service's public keys.
@@ -23,5 +24,6 @@ pub mod sdp;
 pub mod sfu;
 pub mod signal;
 pub mod startup;
+pub mod tap;
 pub mod tokens;
 pub mod worker;

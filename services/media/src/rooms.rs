@@ -11,7 +11,7 @@ use stagecast_kit::{ApiError, ErrorKind};
 use tokio::sync::oneshot;
 
 use crate::{
-    sfu::{ConnectionKind, JoinRequest, Joined, OfferError, ParticipantInfo, PeerId},
+    sfu::{ConnectionKind, JoinRequest, Joined, OfferError, ParticipantInfo, PeerId, TapId, TapInfo},
     worker::{Command, WorkerHandle},
 };
 
@@ -26,6 +26,8 @@ pub struct Rooms {
     workers: Vec<WorkerHandle>,
     // A std Mutex: held only to insert or remove, never across an await.
     resources: Mutex<HashMap<PeerId, Resource>>,
+    /// Which worker runs each tap.
+    taps: Mutex<HashMap<TapId, usize>>,
 }
 
 fn unavailable() -> ApiError {
@@ -45,7 +47,7 @@ impl From<OfferError> for ApiError {
 impl Rooms {
     pub fn new(workers: Vec<WorkerHandle>) -> Self {
         assert!(!workers.is_empty(), "at least one SFU worker");
-        Self { workers, resources: Mutex::new(HashMap::new()) }
+        Self { workers, resources: Mutex::new(HashMap::new()), taps: Mutex::new(HashMap::new()) }
     }
 
     pub fn worker_addrs(&self) -> Vec<std::net::SocketAddr> {
@@ -112,6 +114,31 @@ impl Rooms {
     pub async fn remove(&self, room: &str, user_id: &str, reason: &str) -> Result<u32, ApiError> {
         let (room, user_id, reason) = (room.to_owned(), user_id.to_owned(), reason.to_owned());
         self.ask(self.worker_of(&room), |reply| Command::Remove { room, user_id, reason, reply }).await
+    }
+
+    pub async fn start_tap(
+        &self,
+        room: &str,
+        user_id: &str,
+        sources: Vec<TrackSource>,
+        destination: std::net::SocketAddr,
+    ) -> Result<Vec<TapInfo>, ApiError> {
+        let (room, user_id) = (room.to_owned(), user_id.to_owned());
+        let worker = self.worker_of(&room);
+        let infos = self.ask(worker, |reply| Command::StartTap { room, user_id, sources, destination, reply }).await?;
+        let mut taps = self.taps.lock().expect("taps lock");
+        for i in &infos {
+            taps.insert(i.id, worker);
+        }
+        Ok(infos)
+    }
+
+    pub async fn stop_tap(&self, id: TapId) -> Result<bool, ApiError> {
+        let worker = self.taps.lock().expect("taps lock").remove(&id);
+        match worker {
+            Some(w) => self.ask(w, |reply| Command::StopTap(id, reply)).await,
+            None => Ok(false),
+        }
     }
 
     /// Tells every peer to reconnect elsewhere and waits (bounded) until the workers stop.

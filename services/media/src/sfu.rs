@@ -23,6 +23,7 @@ use str0m::{
     Candidate, Event, IceConnectionState, Input, Output, Rtc,
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
     channel::{ChannelData, ChannelId},
+    format::Codec,
     media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid},
     net::{Protocol, Receive, Transmit},
 };
@@ -30,6 +31,7 @@ use str0m::{
 use crate::{
     sdp::{OfferSummary, SectionKind},
     signal::{ClientMessage, ParticipantView, ServerMessage, TrackView},
+    tap::{RtpStream, TapCodec},
 };
 
 /// A peer that has not completed ICE + DTLS by then is dropped.
@@ -173,6 +175,8 @@ struct TrackIn {
     muted_by_server: bool,
     muted_by_client: bool,
     last_keyframe_request: Option<Instant>,
+    /// The codec of the last frame received, for taps.
+    codec: Option<TapCodec>,
 }
 
 impl TrackIn {
@@ -324,6 +328,47 @@ fn default_source(kind: SectionKind) -> TrackSource {
     if kind == SectionKind::Video { TrackSource::Camera } else { TrackSource::Microphone }
 }
 
+/// An RTP tap: one user's source in one room, to one UDP destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TapId(u64);
+
+impl TapId {
+    pub fn parse(s: &str) -> Option<Self> {
+        s.strip_prefix("t").and_then(|n| n.parse().ok()).map(Self)
+    }
+}
+
+impl fmt::Display for TapId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapInfo {
+    pub id: TapId,
+    pub source: TrackSource,
+    pub codec: Option<TapCodec>,
+    pub ssrc: u32,
+}
+
+struct Tap {
+    id: TapId,
+    room: String,
+    user_id: String,
+    source: TrackSource,
+    stream: RtpStream,
+}
+
+fn tap_codec(codec: Codec) -> Option<TapCodec> {
+    match codec {
+        Codec::Opus => Some(TapCodec::Opus),
+        Codec::Vp8 => Some(TapCodec::Vp8),
+        Codec::H264 => Some(TapCodec::H264),
+        _ => None,
+    }
+}
+
 /// Work handed from one peer to the others while polling.
 enum Propagated {
     TrackOpen(PeerId, Mid, MediaKind),
@@ -342,6 +387,8 @@ pub struct Sfu {
     transmits: Vec<Transmit>,
     next_speaker_check: Option<Instant>,
     speakers: BTreeMap<String, Option<PeerId>>,
+    taps: Vec<Tap>,
+    next_tap: u64,
 }
 
 impl Sfu {
@@ -355,6 +402,8 @@ impl Sfu {
             transmits: Vec::new(),
             next_speaker_check: None,
             speakers: BTreeMap::new(),
+            taps: Vec::new(),
+            next_tap: 1,
         }
     }
 
@@ -639,6 +688,42 @@ impl Sfu {
         }
     }
 
+    /// Starts RTP taps of `user_id`'s `sources` in `room` to `destination` and asks for
+    /// keyframes. The user need not be publishing yet: the tap starts with the first frame.
+    pub fn start_tap(&mut self, room: &str, user_id: &str, sources: &[TrackSource], destination: SocketAddr) -> Vec<TapInfo> {
+        let mut infos = Vec::with_capacity(sources.len());
+        for &source in sources {
+            let id = TapId(self.next_tap);
+            self.next_tap += 1;
+            let ssrc = (uuid::Uuid::new_v4().as_u128() as u32) | 1;
+            let mut codec = None;
+            for p in self.peers.iter().filter(|p| p.room == room && p.user_id == user_id) {
+                for t in p.tracks_in.iter().filter(|t| t.source == source) {
+                    codec = codec.or(t.codec);
+                    if t.kind == MediaKind::Video {
+                        self.queue.push_back(Propagated::KeyframeRequest(p.id, t.mid, KeyframeRequestKind::Pli));
+                    }
+                }
+            }
+            tracing::info!(tap = %id, room, user = user_id, source = source.as_str(), %destination, "tap started");
+            self.taps.push(Tap {
+                id,
+                room: room.to_owned(),
+                user_id: user_id.to_owned(),
+                source,
+                stream: RtpStream::new(destination, ssrc),
+            });
+            infos.push(TapInfo { id, source, codec, ssrc });
+        }
+        infos
+    }
+
+    pub fn stop_tap(&mut self, id: TapId) -> bool {
+        let before = self.taps.len();
+        self.taps.retain(|t| t.id != id);
+        before != self.taps.len()
+    }
+
     fn index(&self, id: PeerId) -> Option<usize> {
         self.peers.iter().position(|p| p.id == id)
     }
@@ -777,7 +862,15 @@ impl Sfu {
         if !peer.grants.may_publish(source) {
             return;
         }
-        let track = TrackIn { mid, kind, source, muted_by_server: false, muted_by_client: false, last_keyframe_request: None };
+        let track = TrackIn {
+            mid,
+            kind,
+            source,
+            muted_by_server: false,
+            muted_by_client: false,
+            last_keyframe_request: None,
+            codec: None,
+        };
         if peer.visible() {
             self.events.push(RoomEvent::TrackPublished {
                 room: peer.room.clone(),
@@ -812,6 +905,9 @@ impl Sfu {
         let Some(track) = peer.tracks_in.iter_mut().find(|t| t.mid == data.mid) else { return };
         if track.muted() {
             return;
+        }
+        if track.codec.is_none() {
+            track.codec = tap_codec(data.params.spec().codec);
         }
         if !data.contiguous && track.kind == MediaKind::Video {
             let due = track.last_keyframe_request.is_none_or(|t| now >= t + KEYFRAME_REQUEST_INTERVAL);
@@ -1061,6 +1157,30 @@ impl Sfu {
         }
         if wants_keyframe {
             self.propagate(now, Propagated::KeyframeRequest(origin, data.mid, KeyframeRequestKind::Pli));
+        }
+        if !self.taps.is_empty() {
+            self.tap(origin, data);
+        }
+    }
+
+    fn tap(&mut self, origin: PeerId, data: &MediaData) {
+        let Some(i) = self.index(origin) else { return };
+        let p = &self.peers[i];
+        let Some(track) = p.tracks_in.iter().find(|t| t.mid == data.mid) else { return };
+        let Some(codec) = track.codec else { return };
+        let (numer, denom) = (data.time.numer() as u128, data.time.denom().max(1) as u128);
+        let timestamp = (numer * codec.clock_rate() as u128 / denom) as u32;
+        let mut packets = Vec::new();
+        for tap in self.taps.iter_mut().filter(|t| t.room == p.room && t.user_id == p.user_id && t.source == track.source) {
+            tap.stream.packetize(codec, timestamp, &data.data, &mut packets);
+            for pkt in packets.drain(..) {
+                self.transmits.push(Transmit {
+                    proto: Protocol::Udp,
+                    source: self.local,
+                    destination: tap.stream.destination,
+                    contents: pkt.into(),
+                });
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use tokio::{
     sync::{mpsc, oneshot},
 };
 
-use crate::sfu::{JoinRequest, Joined, OfferError, ParticipantInfo, PeerId, RoomEvent, Sfu};
+use crate::sfu::{JoinRequest, Joined, OfferError, ParticipantInfo, PeerId, RoomEvent, Sfu, TapId, TapInfo};
 
 /// Largest datagram read; WebRTC keeps packets under the ~1200-byte MTU target.
 const RECV_BUF: usize = 2048;
@@ -23,6 +23,14 @@ pub enum Command {
     Mute { room: String, user_id: String, source: TrackSource, reply: oneshot::Sender<u32> },
     UpdateGrants { room: String, user_id: String, grants: MediaGrants, reply: oneshot::Sender<u32> },
     Remove { room: String, user_id: String, reason: String, reply: oneshot::Sender<u32> },
+    StartTap {
+        room: String,
+        user_id: String,
+        sources: Vec<TrackSource>,
+        destination: SocketAddr,
+        reply: oneshot::Sender<Vec<TapInfo>>,
+    },
+    StopTap(TapId, oneshot::Sender<bool>),
     /// Tell everyone to reconnect elsewhere, then stop after the grace period.
     Shutdown(oneshot::Sender<()>),
 }
@@ -124,6 +132,10 @@ async fn run(
                     Command::Remove { room, user_id, reason, reply } => {
                         let _ = reply.send(sfu.remove(now, &room, &user_id, &reason));
                     }
+                    Command::StartTap { room, user_id, sources, destination, reply } => {
+                        let _ = reply.send(sfu.start_tap(&room, &user_id, &sources, destination));
+                    }
+                    Command::StopTap(id, reply) => { let _ = reply.send(sfu.stop_tap(id)); }
                     Command::Shutdown(done) => {
                         sfu.shutdown(now);
                         stopping = Some((now + std::time::Duration::from_millis(500), done));

@@ -151,12 +151,14 @@ struct Net {
     sfu: Sfu,
     clients: Vec<Client>,
     events: Vec<RoomEvent>,
+    /// Datagrams to addresses with no client (RTP taps).
+    elsewhere: Vec<(SocketAddr, Vec<u8>)>,
 }
 
 impl Net {
     fn new() -> Self {
         let now = Instant::now();
-        Self { now, sfu: Sfu::new(SFU_ADDR.parse().unwrap()), clients: vec![], events: vec![] }
+        Self { now, sfu: Sfu::new(SFU_ADDR.parse().unwrap()), clients: vec![], events: vec![], elsewhere: vec![] }
     }
 
     fn join(&mut self, addr: &str, user: &str, grants: MediaGrants, sources: &[TrackSource]) -> Result<usize, OfferError> {
@@ -197,7 +199,10 @@ impl Net {
             next = next.min(self.sfu.poll(self.now));
             for t in self.sfu.take_transmits() {
                 // A datagram to a vanished client is lost, as on a real network.
-                let Some(to) = self.clients.iter_mut().find(|c| c.addr == t.destination) else { continue };
+                let Some(to) = self.clients.iter_mut().find(|c| c.addr == t.destination) else {
+                    self.elsewhere.push((t.destination, t.contents.to_vec()));
+                    continue;
+                };
                 let contents = (&*t.contents).try_into().unwrap();
                 to.rtc
                     .handle_input(Input::Receive(
@@ -401,8 +406,36 @@ fn a_removed_participant_is_told_and_disconnected_and_a_vanished_one_is_cleaned_
 
     // The host vanishes (stops answering): ICE consent runs out and the SFU forgets it.
     net.clients.retain(|c| c.addr.to_string() != "10.0.0.2:1000");
-    let mut silent = Net { now: net.now, sfu: net.sfu, clients: vec![], events: vec![] };
+    let mut silent = Net { now: net.now, sfu: net.sfu, clients: vec![], events: vec![], elsewhere: vec![] };
     silent.run(Duration::from_secs(60));
     assert_eq!(silent.sfu.peer_count(), 0);
     assert!(silent.events.iter().any(|e| matches!(e, RoomEvent::ParticipantLeft { user_id, .. } if user_id == "host")));
+}
+
+#[test]
+fn an_rtp_tap_sends_plain_rtp_of_the_chosen_source_until_stopped() {
+    let mut net = Net::new();
+    let _host = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Microphone]).unwrap();
+    net.run(Duration::from_secs(1));
+    let dest: SocketAddr = "10.0.0.9:7000".parse().unwrap();
+    let taps = net.sfu.start_tap("room-1", "host", &[TrackSource::Microphone], dest);
+    assert_eq!(taps.len(), 1);
+    assert_eq!(taps[0].codec, Some(stagecast_media::tap::TapCodec::Opus));
+    net.run(Duration::from_secs(1));
+    let rtp: Vec<&Vec<u8>> = net.elsewhere.iter().filter(|(to, _)| *to == dest).map(|(_, p)| p).collect();
+    assert!(rtp.len() > 40, "about 50 packets a second: {}", rtp.len());
+    for p in &rtp {
+        assert_eq!(p[0], 0x80, "RTP version 2, unencrypted");
+        assert_eq!(p[1] & 0x7f, 111, "Opus payload type");
+        assert_eq!(u32::from_be_bytes([p[8], p[9], p[10], p[11]]), taps[0].ssrc);
+        assert_eq!(&p[12..], &[0x78u8; 60][..], "the frame, unchanged");
+    }
+    let seqs: Vec<u16> = rtp.iter().map(|p| u16::from_be_bytes([p[2], p[3]])).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)), "consecutive sequence numbers");
+
+    assert!(net.sfu.stop_tap(taps[0].id));
+    let sent = net.elsewhere.len();
+    net.run(Duration::from_millis(500));
+    assert_eq!(net.elsewhere.len(), sent, "nothing after stop");
+    assert!(!net.sfu.stop_tap(taps[0].id), "stopping twice says so");
 }
