@@ -185,7 +185,9 @@ export function MediaStage({ eventId, status, publishing = false, tracks }: Prop
           {snap.status === 'reconnecting'
             ? 'Waiting for the live video to come back.'
             : publishing
-              ? 'Nobody else is on stage. Turn on your camera, microphone or screen below to broadcast.'
+              ? snap.publishing.length > 0
+                ? 'Viewers see and hear what you broadcast (previewed below). Co-hosts appear here when they join the stage.'
+                : 'Nobody else is on stage. Turn on your camera, microphone or screen below to broadcast.'
               : 'Nobody is on stage yet. The video starts as soon as the host turns on a camera or microphone; meanwhile, follow along in the chat.'}
         </p>
       </Placeholder>
