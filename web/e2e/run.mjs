@@ -338,6 +338,16 @@ async function main() {
         await screenshot(viewer, 'viewer-screen-share');
         await screenshot(host, 'studio-screen-share');
       });
+
+      await step('the host stops sharing; the viewer keeps the camera', async () => {
+        await host.getByRole('button', { name: 'Screen on' }).click();
+        await host.getByRole('button', { name: 'Screen off', pressed: false }).waitFor();
+        await viewer.locator('[data-testid="remote-video"][data-source="screen"]').waitFor({ state: 'detached' });
+        await viewer.locator('[data-testid="remote-video"][data-source="camera"]').waitFor();
+        const id = await tileTrackId(viewer, 'camera');
+        check(id, 'the camera tile shows a track');
+        await mediaKeepsFlowing(viewer, { trackId: id, audio: false, what: 'the host’s camera after the screen share ended' });
+      });
     } else {
       log('  - live video steps skipped (E2E_MEDIA=skip)');
     }
