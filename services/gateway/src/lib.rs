@@ -16,7 +16,6 @@
 
 pub mod config;
 pub mod extract;
-pub mod keys;
 pub mod live;
 pub mod observe;
 pub mod problem;

@@ -17,7 +17,9 @@ use tower_http::{
     timeout::TimeoutLayer,
 };
 
-use crate::{config::Config, keys::KeyStore, observe, routes, state::AppState};
+use stagecast_kit::keys::KeyStore;
+
+use crate::{config::Config, observe, routes, state::AppState};
 
 /// Largest JSON body accepted anywhere in the API.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -58,7 +60,7 @@ impl Application {
             chat,
             chat_channel,
             shutdown,
-            keys: Arc::new(KeyStore::new(auth.clone())),
+            keys: Arc::new(KeyStore::new(auth.clone(), stagecast_authn::ACCESS_AUDIENCE)),
             auth,
             tokens,
             events,

@@ -10,7 +10,9 @@ use stagecast_proto::{
 use stagecast_telemetry::grpc::PropagateTrace;
 use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
-use crate::{config::Config, keys::KeyStore, live::hub::Hub, observe::Metrics};
+use stagecast_kit::keys::KeyStore;
+
+use crate::{config::Config, live::hub::Hub, observe::Metrics};
 
 pub type Grpc = InterceptedService<Channel, PropagateTrace>;
 

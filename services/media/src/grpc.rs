@@ -41,11 +41,7 @@ fn grants(g: pb::Grants) -> Result<MediaGrants, ApiError> {
 }
 
 fn grants_pb(g: &MediaGrants) -> pb::Grants {
-    pb::Grants {
-        subscribe: g.subscribe,
-        publish: g.publish.iter().map(|s| s.as_str().to_owned()).collect(),
-        hidden: g.hidden,
-    }
+    pb::Grants { subscribe: g.subscribe, publish: g.publish.iter().map(|s| s.as_str().to_owned()).collect(), hidden: g.hidden }
 }
 
 #[tonic::async_trait]
@@ -111,9 +107,10 @@ impl MediaService for MediaApi {
             return Err(ApiError::invalid("invalid_argument", "sources: name 1 to 4 track sources").into());
         }
         let sources = r.sources.iter().map(|s| source(s)).collect::<Result<Vec<_>, _>>()?;
-        let destination: std::net::SocketAddr = r.destination.trim().parse().map_err(|_| {
-            ApiError::invalid("invalid_destination", format!("destination {:?} is not ip:port", r.destination))
-        })?;
+        let destination: std::net::SocketAddr =
+            r.destination.trim().parse().map_err(|_| {
+                ApiError::invalid("invalid_destination", format!("destination {:?} is not ip:port", r.destination))
+            })?;
         if destination.port() == 0 || destination.ip().is_unspecified() || destination.ip().is_multicast() {
             return Err(ApiError::invalid("invalid_destination", "destination must be a unicast address with a port").into());
         }

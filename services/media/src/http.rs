@@ -67,9 +67,14 @@ struct JoinResponse {
 async fn join(State(s): State<HttpState>, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
     let claims = verify_bearer(&s.keys, &headers).await?;
     let body: JoinBody = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(ErrorKind::InvalidInput, "malformed_json", format!("expected {{\"sdp\": \"...\", \"sources\": {{mid: source}}}}: {e}"))
+        ApiError::new(
+            ErrorKind::InvalidInput,
+            "malformed_json",
+            format!("expected {{\"sdp\": \"...\", \"sources\": {{mid: source}}}}: {e}"),
+        )
     })?;
-    let joined = s.rooms.join(JoinRequest { claims, offer: body.sdp, sources: body.sources, kind: ConnectionKind::Participant }).await?;
+    let joined =
+        s.rooms.join(JoinRequest { claims, offer: body.sdp, sources: body.sources, kind: ConnectionKind::Participant }).await?;
     let resp = JoinResponse { participant_id: joined.peer.to_string(), sdp: joined.answer };
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
@@ -77,7 +82,11 @@ async fn join(State(s): State<HttpState>, headers: HeaderMap, body: Bytes) -> Re
 fn sdp_body(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ct.starts_with("application/sdp") {
-        return Err(ApiError::new(ErrorKind::InvalidInput, "unsupported_media_type", "send the offer as Content-Type: application/sdp"));
+        return Err(ApiError::new(
+            ErrorKind::InvalidInput,
+            "unsupported_media_type",
+            "send the offer as Content-Type: application/sdp",
+        ));
     }
     String::from_utf8(body.to_vec()).map_err(|_| ApiError::invalid("bad_sdp", "the offer is not UTF-8 text"))
 }

@@ -147,12 +147,7 @@ pub struct ParticipantInfo {
 /// Codecs of every room: VP8 and H.264 (OBS sends only H.264), Opus. The SFU does not
 /// transcode, so a subscriber receives whatever its publisher sends.
 fn rtc_for(now: Instant) -> Rtc {
-    Rtc::builder()
-        .clear_codecs()
-        .enable_opus(true, false)
-        .enable_vp8(true)
-        .enable_h264(true)
-        .build(now)
+    Rtc::builder().clear_codecs().enable_opus(true, false).enable_vp8(true).enable_h264(true).build(now)
 }
 
 fn supported(kind: SectionKind, codec: &str) -> bool {
@@ -608,8 +603,7 @@ impl Sfu {
     /// Replaces the grants of `user_id`'s peers in `room`; returns how many peers changed.
     pub fn update_grants(&mut self, room: &str, user_id: &str, grants: MediaGrants) -> u32 {
         let mut n = 0;
-        let ids: Vec<PeerId> =
-            self.peers.iter().filter(|p| p.room == room && p.user_id == user_id).map(|p| p.id).collect();
+        let ids: Vec<PeerId> = self.peers.iter().filter(|p| p.room == room && p.user_id == user_id).map(|p| p.id).collect();
         for id in ids {
             let Some(i) = self.index(id) else { continue };
             n += 1;
@@ -618,9 +612,8 @@ impl Sfu {
             peer.grants = grants.clone();
             peer.send(&ServerMessage::Grants { grants: grants.clone() });
             // Tracks the new grants do not allow stop being forwarded (and are unpublished).
-            let revoked: Vec<usize> = (0..peer.tracks_in.len())
-                .filter(|&k| !peer.grants.may_publish(peer.tracks_in[k].source))
-                .collect();
+            let revoked: Vec<usize> =
+                (0..peer.tracks_in.len()).filter(|&k| !peer.grants.may_publish(peer.tracks_in[k].source)).collect();
             for k in revoked.into_iter().rev() {
                 let t = peer.tracks_in.remove(k);
                 self.events.push(RoomEvent::TrackUnpublished {
@@ -1132,11 +1125,9 @@ impl Sfu {
         let mut wants_keyframe = false;
         for q in self.peers.iter_mut().filter(|q| q.id != origin && q.room == room && q.grants.subscribe && q.connected) {
             let mid = match q.kind {
-                ConnectionKind::Participant => q
-                    .tracks_out
-                    .iter()
-                    .find(|t| t.origin == origin && t.origin_mid == data.mid)
-                    .and_then(TrackOut::open_mid),
+                ConnectionKind::Participant => {
+                    q.tracks_out.iter().find(|t| t.origin == origin && t.origin_mid == data.mid).and_then(TrackOut::open_mid)
+                }
                 ConnectionKind::Whep => {
                     let Some(slot) = q.whep_slots.iter_mut().find(|s| s.0 == kind) else { continue };
                     if slot.2.is_none() {
@@ -1191,8 +1182,8 @@ impl Sfu {
         self.next_speaker_check = Some(now + SPEAKER_INTERVAL);
         let mut loudest: BTreeMap<&str, (f32, Option<&Peer>)> = BTreeMap::new();
         for p in &self.peers {
-            let speaking = p.level >= SPEAKING_LEVEL as f32
-                && p.tracks_in.iter().any(|t| t.source == TrackSource::Microphone && !t.muted());
+            let speaking =
+                p.level >= SPEAKING_LEVEL as f32 && p.tracks_in.iter().any(|t| t.source == TrackSource::Microphone && !t.muted());
             let entry = loudest.entry(p.room.as_str()).or_insert((f32::MIN, None));
             if speaking && p.visible() && p.level > entry.0 {
                 *entry = (p.level, Some(p));

@@ -30,22 +30,42 @@ pub enum ClientMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
-    Offer { sdp: String },
-    Answer { sdp: String },
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
     /// Who is in the room and which m-line of this connection carries whose track.
-    State { participants: Vec<ParticipantView>, tracks: Vec<TrackView> },
+    State {
+        participants: Vec<ParticipantView>,
+        tracks: Vec<TrackView>,
+    },
     /// The server (a moderator) muted one of this participant's tracks; only the participant can
     /// unmute it.
-    Muted { source: TrackSource, by_server: bool },
+    Muted {
+        source: TrackSource,
+        by_server: bool,
+    },
     /// The participant's grants changed (promotion to the stage, or demotion).
-    Grants { grants: MediaGrants },
+    Grants {
+        grants: MediaGrants,
+    },
     /// Who is speaking now; `None` when nobody is.
-    ActiveSpeaker { participant_id: Option<String> },
+    ActiveSpeaker {
+        participant_id: Option<String>,
+    },
     /// A refused request (an offer with a track the grants do not allow, malformed JSON).
-    Error { code: String, message: String },
+    Error {
+        code: String,
+        message: String,
+    },
     /// The connection is about to close: removed by a moderator, or the server is shutting down
     /// (`reconnect` true: join again, another server will take it).
-    Bye { reason: String, reconnect: bool },
+    Bye {
+        reason: String,
+        reconnect: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

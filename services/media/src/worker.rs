@@ -20,9 +20,24 @@ pub enum Command {
     Join(JoinRequest, oneshot::Sender<Result<Joined, OfferError>>),
     Disconnect(PeerId, oneshot::Sender<bool>),
     Participants(String, oneshot::Sender<Vec<ParticipantInfo>>),
-    Mute { room: String, user_id: String, source: TrackSource, reply: oneshot::Sender<u32> },
-    UpdateGrants { room: String, user_id: String, grants: MediaGrants, reply: oneshot::Sender<u32> },
-    Remove { room: String, user_id: String, reason: String, reply: oneshot::Sender<u32> },
+    Mute {
+        room: String,
+        user_id: String,
+        source: TrackSource,
+        reply: oneshot::Sender<u32>,
+    },
+    UpdateGrants {
+        room: String,
+        user_id: String,
+        grants: MediaGrants,
+        reply: oneshot::Sender<u32>,
+    },
+    Remove {
+        room: String,
+        user_id: String,
+        reason: String,
+        reply: oneshot::Sender<u32>,
+    },
     StartTap {
         room: String,
         user_id: String,

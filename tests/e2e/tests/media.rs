@@ -172,7 +172,10 @@ async fn a_host_publishes_audio_through_the_sfu_and_an_audience_member_hears_it_
         .await
         .unwrap();
     let event = ev["id"].as_str().unwrap().to_owned();
-    assert_eq!(http.post(p.url(&format!("/api/v1/events/{event}/go-live"))).bearer_auth(&host).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.post(p.url(&format!("/api/v1/events/{event}/go-live"))).bearer_auth(&host).send().await.unwrap().status(),
+        200
+    );
 
     let host_token = media_token(&p, &http, &host, &event).await;
     let viewer_token = media_token(&p, &http, &viewer, &event).await;
