@@ -29,6 +29,9 @@ pub struct Config {
     /// `MEDIA_PUBLIC_URL`: the SFU's base URL as clients reach it, handed out with media
     /// tokens; default http://127.0.0.1:8090.
     pub media_public_url: String,
+    /// `MEDIA_GRPC_URL`: the SFU's control API, for hosts muting and removing people on
+    /// stage; default http://127.0.0.1:50054.
+    pub media_grpc_url: String,
 }
 
 impl Config {
@@ -44,6 +47,7 @@ impl Config {
             login_limit_per_minute: optional("LOGIN_LIMIT_PER_MINUTE", 10)?,
             trust_forwarded_for: optional("TRUST_FORWARDED_FOR", false)?,
             web_dir: maybe("WEB_DIR")?,
+            media_grpc_url: optional("MEDIA_GRPC_URL", "http://127.0.0.1:50054".to_owned())?,
             media_public_url: optional("MEDIA_PUBLIC_URL", "http://127.0.0.1:8090".to_owned())?.trim_end_matches('/').to_owned(),
         })
     }

@@ -7,6 +7,7 @@ use stagecast_proto::{
     auth::v1::{auth_service_client::AuthServiceClient, tokens_service_client::TokensServiceClient},
     chat::v1::chat_service_client::ChatServiceClient,
     events::v1::{events_service_client::EventsServiceClient, stage_service_client::StageServiceClient},
+    media::v1::media_service_client::MediaServiceClient,
 };
 use stagecast_telemetry::grpc::PropagateTrace;
 use tokio::net::TcpListener;
@@ -51,6 +52,8 @@ impl Application {
         let stage = StageServiceClient::with_interceptor(events_channel.clone(), PropagateTrace);
         let chat_channel = channel(&config.chat_grpc_url).context("CHAT_GRPC_URL")?;
         let chat = ChatServiceClient::with_interceptor(chat_channel.clone(), PropagateTrace);
+        let media =
+            MediaServiceClient::with_interceptor(channel(&config.media_grpc_url).context("MEDIA_GRPC_URL")?, PropagateTrace);
         let redis_client = redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
         let redis = redis::aio::ConnectionManager::new(redis_client).await.context("connecting to Redis (REDIS_URL)")?;
         let nats = stagecast_bus::stream::connect(&config.nats_url, "gateway").await.context("connecting to NATS (NATS_URL)")?;
@@ -58,6 +61,7 @@ impl Application {
         let state = AppState {
             hub: crate::live::hub::Hub::new(nats.clone(), redis.clone()),
             chat,
+            media,
             chat_channel,
             shutdown,
             keys: Arc::new(KeyStore::new(auth.clone(), stagecast_authn::ACCESS_AUDIENCE)),

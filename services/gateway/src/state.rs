@@ -6,6 +6,7 @@ use stagecast_proto::{
     auth::v1::{auth_service_client::AuthServiceClient, tokens_service_client::TokensServiceClient},
     chat::v1::chat_service_client::ChatServiceClient,
     events::v1::{events_service_client::EventsServiceClient, stage_service_client::StageServiceClient},
+    media::v1::media_service_client::MediaServiceClient,
 };
 use stagecast_telemetry::grpc::PropagateTrace;
 use tonic::{service::interceptor::InterceptedService, transport::Channel};
@@ -25,6 +26,8 @@ pub struct AppState {
     /// Media-room grants, served by the events service (same channel as `events`).
     pub stage: StageServiceClient<Grpc>,
     pub chat: ChatServiceClient<Grpc>,
+    /// The SFU's control API.
+    pub media: MediaServiceClient<Grpc>,
     pub auth_channel: Channel,
     pub events_channel: Channel,
     pub chat_channel: Channel,

@@ -236,6 +236,7 @@ impl Platform {
                 ("LOGIN_LIMIT_PER_MINUTE", "100000".to_owned()),
                 ("WEB_DIR", web_dist().display().to_string()),
                 ("MEDIA_PUBLIC_URL", format!("http://127.0.0.1:{media_port}")),
+                ("MEDIA_GRPC_URL", format!("http://127.0.0.1:{media_grpc_port}")),
             ])
         };
         let port = free_port();

@@ -4,6 +4,10 @@
 #![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 use std::{
     net::{SocketAddr, UdpSocket},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -90,13 +94,18 @@ impl Peer {
         self.rtc.sdp_api().accept_answer(self.pending.take().unwrap(), answer).unwrap();
     }
 
-    /// Runs the peer for up to `d`: sends, receives, answers offers, writes 50 audio frames/s.
-    fn run(&mut self, d: Duration) {
+    /// Runs the peer for up to `d`, or until `done` is set: sends, receives, answers offers,
+    /// writes 50 audio frames/s. Sets `done` itself once it has received `enough` audio frames.
+    fn run(&mut self, d: Duration, done: &AtomicBool, enough: usize) {
         let end = Instant::now() + d;
         let mut buf = vec![0u8; 2048];
         let mut frame = 0u64;
         let mut next_frame = Instant::now();
-        while Instant::now() < end {
+        while Instant::now() < end && !done.load(Ordering::Relaxed) {
+            if enough > 0 && self.received_audio >= enough {
+                done.store(true, Ordering::Relaxed);
+                break;
+            }
             let now = Instant::now();
             if now >= next_frame {
                 if let Some(mid) = self.mic
@@ -216,19 +225,8 @@ async fn a_host_publishes_audio_through_the_sfu_and_an_audience_member_hears_it_
     let answer: Value = r.json().await.unwrap();
     viewer_peer.accept(answer["sdp"].as_str().unwrap());
 
-    let (host_peer, viewer_peer) = tokio::task::spawn_blocking(move || {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let h = std::thread::spawn(move || {
-            host_peer.run(Duration::from_secs(4));
-            tx.send(()).unwrap();
-            host_peer
-        });
-        viewer_peer.run(Duration::from_secs(4));
-        rx.recv().unwrap();
-        (h.join().unwrap(), viewer_peer)
-    })
-    .await
-    .unwrap();
+    // Bounded generously: a loaded CI machine may take seconds over ICE and DTLS.
+    let (host_peer, viewer_peer) = run_pair(host_peer, viewer_peer, Duration::from_secs(20)).await;
     assert!(viewer_peer.received_audio > 50, "the viewer heard {} frames\n{}", viewer_peer.received_audio, p.logs());
     let state = viewer_peer.messages.iter().rev().find(|m| m["type"] == "state").expect("a state message");
     assert_eq!(state["participants"].as_array().unwrap().len(), 2, "{state}");
@@ -239,17 +237,20 @@ async fn a_host_publishes_audio_through_the_sfu_and_an_audience_member_hears_it_
     assert!(p.media.terminate(Duration::from_secs(10)), "media exits 0 on SIGTERM\n{}", p.media.log());
 }
 
-/// Runs two peers side by side for `d`.
-async fn run_pair(a: Peer, b: Peer, d: Duration) -> (Peer, Peer) {
+/// Runs a sender and a receiver side by side until the receiver has 100 audio frames, or `d`.
+async fn run_pair(sender: Peer, receiver: Peer, d: Duration) -> (Peer, Peer) {
     tokio::task::spawn_blocking(move || {
-        let mut a = a;
+        let done = Arc::new(AtomicBool::new(false));
+        let mut sender = sender;
+        let stop = done.clone();
         let h = std::thread::spawn(move || {
-            let mut b = b;
-            b.run(d);
-            b
+            let mut receiver = receiver;
+            receiver.run(d, &stop, 100);
+            stop.store(true, Ordering::Relaxed);
+            receiver
         });
-        a.run(d);
-        (a, h.join().unwrap())
+        sender.run(d, &done, 0);
+        (sender, h.join().unwrap())
     })
     .await
     .unwrap()
@@ -319,7 +320,7 @@ async fn a_whip_publisher_reaches_a_whep_viewer_and_only_its_owner_can_end_it() 
     assert_eq!(r.status(), StatusCode::CREATED);
     player.accept(&r.text().await.unwrap());
 
-    let (_obs, player) = run_pair(obs, player, Duration::from_secs(4)).await;
+    let (_obs, player) = run_pair(obs, player, Duration::from_secs(20)).await;
     assert!(player.received_audio > 50, "the WHEP viewer heard {} frames\n{}", player.received_audio, p.logs());
 
     // Someone else cannot end the publisher's session; the publisher can, once.

@@ -91,6 +91,23 @@ pub async fn spawn_with(limits: Limits) -> TestApp {
     stops.push(tx);
     tokio::spawn(chat.run_until(stop));
 
+    let media = stagecast_media::startup::Application::build(stagecast_media::config::Config {
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        udp_ip: "127.0.0.1".parse().unwrap(),
+        udp_port: 0,
+        public_ip: "127.0.0.1".parse().unwrap(),
+        workers: 1,
+        auth_grpc_url: format!("http://127.0.0.1:{auth_port}"),
+        nats_url: nats.clone(),
+    })
+    .await
+    .unwrap();
+    let media_grpc_port = media.grpc_port();
+    let (tx, stop) = stopper();
+    stops.push(tx);
+    tokio::spawn(media.run_until(stop));
+
     let mut bases = Vec::new();
     for _ in 0..2 {
         let gateway = stagecast_gateway::startup::Application::build(stagecast_gateway::config::Config {
@@ -105,6 +122,7 @@ pub async fn spawn_with(limits: Limits) -> TestApp {
             trust_forwarded_for: true,
             web_dir: None,
             media_public_url: MEDIA_PUBLIC_URL.to_owned(),
+            media_grpc_url: format!("http://127.0.0.1:{media_grpc_port}"),
         })
         .await
         .unwrap();

@@ -114,3 +114,76 @@ async fn nobody_gets_a_media_token_for_a_cancelled_or_ended_event() {
         }
     }
 }
+
+#[tokio::test]
+async fn only_hosts_and_cohosts_control_the_stage() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let cohost = app.sign_up().await;
+    let viewer = app.sign_up().await;
+    let event = app.schedule(&host, &[&cohost]).await;
+
+    for who in [&host, &cohost] {
+        let r = app.get(&format!("/api/v1/events/{event}/stage/participants"), Some(&who.access)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.json::<Value>().await.unwrap()["participants"], json!([]), "nobody has joined the room");
+    }
+    let r = app.get(&format!("/api/v1/events/{event}/stage/participants"), Some(&viewer.access)).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "not_a_host").await;
+    let body = json!({"user_id": host.user_id, "source": "microphone"});
+    let r = app.post(&format!("/api/v1/events/{event}/stage/mute"), Some(&viewer.access), body.clone()).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "not_a_host").await;
+    let r =
+        app.post(&format!("/api/v1/events/{event}/stage/remove"), Some(&viewer.access), json!({"user_id": host.user_id})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "not_a_host").await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/mute"), None, body).await;
+    assert_problem(r, StatusCode::UNAUTHORIZED, "missing_token").await;
+}
+
+#[tokio::test]
+async fn muting_and_removing_reach_the_sfu_and_bad_input_is_named() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let viewer = app.sign_up().await;
+    let event = app.schedule(&host, &[]).await;
+
+    // Nobody is connected yet: the SFU answers, and says it muted / removed nothing.
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/stage/mute"),
+            Some(&host.access),
+            json!({"user_id": viewer.user_id, "source": "camera"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["tracks_muted"], 0);
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/stage/remove"),
+            Some(&host.access),
+            json!({"user_id": viewer.user_id, "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["participants_removed"], 0);
+
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/stage/mute"),
+            Some(&host.access),
+            json!({"user_id": viewer.user_id, "source": "webcam"}),
+        )
+        .await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "unknown_source").await;
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/stage/remove"),
+            Some(&host.access),
+            json!({"user_id": viewer.user_id, "reason": "x".repeat(201)}),
+        )
+        .await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "reason_too_long").await;
+    let r =
+        app.post("/api/v1/events/not-a-uuid/stage/mute", Some(&host.access), json!({"user_id": "u", "source": "camera"})).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_event_id").await;
+}
