@@ -127,6 +127,12 @@ impl Service {
         wait_for_port(self.port, self.name);
     }
 
+    /// A stand-in for a service a test has taken out of the platform (to stop it on another
+    /// thread); it runs nothing.
+    pub fn placeholder(name: &'static str) -> Self {
+        Self { name, env: HashMap::new(), log: PathBuf::new(), port: 0, child: None }
+    }
+
     /// SIGKILL: the process gets no chance to finish anything.
     pub fn crash(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -1,6 +1,7 @@
 //! The SFU as a user meets it: media tokens from the gateway, joins over HTTP, media over real
 //! UDP between two WebRTC peers (str0m clients standing in for browsers; the browser test is
-//! web/e2e/run.mjs), refusals for audience publishing and bad tokens, and a clean SIGTERM.
+//! web/e2e/run.mjs), refusals for audience publishing and bad tokens, a server-side mute, WHIP to
+//! WHEP, and a SIGTERM that tells participants to reconnect.
 #![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 use std::{
     net::{SocketAddr, UdpSocket},
@@ -164,7 +165,7 @@ impl Peer {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_host_publishes_audio_through_the_sfu_and_an_audience_member_hears_it_over_udp() {
+async fn an_audience_member_hears_the_host_over_udp_until_the_host_is_muted_at_the_sfu_and_sigterm_says_reconnect() {
     let mut p = Platform::start().await;
     let http = reqwest::Client::new();
     let host = account(&p, &http, "Host").await;
@@ -233,19 +234,55 @@ async fn a_host_publishes_audio_through_the_sfu_and_an_audience_member_hears_it_
     assert_eq!(state["tracks"][0]["source"], "microphone");
     assert!(host_peer.messages.iter().any(|m| m["type"] == "state"));
 
-    // SIGTERM: the SFU says goodbye and exits cleanly.
-    assert!(p.media.terminate(Duration::from_secs(10)), "media exits 0 on SIGTERM\n{}", p.media.log());
+    // The host mutes the microphone at the SFU (a moderator would do this to a speaker):
+    // forwarding stops and the publisher is told.
+    let me: Value = http.get(p.url("/api/v1/me")).bearer_auth(&host).send().await.unwrap().json().await.unwrap();
+    let r = http
+        .post(p.url(&format!("/api/v1/events/{event}/stage/mute")))
+        .bearer_auth(&host)
+        .json(&json!({"user_id": me["id"], "source": "microphone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["tracks_muted"], 1);
+    let heard_before = viewer_peer.received_audio;
+    let (host_peer, viewer_peer) = run_pair_for(host_peer, viewer_peer, Duration::from_secs(2), usize::MAX).await;
+    assert!(
+        viewer_peer.received_audio <= heard_before + 5,
+        "nothing (beyond what was in flight) after the mute: {} → {}",
+        heard_before,
+        viewer_peer.received_audio
+    );
+    assert!(host_peer.messages.iter().any(|m| *m == json!({"type": "muted", "source": "microphone", "by_server": true})));
+
+    // SIGTERM: the SFU tells everyone to reconnect elsewhere and exits cleanly.
+    let mut media = std::mem::replace(&mut p.media, stagecast_e2e::Service::placeholder("media"));
+    let terminated = tokio::task::spawn_blocking(move || media.terminate(Duration::from_secs(10)));
+    let (host_peer, _viewer_peer) = run_pair_for(host_peer, viewer_peer, Duration::from_secs(3), usize::MAX).await;
+    assert!(terminated.await.unwrap(), "media exits 0 on SIGTERM\n{}", p.logs());
+    assert!(
+        host_peer.messages.iter().any(|m| m["type"] == "bye" && m["reconnect"] == true),
+        "participants are told to reconnect: {:?}",
+        host_peer.messages
+    );
 }
 
 /// Runs a sender and a receiver side by side until the receiver has 100 audio frames, or `d`.
 async fn run_pair(sender: Peer, receiver: Peer, d: Duration) -> (Peer, Peer) {
+    run_pair_for(sender, receiver, d, 100).await
+}
+
+/// Runs a sender and a receiver side by side until the receiver has `enough` more audio
+/// frames, or `d`.
+async fn run_pair_for(sender: Peer, receiver: Peer, d: Duration, enough: usize) -> (Peer, Peer) {
+    let enough = receiver.received_audio.saturating_add(enough);
     tokio::task::spawn_blocking(move || {
         let done = Arc::new(AtomicBool::new(false));
         let mut sender = sender;
         let stop = done.clone();
         let h = std::thread::spawn(move || {
             let mut receiver = receiver;
-            receiver.run(d, &stop, 100);
+            receiver.run(d, &stop, enough);
             stop.store(true, Ordering::Relaxed);
             receiver
         });
