@@ -1,0 +1,373 @@
+//! SFU forwarding cost: CPU-µs of the SFU worker thread per forwarded packet, against a null
+//! forwarder (recv one datagram, send it to every subscriber, nothing else) measured in the same
+//! run, interleaved. Two shapes: audio (S speakers → L listeners, 50 packets/s each) and video
+//! (one publisher → V viewers, 30 frames/s of 3 packets).
+//!
+//! The SFU is the real worker (`stagecast_media::worker`) on its own thread and socket; the
+//! clients are str0m peers (ICE, DTLS, SRTP like a browser) on other threads. Only the worker
+//! thread's CPU is counted, read from /proc/self/task/<tid>/stat.
+//!
+//!   cargo run --release -p stagecast-bench --bin sfu_forward -- audio 10 20 5 3
+//!   cargo run --release -p stagecast-bench --bin sfu_forward -- video 1 30 5 3
+//!   (shape publishers subscribers seconds rounds)
+#![allow(clippy::unwrap_used)] // a benchmark that cannot set up should stop right there
+use std::{
+    collections::BTreeMap,
+    net::{SocketAddr, UdpSocket},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use stagecast_authn::{MediaClaims, MediaGrants, TrackSource};
+use stagecast_media::sfu::{ConnectionKind, JoinRequest};
+use str0m::{
+    Candidate, Event, Input, Output, Rtc,
+    change::{SdpAnswer, SdpOffer, SdpPendingOffer},
+    channel::ChannelId,
+    format::Codec,
+    media::{Direction, MediaKind, MediaTime, Mid},
+    net::{Protocol, Receive},
+};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Audio,
+    Video,
+}
+
+impl Shape {
+    fn frames_per_second(self) -> u64 {
+        if self == Shape::Audio { 50 } else { 30 }
+    }
+    fn frame_bytes(self) -> usize {
+        if self == Shape::Audio { 80 } else { 3000 }
+    }
+    fn packets_per_frame(self) -> u64 {
+        if self == Shape::Audio { 1 } else { 3 }
+    }
+}
+
+/// CPU seconds of one thread of this process.
+fn thread_cpu(tid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i - 3).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(14) + ticks(15)) as f64 / 100.0
+}
+
+fn tid_named(name: &str) -> Option<u32> {
+    for e in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+        if comm.trim() == name {
+            return e.file_name().to_str()?.parse().ok();
+        }
+    }
+    None
+}
+
+fn claims(user: String, grants: MediaGrants) -> MediaClaims {
+    MediaClaims {
+        name: user.clone(),
+        sub: user,
+        avatar: String::new(),
+        room: "bench".into(),
+        grants,
+        iss: "stagecast-auth".into(),
+        aud: "stagecast-media".into(),
+        iat: 0,
+        exp: i64::MAX,
+        jti: "bench".into(),
+    }
+}
+
+struct Client {
+    rtc: Rtc,
+    socket: UdpSocket,
+    pending: Option<SdpPendingOffer>,
+    channel: Option<ChannelId>,
+    mid: Option<Mid>,
+    frame: u64,
+}
+
+impl Client {
+    fn new() -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let mut rtc = Rtc::builder().build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
+        Self { rtc, socket, pending: None, channel: None, mid: None, frame: 0 }
+    }
+
+    fn offer(&mut self, publish: Option<MediaKind>) -> (String, BTreeMap<String, TrackSource>) {
+        let mut change = self.rtc.sdp_api();
+        let mut sources = BTreeMap::new();
+        if let Some(kind) = publish {
+            let mid = change.add_media(kind, Direction::SendOnly, None, None, None);
+            let src = if kind == MediaKind::Audio { TrackSource::Microphone } else { TrackSource::Camera };
+            sources.insert(mid.to_string(), src);
+            self.mid = Some(mid);
+        }
+        change.add_channel("signal".into());
+        let (offer, pending) = change.apply().unwrap();
+        self.pending = Some(pending);
+        (offer.to_sdp_string(), sources)
+    }
+
+    fn write_frame(&mut self, shape: Shape) {
+        let Some(mid) = self.mid else { return };
+        let Some(w) = self.rtc.writer(mid) else { return };
+        let codec = if shape == Shape::Audio { Codec::Opus } else { Codec::Vp8 };
+        let Some(pt) = w.payload_params().find(|p| p.spec().codec == codec).map(|p| p.pt()) else { return };
+        let step = if shape == Shape::Audio { 960 } else { 3000 };
+        let mut data = vec![0x5au8; shape.frame_bytes()];
+        // A VP8 keyframe header bit (P = 0) on every frame keeps any receiver decodable.
+        data[0] = 0x10;
+        let _ = w.write(pt, Instant::now(), MediaTime::from_90khz(self.frame * step), data);
+        self.frame += 1;
+    }
+
+    /// Polls, sends, receives; returns packets received (by sequence range) this call.
+    fn pump(&mut self, buf: &mut [u8]) -> u64 {
+        let mut got = 0;
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(_)) | Err(_) => break,
+                Ok(Output::Transmit(t)) => {
+                    let _ = self.socket.send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(e)) => match e {
+                    Event::ChannelOpen(cid, _) => self.channel = Some(cid),
+                    Event::ChannelData(d) => {
+                        let msg: serde_json::Value = serde_json::from_slice(&d.data).unwrap_or_default();
+                        if msg["type"] == "offer" {
+                            let offer = SdpOffer::from_sdp_string(msg["sdp"].as_str().unwrap_or("")).unwrap();
+                            let answer = self.rtc.sdp_api().accept_offer(offer).unwrap();
+                            let reply = serde_json::json!({"type": "answer", "sdp": answer.to_sdp_string()}).to_string();
+                            if let Some(mut ch) = self.channel.and_then(|c| self.rtc.channel(c)) {
+                                let _ = ch.write(false, reply.as_bytes());
+                            }
+                        }
+                    }
+                    Event::MediaData(d) => {
+                        got += (**d.seq_range.end()).saturating_sub(**d.seq_range.start()) + 1;
+                    }
+                    _ => {}
+                },
+            }
+        }
+        let local = self.socket.local_addr().unwrap();
+        for _ in 0..256 {
+            match self.socket.recv_from(buf) {
+                Ok((n, from)) => {
+                    if let Ok(contents) = buf[..n].try_into() {
+                        let _ = self.rtc.handle_input(Input::Receive(
+                            Instant::now(),
+                            Receive { proto: Protocol::Udp, source: from, destination: local, contents },
+                        ));
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
+        got
+    }
+}
+
+/// Drives clients on one thread until `stop`; counts packets received into `received`.
+fn drive(mut clients: Vec<Client>, publishers: usize, shape: Shape, stop: Arc<AtomicBool>, received: Arc<AtomicU64>) {
+    let mut buf = vec![0u8; 2048];
+    let interval = Duration::from_micros(1_000_000 / shape.frames_per_second());
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        if Instant::now() >= next {
+            for c in clients.iter_mut().take(publishers) {
+                c.write_frame(shape);
+            }
+            next += interval;
+        }
+        let mut got = 0;
+        for c in clients.iter_mut() {
+            got += c.pump(&mut buf);
+        }
+        received.fetch_add(got, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+struct Result {
+    cpu_us_per_packet: f64,
+    packets: u64,
+}
+
+fn round_sfu(rt: &tokio::runtime::Runtime, shape: Shape, publishers: usize, subscribers: usize, secs: u64) -> Result {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    rt.spawn(async move { while events_rx.recv().await.is_some() {} });
+    let worker = stagecast_media::worker::spawn(0, socket, addr, events).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let tid = tid_named("sfu-worker-0").expect("the worker thread");
+    let kind = if shape == Shape::Audio { MediaKind::Audio } else { MediaKind::Video };
+    let mut clients = Vec::new();
+    for i in 0..publishers + subscribers {
+        let mut c = Client::new();
+        let publish = (i < publishers).then_some(kind);
+        let (offer, sources) = c.offer(publish);
+        let grants = MediaGrants {
+            subscribe: i >= publishers,
+            publish: if i < publishers { TrackSource::ALL.to_vec() } else { vec![] },
+            hidden: false,
+        };
+        let req = JoinRequest { claims: claims(format!("u{i}"), grants), offer, sources, kind: ConnectionKind::Participant };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        worker.tx.blocking_send(stagecast_media::worker::Command::Join(req, tx)).unwrap();
+        let joined = rx.blocking_recv().unwrap().unwrap();
+        c.rtc.sdp_api().accept_answer(c.pending.take().unwrap(), SdpAnswer::from_sdp_string(&joined.answer).unwrap()).unwrap();
+        clients.push(c);
+    }
+    // Clients on two threads when there are many, so the load generator keeps up.
+    let stop = Arc::new(AtomicBool::new(false));
+    let received = Arc::new(AtomicU64::new(0));
+    let split = publishers + subscribers / 2;
+    let second: Vec<Client> = clients.split_off(split.min(clients.len()));
+    let h1 = {
+        let (s, r) = (stop.clone(), received.clone());
+        std::thread::spawn(move || drive(clients, publishers, shape, s, r))
+    };
+    let h2 = {
+        let (s, r) = (stop.clone(), received.clone());
+        std::thread::spawn(move || drive(second, 0, shape, s, r))
+    };
+    // Warm up: ICE, DTLS, renegotiation, keyframes.
+    std::thread::sleep(Duration::from_secs(3));
+    let (cpu0, n0) = (thread_cpu(tid), received.load(Ordering::Relaxed));
+    std::thread::sleep(Duration::from_secs(secs));
+    let (cpu1, n1) = (thread_cpu(tid), received.load(Ordering::Relaxed));
+    stop.store(true, Ordering::Relaxed);
+    h1.join().unwrap();
+    h2.join().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let _ = worker.tx.blocking_send(stagecast_media::worker::Command::Shutdown(tx));
+    let _ = rx.blocking_recv();
+    let packets = n1 - n0;
+    Result { cpu_us_per_packet: (cpu1 - cpu0) * 1e6 / packets.max(1) as f64, packets }
+}
+
+/// The ceiling: receive a datagram, send it to every subscriber; nothing else.
+fn round_null(shape: Shape, publishers: usize, subscribers: usize, secs: u64) -> Result {
+    let fwd = UdpSocket::bind("127.0.0.1:0").unwrap();
+    fwd.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let fwd_addr = fwd.local_addr().unwrap();
+    let sinks: Vec<UdpSocket> = (0..subscribers)
+        .map(|_| {
+            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.set_nonblocking(true).unwrap();
+            s
+        })
+        .collect();
+    let dests: Vec<SocketAddr> = sinks.iter().map(|s| s.local_addr().unwrap()).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let received = Arc::new(AtomicU64::new(0));
+    let tid = Arc::new(AtomicU64::new(0));
+    let forwarder = {
+        let (stop, tid) = (stop.clone(), tid.clone());
+        std::thread::Builder::new()
+            .name("null-forwarder".into())
+            .spawn(move || {
+                tid.store(tid_named("null-forwarder").unwrap_or(0) as u64, Ordering::Relaxed);
+                let mut buf = vec![0u8; 2048];
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok((n, _)) = fwd.recv_from(&mut buf) {
+                        for d in &dests {
+                            let _ = fwd.send_to(&buf[..n], d);
+                        }
+                    }
+                }
+            })
+            .unwrap()
+    };
+    let sender = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let interval = Duration::from_micros(1_000_000 / shape.frames_per_second());
+            let packet = vec![0x5au8; (shape.frame_bytes() as u64 / shape.packets_per_frame()) as usize + 40];
+            let mut next = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..publishers as u64 * shape.packets_per_frame() {
+                    let _ = s.send_to(&packet, fwd_addr);
+                }
+                next += interval;
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+        })
+    };
+    let sink = {
+        let (stop, received) = (stop.clone(), received.clone());
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 2048];
+            while !stop.load(Ordering::Relaxed) {
+                let mut got = 0;
+                for s in &sinks {
+                    while s.recv_from(&mut buf).is_ok() {
+                        got += 1;
+                    }
+                }
+                received.fetch_add(got, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_micros(500));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let t = tid.load(Ordering::Relaxed) as u32;
+    let (cpu0, n0) = (thread_cpu(t), received.load(Ordering::Relaxed));
+    std::thread::sleep(Duration::from_secs(secs));
+    let (cpu1, n1) = (thread_cpu(t), received.load(Ordering::Relaxed));
+    stop.store(true, Ordering::Relaxed);
+    for h in [forwarder, sender, sink] {
+        h.join().unwrap();
+    }
+    let packets = n1 - n0;
+    Result { cpu_us_per_packet: (cpu1 - cpu0) * 1e6 / packets.max(1) as f64, packets }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |i: usize, d: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
+    let shape = if args.get(1).map(String::as_str) == Some("video") { Shape::Video } else { Shape::Audio };
+    let publishers = arg(2, if shape == Shape::Audio { 10 } else { 1 }) as usize;
+    let subscribers = arg(3, 20) as usize;
+    let secs = arg(4, 5).clamp(1, 120);
+    let rounds = arg(5, 3).clamp(1, 20);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let expected = publishers as u64 * subscribers as u64 * shape.frames_per_second() * shape.packets_per_frame();
+    println!(
+        "sfu_forward {} · {publishers} publishers → {subscribers} subscribers · expect {expected} forwarded packets/s · {secs} s × {rounds} rounds",
+        if shape == Shape::Audio { "audio" } else { "video" }
+    );
+    let (mut ours, mut null) = (Vec::new(), Vec::new());
+    for r in 1..=rounds {
+        let s = round_sfu(&rt, shape, publishers, subscribers, secs);
+        let n = round_null(shape, publishers, subscribers, secs);
+        println!(
+            "round {r}: sfu {:.2} µs/packet ({} packets, {:.0}% of expected) · null forwarder {:.2} µs/packet ({} packets)",
+            s.cpu_us_per_packet,
+            s.packets,
+            100.0 * s.packets as f64 / (expected * secs) as f64,
+            n.cpu_us_per_packet,
+            n.packets
+        );
+        ours.push(s.cpu_us_per_packet);
+        null.push(n.cpu_us_per_packet);
+    }
+    let (o, n) = (stagecast_bench::median(&ours), stagecast_bench::median(&null));
+    println!(
+        "median: sfu {o:.2} µs CPU per forwarded packet · null forwarder {n:.2} µs · sfu efficiency {:.0}% of the null ceiling",
+        100.0 * n / o
+    );
+}
