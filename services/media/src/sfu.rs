@@ -384,6 +384,8 @@ pub struct Sfu {
     speakers: BTreeMap<String, Option<PeerId>>,
     taps: Vec<Tap>,
     next_tap: u64,
+    /// The peer each remote address last belonged to (a hint, checked with `accepts`).
+    by_source: std::collections::HashMap<SocketAddr, PeerId>,
 }
 
 impl Sfu {
@@ -399,6 +401,7 @@ impl Sfu {
             speakers: BTreeMap::new(),
             taps: Vec::new(),
             next_tap: 1,
+            by_source: std::collections::HashMap::new(),
         }
     }
 
@@ -488,9 +491,24 @@ impl Sfu {
             return false;
         };
         let input = Input::Receive(now, Receive { proto: Protocol::Udp, source, destination, contents });
-        let Some(peer) = self.peers.iter_mut().find(|p| p.rtc.accepts(&input)) else {
-            return false;
+        // Most datagrams come from an address a peer already uses: try that peer before asking
+        // every peer whether the datagram is theirs.
+        let cached = self.by_source.get(&source).and_then(|id| self.peers.iter().position(|p| p.id == *id));
+        let i = match cached.filter(|&i| self.peers[i].rtc.accepts(&input)) {
+            Some(i) => i,
+            None => {
+                let Some(i) = self.peers.iter().position(|p| p.rtc.accepts(&input)) else {
+                    return false;
+                };
+                if self.by_source.len() >= 4 * self.peers.len() + 64 {
+                    // Addresses of peers long gone: start over rather than grow without bound.
+                    self.by_source.clear();
+                }
+                self.by_source.insert(source, self.peers[i].id);
+                i
+            }
         };
+        let peer = &mut self.peers[i];
         if let Err(e) = peer.rtc.handle_input(input) {
             // A malformed packet costs this peer its connection, never the room.
             tracing::debug!(peer = %peer.id, error = %e, "dropping peer after bad input");
@@ -1121,7 +1139,9 @@ impl Sfu {
     }
 
     fn forward(&mut self, now: Instant, origin: PeerId, kind: MediaKind, data: &MediaData) {
-        let Some(room) = self.index(origin).map(|i| self.peers[i].room.clone()) else { return };
+        let Some(oi) = self.index(origin) else { return };
+        // Borrowed out of the origin (and put back below) rather than cloned: this runs per packet.
+        let room = std::mem::take(&mut self.peers[oi].room);
         let mut wants_keyframe = false;
         for q in self.peers.iter_mut().filter(|q| q.id != origin && q.room == room && q.grants.subscribe && q.connected) {
             let mid = match q.kind {
@@ -1146,6 +1166,7 @@ impl Sfu {
                 q.rtc.disconnect();
             }
         }
+        self.peers[oi].room = room;
         if wants_keyframe {
             self.propagate(now, Propagated::KeyframeRequest(origin, data.mid, KeyframeRequestKind::Pli));
         }
