@@ -9,6 +9,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{rooms::Rooms, sfu::TapId, tap::TapCodec};
 
+#[derive(Clone)]
 pub struct MediaApi {
     rooms: Arc<Rooms>,
 }

@@ -10,12 +10,13 @@
 //! - [`worker`]: drives one [`sfu::Sfu`] with a UDP socket and a clock on its own thread.
 //! - [`rooms`]: which room lives on which worker; the async face the edges call.
 //! - [`tokens`]: media-token verification with the auth service's public keys.
-//! - [`http`]: join, WHIP and WHEP endpoints; [`grpc`]: the control API; [`bus`]: room events
-//!   to NATS.
+//! - [`http`]: join, WHIP and WHEP endpoints; [`grpc`]: the control API, also reachable as NATS
+//!   [`commands`]; [`bus`]: room events to NATS.
 //! - [`startup`]: wiring and graceful shutdown.
 #![forbid(unsafe_code)]
 
 pub mod bus;
+pub mod commands;
 pub mod config;
 pub mod grpc;
 pub mod http;

@@ -62,6 +62,7 @@ impl Application {
     /// Serves until `shutdown` resolves; then tells every participant to reconnect elsewhere.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let publisher = tokio::spawn(crate::bus::publish(self.nats.clone(), self.events));
+        let commands = tokio::spawn(crate::commands::follow(self.nats.clone(), MediaApi::new(self.rooms.clone())));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = http::router(http::HttpState { rooms: self.rooms.clone(), keys: self.keys });
         let mut http_stop = stop_rx.clone();
@@ -85,6 +86,7 @@ impl Application {
         let grpc = grpc.await.context("gRPC task")?;
         let _ = self.nats.flush().await;
         publisher.abort();
+        commands.abort();
         tracing::info!("media service stopped");
         http.context("HTTP server")?;
         grpc.context("gRPC server")
