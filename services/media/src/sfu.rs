@@ -236,6 +236,8 @@ struct Peer {
     close_reason: String,
     /// Smoothed RFC 6464 level of the microphone, in -dBov (0 loud, -127 silent).
     level: f32,
+    /// When str0m last asked to be woken; only peers that are due get a timeout.
+    due: Instant,
 }
 
 impl Peer {
@@ -453,6 +455,7 @@ impl Sfu {
             close_at: None,
             close_reason: String::new(),
             level: -127.0,
+            due: now,
         };
         peer.check_offer(&summary, &req.sources)?;
         let candidate = Candidate::host(self.local, "udp").map_err(|e| OfferError::BadSdp(format!("no candidate: {e}")))?;
@@ -519,7 +522,9 @@ impl Sfu {
 
     /// Moves every peer's clock to `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for peer in &mut self.peers {
+        // Only the peers whose own timer is due: a room of hundreds must not wake every peer
+        // for one peer's pacer.
+        for peer in self.peers.iter_mut().filter(|p| p.due <= now) {
             if peer.rtc.is_alive()
                 && let Err(e) = peer.rtc.handle_input(Input::Timeout(now))
             {
@@ -791,7 +796,10 @@ impl Sfu {
                 return now;
             }
             match peer.rtc.poll_output() {
-                Ok(Output::Timeout(t)) => return t,
+                Ok(Output::Timeout(t)) => {
+                    peer.due = t;
+                    return t;
+                }
                 Ok(Output::Transmit(t)) => self.transmits.push(t),
                 Ok(Output::Event(e)) => self.handle_event(i, now, e),
                 Err(e) => {
