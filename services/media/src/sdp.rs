@@ -86,10 +86,10 @@ impl OfferSummary {
                 (Some(b), None) => {
                     if let Some(mid) = line.strip_prefix("a=mid:") {
                         b.mid = Some(mid.trim().to_owned());
-                    } else if let Some(map) = line.strip_prefix("a=rtpmap:") {
-                        if let Some(name) = map.split_whitespace().nth(1).and_then(|c| c.split('/').next()) {
-                            b.codecs.push(name.to_ascii_lowercase());
-                        }
+                    } else if let Some(map) = line.strip_prefix("a=rtpmap:")
+                        && let Some(name) = map.split_whitespace().nth(1).and_then(|c| c.split('/').next())
+                    {
+                        b.codecs.push(name.to_ascii_lowercase());
                     }
                 }
                 (None, None) => {}

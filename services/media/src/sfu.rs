@@ -210,6 +210,13 @@ impl TrackOut {
     }
 }
 
+/// A WHEP viewer's m-line of one kind and the room track currently bound to it.
+struct WhepSlot {
+    kind: MediaKind,
+    mid: Mid,
+    bound: Option<(PeerId, Mid)>,
+}
+
 struct Peer {
     id: PeerId,
     room: String,
@@ -228,7 +235,7 @@ struct Peer {
     tracks_in: Vec<TrackIn>,
     tracks_out: Vec<TrackOut>,
     /// WHEP: the m-line for each kind, and the room track bound to it.
-    whep_slots: Vec<(MediaKind, Mid, Option<(PeerId, Mid)>)>,
+    whep_slots: Vec<WhepSlot>,
     /// Messages for the data channel, queued until it opens.
     outbox: VecDeque<String>,
     state_dirty: bool,
@@ -367,6 +374,8 @@ fn tap_codec(codec: Codec) -> Option<TapCodec> {
 }
 
 /// Work handed from one peer to the others while polling.
+// Media is nearly every item; boxing it would add an allocation per forwarded frame.
+#[allow(clippy::large_enum_variant)]
 enum Propagated {
     TrackOpen(PeerId, Mid, MediaKind),
     TrackClosed(PeerId, Mid),
@@ -472,7 +481,7 @@ impl Sfu {
         if req.kind == ConnectionKind::Whep {
             for s in summary.sections.iter().filter(|s| s.offerer_receives) {
                 let kind = if s.kind == SectionKind::Video { MediaKind::Video } else { MediaKind::Audio };
-                peer.whep_slots.push((kind, Mid::from(s.mid.as_str()), None));
+                peer.whep_slots.push(WhepSlot { kind, mid: Mid::from(s.mid.as_str()), bound: None });
             }
         }
         // Tracks already in the room, for a subscriber (WHEP binds them when media flows).
@@ -851,21 +860,17 @@ impl Sfu {
             Event::MediaData(data) => self.media_in(i, now, data),
             Event::KeyframeRequest(req) => {
                 let Some(out) = peer.tracks_out.iter().find(|t| t.open_mid() == Some(req.mid)) else {
-                    if let Some((_, _, Some((origin, mid)))) = peer.whep_slots.iter().find(|s| s.1 == req.mid) {
+                    if let Some(WhepSlot { bound: Some((origin, mid)), .. }) = peer.whep_slots.iter().find(|s| s.mid == req.mid) {
                         self.queue.push_back(Propagated::KeyframeRequest(*origin, *mid, req.kind));
                     }
                     return;
                 };
                 self.queue.push_back(Propagated::KeyframeRequest(out.origin, out.origin_mid, req.kind));
             }
-            Event::ChannelOpen(cid, _label) => {
-                if peer.channel.is_none() {
-                    peer.channel = Some(cid);
-                    peer.state_dirty = true;
-                    if !peer.grants.subscribe {
-                        // Nothing to negotiate; still tell the client who is here.
-                    }
-                }
+            // The first channel is the signalling one; a subscriber-less peer still gets `state`.
+            Event::ChannelOpen(cid, _label) if peer.channel.is_none() => {
+                peer.channel = Some(cid);
+                peer.state_dirty = true;
             }
             Event::ChannelData(d) => self.channel_data(i, now, d),
             _ => {}
@@ -1119,8 +1124,8 @@ impl Sfu {
                         }
                     });
                     for slot in &mut q.whep_slots {
-                        if slot.2 == Some((origin, mid)) {
-                            slot.2 = None;
+                        if slot.bound == Some((origin, mid)) {
+                            slot.bound = None;
                         }
                     }
                 }
@@ -1157,12 +1162,12 @@ impl Sfu {
                     q.tracks_out.iter().find(|t| t.origin == origin && t.origin_mid == data.mid).and_then(TrackOut::open_mid)
                 }
                 ConnectionKind::Whep => {
-                    let Some(slot) = q.whep_slots.iter_mut().find(|s| s.0 == kind) else { continue };
-                    if slot.2.is_none() {
-                        slot.2 = Some((origin, data.mid));
+                    let Some(slot) = q.whep_slots.iter_mut().find(|s| s.kind == kind) else { continue };
+                    if slot.bound.is_none() {
+                        slot.bound = Some((origin, data.mid));
                         wants_keyframe |= kind == MediaKind::Video;
                     }
-                    (slot.2 == Some((origin, data.mid))).then_some(slot.1)
+                    (slot.bound == Some((origin, data.mid))).then_some(slot.mid)
                 }
                 ConnectionKind::Whip => None,
             };

@@ -1,6 +1,6 @@
 //! Control over NATS: a request enveloped on `stagecast.media.v1.command.*` reaches the rooms
 //! like the gRPC call does, and bad commands get a coded refusal. Real NATS (the test server).
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 use std::{net::UdpSocket, sync::Arc, time::Duration};
 
 use prost::Message;

@@ -1,6 +1,7 @@
 //! The SFU core without sockets: str0m clients and the SFU exchange datagrams through a
 //! simulated network on a simulated clock, as str0m's own tests do, so a whole join →
 //! publish → renegotiate → forward cycle runs in milliseconds and deterministically.
+#![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 use std::{
     collections::BTreeMap,
     net::SocketAddr,
@@ -306,10 +307,7 @@ fn a_server_mute_stops_forwarding_and_tells_the_participant() {
     net.run(Duration::from_secs(1));
     assert!(net.clients[viewer].received_audio <= at_mute, "no audio after the mute");
     assert!(
-        net.clients[host_ix]
-            .messages
-            .iter()
-            .any(|m| *m == ServerMessage::Muted { source: TrackSource::Microphone, by_server: true }),
+        net.clients[host_ix].messages.contains(&ServerMessage::Muted { source: TrackSource::Microphone, by_server: true }),
         "the host was told"
     );
 
