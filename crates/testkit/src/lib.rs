@@ -1,7 +1,7 @@
 //! Test infrastructure shared by every test binary.
 //!
-//! `scripts/test` starts private Postgres, NATS (JetStream) and Redis servers and exports their
-//! addresses; tests never touch a developer's own servers unless told to. Each test gets its own
+//! `scripts/test` starts private Postgres, NATS (JetStream), Redis and S3 (s3s-fs) servers and
+//! exports their addresses; tests never touch a developer's own servers unless told to. Each test gets its own
 //! database, so tests run in parallel without seeing each other's rows.
 #![forbid(unsafe_code)]
 
@@ -24,6 +24,23 @@ pub fn nats_url() -> String {
 
 pub fn redis_url() -> String {
     env("STAGECAST_TEST_REDIS_URL")
+}
+
+/// The test S3-compatible server (s3s-fs) and its credentials. Tests that write to it use a
+/// bucket or key prefix of their own.
+#[derive(Debug, Clone)]
+pub struct S3 {
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+pub fn s3() -> S3 {
+    S3 {
+        endpoint: env("STAGECAST_TEST_S3_ENDPOINT"),
+        access_key: env("STAGECAST_TEST_S3_ACCESS_KEY"),
+        secret_key: env("STAGECAST_TEST_S3_SECRET_KEY"),
+    }
 }
 
 /// Creates an empty database with a unique name and returns its URL.

@@ -1,7 +1,7 @@
 //! Typed configuration, read from the environment at startup.
 use std::net::SocketAddr;
 
-use stagecast_kit::config::{ConfigError, maybe, optional};
+use stagecast_kit::config::{ConfigError, Secret, maybe, optional};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -32,6 +32,41 @@ pub struct Config {
     /// `MEDIA_GRPC_URL`: the SFU's control API, for hosts muting and removing people on
     /// stage; default http://127.0.0.1:50054.
     pub media_grpc_url: String,
+    /// `GATEWAY_PUBLIC_URL`: this API's base URL as browsers reach it, used in the avatar URLs
+    /// it hands out (the auth service stores absolute URLs); default `http://` + the bound address.
+    pub public_url: Option<String>,
+    /// Where uploaded avatars are kept.
+    pub s3: S3Config,
+    /// `AVATAR_UPLOAD_LIMIT_PER_HOUR` per user, default 10.
+    pub avatar_upload_limit_per_hour: u32,
+}
+
+/// The S3-compatible object store. Without both keys there is no store: avatar uploads answer
+/// 503 `storage_unavailable` and the rest of the API works.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    /// `S3_ENDPOINT`, default http://127.0.0.1:59000 (what scripts/up starts).
+    pub endpoint: String,
+    /// `S3_ACCESS_KEY`.
+    pub access_key: Option<Secret>,
+    /// `S3_SECRET_KEY`.
+    pub secret_key: Option<Secret>,
+    /// `S3_BUCKET`, default `stagecast`; created on first use if missing.
+    pub bucket: String,
+    /// `S3_REGION`, default us-east-1.
+    pub region: String,
+}
+
+impl S3Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            endpoint: optional("S3_ENDPOINT", "http://127.0.0.1:59000".to_owned())?,
+            access_key: maybe("S3_ACCESS_KEY")?,
+            secret_key: maybe("S3_SECRET_KEY")?,
+            bucket: optional("S3_BUCKET", "stagecast".to_owned())?,
+            region: optional("S3_REGION", "us-east-1".to_owned())?,
+        })
+    }
 }
 
 impl Config {
@@ -49,6 +84,9 @@ impl Config {
             web_dir: maybe("WEB_DIR")?,
             media_grpc_url: optional("MEDIA_GRPC_URL", "http://127.0.0.1:50054".to_owned())?,
             media_public_url: optional("MEDIA_PUBLIC_URL", "http://127.0.0.1:8090".to_owned())?.trim_end_matches('/').to_owned(),
+            public_url: maybe::<String>("GATEWAY_PUBLIC_URL")?.map(|u| u.trim_end_matches('/').to_owned()),
+            s3: S3Config::from_env()?,
+            avatar_upload_limit_per_hour: optional("AVATAR_UPLOAD_LIMIT_PER_HOUR", 10)?,
         })
     }
 }

@@ -20,7 +20,7 @@ use tower_http::{
 
 use stagecast_kit::keys::KeyStore;
 
-use crate::{config::Config, observe, routes, state::AppState};
+use crate::{avatar_store::AvatarStore, config::Config, observe, routes, state::AppState};
 
 /// Largest JSON body accepted anywhere in the API.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -42,8 +42,37 @@ fn channel(url: &str) -> anyhow::Result<Channel> {
         .connect_lazy())
 }
 
+/// The avatar bucket, if S3 credentials are configured. The bucket is created on first use, so
+/// the gateway starts (and serves everything else) while the store is down.
+fn avatar_store(config: &Config) -> anyhow::Result<Option<Arc<AvatarStore>>> {
+    let s3 = &config.s3;
+    let (Some(access_key), Some(secret_key)) = (&s3.access_key, &s3.secret_key) else {
+        tracing::warn!("S3_ACCESS_KEY / S3_SECRET_KEY not set: avatar uploads are unavailable");
+        return Ok(None);
+    };
+    let bucket = stagecast_objstore::Bucket::new(stagecast_objstore::Config {
+        endpoint: s3.endpoint.clone(),
+        region: s3.region.clone(),
+        access_key: access_key.expose().to_owned(),
+        secret_key: secret_key.expose().to_owned(),
+        bucket: s3.bucket.clone(),
+    })
+    .context("S3_ENDPOINT / S3_BUCKET")?;
+    Ok(Some(Arc::new(AvatarStore::new(bucket))))
+}
+
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        // Bound first, so the default public URL has the real port (tests bind port 0).
+        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+        if config.public_url.is_none() {
+            let mut local = listener.local_addr().context("bound address")?;
+            if local.ip().is_unspecified() {
+                local.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            config.public_url = Some(format!("http://{local}"));
+        }
+        let avatars = avatar_store(&config)?;
         let auth_channel = channel(&config.auth_grpc_url).context("AUTH_GRPC_URL")?;
         let events_channel = channel(&config.events_grpc_url).context("EVENTS_GRPC_URL")?;
         let auth = AuthServiceClient::with_interceptor(auth_channel.clone(), PropagateTrace);
@@ -74,6 +103,7 @@ impl Application {
             redis,
             metrics: Arc::new(observe::Metrics::new()),
             config: Arc::new(config.clone()),
+            avatars,
         };
         let router = routes::router(state.clone())
             .layer(axum::middleware::from_fn_with_state(state.clone(), observe::middleware))
@@ -83,7 +113,6 @@ impl Application {
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             // Keeps Authorization out of any request logging.
             .layer(SetSensitiveRequestHeadersLayer::new([http::header::AUTHORIZATION, http::header::COOKIE]));
-        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         Ok(Self { listener, router, nats, state, shutdown_tx })
     }
 

@@ -13,7 +13,7 @@ use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
 use stagecast_kit::keys::KeyStore;
 
-use crate::{config::Config, live::hub::Hub, observe::Metrics};
+use crate::{avatar_store::AvatarStore, config::Config, live::hub::Hub, observe::Metrics};
 
 pub type Grpc = InterceptedService<Channel, PropagateTrace>;
 
@@ -38,4 +38,6 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
+    /// Uploaded avatars; `None` when S3 is not configured.
+    pub avatars: Option<Arc<AvatarStore>>,
 }

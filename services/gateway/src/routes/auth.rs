@@ -73,7 +73,7 @@ pub struct Tokens {
     user: Option<User>,
 }
 
-fn user(p: pb::Profile) -> User {
+pub(crate) fn user(p: pb::Profile) -> User {
     User {
         created_at: super::rfc3339(p.created_at.as_ref()),
         id: p.id,

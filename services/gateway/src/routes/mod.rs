@@ -5,6 +5,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::state::AppState;
 
 pub mod auth;
+pub mod avatars;
 pub mod chat;
 pub mod events;
 pub mod media;
@@ -13,6 +14,7 @@ pub mod system;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
+        .merge(avatars::router())
         .merge(events::router())
         .merge(media::router())
         .merge(chat::router())

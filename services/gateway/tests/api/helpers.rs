@@ -32,7 +32,23 @@ pub async fn spawn() -> TestApp {
     spawn_with(Limits { login_per_minute: 1000 }).await
 }
 
+/// The object store the test gateways use.
+pub enum Storage {
+    /// The test s3s-fs, with a bucket of this app's own (created by the gateway on first use).
+    TestServer,
+    /// Configured, but nothing listens there.
+    Unreachable,
+}
+
 pub async fn spawn_with(limits: Limits) -> TestApp {
+    spawn_full(limits, Storage::TestServer, 10).await
+}
+
+pub async fn spawn_with_storage(storage: Storage, avatar_uploads_per_hour: u32) -> TestApp {
+    spawn_full(Limits { login_per_minute: 1000 }, storage, avatar_uploads_per_hour).await
+}
+
+async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u32) -> TestApp {
     // Real tracing, as in production, so trace propagation can be asserted.
     static TELEMETRY: std::sync::OnceLock<stagecast_telemetry::TelemetryGuard> = std::sync::OnceLock::new();
     TELEMETRY.get_or_init(|| stagecast_telemetry::init("gateway-test"));
@@ -108,6 +124,17 @@ pub async fn spawn_with(limits: Limits) -> TestApp {
     stops.push(tx);
     tokio::spawn(media.run_until(stop));
 
+    let s3 = stagecast_testkit::s3();
+    let s3 = stagecast_gateway::config::S3Config {
+        endpoint: match storage {
+            Storage::TestServer => s3.endpoint,
+            Storage::Unreachable => "http://127.0.0.1:9".to_owned(),
+        },
+        access_key: Some(s3.access_key.parse().unwrap()),
+        secret_key: Some(s3.secret_key.parse().unwrap()),
+        bucket: format!("gwtest-{}", uuid::Uuid::new_v4().simple()),
+        region: "us-east-1".to_owned(),
+    };
     let mut bases = Vec::new();
     for _ in 0..2 {
         let gateway = stagecast_gateway::startup::Application::build(stagecast_gateway::config::Config {
@@ -123,6 +150,9 @@ pub async fn spawn_with(limits: Limits) -> TestApp {
             web_dir: None,
             media_public_url: MEDIA_PUBLIC_URL.to_owned(),
             media_grpc_url: format!("http://127.0.0.1:{media_grpc_port}"),
+            public_url: None,
+            s3: s3.clone(),
+            avatar_upload_limit_per_hour: avatar_uploads_per_hour,
         })
         .await
         .unwrap();
@@ -166,6 +196,21 @@ impl TestApp {
             r = r.bearer_auth(t);
         }
         r.send().await.unwrap()
+    }
+
+    pub async fn put_bytes(&self, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Response {
+        let mut r = self.http.put(self.url(path)).body(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(ct) = content_type {
+            r = r.header("content-type", ct);
+        }
+        r.send().await.unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.http.delete(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {

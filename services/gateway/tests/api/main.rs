@@ -2,6 +2,7 @@
 //! one fresh Postgres database per test (each service in its own schema), Redis and NATS.
 #![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 mod accounts;
+mod avatars;
 mod chat;
 mod events;
 mod helpers;

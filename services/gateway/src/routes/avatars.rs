@@ -1,0 +1,202 @@
+//! Profile pictures: upload to S3, serve to everyone, remove.
+//!
+//! The upload is the raw image as the body (no multipart): its `Content-Type` names the type and
+//! its first bytes must agree. The object is stored under a fresh uuid, so a URL never changes
+//! content and is cached forever; replacing or removing an avatar deletes the old object.
+use std::time::Duration;
+
+use axum::{
+    Json, Router,
+    body::{Body, Bytes},
+    extract::{DefaultBodyLimit, Path, State, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, put},
+};
+use stagecast_kit::ErrorKind;
+use stagecast_proto::auth::v1 as pb;
+use uuid::Uuid;
+
+use super::auth::{User, user};
+use crate::{
+    avatar_store::{self, AvatarFile, AvatarStore, ImageKind, MAX_AVATAR_BYTES},
+    extract::AuthUser,
+    problem::Problem,
+    ratelimit,
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        // The one route whose body may exceed the API-wide 64 KiB.
+        .route("/me/avatar", put(upload).delete(remove).layer(DefaultBodyLimit::max(MAX_AVATAR_BYTES)))
+        .route("/avatars/{user_id}/{file}", get(download))
+}
+
+/// A problem whose HTTP status is more precise than its kind's 422 (413, 415), in the same
+/// RFC 9457 shape as [`Problem`] (whose table of precise statuses lives in the service kit).
+fn precise(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Response {
+    let body = serde_json::json!({
+        "type": format!("urn:stagecast:problem:{code}"),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail.into(),
+        "code": code,
+    });
+    let mut resp = (status, Json(body)).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    resp
+}
+
+fn storage_unavailable(e: impl std::fmt::Display) -> Problem {
+    tracing::warn!(error = %e, "avatar storage unavailable");
+    Problem::new(ErrorKind::Unavailable, "storage_unavailable", "image storage is unavailable; please retry shortly")
+}
+
+fn store(st: &AppState) -> Result<&AvatarStore, Problem> {
+    st.avatars.as_deref().ok_or_else(|| storage_unavailable("S3_ACCESS_KEY / S3_SECRET_KEY not configured"))
+}
+
+fn caller_id(who: &AuthUser) -> Result<Uuid, Problem> {
+    avatar_store::user_id(&who.user_id)
+        .ok_or_else(|| Problem(stagecast_kit::ApiError::internal("access token subject is not a uuid")))
+}
+
+/// Why an upload is refused before it reaches the store.
+enum Refusal {
+    UnsupportedType,
+    TooLarge,
+    Invalid(Problem),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::UnsupportedType => precise(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_image_type",
+                "send the image as the body with Content-Type image/png, image/jpeg or image/webp",
+            ),
+            Refusal::TooLarge => {
+                precise(StatusCode::PAYLOAD_TOO_LARGE, "image_too_large", "the image is larger than 2 MiB; send a smaller one")
+            }
+            Refusal::Invalid(p) => p.into_response(),
+        }
+    }
+}
+
+/// The image from the request, or why it is refused.
+fn image(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<(ImageKind, Bytes), Refusal> {
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let kind = ImageKind::from_content_type(declared).ok_or(Refusal::UnsupportedType)?;
+    let bytes = body.map_err(|rejection| match rejection {
+        BytesRejection::FailedToBufferBody(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Refusal::TooLarge,
+        other => Refusal::Invalid(Problem::new(ErrorKind::InvalidInput, "invalid_body", other.body_text())),
+    })?;
+    if bytes.is_empty() {
+        return Err(Refusal::Invalid(Problem::new(
+            ErrorKind::InvalidInput,
+            "image_required",
+            "the request body must be the image",
+        )));
+    }
+    if !kind.matches(&bytes) {
+        return Err(Refusal::Invalid(Problem::new(
+            ErrorKind::InvalidInput,
+            "image_type_mismatch",
+            format!("the body is not a {} image: its first bytes say otherwise", kind.extension().to_uppercase()),
+        )));
+    }
+    Ok((kind, bytes))
+}
+
+async fn upload(
+    State(st): State<AppState>,
+    who: AuthUser,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<User>, Response> {
+    let (kind, bytes) = image(&headers, body).map_err(IntoResponse::into_response)?;
+    upload_checked(st, who, kind, bytes).await.map_err(IntoResponse::into_response)
+}
+
+async fn upload_checked(st: AppState, who: AuthUser, kind: ImageKind, bytes: Bytes) -> Result<Json<User>, Problem> {
+    let owner = caller_id(&who)?;
+    let mut redis = st.redis.clone();
+    let limit = st.config.avatar_upload_limit_per_hour;
+    ratelimit::check(&mut redis, &format!("avatar:user:{owner}"), limit, Duration::from_secs(3600)).await?;
+    let bucket = store(&st)?.ready().await.map_err(storage_unavailable)?;
+
+    let previous = st.auth.clone().get_profile(pb::GetProfileRequest { user_id: who.user_id.clone() }).await?.into_inner();
+    let file = AvatarFile::new(kind);
+    let key = avatar_store::object_key(owner, &file);
+    bucket.put(&key, bytes, kind.content_type()).await.map_err(storage_unavailable)?;
+
+    let base = st.config.public_url.as_deref().unwrap_or("");
+    let avatar_url = format!("{base}{}{owner}/{}", avatar_store::ROUTE_PREFIX, file.name());
+    let updated = st
+        .auth
+        .clone()
+        .update_profile(pb::UpdateProfileRequest { user_id: who.user_id, display_name: None, avatar_url: Some(avatar_url) })
+        .await;
+    let updated = match updated {
+        Ok(p) => p.into_inner(),
+        Err(status) => {
+            // The profile did not change: the new object would be an orphan.
+            if let Err(e) = bucket.delete(&key).await {
+                tracing::warn!(error = %e, key, "cannot delete the unused avatar object");
+            }
+            return Err(status.into());
+        }
+    };
+    delete_replaced(bucket, &previous.avatar_url, owner, Some(file)).await;
+    Ok(Json(user(updated)))
+}
+
+async fn remove(State(st): State<AppState>, who: AuthUser) -> Result<Json<User>, Problem> {
+    let owner = caller_id(&who)?;
+    let previous = st.auth.clone().get_profile(pb::GetProfileRequest { user_id: who.user_id.clone() }).await?.into_inner();
+    let updated = st
+        .auth
+        .clone()
+        .update_profile(pb::UpdateProfileRequest { user_id: who.user_id, display_name: None, avatar_url: Some(String::new()) })
+        .await?
+        .into_inner();
+    // The profile no longer points at the image; a store outage only leaves an unreachable object.
+    if let Some(store) = st.avatars.as_deref() {
+        delete_replaced(&store.bucket, &previous.avatar_url, owner, None).await;
+    }
+    Ok(Json(user(updated)))
+}
+
+/// Deletes the object a previous `avatar_url` pointed at, if it was an upload of this user's (and
+/// not the one just stored). Best effort: failures are logged.
+async fn delete_replaced(bucket: &stagecast_objstore::Bucket, previous_url: &str, owner: Uuid, current: Option<AvatarFile>) {
+    let Some(old) = avatar_store::owned_avatar(previous_url, owner).filter(|old| Some(*old) != current) else {
+        return;
+    };
+    let key = avatar_store::object_key(owner, &old);
+    if let Err(e) = bucket.delete(&key).await {
+        tracing::warn!(error = %e, key, "cannot delete the replaced avatar object");
+    }
+}
+
+async fn download(State(st): State<AppState>, Path((user_id, file)): Path<(String, String)>) -> Result<Response, Problem> {
+    let not_found = || Problem::new(ErrorKind::NotFound, "avatar_not_found", "there is no such avatar");
+    let (Some(owner), Some(file)) = (avatar_store::user_id(&user_id), AvatarFile::parse(&file)) else {
+        return Err(not_found());
+    };
+    let store = store(&st)?;
+    let object =
+        store.bucket.get(&avatar_store::object_key(owner, &file)).await.map_err(storage_unavailable)?.ok_or_else(not_found)?;
+    let mut resp = Response::new(Body::from_stream(object.body));
+    let headers = resp.headers_mut();
+    // The type we validated at upload, from the name: not whatever the store says.
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.kind.content_type()));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if let Some(len) = object.content_length {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    Ok(resp)
+}
