@@ -230,6 +230,8 @@ impl Platform {
             ]),
             dir.path(),
         );
+        let s3 = stagecast_testkit::s3();
+        let s3_bucket = format!("e2e-{}", uuid::Uuid::new_v4().simple());
         let gateway_env = |port: u16| {
             common(&[
                 ("GATEWAY_ADDR", format!("127.0.0.1:{port}")),
@@ -243,6 +245,11 @@ impl Platform {
                 ("WEB_DIR", web_dist().display().to_string()),
                 ("MEDIA_PUBLIC_URL", format!("http://127.0.0.1:{media_port}")),
                 ("MEDIA_GRPC_URL", format!("http://127.0.0.1:{media_grpc_port}")),
+                // Avatars: the test s3s-fs, a bucket per platform (the gateways create it).
+                ("S3_ENDPOINT", s3.endpoint.clone()),
+                ("S3_ACCESS_KEY", s3.access_key.clone()),
+                ("S3_SECRET_KEY", s3.secret_key.clone()),
+                ("S3_BUCKET", s3_bucket.clone()),
             ])
         };
         let port = free_port();
