@@ -138,6 +138,43 @@ function sendChat(e, u, clientMsgId, text) {
   return { message, held: false };
 }
 
+/** A non-JSON answer (an avatar image). */
+class Binary {
+  constructor(type, data, headers = {}) {
+    this.type = type;
+    this.data = data;
+    this.headers = headers;
+  }
+}
+
+const AVATAR_TYPES = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
+const AVATAR_MAX_BYTES = 2 * 1024 * 1024;
+/** "{user}/{uuid}.{ext}" → { type, data } */
+const avatars = new Map();
+
+function sniffImage(b) {
+  if (b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  if (b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  return null;
+}
+
+async function rawBody(req, limit) {
+  const chunks = [];
+  let size = 0;
+  for await (const c of req) {
+    size += c.length;
+    if (size > limit) throw new Problem(413, 'image_too_large', 'the image is larger than 2 MiB; send a smaller one');
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+function dropAvatar(u) {
+  const m = /\/api\/v1\/avatars\/(.+)$/.exec(u.avatar_url ?? '');
+  if (m && m[1].startsWith(`${u.id}/`)) avatars.delete(m[1]);
+}
+
 async function body(req) {
   const chunks = [];
   for await (const c of req) chunks.push(c);
@@ -195,8 +232,31 @@ async function api(req, url) {
     refresh.delete(b.refresh_token);
     return [204, null];
   }
+  if (seg[0] === 'avatars' && seg.length === 3 && m === 'GET') {
+    const a = avatars.get(`${seg[1]}/${seg[2]}`);
+    if (!a) throw new Problem(404, 'avatar_not_found', 'there is no such avatar');
+    return [200, new Binary(a.type, a.data, { 'Cache-Control': 'public, max-age=31536000, immutable' })];
+  }
   const me = authUser(token);
   if (path === '/me' && m === 'GET') return [200, publicUser(me)];
+  if (path === '/me/avatar' && m === 'PUT') {
+    const declared = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const ext = AVATAR_TYPES[declared];
+    if (!ext) throw new Problem(415, 'unsupported_image_type', 'send the image as the body with Content-Type image/png, image/jpeg or image/webp');
+    const data = await rawBody(req, AVATAR_MAX_BYTES);
+    if (!data.length) throw new Problem(422, 'image_required', 'the request body must be the image');
+    if (sniffImage(data) !== declared) throw new Problem(422, 'image_type_mismatch', `the body is not a ${ext.toUpperCase()} image`);
+    const key = `${me.id}/${randomUUID()}.${ext}`;
+    avatars.set(key, { type: declared, data });
+    dropAvatar(me);
+    me.avatar_url = `http://${req.headers.host}/api/v1/avatars/${key}`;
+    return [200, publicUser(me)];
+  }
+  if (path === '/me/avatar' && m === 'DELETE') {
+    dropAvatar(me);
+    me.avatar_url = null;
+    return [200, publicUser(me)];
+  }
   if (path === '/me' && m === 'PATCH') {
     const b = await body(req);
     if (b.display_name !== undefined) {
@@ -361,6 +421,7 @@ const server = createServer(async (req, res) => {
   try {
     const [status, out] = await api(req, url);
     if (out === null) return res.writeHead(status).end();
+    if (out instanceof Binary) return res.writeHead(status, { 'Content-Type': out.type, ...out.headers }).end(out.data);
     res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(out));
   } catch (e) {
     if (!(e instanceof Problem)) {

@@ -409,23 +409,26 @@ async function main() {
       await host.getByRole('heading', { level: 1, name: title }).waitFor();
     });
 
-    await step('host updates the profile', async () => {
+    await step('host updates the profile and uploads a photo', async () => {
       await host.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: hostName }).click();
       await host.getByRole('heading', { name: 'Your profile' }).waitFor();
       const renamed = `${hostName} Jr.`;
-      // An image the platform itself serves (the machine has no outside network).
-      const avatarUrl = `${BASE}/favicon.svg`;
       await host.getByLabel('Display name').fill(renamed);
-      await host.getByLabel('Avatar image URL').fill(avatarUrl);
       await host.getByRole('button', { name: 'Save profile' }).click();
       await host.getByText('Profile saved.').waitFor();
       const nav = host.getByRole('navigation', { name: 'Main' });
       await nav.getByText(renamed).waitFor();
-      await nav.locator(`img.avatar[src="${avatarUrl}"]`).waitFor();
-      await host.waitForFunction((src) => {
-        const img = document.querySelector(`nav img.avatar[src="${src}"]`);
-        return img && img.complete && img.naturalWidth > 0;
-      }, avatarUrl, { timeout: STEP_MS });
+      // A real 1×1 PNG, uploaded to the platform's object store through PUT /api/v1/me/avatar.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+      await host.getByLabel('Upload a photo').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
+      await host.getByText('Photo updated.').waitFor();
+      for (const where of ['nav', '.avatar-editor']) {
+        await host.waitForFunction((sel) => {
+          const img = document.querySelector(`${sel} img.avatar[src*="/api/v1/avatars/"]`);
+          return img && img.complete && img.naturalWidth > 0;
+        }, where, { timeout: STEP_MS });
+      }
+      await host.getByRole('button', { name: 'Remove photo' }).waitFor();
       await screenshot(host, 'profile');
     });
 

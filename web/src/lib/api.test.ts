@@ -203,3 +203,21 @@ describe('errorText', () => {
     expect(errorText(new Error('boom'))).toMatch(/reload the page/i);
   });
 });
+
+describe('ApiClient avatar upload', () => {
+  it('sends the image as the raw body with its type and keeps the updated user in the session', async () => {
+    const updated = { ...user, avatar_url: 'http://127.0.0.1:8080/api/v1/avatars/u1/0190.png' };
+    const seen: { method?: string; url: string; type?: string; body: unknown }[] = [];
+    const fetch = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
+      const headers = (init.headers ?? {}) as Record<string, string>;
+      seen.push({ method: init.method, url: String(input), type: headers['Content-Type'], body: init.body });
+      return json(200, updated);
+    }) as unknown as typeof globalThis.fetch;
+    const store = memorySessionStore(session(1));
+    const api = new ApiClient({ store, fetch });
+    const image = new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])]);
+    await expect(api.uploadAvatar(image, 'image/png')).resolves.toEqual(updated);
+    expect(seen[0]).toEqual({ method: 'PUT', url: '/api/v1/me/avatar', type: 'image/png', body: image });
+    expect(store.get()?.user.avatar_url).toBe(updated.avatar_url);
+  });
+});

@@ -68,6 +68,8 @@ export async function problemOf(res: Response): Promise<ApiError> {
 
 export interface RequestOptions {
   body?: unknown;
+  /** A body sent as is (an image upload) instead of JSON. */
+  raw?: { data: Blob; contentType: string };
   /** Send the access token (default true). */
   auth?: boolean;
   query?: Record<string, string | number | undefined | null>;
@@ -129,12 +131,13 @@ export class ApiClient {
   private async send(method: string, path: string, opts: RequestOptions, token: string | null): Promise<Response> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (opts.raw) headers['Content-Type'] = opts.raw.contentType;
     if (token) headers.Authorization = `Bearer ${token}`;
     try {
       return await this.fetchImpl(this.url(path, opts.query), {
         method,
         headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        body: opts.raw ? opts.raw.data : opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal: opts.signal,
       });
     } catch (e) {
@@ -241,6 +244,21 @@ export class ApiClient {
 
   async updateMe(patch: { display_name?: string; avatar_url?: string }): Promise<User> {
     const user = await this.request<User>('PATCH', '/me', { body: patch });
+    const s = this.store.get();
+    if (s) this.setSession({ ...s, user });
+    return user;
+  }
+
+  /** Uploads a profile photo (PNG, JPEG or WebP, at most 2 MiB); answers the updated user. */
+  async uploadAvatar(data: Blob, contentType: string): Promise<User> {
+    const user = await this.request<User>('PUT', '/me/avatar', { raw: { data, contentType } });
+    const s = this.store.get();
+    if (s) this.setSession({ ...s, user });
+    return user;
+  }
+
+  async removeAvatar(): Promise<User> {
+    const user = await this.request<User>('DELETE', '/me/avatar');
     const s = this.store.get();
     if (s) this.setSession({ ...s, user });
     return user;

@@ -1,6 +1,8 @@
-import { type FormEvent, useState } from 'react';
+import { type ChangeEvent, type FormEvent, useRef, useState } from 'react';
 import { Avatar, ErrorMessage } from '../components/ui';
 import { useAuth, useUser } from '../lib/auth';
+import { ApiError } from '../lib/api';
+import { AVATAR_ACCEPT, readAndCheckAvatarFile } from '../lib/avatarFile';
 import { useAction, usePageTitle } from '../lib/hooks';
 import { navigate } from '../lib/router';
 
@@ -9,23 +11,46 @@ export function ProfilePage() {
   const { api } = useAuth();
   const user = useUser();
   const [name, setName] = useState(user.display_name);
-  const [avatar, setAvatar] = useState(user.avatar_url ?? '');
   const [saved, setSaved] = useState(false);
+  const [photoNotice, setPhotoNotice] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const save = useAction();
+  const photo = useAction();
   const signOut = useAction();
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  async function choosePhoto(e: ChangeEvent<HTMLInputElement>) {
+    const input = e.currentTarget;
+    const file = input.files?.[0];
+    setPhotoNotice(null);
+    if (!file) return;
+    const ok = await photo.run(async () => {
+      const check = await readAndCheckAvatarFile(file);
+      if (!check.ok) throw new ApiError({ status: 0, code: 'invalid_file', detail: check.message });
+      return api.uploadAvatar(file, check.type);
+    });
+    // Choosing the same file again must fire another change.
+    input.value = '';
+    if (ok) setPhotoNotice('Photo updated.');
+  }
+
+  async function removePhoto() {
+    setPhotoNotice(null);
+    const ok = await photo.run(() => api.removeAvatar());
+    if (ok) {
+      setPhotoNotice('Photo removed.');
+      fileInput.current?.focus();
+    }
+  }
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setSaved(false);
-    const patch: { display_name?: string; avatar_url?: string } = {};
-    if (name.trim() !== user.display_name) patch.display_name = name.trim();
-    if (avatar.trim() !== (user.avatar_url ?? '')) patch.avatar_url = avatar.trim();
-    if (Object.keys(patch).length === 0) {
-      save.setError('Nothing has changed. Edit your name or avatar URL, then save.');
+    if (name.trim() === user.display_name) {
+      save.setError('Nothing has changed. Edit your name, then save.');
       return;
     }
-    const ok = await save.run(() => api.updateMe(patch));
+    const ok = await save.run(() => api.updateMe({ display_name: name.trim() }));
     if (ok) setSaved(true);
   }
 
@@ -38,11 +63,49 @@ export function ProfilePage() {
     }
   }
 
-  const preview = avatar.trim();
   return (
     <div className="narrow stack">
       <section className="card">
         <h1>Your profile</h1>
+        <div className="avatar-editor" aria-busy={photo.busy}>
+          <Avatar name={user.display_name} url={user.avatar_url} size={96} />
+          <div className="avatar-editor-body">
+            <h2>Photo</h2>
+            <p className="muted small" id="profile-photo-hint">
+              PNG, JPEG or WebP, at most 2 MB. Everyone who sees your name in chat and on stage sees it.
+            </p>
+            <div className="row">
+              <label className={`btn btn-small file-button${photo.busy ? ' is-disabled' : ''}`}>
+                {photo.busy ? 'Uploading…' : 'Upload a photo'}
+                <input
+                  ref={fileInput}
+                  className="visually-hidden"
+                  type="file"
+                  accept={AVATAR_ACCEPT}
+                  aria-describedby="profile-photo-hint"
+                  disabled={photo.busy}
+                  onChange={choosePhoto}
+                />
+              </label>
+              {user.avatar_url && (
+                <button type="button" className="btn btn-small btn-danger" disabled={photo.busy} onClick={removePhoto}>
+                  Remove photo
+                </button>
+              )}
+            </div>
+            {photo.busy && (
+              <p className="muted small" role="status">
+                Uploading your photo…
+              </p>
+            )}
+            {photo.error && <ErrorMessage message={photo.error} />}
+            {photoNotice && !photo.error && (
+              <p className="alert alert-info" role="status">
+                {photoNotice}
+              </p>
+            )}
+          </div>
+        </div>
         {save.error && <ErrorMessage message={save.error} />}
         {saved && (
           <p className="alert alert-info" role="status">
@@ -50,30 +113,9 @@ export function ProfilePage() {
           </p>
         )}
         <form onSubmit={submit} noValidate>
-          <div className="row form-row">
-            <Avatar name={name || user.display_name} url={preview || null} size={72} />
-            <p className="muted small">
-              Preview. Uploading an image is not available yet: paste the URL of an image that is already online.
-            </p>
-          </div>
           <div className="field">
             <label htmlFor="profile-name">Display name</label>
             <input id="profile-name" type="text" maxLength={50} required value={name} onChange={(e) => setName(e.target.value)} />
-          </div>
-          <div className="field">
-            <label htmlFor="profile-avatar">Avatar image URL</label>
-            <input
-              id="profile-avatar"
-              type="url"
-              inputMode="url"
-              placeholder="https://…"
-              aria-describedby="profile-avatar-hint"
-              value={avatar}
-              onChange={(e) => setAvatar(e.target.value)}
-            />
-            <span className="hint" id="profile-avatar-hint">
-              Leave empty to remove your avatar.
-            </span>
           </div>
           <button type="submit" className="btn btn-primary" disabled={save.busy}>
             {save.busy ? 'Saving…' : 'Save profile'}
