@@ -149,3 +149,19 @@ ensure_chromium() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 }
+
+# What the WHIP publisher test (tests/e2e/tests/whip_gstreamer.rs) needs: GStreamer's webrtcbin
+# (libnice, DTLS, VP8, Opus) driven from Debian's python3-gi, iproute2 for its private network
+# namespace, and openssl for its DTLS certificate.
+ensure_media_test_packages() {
+  local p missing=()
+  for p in gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+    gstreamer1.0-nice python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 \
+    iproute2 openssl; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing packages for the GStreamer WHIP test: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
