@@ -42,6 +42,48 @@ pub enum SdpProblem {
     DuplicateMid(String),
 }
 
+/// Rewrites `a=bundle-only` m-lines (port 0, RFC 8843: "use the bundle's transport") to port 9,
+/// as browsers offer them. GStreamer's webrtcbin sends audio this way under max-bundle; taken
+/// literally, port 0 means "disabled" and the track would silently never arrive.
+pub fn normalize_bundle_only(sdp: &str) -> std::borrow::Cow<'_, str> {
+    if !sdp.contains("a=bundle-only") {
+        return std::borrow::Cow::Borrowed(sdp);
+    }
+    let newline = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
+    let lines: Vec<&str> = sdp.lines().collect();
+    let mut out = String::with_capacity(sdp.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if line.starts_with("m=") {
+            let end = lines[i + 1..].iter().position(|l| l.starts_with("m=")).map_or(lines.len(), |p| i + 1 + p);
+            let section = &lines[i..end];
+            let bundle_only = section.iter().any(|l| l.trim() == "a=bundle-only");
+            for (k, l) in section.iter().enumerate() {
+                if bundle_only && l.trim() == "a=bundle-only" {
+                    continue;
+                }
+                if k == 0 && bundle_only {
+                    let mut parts: Vec<&str> = l.split(' ').collect();
+                    if parts.get(1) == Some(&"0") {
+                        parts[1] = "9";
+                    }
+                    out.push_str(&parts.join(" "));
+                } else {
+                    out.push_str(l);
+                }
+                out.push_str(newline);
+            }
+            i = end;
+        } else {
+            out.push_str(line);
+            out.push_str(newline);
+            i += 1;
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Largest offer accepted, in bytes. A browser offer with a dozen tracks is about 15 KB.
 pub const MAX_OFFER_BYTES: usize = 64 * 1024;
 
@@ -149,6 +191,19 @@ mod tests {
         let sdp = "v=0\r\nm=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendrecv\r\n";
         let o = OfferSummary::parse(sdp).unwrap();
         assert!(!o.sections[0].offerer_sends && !o.sections[0].offerer_receives);
+    }
+
+    #[test]
+    fn a_bundle_only_m_line_is_offered_on_the_bundle_not_disabled() {
+        let sdp = "v=0\r\na=group:BUNDLE 0 1\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendonly\r\n\
+            m=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=bundle-only\r\na=mid:1\r\na=sendonly\r\na=rtpmap:111 OPUS/48000/2\r\n";
+        let fixed = normalize_bundle_only(sdp);
+        assert!(fixed.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
+        assert!(!fixed.contains("bundle-only"));
+        let o = OfferSummary::parse(&fixed).unwrap();
+        assert!(o.sections[1].offerer_sends, "the audio m-line publishes");
+        // Offers without bundle-only pass through untouched.
+        assert!(matches!(normalize_bundle_only(CHROME_LIKE), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

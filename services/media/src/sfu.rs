@@ -425,7 +425,8 @@ impl Sfu {
         if req.offer.len() > crate::sdp::MAX_OFFER_BYTES {
             return Err(OfferError::BadSdp(format!("the offer is larger than {} bytes", crate::sdp::MAX_OFFER_BYTES)));
         }
-        let summary = OfferSummary::parse(&req.offer).map_err(|e| OfferError::BadSdp(e.to_string()))?;
+        let offer_sdp = crate::sdp::normalize_bundle_only(&req.offer);
+        let summary = OfferSummary::parse(&offer_sdp).map_err(|e| OfferError::BadSdp(e.to_string()))?;
         let claims = req.claims;
         match req.kind {
             ConnectionKind::Participant if !summary.has_data_channel() => {
@@ -439,7 +440,7 @@ impl Sfu {
             _ => {}
         }
         let offer =
-            SdpOffer::from_sdp_string(&req.offer).map_err(|e| OfferError::BadSdp(format!("the offer does not parse: {e}")))?;
+            SdpOffer::from_sdp_string(&offer_sdp).map_err(|e| OfferError::BadSdp(format!("the offer does not parse: {e}")))?;
         let id = PeerId::next();
         let mut peer = Peer {
             id,
@@ -1002,6 +1003,7 @@ impl Sfu {
     }
 
     fn client_offer(&mut self, i: usize, sdp: &str, sources: BTreeMap<String, TrackSource>) {
+        let sdp = &*crate::sdp::normalize_bundle_only(sdp);
         let peer = &mut self.peers[i];
         if peer.pending.is_some() {
             // Glare: our offer is in flight; the client (the polite side) rolls back and

@@ -65,31 +65,19 @@ def ecdsa_certificate():
     return cert + key, ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
-def offer_to_post(sdp, fingerprint, keep_bundle_only):
+def offer_to_post(sdp, fingerprint):
     """The offer as it goes to the WHIP endpoint.
 
-    - webrtcbin 1.22 computes a=fingerprint over every base64 line of the PEM it was given, key
-      included: put the certificate's real fingerprint in instead.
-    - With max-bundle, webrtcbin marks every m-line after the first `a=bundle-only` with port 0
-      (RFC 8843), and the SFU takes a port-0 m-line as disabled (so the audio would never be
-      published). Browsers offer every m-line with a port in one BUNDLE group; so does this
-      stand-in unless --keep-bundle-only is given.
+    webrtcbin 1.22 computes a=fingerprint over every base64 line of the PEM it was given, key
+    included: put the certificate's real fingerprint in instead. Everything else goes as webrtcbin
+    wrote it, including its max-bundle `a=bundle-only` m-lines with port 0 (RFC 8843), which the
+    SFU must take as bundled, not disabled.
     """
     out = []
-    for section in re.split(r"\r?\n(?=m=)", sdp.strip()):
-        lines = section.splitlines()
-        bundle_only = "a=bundle-only" in lines
-        for line in lines:
-            if line.startswith("a=fingerprint:"):
-                line = f"a=fingerprint:sha-256 {fingerprint}"
-            elif bundle_only and not keep_bundle_only:
-                if line == "a=bundle-only":
-                    continue
-                if line.startswith("m=") and line.split()[1] == "0":
-                    parts = line.split()
-                    parts[1] = "9"
-                    line = " ".join(parts)
-            out.append(line)
+    for line in sdp.strip().splitlines():
+        if line.startswith("a=fingerprint:"):
+            line = f"a=fingerprint:sha-256 {fingerprint}"
+        out.append(line)
     return "\r\n".join(out) + "\r\n"
 
 
@@ -172,7 +160,7 @@ class Publisher:
         if self.location is not None or self.exit_code is not None:
             return GLib.SOURCE_REMOVE
         sdp = offer_to_post(
-            self.wb.get_property("local-description").sdp.as_text(), self.fingerprint, self.args.keep_bundle_only
+            self.wb.get_property("local-description").sdp.as_text(), self.fingerprint
         )
         if "a=candidate" not in sdp:
             self.fail("ICE gathering found no candidate: libnice needs a non-loopback interface")
@@ -279,8 +267,6 @@ def main():
     ap.add_argument("--seconds", type=int, default=30, help="how long to stream once connected (default 30)")
     ap.add_argument("--gather-timeout", type=int, default=10, help="bound on offer + ICE gathering (s)")
     ap.add_argument("--connect-timeout", type=int, default=15, help="bound on ICE + DTLS after the answer (s)")
-    ap.add_argument("--keep-bundle-only", action="store_true",
-                    help="post webrtcbin's bundle-only m-lines (port 0) as they are")
     ap.add_argument("--http-timeout", type=int, default=10, help="bound on each HTTP request (s)")
     args = ap.parse_args()
     Gst.init(None)
