@@ -245,6 +245,10 @@ struct Peer {
     level: f32,
     /// When str0m last asked to be woken; only peers that are due get a timeout.
     due: Instant,
+    /// Something touched this peer's `Rtc` since it was last drained: poll it. Peers nobody
+    /// touched keep their `due` and are not polled, so a wake-up costs what it changed, not
+    /// the number of peers.
+    dirty: bool,
 }
 
 impl Peer {
@@ -258,6 +262,7 @@ impl Peer {
         }
         self.outbox.push_back(msg.to_json());
         self.flush_outbox();
+        self.dirty = true;
     }
 
     fn flush_outbox(&mut self) {
@@ -466,6 +471,7 @@ impl Sfu {
             close_reason: String::new(),
             level: -127.0,
             due: now,
+            dirty: true,
         };
         peer.check_offer(&summary, &req.sources)?;
         let candidate = Candidate::host(self.local, "udp").map_err(|e| OfferError::BadSdp(format!("no candidate: {e}")))?;
@@ -522,6 +528,7 @@ impl Sfu {
             }
         };
         let peer = &mut self.peers[i];
+        peer.dirty = true;
         if let Err(e) = peer.rtc.handle_input(input) {
             // A malformed packet costs this peer its connection, never the room.
             tracing::debug!(peer = %peer.id, error = %e, "dropping peer after bad input");
@@ -535,6 +542,7 @@ impl Sfu {
         // Only the peers whose own timer is due: a room of hundreds must not wake every peer
         // for one peer's pacer.
         for peer in self.peers.iter_mut().filter(|p| p.due <= now) {
+            peer.dirty = true;
             if peer.rtc.is_alive()
                 && let Err(e) = peer.rtc.handle_input(Input::Timeout(now))
             {
@@ -551,9 +559,7 @@ impl Sfu {
         self.update_speakers(now);
         let mut next = now + Duration::from_millis(100);
         loop {
-            for i in 0..self.peers.len() {
-                next = next.min(self.poll_peer(i, now));
-            }
+            self.poll_dirty(now);
             if self.queue.is_empty() {
                 break;
             }
@@ -563,8 +569,9 @@ impl Sfu {
         }
         self.send_states();
         // Sending state may have queued data channel output.
-        for i in 0..self.peers.len() {
-            next = next.min(self.poll_peer(i, now));
+        self.poll_dirty(now);
+        for p in &self.peers {
+            next = next.min(p.due);
         }
         if let Some(t) = self.next_speaker_check {
             next = next.min(t);
@@ -658,6 +665,7 @@ impl Sfu {
                 self.queue.push_back(Propagated::TrackClosed(id, t.mid));
             }
             let peer = &mut self.peers[i];
+            peer.dirty = true;
             peer.declared.retain(|_, s| grants.may_publish(*s));
             if !grants.subscribe {
                 for t in &mut peer.tracks_out {
@@ -797,12 +805,22 @@ impl Sfu {
         }
     }
 
+    fn poll_dirty(&mut self, now: Instant) {
+        for i in 0..self.peers.len() {
+            if self.peers[i].dirty {
+                self.peers[i].dirty = false;
+                self.poll_peer(i, now);
+            }
+        }
+    }
+
     fn poll_peer(&mut self, i: usize, now: Instant) -> Instant {
         self.negotiate_if_needed(i);
         self.peers[i].flush_outbox();
         loop {
             let peer = &mut self.peers[i];
             if !peer.rtc.is_alive() {
+                peer.due = now;
                 return now;
             }
             match peer.rtc.poll_output() {
@@ -815,6 +833,7 @@ impl Sfu {
                 Err(e) => {
                     tracing::debug!(peer = %peer.id, error = %e, "poll_output failed; dropping peer");
                     peer.rtc.disconnect();
+                    peer.due = now;
                     return now;
                 }
             }
@@ -872,6 +891,8 @@ impl Sfu {
             Event::ChannelOpen(cid, _label) if peer.channel.is_none() => {
                 peer.channel = Some(cid);
                 peer.state_dirty = true;
+                // Tracks may be waiting for the channel to be offered on.
+                peer.dirty = true;
             }
             Event::ChannelData(d) => self.channel_data(i, now, d),
             _ => {}
@@ -1070,6 +1091,8 @@ impl Sfu {
         }
         peer.tracks_out.retain(|t| !matches!(t.state, OutState::NegotiatingStop(_)));
         peer.state_dirty = true;
+        // Tracks that arrived during this negotiation are offered next.
+        peer.dirty = true;
     }
 
     /// Offers the peer the tracks it should receive (and stops the ones that ended).
@@ -1107,6 +1130,7 @@ impl Sfu {
                 for q in self.peers.iter_mut().filter(|q| q.room == room && q.id != origin) {
                     if q.grants.subscribe && q.kind == ConnectionKind::Participant {
                         q.tracks_out.push(TrackOut { origin, origin_mid: mid, kind, state: OutState::ToOpen });
+                        q.dirty = true;
                     }
                 }
             }
@@ -1116,6 +1140,7 @@ impl Sfu {
                         if t.origin != origin || t.origin_mid != mid {
                             return true;
                         }
+                        q.dirty = true;
                         match t.state {
                             OutState::ToOpen => false,
                             OutState::Negotiating(m) | OutState::Open(m) => {
@@ -1141,6 +1166,7 @@ impl Sfu {
                     return;
                 }
                 t.last_keyframe_request = Some(now);
+                peer.dirty = true;
                 if let Some(mut w) = peer.rtc.writer(mid) {
                     let _ = w.request_keyframe(None, kind);
                 }
@@ -1174,6 +1200,7 @@ impl Sfu {
                 ConnectionKind::Whip => None,
             };
             let Some(mid) = mid else { continue };
+            q.dirty = true;
             let Some(writer) = q.rtc.writer(mid) else { continue };
             let Some(pt) = writer.match_params(data.params) else { continue };
             if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
