@@ -34,8 +34,8 @@ impl Problem {
     fn status(&self) -> http::StatusCode {
         match self.0.code.as_ref() {
             "malformed_json" => http::StatusCode::BAD_REQUEST,
-            "unsupported_media_type" => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "body_too_large" => http::StatusCode::PAYLOAD_TOO_LARGE,
+            "unsupported_media_type" | "unsupported_image_type" => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "body_too_large" | "image_too_large" => http::StatusCode::PAYLOAD_TOO_LARGE,
             "route_not_found" => http::StatusCode::NOT_FOUND,
             "websocket_required" => http::StatusCode::UPGRADE_REQUIRED,
             "method_not_allowed" => http::StatusCode::METHOD_NOT_ALLOWED,

@@ -10,7 +10,7 @@ use axum::{
     body::{Body, Bytes},
     extract::{DefaultBodyLimit, Path, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::{get, put},
 };
 use stagecast_kit::ErrorKind;
@@ -33,21 +33,6 @@ pub fn router() -> Router<AppState> {
         .route("/avatars/{user_id}/{file}", get(download))
 }
 
-/// A problem whose HTTP status is more precise than its kind's 422 (413, 415), in the same
-/// RFC 9457 shape as [`Problem`] (whose table of precise statuses lives in the service kit).
-fn precise(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Response {
-    let body = serde_json::json!({
-        "type": format!("urn:stagecast:problem:{code}"),
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail.into(),
-        "code": code,
-    });
-    let mut resp = (status, Json(body)).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-    resp
-}
-
 fn storage_unavailable(e: impl std::fmt::Display) -> Problem {
     tracing::warn!(error = %e, "avatar storage unavailable");
     Problem::new(ErrorKind::Unavailable, "storage_unavailable", "image storage is unavailable; please retry shortly")
@@ -62,50 +47,32 @@ fn caller_id(who: &AuthUser) -> Result<Uuid, Problem> {
         .ok_or_else(|| Problem(stagecast_kit::ApiError::internal("access token subject is not a uuid")))
 }
 
-/// Why an upload is refused before it reaches the store.
-enum Refusal {
-    UnsupportedType,
-    TooLarge,
-    Invalid(Problem),
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        match self {
-            Refusal::UnsupportedType => precise(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_image_type",
-                "send the image as the body with Content-Type image/png, image/jpeg or image/webp",
-            ),
-            Refusal::TooLarge => {
-                precise(StatusCode::PAYLOAD_TOO_LARGE, "image_too_large", "the image is larger than 2 MiB; send a smaller one")
-            }
-            Refusal::Invalid(p) => p.into_response(),
-        }
-    }
-}
-
 /// The image from the request, or why it is refused.
-fn image(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<(ImageKind, Bytes), Refusal> {
+fn image(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<(ImageKind, Bytes), Problem> {
     let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let kind = ImageKind::from_content_type(declared).ok_or(Refusal::UnsupportedType)?;
+    // 415 and 413: the kit's problem table gives these codes their precise statuses.
+    let kind = ImageKind::from_content_type(declared).ok_or_else(|| {
+        Problem::new(
+            ErrorKind::InvalidInput,
+            "unsupported_image_type",
+            "send the image as the body with Content-Type image/png, image/jpeg or image/webp",
+        )
+    })?;
     let bytes = body.map_err(|rejection| match rejection {
-        BytesRejection::FailedToBufferBody(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Refusal::TooLarge,
-        other => Refusal::Invalid(Problem::new(ErrorKind::InvalidInput, "invalid_body", other.body_text())),
+        BytesRejection::FailedToBufferBody(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Problem::new(ErrorKind::InvalidInput, "image_too_large", "the image is larger than 2 MiB; send a smaller one")
+        }
+        other => Problem::new(ErrorKind::InvalidInput, "invalid_body", other.body_text()),
     })?;
     if bytes.is_empty() {
-        return Err(Refusal::Invalid(Problem::new(
-            ErrorKind::InvalidInput,
-            "image_required",
-            "the request body must be the image",
-        )));
+        return Err(Problem::new(ErrorKind::InvalidInput, "image_required", "the request body must be the image"));
     }
     if !kind.matches(&bytes) {
-        return Err(Refusal::Invalid(Problem::new(
+        return Err(Problem::new(
             ErrorKind::InvalidInput,
             "image_type_mismatch",
             format!("the body is not a {} image: its first bytes say otherwise", kind.extension().to_uppercase()),
-        )));
+        ));
     }
     Ok((kind, bytes))
 }
@@ -115,9 +82,9 @@ async fn upload(
     who: AuthUser,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<User>, Response> {
-    let (kind, bytes) = image(&headers, body).map_err(IntoResponse::into_response)?;
-    upload_checked(st, who, kind, bytes).await.map_err(IntoResponse::into_response)
+) -> Result<Json<User>, Problem> {
+    let (kind, bytes) = image(&headers, body)?;
+    upload_checked(st, who, kind, bytes).await
 }
 
 async fn upload_checked(st: AppState, who: AuthUser, kind: ImageKind, bytes: Bytes) -> Result<Json<User>, Problem> {
