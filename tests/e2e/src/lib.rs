@@ -296,3 +296,48 @@ impl Platform {
         )
     }
 }
+
+/// What tests do through the public API again and again: accounts, events, media tokens.
+/// Each step asserts its own status, so a failing setup names itself.
+impl Platform {
+    /// Signs up a new user named `name`; returns the access token.
+    pub async fn sign_up(&self, name: &str) -> String {
+        let email = format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let r = reqwest::Client::new()
+            .post(self.url("/api/v1/auth/signup"))
+            .json(&serde_json::json!({"email": email, "password": "correct horse battery", "display_name": name}))
+            .send()
+            .await
+            .expect("signup request");
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED, "signup");
+        let body: serde_json::Value = r.json().await.expect("signup body");
+        body["access_token"].as_str().expect("an access token").to_owned()
+    }
+
+    /// Schedules an event an hour from now, hosted by the owner of `access`; returns its id.
+    pub async fn schedule(&self, access: &str, title: &str) -> String {
+        let starts_at = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+        let r = reqwest::Client::new()
+            .post(self.url("/api/v1/events"))
+            .bearer_auth(access)
+            .json(&serde_json::json!({"title": title, "starts_at": starts_at}))
+            .send()
+            .await
+            .expect("create event request");
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED, "create event");
+        let body: serde_json::Value = r.json().await.expect("event body");
+        body["id"].as_str().expect("an event id").to_owned()
+    }
+
+    /// A media token for `event` (the whole response: token, url, grants, ...).
+    pub async fn media_token(&self, access: &str, event: &str) -> serde_json::Value {
+        let r = reqwest::Client::new()
+            .post(self.url(&format!("/api/v1/events/{event}/media-token")))
+            .bearer_auth(access)
+            .send()
+            .await
+            .expect("media token request");
+        assert_eq!(r.status(), reqwest::StatusCode::OK, "media token");
+        r.json().await.expect("media token body")
+    }
+}

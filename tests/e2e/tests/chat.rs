@@ -3,41 +3,18 @@
 use std::{collections::HashSet, time::Duration};
 
 use futures::{SinkExt, StreamExt};
-use reqwest::StatusCode;
+
 use serde_json::{Value, json};
 use stagecast_e2e::Platform;
 use tokio_tungstenite::tungstenite::Message;
-
-async fn account(p: &Platform, http: &reqwest::Client, name: &str) -> String {
-    let email = format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple());
-    let r = http
-        .post(p.url("/api/v1/auth/signup"))
-        .json(&json!({"email": email, "password": "correct horse battery", "display_name": name}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killing_a_gateway_replica_mid_stream_loses_no_accepted_message() {
     let mut p = Platform::start().await;
     let http = reqwest::Client::new();
-    let host = account(&p, &http, "host").await;
-    let viewer = account(&p, &http, "viewer").await;
-    let starts_at = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let ev: Value = http
-        .post(p.url("/api/v1/events"))
-        .bearer_auth(&host)
-        .json(&json!({"title": "Resilient chat", "starts_at": starts_at}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let event = ev["id"].as_str().unwrap().to_owned();
+    let host = p.sign_up("host").await;
+    let viewer = p.sign_up("viewer").await;
+    let event = p.schedule(&host, "Resilient chat").await;
     let ws = |base: String, token: &str| {
         format!("{}/api/v1/events/{event}/live?access_token={token}", base.replace("http://", "ws://"))
     };

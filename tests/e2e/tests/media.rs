@@ -24,24 +24,6 @@ use str0m::{
     net::{Protocol, Receive},
 };
 
-async fn account(p: &Platform, http: &reqwest::Client, name: &str) -> String {
-    let email = format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple());
-    let r = http
-        .post(p.url("/api/v1/auth/signup"))
-        .json(&json!({"email": email, "password": "correct horse battery", "display_name": name}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn media_token(p: &Platform, http: &reqwest::Client, access: &str, event: &str) -> Value {
-    let r = http.post(p.url(&format!("/api/v1/events/{event}/media-token"))).bearer_auth(access).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    r.json().await.unwrap()
-}
-
 /// A WebRTC peer on a real UDP socket: publishes an Opus track if asked, answers server offers
 /// on the `signal` channel, counts received audio frames.
 struct Peer {
@@ -168,27 +150,16 @@ impl Peer {
 async fn an_audience_member_hears_the_host_over_udp_until_the_host_is_muted_at_the_sfu_and_sigterm_says_reconnect() {
     let mut p = Platform::start().await;
     let http = reqwest::Client::new();
-    let host = account(&p, &http, "Host").await;
-    let viewer = account(&p, &http, "Viewer").await;
-    let starts_at = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let ev: Value = http
-        .post(p.url("/api/v1/events"))
-        .bearer_auth(&host)
-        .json(&json!({"title": "On air", "starts_at": starts_at}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let event = ev["id"].as_str().unwrap().to_owned();
+    let host = p.sign_up("Host").await;
+    let viewer = p.sign_up("Viewer").await;
+    let event = p.schedule(&host, "On air").await;
     assert_eq!(
         http.post(p.url(&format!("/api/v1/events/{event}/go-live"))).bearer_auth(&host).send().await.unwrap().status(),
         200
     );
 
-    let host_token = media_token(&p, &http, &host, &event).await;
-    let viewer_token = media_token(&p, &http, &viewer, &event).await;
+    let host_token = p.media_token(&host, &event).await;
+    let viewer_token = p.media_token(&viewer, &event).await;
     assert_eq!(viewer_token["grants"]["publish"], json!([]), "the audience only subscribes");
     let sfu = host_token["url"].as_str().unwrap().to_owned();
     let join = |token: &Value, body: Value| {
@@ -297,22 +268,11 @@ async fn run_pair_for(sender: Peer, receiver: Peer, d: Duration, enough: usize) 
 async fn a_whip_publisher_reaches_a_whep_viewer_and_only_its_owner_can_end_it() {
     let p = Platform::start().await;
     let http = reqwest::Client::new();
-    let host = account(&p, &http, "Streamer").await;
-    let viewer = account(&p, &http, "Watcher").await;
-    let starts_at = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let ev: Value = http
-        .post(p.url("/api/v1/events"))
-        .bearer_auth(&host)
-        .json(&json!({"title": "OBS night", "starts_at": starts_at}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let event = ev["id"].as_str().unwrap().to_owned();
-    let host_token = media_token(&p, &http, &host, &event).await;
-    let viewer_token = media_token(&p, &http, &viewer, &event).await;
+    let host = p.sign_up("Streamer").await;
+    let viewer = p.sign_up("Watcher").await;
+    let event = p.schedule(&host, "OBS night").await;
+    let host_token = p.media_token(&host, &event).await;
+    let viewer_token = p.media_token(&viewer, &event).await;
     let sfu = host_token["url"].as_str().unwrap().to_owned();
     let (ht, vt) = (host_token["token"].as_str().unwrap(), viewer_token["token"].as_str().unwrap());
 

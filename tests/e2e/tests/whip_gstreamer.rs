@@ -28,8 +28,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use reqwest::{StatusCode, Url};
-use serde_json::{Value, json};
+use reqwest::Url;
+use serde_json::Value;
 use stagecast_e2e::Platform;
 
 const TEST: &str = "a_gstreamer_whip_publisher_reaches_a_chromium_whep_viewer";
@@ -213,21 +213,11 @@ async fn inside(dir: &Path) {
     }
 
     let p = Platform::start().await;
-    let http = reqwest::Client::new();
-    let host = account(&p, &http, "Streamer").await;
-    let viewer = account(&p, &http, "Watcher").await;
-    let starts_at = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let r = http
-        .post(p.url("/api/v1/events"))
-        .bearer_auth(&host)
-        .json(&json!({"title": "GStreamer night", "starts_at": starts_at}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let event = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let host_token = media_token(&p, &http, &host, &event).await;
-    let viewer_token = media_token(&p, &http, &viewer, &event).await;
+    let host = p.sign_up("Streamer").await;
+    let viewer = p.sign_up("Watcher").await;
+    let event = p.schedule(&host, "GStreamer night").await;
+    let host_token = p.media_token(&host, &event).await;
+    let viewer_token = p.media_token(&viewer, &event).await;
     let sfu = host_token["url"].as_str().unwrap().to_owned();
     let (ht, vt) = (host_token["token"].as_str().unwrap().to_owned(), viewer_token["token"].as_str().unwrap().to_owned());
 
@@ -316,22 +306,4 @@ fn publish_and_view(sfu: &str, host_token: &str, viewer_token: &str) -> Result<S
         return Err(format!("the publisher did not end its session cleanly\n{report}"));
     }
     Ok(report)
-}
-
-async fn account(p: &Platform, http: &reqwest::Client, name: &str) -> String {
-    let email = format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple());
-    let r = http
-        .post(p.url("/api/v1/auth/signup"))
-        .json(&json!({"email": email, "password": "correct horse battery", "display_name": name}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn media_token(p: &Platform, http: &reqwest::Client, access: &str, event: &str) -> Value {
-    let r = http.post(p.url(&format!("/api/v1/events/{event}/media-token"))).bearer_auth(access).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    r.json().await.unwrap()
 }
