@@ -221,3 +221,34 @@ describe('ApiClient avatar upload', () => {
     expect(store.get()?.user.avatar_url).toBe(updated.avatar_url);
   });
 });
+
+describe('ApiClient stage control', () => {
+  it('lists who is on stage, mutes a track and removes someone', async () => {
+    const list = { participants: [{ participant_id: 'p1', user_id: 'u2', name: 'Bo', connected: true, tracks: [{ source: 'camera', kind: 'video', muted: false }] }] };
+    const { fetch, calls } = fakeFetch(
+      () => json(200, list),
+      () => json(200, { tracks_muted: 1 }),
+      () => json(200, { participants_removed: 1 }),
+      () => json(200, { participants_removed: 0 }),
+    );
+    const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
+    await expect(api.stageParticipants('ev 1')).resolves.toEqual(list);
+    await expect(api.stageMute('ev 1', 'u2', 'camera')).resolves.toEqual({ tracks_muted: 1 });
+    await expect(api.stageRemove('ev 1', 'u2', 'off topic')).resolves.toEqual({ participants_removed: 1 });
+    await expect(api.stageRemove('ev 1', 'u2')).resolves.toEqual({ participants_removed: 0 });
+    expect(calls.map((c) => [c.method, c.url, c.auth, c.body])).toEqual([
+      ['GET', '/api/v1/events/ev%201/stage/participants', 'Bearer access-1', undefined],
+      ['POST', '/api/v1/events/ev%201/stage/mute', 'Bearer access-1', { user_id: 'u2', source: 'camera' }],
+      ['POST', '/api/v1/events/ev%201/stage/remove', 'Bearer access-1', { user_id: 'u2', reason: 'off topic' }],
+      ['POST', '/api/v1/events/ev%201/stage/remove', 'Bearer access-1', { user_id: 'u2' }],
+    ]);
+  });
+
+  it('turns a refusal into an ApiError that says what to do', async () => {
+    const { fetch } = fakeFetch(() => problem(403, 'not_a_host', 'only the host and co-hosts control the stage'));
+    const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
+    const err = await api.stageMute('e', 'u', 'microphone').catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 403, code: 'not_a_host' });
+    expect(errorText(err)).toBe('only the host and co-hosts control the stage. Only the host and co-hosts can do this.');
+  });
+});

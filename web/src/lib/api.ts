@@ -14,7 +14,11 @@ import type {
   Presence,
   Problem,
   StageEvent,
+  StageMuted,
+  StageParticipantList,
+  StageRemoved,
   Tokens,
+  TrackSource,
   User,
 } from './types';
 
@@ -279,6 +283,19 @@ export class ApiClient {
   /** A media token for the event's room on the SFU (one per join: they are short-lived). */
   mediaToken = (id: string) => this.request<MediaToken>('POST', `/events/${encodeURIComponent(id)}/media-token`);
 
+  // ---- stage control (hosts and co-hosts) ----
+
+  /** Who is connected to the event's SFU room, with their tracks. */
+  stageParticipants = (id: string) => this.request<StageParticipantList>('GET', `/events/${encodeURIComponent(id)}/stage/participants`);
+  /** Stops forwarding a user's track at once; only they can unmute it. */
+  stageMute = (id: string, userId: string, source: TrackSource) =>
+    this.request<StageMuted>('POST', `/events/${encodeURIComponent(id)}/stage/mute`, { body: { user_id: userId, source } });
+  /** Disconnects a user from the stage (the SFU tells them `reason`). */
+  stageRemove = (id: string, userId: string, reason?: string) =>
+    this.request<StageRemoved>('POST', `/events/${encodeURIComponent(id)}/stage/remove`, {
+      body: reason ? { user_id: userId, reason } : { user_id: userId },
+    });
+
   // ---- chat companions ----
 
   private chat(id: string, rest = '') {
@@ -348,6 +365,8 @@ const NEXT_STEP: Record<string, string | ((e: ApiError) => string)> = {
   event_not_found: 'Check the link, or go back to the list of events.',
   invalid_event_id: 'Check the link, or go back to the list of events.',
   unavailable: 'Try again in a moment.',
+  unknown_source: 'Reload the page and try again.',
+  reason_too_long: 'Use at most 200 characters for the reason.',
   rate_limited: (e) => (e.retryAfter ? `Wait ${e.retryAfter} s, then try again.` : 'Wait a moment, then try again.'),
 };
 

@@ -147,6 +147,37 @@ export interface MediaToken {
   grants: MediaGrants;
 }
 
+/** One of a participant's tracks as the stage control API lists it. */
+export interface StageControlTrack {
+  source: TrackSource;
+  kind: 'audio' | 'video';
+  muted: boolean;
+}
+
+/** GET /events/{id}/stage/participants: one connection to the event's SFU room. */
+export interface StageControlParticipant {
+  participant_id: string;
+  user_id: string;
+  name: string;
+  /** The media connection is up (false while it is still being set up). */
+  connected: boolean;
+  tracks: StageControlTrack[];
+}
+
+export interface StageParticipantList {
+  participants: StageControlParticipant[];
+}
+
+/** POST /events/{id}/stage/mute: how many tracks stopped being forwarded (0: nothing to mute). */
+export interface StageMuted {
+  tracks_muted: number;
+}
+
+/** POST /events/{id}/stage/remove: how many connections were closed (0: they had left). */
+export interface StageRemoved {
+  participants_removed: number;
+}
+
 // ---- WebSocket frames -------------------------------------------------------------------------
 
 export interface HelloFrame {
