@@ -309,6 +309,21 @@ async function api(req, url) {
       // No SFU here: the token points back at the mock, whose join answers 503.
       return [200, { token: `mock-media.${b64({ sub: me.id, room: e.id })}`, expires_in: 300, url: `http://${req.headers.host}`, room: e.id, role, grants: { subscribe: true, publish, hidden: false } }];
     }
+    // Stage control: the mock has no SFU, so nobody is ever connected to the media room.
+    if (rest.startsWith('stage/')) {
+      if (!isHost) throw new Problem(403, 'not_a_host', 'only the host and co-hosts control the stage');
+      if (rest === 'stage/participants' && m === 'GET') return [200, { participants: [] }];
+      if (rest === 'stage/mute' && m === 'POST') {
+        const b = await body(req);
+        if (!['camera', 'microphone', 'screen', 'screen_audio'].includes(b.source)) throw new Problem(422, 'unknown_source', `unknown track source ${JSON.stringify(b.source)}; use camera, microphone, screen or screen_audio`);
+        return [200, { tracks_muted: 0 }];
+      }
+      if (rest === 'stage/remove' && m === 'POST') {
+        const b = await body(req);
+        if ((b.reason ?? '').length > 200) throw new Problem(422, 'reason_too_long', 'the reason is at most 200 characters');
+        return [200, { participants_removed: 0 }];
+      }
+    }
     const r = room(e.id);
     if (rest === 'presence' && m === 'GET') return [200, presence(e.id)];
     if (rest === 'chat/messages' && m === 'GET') return [200, { messages: [...r.messages].reverse().slice(0, 50), next_before: null }];

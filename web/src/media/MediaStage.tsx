@@ -10,6 +10,7 @@ import { Avatar } from '../components/ui';
 import { useAuth } from '../lib/auth';
 import { useNow } from '../lib/hooks';
 import type { RemoteTrack, SfuSnapshot } from '../lib/sfu';
+import { stageFingerprint } from '../lib/stageControl';
 import type { EventStatus, TrackSource } from '../lib/types';
 import { useSfu } from './useSfu';
 
@@ -20,6 +21,9 @@ interface Props {
   publishing?: boolean;
   /** The studio's tracks to broadcast (memoised; see useLocalMedia). */
   tracks?: Partial<Record<TrackSource, MediaStreamTrack>>;
+  /** Called with a fingerprint of the room whenever the SFU reports a change (the studio's
+   * "On stage" panel reloads on it). */
+  onRoomChange?: (fingerprint: string) => void;
 }
 
 const SOURCE_LABEL: Record<TrackSource, string> = { camera: 'camera', microphone: 'microphone', screen: 'screen', screen_audio: 'screen audio' };
@@ -129,7 +133,7 @@ function Placeholder({ title, children }: { title: string; children?: ReactNode 
   );
 }
 
-export function MediaStage({ eventId, status, publishing = false, tracks }: Props) {
+export function MediaStage({ eventId, status, publishing = false, tracks, onRoomChange }: Props) {
   const { api } = useAuth();
   // Viewers watch while live; hosts may also check their setup backstage before going live.
   const active = status === 'live' || (publishing && status === 'scheduled');
@@ -137,6 +141,10 @@ export function MediaStage({ eventId, status, publishing = false, tracks }: Prop
   const [soundBlocked, setSoundBlocked] = useState(false);
   const [resume, setResume] = useState(0);
   const onBlocked = useMemo(() => () => setSoundBlocked(true), []);
+  const fingerprint = stageFingerprint(snap);
+  useEffect(() => {
+    onRoomChange?.(fingerprint);
+  }, [fingerprint, onRoomChange]);
 
   const remote = snap?.remote ?? [];
   const videos = remote.filter((t) => t.kind === 'video');

@@ -10,6 +10,7 @@ import { useEvent } from '../lib/useEvent';
 import { useLiveChat } from '../lib/useLiveChat';
 import { LocalPreview } from '../media/LocalPreview';
 import { MediaStage } from '../media/MediaStage';
+import { OnStagePanel } from '../media/OnStagePanel';
 import { useLocalMedia } from '../media/useLocalMedia';
 import { ChatColumn, HostLine, hasLiveChat, whenLine } from './EventPage';
 
@@ -85,6 +86,8 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
   // One set of devices: previewed below, broadcast by the stage.
   const media = useLocalMedia();
   const broadcasting = event.status === 'live' || event.status === 'scheduled';
+  // Bumped by the stage whenever the SFU reports a change in the room.
+  const [roomKey, setRoomKey] = useState('');
   return (
     <>
       <div className="page-head">
@@ -103,8 +106,9 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
       </div>
       <div className="event-layout">
         <div className="stack">
-          <MediaStage eventId={event.id} status={event.status} publishing tracks={media.tracks} />
+          <MediaStage eventId={event.id} status={event.status} publishing tracks={media.tracks} onRoomChange={setRoomKey} />
           <LocalPreview media={media} broadcasting={broadcasting} />
+          {broadcasting && <OnStagePanel api={api} eventId={event.id} myUserId={me.id} refreshKey={roomKey} />}
           {mod && hasLiveChat(event) && (
             <div className="studio-grid">
               <ChatSettingsPanel api={api} eventId={event.id} state={chat.state} />
