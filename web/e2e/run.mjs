@@ -12,8 +12,11 @@
 // Live video (through the SFU, services/media): the host's camera and microphone (Chromium's fake
 // devices) reach the viewer, whose decoded video frames and received audio samples must keep
 // rising (read with getStats() from every RTCPeerConnection the page made, collected in
-// window.__pcs); then the host's screen share does too. E2E_MEDIA=skip leaves these steps out
-// (the mock platform has no SFU).
+// window.__pcs); then the host's screen share does too. From the studio's "On stage" panel the
+// host mutes their own camera and microphone at the SFU (the viewer's frames and audio packets
+// stop; the studio's "Unmute" brings them back) and removes the viewer from the stage; an
+// audience member's attempt to publish a camera and a forged media token are refused by the SFU.
+// E2E_MEDIA=skip leaves these steps out (the mock platform has no SFU).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -52,7 +55,10 @@ const consoleLog = [];
 const pages = new Map(); // label -> page, for failure screenshots
 let shot = 0;
 
+const output = []; // everything logged, also written to e2e/artifacts/run.log
+
 function log(line) {
+  output.push(line);
   process.stdout.write(`${line}\n`);
 }
 
@@ -163,12 +169,13 @@ async function moderate(page, text, action) {
 
 // ---- live video --------------------------------------------------------------------------------
 
-/** Sums of what the page's open peer connections received: decoded video frames and audio
- * samples, only for the track `trackId` when given. */
+/** Sums of what the page's open peer connections received: decoded video frames, audio samples
+ * and audio packets, only for the track `trackId` when given. */
 async function inbound(page, trackId = null) {
   return page.evaluate(async (id) => {
     let frames = 0;
     let samples = 0;
+    let packets = 0;
     let streams = 0;
     for (const pc of window.__pcs ?? []) {
       if (pc.connectionState === 'closed' || pc.signalingState === 'closed') continue;
@@ -177,30 +184,68 @@ async function inbound(page, trackId = null) {
         if (r.type !== 'inbound-rtp' || (id && r.trackIdentifier !== id)) return;
         streams += 1;
         if (r.kind === 'video') frames += r.framesDecoded ?? 0;
-        if (r.kind === 'audio') samples += r.totalSamplesReceived ?? 0;
+        if (r.kind === 'audio') {
+          samples += r.totalSamplesReceived ?? 0;
+          packets += r.packetsReceived ?? 0;
+        }
       });
     }
-    return { frames, samples, streams };
+    return { frames, samples, packets, streams };
   }, trackId);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Samples twice, at least 1.5 s apart (after media started), and checks both sums rose. */
-async function mediaKeepsFlowing(page, { trackId = null, audio = true, what }) {
+async function mediaKeepsFlowing(page, { trackId = null, audio = true, video = true, what }) {
   const deadline = Date.now() + STEP_MS;
   let first = await inbound(page, trackId);
-  while ((first.frames === 0 || (audio && first.samples === 0)) && Date.now() < deadline) {
+  while (((video && first.frames === 0) || (audio && first.samples === 0)) && Date.now() < deadline) {
     await sleep(250);
     first = await inbound(page, trackId);
   }
-  check(first.frames > 0, `${what}: no video frame was decoded within ${STEP_MS} ms (${JSON.stringify(first)})`);
+  if (video) check(first.frames > 0, `${what}: no video frame was decoded within ${STEP_MS} ms (${JSON.stringify(first)})`);
   if (audio) check(first.samples > 0, `${what}: no audio sample arrived within ${STEP_MS} ms (${JSON.stringify(first)})`);
   await sleep(1_600);
   const second = await inbound(page, trackId);
-  check(second.frames > first.frames, `${what}: decoded video frames stopped rising (${first.frames} then ${second.frames})`);
+  if (video) check(second.frames > first.frames, `${what}: decoded video frames stopped rising (${first.frames} then ${second.frames})`);
   if (audio) check(second.samples > first.samples, `${what}: received audio samples stopped rising (${first.samples} then ${second.samples})`);
   return { first, second };
+}
+
+/** Checks that `what` (a field of inbound()) of `trackId` has stopped: after a short settle,
+ * two samples at least 1.5 s apart differ by at most `slack`. */
+async function mediaStopped(page, { trackId, field, what, slack = 2 }) {
+  // Let packets in flight and the jitter buffer drain.
+  await sleep(700);
+  const first = await inbound(page, trackId);
+  await sleep(1_600);
+  const second = await inbound(page, trackId);
+  check(second[field] - first[field] <= slack, `${what}: ${field} kept rising (${first[field]} then ${second[field]})`);
+  return { first, second };
+}
+
+/** Waits (bounded) until `field` of `trackId` rises past `from`, then checks it keeps rising. */
+async function mediaResumes(page, { trackId, field, from, what }) {
+  const deadline = Date.now() + STEP_MS;
+  let now = await inbound(page, trackId);
+  while (now[field] <= from + 2 && Date.now() < deadline) {
+    await sleep(250);
+    now = await inbound(page, trackId);
+  }
+  check(now[field] > from + 2, `${what}: ${field} did not rise again within ${STEP_MS} ms (${from} then ${now[field]})`);
+  await sleep(1_600);
+  const later = await inbound(page, trackId);
+  check(later[field] > now[field], `${what}: ${field} rose, then stopped again (${now[field]} then ${later[field]})`);
+  return { first: now, second: later };
+}
+
+/** The id of the audio track the remote <audio> element `source` plays. */
+async function audioTrackId(page, source) {
+  return page.evaluate((src) => {
+    const a = document.querySelector(`[data-testid="remote-audio"][data-source="${src}"]`);
+    return a?.srcObject?.getAudioTracks?.()[0]?.id ?? null;
+  }, source);
 }
 
 /** The id of the track shown in the remote tile `source`. */
@@ -348,8 +393,150 @@ async function main() {
         check(id, 'the camera tile shows a track');
         await mediaKeepsFlowing(viewer, { trackId: id, audio: false, what: 'the host’s camera after the screen share ended' });
       });
+
+      const onStage = host.getByRole('region', { name: 'On stage' });
+      const hostRow = onStage.getByRole('listitem', { name: `${hostName} (you)` });
+      const viewerRow = onStage.getByRole('listitem', { name: viewerName, exact: true });
+
+      await step('the studio’s On stage panel lists the host and the viewer', async () => {
+        await hostRow.waitFor();
+        await hostRow.getByText('Microphone, Camera', { exact: true }).waitFor();
+        await hostRow.getByRole('button', { name: 'Mute microphone', disabled: false }).waitFor();
+        await hostRow.getByRole('button', { name: 'Mute camera', disabled: false }).waitFor();
+        check((await hostRow.getByRole('button', { name: 'Remove from stage' }).count()) === 0, 'the host is not offered to remove themselves');
+        // The viewer watches (connected, publishing nothing): only the remove button.
+        await viewerRow.waitFor();
+        await viewerRow.getByText('Not broadcasting').waitFor();
+        await viewerRow.getByRole('button', { name: 'Remove from stage' }).waitFor();
+        check((await viewerRow.getByRole('button', { name: /^Mute / }).count()) === 0, 'no mute buttons for someone who publishes nothing');
+        // Full-page shots from the top (the header is sticky).
+        await host.evaluate(() => window.scrollTo(0, 0));
+        await screenshot(host, 'studio-on-stage');
+        // The panel on a phone-sized screen.
+        await host.setViewportSize({ width: 390, height: 844 });
+        await host.evaluate(() => window.scrollTo(0, 0));
+        await screenshot(host, 'studio-on-stage-phone');
+        await host.setViewportSize({ width: 1280, height: 900 });
+      });
+
+      await step('a server mute stops the host’s camera at the viewer; the host unmutes it', async () => {
+        const id = await tileTrackId(viewer, 'camera');
+        check(id, 'the camera tile shows a track');
+        await hostRow.getByRole('button', { name: 'Mute camera' }).click();
+        // The host is told, with a way back.
+        const alert = host.getByRole('alert').filter({ hasText: 'muted your camera' });
+        await alert.waitFor();
+        await onStage.getByRole('status').getByText('Your camera is muted for everyone.').waitFor();
+        await hostRow.getByRole('button', { name: 'Mute camera', disabled: true }).waitFor();
+        await viewer.locator('[data-testid="remote-video"][data-source="camera"][data-muted="true"]').waitFor();
+        const stopped = await mediaStopped(viewer, { trackId: id, field: 'frames', what: 'the muted camera at the viewer' });
+        log(`    camera muted: viewer frames ${stopped.first.frames} then ${stopped.second.frames} (1.6 s apart)`);
+        await host.evaluate(() => window.scrollTo(0, 0));
+        await screenshot(host, 'studio-camera-muted');
+        await screenshot(viewer, 'viewer-camera-muted');
+        await alert.getByRole('button', { name: 'Unmute camera' }).click();
+        await alert.waitFor({ state: 'detached' });
+        await viewer.locator('[data-testid="remote-video"][data-source="camera"][data-muted="false"]').waitFor();
+        const resumed = await mediaResumes(viewer, { trackId: id, field: 'frames', from: stopped.second.frames, what: 'the unmuted camera at the viewer' });
+        log(`    camera unmuted: viewer frames ${resumed.first.frames} then ${resumed.second.frames}`);
+        await hostRow.getByRole('button', { name: 'Mute camera', disabled: false }).waitFor();
+      });
+
+      await step('a server mute stops the host’s microphone at the viewer; the host unmutes it', async () => {
+        const id = await audioTrackId(viewer, 'microphone');
+        check(id, 'the viewer plays the host’s microphone');
+        const before = await mediaKeepsFlowing(viewer, { trackId: id, what: 'the host’s microphone before the mute', video: false });
+        log(`    microphone live: viewer samples ${before.first.samples} → ${before.second.samples}, packets ${before.first.packets} → ${before.second.packets}`);
+        await hostRow.getByRole('button', { name: 'Mute microphone' }).click();
+        const alert = host.getByRole('alert').filter({ hasText: 'muted your microphone' });
+        await alert.waitFor();
+        await hostRow.getByRole('button', { name: 'Mute microphone', disabled: true }).waitFor();
+        await viewer.locator('[data-testid="remote-video"][data-source="camera"] [title="Microphone muted"]').waitFor();
+        // Chrome conceals missing audio, so samples may keep counting; packets must stop.
+        const stopped = await mediaStopped(viewer, { trackId: id, field: 'packets', what: 'the muted microphone at the viewer' });
+        log(
+          `    microphone muted: viewer packets ${stopped.first.packets} then ${stopped.second.packets}, samples ${stopped.first.samples} then ${stopped.second.samples} (1.6 s apart)`,
+        );
+        await alert.getByRole('button', { name: 'Unmute microphone' }).click();
+        await alert.waitFor({ state: 'detached' });
+        const resumed = await mediaResumes(viewer, { trackId: id, field: 'packets', from: stopped.second.packets, what: 'the unmuted microphone at the viewer' });
+        log(`    microphone unmuted: viewer packets ${resumed.first.packets} then ${resumed.second.packets}, samples ${resumed.first.samples} then ${resumed.second.samples}`);
+        check(resumed.second.samples > resumed.first.samples, 'audio samples rise again after the unmute');
+      });
+
+      await step('the SFU refuses an audience member’s camera and a forged token', async () => {
+        const r = await viewer.evaluate(async (id) => {
+          const session = JSON.parse(localStorage.getItem('stagecast.session'));
+          const res = await fetch(`/api/v1/events/${id}/media-token`, { method: 'POST', headers: { Authorization: `Bearer ${session.access_token}` } });
+          if (!res.ok) return { tokenStatus: res.status };
+          const ticket = await res.json();
+          // A fake camera: Chromium's fake device, or a canvas if that is busy.
+          let track;
+          try {
+            track = (await navigator.mediaDevices.getUserMedia({ video: true })).getVideoTracks()[0];
+          } catch {
+            const c = document.createElement('canvas');
+            c.width = 320;
+            c.height = 240;
+            c.getContext('2d').fillRect(0, 0, 320, 240);
+            track = c.captureStream(10).getVideoTracks()[0];
+          }
+          const pc = new RTCPeerConnection();
+          pc.createDataChannel('signal');
+          const tr = pc.addTransceiver(track, { direction: 'sendonly' });
+          await pc.setLocalDescription(await pc.createOffer());
+          const join = async (token) => {
+            const answer = await fetch(`${ticket.url.replace(/\/+$/, '')}/rtc/v1/join`, {
+              method: 'POST',
+              headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+              body: JSON.stringify({ sdp: pc.localDescription.sdp, sources: { [tr.mid]: 'camera' } }),
+            });
+            return { status: answer.status, type: answer.headers.get('content-type'), body: await answer.json().catch(() => null) };
+          };
+          const real = await join(ticket.token);
+          const t = ticket.token;
+          const forgedToken = t.slice(0, -10) + [...t.slice(-10)].map((ch) => (ch === 'A' ? 'B' : 'A')).join('');
+          const forged = await join(forgedToken);
+          pc.close();
+          track.stop();
+          return { role: ticket.role, publish: ticket.grants.publish, real, forged };
+        }, eventId);
+        check(r.role === 'audience' && r.publish.length === 0, `the viewer gets an audience token that publishes nothing (${JSON.stringify(r)})`);
+        check(r.real.status === 403 && r.real.body?.code === 'track_not_allowed', `an audience camera is refused with 403 track_not_allowed (${JSON.stringify(r.real)})`);
+        check(/problem\+json/.test(r.real.type ?? ''), `the refusal is problem JSON (${r.real.type})`);
+        check(r.forged.status === 401 && r.forged.body?.code === 'invalid_token', `a forged token is refused with 401 invalid_token (${JSON.stringify(r.forged)})`);
+        // The refusals changed nothing: the viewer still watches the host.
+        const id = await tileTrackId(viewer, 'camera');
+        await mediaKeepsFlowing(viewer, { trackId: id, audio: false, what: 'the host’s camera after the refused joins' });
+      });
+
+      await step('the host removes the viewer from the stage after confirming', async () => {
+        await viewerRow.getByRole('button', { name: 'Remove from stage' }).click();
+        const confirm = viewerRow.getByRole('alertdialog');
+        await confirm.waitFor();
+        // Escape keeps them on stage and gives the focus back.
+        await host.keyboard.press('Escape');
+        await confirm.waitFor({ state: 'detached' });
+        await host.waitForFunction(() => document.activeElement?.textContent === 'Remove from stage', null, { timeout: STEP_MS });
+        await host.keyboard.press('Enter');
+        await confirm.waitFor();
+        await confirm.getByLabel('Reason (optional, shown to them)').fill('e2e removal check');
+        await confirm.getByRole('button', { name: `Yes, remove ${viewerName}` }).click();
+        await onStage.getByRole('status').getByText(`${viewerName} was removed from the stage.`).waitFor();
+        await viewerRow.waitFor({ state: 'detached' });
+        await viewer.getByText('You left the live video: e2e removal check.').waitFor();
+        await viewer.getByTestId('media-stage').getByRole('button', { name: 'Try again' }).waitFor();
+        await screenshot(viewer, 'viewer-removed-from-stage');
+      });
     } else {
       log('  - live video steps skipped (E2E_MEDIA=skip)');
+      await step('the studio shows the On stage panel (empty without a media server)', async () => {
+        const onStage = host.getByRole('region', { name: 'On stage' });
+        await onStage.getByText('Nobody is connected to the live video yet.').waitFor();
+        await onStage.getByRole('button', { name: 'Refresh' }).click();
+        await onStage.getByText('Nobody is connected to the live video yet.').waitFor();
+        await screenshot(host, 'studio-on-stage');
+      });
     }
 
     await step('both see each other in presence', async () => {
@@ -390,7 +577,10 @@ async function main() {
       await delivered(host, second).waitFor();
       await moderate(host, second, `Ban ${viewerName}`);
       await viewer.getByText('You were banned from this chat').first().waitFor();
-      check(await composer(viewer).isDisabled(), 'the banned viewer’s composer is disabled');
+      // The notice can come (moderation frame) a moment before the socket's 4003 close disables the composer.
+      await viewer.waitForFunction(() => document.querySelector('.chat-form input')?.disabled === true, null, { timeout: STEP_MS }).catch(() => {
+        throw new Error('the banned viewer’s composer is disabled');
+      });
       check((await viewer.getByText(/reconnecting/i).count()) === 0, 'a banned viewer is not shown as reconnecting');
       await chatLog(host).getByText(`${viewerName} was banned from the chat.`).waitFor();
       await host.getByRole('region', { name: 'Moderation log' }).getByText(`banned ${viewerName}`).waitFor();
@@ -491,6 +681,11 @@ function summary() {
   const failed = results.length - passed;
   log(`\nscreenshots in ${ARTIFACTS}`);
   log(`${passed} passed, ${failed} failed`);
+  try {
+    writeFileSync(`${ARTIFACTS}run.log`, `${output.join('\n')}\n`);
+  } catch {
+    /* the artifacts folder is gone: stdout has it all */
+  }
   return failed;
 }
 
