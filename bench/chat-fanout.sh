@@ -6,7 +6,8 @@
 #   bench/chat-fanout.sh [connections] [senders] [rate msg/s] [seconds] [rounds]
 #
 # Defaults are a short smoke run. Everything runs on 127.0.0.1 with private ports and a
-# temporary directory; release builds.
+# temporary directory; release builds. BIN_DIR=<dir> runs binaries copied there instead of
+# building (A/B of two builds of ours).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/infra.sh
@@ -14,7 +15,11 @@ source scripts/lib/infra.sh
 CONNS=${1:-200}; SENDERS=${2:-2}; RATE=${3:-100}; SECONDS_=${4:-5}; ROUNDS=${5:-3}
 
 ensure_system_packages
-cargo build --release --bins -p stagecast-gateway -p stagecast-auth -p stagecast-events -p stagecast-chat-moderation -p stagecast-bench >&2
+BIN_DIR=${BIN_DIR:-}
+if [ -z "$BIN_DIR" ]; then
+  cargo build --release --bins -p stagecast-gateway -p stagecast-auth -p stagecast-events -p stagecast-chat-moderation -p stagecast-bench >&2
+  BIN_DIR=./target/release
+fi
 
 dir=$(mktemp -d -t stagecast-bench.XXXXXX); chmod 755 "$dir"
 pids=()
@@ -39,7 +44,7 @@ export AUTH_GRPC_ADDR=127.0.0.1:$a EVENTS_GRPC_ADDR=127.0.0.1:$e CHAT_GRPC_ADDR=
 export AUTH_GRPC_URL=http://127.0.0.1:$a EVENTS_GRPC_URL=http://127.0.0.1:$e CHAT_GRPC_URL=http://127.0.0.1:$c
 export SIGNUP_LIMIT_PER_HOUR=100000 LOGIN_LIMIT_PER_MINUTE=100000
 for s in auth events chat-moderation gateway; do
-  ./target/release/stagecast-$s >"$dir/$s.log" 2>&1 &
+  "$BIN_DIR/stagecast-$s" >"$dir/$s.log" 2>&1 &
   pids+=($!)
   eval "pid_${s//-/_}=$!"
 done
@@ -56,7 +61,7 @@ wait_for_port "$peer" nats-websocket
 
 # Our system under test is every process a chat message passes through.
 ours_pids="$pid_gateway,$pid_chat_moderation,$(cat "$dir/nats/nats.pid")"
-gen=./target/release/chat_fanout
+gen="$BIN_DIR/chat_fanout"
 results=()
 for round in $(seq 1 "$ROUNDS"); do
   r1=$($gen --target stagecast --url "http://127.0.0.1:$g" --connections "$CONNS" --senders "$SENDERS" --rate "$RATE" --seconds "$SECONDS_" --pids "$ours_pids")

@@ -171,6 +171,7 @@ async fn main() -> anyhow::Result<()> {
     let (event, host, viewer) = if stagecast { stagecast_setup(&args.url).await? } else { Default::default() };
 
     let rss_before = rss_of(&args.pids);
+    let rss_before_by_pid: Vec<u64> = args.pids.iter().map(|p| rss_bytes(*p).unwrap_or(0)).collect();
     let mut receivers = Vec::with_capacity(args.connections);
     for chunk in 0..args.connections.div_ceil(50) {
         let n = 50.min(args.connections - chunk * 50);
@@ -184,6 +185,17 @@ async fn main() -> anyhow::Result<()> {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_per_conn = rss_of(&args.pids).saturating_sub(rss_before) as f64 / args.connections as f64;
+    // Per process too: the connections' memory is the gateway's (or the peer's); the others
+    // should not grow.
+    let rss_by_pid: Vec<String> = args
+        .pids
+        .iter()
+        .zip(&rss_before_by_pid)
+        .map(|(p, before)| {
+            let grown = rss_bytes(*p).unwrap_or(0) as i64 - *before as i64;
+            format!("{p}:{:.1}", grown as f64 / args.connections as f64 / 1024.0)
+        })
+        .collect();
 
     let mut senders = Vec::new();
     for _ in 0..args.senders {
@@ -301,7 +313,7 @@ async fn main() -> anyhow::Result<()> {
     let expected = sent * args.connections as u64;
     let mut lat = counters.latencies.lock().await.clone();
     println!(
-        "RESULT target={} connections={} senders={} rate={} seconds={} sent={} delivered={} expected={} loss={:.4} cpu_s={:.3} delivered_per_cpu_s={:.0} delivered_per_s={:.0} p50_ms={:.2} p99_ms={:.2} rss_per_idle_conn_kb={:.1} cpu_by_pid={}",
+        "RESULT target={} connections={} senders={} rate={} seconds={} sent={} delivered={} expected={} loss={:.4} cpu_s={:.3} delivered_per_cpu_s={:.0} delivered_per_s={:.0} p50_ms={:.2} p99_ms={:.2} rss_per_idle_conn_kb={:.1} rss_kb_by_pid={} cpu_by_pid={}",
         args.target,
         args.connections,
         args.senders,
@@ -317,6 +329,7 @@ async fn main() -> anyhow::Result<()> {
         lat.quantile_ms(0.5),
         lat.quantile_ms(0.99),
         rss_per_conn / 1024.0,
+        rss_by_pid.join(","),
         per_pid.join(","),
     );
     Ok(())

@@ -1,5 +1,8 @@
 //! The WebSocket endpoint and the loop that serves one connection.
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::{
@@ -8,23 +11,38 @@ use axum::{
     },
     response::Response,
 };
+use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use stagecast_kit::{ApiError, ErrorKind};
-use stagecast_proto::{auth::v1 as auth_pb, chat::v1 as pb};
-use tokio::sync::broadcast::error::RecvError;
+use stagecast_proto::{
+    auth::v1 as auth_pb,
+    chat::v1::{self as pb, chat_service_client::ChatServiceClient},
+};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::{
+    hub::Membership,
     presence,
     protocol::{self, Author, ClientMessage, PROTOCOL_VERSION, ServerMessage, close},
 };
-use crate::{extract::authenticate, problem::Problem, state::AppState};
+use crate::{
+    extract::authenticate,
+    observe::Metrics,
+    problem::Problem,
+    state::{AppState, Grpc},
+};
 
 /// The server pings this often; a connection silent for [`IDLE_LIMIT`] is closed.
 pub const HEARTBEAT: Duration = Duration::from_secs(20);
 pub const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// Largest frame a client may send.
 pub const MAX_FRAME: usize = 8 * 1024;
-const READ_BUFFER: usize = 4 * 1024;
+/// Clients send small frames (a chat message is a few hundred bytes): a read buffer of this size
+/// takes one in a single read, and a larger frame grows it. Every idle socket keeps one.
+const READ_BUFFER: usize = 1024;
+/// Frames queued for a socket go out once this much is buffered (or at the flush after a batch):
+/// the write buffer keeps its largest size, so a burst should not leave a large one behind.
+const WRITE_BUFFER: usize = 4 * 1024;
 /// A socket that cannot take one frame in this long is treated as dead.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -47,9 +65,15 @@ pub async fn live(
             // Clients send small frames; a 128 KiB default read buffer would be zeroed on every
             // read attempt (measured: a third of the gateway's CPU in the fan-out benchmark).
             .read_buffer_size(READ_BUFFER)
+            .write_buffer_size(WRITE_BUFFER)
             .max_message_size(MAX_FRAME)
             .max_frame_size(MAX_FRAME)
-            .on_upgrade(move |socket| serve(st, socket, event_id, me, joined))),
+            // One box for what entering the room needs: the upgrade's task keeps its captures for
+            // the socket's whole life, so they should be a pointer, not an AppState.
+            .on_upgrade({
+                let admitted = Box::new(Admitted { st, event_id, me, joined });
+                move |socket| serve(socket, admitted)
+            })),
         // A browser cannot read the status of a refused handshake, so a WebSocket client is
         // told why in an `error` frame and a close code instead.
         (Ok(ws), Err(problem)) => Ok(ws.on_upgrade(move |socket| refuse(socket, problem))),
@@ -113,68 +137,90 @@ async fn refuse(mut socket: WebSocket, problem: Problem) {
         close::NOT_FOUND => "no such event",
         _ => "try again shortly",
     };
-    close_with(socket, code, reason).await;
+    close_with(&mut socket, code, reason).await;
 }
 
 async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await, Ok(Ok(())))
 }
 
-async fn close_with(mut socket: WebSocket, code: u16, reason: &'static str) {
+async fn close_with(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
     let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(Message::Close(Some(frame)))).await;
 }
 
-async fn serve(st: AppState, mut socket: WebSocket, event_id: String, me: Author, joined: pb::JoinResponse) {
-    st.metrics.ws_connections.inc();
-    let reason = run(&st, &mut socket, &event_id, me, joined).await;
-    st.metrics.ws_connections.dec();
+/// What an admitted socket brings to its room.
+struct Admitted {
+    st: AppState,
+    event_id: String,
+    me: Author,
+    joined: pb::JoinResponse,
+}
+
+/// Who a socket is and what handling its frames needs.
+struct Client {
+    chat: ChatServiceClient<Grpc>,
+    metrics: Arc<Metrics>,
+    event_id: String,
+    me: Author,
+}
+
+/// What a socket keeps for its life, in one allocation beside its task.
+struct Live {
+    client: Client,
+    membership: Membership,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    heartbeat: tokio::time::Interval,
+}
+
+async fn serve(mut socket: WebSocket, admitted: Box<Admitted>) {
+    let metrics = admitted.st.metrics.clone();
+    metrics.ws_connections.inc();
+    // Bound first: temporaries of a `match` scrutinee would live (in this future) until the
+    // match ends, i.e. for the socket's whole life.
+    let entered = Box::pin(enter(admitted)).await;
+    let reason = match entered {
+        Ok((live, hello)) => {
+            if Box::pin(send(&mut socket, hello.into())).await {
+                run(&mut socket, live).await
+            } else {
+                None
+            }
+        }
+        Err(reason) => Some(reason),
+    };
+    metrics.ws_connections.dec();
     if let Some((code, why)) = reason {
-        close_with(socket, code, why).await;
+        Box::pin(close_with(&mut socket, code, why)).await;
     }
 }
 
-/// What the reader half asks the writer half to send.
-enum Outbound {
-    Text(Utf8Bytes),
-    Ping,
-    Close(u16, &'static str),
-}
-
-/// Serves the connection; returns the close code to send, if any.
-///
-/// Two halves: this task writes (room traffic, replies, pings) and a reader task handles what
-/// the client sends, heartbeats and shutdown. Room traffic — the hot path — then wakes only the
-/// writer, which drains whatever queued up and flushes once.
-async fn run(
-    st: &AppState,
-    socket: &mut WebSocket,
-    event_id: &str,
-    me: Author,
-    joined: pb::JoinResponse,
-) -> Option<(u16, &'static str)> {
+/// Enters the room and builds the `hello`. Awaited boxed: its gRPC and Redis calls are large
+/// futures, and an idle socket's task should not keep their space for its whole life.
+async fn enter(admitted: Box<Admitted>) -> Result<(Box<Live>, String), (u16, &'static str)> {
+    let Admitted { st, event_id, me, joined } = *admitted;
     // Subscribe before reading history so nothing published in between is missed (clients
     // dedupe by message id the few that may appear twice).
-    let mut membership = match st.hub.join(event_id, me.clone()).await {
+    let membership = match st.hub.join(&event_id, me.clone()).await {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "cannot subscribe to room");
-            return Some((close::UNAVAILABLE, "chat is unavailable; reconnect shortly"));
+            return Err((close::UNAVAILABLE, "chat is unavailable; reconnect shortly"));
         }
     };
     let history = st
         .chat
         .clone()
-        .history(pb::HistoryRequest { event_id: event_id.to_owned(), before_id: String::new(), limit: 50 })
+        .history(pb::HistoryRequest { event_id: event_id.clone(), before_id: String::new(), limit: 50 })
         .await
         .map(|r| r.into_inner().messages)
         .unwrap_or_default();
     let mut redis = st.redis.clone();
     let presence =
-        presence::snapshot(&mut redis, event_id, 100).await.unwrap_or(protocol::Presence { viewer_count: 0, users: Vec::new() });
+        presence::snapshot(&mut redis, &event_id, 100).await.unwrap_or(protocol::Presence { viewer_count: 0, users: Vec::new() });
     let hello = ServerMessage::Hello {
         protocol: PROTOCOL_VERSION,
-        event_id,
+        event_id: &event_id,
         you: me.clone(),
         // History comes newest first; the hello lists it oldest first, as a chat pane shows it.
         history: history.into_iter().rev().map(protocol::message).collect(),
@@ -183,122 +229,112 @@ async fn run(
         timed_out_until: crate::routes::rfc3339(joined.timed_out_until.as_ref()),
         presence,
         heartbeat_secs: HEARTBEAT.as_secs(),
-    };
-    if !send(socket, hello.to_json().into()).await {
-        return None;
     }
+    .to_json();
+    let live = Box::new(Live {
+        client: Client { chat: st.chat.clone(), metrics: st.metrics.clone(), event_id, me },
+        membership,
+        shutdown: st.shutdown.clone(),
+        heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
+    });
+    Ok((live, hello))
+}
 
-    let (mut sink, mut stream) = futures::StreamExt::split(&mut *socket);
-    let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Outbound>(32);
-    let reader_me = me.clone();
-    // Owns the sender: when the reader ends, the writer sees the channel close after whatever
-    // the reader queued last (a close code).
-    let reader = async move {
-        let me = reader_me;
-        let mut shutdown = st.shutdown.clone();
-        let mut heartbeat = tokio::time::interval(HEARTBEAT);
-        heartbeat.tick().await;
-        let mut last_heard = Instant::now();
-        loop {
-            let out = tokio::select! {
-                frame = futures::StreamExt::next(&mut stream) => {
-                    let Some(Ok(frame)) = frame else { return };
-                    last_heard = Instant::now();
-                    match frame {
-                        // Boxed: an idle socket's task then does not carry the space of a gRPC call in flight.
-                        Message::Text(text) => match Box::pin(handle_client(st, event_id, &me, text.as_str())).await {
-                            Some(reply) => Outbound::Text(reply.into()),
-                            None => continue,
-                        },
-                        Message::Binary(_) => Outbound::Close(close::PROTOCOL_ERROR, "send JSON text frames"),
-                        Message::Close(_) => return,
-                        Message::Ping(_) | Message::Pong(_) => continue,
-                    }
-                }
-                _ = heartbeat.tick() => {
-                    if last_heard.elapsed() > IDLE_LIMIT {
-                        Outbound::Close(close::HEARTBEAT_TIMEOUT, "no heartbeat")
-                    } else {
-                        Outbound::Ping
-                    }
-                }
-                _ = shutdown.changed() => Outbound::Close(close::GOING_AWAY, "server restarting; reconnect"),
-            };
-            let closing = matches!(out, Outbound::Close(..));
-            if out_tx.send(out).await.is_err() || closing {
-                return;
-            }
-        }
-    };
-    let writer = async {
-        use futures::SinkExt;
-        loop {
-            tokio::select! {
-                biased;
-                ev = membership.rx.recv() => {
-                    let mut next = Some(ev);
-                    // Everything already queued goes out with one flush.
-                    let mut budget = 64;
-                    while let Some(ev) = next.take() {
-                        match ev {
-                            Ok(ev) => {
-                                if let Some((user, code, why)) = &ev.close_user
-                                    && *user == me.user_id {
-                                        let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(ev.json))).await;
-                                        return Some((*code, *why));
-                                    }
-                                if sink.feed(Message::Text(ev.json)).await.is_err() {
-                                    return None;
+/// Sends, with a deadline; false when the socket is gone or stuck. Boxed: for the rare frames
+/// (pings, replies, a ban), so that the socket's future is sized by its hot path instead.
+async fn send_within(socket: &mut WebSocket, msg: Message) -> bool {
+    Box::pin(async { matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(msg)).await, Ok(Ok(()))) }).await
+}
+
+/// Serves the connection; returns the close code to send, if any.
+///
+/// One task and one loop per socket, owning the socket outright (no split halves, no lock, no
+/// queue between them): it waits for room traffic, a client frame, the reply to the client's
+/// last frame, the heartbeat or shutdown. Room traffic — the hot path — drains whatever queued
+/// up and flushes once. While a client frame is being handled (a gRPC call) the socket is not
+/// read further, but room traffic, heartbeats and shutdown still go on.
+async fn run(socket: &mut WebSocket, mut live: Box<Live>) -> Option<(u16, &'static str)> {
+    let Live { client, membership, shutdown, heartbeat } = &mut *live;
+    let me = &client.me;
+    let mut last_heard = Instant::now();
+    // The reply to the client frame being handled. Boxed: an idle socket's task then does not
+    // carry the space of a gRPC call in flight.
+    let mut pending: Option<futures::future::BoxFuture<'_, Option<String>>> = None;
+    loop {
+        tokio::select! {
+            biased;
+            ev = membership.rx.recv() => {
+                let mut next = Some(ev);
+                // Everything already queued goes out with one flush.
+                let mut budget = 64;
+                while let Some(ev) = next.take() {
+                    match ev {
+                        Ok(ev) => {
+                            if let Some((user, code, why)) = &ev.close_user
+                                && *user == me.user_id {
+                                    let _ = send_within(socket, Message::Text(ev.json)).await;
+                                    return Some((*code, *why));
                                 }
+                            if socket.feed(Message::Text(ev.json)).await.is_err() {
+                                return None;
                             }
-                            Err(RecvError::Lagged(n)) => {
-                                st.metrics.ws_dropped_slow.inc();
-                                tracing::info!(missed = n, "dropping a slow chat consumer");
-                                return Some((close::TOO_SLOW, "you fell too far behind; reconnect"));
-                            }
-                            Err(RecvError::Closed) => return Some((close::UNAVAILABLE, "room closed; reconnect")),
                         }
-                        budget -= 1;
-                        if budget > 0 {
-                            next = match membership.rx.try_recv() {
-                                Ok(ev) => Some(Ok(ev)),
-                                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
-                                Err(_) => None,
-                            };
+                        Err(RecvError::Lagged(n)) => {
+                            client.metrics.ws_dropped_slow.inc();
+                            tracing::info!(missed = n, "dropping a slow chat consumer");
+                            return Some((close::TOO_SLOW, "you fell too far behind; reconnect"));
                         }
+                        Err(RecvError::Closed) => return Some((close::UNAVAILABLE, "room closed; reconnect")),
                     }
-                    if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.flush()).await, Ok(Ok(()))) {
-                        return None;
+                    budget -= 1;
+                    if budget > 0 {
+                        next = match membership.rx.try_recv() {
+                            Ok(ev) => Some(Ok(ev)),
+                            Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+                            Err(_) => None,
+                        };
                     }
                 }
-                out = out_rx.recv() => match out {
-                    Some(Outbound::Text(t)) => {
-                        if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(t))).await, Ok(Ok(()))) {
-                            return None;
-                        }
-                    }
-                    Some(Outbound::Ping) => {
-                        if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Default::default()))).await, Ok(Ok(()))) {
-                            return None;
-                        }
-                    }
-                    Some(Outbound::Close(code, why)) => return Some((code, why)),
-                    // The reader ended: the client closed or the connection broke.
-                    None => return None,
+                if !matches!(tokio::time::timeout(SEND_TIMEOUT, socket.flush()).await, Ok(Ok(()))) {
+                    return None;
                 }
             }
+            reply = async { pending.as_mut().expect("guarded by the branch condition").await }, if pending.is_some() => {
+                pending = None;
+                if let Some(reply) = reply
+                    && !send_within(socket, Message::Text(Utf8Bytes::from(reply))).await
+                {
+                    return None;
+                }
+            }
+            frame = socket.next(), if pending.is_none() => {
+                // The client closed, or the connection broke.
+                let Some(Ok(frame)) = frame else { return None };
+                last_heard = Instant::now();
+                match frame {
+                    Message::Text(text) => pending = Some(Box::pin(handle_client(client, text))),
+                    Message::Binary(_) => return Some((close::PROTOCOL_ERROR, "send JSON text frames")),
+                    Message::Close(_) => return None,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > IDLE_LIMIT {
+                    return Some((close::HEARTBEAT_TIMEOUT, "no heartbeat"));
+                }
+                if !send_within(socket, Message::Ping(Default::default())).await {
+                    return None;
+                }
+            }
+            _ = shutdown.changed() => return Some((close::GOING_AWAY, "server restarting; reconnect")),
         }
-    };
-    tokio::pin!(reader, writer);
-    tokio::select! {
-        outcome = &mut writer => outcome,
-        () = &mut reader => writer.await,
     }
 }
 
 /// Handles one client frame; returns the reply frame, if any.
-async fn handle_client(st: &AppState, event_id: &str, me: &Author, text: &str) -> Option<String> {
-    let msg: ClientMessage = match serde_json::from_str(text) {
+async fn handle_client(client: &Client, text: Utf8Bytes) -> Option<String> {
+    let (event_id, me) = (client.event_id.as_str(), &client.me);
+    let msg: ClientMessage = match serde_json::from_str(text.as_str()) {
         Ok(m) => m,
         Err(e) => {
             let detail = format!("unrecognised message: {e}");
@@ -322,7 +358,7 @@ async fn handle_client(st: &AppState, event_id: &str, me: &Author, text: &str) -
                 client_msg_id: client_msg_id.clone(),
                 text,
             };
-            match st.chat.clone().send(req).await {
+            match client.chat.clone().send(req).await {
                 Ok(r) => {
                     let r = r.into_inner();
                     let message = protocol::message(r.message.unwrap_or_default());
@@ -342,5 +378,23 @@ async fn handle_client(st: &AppState, event_id: &str, me: &Author, text: &str) -
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn future_size<A, B, F: Future>(_: impl FnOnce(A, B) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every idle socket's task holds this future: the setup's gRPC and Redis calls and a
+    /// client frame's handling are boxed so they do not size it.
+    #[test]
+    fn the_per_socket_future_stays_small() {
+        let n = future_size(serve);
+        println!("serve future: {n} bytes");
+        assert!(n <= 2048, "the per-socket future grew to {n} bytes");
     }
 }
