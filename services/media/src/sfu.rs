@@ -146,8 +146,25 @@ pub struct ParticipantInfo {
 
 /// Codecs of every room: VP8 and H.264 (OBS sends only H.264), Opus. The SFU does not
 /// transcode, so a subscriber receives whatever its publisher sends.
-fn rtc_for(now: Instant) -> Rtc {
-    Rtc::builder().clear_codecs().enable_opus(true, false).enable_vp8(true).enable_h264(true).build(now)
+///
+/// Transport-wide congestion control (TWCC) is negotiated only with peers that may publish: it
+/// feeds their browser's send-side bandwidth estimate. The SFU does no bandwidth estimation
+/// towards subscribers (no simulcast layers to choose between), so TWCC there would only cost a
+/// sequence number per sent packet and a feedback report to parse: a quarter of the forwarding
+/// CPU per video packet in bench/src/bin/sfu_forward.rs. An audience member promoted later keeps
+/// the connection it joined with: its uplink estimate falls back to loss-based.
+fn rtc_for(now: Instant, publishes: bool) -> Rtc {
+    let builder = Rtc::builder().clear_codecs().enable_opus(true, false).enable_vp8(true).enable_h264(true);
+    if publishes {
+        return builder.build(now);
+    }
+    let mut exts = str0m::rtp::ExtensionMap::empty();
+    for (id, e) in str0m::rtp::ExtensionMap::standard().iter() {
+        if *e != str0m::rtp::Extension::TransportSequenceNumber {
+            exts.set(id, e.clone());
+        }
+    }
+    builder.set_extension_map(exts).build(now)
 }
 
 fn supported(kind: SectionKind, codec: &str) -> bool {
@@ -447,6 +464,7 @@ impl Sfu {
         let offer =
             SdpOffer::from_sdp_string(&offer_sdp).map_err(|e| OfferError::BadSdp(format!("the offer does not parse: {e}")))?;
         let id = PeerId::next();
+        let publishes = !claims.grants.publish.is_empty();
         let mut peer = Peer {
             id,
             room: claims.room,
@@ -455,7 +473,7 @@ impl Sfu {
             avatar: claims.avatar,
             grants: claims.grants,
             kind: req.kind,
-            rtc: rtc_for(now),
+            rtc: rtc_for(now, publishes),
             joined_at: now,
             connected: false,
             announced: false,
