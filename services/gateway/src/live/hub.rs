@@ -44,6 +44,19 @@ pub struct RoomEvent {
     pub json: Utf8Bytes,
     /// Sockets of this user must close with this code and reason (a ban).
     pub close_user: Option<(String, u16, &'static str)>,
+    /// Every socket must close with this code and reason, without `json` (the gateway is
+    /// shutting down). One watcher per room tells them, so an idle socket waits on its room only.
+    pub close_all: Option<(u16, &'static str)>,
+}
+
+impl RoomEvent {
+    fn going_away() -> Self {
+        RoomEvent {
+            json: Utf8Bytes::default(),
+            close_user: None,
+            close_all: Some((protocol::close::GOING_AWAY, "server restarting; reconnect")),
+        }
+    }
 }
 
 struct Room {
@@ -98,8 +111,15 @@ impl Hub {
     }
 
     /// Joins `event`'s room, subscribing this replica to it if it is the first socket here.
-    /// Returns once the subscription is live, so nothing published afterwards is missed.
-    pub async fn join(self: &Arc<Self>, event: &str, who: Author) -> Result<Membership, async_nats::Error> {
+    /// Returns once the subscription is live, so nothing published afterwards is missed. When
+    /// `shutdown` turns true, the room's sockets get a [`RoomEvent::close_all`]; one that joins
+    /// later should look at `shutdown` itself after joining.
+    pub async fn join(
+        self: &Arc<Self>,
+        event: &str,
+        who: Author,
+        shutdown: &tokio::sync::watch::Receiver<bool>,
+    ) -> Result<Membership, async_nats::Error> {
         let existing = {
             let mut rooms = self.lock();
             rooms.get_mut(event).map(|room| {
@@ -123,7 +143,7 @@ impl Hub {
                     }
                     None => {
                         let (tx, rx) = broadcast::channel(ROOM_BUFFER);
-                        let relay = tokio::spawn(relay_room(sub, tx.clone()));
+                        let relay = tokio::spawn(relay_room(sub, tx.clone(), shutdown.clone()));
                         let refresh = tokio::spawn(refresh_presence(self.clone(), event.to_owned()));
                         let mut room = Room { tx, users: HashMap::new(), tasks: vec![relay, refresh] };
                         Self::add_user(&mut room, &who);
@@ -194,9 +214,25 @@ impl Hub {
     }
 }
 
-/// Turns a room's NATS traffic into socket frames, once for all local sockets.
-async fn relay_room(mut sub: impl futures::Stream<Item = async_nats::Message> + Unpin, tx: broadcast::Sender<RoomEvent>) {
-    while let Some(msg) = sub.next().await {
+/// Turns a room's NATS traffic into socket frames, once for all local sockets; at shutdown,
+/// tells them all to go.
+async fn relay_room(
+    mut sub: impl futures::Stream<Item = async_nats::Message> + Unpin,
+    tx: broadcast::Sender<RoomEvent>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut told = false;
+    loop {
+        let msg = tokio::select! {
+            msg = sub.next() => msg,
+            // An error means the sender is gone, which happens only once the server is.
+            _ = shutdown.wait_for(|down| *down), if !told => {
+                told = true;
+                let _ = tx.send(RoomEvent::going_away());
+                continue;
+            }
+        };
+        let Some(msg) = msg else { return };
         let env = match Envelope::decode(&msg.payload) {
             Ok(e) => e,
             Err(e) => {
@@ -218,7 +254,7 @@ fn frame(m: &ServerMessage<'_>) -> Utf8Bytes {
 /// What one bus message means for the sockets of its room.
 pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
     use prost::Name;
-    let plain = |json| RoomEvent { json, close_user: None };
+    let plain = |json| RoomEvent { json, close_user: None, close_all: None };
     if env.type_name == pb::ChatMessage::full_name() {
         if let Ok(m) = env.open::<pb::ChatMessage>() {
             return vec![plain(frame(&ServerMessage::ChatMessage { message: protocol::message(m) }))];
@@ -231,7 +267,11 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
             }
             let close_user = (a.kind == "ban" && !a.target_user_id.is_empty())
                 .then(|| (a.target_user_id.clone(), protocol::close::BANNED, "you were banned from this event's chat"));
-            out.push(RoomEvent { json: frame(&ServerMessage::Moderation { action: protocol::action(a) }), close_user });
+            out.push(RoomEvent {
+                json: frame(&ServerMessage::Moderation { action: protocol::action(a) }),
+                close_user,
+                close_all: None,
+            });
             return out;
         }
     } else if let Some((change, event)) = lifecycle(env) {

@@ -169,7 +169,6 @@ struct Client {
 struct Live {
     client: Client,
     membership: Membership,
-    shutdown: tokio::sync::watch::Receiver<bool>,
     heartbeat: tokio::time::Interval,
 }
 
@@ -201,13 +200,17 @@ async fn enter(admitted: Box<Admitted>) -> Result<(Box<Live>, String), (u16, &'s
     let Admitted { st, event_id, me, joined } = *admitted;
     // Subscribe before reading history so nothing published in between is missed (clients
     // dedupe by message id the few that may appear twice).
-    let membership = match st.hub.join(&event_id, me.clone()).await {
+    let membership = match st.hub.join(&event_id, me.clone(), &st.shutdown).await {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "cannot subscribe to room");
             return Err((close::UNAVAILABLE, "chat is unavailable; reconnect shortly"));
         }
     };
+    // Shutdown reaches sockets through their room; one that joined after it began is told here.
+    if *st.shutdown.borrow() {
+        return Err((close::GOING_AWAY, "server restarting; reconnect"));
+    }
     let history = st
         .chat
         .clone()
@@ -234,7 +237,6 @@ async fn enter(admitted: Box<Admitted>) -> Result<(Box<Live>, String), (u16, &'s
     let live = Box::new(Live {
         client: Client { chat: st.chat.clone(), metrics: st.metrics.clone(), event_id, me },
         membership,
-        shutdown: st.shutdown.clone(),
         heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
     });
     Ok((live, hello))
@@ -249,12 +251,12 @@ async fn send_within(socket: &mut WebSocket, msg: Message) -> bool {
 /// Serves the connection; returns the close code to send, if any.
 ///
 /// One task and one loop per socket, owning the socket outright (no split halves, no lock, no
-/// queue between them): it waits for room traffic, a client frame, the reply to the client's
-/// last frame, the heartbeat or shutdown. Room traffic — the hot path — drains whatever queued
-/// up and flushes once. While a client frame is being handled (a gRPC call) the socket is not
-/// read further, but room traffic, heartbeats and shutdown still go on.
+/// queue between them): it waits for room traffic (which also carries bans and shutdown), a
+/// client frame, the reply to the client's last frame, or the heartbeat. Room traffic — the hot
+/// path — drains whatever queued up and flushes once. While a client frame is being handled (a
+/// gRPC call) the socket is not read further, but room traffic and heartbeats still go on.
 async fn run(socket: &mut WebSocket, mut live: Box<Live>) -> Option<(u16, &'static str)> {
-    let Live { client, membership, shutdown, heartbeat } = &mut *live;
+    let Live { client, membership, heartbeat } = &mut *live;
     let me = &client.me;
     let mut last_heard = Instant::now();
     // The reply to the client frame being handled. Boxed: an idle socket's task then does not
@@ -270,6 +272,9 @@ async fn run(socket: &mut WebSocket, mut live: Box<Live>) -> Option<(u16, &'stat
                 while let Some(ev) = next.take() {
                     match ev {
                         Ok(ev) => {
+                            if let Some(close) = ev.close_all {
+                                return Some(close);
+                            }
                             if let Some((user, code, why)) = &ev.close_user
                                 && *user == me.user_id {
                                     let _ = send_within(socket, Message::Text(ev.json)).await;
@@ -326,7 +331,6 @@ async fn run(socket: &mut WebSocket, mut live: Box<Live>) -> Option<(u16, &'stat
                     return None;
                 }
             }
-            _ = shutdown.changed() => return Some((close::GOING_AWAY, "server restarting; reconnect")),
         }
     }
 }
