@@ -3,10 +3,11 @@
 //! Send publishes to JetStream and answers; viewers get the message from NATS at once. This
 //! task, on the "chat-persister" durable consumer, takes the next message and whatever else
 //! arrives within [`BATCH_WAIT`] (up to [`BATCH_MAX`]), inserts them with one multi-row
-//! `INSERT … ON CONFLICT (id) DO NOTHING`, and only then acknowledges them (double ack, so it
-//! knows JetStream recorded the ack). If the process dies in between, the unacknowledged
-//! messages are delivered again and the insert skips the rows it already has: nothing accepted
-//! is lost and nothing is stored twice.
+//! `INSERT … ON CONFLICT (id) DO NOTHING`, and only then acknowledges them. The acks are plain
+//! (no reply awaited: a double ack would cost a request and its reply per message, in this
+//! process and in NATS). If the process dies in between, or an ack is lost, the messages are
+//! delivered again and the insert skips the rows it already has: nothing accepted is lost and
+//! nothing is stored twice.
 //!
 //! Messages come from the consumer's continuous pull stream (which keeps up to a batch
 //! requested ahead, with heartbeats), not from one-off fetches: a fetch whose end-of-batch
@@ -67,7 +68,7 @@ async fn persist(pool: &PgPool, delivered: Vec<jetstream::Message>) -> Result<()
     match store::insert_messages(pool, &rows).await {
         Ok(inserted) => {
             tracing::debug!(batch = rows.len(), inserted, "chat messages persisted");
-            let acks = futures::future::join_all(good.iter().map(|m| m.double_ack())).await;
+            let acks = futures::future::join_all(good.iter().map(|m| m.ack())).await;
             let failed = acks.iter().filter(|r| r.is_err()).count();
             if failed > 0 {
                 // They come back and are skipped by ON CONFLICT.
