@@ -7,7 +7,8 @@
 #
 # Defaults are a short smoke run. Everything runs on 127.0.0.1 with private ports and a
 # temporary directory; release builds. BIN_DIR=<dir> runs binaries copied there instead of
-# building (A/B of two builds of ours).
+# building (A/B of two builds of ours). PREFILL=<n> sends n messages to the room before the
+# receivers connect, so their hello carries history (idle memory of a room that has talked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/infra.sh
@@ -64,7 +65,7 @@ ours_pids="$pid_gateway,$pid_chat_moderation,$(cat "$dir/nats/nats.pid")"
 gen="$BIN_DIR/chat_fanout"
 results=()
 for round in $(seq 1 "$ROUNDS"); do
-  r1=$($gen --target stagecast --url "http://127.0.0.1:$g" --connections "$CONNS" --senders "$SENDERS" --rate "$RATE" --seconds "$SECONDS_" --pids "$ours_pids")
+  r1=$($gen --target stagecast --prefill "${PREFILL:-0}" --url "http://127.0.0.1:$g" --connections "$CONNS" --senders "$SENDERS" --rate "$RATE" --seconds "$SECONDS_" --pids "$ours_pids")
   echo "round $round $r1"; results+=("$r1")
   r2=$($gen --target nats --url "ws://127.0.0.1:$peer" --connections "$CONNS" --senders "$SENDERS" --rate "$RATE" --seconds "$SECONDS_" --pids "$peer_pid")
   echo "round $round $r2"; results+=("$r2")

@@ -32,6 +32,9 @@ struct Args {
     /// Every k-th receiving connection parses timestamps; the others only count frames, so the
     /// generator's own CPU does not cap the measurement.
     sample_every: usize,
+    /// Messages sent to the room before the receivers connect (stagecast only), so each
+    /// receiver's `hello` carries that much history, as in a room that has been talking.
+    prefill: usize,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -44,6 +47,7 @@ fn parse_args() -> anyhow::Result<Args> {
         seconds: 10,
         pids: Vec::new(),
         sample_every: 10,
+        prefill: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +61,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--seconds" => a.seconds = v.parse::<u64>()?.min(600),
             "--pids" => a.pids = v.split(',').filter(|s| !s.is_empty()).map(str::parse).collect::<Result<_, _>>()?,
             "--sample-every" => a.sample_every = v.parse::<usize>()?.max(1),
+            "--prefill" => a.prefill = v.parse::<usize>()?.min(1000),
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -122,6 +127,27 @@ async fn stagecast_connect(api: &str, event: &str, token: &str) -> anyhow::Resul
     anyhow::bail!("socket closed before hello")
 }
 
+/// Sends `n` messages of typical length as the host, each acknowledged before the next.
+async fn prefill(api: &str, event: &str, host: &str, n: usize) -> anyhow::Result<()> {
+    let mut ws = stagecast_connect(api, event, host).await?;
+    for i in 0..n {
+        let text = format!("history {i}: {}", "a typical chat line of some length ".repeat(3));
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        ws.send(Message::text(json!({"type": "chat.send", "client_msg_id": id, "text": text}).to_string())).await?;
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await? {
+                Some(Ok(Message::Text(t))) if t.contains("\"chat.ack\"") || t.contains("\"error\"") => break,
+                Some(Ok(_)) => {}
+                other => anyhow::bail!("prefill socket ended: {other:?}"),
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    // The persister stores in batches; the history the receivers get comes from storage.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Ok(())
+}
+
 // ---- nats-server (peer) ----------------------------------------------------------------------
 
 const SUBJECT: &str = "bench.room";
@@ -170,6 +196,9 @@ async fn main() -> anyhow::Result<()> {
     let stagecast = args.target == "stagecast";
     let (event, host, viewer) = if stagecast { stagecast_setup(&args.url).await? } else { Default::default() };
 
+    if stagecast && args.prefill > 0 {
+        prefill(&args.url, &event, &host, args.prefill).await?;
+    }
     let rss_before = rss_of(&args.pids);
     let rss_before_by_pid: Vec<u64> = args.pids.iter().map(|p| rss_bytes(*p).unwrap_or(0)).collect();
     let mut receivers = Vec::with_capacity(args.connections);
