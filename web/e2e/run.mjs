@@ -20,6 +20,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from './chromium-args.mjs';
 
 const BASE = (process.env.STAGECAST_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -29,23 +30,7 @@ const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 const MEDIA = (process.env.E2E_MEDIA ?? 'require') !== 'skip';
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  // WebRTC to the SFU on this machine: loopback candidates, real (not mDNS) host addresses, and
-  // remote audio that plays without a click.
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
+const ARGS = CHROMIUM_ARGS;
 
 // ---- a tiny step runner ------------------------------------------------------------------------
 
