@@ -55,6 +55,21 @@ pub fn unique_email() -> String {
 }
 
 impl TestApp {
+    /// What the standard gRPC health service says about `service` on this server.
+    pub async fn health_of(&self, service: &str) -> i32 {
+        let channel =
+            tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", self.port)).unwrap().connect().await.unwrap();
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        let r = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            health.check(tonic_health::pb::HealthCheckRequest { service: service.into() }),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        r.into_inner().status
+    }
+
     pub async fn sign_up(&self, email: &str, password: &str) -> Result<pb::SessionResponse, tonic::Status> {
         self.client
             .clone()

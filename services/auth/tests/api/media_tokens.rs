@@ -1,5 +1,4 @@
 //! Media tokens: minted for the SFU, verifiable with the public keys under the media audience only.
-use std::time::Duration;
 
 use stagecast_authn::{
     ACCESS_AUDIENCE, AccessClaims, ISSUER, Jwks, MEDIA_AUDIENCE, MediaClaims, TokenError, TrackSource, Verifier,
@@ -126,15 +125,8 @@ async fn a_bad_event_id_or_an_unknown_source_is_an_invalid_argument() {
 #[tokio::test]
 async fn the_tokens_service_reports_serving_on_the_health_service() {
     let app = spawn().await;
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", app.port)).unwrap().connect().await.unwrap();
-    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-    let r = tokio::time::timeout(
-        Duration::from_secs(5),
-        health.check(tonic_health::pb::HealthCheckRequest { service: "stagecast.auth.v1.TokensService".into() }),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(r.into_inner().status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        app.health_of("stagecast.auth.v1.TokensService").await,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
 }

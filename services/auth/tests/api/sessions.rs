@@ -1,5 +1,3 @@
-use std::time::Duration;
-
 use stagecast_proto::auth::v1 as pb;
 use tonic::Code;
 
@@ -94,15 +92,8 @@ async fn concurrent_refreshes_with_one_token_let_at_most_one_through() {
 #[tokio::test]
 async fn the_grpc_health_service_reports_serving() {
     let app = spawn().await;
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", app.port)).unwrap().connect().await.unwrap();
-    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-    let r = tokio::time::timeout(
-        Duration::from_secs(5),
-        health.check(tonic_health::pb::HealthCheckRequest { service: "stagecast.auth.v1.AuthService".into() }),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(r.into_inner().status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        app.health_of("stagecast.auth.v1.AuthService").await,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
 }
