@@ -10,7 +10,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use axum::extract::ws::Utf8Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use stagecast_bus::Envelope;

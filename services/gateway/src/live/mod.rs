@@ -5,8 +5,10 @@
 //! - [`hub`]: per gateway replica, one NATS subscription per room with connections, fanned out to
 //!   local sockets; each message is serialised once.
 //! - [`presence`]: who is here, shared by replicas through Redis.
-//! - [`socket`]: the upgrade and the per-connection loop (heartbeats, slow-consumer drop, bans).
+//! - [`socket`]: the endpoint and the per-connection loop (heartbeats, slow-consumer drop, bans).
+//! - [`upgrade`]: the WebSocket handshake, ours so the hello can bypass tungstenite's buffer.
 pub mod hub;
 pub mod presence;
 pub mod protocol;
 pub mod socket;
+pub mod upgrade;

@@ -5,10 +5,7 @@ use std::{
 };
 
 use axum::{
-    extract::{
-        Path, Query, State, WebSocketUpgrade,
-        ws::{CloseFrame, Message, Utf8Bytes, WebSocket},
-    },
+    extract::{Path, Query, State},
     response::Response,
 };
 use futures::{SinkExt, StreamExt};
@@ -19,11 +16,16 @@ use stagecast_proto::{
     chat::v1::{self as pb, chat_service_client::ChatServiceClient},
 };
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio_tungstenite::tungstenite::{
+    Message, Utf8Bytes,
+    protocol::{CloseFrame, WebSocketConfig, frame::coding::CloseCode},
+};
 
 use super::{
     hub::Membership,
     presence,
     protocol::{self, Author, ClientMessage, PROTOCOL_VERSION, ServerMessage, close},
+    upgrade::{self, NotUpgradable, RawSocket, Socket as WebSocket, Upgrade},
 };
 use crate::{
     extract::authenticate,
@@ -57,33 +59,33 @@ pub async fn live(
     Path(event_id): Path<String>,
     Query(q): Query<LiveQuery>,
     headers: http::HeaderMap,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    ws: Result<Upgrade, NotUpgradable>,
 ) -> Result<Response, Problem> {
     let admitted = admit(&st, &event_id, &headers, q.access_token).await;
     match (ws, admitted) {
-        (Ok(ws), Ok((me, joined))) => Ok(ws
-            // Clients send small frames; a 128 KiB default read buffer would be zeroed on every
-            // read attempt (measured: a third of the gateway's CPU in the fan-out benchmark).
-            .read_buffer_size(READ_BUFFER)
-            .write_buffer_size(WRITE_BUFFER)
-            .max_message_size(MAX_FRAME)
-            .max_frame_size(MAX_FRAME)
-            // One box for what entering the room needs: the upgrade's task keeps its captures for
-            // the socket's whole life, so they should be a pointer, not an AppState.
-            .on_upgrade({
-                let admitted = Box::new(Admitted { st, event_id, me, joined });
-                move |socket| serve(socket, admitted)
-            })),
+        // One box for what entering the room needs: the upgrade's task keeps its captures for
+        // the socket's whole life, so they should be a pointer, not an AppState.
+        (Ok(ws), Ok((me, joined))) => Ok(ws.respond({
+            let admitted = Box::new(Admitted { st, event_id, me, joined });
+            move |raw| serve(raw, admitted)
+        })),
         // A browser cannot read the status of a refused handshake, so a WebSocket client is
         // told why in an `error` frame and a close code instead.
-        (Ok(ws), Err(problem)) => Ok(ws.on_upgrade(move |socket| refuse(socket, problem))),
+        (Ok(ws), Err(problem)) => Ok(ws.respond(move |raw| refuse(raw, problem))),
         (Err(_), Err(problem)) => Err(problem),
-        (Err(e), Ok(_)) => Err(Problem::new(
-            ErrorKind::InvalidInput,
-            "websocket_required",
-            format!("connect with a WebSocket client: {}", e.body_text()),
-        )),
+        (Err(not_upgradable), Ok(_)) => Err(not_upgradable.into()),
     }
+}
+
+/// How every live socket is framed.
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        // Clients send small frames; a 128 KiB default read buffer would be zeroed on every
+        // read attempt (measured: a third of the gateway's CPU in the fan-out benchmark).
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_message_size(Some(MAX_FRAME))
+        .max_frame_size(Some(MAX_FRAME))
 }
 
 /// Authenticates the caller and enters the room: who they are and what the room says.
@@ -121,7 +123,8 @@ async fn admit(
     Ok((me, joined))
 }
 
-async fn refuse(mut socket: WebSocket, problem: Problem) {
+async fn refuse(raw: RawSocket, problem: Problem) {
+    let mut socket = upgrade::wrap(raw, socket_config()).await;
     let e = problem.0;
     let code = match e.kind {
         ErrorKind::Unauthenticated => close::UNAUTHENTICATED,
@@ -145,7 +148,7 @@ async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
 }
 
 async fn close_with(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+    let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
     let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(Message::Close(Some(frame)))).await;
 }
 
@@ -172,21 +175,23 @@ struct Live {
     heartbeat: tokio::time::Interval,
 }
 
-async fn serve(mut socket: WebSocket, admitted: Box<Admitted>) {
+async fn serve(mut raw: RawSocket, admitted: Box<Admitted>) {
     let metrics = admitted.st.metrics.clone();
     metrics.ws_connections.inc();
     // Bound first: temporaries of a `match` scrutinee would live (in this future) until the
     // match ends, i.e. for the socket's whole life.
     let entered = Box::pin(enter(admitted)).await;
-    let reason = match entered {
+    let (mut socket, reason) = match entered {
         Ok((live, hello)) => {
-            if Box::pin(send(&mut socket, hello.into())).await {
-                run(&mut socket, live).await
-            } else {
-                None
-            }
+            // The hello is written before tungstenite frames the connection, so its size does
+            // not stay behind in tungstenite's write buffer (see `upgrade`).
+            let sent = Box::pin(tokio::time::timeout(SEND_TIMEOUT, upgrade::write_text_frame(&mut raw, &hello))).await;
+            drop(hello);
+            let mut socket = upgrade::wrap(raw, socket_config()).await;
+            let reason = if matches!(sent, Ok(Ok(()))) { run(&mut socket, live).await } else { None };
+            (socket, reason)
         }
-        Err(reason) => Some(reason),
+        Err(reason) => (upgrade::wrap(raw, socket_config()).await, Some(reason)),
     };
     metrics.ws_connections.dec();
     if let Some((code, why)) = reason {
@@ -320,7 +325,7 @@ async fn run(socket: &mut WebSocket, mut live: Box<Live>) -> Option<(u16, &'stat
                     Message::Text(text) => pending = Some(Box::pin(handle_client(client, text))),
                     Message::Binary(_) => return Some((close::PROTOCOL_ERROR, "send JSON text frames")),
                     Message::Close(_) => return None,
-                    Message::Ping(_) | Message::Pong(_) => {}
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
                 }
             }
             _ = heartbeat.tick() => {
