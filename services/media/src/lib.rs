@@ -7,7 +7,8 @@
 //! - [`sfu`]: the sans-IO core: peers, rooms, grants enforcement, forwarding, renegotiation,
 //!   active speaker. Time and datagrams come in, datagrams and room events go out.
 //! - [`tap`]: plain-RTP packetizing of forwarded frames for the egress pipelines.
-//! - [`worker`]: drives one [`sfu::Sfu`] with a UDP socket and a clock on its own thread.
+//! - [`worker`]: drives one [`sfu::Sfu`] with a UDP socket and a clock on its own thread;
+//!   [`udp`] sends its bursts with one `sendmmsg` each.
 //! - [`rooms`]: which room lives on which worker; the async face the edges call.
 //! - [`tokens`]: media-token verification with the auth service's public keys.
 //! - [`http`]: join, WHIP and WHEP endpoints; [`grpc`]: the control API, also reachable as NATS
@@ -27,4 +28,5 @@ pub mod signal;
 pub mod startup;
 pub mod tap;
 pub mod tokens;
+pub mod udp;
 pub mod worker;

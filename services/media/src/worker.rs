@@ -9,7 +9,10 @@ use tokio::{
     sync::{mpsc, oneshot},
 };
 
-use crate::sfu::{JoinRequest, Joined, OfferError, ParticipantInfo, PeerId, RoomEvent, Sfu, TapId, TapInfo};
+use crate::{
+    sfu::{JoinRequest, Joined, OfferError, ParticipantInfo, PeerId, RoomEvent, Sfu, TapId, TapInfo},
+    udp,
+};
 
 /// Largest datagram read; WebRTC keeps packets under the ~1200-byte MTU target.
 const RECV_BUF: usize = 2048;
@@ -94,17 +97,17 @@ async fn run(
     let mut sfu = Sfu::new(advertised);
     let mut buf = vec![0u8; RECV_BUF];
     let mut stopping: Option<(Instant, oneshot::Sender<()>)> = None;
+    // One timer for the worker's life, moved only when str0m's next deadline moves: a new
+    // `Sleep` per wake-up would register and deregister a timer for every packet handled.
+    let timer = tokio::time::sleep_until(Instant::now().into());
+    tokio::pin!(timer);
+    let mut armed_for: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let deadline = sfu.poll(now);
-        for t in sfu.take_transmits() {
-            // A full socket buffer drops the datagram, as the network would; RTP recovers.
-            if let Err(e) = socket.try_send_to(&t.contents, t.destination)
-                && e.kind() != std::io::ErrorKind::WouldBlock
-            {
-                tracing::debug!(error = %e, to = %t.destination, "send failed");
-            }
-        }
+        // A full socket buffer drops what does not fit, as the network would; RTP recovers.
+        udp::send_all(&socket, sfu.pending_transmits());
+        sfu.clear_transmits();
         for e in sfu.take_events() {
             let _ = events.send(e);
         }
@@ -115,6 +118,10 @@ async fn run(
                 let _ = done.send(());
             }
             return;
+        }
+        if armed_for != Some(deadline) {
+            timer.as_mut().reset(deadline.into());
+            armed_for = Some(deadline);
         }
         tokio::select! {
             r = socket.recv_from(&mut buf) => {
@@ -157,7 +164,8 @@ async fn run(
                     }
                 }
             }
-            _ = tokio::time::sleep_until(deadline.into()) => {
+            _ = &mut timer => {
+                armed_for = None;
                 sfu.handle_timeout(Instant::now());
             }
         }
