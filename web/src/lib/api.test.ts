@@ -249,6 +249,6 @@ describe('ApiClient stage control', () => {
     const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
     const err = await api.stageMute('e', 'u', 'microphone').catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 403, code: 'not_a_host' });
-    expect(errorText(err)).toBe('only the host and co-hosts control the stage. Only the host and co-hosts can do this.');
+    expect(errorText(err)).toBe('only the host and co-hosts control the stage. Ask the host to do it, or to make you a co-host.');
   });
 });

@@ -357,7 +357,7 @@ const NEXT_STEP: Record<string, string | ((e: ApiError) => string)> = {
   too_many_cohosts: 'Keep at most 10 co-hosts.',
   invalid_cohost_id: "Check the co-host IDs: each person's ID is on their profile page.",
   host_cannot_be_cohost: 'Remove your own ID from the co-hosts.',
-  not_a_host: 'Only the host and co-hosts can do this.',
+  not_a_host: 'Ask the host to do it, or to make you a co-host.',
   host_only: 'Only the host can do this.',
   illegal_transition: "Reload the page to see the event's current state.",
   event_closed: 'The event is over; it can no longer change.',
