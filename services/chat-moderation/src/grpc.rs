@@ -102,6 +102,22 @@ impl ChatService for ChatApi {
             next_before_id: page.next_before.map(|id| id.to_string()).unwrap_or_default(),
         }))
     }
+
+    async fn list_standing(
+        &self,
+        request: Request<pb::ListStandingRequest>,
+    ) -> Result<Response<pb::ListStandingResponse>, Status> {
+        let r = request.into_inner();
+        let event_id = EventId::parse(&r.event_id)?;
+        let actor = UserId::parse_actor(&r.actor_id)?;
+        let standing = self.chat.standing(event_id, actor).await?;
+        let entries = |rows: Vec<crate::store::StandingRow>| rows.iter().map(pb::StandingEntry::from).collect();
+        Ok(Response::new(pb::ListStandingResponse {
+            moderators: entries(standing.moderators),
+            banned: entries(standing.banned),
+            timed_out: entries(standing.timed_out),
+        }))
+    }
 }
 
 /// An id field where empty means "none".

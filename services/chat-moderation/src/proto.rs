@@ -182,6 +182,17 @@ impl TryFrom<events_pb::Event> for Room {
     }
 }
 
+impl From<&crate::store::StandingRow> for pb::StandingEntry {
+    fn from(row: &crate::store::StandingRow) -> Self {
+        Self {
+            user_id: row.user_id.to_string(),
+            by_user_id: row.by_user_id.to_string(),
+            since: Some(timestamp(row.since)),
+            until: row.until.map(timestamp),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

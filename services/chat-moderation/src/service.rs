@@ -31,6 +31,8 @@ use crate::{
 const PERSIST_GRACE: Duration = Duration::from_secs(2);
 /// Held messages listed at once (oldest first).
 const HELD_LIMIT: i64 = 500;
+/// Most entries per standing list: beyond a few hundred a list is for search, not for a panel.
+const STANDING_LIMIT: i64 = 500;
 
 /// A message to send, parsed.
 #[derive(Debug, Clone)]
@@ -74,6 +76,14 @@ pub struct ReplayPage {
     pub items: Vec<(i64, ChatMessage)>,
     /// Where the next page starts; `None` when there is nothing more yet.
     pub next_offset_ms: Option<i64>,
+}
+
+/// Who moderates, who is banned and who is timed out in a room; each newest first.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub moderators: Vec<store::StandingRow>,
+    pub banned: Vec<store::StandingRow>,
+    pub timed_out: Vec<store::StandingRow>,
 }
 
 #[derive(Debug, Clone)]
@@ -426,6 +436,13 @@ impl Chat {
     pub async fn list_held(&self, event: EventId, actor: UserId) -> Result<Vec<ChatMessage>, ApiError> {
         self.ensure_moderator(event, actor).await?;
         Ok(store::list_held(&self.pool, event, HELD_LIMIT).await?)
+    }
+
+    /// The room's moderators, bans and running timeouts, for the people who manage them.
+    pub async fn standing(&self, event: EventId, actor: UserId) -> Result<Standing, ApiError> {
+        self.ensure_moderator(event, actor).await?;
+        let (moderators, banned, timed_out) = store::standing(&self.pool, event, STANDING_LIMIT).await?;
+        Ok(Standing { moderators, banned, timed_out })
     }
 
     /// The room's moderation actions, newest first.

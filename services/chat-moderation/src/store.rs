@@ -5,7 +5,7 @@
 //! inside the caller's transaction. Deleted messages are filtered out here, in every read, by the
 //! `message_deletions` tombstones.
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -678,4 +678,52 @@ pub async fn audit_page(
         }
     };
     rows.into_iter().map(ModerationAction::try_from).collect()
+}
+
+// ---- standing -----------------------------------------------------------------------------
+
+/// One row of a standing list: who, put there by whom, since when, until when (timeouts).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StandingRow {
+    pub user_id: Uuid,
+    pub by_user_id: Uuid,
+    pub since: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The room's moderators, bans and running timeouts, newest first, `limit` of each. `since` is
+/// the time of the audit-log entry that put each user there, so the lists and the log agree
+/// (the tables' own column is the transaction's clock, a moment earlier; a timeout row keeps
+/// only its end).
+pub async fn standing(
+    pool: &PgPool,
+    event: EventId,
+    limit: i64,
+) -> Result<(Vec<StandingRow>, Vec<StandingRow>, Vec<StandingRow>), sqlx::Error> {
+    let list = |sql: &'static str| sqlx::query_as::<_, StandingRow>(sql).bind(event.as_uuid()).bind(limit).fetch_all(pool);
+    let moderators = list(
+        "SELECT m.user_id, m.added_by AS by_user_id, \
+                COALESCE((SELECT max(a.at) FROM audit_log a WHERE a.event_id = m.event_id \
+                          AND a.kind = 'add_moderator' AND a.target_user_id = m.user_id), m.added_at) AS since, \
+                NULL::timestamptz AS until \
+         FROM moderators m WHERE m.event_id = $1 ORDER BY m.added_at DESC LIMIT $2",
+    )
+    .await?;
+    let banned = list(
+        "SELECT b.user_id, b.banned_by AS by_user_id, \
+                COALESCE((SELECT max(a.at) FROM audit_log a WHERE a.event_id = b.event_id \
+                          AND a.kind = 'ban' AND a.target_user_id = b.user_id), b.banned_at) AS since, \
+                NULL::timestamptz AS until \
+         FROM bans b WHERE b.event_id = $1 ORDER BY b.banned_at DESC LIMIT $2",
+    )
+    .await?;
+    let timed_out = list(
+        "SELECT t.user_id, t.timed_out_by AS by_user_id, \
+                COALESCE((SELECT max(a.at) FROM audit_log a WHERE a.event_id = t.event_id \
+                          AND a.kind = 'timeout' AND a.target_user_id = t.user_id), t.until) AS since, \
+                t.until \
+         FROM timeouts t WHERE t.event_id = $1 AND t.until > now() ORDER BY t.until DESC LIMIT $2",
+    )
+    .await?;
+    Ok((moderators, banned, timed_out))
 }

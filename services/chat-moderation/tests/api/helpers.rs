@@ -375,6 +375,11 @@ impl TestApp {
         self.client.clone().audit_log(request).await.map(|r| r.into_inner())
     }
 
+    pub async fn standing(&self, event: &str, actor: Uuid) -> Result<pb::ListStandingResponse, Status> {
+        let request = pb::ListStandingRequest { event_id: event.to_owned(), actor_id: actor.to_string() };
+        self.client.clone().list_standing(request).await.map(|r| r.into_inner())
+    }
+
     /// Polls `check` until it holds, failing the test after [`PATIENCE`].
     pub async fn wait_until<F, Fut>(&self, what: &str, mut check: F)
     where

@@ -313,3 +313,40 @@ async fn moderation_of_unknown_or_malformed_targets_is_refused_and_changes_nothi
     assert!(heard(&mut room_bus, Duration::from_millis(300)).await.is_empty(), "nothing announced");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn moderators_see_who_moderates_who_is_banned_and_whose_timeout_is_running() {
+    let app = spawn_app().await;
+    let room = app.live_room().await;
+    let (moderator, banned, timed_out, viewer) = (user(), user(), user(), user());
+    app.moderate(&room.id, room.host, Action::AddModeratorUserId(moderator.to_string())).await.expect("appoint");
+    let ban = app.moderate(&room.id, moderator, Action::BanUserId(banned.to_string())).await.expect("ban");
+    let t = pb::Timeout { user_id: timed_out.to_string(), duration_secs: 300 };
+    let timeout = app.moderate(&room.id, room.cohost, Action::Timeout(t)).await.expect("timeout");
+
+    let standing = app.standing(&room.id, moderator).await.expect("a moderator may read the standing");
+    let ids = |list: &[pb::StandingEntry]| list.iter().map(|e| e.user_id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&standing.moderators), [moderator.to_string()]);
+    assert_eq!(ids(&standing.banned), [banned.to_string()]);
+    assert_eq!(ids(&standing.timed_out), [timed_out.to_string()]);
+    assert_eq!(standing.moderators[0].by_user_id, room.host.to_string());
+    assert_eq!(standing.banned[0].by_user_id, moderator.to_string());
+    assert_eq!(from_ts(&standing.banned[0].since), from_ts(&ban.at));
+    assert!(standing.banned[0].until.is_none());
+    let entry = &standing.timed_out[0];
+    assert_eq!(entry.by_user_id, room.cohost.to_string());
+    assert_eq!(from_ts(&entry.since), from_ts(&timeout.at));
+    assert_eq!(from_ts(&entry.until), from_ts(&timeout.at) + chrono::Duration::seconds(300));
+
+    assert_refused(app.standing(&room.id, viewer).await, Code::PermissionDenied, "not_a_moderator");
+    assert_refused(app.standing(&room.id, banned).await, Code::PermissionDenied, "not_a_moderator");
+    assert_refused(app.standing("not-a-uuid", room.host).await, Code::InvalidArgument, "invalid_event_id");
+
+    app.moderate(&room.id, room.host, Action::UnbanUserId(banned.to_string())).await.expect("unban");
+    app.moderate(&room.id, room.host, Action::RemoveModeratorUserId(moderator.to_string())).await.expect("remove");
+    let after = app.standing(&room.id, room.host).await.expect("standing");
+    assert!(after.moderators.is_empty() && after.banned.is_empty(), "unbanned and removed users leave the lists");
+    assert_eq!(ids(&after.timed_out), [timed_out.to_string()]);
+    assert_refused(app.standing(&room.id, moderator).await, Code::PermissionDenied, "not_a_moderator");
+    app.stop().await;
+}

@@ -10,12 +10,12 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use stagecast_bus::Envelope;
 use stagecast_proto::chat::v1 as pb;
 use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{
     presence,

@@ -11,8 +11,8 @@ use axum::{
     http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header, request::Parts},
     response::{IntoResponse, Response},
 };
-use stagecast_kit::ErrorKind;
 use hyper_util::rt::TokioIo;
+use stagecast_kit::ErrorKind;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::{
     WebSocketStream,
@@ -69,15 +69,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
         if parts.headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
             return Err(NotUpgradable("Sec-WebSocket-Version must be 13"));
         }
-        let key = parts
-            .headers
-            .get(header::SEC_WEBSOCKET_KEY)
-            .ok_or(NotUpgradable("the Sec-WebSocket-Key header is missing"))?;
+        let key = parts.headers.get(header::SEC_WEBSOCKET_KEY).ok_or(NotUpgradable("the Sec-WebSocket-Key header is missing"))?;
         let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes())).expect("base64 is a valid header value");
-        let on_upgrade = parts
-            .extensions
-            .remove::<hyper::upgrade::OnUpgrade>()
-            .ok_or(NotUpgradable("this connection cannot be upgraded"))?;
+        let on_upgrade =
+            parts.extensions.remove::<hyper::upgrade::OnUpgrade>().ok_or(NotUpgradable("this connection cannot be upgraded"))?;
         Ok(Self { accept, on_upgrade })
     }
 }

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/events/{id}/chat/held/{message_id}/approve", post(approve))
         .route("/events/{id}/chat/held/{message_id}/deny", post(deny))
         .route("/events/{id}/chat/audit", get(audit))
+        .route("/events/{id}/chat/standing", get(standing))
 }
 
 fn query_problem(e: axum::extract::rejection::QueryRejection) -> Problem {
@@ -387,4 +388,79 @@ async fn audit(
         actions: r.actions.into_iter().map(protocol::action).collect(),
         next_before: Some(r.next_before_id).filter(|s| !s.is_empty()),
     }))
+}
+
+/// Someone named in a standing list, with the name and photo they have now.
+#[derive(Serialize)]
+pub struct Person {
+    user_id: String,
+    /// None when the account is gone.
+    display_name: Option<String>,
+    avatar_url: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct StandingEntry {
+    user: Person,
+    by: Person,
+    since: Option<String>,
+    /// When a timeout ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Standing {
+    moderators: Vec<StandingEntry>,
+    banned: Vec<StandingEntry>,
+    timed_out: Vec<StandingEntry>,
+}
+
+/// Profile lookups in flight at once while naming a standing list.
+const NAME_LOOKUPS: usize = 16;
+
+/// Who moderates, who is banned and who is timed out (moderators only), with names.
+async fn standing(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Standing>, Problem> {
+    use futures::StreamExt;
+    let r = st.chat.clone().list_standing(pb::ListStandingRequest { event_id: id, actor_id: who.user_id }).await?.into_inner();
+    // The chat service knows ids only; names come from the accounts, each distinct id once.
+    let ids: std::collections::BTreeSet<String> = [&r.moderators, &r.banned, &r.timed_out]
+        .into_iter()
+        .flatten()
+        .flat_map(|e| [e.user_id.clone(), e.by_user_id.clone()])
+        .collect();
+    let names: std::collections::HashMap<String, (String, String)> = futures::stream::iter(ids)
+        .map(|user_id| {
+            let mut auth = st.auth.clone();
+            async move {
+                let profile = auth.get_profile(stagecast_proto::auth::v1::GetProfileRequest { user_id: user_id.clone() }).await;
+                profile.ok().map(|p| {
+                    let p = p.into_inner();
+                    (user_id, (p.display_name, p.avatar_url))
+                })
+            }
+        })
+        .buffer_unordered(NAME_LOOKUPS)
+        .filter_map(|named| async move { named })
+        .collect()
+        .await;
+    let person = |user_id: &str| {
+        let named = names.get(user_id);
+        Person {
+            user_id: user_id.to_owned(),
+            display_name: named.map(|(n, _)| n.clone()),
+            avatar_url: named.map(|(_, a)| a.clone()).filter(|a| !a.is_empty()),
+        }
+    };
+    let entries = |list: &[pb::StandingEntry]| {
+        list.iter()
+            .map(|e| StandingEntry {
+                user: person(&e.user_id),
+                by: person(&e.by_user_id),
+                since: crate::routes::rfc3339(e.since.as_ref()),
+                until: crate::routes::rfc3339(e.until.as_ref()),
+            })
+            .collect()
+    };
+    Ok(Json(Standing { moderators: entries(&r.moderators), banned: entries(&r.banned), timed_out: entries(&r.timed_out) }))
 }

@@ -270,6 +270,51 @@ async fn moderators_delete_time_out_and_ban_and_the_banned_socket_closes() {
 }
 
 #[tokio::test]
+async fn the_standing_lists_name_the_moderators_the_banned_and_the_timed_out_for_moderators_only() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let (moderator, troll, loud) = (app.sign_up().await, app.sign_up().await, app.sign_up().await);
+    let event = event_of(&app, &host).await;
+    let path = format!("/api/v1/events/{event}/chat/standing");
+    let empty: Value = app.get(&path, Some(&host.access)).await.json().await.unwrap();
+    assert_eq!(empty, json!({"moderators": [], "banned": [], "timed_out": []}));
+
+    let ok = |r: reqwest::Response| assert_eq!(r.status(), StatusCode::OK);
+    ok(app
+        .post(&format!("/api/v1/events/{event}/chat/moderators"), Some(&host.access), json!({"user_id": moderator.user_id}))
+        .await);
+    ok(app.post(&format!("/api/v1/events/{event}/chat/bans"), Some(&moderator.access), json!({"user_id": troll.user_id})).await);
+    ok(app
+        .post(
+            &format!("/api/v1/events/{event}/chat/timeouts"),
+            Some(&host.access),
+            json!({"user_id": loud.user_id, "duration_secs": 120}),
+        )
+        .await);
+
+    let r = app.get(&path, Some(&moderator.access)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let standing: Value = r.json().await.unwrap();
+    assert_eq!(standing["moderators"][0]["user"]["user_id"], moderator.user_id.as_str());
+    assert_eq!(standing["moderators"][0]["by"]["user_id"], host.user_id.as_str());
+    let banned = &standing["banned"][0];
+    assert_eq!(banned["user"]["user_id"], troll.user_id.as_str());
+    assert_eq!(banned["user"]["display_name"], "Ada", "names come from the accounts");
+    assert_eq!(banned["by"]["user_id"], moderator.user_id.as_str());
+    assert!(banned["since"].is_string() && banned.get("until").is_none());
+    let timed = &standing["timed_out"][0];
+    assert_eq!(timed["user"]["user_id"], loud.user_id.as_str());
+    let (since, until) = (timed["since"].as_str().unwrap(), timed["until"].as_str().unwrap());
+    let secs = chrono::DateTime::parse_from_rfc3339(until).unwrap() - chrono::DateTime::parse_from_rfc3339(since).unwrap();
+    assert_eq!(secs.num_seconds(), 120);
+
+    for who in [&troll, &loud] {
+        assert_problem(app.get(&path, Some(&who.access)).await, StatusCode::FORBIDDEN, "not_a_moderator").await;
+    }
+    assert_problem(app.get(&path, None).await, StatusCode::UNAUTHORIZED, "missing_token").await;
+}
+
+#[tokio::test]
 async fn slow_mode_and_blocked_terms_refuse_or_hold_and_a_held_message_can_be_approved() {
     let app = spawn().await;
     let host = app.sign_up().await;
