@@ -355,6 +355,35 @@ async function api(req, url) {
       r.bans.delete(seg[4]);
       return [200, moderate(e, me, 'unban', { target_user_id: seg[4] })];
     }
+    if (rest === 'chat/moderators' && m === 'POST') {
+      const b = await body(req);
+      if (!['host', 'cohost'].includes(roleIn(e, me.id))) throw new Problem(403, 'not_a_host', 'Only the host and co-hosts can appoint moderators.');
+      r.mods.add(b.user_id);
+      return [200, moderate(e, me, 'add_moderator', { target_user_id: b.user_id })];
+    }
+    if (seg[2] === 'chat' && seg[3] === 'moderators' && seg[4] && m === 'DELETE') {
+      if (!['host', 'cohost'].includes(roleIn(e, me.id))) throw new Problem(403, 'not_a_host', 'Only the host and co-hosts can remove moderators.');
+      r.mods.delete(seg[4]);
+      return [200, moderate(e, me, 'remove_moderator', { target_user_id: seg[4] })];
+    }
+    if (rest === 'chat/standing' && m === 'GET') {
+      if (roleIn(e, me.id) === 'viewer') throw new Problem(403, 'not_a_moderator', 'Only moderators can see this.');
+      const person = (id) => ({ user_id: id, display_name: users.get(id)?.display_name ?? null, avatar_url: users.get(id)?.avatar_url || null });
+      // The latest audit entry that put each user on a list says who and when.
+      const entry = (id, kind, until) => {
+        const a = r.audit.find((x) => x.kind === kind && x.target_user_id === id);
+        return { user: person(id), by: person(a?.actor_id ?? id), since: a?.at ?? null, ...(until ? { until } : {}) };
+      };
+      const running = [...r.timeouts].filter(([, end]) => end > Date.now());
+      return [
+        200,
+        {
+          moderators: [...r.mods].map((id) => entry(id, 'add_moderator')),
+          banned: [...r.bans].map((id) => entry(id, 'ban')),
+          timed_out: running.map(([id, end]) => entry(id, 'timeout', new Date(end).toISOString())),
+        },
+      ];
+    }
     if (rest === 'chat/settings' && m === 'PUT') {
       const b = await body(req);
       const actions = [];

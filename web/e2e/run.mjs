@@ -573,6 +573,19 @@ async function main() {
       await screenshot(host, 'studio-moderation');
     });
 
+    await step('host sees the ban in the standing panel, unbans, appoints and removes a moderator', async () => {
+      const standing = host.getByRole('region', { name: 'Moderators and restrictions' });
+      await standing.getByText(`banned by ${hostName}`, { exact: false }).waitFor();
+      await standing.getByRole('button', { name: `Unban ${viewerName}` }).click();
+      await standing.getByText('Nobody is banned.').waitFor();
+      await host.getByRole('region', { name: 'Moderation log' }).getByText(`unbanned ${viewerName}`).waitFor();
+      await moderate(host, second, `Make ${viewerName} a moderator`);
+      await standing.getByText(`appointed by ${hostName}`, { exact: false }).waitFor();
+      await screenshot(host, 'studio-standing');
+      await standing.getByRole('button', { name: `Remove ${viewerName} as moderator` }).click();
+      await standing.getByText('No moderators appointed', { exact: false }).waitFor();
+    });
+
     await step('host edits the event', async () => {
       await host.getByRole('link', { name: 'Edit details' }).click();
       await host.getByRole('heading', { name: 'Edit event' }).waitFor();

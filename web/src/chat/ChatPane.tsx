@@ -63,13 +63,15 @@ function ConnectionBanner({ state, now, onRetry }: { state: ChatState; now: numb
   }
 }
 
-function MessageItem({ message, mod, you, api, eventId, onError }: { message: ChatMessage; mod: boolean; you: string | null; api: ApiClient; eventId: string; onError: (e: string | null) => void }) {
+function MessageItem({ message, mod, runsEvent, you, api, eventId, onError }: { message: ChatMessage; mod: boolean; runsEvent: boolean; you: string | null; api: ApiClient; eventId: string; onError: (e: string | null) => void }) {
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const actionsId = useId();
   const a = message.author;
   const mine = a.user_id === you;
   const canPunish = mod && !mine && a.role !== 'host';
+  // Only the host and co-hosts appoint moderators, and only from among the audience.
+  const canAppoint = runsEvent && !mine && a.role === 'viewer';
 
   async function act(fn: () => Promise<unknown>) {
     setBusy(true);
@@ -127,6 +129,11 @@ function MessageItem({ message, mod, you, api, eventId, onError }: { message: Ch
               </button>
             </>
           )}
+          {canAppoint && (
+            <button type="button" className="btn btn-small" disabled={busy} onClick={() => act(() => api.addModerator(eventId, a.user_id))}>
+              Make {a.display_name} a moderator
+            </button>
+          )}
         </div>
       )}
     </li>
@@ -179,6 +186,7 @@ export function ChatPane({ api, eventId, chat, closedReason }: Props) {
   const log = useRef<HTMLOListElement>(null);
   const stick = useRef(true);
   const mod = canModerate(state);
+  const runsEvent = state.you?.role === 'host' || state.you?.role === 'cohost';
   const you = state.you?.user_id ?? null;
 
   const hasCountdown =
@@ -264,7 +272,7 @@ export function ChatPane({ api, eventId, chat, closedReason }: Props) {
         )}
         {state.timeline.map((item) =>
           item.kind === 'message' ? (
-            <MessageItem key={item.message.id} message={item.message} mod={mod} you={you} api={api} eventId={eventId} onError={setModError} />
+            <MessageItem key={item.message.id} message={item.message} mod={mod} runsEvent={runsEvent} you={you} api={api} eventId={eventId} onError={setModError} />
           ) : (
             <li key={`n-${item.notice.id}`} className="chat-notice">
               {item.notice.text}

@@ -1,12 +1,13 @@
-// Studio panels for moderators: slow mode, blocked terms, held messages and the audit log.
-import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
+// Studio panels for moderators: slow mode, blocked terms, held messages, who is banned or
+// moderating, and the audit log.
+import { type FormEvent, type ReactNode, useCallback, useEffect, useId, useState } from 'react';
 import { Avatar, Empty, ErrorMessage, Loading } from '../components/ui';
 import { errorText, type ApiClient } from '../lib/api';
 import type { ChatState } from '../lib/chatState';
 import { nameOf } from '../lib/chatState';
 import { formatDuration, formatWhen } from '../lib/datetime';
 import { useAction } from '../lib/hooks';
-import type { AuditPage, BlockedTermMode, ChatMessage, ModerationAction } from '../lib/types';
+import type { AuditPage, BlockedTermMode, ChatMessage, ModerationAction, Person, Standing, StandingEntry } from '../lib/types';
 
 const SLOW_MODE_CHOICES = [0, 5, 10, 30, 60, 120, 300];
 
@@ -280,6 +281,124 @@ export function AuditLogPanel({ api, eventId, state }: { api: ApiClient; eventId
         <button type="button" className="btn" onClick={() => void load(page.next_before)}>
           Load older actions
         </button>
+      )}
+    </section>
+  );
+}
+
+function personName(p: Person): string {
+  return p.display_name ?? 'a deleted account';
+}
+
+/**
+ * Who moderates, who is banned and whose timeout is running, with the way back for each: unban,
+ * or remove a moderator. Re-read whenever a moderation notice appears in the room.
+ */
+export function StandingPanel({ api, eventId, state, canAppoint }: { api: ApiClient; eventId: string; state: ChatState; canAppoint: boolean }) {
+  const [standing, setStanding] = useState<Standing | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setStanding(await api.standing(eventId));
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }, [api, eventId]);
+
+  const lastNotice = state.timeline.filter((i) => i.kind === 'notice').length;
+  useEffect(() => {
+    void load();
+  }, [load, lastNotice]);
+
+  async function undo(key: string, call: () => Promise<unknown>) {
+    setBusy(key);
+    setError(null);
+    try {
+      await call();
+      await load();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  function list(title: string, entries: StandingEntry[], empty: string, line: (e: StandingEntry) => string, button?: (e: StandingEntry) => ReactNode) {
+    return (
+      <>
+        <h3>{title}</h3>
+        {entries.length === 0 ? (
+          <Empty>{empty}</Empty>
+        ) : (
+          <ul className="panel-list">
+            {entries.map((e) => (
+              <li key={e.user.user_id}>
+                <div className="host-line">
+                  <Avatar name={personName(e.user)} url={e.user.avatar_url} />
+                  <strong>{personName(e.user)}</strong>
+                </div>
+                <div className="row">
+                  <span className="muted small">{line(e)}</span>
+                  {button?.(e)}
+                </div>
+              </li>
+            ))}
+          </ul>
+        )}
+      </>
+    );
+  }
+
+  return (
+    <section className="card" aria-labelledby="standing-title" aria-busy={standing === null && !error}>
+      <div className="page-head">
+        <h2 id="standing-title">Moderators and restrictions</h2>
+        <button type="button" className="btn btn-small" onClick={() => void load()}>
+          Refresh
+        </button>
+      </div>
+      {error && <ErrorMessage message={error} onRetry={() => void load()} />}
+      {standing === null && !error && <Loading label="Loading who is banned or moderating…" />}
+      {standing && (
+        <>
+          {list(
+            'Moderators',
+            standing.moderators,
+            'No moderators appointed. Appoint one from a message in the chat.',
+            (e) => `appointed by ${personName(e.by)} · ${formatWhen(e.since)}`,
+            canAppoint
+              ? (e) => (
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    disabled={busy === `mod:${e.user.user_id}`}
+                    onClick={() => void undo(`mod:${e.user.user_id}`, () => api.removeModerator(eventId, e.user.user_id))}
+                  >
+                    Remove {personName(e.user)} as moderator
+                  </button>
+                )
+              : undefined,
+          )}
+          {list('Banned', standing.banned, 'Nobody is banned.', (e) => `banned by ${personName(e.by)} · ${formatWhen(e.since)}`, (e) => (
+            <button
+              type="button"
+              className="btn btn-small"
+              disabled={busy === `ban:${e.user.user_id}`}
+              onClick={() => void undo(`ban:${e.user.user_id}`, () => api.unban(eventId, e.user.user_id))}
+            >
+              Unban {personName(e.user)}
+            </button>
+          ))}
+          {list(
+            'Timed out',
+            standing.timed_out,
+            'Nobody is timed out.',
+            (e) => `by ${personName(e.by)} · until ${formatWhen(e.until ?? null)}`,
+          )}
+        </>
       )}
     </section>
   );

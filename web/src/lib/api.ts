@@ -3,6 +3,7 @@
 import { type Session, type SessionStore, jwtExpiry, sessionFromTokens } from './session';
 import type {
   AuditPage,
+  Standing,
   ChatMessage,
   ChatSettings,
   EventInput,
@@ -325,6 +326,7 @@ export class ApiClient {
     this.request<ModerationAction>('POST', this.chat(id, `/chat/held/${encodeURIComponent(messageId)}/${verdict}`));
   audit = (id: string, before?: string | null, limit = 20) =>
     this.request<AuditPage>('GET', this.chat(id, '/chat/audit'), { query: { before, limit } });
+  standing = (id: string) => this.request<Standing>('GET', this.chat(id, '/chat/standing'));
 
   /** The live socket's URL (same origin; browsers cannot set headers, so the token rides in the query). */
   async liveUrl(eventId: string, location: Pick<Location, 'protocol' | 'host'> = window.location): Promise<string> {

@@ -127,6 +127,28 @@ export interface AuditPage {
   next_before: string | null;
 }
 
+/** Someone named in a standing list; `display_name` is null when the account is gone. */
+export interface Person {
+  user_id: string;
+  display_name: string | null;
+  avatar_url: string | null;
+}
+
+export interface StandingEntry {
+  user: Person;
+  by: Person;
+  since: string | null;
+  /** When a timeout ends. */
+  until?: string;
+}
+
+/** Who moderates, who is banned and whose timeout is running (GET …/chat/standing). */
+export interface Standing {
+  moderators: StandingEntry[];
+  banned: StandingEntry[];
+  timed_out: StandingEntry[];
+}
+
 // ---- media (docs/api.md "Media"; the SFU's signalling in services/media/src/signal.rs) --------
 
 export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen_audio';

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { AuditLogPanel, ChatSettingsPanel, HeldMessagesPanel } from '../chat/ModerationPanels';
+import { AuditLogPanel, ChatSettingsPanel, HeldMessagesPanel, StandingPanel } from '../chat/ModerationPanels';
 import { ErrorMessage, Loading, StatusBadge } from '../components/ui';
 import { useAuth, useUser } from '../lib/auth';
 import { canModerate } from '../lib/chatState';
@@ -113,6 +113,12 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
             <div className="studio-grid">
               <ChatSettingsPanel api={api} eventId={event.id} state={chat.state} />
               <HeldMessagesPanel api={api} eventId={event.id} />
+              <StandingPanel
+                api={api}
+                eventId={event.id}
+                state={chat.state}
+                canAppoint={chat.state.you?.role === 'host' || chat.state.you?.role === 'cohost'}
+              />
               <AuditLogPanel api={api} eventId={event.id} state={chat.state} />
             </div>
           )}
