@@ -95,7 +95,12 @@ struct Client {
 
 impl Client {
     fn new() -> Self {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        Self::bound("127.0.0.1".parse().unwrap())
+    }
+
+    /// A client on `ip`: Janus's ICE (libnice) ignores loopback, so its round runs on another address.
+    fn bound(ip: std::net::IpAddr) -> Self {
+        let socket = UdpSocket::bind((ip, 0)).unwrap();
         socket.set_nonblocking(true).unwrap();
         let mut rtc = Rtc::builder().build(Instant::now());
         rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
@@ -258,6 +263,169 @@ fn round_sfu(rt: &tokio::runtime::Runtime, shape: Shape, publishers: usize, subs
     Result { cpu_us_per_packet: (cpu1 - cpu0) * 1e6 / packets.max(1) as f64, packets }
 }
 
+/// Janus 1.1.2 (Debian), the peer: its streaming plugin relays plain RTP that arrives on a
+/// mountpoint's ports to every viewer's PeerConnection (ICE, DTLS, SRTP, as ours). The mountpoint
+/// (id 1, one stream per publisher: Opus PT 111, or VP8 PT 96) and the network namespace it needs
+/// are set up by bench/sfu-vs-janus.sh, which passes the HTTP API, the first RTP port and Janus's
+/// pid. CPU is every thread of the Janus process (it runs a media loop per PeerConnection).
+struct Janus {
+    url: String,
+    rtp: SocketAddr,
+    pid: u32,
+}
+
+impl Janus {
+    fn from_env() -> Option<Self> {
+        let url = std::env::var("JANUS_URL").ok()?;
+        let rtp = std::env::var("JANUS_RTP").ok()?.parse().ok()?;
+        let pid = std::env::var("JANUS_PID").ok()?.parse().ok()?;
+        Some(Self { url, rtp, pid })
+    }
+
+    /// CPU seconds of all of Janus's threads, from their schedstat.
+    fn cpu(&self) -> f64 {
+        let mut ns = 0u64;
+        for e in std::fs::read_dir(format!("/proc/{}/task", self.pid)).into_iter().flatten().flatten() {
+            let stat = std::fs::read_to_string(e.path().join("schedstat")).unwrap_or_default();
+            ns += stat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        }
+        ns as f64 / 1e9
+    }
+
+    /// One viewer's session: create, attach the streaming plugin, watch mountpoint 1, answer
+    /// Janus's offer with `client`, start.
+    /// Returns the session's URL, to destroy it after the round.
+    async fn watch(&self, http: &reqwest::Client, client: &mut Client) -> anyhow::Result<String> {
+        let post = |path: String, body: serde_json::Value| {
+            let http = http.clone();
+            async move {
+                let v: serde_json::Value = http.post(path).json(&body).send().await?.json().await?;
+                anyhow::ensure!(v["janus"] != "error", "janus refused: {v}");
+                anyhow::Ok(v)
+            }
+        };
+        let session = post(self.url.clone(), serde_json::json!({"janus": "create", "transaction": "c"})).await?["data"]["id"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("no session id"))?;
+        let base = format!("{}/{session}", self.url);
+        let handle =
+            post(base.clone(), serde_json::json!({"janus": "attach", "plugin": "janus.plugin.streaming", "transaction": "a"}))
+                .await?["data"]["id"]
+                .as_u64()
+                .ok_or_else(|| anyhow::anyhow!("no handle id"))?;
+        let at = format!("{base}/{handle}");
+        post(at.clone(), serde_json::json!({"janus": "message", "transaction": "w", "body": {"request": "watch", "id": 1}}))
+            .await?;
+        // The offer comes as an asynchronous event on the session's long poll.
+        let offer = loop {
+            let events: serde_json::Value = http.get(format!("{base}?maxev=5")).send().await?.json().await?;
+            let events = if events.is_array() { events } else { serde_json::Value::Array(vec![events]) };
+            if let Some(sdp) = events.as_array().into_iter().flatten().find_map(|e| e["jsep"]["sdp"].as_str().map(str::to_owned))
+            {
+                break sdp;
+            }
+        };
+        let answer = client.rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(&offer)?)?;
+        post(
+            at.clone(),
+            serde_json::json!({"janus": "message", "transaction": "s", "body": {"request": "start"},
+                               "jsep": {"type": "answer", "sdp": answer.to_sdp_string()}}),
+        )
+        .await?;
+        post(at, serde_json::json!({"janus": "trickle", "transaction": "t", "candidate": {"completed": true}})).await?;
+        Ok(base)
+    }
+}
+
+/// Sends the publishers' plain RTP to the mountpoint's ports (publisher i on `rtp` + 2i) until
+/// `stop`: Opus-sized audio packets, or VP8 frames of three packets with payload descriptors.
+fn rtp_source(rtp: SocketAddr, publishers: usize, shape: Shape, stop: Arc<AtomicBool>) {
+    let s = UdpSocket::bind((rtp.ip(), 0)).unwrap();
+    let interval = Duration::from_micros(1_000_000 / shape.frames_per_second());
+    let (pt, step) = if shape == Shape::Audio { (111u8, 960u32) } else { (96u8, 3000u32) };
+    let per_packet = shape.frame_bytes() / shape.packets_per_frame() as usize;
+    let mut seq = vec![0u16; publishers];
+    let mut ts = vec![0u32; publishers];
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        for p in 0..publishers {
+            let dest = SocketAddr::new(rtp.ip(), rtp.port() + 2 * p as u16);
+            for k in 0..shape.packets_per_frame() {
+                let last = k + 1 == shape.packets_per_frame();
+                let mut pkt = Vec::with_capacity(12 + 1 + per_packet);
+                pkt.extend_from_slice(&[0x80, if last { 0x80 | pt } else { pt }]);
+                pkt.extend_from_slice(&seq[p].to_be_bytes());
+                pkt.extend_from_slice(&ts[p].to_be_bytes());
+                pkt.extend_from_slice(&(0x1000_0000u32 + p as u32).to_be_bytes());
+                if shape == Shape::Video {
+                    // VP8 payload descriptor: S = 1 on a frame's first packet; its first payload
+                    // byte (0x10, P = 0) marks a keyframe, so any viewer can decode.
+                    pkt.push(if k == 0 { 0x10 } else { 0x00 });
+                    if k == 0 {
+                        pkt.push(0x10);
+                        pkt.extend(std::iter::repeat_n(0x5au8, per_packet - 1));
+                    } else {
+                        pkt.extend(std::iter::repeat_n(0x5au8, per_packet));
+                    }
+                } else {
+                    pkt.extend(std::iter::repeat_n(0x5au8, per_packet));
+                }
+                let _ = s.send_to(&pkt, dest);
+                seq[p] = seq[p].wrapping_add(1);
+            }
+            ts[p] = ts[p].wrapping_add(step);
+        }
+        next += interval;
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+}
+
+fn round_janus(
+    rt: &tokio::runtime::Runtime,
+    janus: &Janus,
+    shape: Shape,
+    publishers: usize,
+    subscribers: usize,
+    secs: u64,
+) -> Result {
+    let http = reqwest::Client::new();
+    let (mut clients, mut sessions) = (Vec::new(), Vec::new());
+    for _ in 0..subscribers {
+        let mut c = Client::bound(janus.rtp.ip());
+        sessions.push(rt.block_on(janus.watch(&http, &mut c)).expect("a Janus viewer joins"));
+        clients.push(c);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let received = Arc::new(AtomicU64::new(0));
+    let source = {
+        let (rtp, s) = (janus.rtp, stop.clone());
+        std::thread::spawn(move || rtp_source(rtp, publishers, shape, s))
+    };
+    let second: Vec<Client> = clients.split_off(clients.len() / 2);
+    let h1 = {
+        let (s, r) = (stop.clone(), received.clone());
+        std::thread::spawn(move || drive(clients, 0, shape, s, r))
+    };
+    let h2 = {
+        let (s, r) = (stop.clone(), received.clone());
+        std::thread::spawn(move || drive(second, 0, shape, s, r))
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    let (cpu0, n0) = (janus.cpu(), received.load(Ordering::Relaxed));
+    std::thread::sleep(Duration::from_secs(secs));
+    let (cpu1, n1) = (janus.cpu(), received.load(Ordering::Relaxed));
+    stop.store(true, Ordering::Relaxed);
+    for h in [source, h1, h2] {
+        h.join().unwrap();
+    }
+    // Hang up, so the next round's Janus does not keep sending to this round's viewers.
+    for session in sessions {
+        let _ = rt.block_on(http.post(session).json(&serde_json::json!({"janus": "destroy", "transaction": "d"})).send());
+    }
+    let packets = n1 - n0;
+    Result { cpu_us_per_packet: (cpu1 - cpu0) * 1e6 / packets.max(1) as f64, packets }
+}
+
 /// How the null forwarder sends its copies.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum NullSend {
@@ -365,8 +533,19 @@ fn main() {
         "sfu_forward {} · {publishers} publishers → {subscribers} subscribers · expect {expected} forwarded packets/s · {secs} s × {rounds} rounds",
         if shape == Shape::Audio { "audio" } else { "video" }
     );
-    let (mut ours, mut null, mut null_mmsg) = (Vec::new(), Vec::new(), Vec::new());
+    let janus = Janus::from_env();
+    let (mut ours, mut null, mut null_mmsg, mut peer) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in 1..=rounds {
+        if let Some(janus) = &janus {
+            let j = round_janus(&rt, janus, shape, publishers, subscribers, secs);
+            println!(
+                "round {r}: janus {:.2} µs/packet ({} packets, {:.0}% of expected)",
+                j.cpu_us_per_packet,
+                j.packets,
+                100.0 * j.packets as f64 / (expected * secs) as f64
+            );
+            peer.push(j.cpu_us_per_packet);
+        }
         let s = round_sfu(&rt, shape, publishers, subscribers, secs);
         let n = round_null(shape, publishers, subscribers, secs, NullSend::SendTo);
         let m = round_null(shape, publishers, subscribers, secs, NullSend::SendMmsg);
@@ -391,4 +570,11 @@ fn main() {
         100.0 * m / o,
         100.0 * n / o
     );
+    if !peer.is_empty() {
+        let j = stagecast_bench::median(&peer);
+        println!(
+            "median: janus {j:.2} µs CPU per forwarded packet · subscribers per core, sfu ÷ janus: {:.2} (target >= 2)",
+            j / o
+        );
+    }
 }
