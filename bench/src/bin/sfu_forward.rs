@@ -11,6 +11,10 @@
 //!   cargo run --release -p stagecast-bench --bin sfu_forward -- audio 10 20 5 3
 //!   cargo run --release -p stagecast-bench --bin sfu_forward -- video 1 30 5 3
 //!   (shape publishers subscribers seconds rounds)
+//!
+//! With JANUS_URL, JANUS_RTP and JANUS_PID set (bench/sfu-vs-janus.sh sets them and runs this in
+//! a network namespace beside Janus), each round starts with the same load through Janus 1.1.2's
+//! streaming plugin, and the summary prints the SFU's subscribers per core against Janus's.
 #![allow(clippy::unwrap_used)] // a benchmark that cannot set up should stop right there
 use std::{
     collections::BTreeMap,
