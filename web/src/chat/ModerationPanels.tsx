@@ -211,6 +211,22 @@ function describeAction(a: ModerationAction, state: ChatState): string {
   }
 }
 
+/**
+ * The ids of the ban entries that still stand, in a newest-first log: a user's newest ban or
+ * unban entry decides, so an old ban followed by an unban offers no "Unban" button. Pages are
+ * newest first, so an entry not loaded yet can never be newer than a loaded one.
+ */
+export function standingBans(actions: ModerationAction[]): Set<string> {
+  const decided = new Set<string>();
+  const standing = new Set<string>();
+  for (const a of actions) {
+    if ((a.kind !== 'ban' && a.kind !== 'unban') || !a.target_user_id || decided.has(a.target_user_id)) continue;
+    decided.add(a.target_user_id);
+    if (a.kind === 'ban') standing.add(a.id);
+  }
+  return standing;
+}
+
 export function AuditLogPanel({ api, eventId, state }: { api: ApiClient; eventId: string; state: ChatState }) {
   const [page, setPage] = useState<AuditPage | null>(null);
   const [loading, setLoading] = useState(true);
@@ -252,6 +268,8 @@ export function AuditLogPanel({ api, eventId, state }: { api: ApiClient; eventId
     }
   }
 
+  const unbannable = standingBans(page?.actions ?? []);
+
   return (
     <section className="card" aria-labelledby="audit-title" aria-busy={loading}>
       <h2 id="audit-title">Moderation log</h2>
@@ -266,7 +284,7 @@ export function AuditLogPanel({ api, eventId, state }: { api: ApiClient; eventId
                 <time className="muted small" dateTime={a.at ?? undefined}>
                   {formatWhen(a.at)}
                 </time>
-                {a.kind === 'ban' && a.target_user_id && (
+                {unbannable.has(a.id) && a.target_user_id && (
                   <button type="button" className="btn btn-small" disabled={unbanning === a.target_user_id} onClick={() => unban(a.target_user_id!)}>
                     Unban {nameOf(state, a.target_user_id)}
                   </button>
