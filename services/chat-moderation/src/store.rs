@@ -5,7 +5,7 @@
 //! inside the caller's transaction. Deleted messages are filtered out here, in every read, by the
 //! `message_deletions` tombstones.
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -691,39 +691,52 @@ pub struct StandingRow {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// The room's moderators, bans and running timeouts, newest first, `limit` of each. `since` is
-/// the time of the audit-log entry that put each user there, so the lists and the log agree
-/// (the tables' own column is the transaction's clock, a moment earlier; a timeout row keeps
-/// only its end).
+/// A standing row with the list it belongs to, as the one query below returns it.
+#[derive(sqlx::FromRow)]
+struct ListedStandingRow {
+    list: String,
+    #[sqlx(flatten)]
+    row: StandingRow,
+}
+
+/// The room's moderators, bans and running timeouts, newest first, `limit` of each, in one
+/// query. `since` is the time of the audit-log entry that put each user there, so the lists and
+/// the log agree (the tables' own column is the transaction's clock, a moment earlier; a timeout
+/// row keeps only its end).
 pub async fn standing(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     event: EventId,
     limit: i64,
 ) -> Result<(Vec<StandingRow>, Vec<StandingRow>, Vec<StandingRow>), sqlx::Error> {
-    let list = |sql: &'static str| sqlx::query_as::<_, StandingRow>(sql).bind(event.as_uuid()).bind(limit).fetch_all(pool);
-    let moderators = list(
-        "SELECT m.user_id, m.added_by AS by_user_id, \
-                COALESCE((SELECT max(a.at) FROM audit_log a WHERE a.event_id = m.event_id \
-                          AND a.kind = 'add_moderator' AND a.target_user_id = m.user_id), m.added_at) AS since, \
-                NULL::timestamptz AS until \
-         FROM moderators m WHERE m.event_id = $1 ORDER BY m.added_at DESC LIMIT $2",
+    let rows = sqlx::query_as::<_, ListedStandingRow>(
+        "WITH latest AS ( \
+             SELECT kind, target_user_id, max(at) AS at FROM audit_log \
+             WHERE event_id = $1 AND kind IN ('add_moderator', 'ban', 'timeout') GROUP BY kind, target_user_id), \
+         listed AS ( \
+             (SELECT 'moderators' AS list, 'add_moderator' AS kind, user_id, added_by AS by_user_id, added_at AS at, \
+                     NULL::timestamptz AS until \
+              FROM moderators WHERE event_id = $1 ORDER BY added_at DESC LIMIT $2) \
+             UNION ALL \
+             (SELECT 'banned', 'ban', user_id, banned_by, banned_at, NULL \
+              FROM bans WHERE event_id = $1 ORDER BY banned_at DESC LIMIT $2) \
+             UNION ALL \
+             (SELECT 'timed_out', 'timeout', user_id, timed_out_by, until, until \
+              FROM timeouts WHERE event_id = $1 AND until > now() ORDER BY until DESC LIMIT $2)) \
+         SELECT s.list, s.user_id, s.by_user_id, COALESCE(l.at, s.at) AS since, s.until \
+         FROM listed s LEFT JOIN latest l ON l.kind = s.kind AND l.target_user_id = s.user_id \
+         ORDER BY s.list, s.at DESC",
     )
+    .bind(event.as_uuid())
+    .bind(limit)
+    .fetch_all(db)
     .await?;
-    let banned = list(
-        "SELECT b.user_id, b.banned_by AS by_user_id, \
-                COALESCE((SELECT max(a.at) FROM audit_log a WHERE a.event_id = b.event_id \
-                          AND a.kind = 'ban' AND a.target_user_id = b.user_id), b.banned_at) AS since, \
-                NULL::timestamptz AS until \
-         FROM bans b WHERE b.event_id = $1 ORDER BY b.banned_at DESC LIMIT $2",
-    )
-    .await?;
-    let timed_out = list(
-        "SELECT t.user_id, t.timed_out_by AS by_user_id, \
-                COALESCE((SELECT max(a.at) FROM audit_log a WHERE a.event_id = t.event_id \
-                          AND a.kind = 'timeout' AND a.target_user_id = t.user_id), t.until) AS since, \
-                t.until \
-         FROM timeouts t WHERE t.event_id = $1 AND t.until > now() ORDER BY t.until DESC LIMIT $2",
-    )
-    .await?;
+    let (mut moderators, mut banned, mut timed_out) = (Vec::new(), Vec::new(), Vec::new());
+    for ListedStandingRow { list, row } in rows {
+        match list.as_str() {
+            "moderators" => moderators.push(row),
+            "banned" => banned.push(row),
+            _ => timed_out.push(row),
+        }
+    }
     Ok((moderators, banned, timed_out))
 }

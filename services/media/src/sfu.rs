@@ -24,7 +24,7 @@ use str0m::{
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
     channel::{ChannelData, ChannelId},
     format::Codec,
-    media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Pt},
+    media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid},
     net::{Protocol, Receive, Transmit},
 };
 
@@ -266,12 +266,6 @@ struct Peer {
     /// touched keep their `due` and are not polled, so a wake-up costs what it changed, not
     /// the number of peers.
     dirty: bool,
-    /// Which of this peer's payload types carries an origin's payload type on an outgoing
-    /// m-line: (our mid, origin, origin pt, our pt) — a WHEP slot may be rebound to another
-    /// origin, whose numbers mean other codecs. Matching codec parameters costs a comparison of
-    /// every negotiated codec, too much to redo for every forwarded frame; a negotiation
-    /// clears it.
-    pt_cache: Vec<(Mid, PeerId, Pt, Pt)>,
 }
 
 impl Peer {
@@ -496,7 +490,6 @@ impl Sfu {
             level: -127.0,
             due: now,
             dirty: true,
-            pt_cache: Vec::new(),
         };
         peer.check_offer(&summary, &req.sources)?;
         let candidate = Candidate::host(self.local, "udp").map_err(|e| OfferError::BadSdp(format!("no candidate: {e}")))?;
@@ -1085,7 +1078,6 @@ impl Sfu {
                 peer.declared.insert(s.mid.clone(), *src);
             }
         }
-        peer.pt_cache.clear();
         match peer.rtc.sdp_api().accept_offer(offer) {
             Ok(answer) => peer.send(&ServerMessage::Answer { sdp: answer.to_sdp_string() }),
             Err(e) => {
@@ -1112,7 +1104,6 @@ impl Sfu {
                 return;
             }
         };
-        peer.pt_cache.clear();
         if let Err(e) = peer.rtc.sdp_api().accept_answer(pending, answer) {
             peer.send(&ServerMessage::Error { code: "bad_sdp".into(), message: format!("the answer cannot be accepted: {e}") });
             return;
@@ -1237,18 +1228,8 @@ impl Sfu {
             };
             let Some(mid) = mid else { continue };
             q.dirty = true;
-            let origin_pt = data.params.pt();
-            let cached =
-                q.pt_cache.iter().find(|(m, o, opt, _)| *m == mid && *o == origin && *opt == origin_pt).map(|(_, _, _, pt)| *pt);
             let Some(writer) = q.rtc.writer(mid) else { continue };
-            let pt = match cached {
-                Some(pt) => pt,
-                None => {
-                    let Some(pt) = writer.match_params(data.params) else { continue };
-                    q.pt_cache.push((mid, origin, origin_pt, pt));
-                    pt
-                }
-            };
+            let Some(pt) = writer.match_params(data.params) else { continue };
             if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
                 tracing::debug!(peer = %q.id, error = %e, "write failed; dropping peer");
                 q.rtc.disconnect();

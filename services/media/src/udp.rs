@@ -50,15 +50,6 @@ impl Datagram for (&[u8], SocketAddr) {
     }
 }
 
-impl Datagram for (Vec<u8>, SocketAddr) {
-    fn payload(&self) -> &[u8] {
-        &self.0
-    }
-    fn destination(&self) -> SocketAddr {
-        self.1
-    }
-}
-
 /// Sends every datagram in order without waiting: through tokio's readiness, so a full
 /// buffer is seen the same way `try_send_to` sees it.
 pub fn send_all<D: Datagram>(socket: &tokio::net::UdpSocket, datagrams: &[D]) -> Sent {
@@ -129,8 +120,11 @@ mod tests {
     fn a_burst_larger_than_a_batch_reaches_every_destination_in_order() {
         let (a, b) = (receiver(), receiver());
         let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let datagrams: Vec<(Vec<u8>, SocketAddr)> = (0..150u16)
-            .map(|i| (i.to_be_bytes().repeat(10), if i % 2 == 0 { a.local_addr().unwrap() } else { b.local_addr().unwrap() }))
+        let payloads: Vec<Vec<u8>> = (0..150u16).map(|i| i.to_be_bytes().repeat(10)).collect();
+        let datagrams: Vec<(&[u8], SocketAddr)> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_slice(), if i % 2 == 0 { a.local_addr().unwrap() } else { b.local_addr().unwrap() }))
             .collect();
         let sent = send_all_std(&sender, &datagrams);
         assert_eq!(sent, Sent { sent: 150, dropped: 0, failed: 0 });
@@ -151,8 +145,8 @@ mod tests {
         let a = receiver();
         let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
         let bad: SocketAddr = "[::1]:9".parse().unwrap();
-        let datagrams =
-            vec![(b"one".to_vec(), a.local_addr().unwrap()), (b"bad".to_vec(), bad), (b"two".to_vec(), a.local_addr().unwrap())];
+        let to = a.local_addr().unwrap();
+        let datagrams: [(&[u8], SocketAddr); 3] = [(b"one", to), (b"bad", bad), (b"two", to)];
         let sent = send_all_std(&sender, &datagrams);
         assert_eq!(sent, Sent { sent: 2, dropped: 0, failed: 1 });
         let mut buf = [0u8; 16];
@@ -168,7 +162,7 @@ mod tests {
         let sender = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         // A fresh socket's write readiness arrives with the runtime's first poll of it.
         sender.writable().await.unwrap();
-        let datagrams = vec![(b"x".to_vec(), a.local_addr().unwrap()); 3];
+        let datagrams: [(&[u8], SocketAddr); 3] = [(b"x", a.local_addr().unwrap()); 3];
         assert_eq!(send_all(&sender, &datagrams).sent, 3);
         let mut buf = [0u8; 4];
         for _ in 0..3 {
