@@ -378,6 +378,30 @@ async fn a_socket_without_a_valid_token_is_refused_before_the_upgrade() {
 }
 
 #[tokio::test]
+async fn a_signed_in_request_that_is_not_a_websocket_handshake_is_told_what_is_missing() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+    let url = app.url(&format!("/api/v1/events/{event}/live"));
+    let plain = app.http.get(&url).bearer_auth(&host.access).send().await.unwrap();
+    let body = assert_problem(plain, StatusCode::UPGRADE_REQUIRED, "websocket_required").await;
+    assert!(body["detail"].as_str().unwrap().contains("Connection header"), "{body}");
+    let old_version = app
+        .http
+        .get(&url)
+        .bearer_auth(&host.access)
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "8")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(old_version, StatusCode::UPGRADE_REQUIRED, "websocket_required").await;
+    assert!(body["detail"].as_str().unwrap().contains("Sec-WebSocket-Version must be 13"), "{body}");
+}
+
+#[tokio::test]
 async fn a_viewer_who_stops_reading_does_not_hold_up_the_others() {
     let app = spawn().await;
     let host = app.sign_up().await;
