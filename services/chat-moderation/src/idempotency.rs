@@ -11,6 +11,10 @@
 //! A duplicate arriving while the first attempt is still in flight waits up to
 //! [`IN_FLIGHT_WAIT`] for its result, then gives up with `duplicate_in_flight`.
 //!
+//! A message that passes the room's checks is claimed and throttled in one round trip
+//! ([`claim_and_check`]): the throttle's Lua function runs in the same script as the claim,
+//! and a refusal gives the claim back there and then.
+//!
 //! Unlike the throttle, this fails closed: without Redis the service cannot promise that a
 //! retry is not a second message, so Send answers `chat_unavailable` (retryable).
 use std::{sync::LazyLock, time::Duration};
@@ -21,7 +25,10 @@ use stagecast_kit::{ApiError, ErrorKind};
 use stagecast_proto::chat::v1 as pb;
 use uuid::Uuid;
 
-use crate::domain::{ClientMsgId, EventId, Sent, UserId};
+use crate::{
+    domain::{ClientMsgId, EventId, Sent, UserId},
+    throttle::{self, Check},
+};
 
 pub const PENDING_TTL: Duration = Duration::from_secs(30);
 pub const RESULT_TTL: Duration = Duration::from_secs(600);
@@ -100,6 +107,66 @@ pub async fn claim(redis: &mut ConnectionManager, key: SendKey) -> Result<Claime
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Claims the key and, for a throttled sender, counts the message against slow mode and the
+/// rate limit, in one script. Returns {3} when the key is taken (a retry, or one in flight),
+/// else the throttle's answer ({0} for no throttle); a refusal deletes the fresh claim.
+static CLAIM_AND_CHECK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{}{}",
+        throttle::CHECK_FUNCTION,
+        r"
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', tonumber(ARGV[2])) then
+  return {3, 0}
+end
+if #KEYS < 3 then
+  return {0, 0}
+end
+local verdict = throttle(KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+if verdict[1] ~= 0 then
+  redis.call('DEL', KEYS[1])
+end
+return verdict
+"
+    ))
+});
+
+/// [`claim`] followed by the throttle `check` (when given), in one round trip when the key is
+/// free. A throttle refusal leaves no claim behind.
+pub async fn claim_and_check(redis: &mut ConnectionManager, key: SendKey, check: Option<&Check>) -> Result<Claimed, ApiError> {
+    let marker = [PENDING, Uuid::new_v4().as_bytes()].concat();
+    let mut invocation = CLAIM_AND_CHECK.key(&key.0);
+    if let Some(check) = check {
+        invocation.key(&check.slow_key).key(&check.rate_key);
+    }
+    invocation.arg(&marker).arg(PENDING_TTL.as_secs());
+    if let Some(check) = check {
+        check.add_args(&mut invocation);
+    }
+    let answer: Vec<i64> = invocation.invoke_async(redis).await.map_err(unavailable)?;
+    match (answer.first(), check) {
+        (Some(3), _) => {}
+        (_, Some(check)) => {
+            check.verdict(&answer)?;
+            return Ok(Claimed::Fresh(Claim { key, marker }));
+        }
+        (_, None) => return Ok(Claimed::Fresh(Claim { key, marker })),
+    }
+    // Taken: wait for the first attempt's answer as a plain claim does; should the key come
+    // free meanwhile, this attempt is a first one after all and is throttled on its own.
+    let claim = match claim(redis, key).await? {
+        Claimed::Fresh(claim) => claim,
+        done => return Ok(done),
+    };
+    if let Some(check) = check {
+        let verdict = throttle::check(redis, check).await;
+        if let Err(refusal) = verdict {
+            release(redis, claim).await;
+            return Err(refusal);
+        }
+    }
+    Ok(Claimed::Fresh(claim))
 }
 
 /// Records the result for retries. A failure here is logged, not returned: the message is

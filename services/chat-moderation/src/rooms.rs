@@ -7,7 +7,21 @@
 //!
 //! When a request names a room the bus has not brought yet (the event was created a moment
 //! ago), [`Rooms::view`] asks the events service once with GetEvent and stores the answer.
-use std::time::Duration;
+//!
+//! Send and Join read a user's view of a room through a short-lived in-process cache
+//! ([`ViewCache`]): a chatty user would otherwise cost one Postgres round trip per message,
+//! the largest single cost of Send. A change made through this replica (a moderation action,
+//! an event update it applied) drops the room's entries at once; a change made through another
+//! replica drops them when its bus message arrives ([`follow_invalidations`]), and in any case
+//! after [`VIEW_TTL`]. Moderation calls always read Postgres.
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
 use chrono::Utc;
@@ -34,11 +48,71 @@ pub type EventsClient = EventsServiceClient<InterceptedService<Channel, Propagat
 const REMEMBER_PROCESSED: chrono::Duration = chrono::Duration::days(8);
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// The longest a cached view is used. A ban or an ended event reaches every replica's cache
+/// by bus message well before this; the bound covers a bus that is briefly away.
+pub const VIEW_TTL: Duration = Duration::from_secs(1);
+/// Cached views at most; past it the cache starts over (each entry is a few hundred bytes).
+const VIEW_CACHE_MAX: usize = 20_000;
+
+/// Views of one room by user, with when each was read.
+type RoomViews = HashMap<UserId, (RoomView, Instant)>;
+
+/// Recently read views, by room and user.
+#[derive(Default)]
+pub struct ViewCache {
+    rooms: Mutex<HashMap<EventId, RoomViews>>,
+    entries: AtomicU64,
+    /// Bumped by every invalidation: a view read from Postgres is only cached if no
+    /// invalidation happened while it was being read (it might be older than the change).
+    generation: AtomicU64,
+}
+
+impl ViewCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EventId, RoomViews>> {
+        // Nothing awaits while it is held, and a poisoned map only holds views.
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, event: EventId, user: UserId, now: Instant) -> Option<RoomView> {
+        let rooms = self.lock();
+        let (view, at) = rooms.get(&event)?.get(&user)?;
+        (now.duration_since(*at) < VIEW_TTL).then(|| view.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn put(&self, event: EventId, user: UserId, view: RoomView, read_at: Instant, generation: u64) {
+        let mut rooms = self.lock();
+        if self.generation() != generation {
+            return;
+        }
+        if self.entries.load(Ordering::Relaxed) as usize >= VIEW_CACHE_MAX {
+            rooms.clear();
+            self.entries.store(0, Ordering::Relaxed);
+        }
+        if rooms.entry(event).or_default().insert(user, (view, read_at)).is_none() {
+            self.entries.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Forgets every view of `event`: something about the room or someone in it changed.
+    pub fn invalidate(&self, event: EventId) {
+        let mut rooms = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Some(users) = rooms.remove(&event) {
+            self.entries.fetch_sub(users.len() as u64, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Rooms as the request path sees them.
 #[derive(Clone)]
 pub struct Rooms {
     pool: PgPool,
     events: EventsClient,
+    cache: Arc<ViewCache>,
 }
 
 fn event_not_found(event: EventId) -> ApiError {
@@ -47,7 +121,24 @@ fn event_not_found(event: EventId) -> ApiError {
 
 impl Rooms {
     pub fn new(pool: PgPool, events: EventsClient) -> Self {
-        Self { pool, events }
+        Self { pool, events, cache: Arc::default() }
+    }
+
+    pub fn cache(&self) -> &Arc<ViewCache> {
+        &self.cache
+    }
+
+    /// Like [`Rooms::view`], but possibly up to [`VIEW_TTL`] old (see the module docs): for
+    /// Send and Join, which run for every message and every arrival.
+    pub async fn cached_view(&self, event: EventId, user: UserId) -> Result<RoomView, ApiError> {
+        let now = Instant::now();
+        if let Some(view) = self.cache.get(event, user, now) {
+            return Ok(view);
+        }
+        let generation = self.cache.generation();
+        let view = self.view(event, user).await?;
+        self.cache.put(event, user, view.clone(), now, generation);
+        Ok(view)
     }
 
     /// The room of `event` and `user`'s standing in it, asking the events service when the
@@ -165,9 +256,14 @@ async fn apply(pool: &PgPool, payload: &[u8]) -> Result<Applied, ApplyError> {
 }
 
 /// Applies one delivered message and settles it with JetStream.
-async fn handle(pool: &PgPool, message: &jetstream::Message) -> Result<(), sqlx::Error> {
+async fn handle(pool: &PgPool, cache: &ViewCache, message: &jetstream::Message) -> Result<(), sqlx::Error> {
     match apply(pool, &message.payload).await {
-        Ok(_) => {
+        Ok(applied) => {
+            if applied == Applied::Changed
+                && let Some(event) = event_of_subject(&message.subject)
+            {
+                cache.invalidate(event);
+            }
             if let Err(e) = message.ack().await {
                 // It will be redelivered and found in processed_messages.
                 tracing::warn!(error = %e, "cannot acknowledge an applied event message");
@@ -191,10 +287,62 @@ async fn handle(pool: &PgPool, message: &jetstream::Message) -> Result<(), sqlx:
     }
 }
 
+/// The event an event-lifecycle or room subject is about: the fifth token of
+/// `stagecast.events.v1.event.{id}.…` and `stagecast.chat.v1.room.{id}.…`.
+fn event_of_subject(subject: &str) -> Option<EventId> {
+    let mut tokens = subject.split('.');
+    let (Some("stagecast"), Some(_), Some("v1"), Some("event" | "room"), Some(id)) =
+        (tokens.next(), tokens.next(), tokens.next(), tokens.next(), tokens.next())
+    else {
+        return None;
+    };
+    EventId::parse(id).ok()
+}
+
+/// Subjects whose messages change someone's view of a room: moderation announcements (from
+/// any replica's outbox) and event lifecycle messages.
+pub const INVALIDATING_SUBJECTS: [&str; 2] = ["stagecast.chat.v1.room.*.moderation", bus::EVENT_SUBJECTS];
+
+/// Drops cached views when another replica changes a room, until `stop` turns true. Core NATS
+/// (every replica hears every message); a message missed while NATS is away only leaves a view
+/// stale for [`VIEW_TTL`].
+pub async fn follow_invalidations(nats: async_nats::Client, cache: Arc<ViewCache>, mut stop: watch::Receiver<bool>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let subscribed = futures::future::try_join_all(INVALIDATING_SUBJECTS.map(|s| nats.subscribe(s))).await;
+        let mut messages = match subscribed {
+            Ok(subs) => {
+                backoff = Duration::from_millis(100);
+                futures::stream::select_all(subs)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot subscribe to room changes; cached views expire on their own");
+                bus::pause(&mut backoff, &mut stop).await;
+                if *stop.borrow() {
+                    return;
+                }
+                continue;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                _ = bus::stopped(&mut stop) => return,
+                next = messages.next() => next,
+            };
+            let Some(message) = next else { break };
+            if let Some(event) = event_of_subject(&message.subject) {
+                cache.invalidate(event);
+            }
+        }
+        bus::pause(&mut backoff, &mut stop).await;
+    }
+}
+
 /// Runs the rooms consumer until `stop` turns true. `consumer` is the one set up at startup,
 /// if that worked.
 pub async fn follow_events(
     pool: PgPool,
+    cache: Arc<ViewCache>,
     js: jetstream::Context,
     spec: DurableConsumer,
     mut consumer: Option<PullConsumer>,
@@ -236,7 +384,7 @@ pub async fn follow_events(
             match next {
                 Err(_) => {}
                 Ok(None) => break,
-                Ok(Some(Ok(message))) => match handle(&pool, &message).await {
+                Ok(Some(Ok(message))) => match handle(&pool, &cache, &message).await {
                     Ok(()) => backoff = Duration::from_millis(100),
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot apply an event message; it will be redelivered");
@@ -252,5 +400,92 @@ pub async fn follow_events(
         }
         // The stream ended or the consumer is gone: set it up again after a pause.
         bus::pause(&mut backoff, &mut stop).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::{RoomSettings, RoomStatus};
+
+    fn view(event: EventId, banned: bool) -> RoomView {
+        RoomView {
+            room: Room {
+                event_id: event,
+                host_id: UserId::from_uuid(uuid::Uuid::new_v4()),
+                cohost_ids: Vec::new(),
+                status: RoomStatus::Live,
+                went_live_at: None,
+                event_updated_at: Utc::now(),
+            },
+            settings: RoomSettings::default(),
+            appointed: false,
+            banned,
+            timed_out_until: None,
+        }
+    }
+
+    fn ids() -> (EventId, UserId) {
+        (EventId::from_uuid(uuid::Uuid::new_v4()), UserId::from_uuid(uuid::Uuid::new_v4()))
+    }
+
+    #[test]
+    fn a_cached_view_is_used_until_it_is_a_ttl_old() {
+        let cache = ViewCache::default();
+        let (event, user) = ids();
+        let t0 = Instant::now();
+        cache.put(event, user, view(event, false), t0, cache.generation());
+        assert!(cache.get(event, user, t0 + VIEW_TTL / 2).is_some());
+        assert!(cache.get(event, user, t0 + VIEW_TTL).is_none());
+        assert!(cache.get(event, UserId::from_uuid(uuid::Uuid::new_v4()), t0).is_none());
+    }
+
+    #[test]
+    fn invalidating_a_room_forgets_its_views_and_only_its_views() {
+        let cache = ViewCache::default();
+        let (event, user) = ids();
+        let (other, other_user) = ids();
+        let now = Instant::now();
+        cache.put(event, user, view(event, false), now, cache.generation());
+        cache.put(other, other_user, view(other, false), now, cache.generation());
+        cache.invalidate(event);
+        assert!(cache.get(event, user, now).is_none());
+        assert!(cache.get(other, other_user, now).is_some());
+        assert_eq!(cache.entries.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_view_read_before_an_invalidation_is_not_cached_after_it() {
+        let cache = ViewCache::default();
+        let (event, user) = ids();
+        let read_started = cache.generation();
+        // A ban commits while the (now stale) view is being read.
+        cache.invalidate(event);
+        cache.put(event, user, view(event, false), Instant::now(), read_started);
+        assert!(cache.get(event, user, Instant::now()).is_none());
+    }
+
+    #[test]
+    fn a_full_cache_starts_over_rather_than_grow() {
+        let cache = ViewCache::default();
+        let now = Instant::now();
+        for _ in 0..VIEW_CACHE_MAX + 5 {
+            let (event, user) = ids();
+            cache.put(event, user, view(event, true), now, cache.generation());
+        }
+        assert!(cache.entries.load(Ordering::Relaxed) as usize <= VIEW_CACHE_MAX);
+        assert_eq!(cache.entries.load(Ordering::Relaxed) as usize, cache.lock().values().map(HashMap::len).sum::<usize>());
+    }
+
+    #[test]
+    fn the_event_of_a_room_or_lifecycle_subject_is_its_fifth_token() {
+        let (event, _) = ids();
+        assert_eq!(event_of_subject(&format!("stagecast.chat.v1.room.{event}.moderation")), Some(event));
+        assert_eq!(event_of_subject(&format!("stagecast.events.v1.event.{event}.went_live")), Some(event));
+        assert_eq!(event_of_subject("stagecast.chat.v1.room.not-a-uuid.moderation"), None);
+        assert_eq!(event_of_subject(&format!("other.chat.v1.room.{event}.moderation")), None);
+        assert_eq!(event_of_subject("stagecast.chat.v1"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! The use cases, in domain terms.
 //!
-//! Send is the hot path and touches Postgres only to read the room (one query): limits live in
-//! Redis and the message goes to JetStream, which is the durable log; the persister writes it
+//! Send is the hot path and touches Postgres only to read the room (one query, cached for up
+//! to a second: see [`crate::rooms`]): limits live in Redis and the message goes to JetStream, which is the durable log; the persister writes it
 //! to Postgres shortly after. Every moderation action is one transaction that changes the
 //! tables, writes the audit entry and puts the announcement in the outbox, so all three happen
 //! or none does.
@@ -102,6 +102,25 @@ pub struct Chat {
     rate_limit: RateLimit,
 }
 
+/// The refusals a room's view alone decides: closed room, ban, timeout.
+fn admissible(view: &RoomView, role: ChatRole) -> Result<(), ApiError> {
+    view.room.ensure_open()?;
+    if role.runs_the_event() {
+        return Ok(());
+    }
+    if view.banned {
+        return Err(banned());
+    }
+    if let Some(left) = view.timed_out_until.and_then(|until| remaining(until, Utc::now())) {
+        return Err(ApiError::forbidden(
+            "timed_out",
+            format!("you are timed out of this chat for {} more seconds", left.as_secs()),
+        )
+        .with_retry_after(left));
+    }
+    Ok(())
+}
+
 fn banned() -> ApiError {
     ApiError::forbidden("banned", "you are banned from this event's chat")
 }
@@ -136,7 +155,7 @@ impl Chat {
 
     /// Enters a room: refuses banned users (the event's own people cannot be banned).
     pub async fn join(&self, event: EventId, user: UserId, history_limit: PageSize) -> Result<Joined, ApiError> {
-        let view = self.rooms.view(event, user).await?;
+        let view = self.rooms.cached_view(event, user).await?;
         let role = view.role(user);
         if view.banned && !role.runs_the_event() {
             return Err(banned());
@@ -151,54 +170,36 @@ impl Chat {
     }
 
     /// Accepts a message, or returns the result of the first attempt with the same
-    /// client_msg_id.
+    /// client_msg_id. Refusals take precedence in this order: closed room, ban, timeout, slow
+    /// mode, rate limit, blocked terms; a retry of an accepted message gets its first answer
+    /// whatever happened since.
     pub async fn send(&self, outgoing: Outgoing) -> Result<Sent, ApiError> {
-        let view = self.rooms.view(outgoing.event_id, outgoing.author.user_id).await?;
+        let event = outgoing.event_id;
+        let user = outgoing.author.user_id;
+        let view = self.rooms.cached_view(event, user).await?;
         let mut redis = self.redis.clone();
-        let key = SendKey::new(outgoing.event_id, outgoing.author.user_id, &outgoing.client_msg_id);
-        let claim = match idempotency::claim(&mut redis, key).await? {
+        let key = SendKey::new(event, user, &outgoing.client_msg_id);
+        let role = view.role(user);
+        let throttle = (!role.can_moderate()).then(|| throttle::Check::new(event, user, view.settings.slow_mode, self.rate_limit));
+        let claimed = match admissible(&view, role) {
+            // The common case: claim and throttle in one round trip.
+            Ok(()) => idempotency::claim_and_check(&mut redis, key, throttle.as_ref()).await?,
+            Err(refusal) => match idempotency::claim(&mut redis, key).await? {
+                Claimed::Fresh(claim) => {
+                    idempotency::release(&mut redis, claim).await;
+                    return Err(refusal);
+                }
+                done => done,
+            },
+        };
+        let claim = match claimed {
             Claimed::Done(sent) => {
                 tracing::debug!(message_id = %sent.message.id, "send retried; returning the first result");
                 return Ok(sent);
             }
             Claimed::Fresh(claim) => claim,
         };
-        match self.send_claimed(&view, outgoing).await {
-            Ok(sent) => {
-                idempotency::complete(&mut redis, claim, &sent).await;
-                Ok(sent)
-            }
-            Err(e) => {
-                idempotency::release(&mut redis, claim).await;
-                Err(e)
-            }
-        }
-    }
-
-    /// Send's checks, in the order their refusals take precedence: closed room, ban, timeout,
-    /// slow mode, rate limit, blocked terms.
-    async fn send_claimed(&self, view: &RoomView, outgoing: Outgoing) -> Result<Sent, ApiError> {
-        view.room.ensure_open()?;
         let Outgoing { event_id, author, client_msg_id, text } = outgoing;
-        let user = author.user_id;
-        let role = view.role(user);
-        if !role.runs_the_event() {
-            if view.banned {
-                return Err(banned());
-            }
-            if let Some(left) = view.timed_out_until.and_then(|until| remaining(until, Utc::now())) {
-                return Err(ApiError::forbidden(
-                    "timed_out",
-                    format!("you are timed out of this chat for {} more seconds", left.as_secs()),
-                )
-                .with_retry_after(left));
-            }
-        }
-        let throttled = !role.can_moderate();
-        let mut redis = self.redis.clone();
-        if throttled {
-            throttle::check(&mut redis, event_id, user, view.settings.slow_mode, self.rate_limit).await?;
-        }
         let message = ChatMessage {
             id: MessageId::generate(),
             event_id,
@@ -208,11 +209,20 @@ impl Chat {
             sent_at: at_stored_precision(Utc::now()),
             client_msg_id,
         };
-        let outcome = self.deliver(view, message).await;
-        if throttled && outcome.as_ref().is_err() {
-            throttle::release_slow_mode(&mut redis, event_id, user).await;
+        match self.deliver(&view, message).await {
+            Ok(sent) => {
+                idempotency::complete(&mut redis, claim, &sent).await;
+                Ok(sent)
+            }
+            Err(e) => {
+                if throttle.is_some() {
+                    // Slow mode paces messages that are shown.
+                    throttle::release_slow_mode(&mut redis, event, user).await;
+                }
+                idempotency::release(&mut redis, claim).await;
+                Err(e)
+            }
         }
-        outcome
     }
 
     /// Applies the room's blocked terms, then publishes or holds the message.
@@ -394,6 +404,8 @@ impl Chat {
         store::insert_audit(&mut tx, &action).await?;
         bus::enqueue_moderation(&mut tx, &action).await?;
         tx.commit().await?;
+        // Before answering, so this replica refuses a banned user's next message at once.
+        self.rooms.cache().invalidate(event);
         tracing::info!(
             event_id = %event,
             actor_id = %actor,

@@ -5,8 +5,8 @@
 //! background tasks) so that a misconfigured service exits before it reports healthy;
 //! [`Application::run_until`] serves until told to stop.
 //!
-//! Background tasks: the outbox relay (moderation announcements), the rooms consumer and the
-//! message persister. NATS being away at startup is not fatal: the consumers are set up in the
+//! Background tasks: the outbox relay (moderation announcements), the rooms consumer, the
+//! follower of room changes that keeps cached views fresh, and the message persister. NATS being away at startup is not fatal: the consumers are set up in the
 //! background once it is back (Send answers `chat_unavailable` meanwhile).
 use std::{future::Future, time::Duration};
 
@@ -112,7 +112,7 @@ impl Application {
         let nats = stagecast_bus::stream::connect(&config.nats_url, "stagecast-chat-moderation")
             .await
             .with_context(|| format!("cannot connect to NATS at {} (NATS_URL)", config.nats_url))?;
-        let js = jetstream::new(nats);
+        let js = jetstream::new(nats.clone());
         let (stop_background, stopped) = watch::channel(false);
 
         // Set up now when NATS answers, so messages published once build() returns are seen by
@@ -122,6 +122,7 @@ impl Application {
         let persister_consumer = set_up(&js, &persister_spec).await;
 
         let rooms = Rooms::new(pool.clone(), events);
+        let views = rooms.cache().clone();
         let rate_limit = RateLimit { messages: config.rate_limit_messages, window: config.rate_limit_window };
         let chat = Chat::new(pool.clone(), redis, js.clone(), rooms, rate_limit);
 
@@ -130,8 +131,16 @@ impl Application {
             ("outbox relay", tokio::spawn(relay.run(wait_for_stop(stopped.clone()), RELAY_DRAIN))),
             (
                 "rooms consumer",
-                tokio::spawn(rooms::follow_events(pool.clone(), js.clone(), rooms_spec, rooms_consumer, stopped.clone())),
+                tokio::spawn(rooms::follow_events(
+                    pool.clone(),
+                    views.clone(),
+                    js.clone(),
+                    rooms_spec,
+                    rooms_consumer,
+                    stopped.clone(),
+                )),
             ),
+            ("view invalidations", tokio::spawn(rooms::follow_invalidations(nats, views, stopped.clone()))),
             ("message persister", tokio::spawn(persister::run(pool, js, persister_spec, persister_consumer, stopped))),
         ];
 
