@@ -6,7 +6,7 @@ use stagecast_proto::chat::v1::{self as pb, moderate_request::Action};
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{assert_refused, from_ts, hear, heard, retry_after, spawn_app, user};
+use crate::helpers::{assert_refused, code, from_ts, hear, heard, retry_after, spawn_app, spawn_app_with, user};
 
 #[tokio::test]
 async fn a_ban_refuses_send_and_join_until_unbanned() {
@@ -35,6 +35,39 @@ async fn a_ban_refuses_send_and_join_until_unbanned() {
         "not_banned",
     );
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_ban_through_one_replica_is_refused_at_once_by_another_that_knew_the_user() {
+    let a = spawn_app().await;
+    let room = a.live_room().await;
+    let b = spawn_app_with(|c| {
+        c.database_url = a.config().database_url.clone();
+        c.consumer_prefix = a.config().consumer_prefix.clone();
+    })
+    .await;
+    let viewer = user();
+    // Replica B reads the viewer's view of the room, and caches it.
+    b.say(&room.id, viewer, "before").await;
+
+    a.moderate_with(&room.id, room.host, Action::BanUserId(viewer.to_string()), "spam").await.expect("ban");
+
+    // Well inside the cache's lifetime (1 s): only A's announcement of the ban can make B
+    // refuse this soon.
+    let started = std::time::Instant::now();
+    let refused = loop {
+        match b.try_send(&room.id, viewer, &Uuid::new_v4().to_string(), "still here?").await {
+            Err(status) => break status,
+            Ok(_) => {
+                assert!(started.elapsed() < Duration::from_millis(500), "replica B still accepts a banned user's messages");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    assert_eq!(code(&refused), "banned");
+    assert!(started.elapsed() < Duration::from_millis(500));
+    b.stop().await;
+    a.stop().await;
 }
 
 #[tokio::test]
