@@ -37,7 +37,7 @@ use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
 
 use crate::{
     bus::{self, DurableConsumer},
-    domain::{EventId, Room, UserId},
+    domain::{EventId, Room, RoomSettings, UserId},
     store::{self, RoomView},
 };
 
@@ -54,8 +54,22 @@ pub const VIEW_TTL: Duration = Duration::from_secs(1);
 /// Cached views at most; past it the cache starts over (each entry is a few hundred bytes).
 const VIEW_CACHE_MAX: usize = 20_000;
 
-/// Views of one room by user, with when each was read.
-type RoomViews = HashMap<UserId, (RoomView, Instant)>;
+/// One user's standing in a room, as a view carries it.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
+    appointed: bool,
+    banned: bool,
+    timed_out_until: Option<chrono::DateTime<Utc>>,
+    read_at: Instant,
+}
+
+/// A room's cached views: the room and its settings once (a long blocked-terms list is not
+/// copied per user), and each user's standing.
+struct RoomViews {
+    room: Room,
+    settings: RoomSettings,
+    users: HashMap<UserId, Standing>,
+}
 
 /// Recently read views, by room and user.
 #[derive(Default)]
@@ -75,8 +89,15 @@ impl ViewCache {
 
     fn get(&self, event: EventId, user: UserId, now: Instant) -> Option<RoomView> {
         let rooms = self.lock();
-        let (view, at) = rooms.get(&event)?.get(&user)?;
-        (now.duration_since(*at) < VIEW_TTL).then(|| view.clone())
+        let views = rooms.get(&event)?;
+        let standing = views.users.get(&user)?;
+        (now.duration_since(standing.read_at) < VIEW_TTL).then(|| RoomView {
+            room: views.room.clone(),
+            settings: views.settings.clone(),
+            appointed: standing.appointed,
+            banned: standing.banned,
+            timed_out_until: standing.timed_out_until,
+        })
     }
 
     fn generation(&self) -> u64 {
@@ -92,7 +113,17 @@ impl ViewCache {
             rooms.clear();
             self.entries.store(0, Ordering::Relaxed);
         }
-        if rooms.entry(event).or_default().insert(user, (view, read_at)).is_none() {
+        let RoomView { room, settings, appointed, banned, timed_out_until } = view;
+        let standing = Standing { appointed, banned, timed_out_until, read_at };
+        // The room part is the newest read; no change came in between (same generation).
+        let views = rooms.entry(event).or_insert_with(|| RoomViews {
+            room: room.clone(),
+            settings: settings.clone(),
+            users: HashMap::new(),
+        });
+        views.room = room;
+        views.settings = settings;
+        if views.users.insert(user, standing).is_none() {
             self.entries.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -101,8 +132,8 @@ impl ViewCache {
     pub fn invalidate(&self, event: EventId) {
         let mut rooms = self.lock();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        if let Some(users) = rooms.remove(&event) {
-            self.entries.fetch_sub(users.len() as u64, Ordering::Relaxed);
+        if let Some(views) = rooms.remove(&event) {
+            self.entries.fetch_sub(views.users.len() as u64, Ordering::Relaxed);
         }
     }
 }
@@ -408,7 +439,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::domain::{RoomSettings, RoomStatus};
+    use crate::domain::RoomStatus;
 
     fn view(event: EventId, banned: bool) -> RoomView {
         RoomView {
@@ -476,7 +507,7 @@ mod tests {
             cache.put(event, user, view(event, true), now, cache.generation());
         }
         assert!(cache.entries.load(Ordering::Relaxed) as usize <= VIEW_CACHE_MAX);
-        assert_eq!(cache.entries.load(Ordering::Relaxed) as usize, cache.lock().values().map(HashMap::len).sum::<usize>());
+        assert_eq!(cache.entries.load(Ordering::Relaxed) as usize, cache.lock().values().map(|v| v.users.len()).sum::<usize>());
     }
 
     #[test]
