@@ -180,7 +180,8 @@ impl Chat {
         let mut redis = self.redis.clone();
         let key = SendKey::new(event, user, &outgoing.client_msg_id);
         let role = view.role(user);
-        let throttle = (!role.can_moderate()).then(|| throttle::Check::new(event, user, view.settings.slow_mode, self.rate_limit));
+        let throttle =
+            (!role.can_moderate()).then(|| throttle::Check::new(event, user, view.settings.slow_mode, self.rate_limit));
         let claimed = match admissible(&view, role) {
             // The common case: claim and throttle in one round trip.
             Ok(()) => idempotency::claim_and_check(&mut redis, key, throttle.as_ref()).await?,

@@ -53,7 +53,9 @@ end
 /// Hashed once; `invoke_async` sends EVALSHA and loads the script only when Redis does not
 /// have it yet.
 static SCRIPT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!("{CHECK_FUNCTION}return throttle(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))"))
+    Script::new(&format!(
+        "{CHECK_FUNCTION}return throttle(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))"
+    ))
 });
 
 fn slow_key(event: EventId, user: UserId) -> String {
@@ -103,11 +105,8 @@ impl Check {
         match answer {
             [1, pttl, ..] => {
                 // A key without expiry (-1) or gone (-2) cannot happen with SET EX; wait a full period.
-                let wait = if *pttl > 0 {
-                    Duration::from_millis(*pttl as u64)
-                } else {
-                    Duration::from_secs(self.slow.secs().into())
-                };
+                let wait =
+                    if *pttl > 0 { Duration::from_millis(*pttl as u64) } else { Duration::from_secs(self.slow.secs().into()) };
                 let wait = whole_seconds(wait);
                 Err(ApiError::new(
                     ErrorKind::RateLimited,
@@ -122,12 +121,7 @@ impl Check {
                 Err(ApiError::new(
                     ErrorKind::RateLimited,
                     "rate_limited",
-                    format!(
-                        "at most {} messages per {} s; try again in {} s",
-                        self.limit.messages,
-                        self.window,
-                        wait.as_secs()
-                    ),
+                    format!("at most {} messages per {} s; try again in {} s", self.limit.messages, self.window, wait.as_secs()),
                 )
                 .with_retry_after(wait))
             }
