@@ -6,6 +6,9 @@ use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
 
+/// HTTP/2 streams (calls) in flight per client connection.
+pub const MAX_CONCURRENT_STREAMS: u32 = 128;
+
 /// Serves `routes` on `listener` until `shutdown` resolves, then finishes in-flight calls.
 ///
 /// `service_names` are the fully qualified gRPC service names reported as SERVING by the health
@@ -36,6 +39,10 @@ pub async fn serve(
         }
     };
     tonic::transport::Server::builder()
+        // A gateway opening a thousand sockets at once sends a thousand calls at once: past this
+        // many per connection they wait in the client instead of all being held here, which
+        // bounds what a burst leaves allocated in every service (h2 stream slots, handler state).
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .layer(tower_http::trace::TraceLayer::new_for_grpc().make_span_with(stagecast_telemetry::grpc::server_span))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown)
