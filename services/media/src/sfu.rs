@@ -8,8 +8,10 @@
 //!   grants say `subscribe`;
 //! - a track is only ever forwarded while its publisher's grants allow its source and nobody
 //!   (server or publisher) has muted it;
-//! - every call that mutates a peer is followed by [`Sfu::poll`], which drains every peer's
-//!   output until str0m reports a timeout (str0m's rule).
+//! - every call that mutates a peer is followed by draining that peer's output until str0m
+//!   reports a timeout (str0m's rule): a received datagram's peer at once, in
+//!   [`Sfu::handle_receive`] (in RTP mode str0m holds only one received packet), the rest in
+//!   [`Sfu::poll`].
 use std::{
     collections::{BTreeMap, VecDeque},
     fmt,
@@ -307,6 +309,10 @@ impl Peer {
     }
 
     fn flush_outbox(&mut self) {
+        // Most polls have nothing to send, and looking the channel up costs an SCTP stream search.
+        if self.outbox.is_empty() {
+            return;
+        }
         let Some(cid) = self.channel else { return };
         let Some(mut ch) = self.rtc.channel(cid) else { return };
         while let Some(msg) = self.outbox.front() {
