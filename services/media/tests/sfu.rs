@@ -550,3 +550,36 @@ fn a_whep_viewer_keeps_continuous_sequence_numbers_when_its_slot_rebinds_to_anot
     let ts: Vec<u32> = v.rtp_in.iter().map(|h| h.timestamp).collect();
     assert!(ts.windows(2).all(|w| w[1].wrapping_sub(w[0]) as i32 > 0), "time moves forward: {ts:?}");
 }
+
+#[test]
+fn a_subscribers_keyframe_request_and_an_unmute_each_reach_the_publisher() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Camera]).unwrap();
+    let viewer = net.join("10.0.0.3:1000", "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+    let mid = net.clients[viewer]
+        .messages
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            ServerMessage::State { tracks, .. } => tracks.iter().find(|t| t.source == TrackSource::Camera).map(|t| t.mid.clone()),
+            _ => None,
+        })
+        .expect("the viewer was told which m-line carries the camera");
+
+    let before = net.clients[host_ix].keyframe_requests;
+    let mut w = net.clients[viewer].rtc.writer(Mid::from(mid.as_str())).unwrap();
+    w.request_keyframe(None, str0m::media::KeyframeRequestKind::Pli).unwrap();
+    net.run(Duration::from_millis(300));
+    assert!(net.clients[host_ix].keyframe_requests > before, "the viewer's PLI was passed on");
+
+    net.clients[host_ix].send(&ClientMessage::Mute { source: TrackSource::Camera, muted: true });
+    net.run(Duration::from_secs(1));
+    let (at_mute, requests) = (net.clients[viewer].received_video, net.clients[host_ix].keyframe_requests);
+    net.run(Duration::from_secs(1));
+    assert!(net.clients[viewer].received_video <= at_mute + 1, "no video while muted");
+    net.clients[host_ix].send(&ClientMessage::Mute { source: TrackSource::Camera, muted: false });
+    net.run(Duration::from_millis(500));
+    assert!(net.clients[host_ix].keyframe_requests > requests, "unmuting asked for a keyframe");
+    assert!(net.clients[viewer].received_video > at_mute + 5, "video flows again");
+}
