@@ -6,7 +6,9 @@
 //! - [`signal`]: the JSON messages of the `signal` data channel (docs/media.md).
 //! - [`sfu`]: the sans-IO core: peers, rooms, grants enforcement, forwarding, renegotiation,
 //!   active speaker. Time and datagrams come in, datagrams and room events go out.
-//! - [`tap`]: plain-RTP packetizing of forwarded frames for the egress pipelines.
+//! - [`rewrite`]: per outgoing stream, the payload-type map and the sequence-number and timestamp
+//!   offsets that RTP forwarding needs; loss detection on incoming video.
+//! - [`tap`]: forwarded RTP under a plain header of its own, for the egress pipelines.
 //! - [`worker`]: drives one [`sfu::Sfu`] with a UDP socket and a clock on its own thread;
 //!   [`udp`] sends its bursts with one `sendmmsg` each.
 //! - [`rooms`]: which room lives on which worker; the async face the edges call.
@@ -21,6 +23,7 @@ pub mod commands;
 pub mod config;
 pub mod grpc;
 pub mod http;
+pub mod rewrite;
 pub mod rooms;
 pub mod sdp;
 pub mod sfu;

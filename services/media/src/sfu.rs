@@ -8,13 +8,18 @@
 //!   grants say `subscribe`;
 //! - a track is only ever forwarded while its publisher's grants allow its source and nobody
 //!   (server or publisher) has muted it;
-//! - every call that mutates a peer is followed by [`Sfu::poll`], which drains every peer's
-//!   output until str0m reports a timeout (str0m's rule).
+//! - every call that mutates a peer is followed by draining that peer's output until str0m
+//!   reports a timeout (str0m's rule): a received datagram's peer at once, in
+//!   [`Sfu::handle_receive`] (in RTP mode str0m holds only one received packet), the rest in
+//!   [`Sfu::poll`].
 use std::{
     collections::{BTreeMap, VecDeque},
     fmt,
     net::SocketAddr,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -23,12 +28,14 @@ use str0m::{
     Candidate, Event, IceConnectionState, Input, Output, Rtc,
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
     channel::{ChannelData, ChannelId},
-    format::Codec,
-    media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid},
+    format::{Codec, PayloadParams},
+    media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt},
     net::{Protocol, Receive, Transmit},
+    rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc, VideoOrientation},
 };
 
 use crate::{
+    rewrite::{LossWatch, OutStream, Source},
     sdp::{OfferSummary, SectionKind},
     signal::{ClientMessage, ParticipantView, ServerMessage, TrackView},
     tap::{RtpStream, TapCodec},
@@ -147,6 +154,10 @@ pub struct ParticipantInfo {
 /// Codecs of every room: VP8 and H.264 (OBS sends only H.264), Opus. The SFU does not
 /// transcode, so a subscriber receives whatever its publisher sends.
 ///
+/// Every peer is in str0m's RTP mode: the SFU forwards RTP packets as they arrive (a new header
+/// per subscriber, the payload shared) instead of having str0m depacketize each frame from the
+/// publisher and packetize it again for every subscriber.
+///
 /// Transport-wide congestion control (TWCC) is negotiated only with peers that may publish: it
 /// feeds their browser's send-side bandwidth estimate. The SFU does no bandwidth estimation
 /// towards subscribers (no simulcast layers to choose between), so TWCC there would only cost a
@@ -154,7 +165,7 @@ pub struct ParticipantInfo {
 /// CPU per video packet in bench/src/bin/sfu_forward.rs. An audience member promoted later keeps
 /// the connection it joined with: its uplink estimate falls back to loss-based.
 fn rtc_for(now: Instant, publishes: bool) -> Rtc {
-    let builder = Rtc::builder().clear_codecs().enable_opus(true, false).enable_vp8(true).enable_h264(true);
+    let builder = Rtc::builder().set_rtp_mode(true).clear_codecs().enable_opus(true, false).enable_vp8(true).enable_h264(true);
     if publishes {
         return builder.build(now);
     }
@@ -187,8 +198,14 @@ struct TrackIn {
     muted_by_server: bool,
     muted_by_client: bool,
     last_keyframe_request: Option<Instant>,
-    /// The codec of the last frame received, for taps.
+    /// The codec of the last packet received, for taps.
     codec: Option<TapCodec>,
+    /// The SSRC the publisher sends this track with (learnt from its packets).
+    ssrc: Option<Ssrc>,
+    /// The parameters of the payload type last received, resolved once per change of type.
+    params: Option<PayloadParams>,
+    /// Video only: packets lost for good call for a keyframe.
+    loss: LossWatch,
 }
 
 impl TrackIn {
@@ -216,6 +233,13 @@ struct TrackOut {
     origin_mid: Mid,
     kind: MediaKind,
     state: OutState,
+    out: OutStream,
+}
+
+impl TrackOut {
+    fn new(origin: PeerId, origin_mid: Mid, kind: MediaKind) -> Self {
+        Self { origin, origin_mid, kind, state: OutState::ToOpen, out: OutStream::default() }
+    }
 }
 
 impl TrackOut {
@@ -232,6 +256,8 @@ struct WhepSlot {
     kind: MediaKind,
     mid: Mid,
     bound: Option<(PeerId, Mid)>,
+    /// Rebinding changes the source behind the slot's stream; the viewer sees one stream.
+    out: OutStream,
 }
 
 struct Peer {
@@ -283,6 +309,10 @@ impl Peer {
     }
 
     fn flush_outbox(&mut self) {
+        // Most polls have nothing to send, and looking the channel up costs an SCTP stream search.
+        if self.outbox.is_empty() {
+            return;
+        }
         let Some(cid) = self.channel else { return };
         let Some(mut ch) = self.rtc.channel(cid) else { return };
         while let Some(msg) = self.outbox.front() {
@@ -395,13 +425,76 @@ fn tap_codec(codec: Codec) -> Option<TapCodec> {
     }
 }
 
+/// One received RTP packet on its way to subscribers: what of its header matters to them, and
+/// its payload, shared by every copy.
+struct Forward {
+    origin: PeerId,
+    mid: Mid,
+    kind: MediaKind,
+    ssrc: u32,
+    /// Extended sequence number.
+    seq: u64,
+    timestamp: u32,
+    marker: bool,
+    pt: Pt,
+    params: PayloadParams,
+    audio_level: Option<i8>,
+    voice_activity: Option<bool>,
+    video_orientation: Option<VideoOrientation>,
+    payload: Arc<[u8]>,
+    arrival: Instant,
+}
+
+impl Forward {
+    fn source(&self) -> Source {
+        Source { peer: self.origin, ssrc: self.ssrc }
+    }
+
+    /// The header extensions a subscriber gets: the publisher's audio level (for its own
+    /// active-speaker display) and video orientation (or the picture shows sideways). str0m adds
+    /// the transport ones (MID, send time) for each subscriber itself.
+    fn ext_vals(&self) -> ExtensionValues {
+        ExtensionValues {
+            audio_level: self.audio_level,
+            voice_activity: self.voice_activity,
+            video_orientation: self.video_orientation,
+            ..Default::default()
+        }
+    }
+}
+
+/// The receiver's payload type for a publisher's codec, among those its m-line negotiated.
+fn subscriber_pt(rtc: &Rtc, mid: Mid, params: &PayloadParams) -> Option<Pt> {
+    let negotiated = rtc.media(mid)?.remote_pts();
+    let config = rtc.codec_config();
+    if let Some(p) = config.match_params(*params).filter(|p| negotiated.contains(&p.pt())) {
+        return Some(p.pt());
+    }
+    // The closest match in the whole configuration may be one this m-line left out; a
+    // negotiated one of the same codec, clock rate and H.264 packetization mode and profile
+    // carries the same packets.
+    let (a, fa) = (params.spec(), params.spec().format);
+    config
+        .params()
+        .iter()
+        .find(|p| {
+            let (b, fb) = (p.spec(), p.spec().format);
+            negotiated.contains(&p.pt())
+                && b.codec == a.codec
+                && b.clock_rate == a.clock_rate
+                && fb.packetization_mode == fa.packetization_mode
+                && fb.profile_level_id == fa.profile_level_id
+        })
+        .map(|p| p.pt())
+}
+
 /// Work handed from one peer to the others while polling.
-// Media is nearly every item; boxing it would add an allocation per forwarded frame.
+// Media is nearly every item; boxing it would add an allocation per forwarded packet.
 #[allow(clippy::large_enum_variant)]
 enum Propagated {
     TrackOpen(PeerId, Mid, MediaKind),
     TrackClosed(PeerId, Mid),
-    Media(PeerId, MediaKind, MediaData),
+    Media(Forward),
     KeyframeRequest(PeerId, Mid, KeyframeRequestKind),
     RoomChanged(String),
 }
@@ -506,14 +599,14 @@ impl Sfu {
         if req.kind == ConnectionKind::Whep {
             for s in summary.sections.iter().filter(|s| s.offerer_receives) {
                 let kind = if s.kind == SectionKind::Video { MediaKind::Video } else { MediaKind::Audio };
-                peer.whep_slots.push(WhepSlot { kind, mid: Mid::from(s.mid.as_str()), bound: None });
+                peer.whep_slots.push(WhepSlot { kind, mid: Mid::from(s.mid.as_str()), bound: None, out: OutStream::default() });
             }
         }
         // Tracks already in the room, for a subscriber (WHEP binds them when media flows).
         if peer.grants.subscribe && req.kind == ConnectionKind::Participant {
             for other in self.peers.iter().filter(|p| p.room == peer.room) {
                 for t in &other.tracks_in {
-                    peer.tracks_out.push(TrackOut { origin: other.id, origin_mid: t.mid, kind: t.kind, state: OutState::ToOpen });
+                    peer.tracks_out.push(TrackOut::new(other.id, t.mid, t.kind));
                 }
             }
         }
@@ -546,12 +639,15 @@ impl Sfu {
             }
         };
         let peer = &mut self.peers[i];
-        peer.dirty = true;
         if let Err(e) = peer.rtc.handle_input(input) {
             // A malformed packet costs this peer its connection, never the room.
             tracing::debug!(peer = %peer.id, error = %e, "dropping peer after bad input");
             peer.rtc.disconnect();
         }
+        // Drained now, not at the end of the batch: in RTP mode str0m holds one received packet
+        // until the next `poll_output`, so a second datagram before it would replace the first.
+        peer.dirty = false;
+        self.poll_peer(i, now);
         true
     }
 
@@ -706,7 +802,7 @@ impl Sfu {
                 let mut add = Vec::new();
                 for other in self.peers.iter().filter(|p| p.room == room && p.id != id) {
                     for t in &other.tracks_in {
-                        add.push(TrackOut { origin: other.id, origin_mid: t.mid, kind: t.kind, state: OutState::ToOpen });
+                        add.push(TrackOut::new(other.id, t.mid, t.kind));
                     }
                 }
                 self.peers[i].tracks_out.extend(add);
@@ -904,7 +1000,7 @@ impl Sfu {
                     self.track_unpublished(i, m.mid);
                 }
             }
-            Event::MediaData(data) => self.media_in(i, now, data),
+            Event::RtpPacket(pkt) => self.media_in(i, now, pkt),
             Event::KeyframeRequest(req) => {
                 let Some(out) = peer.tracks_out.iter().find(|t| t.open_mid() == Some(req.mid)) else {
                     if let Some(WhepSlot { bound: Some((origin, mid)), .. }) = peer.whep_slots.iter().find(|s| s.mid == req.mid) {
@@ -943,6 +1039,9 @@ impl Sfu {
             muted_by_client: false,
             last_keyframe_request: None,
             codec: None,
+            ssrc: None,
+            params: None,
+            loss: LossWatch::default(),
         };
         if peer.visible() {
             self.events.push(RoomEvent::TrackPublished {
@@ -973,33 +1072,69 @@ impl Sfu {
         self.queue.push_back(Propagated::RoomChanged(peer.room.clone()));
     }
 
-    fn media_in(&mut self, i: usize, now: Instant, data: MediaData) {
+    fn media_in(&mut self, i: usize, now: Instant, pkt: RtpPacket) {
         let peer = &mut self.peers[i];
-        let Some(track) = peer.tracks_in.iter_mut().find(|t| t.mid == data.mid) else { return };
+        let ssrc = pkt.header.ssrc;
+        let k = match peer.tracks_in.iter().position(|t| t.ssrc == Some(ssrc)) {
+            Some(k) => k,
+            None => {
+                // A new SSRC: str0m knows its m-line (from the MID header extension or the SDP).
+                let Some(mid) = peer.rtc.direct_api().stream_rx(&ssrc).map(|rx| rx.mid()) else { return };
+                let Some(k) = peer.tracks_in.iter().position(|t| t.mid == mid) else { return };
+                let t = &mut peer.tracks_in[k];
+                t.ssrc = Some(ssrc);
+                t.loss.reset();
+                k
+            }
+        };
+        let track = &mut peer.tracks_in[k];
         if track.muted() {
             return;
         }
-        if track.codec.is_none() {
-            track.codec = tap_codec(data.params.spec().codec);
-        }
-        if !data.contiguous && track.kind == MediaKind::Video {
+        let pt = pkt.header.payload_type;
+        let params = match track.params {
+            Some(p) if p.pt() == pt => p,
+            _ => {
+                let Some(p) = peer.rtc.codec_config().find(|p| p.pt() == pt).copied() else { return };
+                track.params = Some(p);
+                track.codec = tap_codec(p.spec().codec).or(track.codec);
+                p
+            }
+        };
+        if track.kind == MediaKind::Video && track.loss.record(*pkt.seq_no) > 0 {
             let due = track.last_keyframe_request.is_none_or(|t| now >= t + KEYFRAME_REQUEST_INTERVAL);
             if due {
                 track.last_keyframe_request = Some(now);
-                if let Some(mut w) = peer.rtc.writer(data.mid) {
-                    let _ = w.request_keyframe(None, KeyframeRequestKind::Pli);
+                if let Some(rx) = peer.rtc.direct_api().stream_rx(&ssrc) {
+                    rx.request_keyframe(KeyframeRequestKind::Pli);
                 }
             }
         }
+        let ext = &pkt.header.ext_vals;
         if track.source == TrackSource::Microphone
-            && let Some(level) = data.ext_vals.audio_level
+            && let Some(level) = ext.audio_level
         {
             // A quick attack and slow release, so a pause between words does not flip the speaker.
             let l = level as f32;
             peer.level = if l > peer.level { 0.5 * peer.level + 0.5 * l } else { 0.9 * peer.level + 0.1 * l };
         }
-        let kind = track.kind;
-        self.queue.push_back(Propagated::Media(peer.id, kind, data));
+        let f = Forward {
+            origin: peer.id,
+            mid: track.mid,
+            kind: track.kind,
+            ssrc: *ssrc,
+            seq: *pkt.seq_no,
+            timestamp: pkt.header.timestamp,
+            marker: pkt.header.marker,
+            pt,
+            params,
+            audio_level: ext.audio_level,
+            voice_activity: ext.voice_activity,
+            video_orientation: ext.video_orientation,
+            payload: pkt.payload,
+            arrival: pkt.timestamp,
+        };
+        self.queue.push_back(Propagated::Media(f));
     }
 
     fn channel_data(&mut self, i: usize, _now: Instant, d: ChannelData) {
@@ -1156,7 +1291,7 @@ impl Sfu {
                 let Some(room) = self.index(origin).map(|i| self.peers[i].room.clone()) else { return };
                 for q in self.peers.iter_mut().filter(|q| q.room == room && q.id != origin) {
                     if q.grants.subscribe && q.kind == ConnectionKind::Participant {
-                        q.tracks_out.push(TrackOut { origin, origin_mid: mid, kind, state: OutState::ToOpen });
+                        q.tracks_out.push(TrackOut::new(origin, mid, kind));
                         q.dirty = true;
                     }
                 }
@@ -1184,7 +1319,7 @@ impl Sfu {
                     }
                 }
             }
-            Propagated::Media(origin, kind, data) => self.forward(now, origin, kind, &data),
+            Propagated::Media(f) => self.forward(now, &f),
             Propagated::KeyframeRequest(origin, mid, kind) => {
                 let Some(i) = self.index(origin) else { return };
                 let peer = &mut self.peers[i];
@@ -1194,8 +1329,8 @@ impl Sfu {
                 }
                 t.last_keyframe_request = Some(now);
                 peer.dirty = true;
-                if let Some(mut w) = peer.rtc.writer(mid) {
-                    let _ = w.request_keyframe(None, kind);
+                if let Some(rx) = peer.rtc.direct_api().stream_rx_by_mid(mid, None) {
+                    rx.request_keyframe(kind);
                 }
             }
             Propagated::RoomChanged(room) => {
@@ -1206,62 +1341,73 @@ impl Sfu {
         }
     }
 
-    fn forward(&mut self, now: Instant, origin: PeerId, kind: MediaKind, data: &MediaData) {
+    fn forward(&mut self, now: Instant, f: &Forward) {
+        let origin = f.origin;
         let Some(oi) = self.index(origin) else { return };
         // Borrowed out of the origin (and put back below) rather than cloned: this runs per packet.
         let room = std::mem::take(&mut self.peers[oi].room);
+        let clock_rate = f.params.spec().clock_rate.get();
         let mut wants_keyframe = false;
         for q in self.peers.iter_mut().filter(|q| q.id != origin && q.room == room && q.grants.subscribe && q.connected) {
-            let mid = match q.kind {
-                ConnectionKind::Participant => {
-                    q.tracks_out.iter().find(|t| t.origin == origin && t.origin_mid == data.mid).and_then(TrackOut::open_mid)
-                }
+            let target = match q.kind {
+                ConnectionKind::Participant => q
+                    .tracks_out
+                    .iter_mut()
+                    .find(|t| t.origin == origin && t.origin_mid == f.mid)
+                    .and_then(|t| Some((t.open_mid()?, &mut t.out))),
                 ConnectionKind::Whep => {
-                    let Some(slot) = q.whep_slots.iter_mut().find(|s| s.kind == kind) else { continue };
+                    let Some(slot) = q.whep_slots.iter_mut().find(|s| s.kind == f.kind) else { continue };
                     if slot.bound.is_none() {
-                        slot.bound = Some((origin, data.mid));
-                        wants_keyframe |= kind == MediaKind::Video;
+                        slot.bound = Some((origin, f.mid));
+                        wants_keyframe |= f.kind == MediaKind::Video;
                     }
-                    (slot.bound == Some((origin, data.mid))).then_some(slot.mid)
+                    (slot.bound == Some((origin, f.mid))).then_some((slot.mid, &mut slot.out))
                 }
                 ConnectionKind::Whip => None,
             };
-            let Some(mid) = mid else { continue };
+            let Some((mid, out)) = target else { continue };
             q.dirty = true;
-            let Some(writer) = q.rtc.writer(mid) else { continue };
-            let Some(pt) = writer.match_params(data.params) else { continue };
-            if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
-                tracing::debug!(peer = %q.id, error = %e, "write failed; dropping peer");
-                q.rtc.disconnect();
-            }
+            let rtc = &mut q.rtc;
+            let Some(mapped) =
+                out.map(f.source(), f.pt, f.seq, f.timestamp, clock_rate, now, || subscriber_pt(rtc, mid, &f.params))
+            else {
+                continue;
+            };
+            // str0m declares the send stream of every negotiated sending m-line itself.
+            let mut api = rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(mid, None) else { continue };
+            let write = RtpWrite::new(mapped.pt, mapped.seq.into(), mapped.timestamp, f.arrival, f.payload.clone())
+                .marker(f.marker)
+                .ext_vals(f.ext_vals())
+                // Video is worth a retransmission (a lost packet costs a frame and its
+                // dependants); audio is not (it would arrive after its playout time).
+                .nackable(f.kind == MediaKind::Video);
+            tx.write_rtp(write);
         }
         self.peers[oi].room = room;
         if wants_keyframe {
-            self.propagate(now, Propagated::KeyframeRequest(origin, data.mid, KeyframeRequestKind::Pli));
+            self.propagate(now, Propagated::KeyframeRequest(origin, f.mid, KeyframeRequestKind::Pli));
         }
         if !self.taps.is_empty() {
-            self.tap(origin, data);
+            self.tap(now, f);
         }
     }
 
-    fn tap(&mut self, origin: PeerId, data: &MediaData) {
-        let Some(i) = self.index(origin) else { return };
+    fn tap(&mut self, now: Instant, f: &Forward) {
+        let Some(i) = self.index(f.origin) else { return };
         let p = &self.peers[i];
-        let Some(track) = p.tracks_in.iter().find(|t| t.mid == data.mid) else { return };
-        let Some(codec) = track.codec else { return };
-        let (numer, denom) = (data.time.numer() as u128, data.time.denom().max(1) as u128);
-        let timestamp = (numer * codec.clock_rate() as u128 / denom) as u32;
-        let mut packets = Vec::new();
+        let Some(track) = p.tracks_in.iter().find(|t| t.mid == f.mid) else { return };
+        let Some(codec) = tap_codec(f.params.spec().codec) else { return };
         for tap in self.taps.iter_mut().filter(|t| t.room == p.room && t.user_id == p.user_id && t.source == track.source) {
-            tap.stream.packetize(codec, timestamp, &data.data, &mut packets);
-            for pkt in packets.drain(..) {
-                self.transmits.push(Transmit {
-                    proto: Protocol::Udp,
-                    source: self.local,
-                    destination: tap.stream.destination,
-                    contents: pkt.into(),
-                });
-            }
+            let Some(pkt) = tap.stream.packet(codec, f.source(), f.seq, f.timestamp, f.marker, &f.payload, now) else {
+                continue;
+            };
+            self.transmits.push(Transmit {
+                proto: Protocol::Udp,
+                source: self.local,
+                destination: tap.stream.destination,
+                contents: pkt.into(),
+            });
         }
     }
 

@@ -16,7 +16,8 @@ use crate::{
 
 /// Largest datagram read; WebRTC keeps packets under the ~1200-byte MTU target.
 const RECV_BUF: usize = 2048;
-/// Datagrams handled per wake-up before str0m is polled, so a flood cannot starve timers.
+/// Datagrams handled per wake-up before what they brought is forwarded and timers run, so a
+/// flood cannot starve timers.
 const RECV_BATCH: usize = 64;
 
 pub enum Command {

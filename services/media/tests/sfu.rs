@@ -17,9 +17,10 @@ use str0m::{
     Candidate, Event, Input, Output, Rtc,
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
     channel::ChannelId,
-    format::Codec,
-    media::{Direction, MediaKind, MediaTime, Mid},
+    format::{Codec, FormatParams},
+    media::{Direction, Frequency, MediaKind, MediaTime, Mid},
     net::{Protocol, Receive},
+    rtp::RawPacket,
 };
 
 const SFU_ADDR: &str = "10.0.0.1:5000";
@@ -58,12 +59,25 @@ struct Client {
     received_video: usize,
     messages: Vec<ServerMessage>,
     mids_out: BTreeMap<TrackSource, Mid>,
+    /// Headers of the RTP packets received (only with raw packets enabled).
+    rtp_in: Vec<str0m::rtp::RtpHeader>,
+    /// Payload types of the RTP packets sent (only with raw packets enabled).
+    pts_out: Vec<u8>,
+    keyframe_requests: usize,
 }
 
 impl Client {
     fn new(addr: &str, now: Instant) -> Self {
+        Self::with_rtc(addr, Rtc::builder().build(now))
+    }
+
+    /// A client that records the RTP headers it sends and receives.
+    fn recording(addr: &str, now: Instant) -> Self {
+        Self::with_rtc(addr, Rtc::builder().enable_raw_packets(true).build(now))
+    }
+
+    fn with_rtc(addr: &str, mut rtc: Rtc) -> Self {
         let addr: SocketAddr = addr.parse().unwrap();
-        let mut rtc = Rtc::builder().build(now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
         Self {
             addr,
@@ -75,6 +89,9 @@ impl Client {
             received_video: 0,
             messages: vec![],
             mids_out: BTreeMap::new(),
+            rtp_in: vec![],
+            pts_out: vec![],
+            keyframe_requests: 0,
         }
     }
 
@@ -134,6 +151,12 @@ impl Client {
                     self.received_video += 1;
                 }
             }
+            Event::RawPacket(p) => match *p {
+                RawPacket::RtpRx(header, _) => self.rtp_in.push(header),
+                RawPacket::RtpTx(header, _) => self.pts_out.push(*header.payload_type),
+                _ => {}
+            },
+            Event::KeyframeRequest(_) => self.keyframe_requests += 1,
             _ => {}
         }
     }
@@ -143,6 +166,16 @@ impl Client {
         let Some(writer) = self.rtc.writer(mid) else { return };
         let Some(pt) = writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt()) else { return };
         let _ = writer.write(pt, now, MediaTime::from_90khz(n * 960), vec![0x78u8; 60]);
+    }
+
+    /// A 2,500-byte VP8 keyframe (three RTP packets), if the client publishes a camera.
+    fn write_video(&mut self, now: Instant, n: u64) {
+        let Some(&mid) = self.mids_out.get(&TrackSource::Camera) else { return };
+        let Some(writer) = self.rtc.writer(mid) else { return };
+        let Some(pt) = writer.payload_params().find(|p| p.spec().codec == Codec::Vp8).map(|p| p.pt()) else { return };
+        let mut frame = vec![0x5au8; 2500];
+        frame[0] = 0x10;
+        let _ = writer.write(pt, now, MediaTime::from_90khz(n * 3600), frame);
     }
 }
 
@@ -163,7 +196,11 @@ impl Net {
     }
 
     fn join(&mut self, addr: &str, user: &str, grants: MediaGrants, sources: &[TrackSource]) -> Result<usize, OfferError> {
-        let mut c = Client::new(addr, self.now);
+        let c = Client::new(addr, self.now);
+        self.join_as(c, user, grants, sources)
+    }
+
+    fn join_as(&mut self, mut c: Client, user: &str, grants: MediaGrants, sources: &[TrackSource]) -> Result<usize, OfferError> {
         let (offer, map) = c.offer(sources);
         let joined = self.sfu.join(
             self.now,
@@ -185,6 +222,9 @@ impl Net {
             if self.now >= next_frame {
                 for c in &mut self.clients {
                     c.write_audio(self.now, frame);
+                    if frame.is_multiple_of(2) {
+                        c.write_video(self.now, frame / 2);
+                    }
                 }
                 frame += 1;
                 next_frame += Duration::from_millis(20);
@@ -436,4 +476,110 @@ fn an_rtp_tap_sends_plain_rtp_of_the_chosen_source_until_stopped() {
     net.run(Duration::from_millis(500));
     assert_eq!(net.elsewhere.len(), sent, "nothing after stop");
     assert!(!net.sfu.stop_tap(taps[0].id), "stopping twice says so");
+}
+
+#[test]
+fn a_subscriber_gets_the_publishers_video_and_its_joining_asks_the_publisher_for_a_keyframe() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Camera]).unwrap();
+    net.run(Duration::from_secs(1));
+    let before = net.clients[host_ix].keyframe_requests;
+    let viewer = net.join("10.0.0.3:1000", "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+    assert!(net.clients[host_ix].keyframe_requests > before, "the new subscriber's track asked for a keyframe");
+    let got = net.clients[viewer].received_video;
+    assert!(got > 30, "about 25 frames a second reach the viewer: {got}");
+}
+
+#[test]
+fn an_audience_member_hears_a_publisher_whose_opus_payload_type_differs_from_its_own() {
+    let mut net = Net::new();
+    let mut config = Rtc::builder().clear_codecs().enable_raw_packets(true);
+    let opus = FormatParams { min_p_time: Some(10), use_inband_fec: Some(true), ..Default::default() };
+    config.codec_config().add_config(100.into(), None, Codec::Opus, Frequency::FORTY_EIGHT_KHZ, Some(2), opus);
+    let publisher = Client::with_rtc("10.0.0.2:1000", config.build(net.now));
+    let host_ix = net.join_as(publisher, "host", host(), &[TrackSource::Microphone]).unwrap();
+    let viewer = net.join_as(Client::recording("10.0.0.3:1000", net.now), "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+
+    assert!(net.clients[host_ix].pts_out.iter().all(|&pt| pt == 100), "the publisher sends Opus as PT 100");
+    let v = &net.clients[viewer];
+    assert!(v.received_audio > 50, "the viewer decodes the audio: {} frames", v.received_audio);
+    assert!(v.rtp_in.iter().all(|h| *h.payload_type == 111), "the viewer gets its own PT for Opus");
+}
+
+#[test]
+fn a_whep_viewer_keeps_continuous_sequence_numbers_when_its_slot_rebinds_to_another_publisher() {
+    let mut net = Net::new();
+    let first = net.join("10.0.0.2:1000", "first", host(), &[TrackSource::Microphone]).unwrap();
+    let mut viewer = Client::recording("10.0.0.3:1000", net.now);
+    let mut change = viewer.rtc.sdp_api();
+    change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+    let (offer, pending) = change.apply().unwrap();
+    viewer.pending = Some(pending);
+    let joined = net
+        .sfu
+        .join(
+            net.now,
+            JoinRequest {
+                claims: claims("watcher", "room-1", audience()),
+                offer: offer.to_sdp_string(),
+                sources: BTreeMap::new(),
+                kind: ConnectionKind::Whep,
+            },
+        )
+        .unwrap();
+    viewer.accept_answer(&joined.answer);
+    net.clients.push(viewer);
+    let viewer = net.clients.len() - 1;
+    net.run(Duration::from_secs(1));
+    let from_first = net.clients[viewer].rtp_in.len();
+    assert!(from_first > 20, "the first publisher is heard: {from_first}");
+
+    // The first publisher leaves; the next one to publish audio takes over the slot.
+    assert!(net.sfu.disconnect(net.clients[first].peer.unwrap()));
+    net.run(Duration::from_millis(200));
+    net.join("10.0.0.4:1000", "second", host(), &[TrackSource::Microphone]).unwrap();
+    net.run(Duration::from_secs(2));
+
+    let v = &net.clients[viewer];
+    assert!(v.rtp_in.len() > from_first + 40, "the second publisher is heard: {} packets", v.rtp_in.len());
+    assert!(v.rtp_in.windows(2).all(|w| w[0].ssrc == w[1].ssrc), "one stream for the viewer");
+    let seqs: Vec<u16> = v.rtp_in.iter().map(|h| h.sequence_number).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)), "no jump across the switch: {seqs:?}");
+    let ts: Vec<u32> = v.rtp_in.iter().map(|h| h.timestamp).collect();
+    assert!(ts.windows(2).all(|w| w[1].wrapping_sub(w[0]) as i32 > 0), "time moves forward: {ts:?}");
+}
+
+#[test]
+fn a_subscribers_keyframe_request_and_an_unmute_each_reach_the_publisher() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Camera]).unwrap();
+    let viewer = net.join("10.0.0.3:1000", "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+    let mid = net.clients[viewer]
+        .messages
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            ServerMessage::State { tracks, .. } => tracks.iter().find(|t| t.source == TrackSource::Camera).map(|t| t.mid.clone()),
+            _ => None,
+        })
+        .expect("the viewer was told which m-line carries the camera");
+
+    let before = net.clients[host_ix].keyframe_requests;
+    let mut w = net.clients[viewer].rtc.writer(Mid::from(mid.as_str())).unwrap();
+    w.request_keyframe(None, str0m::media::KeyframeRequestKind::Pli).unwrap();
+    net.run(Duration::from_millis(300));
+    assert!(net.clients[host_ix].keyframe_requests > before, "the viewer's PLI was passed on");
+
+    net.clients[host_ix].send(&ClientMessage::Mute { source: TrackSource::Camera, muted: true });
+    net.run(Duration::from_secs(1));
+    let (at_mute, requests) = (net.clients[viewer].received_video, net.clients[host_ix].keyframe_requests);
+    net.run(Duration::from_secs(1));
+    assert!(net.clients[viewer].received_video <= at_mute + 1, "no video while muted");
+    net.clients[host_ix].send(&ClientMessage::Mute { source: TrackSource::Camera, muted: false });
+    net.run(Duration::from_millis(500));
+    assert!(net.clients[host_ix].keyframe_requests > requests, "unmuting asked for a keyframe");
+    assert!(net.clients[viewer].received_video > at_mute + 5, "video flows again");
 }
