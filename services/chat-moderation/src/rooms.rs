@@ -51,7 +51,8 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// The longest a cached view is used. A ban or an ended event reaches every replica's cache
 /// by bus message well before this; the bound covers a bus that is briefly away.
 pub const VIEW_TTL: Duration = Duration::from_secs(1);
-/// Cached views at most; past it the cache starts over (each entry is a few hundred bytes).
+/// Cached views (users' standings) at most; past it the cache starts over. A standing is a few
+/// dozen bytes; a room and its settings are kept once per room.
 const VIEW_CACHE_MAX: usize = 20_000;
 
 /// One user's standing in a room, as a view carries it.
@@ -116,13 +117,15 @@ impl ViewCache {
         let RoomView { room, settings, appointed, banned, timed_out_until } = view;
         let standing = Standing { appointed, banned, timed_out_until, read_at };
         // The room part is the newest read; no change came in between (same generation).
-        let views = rooms.entry(event).or_insert_with(|| RoomViews {
-            room: room.clone(),
-            settings: settings.clone(),
-            users: HashMap::new(),
-        });
-        views.room = room;
-        views.settings = settings;
+        let views = match rooms.entry(event) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let views = e.into_mut();
+                views.room = room;
+                views.settings = settings;
+                views
+            }
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(RoomViews { room, settings, users: HashMap::new() }),
+        };
         if views.users.insert(user, standing).is_none() {
             self.entries.fetch_add(1, Ordering::Relaxed);
         }

@@ -1,8 +1,8 @@
 //! The use cases, in domain terms.
 //!
 //! Send is the hot path and touches Postgres only to read the room (one query, cached for up
-//! to a second: see [`crate::rooms`]): limits live in Redis and the message goes to JetStream, which is the durable log; the persister writes it
-//! to Postgres shortly after. Every moderation action is one transaction that changes the
+//! to a second: see [`crate::rooms`]): limits live in Redis and the message goes to JetStream,
+//! which is the durable log; the persister writes it to Postgres shortly after. Every moderation action is one transaction that changes the
 //! tables, writes the audit entry and puts the announcement in the outbox, so all three happen
 //! or none does.
 use std::time::Duration;
