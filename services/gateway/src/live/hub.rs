@@ -2,28 +2,43 @@
 //!
 //! Every replica subscribes (core NATS) to `stagecast.chat.v1.room.{event}.>` for each room it
 //! has sockets in, so a message accepted through replica A reaches viewers on replica B. Each NATS
-//! message is decoded and serialised to JSON once, then handed to every local socket through a
-//! bounded broadcast channel: a socket that falls [`ROOM_BUFFER`] messages behind is dropped
-//! (it gets a "too slow" close and reconnects) instead of slowing the room down.
+//! message is decoded and serialised to JSON once, then passed to the room's shards through a
+//! bounded broadcast channel. A shard is a task holding up to [`SHARD_SIZE`] sockets' outlets: it
+//! encodes the WebSocket frame once and writes it into each outlet without waiting (see
+//! [`super::outlet`]), so a message costs one task wake-up per shard, not one per socket. A
+//! socket whose client stops reading falls behind in its own outlet and is dropped (it gets a
+//! "too slow" close and reconnects) instead of slowing the room down; a shard that falls
+//! [`ROOM_BUFFER`] messages behind drops its sockets the same way.
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
 };
 
+use bytes::Bytes;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use stagecast_bus::Envelope;
 use stagecast_proto::chat::v1 as pb;
-use tokio::sync::broadcast;
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{
+    outlet::{self, Outlet},
     presence,
     protocol::{self, Author, ServerMessage},
+    upgrade::RawSocket,
 };
 
-/// How far a socket may fall behind its room before it is dropped.
+/// How far a room's shard may fall behind its room before its sockets are dropped.
 pub const ROOM_BUFFER: usize = 1024;
+/// Sockets per shard: few enough that one message's writes to a shard take about a millisecond,
+/// so a large room's writes spread over the runtime's threads.
+pub const SHARD_SIZE: usize = 256;
+/// Room events a shard takes per wake-up when they queue up, written to each socket together.
+const SHARD_BATCH: usize = 32;
+
+/// A socket's connection, as rooms see it.
+pub type SocketOutlet = Outlet<RawSocket>;
 
 pub fn room_subject(event: &str) -> String {
     format!("stagecast.chat.v1.room.{event}.>")
@@ -59,18 +74,62 @@ impl RoomEvent {
     }
 }
 
+/// A group of a room's sockets served by one task.
+struct Shard {
+    outlets: Arc<Mutex<Vec<Member>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// A socket in a shard, and whose it is (a ban closes the banned user's sockets).
+struct Member {
+    user_id: String,
+    outlet: Arc<SocketOutlet>,
+}
+
 struct Room {
     tx: broadcast::Sender<RoomEvent>,
+    shards: Vec<Shard>,
     /// Local connections per user, and who they are (for presence).
     users: HashMap<String, (usize, Author)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Room {
+    /// Puts the outlet in the emptiest shard, or a new one when all are full.
+    fn add_outlet(&mut self, user_id: &str, outlet: Arc<SocketOutlet>) {
+        let member = Member { user_id: user_id.to_owned(), outlet };
+        let emptiest = self.shards.iter().min_by_key(|s| lock(&s.outlets).len());
+        match emptiest {
+            Some(shard) if lock(&shard.outlets).len() < SHARD_SIZE => lock(&shard.outlets).push(member),
+            _ => {
+                let outlets = Arc::new(Mutex::new(vec![member]));
+                let task = tokio::spawn(run_shard(self.tx.subscribe(), outlets.clone()));
+                self.shards.push(Shard { outlets, task });
+            }
+        }
+    }
+
+    fn remove_outlet(&mut self, outlet: &Arc<SocketOutlet>) {
+        for shard in &self.shards {
+            let mut members = lock(&shard.outlets);
+            if let Some(k) = members.iter().position(|m| Arc::ptr_eq(&m.outlet, outlet)) {
+                members.swap_remove(k);
+                return;
+            }
+        }
+    }
+}
+
+/// A std Mutex: nothing awaits while it is held. A panic while holding one cannot leave the
+/// data half-updated in a way that matters more than losing the room, so poisoning is ignored.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The rooms with sockets on this replica.
 pub struct Hub {
     nats: async_nats::Client,
     redis: ConnectionManager,
-    // A std Mutex: nothing awaits while it is held.
     rooms: Mutex<HashMap<String, Room>>,
 }
 
@@ -79,14 +138,14 @@ pub struct Membership {
     hub: Arc<Hub>,
     event: String,
     user_id: String,
-    pub rx: broadcast::Receiver<RoomEvent>,
+    outlet: Arc<SocketOutlet>,
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
         let hub = self.hub.clone();
         let (event, user_id) = (self.event.clone(), self.user_id.clone());
-        let last_of_user = hub.leave_local(&event, &user_id);
+        let last_of_user = hub.leave_local(&event, &user_id, &self.outlet);
         if let Some(author) = last_of_user {
             tokio::spawn(async move {
                 let mut redis = hub.redis.clone();
@@ -105,29 +164,29 @@ impl Hub {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Room>> {
-        // A panic while holding the lock cannot leave the map half-updated in a way that matters
-        // more than losing every room, so poisoning is ignored.
-        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.rooms)
     }
 
-    /// Joins `event`'s room, subscribing this replica to it if it is the first socket here.
-    /// Returns once the subscription is live, so nothing published afterwards is missed. When
-    /// `shutdown` turns true, the room's sockets get a [`RoomEvent::close_all`]; one that joins
+    /// Joins `event`'s room with the socket's outlet, subscribing this replica to the room if it
+    /// is the first socket here. Returns once the subscription is live, so nothing published
+    /// afterwards is missed (the outlet holds it until the socket's first frame is in). When
+    /// `shutdown` turns true, the room's sockets are closed with "going away"; one that joins
     /// later should look at `shutdown` itself after joining.
     pub async fn join(
         self: &Arc<Self>,
         event: &str,
         who: Author,
+        outlet: Arc<SocketOutlet>,
         shutdown: &tokio::sync::watch::Receiver<bool>,
     ) -> Result<Membership, async_nats::Error> {
         let existing = {
             let mut rooms = self.lock();
             rooms.get_mut(event).map(|room| {
-                let first = Self::add_user(room, &who);
-                (room.tx.subscribe(), first)
+                room.add_outlet(&who.user_id, outlet.clone());
+                Self::add_user(room, &who)
             })
         };
-        let (rx, first_of_user) = match existing {
+        let first_of_user = match existing {
             Some(found) => found,
             None => {
                 let room = self.nats.subscribe(room_subject(event)).await?;
@@ -138,17 +197,18 @@ impl Hub {
                 match rooms.get_mut(event) {
                     // Another socket created the room while we subscribed: use theirs.
                     Some(room) => {
-                        let first = Self::add_user(room, &who);
-                        (room.tx.subscribe(), first)
+                        room.add_outlet(&who.user_id, outlet.clone());
+                        Self::add_user(room, &who)
                     }
                     None => {
-                        let (tx, rx) = broadcast::channel(ROOM_BUFFER);
+                        let (tx, _) = broadcast::channel(ROOM_BUFFER);
                         let relay = tokio::spawn(relay_room(sub, tx.clone(), shutdown.clone()));
                         let refresh = tokio::spawn(refresh_presence(self.clone(), event.to_owned()));
-                        let mut room = Room { tx, users: HashMap::new(), tasks: vec![relay, refresh] };
+                        let mut room = Room { tx, shards: Vec::new(), users: HashMap::new(), tasks: vec![relay, refresh] };
+                        room.add_outlet(&who.user_id, outlet.clone());
                         Self::add_user(&mut room, &who);
                         rooms.insert(event.to_owned(), room);
-                        (rx, true)
+                        true
                     }
                 }
             }
@@ -160,7 +220,7 @@ impl Hub {
                 Err(e) => tracing::warn!(error = %e, "cannot record presence join"),
             }
         }
-        Ok(Membership { hub: self.clone(), event: event.to_owned(), user_id: who.user_id, rx })
+        Ok(Membership { hub: self.clone(), event: event.to_owned(), user_id: who.user_id, outlet })
     }
 
     fn add_user(room: &mut Room, who: &Author) -> bool {
@@ -170,9 +230,10 @@ impl Hub {
     }
 
     /// Returns the user if this was their last local socket in the room.
-    fn leave_local(&self, event: &str, user_id: &str) -> Option<Author> {
+    fn leave_local(&self, event: &str, user_id: &str, outlet: &Arc<SocketOutlet>) -> Option<Author> {
         let mut rooms = self.lock();
         let room = rooms.get_mut(event)?;
+        room.remove_outlet(outlet);
         let mut last = None;
         if let Some(entry) = room.users.get_mut(user_id) {
             entry.0 -= 1;
@@ -183,7 +244,7 @@ impl Hub {
         if room.users.is_empty()
             && let Some(room) = rooms.remove(event)
         {
-            for t in room.tasks {
+            for t in room.tasks.into_iter().chain(room.shards.into_iter().map(|s| s.task)) {
                 t.abort();
             }
         }
@@ -244,6 +305,71 @@ async fn relay_room(
             // No receivers is fine: the last socket may have just left.
             let _ = tx.send(ev);
         }
+    }
+}
+
+/// Serves one shard of a room: writes each room event into every outlet of the shard. Events
+/// that queued up while it wrote go out together, one write per socket for all of them.
+async fn run_shard(mut rx: broadcast::Receiver<RoomEvent>, outlets: Arc<Mutex<Vec<Member>>>) {
+    let mut batch: Vec<u8> = Vec::new();
+    loop {
+        let first = rx.recv().await;
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(ev) = next.take() {
+            match ev {
+                Ok(ev) => {
+                    let control = ev.close_user.is_some() || ev.close_all.is_some();
+                    if !ev.json.is_empty() {
+                        batch.extend_from_slice(&outlet::text_frame(ev.json.as_str()));
+                    }
+                    if control {
+                        // Whatever came before a ban or shutdown goes out before it acts.
+                        deliver(&outlets, &mut batch);
+                        let members = lock(&outlets);
+                        for m in members.iter() {
+                            match (&ev.close_user, ev.close_all) {
+                                (_, Some((code, why))) => m.outlet.close(code, why),
+                                (Some((user, code, why)), None) if *user == m.user_id => m.outlet.close(*code, why),
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::info!(missed, "a room shard fell behind; dropping its sockets");
+                    batch.clear();
+                    for m in lock(&outlets).iter() {
+                        m.outlet.close(protocol::close::TOO_SLOW, "you fell too far behind; reconnect");
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            }
+            taken += 1;
+            if taken < SHARD_BATCH {
+                next = match rx.try_recv() {
+                    Ok(ev) => Some(Ok(ev)),
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+                    Err(_) => None,
+                };
+            }
+        }
+        deliver(&outlets, &mut batch);
+    }
+}
+
+/// Writes the encoded frames in `batch` to every outlet, and empties it.
+fn deliver(outlets: &Mutex<Vec<Member>>, batch: &mut Vec<u8>) {
+    if batch.is_empty() {
+        return;
+    }
+    let frames = Bytes::copy_from_slice(batch);
+    batch.clear();
+    if batch.capacity() > 64 * 1024 {
+        *batch = Vec::new();
+    }
+    for m in lock(outlets).iter() {
+        m.outlet.offer(&frames);
     }
 }
 

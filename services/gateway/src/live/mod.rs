@@ -8,6 +8,7 @@
 //! - [`socket`]: the endpoint and the per-connection loop (heartbeats, slow-consumer drop, bans).
 //! - [`upgrade`]: the WebSocket handshake, ours so the hello can bypass tungstenite's buffer.
 pub mod hub;
+pub mod outlet;
 pub mod presence;
 pub mod protocol;
 pub mod socket;

@@ -15,17 +15,17 @@ use stagecast_proto::{
     auth::v1 as auth_pb,
     chat::v1::{self as pb, chat_service_client::ChatServiceClient},
 };
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_tungstenite::tungstenite::{
     Message, Utf8Bytes,
     protocol::{CloseFrame, WebSocketConfig, frame::coding::CloseCode},
 };
 
 use super::{
-    hub::Membership,
+    hub::{Membership, SocketOutlet},
+    outlet::{self, Alert, Outlet, Shared},
     presence,
     protocol::{self, Author, ClientMessage, PROTOCOL_VERSION, ServerMessage, close},
-    upgrade::{self, NotUpgradable, RawSocket, Socket as WebSocket, Upgrade},
+    upgrade::{self, NotUpgradable, RawSocket, Upgrade},
 };
 use crate::{
     extract::authenticate,
@@ -33,6 +33,9 @@ use crate::{
     problem::Problem,
     state::{AppState, Grpc},
 };
+
+/// A live socket: tungstenite over the connection it shares with its room.
+type WebSocket = tokio_tungstenite::WebSocketStream<Shared<RawSocket>>;
 
 /// The server pings this often; a connection silent for [`IDLE_LIMIT`] is closed.
 pub const HEARTBEAT: Duration = Duration::from_secs(20);
@@ -42,8 +45,8 @@ pub const MAX_FRAME: usize = 8 * 1024;
 /// Clients send small frames (a chat message is a few hundred bytes): a read buffer of this size
 /// takes one in a single read, and a larger frame grows it. Every idle socket keeps one.
 const READ_BUFFER: usize = 1024;
-/// Frames queued for a socket go out once this much is buffered (or at the flush after a batch):
-/// the write buffer keeps its largest size, so a burst should not leave a large one behind.
+/// The socket's own frames (replies, pings) are small: tungstenite's write buffer keeps its
+/// largest size, so it should not grow. Room traffic does not pass through it (see `outlet`).
 const WRITE_BUFFER: usize = 4 * 1024;
 /// A socket that cannot take one frame in this long is treated as dead.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -124,7 +127,9 @@ async fn admit(
 }
 
 async fn refuse(raw: RawSocket, problem: Problem) {
-    let mut socket = upgrade::wrap(raw, socket_config()).await;
+    let outlet = Outlet::new(raw);
+    outlet.open(bytes::Bytes::new());
+    let mut socket = wrap(outlet).await;
     let e = problem.0;
     let code = match e.kind {
         ErrorKind::Unauthenticated => close::UNAUTHENTICATED,
@@ -171,27 +176,37 @@ struct Client {
 /// What a socket keeps for its life, in one allocation beside its task.
 struct Live {
     client: Client,
-    membership: Membership,
+    /// Held for its drop, which leaves the room.
+    _membership: Membership,
+    outlet: Arc<SocketOutlet>,
     heartbeat: tokio::time::Interval,
 }
 
-async fn serve(mut raw: RawSocket, admitted: Box<Admitted>) {
+/// Frames the shared connection as the server side of a WebSocket.
+async fn wrap(outlet: Arc<SocketOutlet>) -> WebSocket {
+    upgrade::wrap(Shared(outlet), socket_config()).await
+}
+
+async fn serve(raw: RawSocket, admitted: Box<Admitted>) {
     let metrics = admitted.st.metrics.clone();
     metrics.ws_connections.inc();
+    let outlet = Outlet::new(raw);
     // Bound first: temporaries of a `match` scrutinee would live (in this future) until the
     // match ends, i.e. for the socket's whole life.
-    let entered = Box::pin(enter(admitted)).await;
-    let (mut socket, reason) = match entered {
+    let entered = Box::pin(enter(admitted, outlet.clone())).await;
+    let mut socket = wrap(outlet.clone()).await;
+    let reason = match entered {
+        // The hello goes first, before what the room queued meanwhile, and straight into the
+        // outlet, so its size does not stay behind in tungstenite's write buffer.
         Ok((live, hello)) => {
-            // The hello is written before tungstenite frames the connection, so its size does
-            // not stay behind in tungstenite's write buffer (see `upgrade`).
-            let sent = Box::pin(tokio::time::timeout(SEND_TIMEOUT, upgrade::write_text_frame(&mut raw, &hello))).await;
+            outlet.open(outlet::text_frame(&hello));
             drop(hello);
-            let mut socket = upgrade::wrap(raw, socket_config()).await;
-            let reason = if matches!(sent, Ok(Ok(()))) { run(&mut socket, live).await } else { None };
-            (socket, reason)
+            run(&mut socket, live).await
         }
-        Err(reason) => (upgrade::wrap(raw, socket_config()).await, Some(reason)),
+        Err(reason) => {
+            outlet.open(bytes::Bytes::new());
+            Some(reason)
+        }
     };
     metrics.ws_connections.dec();
     if let Some((code, why)) = reason {
@@ -201,11 +216,11 @@ async fn serve(mut raw: RawSocket, admitted: Box<Admitted>) {
 
 /// Enters the room and builds the `hello`. Awaited boxed: its gRPC and Redis calls are large
 /// futures, and an idle socket's task should not keep their space for its whole life.
-async fn enter(admitted: Box<Admitted>) -> Result<(Box<Live>, String), (u16, &'static str)> {
+async fn enter(admitted: Box<Admitted>, outlet: Arc<SocketOutlet>) -> Result<(Box<Live>, String), (u16, &'static str)> {
     let Admitted { st, event_id, me, joined } = *admitted;
     // Subscribe before reading history so nothing published in between is missed (clients
-    // dedupe by message id the few that may appear twice).
-    let membership = match st.hub.join(&event_id, me.clone(), &st.shutdown).await {
+    // dedupe by message id the few that may appear twice); the outlet holds it until the hello.
+    let membership = match st.hub.join(&event_id, me.clone(), outlet.clone(), &st.shutdown).await {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "cannot subscribe to room");
@@ -241,7 +256,8 @@ async fn enter(admitted: Box<Admitted>) -> Result<(Box<Live>, String), (u16, &'s
     .to_json();
     let live = Box::new(Live {
         client: Client { chat: st.chat.clone(), metrics: st.metrics.clone(), event_id, me },
-        membership,
+        _membership: membership,
+        outlet,
         heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
     });
     Ok((live, hello))
@@ -255,14 +271,14 @@ async fn send_within(socket: &mut WebSocket, msg: Message) -> bool {
 
 /// Serves the connection; returns the close code to send, if any.
 ///
-/// One task and one loop per socket, owning the socket outright (no split halves, no lock, no
-/// queue between them): it waits for room traffic (which also carries bans and shutdown), a
-/// client frame, the reply to the client's last frame, or the heartbeat. Room traffic — the hot
-/// path — drains whatever queued up and flushes once. While a client frame is being handled (a
-/// gRPC call) the socket is not read further, but room traffic and heartbeats still go on.
+/// One task and one loop per socket, owning the socket's tungstenite side: it waits for its
+/// outlet (which also carries bans and shutdown, and whose backlog it drains when the client
+/// reads slower than the room writes), a client frame, the reply to the client's last frame, or
+/// the heartbeat. Room traffic itself does not pass through this task: the room's shard writes
+/// it into the outlet. While a client frame is being handled (a gRPC call) the socket is not read
+/// further, but room traffic and heartbeats still go on.
 async fn run(socket: &mut WebSocket, mut live: Box<Live>) -> Option<(u16, &'static str)> {
-    let Live { client, membership, heartbeat } = &mut *live;
-    let me = &client.me;
+    let Live { client, outlet, heartbeat, .. } = &mut *live;
     let mut last_heard = Instant::now();
     // The reply to the client frame being handled. Boxed: an idle socket's task then does not
     // carry the space of a gRPC call in flight.
@@ -270,45 +286,15 @@ async fn run(socket: &mut WebSocket, mut live: Box<Live>) -> Option<(u16, &'stat
     loop {
         tokio::select! {
             biased;
-            ev = membership.rx.recv() => {
-                let mut next = Some(ev);
-                // Everything already queued goes out with one flush.
-                let mut budget = 64;
-                while let Some(ev) = next.take() {
-                    match ev {
-                        Ok(ev) => {
-                            if let Some(close) = ev.close_all {
-                                return Some(close);
-                            }
-                            if let Some((user, code, why)) = &ev.close_user
-                                && *user == me.user_id {
-                                    let _ = send_within(socket, Message::Text(ev.json)).await;
-                                    return Some((*code, *why));
-                                }
-                            if socket.feed(Message::Text(ev.json)).await.is_err() {
-                                return None;
-                            }
-                        }
-                        Err(RecvError::Lagged(n)) => {
-                            client.metrics.ws_dropped_slow.inc();
-                            tracing::info!(missed = n, "dropping a slow chat consumer");
-                            return Some((close::TOO_SLOW, "you fell too far behind; reconnect"));
-                        }
-                        Err(RecvError::Closed) => return Some((close::UNAVAILABLE, "room closed; reconnect")),
-                    }
-                    budget -= 1;
-                    if budget > 0 {
-                        next = match membership.rx.try_recv() {
-                            Ok(ev) => Some(Ok(ev)),
-                            Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
-                            Err(_) => None,
-                        };
-                    }
+            alert = outlet.alert() => match alert {
+                Alert::Close(code, why) => return Some((code, why)),
+                Alert::TooSlow => {
+                    client.metrics.ws_dropped_slow.inc();
+                    tracing::info!("dropping a slow chat consumer");
+                    return Some((close::TOO_SLOW, "you fell too far behind; reconnect"));
                 }
-                if !matches!(tokio::time::timeout(SEND_TIMEOUT, socket.flush()).await, Ok(Ok(()))) {
-                    return None;
-                }
-            }
+                Alert::Broken => return None,
+            },
             reply = async { pending.as_mut().expect("guarded by the branch condition").await }, if pending.is_some() => {
                 pending = None;
                 if let Some(reply) = reply
@@ -331,6 +317,10 @@ async fn run(socket: &mut WebSocket, mut live: Box<Live>) -> Option<(u16, &'stat
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > IDLE_LIMIT {
                     return Some((close::HEARTBEAT_TIMEOUT, "no heartbeat"));
+                }
+                if outlet.stuck_for().is_some_and(|t| t > SEND_TIMEOUT) {
+                    // The client has not read for this long: it is gone.
+                    return None;
                 }
                 if !send_within(socket, Message::Ping(Default::default())).await {
                     return None;

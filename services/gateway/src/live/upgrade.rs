@@ -1,11 +1,10 @@
 //! The WebSocket handshake (RFC 6455 §4.2), done here rather than by axum's `WebSocketUpgrade`
-//! so the connection can be written to before tungstenite wraps it.
+//! so the connection can be shared before tungstenite wraps it: the room writes frames into it
+//! directly (see `outlet`), and tungstenite sees it only through [`super::outlet::Shared`].
 //!
-//! Why: tungstenite formats every outgoing frame into its write buffer, and that buffer keeps
-//! its largest size for the socket's life. The `hello` (with up to 50 messages of history) is by
-//! far the largest frame most sockets ever get — ~20 KB — so sending it through tungstenite left
-//! every idle socket holding ~20 KB it never used again. The hello goes straight to the upgraded
-//! connection instead ([`write_text_frame`]), and only then is the socket wrapped.
+//! That also keeps the largest frames out of tungstenite: its write buffer keeps its largest
+//! size for the socket's life, and the `hello` (with up to 50 messages of history, ~20 KB) would
+//! have left every idle socket holding ~20 KB it never used again.
 use axum::{
     extract::FromRequestParts,
     http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header, request::Parts},
@@ -13,7 +12,7 @@ use axum::{
 };
 use hyper_util::rt::TokioIo;
 use stagecast_kit::ErrorKind;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{handshake::derive_accept_key, protocol::Role, protocol::WebSocketConfig},
@@ -23,8 +22,6 @@ use crate::problem::Problem;
 
 /// The upgraded connection, before any WebSocket framing.
 pub type RawSocket = TokioIo<hyper::upgrade::Upgraded>;
-/// The connection once tungstenite frames it.
-pub type Socket = WebSocketStream<RawSocket>;
 
 /// A request that asked to become a WebSocket, or why it is not one.
 pub struct Upgrade {
@@ -101,30 +98,9 @@ impl Upgrade {
     }
 }
 
-/// Frames the raw connection as the server side of a WebSocket.
-pub async fn wrap(raw: RawSocket, config: WebSocketConfig) -> Socket {
-    WebSocketStream::from_raw_socket(raw, Role::Server, Some(config)).await
-}
-
-/// Writes one unfragmented, unmasked text frame (RFC 6455 §5.2) straight to the connection, so
-/// no framing buffer keeps its size afterwards. Only for before the connection is wrapped.
-pub async fn write_text_frame<W: AsyncWrite + Unpin>(io: &mut W, text: &str) -> std::io::Result<()> {
-    let len = text.len();
-    // FIN + text opcode, then the payload length in the shortest form.
-    let mut header = Vec::with_capacity(10);
-    header.push(0x81);
-    if len < 126 {
-        header.push(len as u8);
-    } else if let Ok(short) = u16::try_from(len) {
-        header.push(126);
-        header.extend_from_slice(&short.to_be_bytes());
-    } else {
-        header.push(127);
-        header.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    io.write_all(&header).await?;
-    io.write_all(text.as_bytes()).await?;
-    io.flush().await
+/// Frames a connection as the server side of a WebSocket.
+pub async fn wrap<S: AsyncRead + AsyncWrite + Unpin>(io: S, config: WebSocketConfig) -> WebSocketStream<S> {
+    WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await
 }
 
 /// Whether a comma-separated header holds `token` (case-insensitively), as
@@ -140,27 +116,7 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
 
 #[cfg(test)]
 mod tests {
-    use futures::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-
     use super::*;
-
-    /// A frame written raw must read back as the same message through a real WebSocket parser,
-    /// for each of the three length encodings.
-    #[tokio::test]
-    async fn a_raw_text_frame_reads_back_through_tungstenite_at_every_length() {
-        for len in [0usize, 125, 126, 65_535, 65_536, 70_000] {
-            let text: String = std::iter::repeat_n('é', len / 2).chain(std::iter::repeat_n('a', len % 2)).collect();
-            assert_eq!(text.len(), len);
-            let (mut server, client) = tokio::io::duplex(256 * 1024);
-            write_text_frame(&mut server, &text).await.unwrap();
-            let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
-            match ws.next().await {
-                Some(Ok(Message::Text(got))) => assert_eq!(got.as_str(), text, "length {len}"),
-                other => panic!("length {len}: expected a text frame, got {other:?}"),
-            }
-        }
-    }
 
     #[test]
     fn connection_tokens_are_found_in_lists_and_any_case() {
