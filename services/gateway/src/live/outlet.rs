@@ -13,8 +13,8 @@
 //! [`Outlet`]'s lock, and a write is all or nothing from the writer's point of view: what the
 //! kernel does not take at once is kept in the backlog, and nothing else is written before the
 //! backlog is. The socket's task drains the backlog (it waits for write readiness); the room only
-//! appends to it. A backlog longer than [`MAX_BACKLOG`] frames means the client is not reading:
-//! the socket is dropped as too slow instead of holding the room's memory.
+//! appends to it. A backlog over [`MAX_BACKLOG`] bytes means the client is not reading: the
+//! socket is dropped as too slow instead of holding the room's memory.
 use std::{
     collections::VecDeque,
     io,
@@ -27,8 +27,9 @@ use std::{
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Frames a socket may fall behind its room before it is dropped.
-pub const MAX_BACKLOG: usize = 1024;
+/// Bytes of room traffic a socket may leave unread (beyond what the kernel buffers) before it
+/// is dropped: some thousands of chat messages.
+pub const MAX_BACKLOG: usize = 1 << 20;
 
 /// Encodes one unfragmented, unmasked text frame (RFC 6455 §5.2): what a server sends.
 pub fn text_frame(text: &str) -> Bytes {
@@ -63,6 +64,7 @@ pub enum Alert {
 struct State<T> {
     io: T,
     backlog: VecDeque<Bytes>,
+    backlog_bytes: usize,
     /// Since when the backlog has not been empty: a socket stuck that long is dead.
     backlog_since: Option<Instant>,
     /// Until the hello is in, room frames only queue: the hello must be the first frame.
@@ -78,6 +80,7 @@ impl<T: AsyncWrite + Unpin> State<T> {
         if self.backlog.is_empty() {
             self.backlog_since = Some(Instant::now());
         }
+        self.backlog_bytes += frame.len();
         self.backlog.push_back(frame);
     }
 
@@ -90,15 +93,20 @@ impl<T: AsyncWrite + Unpin> State<T> {
             }
             match Pin::new(&mut self.io).poll_write(cx, front) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) if n < front.len() => front.advance(n),
-                Poll::Ready(Ok(_)) => {
-                    self.backlog.pop_front();
+                Poll::Ready(Ok(n)) => {
+                    self.backlog_bytes = self.backlog_bytes.saturating_sub(n);
+                    if n < front.len() {
+                        front.advance(n);
+                    } else {
+                        self.backlog.pop_front();
+                    }
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             }
         }
         self.backlog_since = None;
+        self.backlog_bytes = 0;
         if self.backlog.capacity() > 16 {
             // A burst's queue should not stay allocated on an idle socket.
             self.backlog = VecDeque::new();
@@ -119,6 +127,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Outlet<T> {
             state: Mutex::new(State {
                 io,
                 backlog: VecDeque::new(),
+                backlog_bytes: 0,
                 backlog_since: None,
                 held: true,
                 alert: None,
@@ -137,6 +146,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Outlet<T> {
     pub fn open(&self, first: Bytes) {
         let mut st = self.lock();
         if !first.is_empty() {
+            st.backlog_bytes += first.len();
             st.backlog.push_front(first);
         }
         if !st.backlog.is_empty() {
@@ -154,9 +164,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Outlet<T> {
             return;
         }
         if st.held || !st.backlog.is_empty() {
-            if st.backlog.len() >= MAX_BACKLOG {
+            if st.backlog_bytes + frame.len() > MAX_BACKLOG {
                 st.alert = Some(Alert::TooSlow);
                 st.backlog.clear();
+                st.backlog_bytes = 0;
                 st.waker.wake_by_ref();
             } else {
                 st.push(frame.clone());
@@ -335,7 +346,7 @@ mod tests {
         let outlet = Outlet::new(server);
         outlet.open(Bytes::from_static(b"hello"));
         let frame = text_frame(&"m".repeat(100));
-        for _ in 0..MAX_BACKLOG + 1 {
+        for _ in 0..MAX_BACKLOG / frame.len() + 1 {
             outlet.offer(&frame);
         }
         let alert = tokio::time::timeout(Duration::from_secs(1), outlet.alert()).await.unwrap();
