@@ -14,12 +14,17 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use bytes::BytesMut;
+#[cfg(test)]
 use bytes::Bytes;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use stagecast_bus::Envelope;
 use stagecast_proto::chat::v1 as pb;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    sync::broadcast::{self, error::RecvError},
+};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{
@@ -75,41 +80,43 @@ impl RoomEvent {
 }
 
 /// A group of a room's sockets served by one task.
-struct Shard {
-    outlets: Arc<Mutex<Vec<Member>>>,
+struct Shard<T> {
+    outlets: Arc<Mutex<Vec<Member<T>>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 /// A socket in a shard, and whose it is (a ban closes the banned user's sockets).
-struct Member {
+struct Member<T> {
     user_id: String,
-    outlet: Arc<SocketOutlet>,
+    outlet: Arc<Outlet<T>>,
 }
 
-struct Room {
+/// A room's sockets on this replica, in shards of up to [`SHARD_SIZE`], each served by a task
+/// that takes the room's events from `tx`. Dropping it stops the tasks.
+struct Shards<T> {
     tx: broadcast::Sender<RoomEvent>,
-    shards: Vec<Shard>,
-    /// Local connections per user, and who they are (for presence).
-    users: HashMap<String, (usize, Author)>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    shards: Vec<Shard<T>>,
 }
 
-impl Room {
-    /// Puts the outlet in the emptiest shard, or a new one when all are full.
-    fn add_outlet(&mut self, user_id: &str, outlet: Arc<SocketOutlet>) {
-        let member = Member { user_id: user_id.to_owned(), outlet };
-        let emptiest = self.shards.iter().min_by_key(|s| lock(&s.outlets).len());
-        match emptiest {
-            Some(shard) if lock(&shard.outlets).len() < SHARD_SIZE => lock(&shard.outlets).push(member),
-            _ => {
-                let outlets = Arc::new(Mutex::new(vec![member]));
-                let task = tokio::spawn(run_shard(self.tx.subscribe(), outlets.clone()));
-                self.shards.push(Shard { outlets, task });
-            }
-        }
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Shards<T> {
+    fn new(tx: broadcast::Sender<RoomEvent>) -> Self {
+        Self { tx, shards: Vec::new() }
     }
 
-    fn remove_outlet(&mut self, outlet: &Arc<SocketOutlet>) {
+    /// Puts the outlet in the emptiest shard, or a new one when all are full.
+    fn add(&mut self, user_id: &str, outlet: Arc<Outlet<T>>) {
+        let member = Member { user_id: user_id.to_owned(), outlet };
+        let emptiest = self.shards.iter().map(|s| lock(&s.outlets)).min_by_key(|members| members.len());
+        if let Some(mut members) = emptiest.filter(|m| m.len() < SHARD_SIZE) {
+            members.push(member);
+            return;
+        }
+        let outlets = Arc::new(Mutex::new(vec![member]));
+        let task = tokio::spawn(run_shard(self.tx.subscribe(), outlets.clone()));
+        self.shards.push(Shard { outlets, task });
+    }
+
+    fn remove(&mut self, outlet: &Arc<Outlet<T>>) {
         for shard in &self.shards {
             let mut members = lock(&shard.outlets);
             if let Some(k) = members.iter().position(|m| Arc::ptr_eq(&m.outlet, outlet)) {
@@ -118,6 +125,21 @@ impl Room {
             }
         }
     }
+}
+
+impl<T> Drop for Shards<T> {
+    fn drop(&mut self) {
+        for s in &self.shards {
+            s.task.abort();
+        }
+    }
+}
+
+struct Room {
+    shards: Shards<RawSocket>,
+    /// Local connections per user, and who they are (for presence).
+    users: HashMap<String, (usize, Author)>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// A std Mutex: nothing awaits while it is held. A panic while holding one cannot leave the
@@ -182,7 +204,7 @@ impl Hub {
         let existing = {
             let mut rooms = self.lock();
             rooms.get_mut(event).map(|room| {
-                room.add_outlet(&who.user_id, outlet.clone());
+                room.shards.add(&who.user_id, outlet.clone());
                 Self::add_user(room, &who)
             })
         };
@@ -197,15 +219,16 @@ impl Hub {
                 match rooms.get_mut(event) {
                     // Another socket created the room while we subscribed: use theirs.
                     Some(room) => {
-                        room.add_outlet(&who.user_id, outlet.clone());
+                        room.shards.add(&who.user_id, outlet.clone());
                         Self::add_user(room, &who)
                     }
                     None => {
                         let (tx, _) = broadcast::channel(ROOM_BUFFER);
                         let relay = tokio::spawn(relay_room(sub, tx.clone(), shutdown.clone()));
                         let refresh = tokio::spawn(refresh_presence(self.clone(), event.to_owned()));
-                        let mut room = Room { tx, shards: Vec::new(), users: HashMap::new(), tasks: vec![relay, refresh] };
-                        room.add_outlet(&who.user_id, outlet.clone());
+                        let mut room =
+                            Room { shards: Shards::new(tx), users: HashMap::new(), tasks: vec![relay, refresh] };
+                        room.shards.add(&who.user_id, outlet.clone());
                         Self::add_user(&mut room, &who);
                         rooms.insert(event.to_owned(), room);
                         true
@@ -233,7 +256,7 @@ impl Hub {
     fn leave_local(&self, event: &str, user_id: &str, outlet: &Arc<SocketOutlet>) -> Option<Author> {
         let mut rooms = self.lock();
         let room = rooms.get_mut(event)?;
-        room.remove_outlet(outlet);
+        room.shards.remove(outlet);
         let mut last = None;
         if let Some(entry) = room.users.get_mut(user_id) {
             entry.0 -= 1;
@@ -244,7 +267,8 @@ impl Hub {
         if room.users.is_empty()
             && let Some(room) = rooms.remove(event)
         {
-            for t in room.tasks.into_iter().chain(room.shards.into_iter().map(|s| s.task)) {
+            // The shards' tasks stop as `room.shards` drops.
+            for t in room.tasks {
                 t.abort();
             }
         }
@@ -310,8 +334,8 @@ async fn relay_room(
 
 /// Serves one shard of a room: writes each room event into every outlet of the shard. Events
 /// that queued up while it wrote go out together, one write per socket for all of them.
-async fn run_shard(mut rx: broadcast::Receiver<RoomEvent>, outlets: Arc<Mutex<Vec<Member>>>) {
-    let mut batch: Vec<u8> = Vec::new();
+async fn run_shard<T: AsyncRead + AsyncWrite + Unpin>(mut rx: broadcast::Receiver<RoomEvent>, outlets: Arc<Mutex<Vec<Member<T>>>>) {
+    let mut batch = BytesMut::new();
     loop {
         let first = rx.recv().await;
         let mut next = Some(first);
@@ -321,11 +345,11 @@ async fn run_shard(mut rx: broadcast::Receiver<RoomEvent>, outlets: Arc<Mutex<Ve
                 Ok(ev) => {
                     let control = ev.close_user.is_some() || ev.close_all.is_some();
                     if !ev.json.is_empty() {
-                        batch.extend_from_slice(&outlet::text_frame(ev.json.as_str()));
+                        outlet::put_text_frame(&mut batch, ev.json.as_str());
                     }
                     if control {
                         // Whatever came before a ban or shutdown goes out before it acts.
-                        deliver(&outlets, &mut batch);
+                        deliver(&outlets, &mut batch).await;
                         let members = lock(&outlets);
                         for m in members.iter() {
                             match (&ev.close_user, ev.close_all) {
@@ -340,7 +364,7 @@ async fn run_shard(mut rx: broadcast::Receiver<RoomEvent>, outlets: Arc<Mutex<Ve
                     tracing::info!(missed, "a room shard fell behind; dropping its sockets");
                     batch.clear();
                     for m in lock(&outlets).iter() {
-                        m.outlet.close(protocol::close::TOO_SLOW, "you fell too far behind; reconnect");
+                        m.outlet.fall_behind();
                     }
                 }
                 Err(RecvError::Closed) => return,
@@ -354,23 +378,29 @@ async fn run_shard(mut rx: broadcast::Receiver<RoomEvent>, outlets: Arc<Mutex<Ve
                 };
             }
         }
-        deliver(&outlets, &mut batch);
+        deliver(&outlets, &mut batch).await;
     }
 }
 
 /// Writes the encoded frames in `batch` to every outlet, and empties it.
-fn deliver(outlets: &Mutex<Vec<Member>>, batch: &mut Vec<u8>) {
+///
+/// Outside Tokio's cooperative budget: each socket write counts against a task's budget of 128
+/// operations per poll, and past it a ready socket reports "not ready". The shard would then
+/// queue the frames of every socket after the 128th in their backlogs and wake their tasks —
+/// the very wake-ups writing directly avoids. The work here is bounded by the shard's size, and
+/// the shard yields at its next receive.
+async fn deliver<T: AsyncRead + AsyncWrite + Unpin>(outlets: &Mutex<Vec<Member<T>>>, batch: &mut BytesMut) {
     if batch.is_empty() {
         return;
     }
-    let frames = Bytes::copy_from_slice(batch);
-    batch.clear();
-    if batch.capacity() > 64 * 1024 {
-        *batch = Vec::new();
-    }
-    for m in lock(outlets).iter() {
-        m.outlet.offer(&frames);
-    }
+    // Frozen, not copied: every outlet shares these bytes.
+    let frames = batch.split().freeze();
+    tokio::task::unconstrained(async {
+        for m in lock(outlets).iter() {
+            m.outlet.offer(&frames);
+        }
+    })
+    .await;
 }
 
 fn frame(m: &ServerMessage<'_>) -> Utf8Bytes {
@@ -456,7 +486,65 @@ async fn refresh_presence(hub: Arc<Hub>, event: String) {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, DuplexStream, duplex};
+
     use super::*;
+    use crate::live::outlet::{Alert, text_frame};
+
+    fn plain(json: &str) -> RoomEvent {
+        RoomEvent { json: Utf8Bytes::from(json.to_owned()), close_user: None, close_all: None }
+    }
+
+    async fn read_frame(client: &mut DuplexStream, expected: &[u8]) {
+        let mut got = vec![0u8; expected.len()];
+        tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut got)).await.unwrap().unwrap();
+        assert_eq!(got, expected);
+    }
+
+    /// More sockets than a shard holds: a second shard starts, every socket gets each message
+    /// once, and a ban closes only the banned user's sockets after its notice is written.
+    #[tokio::test]
+    async fn every_socket_of_a_room_larger_than_a_shard_gets_each_message_and_a_ban_closes_only_its_target() {
+        let (tx, _) = broadcast::channel(ROOM_BUFFER);
+        let mut shards = Shards::new(tx.clone());
+        let mut clients = Vec::new();
+        for i in 0..SHARD_SIZE + 3 {
+            let (server, client) = duplex(1 << 16);
+            let outlet = Outlet::new(server);
+            outlet.open(Bytes::new());
+            let user = if i == SHARD_SIZE + 1 { "troll".to_owned() } else { format!("u{i}") };
+            shards.add(&user, outlet.clone());
+            clients.push((user, outlet, client));
+        }
+        assert_eq!(shards.shards.len(), 2);
+        tx.send(plain(r#"{"type":"chat.message"}"#)).unwrap();
+        tx.send(RoomEvent {
+            json: Utf8Bytes::from_static(r#"{"type":"moderation"}"#),
+            close_user: Some(("troll".into(), protocol::close::BANNED, "banned")),
+            close_all: None,
+        })
+        .unwrap();
+        let expected = [text_frame(r#"{"type":"chat.message"}"#), text_frame(r#"{"type":"moderation"}"#)].concat();
+        for (user, outlet, client) in &mut clients {
+            read_frame(client, &expected).await;
+            // The shard closes right after writing, before the client could read.
+            let alert = futures::FutureExt::now_or_never(outlet.alert());
+            if user == "troll" {
+                assert_eq!(alert, Some(Alert::Close(protocol::close::BANNED, "banned")));
+            } else {
+                assert_eq!(alert, None, "{user} must stay");
+            }
+        }
+        // A socket that leaves gets nothing more; the rest still do.
+        let (_, gone, mut gone_client) = clients.remove(0);
+        shards.remove(&gone);
+        tx.send(plain("{}")).unwrap();
+        read_frame(&mut clients[0].2, &text_frame("{}")).await;
+        let mut buf = [0u8; 1];
+        assert!(tokio::time::timeout(Duration::from_millis(100), gone_client.read(&mut buf)).await.is_err());
+    }
 
     #[test]
     fn a_presence_change_keeps_the_role_of_who_arrived() {

@@ -33,8 +33,14 @@ pub const MAX_BACKLOG: usize = 1 << 20;
 
 /// Encodes one unfragmented, unmasked text frame (RFC 6455 §5.2): what a server sends.
 pub fn text_frame(text: &str) -> Bytes {
+    let mut out = BytesMut::with_capacity(text.len() + 10);
+    put_text_frame(&mut out, text);
+    out.freeze()
+}
+
+/// Appends one text frame to `out`, so several can go out in one write.
+pub fn put_text_frame(out: &mut BytesMut, text: &str) {
     let len = text.len();
-    let mut out = BytesMut::with_capacity(len + 10);
     // FIN + text opcode, then the payload length in the shortest form.
     out.extend_from_slice(&[0x81]);
     if len < 126 {
@@ -47,7 +53,6 @@ pub fn text_frame(text: &str) -> Bytes {
         out.extend_from_slice(&(len as u64).to_be_bytes());
     }
     out.extend_from_slice(text.as_bytes());
-    out.freeze()
 }
 
 /// What the socket's task must act on.
@@ -82,6 +87,16 @@ impl<T: AsyncWrite + Unpin> State<T> {
         }
         self.backlog_bytes += frame.len();
         self.backlog.push_back(frame);
+    }
+
+    /// The client is too far behind: what waits for it is dropped and its task told.
+    fn fall_behind(&mut self) {
+        if self.alert.is_none() {
+            self.alert = Some(Alert::TooSlow);
+        }
+        self.backlog.clear();
+        self.backlog_bytes = 0;
+        self.waker.wake_by_ref();
     }
 
     /// Writes the backlog out; Ready once it is empty.
@@ -165,10 +180,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Outlet<T> {
         }
         if st.held || !st.backlog.is_empty() {
             if st.backlog_bytes + frame.len() > MAX_BACKLOG {
-                st.alert = Some(Alert::TooSlow);
-                st.backlog.clear();
-                st.backlog_bytes = 0;
-                st.waker.wake_by_ref();
+                st.fall_behind();
             } else {
                 st.push(frame.clone());
             }
@@ -193,6 +205,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Outlet<T> {
                 st.waker.wake_by_ref();
             }
         }
+    }
+
+    /// Drops the socket as too slow (its room could not keep up with it).
+    pub fn fall_behind(&self) {
+        self.lock().fall_behind();
     }
 
     /// Asks the socket's task to close with `code` (it first writes what is queued).
