@@ -13,6 +13,7 @@
 //! - [`db`]: connects to Postgres inside a service's own schema and runs its migrations.
 //! - [`keys`]: the auth service's public keys, cached, for verifying tokens locally.
 //! - [`problem`]: RFC 9457 problem JSON, the shape of every HTTP error.
+//! - [`sync`]: locking std mutexes that guard short, synchronous work.
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -22,6 +23,7 @@ pub mod grpc;
 pub mod keys;
 pub mod problem;
 pub mod shutdown;
+pub mod sync;
 pub mod text;
 
 pub use error::{ApiError, ErrorKind};

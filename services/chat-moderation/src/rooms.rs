@@ -85,7 +85,7 @@ pub struct ViewCache {
 impl ViewCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EventId, RoomViews>> {
         // Nothing awaits while it is held, and a poisoned map only holds views.
-        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+        stagecast_kit::sync::lock(&self.rooms)
     }
 
     fn get(&self, event: EventId, user: UserId, now: Instant) -> Option<RoomView> {

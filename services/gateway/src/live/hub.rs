@@ -20,6 +20,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use stagecast_bus::Envelope;
+use stagecast_kit::sync::lock;
 use stagecast_proto::chat::v1 as pb;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
@@ -140,12 +141,6 @@ struct Room {
     /// Local connections per user, and who they are (for presence).
     users: HashMap<String, (usize, Author)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-/// A std Mutex: nothing awaits while it is held. A panic while holding one cannot leave the
-/// data half-updated in a way that matters more than losing the room, so poisoning is ignored.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The rooms with sockets on this replica.

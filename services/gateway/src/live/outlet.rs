@@ -152,8 +152,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Outlet<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // Nothing panics while holding the lock in a way that leaves the state half-updated.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        stagecast_kit::sync::lock(&self.state)
     }
 
     /// Puts `first` before everything the room queued meanwhile and lets room frames through
