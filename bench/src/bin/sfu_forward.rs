@@ -12,6 +12,14 @@
 //!   cargo run --release -p stagecast-bench --bin sfu_forward -- video 1 30 5 3
 //!   (shape publishers subscribers seconds rounds)
 //!
+//! Join latency (`join N`): a subscriber's time from its media token to its first decoded video
+//! frame (token check, ICE, DTLS, the data channel, the SFU's renegotiation adding the
+//! publisher's track, the next frame), N times through the SFU, interleaved with the same client
+//! connecting straight to a str0m publisher with no SFU between them (the ceiling: ICE, DTLS and
+//! one frame). Prints p50/p99 of both, their ratio, and the < 150 ms p99 target.
+//!
+//!   cargo run --release -p stagecast-bench --bin sfu_forward -- join 50
+//!
 //! With JANUS_URL, JANUS_RTP and JANUS_PID set (bench/sfu-vs-janus.sh sets them and runs this in
 //! a network namespace beside Janus), each round starts with the same load through Janus 1.1.2's
 //! streaming plugin, and the summary prints the SFU's subscribers per core against Janus's.
@@ -95,6 +103,10 @@ struct Client {
     channel: Option<ChannelId>,
     mid: Option<Mid>,
     frame: u64,
+    /// DTLS is up (a browser sends media only from then on).
+    connected: bool,
+    /// When the next frame is due, for the join measurement's publishers.
+    next_frame: Option<Instant>,
 }
 
 impl Client {
@@ -108,7 +120,7 @@ impl Client {
         socket.set_nonblocking(true).unwrap();
         let mut rtc = Rtc::builder().build(Instant::now());
         rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
-        Self { rtc, socket, pending: None, channel: None, mid: None, frame: 0 }
+        Self { rtc, socket, pending: None, channel: None, mid: None, frame: 0, connected: false, next_frame: None }
     }
 
     fn offer(&mut self, publish: Option<MediaKind>) -> (String, BTreeMap<String, TrackSource>) {
@@ -139,6 +151,20 @@ impl Client {
         self.frame += 1;
     }
 
+    /// Writes a video frame when one is due at 30 fps, once connected: the frame clock runs on
+    /// its own, so a viewer joins at any point between two frames, as with a real camera.
+    fn tick(&mut self) {
+        let interval = Duration::from_micros(1_000_000 / Shape::Video.frames_per_second());
+        let now = Instant::now();
+        let next = *self.next_frame.get_or_insert(now);
+        if now >= next {
+            self.next_frame = Some(next + interval);
+            if self.connected {
+                self.write_frame(Shape::Video);
+            }
+        }
+    }
+
     /// Polls, sends, receives; returns packets received (by sequence range) this call.
     fn pump(&mut self, buf: &mut [u8]) -> u64 {
         let mut got = 0;
@@ -149,6 +175,7 @@ impl Client {
                     let _ = self.socket.send_to(&t.contents, t.destination);
                 }
                 Ok(Output::Event(e)) => match e {
+                    Event::Connected => self.connected = true,
                     Event::ChannelOpen(cid, _) => self.channel = Some(cid),
                     Event::ChannelData(d) => {
                         let msg: serde_json::Value = serde_json::from_slice(&d.data).unwrap_or_default();
@@ -523,8 +550,135 @@ fn round_null(shape: Shape, publishers: usize, subscribers: usize, secs: u64, ho
     Result { cpu_us_per_packet: (cpu1 - cpu0) * 1e6 / packets.max(1) as f64, packets }
 }
 
+/// Pumps `clients` every 200 µs (the publisher, first, sending 30 frames a second) until the
+/// last one has decoded a frame; the time since `t0`, or None after 5 s.
+fn until_first_frame(clients: &mut [&mut Client], t0: Instant) -> Option<Duration> {
+    let mut buf = vec![0u8; 2048];
+    while t0.elapsed() < Duration::from_secs(5) {
+        let n = clients.len();
+        for (k, c) in clients.iter_mut().enumerate() {
+            if k == 0 {
+                c.tick();
+            }
+            if c.pump(&mut buf) > 0 && k == n - 1 {
+                return Some(t0.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    None
+}
+
+/// One subscriber joining through the SFU, where a publisher is already sending video: from
+/// minting its media token to its first decoded frame.
+fn join_through_sfu(
+    worker: &stagecast_media::worker::WorkerHandle,
+    publisher: &mut Client,
+    signer: &stagecast_authn::Signer,
+    verifier: &stagecast_authn::Verifier,
+    i: usize,
+) -> Option<Duration> {
+    let t0 = Instant::now();
+    let now = chrono::Utc::now().timestamp();
+    let grants = MediaGrants { subscribe: true, publish: vec![], hidden: false };
+    let mut minted = claims(format!("viewer{i}"), grants);
+    minted.aud = stagecast_authn::MEDIA_AUDIENCE.into();
+    (minted.iat, minted.exp) = (now, now + 300);
+    let token = signer.sign(&minted);
+    // The check the SFU's HTTP endpoint makes before it queues the join.
+    let verified = stagecast_media::tokens::verify(verifier, &token, now).ok()?;
+    let mut c = Client::new();
+    let (offer, sources) = c.offer(None);
+    let req = JoinRequest { claims: verified, offer, sources, kind: ConnectionKind::Participant };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    worker.tx.blocking_send(stagecast_media::worker::Command::Join(req, tx)).ok()?;
+    let joined = rx.blocking_recv().ok()?.ok()?;
+    c.rtc.sdp_api().accept_answer(c.pending.take()?, SdpAnswer::from_sdp_string(&joined.answer).ok()?).ok()?;
+    let took = until_first_frame(&mut [publisher, &mut c], t0);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let _ = worker.tx.blocking_send(stagecast_media::worker::Command::Disconnect(joined.peer, tx));
+    let _ = rx.blocking_recv();
+    took
+}
+
+/// The ceiling: the same client connecting straight to a str0m publisher (offer, answer, ICE,
+/// DTLS, one frame), no SFU and no renegotiation. The publisher's frame clock starts at a phase
+/// spread over the 33 ms between frames by `i`, as the SFU's long-running publisher's is.
+fn join_direct(i: usize) -> Option<Duration> {
+    let t0 = Instant::now();
+    let mut publisher = Client::new();
+    publisher.next_frame = Some(t0 + Duration::from_millis((i as u64 * 13) % 33));
+    let (offer, _) = publisher.offer(Some(MediaKind::Video));
+    let mut viewer = Client::new();
+    let answer = viewer.rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(&offer).ok()?).ok()?;
+    publisher.rtc.sdp_api().accept_answer(publisher.pending.take()?, answer).ok()?;
+    until_first_frame(&mut [&mut publisher, &mut viewer], t0)
+}
+
+fn join_mode(rt: &tokio::runtime::Runtime, joins: usize) {
+    println!("sfu_forward join · {joins} subscribers join one by one while a publisher sends VP8 at 30 fps");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    rt.spawn(async move { while events_rx.recv().await.is_some() {} });
+    let worker = stagecast_media::worker::spawn(0, socket, addr, events).unwrap();
+    let signer = stagecast_authn::Signer::generate();
+    let verifier = stagecast_authn::Verifier::new(
+        &stagecast_authn::Jwks { keys: vec![signer.jwk()] },
+        stagecast_authn::ISSUER,
+        stagecast_authn::MEDIA_AUDIENCE,
+    )
+    .unwrap();
+    let mut publisher = Client::new();
+    let (offer, sources) = publisher.offer(Some(MediaKind::Video));
+    let grants = MediaGrants { subscribe: false, publish: TrackSource::ALL.to_vec(), hidden: false };
+    let req = JoinRequest { claims: claims("host".into(), grants), offer, sources, kind: ConnectionKind::Participant };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    worker.tx.blocking_send(stagecast_media::worker::Command::Join(req, tx)).unwrap();
+    let joined = rx.blocking_recv().unwrap().unwrap();
+    publisher.rtc.sdp_api().accept_answer(publisher.pending.take().unwrap(), SdpAnswer::from_sdp_string(&joined.answer).unwrap()).unwrap();
+    // The publisher connects and streams for a second before the first viewer comes.
+    let warm = Instant::now();
+    let mut buf = vec![0u8; 2048];
+    while warm.elapsed() < Duration::from_secs(1) {
+        publisher.tick();
+        publisher.pump(&mut buf);
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let (mut sfu, mut direct) = (stagecast_bench::Latencies::default(), stagecast_bench::Latencies::default());
+    let mut failed = (0, 0);
+    for i in 0..joins {
+        match join_through_sfu(&worker, &mut publisher, &signer, &verifier, i) {
+            Some(d) => sfu.record(d),
+            None => failed.0 += 1,
+        }
+        match join_direct(i) {
+            Some(d) => direct.record(d),
+            None => failed.1 += 1,
+        }
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let _ = worker.tx.blocking_send(stagecast_media::worker::Command::Shutdown(tx));
+    let _ = rx.blocking_recv();
+    let (s50, s99, smax) = (sfu.quantile_ms(0.5), sfu.quantile_ms(0.99), sfu.quantile_ms(1.0));
+    let (d50, d99, dmax) = (direct.quantile_ms(0.5), direct.quantile_ms(0.99), direct.quantile_ms(1.0));
+    println!("sfu:    token → first decoded frame p50 {s50:.1} ms · p99 {s99:.1} ms · max {smax:.1} ms ({} joins, {} failed)", sfu.len(), failed.0);
+    println!("direct: offer → first decoded frame p50 {d50:.1} ms · p99 {d99:.1} ms · max {dmax:.1} ms ({} joins, {} failed)", direct.len(), failed.1);
+    println!(
+        "sfu ÷ direct: p50 {:.2} · p99 {:.2} · target p99 < 150 ms: {}",
+        s50 / d50,
+        s99 / d99,
+        if s99 < 150.0 && failed.0 == 0 { "met" } else { "not met" }
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("join") {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        join_mode(&rt, args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50usize).clamp(1, 1000));
+        return;
+    }
     let arg = |i: usize, d: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
     let shape = if args.get(1).map(String::as_str) == Some("video") { Shape::Video } else { Shape::Audio };
     let publishers = arg(2, if shape == Shape::Audio { 10 } else { 1 }) as usize;
