@@ -541,6 +541,30 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_millis(100), gone_client.read(&mut buf)).await.is_err());
     }
 
+    /// A shard that falls more than the room's buffer behind cannot know what it missed: its
+    /// sockets are dropped as too slow (the client reconnects and reloads history) rather than
+    /// kept with a gap in the conversation.
+    #[tokio::test]
+    async fn a_shard_that_falls_behind_the_room_buffer_drops_its_sockets_as_too_slow() {
+        let (tx, _) = broadcast::channel(ROOM_BUFFER);
+        let mut shards = Shards::new(tx.clone());
+        let (server, mut client) = duplex(1 << 16);
+        let outlet = Outlet::new(server);
+        outlet.open(Bytes::new());
+        shards.add("u1", outlet.clone());
+        // The test's runtime has one thread: the shard task runs only once this test yields, so
+        // the whole burst is in the channel before it reads, and the oldest are overwritten.
+        for i in 0..ROOM_BUFFER + 10 {
+            tx.send(plain(&format!("{{\"n\":{i}}}"))).unwrap();
+        }
+        let alert = tokio::time::timeout(Duration::from_secs(5), outlet.alert()).await.unwrap();
+        assert_eq!(alert, Alert::TooSlow);
+        assert_eq!(outlet.backlog_len(), 0, "what waited for the dropped socket is freed");
+        let mut buf = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_millis(100), client.read(&mut buf)).await;
+        assert!(read.is_err(), "nothing after the gap is written to a dropped socket");
+    }
+
     #[test]
     fn a_presence_change_keeps_the_role_of_who_arrived() {
         let msg = pb::PresenceChanged {
