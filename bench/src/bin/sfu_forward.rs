@@ -636,7 +636,11 @@ fn join_mode(rt: &tokio::runtime::Runtime, joins: usize) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     worker.tx.blocking_send(stagecast_media::worker::Command::Join(req, tx)).unwrap();
     let joined = rx.blocking_recv().unwrap().unwrap();
-    publisher.rtc.sdp_api().accept_answer(publisher.pending.take().unwrap(), SdpAnswer::from_sdp_string(&joined.answer).unwrap()).unwrap();
+    publisher
+        .rtc
+        .sdp_api()
+        .accept_answer(publisher.pending.take().unwrap(), SdpAnswer::from_sdp_string(&joined.answer).unwrap())
+        .unwrap();
     // The publisher connects and streams for a second before the first viewer comes.
     let warm = Instant::now();
     let mut buf = vec![0u8; 2048];
@@ -662,8 +666,16 @@ fn join_mode(rt: &tokio::runtime::Runtime, joins: usize) {
     let _ = rx.blocking_recv();
     let (s50, s99, smax) = (sfu.quantile_ms(0.5), sfu.quantile_ms(0.99), sfu.quantile_ms(1.0));
     let (d50, d99, dmax) = (direct.quantile_ms(0.5), direct.quantile_ms(0.99), direct.quantile_ms(1.0));
-    println!("sfu:    token → first decoded frame p50 {s50:.1} ms · p99 {s99:.1} ms · max {smax:.1} ms ({} joins, {} failed)", sfu.len(), failed.0);
-    println!("direct: offer → first decoded frame p50 {d50:.1} ms · p99 {d99:.1} ms · max {dmax:.1} ms ({} joins, {} failed)", direct.len(), failed.1);
+    println!(
+        "sfu:    token → first decoded frame p50 {s50:.1} ms · p99 {s99:.1} ms · max {smax:.1} ms ({} joins, {} failed)",
+        sfu.len(),
+        failed.0
+    );
+    println!(
+        "direct: offer → first decoded frame p50 {d50:.1} ms · p99 {d99:.1} ms · max {dmax:.1} ms ({} joins, {} failed)",
+        direct.len(),
+        failed.1
+    );
     println!(
         "sfu ÷ direct: p50 {:.2} · p99 {:.2} · target p99 < 150 ms: {}",
         s50 / d50,

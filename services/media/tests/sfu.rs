@@ -583,3 +583,42 @@ fn a_subscribers_keyframe_request_and_an_unmute_each_reach_the_publisher() {
     assert!(net.clients[host_ix].keyframe_requests > requests, "unmuting asked for a keyframe");
     assert!(net.clients[viewer].received_video > at_mute + 5, "video flows again");
 }
+
+/// Garbage that arrives from a connected participant's own address (a corrupt datagram, or a
+/// forged one from anyone who knows the address): each kind str0m demultiplexes on (RTP/RTCP,
+/// DTLS, STUN, nothing known) is dropped; the room keeps forwarding and the sender stays.
+#[test]
+fn malformed_datagrams_from_a_participants_address_are_dropped_without_costing_the_room_or_the_participant() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Microphone]).unwrap();
+    let viewer = net.join("10.0.0.3:1000", "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+    let before = net.clients[viewer].received_audio;
+    assert!(before > 20, "the viewer hears the host first: {before} frames");
+
+    let from = net.clients[host_ix].addr;
+    let to: SocketAddr = SFU_ADDR.parse().unwrap();
+    let mut rtp = vec![0x80, 111, 0, 1, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef];
+    rtp.extend([0x55; 60]);
+    let mut rtcp = vec![0x80, 200, 0, 6];
+    rtcp.extend([0x11; 24]);
+    let garbage: [&[u8]; 8] = [
+        &[0x80],                                                        // a lone RTP version byte
+        &rtp,                                                           // RTP from an unknown SSRC with no valid SRTP tag
+        &rtcp,                                                          // an unauthenticated sender report
+        &[22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3], // a DTLS handshake record, cut short
+        &[23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 4, 1, 2, 3, 4],    // DTLS application data under the wrong epoch
+        &[0, 1, 0, 8, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4],              // a STUN binding request, truncated
+        &[0xff; 300],                                                   // nothing any protocol here starts with
+        &[],                                                            // empty
+    ];
+    let claimed: Vec<bool> = garbage.iter().map(|g| net.sfu.handle_receive(net.now, from, to, g)).collect();
+    // The RTP, RTCP and DTLS ones reach the host's connection (so its handling is what is
+    // tested); the rest match no peer.
+    assert_eq!(claimed, [false, true, true, true, true, false, false, false]);
+    net.run(Duration::from_secs(2));
+    let after = net.clients[viewer].received_audio;
+    assert!(after >= before + 80, "forwarding went on: {before} → {after} frames in 2 s");
+    assert_eq!(net.sfu.peer_count(), 2, "the host was not dropped for a datagram it may not have sent");
+    assert!(!net.events.iter().any(|e| matches!(e, RoomEvent::ParticipantLeft { .. })));
+}

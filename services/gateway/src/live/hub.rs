@@ -14,9 +14,9 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use bytes::BytesMut;
 #[cfg(test)]
 use bytes::Bytes;
+use bytes::BytesMut;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use stagecast_bus::Envelope;
@@ -221,8 +221,7 @@ impl Hub {
                         let (tx, _) = broadcast::channel(ROOM_BUFFER);
                         let relay = tokio::spawn(relay_room(sub, tx.clone(), shutdown.clone()));
                         let refresh = tokio::spawn(refresh_presence(self.clone(), event.to_owned()));
-                        let mut room =
-                            Room { shards: Shards::new(tx), users: HashMap::new(), tasks: vec![relay, refresh] };
+                        let mut room = Room { shards: Shards::new(tx), users: HashMap::new(), tasks: vec![relay, refresh] };
                         room.shards.add(&who.user_id, outlet.clone());
                         Self::add_user(&mut room, &who);
                         rooms.insert(event.to_owned(), room);
@@ -329,7 +328,10 @@ async fn relay_room(
 
 /// Serves one shard of a room: writes each room event into every outlet of the shard. Events
 /// that queued up while it wrote go out together, one write per socket for all of them.
-async fn run_shard<T: AsyncRead + AsyncWrite + Unpin>(mut rx: broadcast::Receiver<RoomEvent>, outlets: Arc<Mutex<Vec<Member<T>>>>) {
+async fn run_shard<T: AsyncRead + AsyncWrite + Unpin>(
+    mut rx: broadcast::Receiver<RoomEvent>,
+    outlets: Arc<Mutex<Vec<Member<T>>>>,
+) {
     let mut batch = BytesMut::new();
     loop {
         let first = rx.recv().await;
