@@ -12,7 +12,10 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
+  // Three fake cameras (and Chromium's three fake microphones), so the studio's device picker
+  // can be tested. Chromium fakes the second one as a depth camera (16-bit grey frames), which
+  // WebRTC cannot encode; the tests switch to the third (MJPEG, like a USB webcam).
+  '--use-fake-device-for-media-stream=device-count=3',
   '--allow-loopback-in-peer-connection',
   '--disable-features=WebRtcHideLocalIpsWithMdns',
   '--autoplay-policy=no-user-gesture-required',

@@ -12,7 +12,9 @@
 // Live video (through the SFU, services/media): the host's camera and microphone (Chromium's fake
 // devices) reach the viewer, whose decoded video frames and received audio samples must keep
 // rising (read with getStats() from every RTCPeerConnection the page made, collected in
-// window.__pcs); then the host's screen share does too. From the studio's "On stage" panel the
+// window.__pcs); then the host's screen share does too, with its sound as "screen audio"; the
+// host switches to the second fake camera while live and the viewer's tile keeps its track (the
+// new camera is swapped into the same sender, no renegotiation). From the studio's "On stage" panel the
 // host mutes their own camera and microphone at the SFU (the viewer's frames and audio packets
 // stop; the studio's "Unmute" brings them back) and removes the viewer from the stage; an
 // audience member's attempt to publish a camera and a forged media token are refused by the SFU.
@@ -363,6 +365,11 @@ async function main() {
         const id = await tileTrackId(viewer, 'screen');
         check(id, 'the screen tile shows a track');
         await mediaKeepsFlowing(viewer, { trackId: id, audio: false, what: 'the host’s screen at the viewer' });
+        // The shared screen's sound goes out as its own source, and the viewer plays it.
+        await viewer.locator('[data-testid="remote-audio"][data-source="screen_audio"]').waitFor({ state: 'attached' });
+        const audioId = await audioTrackId(viewer, 'screen_audio');
+        check(audioId, 'the screen audio plays in an <audio> element');
+        await mediaKeepsFlowing(viewer, { trackId: audioId, video: false, what: 'the host’s screen audio at the viewer' });
         // The camera goes on alongside it.
         await viewer.locator('[data-testid="remote-video"][data-source="camera"]').waitFor();
         await screenshot(viewer, 'viewer-screen-share');
@@ -373,10 +380,39 @@ async function main() {
         await host.getByRole('button', { name: 'Screen on' }).click();
         await host.getByRole('button', { name: 'Screen off', pressed: false }).waitFor();
         await viewer.locator('[data-testid="remote-video"][data-source="screen"]').waitFor({ state: 'detached' });
+        await viewer.locator('[data-testid="remote-audio"][data-source="screen_audio"]').waitFor({ state: 'detached' });
         await viewer.locator('[data-testid="remote-video"][data-source="camera"]').waitFor();
         const id = await tileTrackId(viewer, 'camera');
         check(id, 'the camera tile shows a track');
         await mediaKeepsFlowing(viewer, { trackId: id, audio: false, what: 'the host’s camera after the screen share ended' });
+      });
+
+      await step('the host switches to another camera while live; the viewer’s tile keeps playing', async () => {
+        const before = await tileTrackId(viewer, 'camera');
+        const picker = host.getByRole('combobox', { name: 'Camera device' });
+        await picker.waitFor();
+        const options = await picker.locator('option').evaluateAll((os) => os.map((o) => ({ value: o.value, label: o.textContent })));
+        check(options.length >= 3, `the fake cameras are offered by name (got ${JSON.stringify(options)})`);
+        // The third fake camera: Chromium's second is a depth camera WebRTC cannot encode.
+        const other = options.find((o) => o.label === 'fake_device_2')?.value;
+        check(other && other !== (await picker.inputValue()), `fake_device_2 is offered and not the one in use (${JSON.stringify(options)})`);
+        await picker.selectOption(other);
+        await host.waitForFunction(
+          (id) => document.querySelector('video[aria-label="Camera preview"]')?.srcObject?.getVideoTracks?.()[0]?.getSettings?.().deviceId === id,
+          other,
+          { timeout: STEP_MS },
+        );
+        check((await picker.inputValue()) === other, 'the picker shows the camera now in use');
+        const sent = await host.waitForFunction(
+          (id) => (window.__pcs ?? []).some((pc) => pc.connectionState === 'connected' && pc.getSenders().some((s) => s.track?.getSettings?.().deviceId === id)),
+          other,
+          { timeout: STEP_MS },
+        );
+        check(await sent.jsonValue(), 'the host broadcasts the new camera');
+        // Swapped in place, not renegotiated: the viewer's tile keeps its track and keeps decoding.
+        check((await tileTrackId(viewer, 'camera')) === before, 'the viewer’s camera tile keeps the same track');
+        await mediaKeepsFlowing(viewer, { trackId: before, audio: false, what: 'the host’s camera after switching devices' });
+        await screenshot(host, 'studio-device-picker');
       });
 
       const onStage = host.getByRole('region', { name: 'On stage' });

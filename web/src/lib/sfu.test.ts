@@ -92,20 +92,23 @@ describe('what to send', () => {
   const mic = { id: 'mic' };
   const all = ['camera', 'microphone', 'screen', 'screen_audio'] as const;
 
-  it('starts new sources, stops removed ones, and restarts a source whose track changed', () => {
-    expect(diffPublished({}, { camera: cam, microphone: mic }, all)).toEqual({ stop: [], start: ['camera', 'microphone'], refused: [] });
-    expect(diffPublished({ camera: cam, microphone: mic }, { microphone: mic }, all)).toEqual({ stop: ['camera'], start: [], refused: [] });
-    expect(diffPublished({ camera: cam }, { camera: cam2 }, all)).toEqual({ stop: ['camera'], start: ['camera'], refused: [] });
-    expect(diffPublished({ camera: cam }, { camera: cam }, all)).toEqual({ stop: [], start: [], refused: [] });
+  it('starts new sources, stops removed ones, and swaps the track of a source whose device changed', () => {
+    expect(diffPublished({}, { camera: cam, microphone: mic }, all)).toEqual({ stop: [], start: ['camera', 'microphone'], replace: [], refused: [] });
+    expect(diffPublished({ camera: cam, microphone: mic }, { microphone: mic }, all)).toEqual({ stop: ['camera'], start: [], replace: [], refused: [] });
+    expect(diffPublished({ camera: cam }, { camera: cam2 }, all)).toEqual({ stop: [], start: [], replace: ['camera'], refused: [] });
+    expect(diffPublished({ camera: cam }, { camera: cam }, all)).toEqual({ stop: [], start: [], replace: [], refused: [] });
   });
 
   it('refuses sources the grants do not allow, and stops them if they were being sent', () => {
-    expect(diffPublished({}, { camera: cam }, [])).toEqual({ stop: [], start: [], refused: ['camera'] });
+    expect(diffPublished({}, { camera: cam }, [])).toEqual({ stop: [], start: [], replace: [], refused: ['camera'] });
     expect(diffPublished({ camera: cam, microphone: mic }, { camera: cam, microphone: mic }, ['microphone'])).toEqual({
       stop: ['camera'],
       start: [],
+      replace: [],
       refused: ['camera'],
     });
+    // A new device for a source that lost its grant is refused, not swapped in.
+    expect(diffPublished({ camera: cam }, { camera: cam2 }, ['microphone'])).toEqual({ stop: ['camera'], start: [], replace: [], refused: ['camera'] });
   });
 
   it('names the mid of every sending transceiver that has one', () => {

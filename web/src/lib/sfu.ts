@@ -177,27 +177,30 @@ export function sourcesByMid(sending: Iterable<[TrackSource, { mid: string | nul
   return out;
 }
 
-/** Which sources to stop and (re)start sending so that what is sent matches what is wanted.
- * A source whose track changed is stopped and started again on a new transceiver. Sources the
- * grants do not allow are `refused` and never started. */
+/** Which sources to stop, start and swap so that what is sent matches what is wanted. A source
+ * whose track changed (another camera or microphone picked) is `replace`d on the transceiver it
+ * already has: no renegotiation, and viewers keep the same track. Sources the grants do not
+ * allow are `refused` and never started. */
 export function diffPublished(
   current: Partial<Record<TrackSource, { id: string }>>,
   desired: Partial<Record<TrackSource, { id: string }>>,
   allowed: readonly TrackSource[],
-): { stop: TrackSource[]; start: TrackSource[]; refused: TrackSource[] } {
+): { stop: TrackSource[]; start: TrackSource[]; replace: TrackSource[]; refused: TrackSource[] } {
   const stop: TrackSource[] = [];
   const start: TrackSource[] = [];
+  const replace: TrackSource[] = [];
   const refused: TrackSource[] = [];
   const all = new Set([...Object.keys(current), ...Object.keys(desired)] as TrackSource[]);
   for (const s of all) {
     const cur = current[s];
     const want = desired[s];
     const ok = !!want && allowed.includes(s);
-    if (cur && (!ok || cur.id !== want!.id)) stop.push(s);
     if (want && !ok) refused.push(s);
-    if (ok && (!cur || cur.id !== want!.id)) start.push(s);
+    if (cur && !ok) stop.push(s);
+    else if (ok && !cur) start.push(s);
+    else if (ok && cur && cur.id !== want!.id) replace.push(s);
   }
-  return { stop, start, refused };
+  return { stop, start, replace, refused };
 }
 
 /** What to do with an offer from the server. We are the polite peer: never ignore it; if our own
@@ -596,7 +599,23 @@ export class SfuClient {
     const allowed = this.snap.grants?.publish ?? this.token.grants.publish;
     const current = Object.fromEntries([...this.senders].map(([s, v]) => [s, v.track])) as Partial<Record<TrackSource, MediaStreamTrack>>;
     const wanted = Object.fromEntries((Object.keys(this.desired) as TrackSource[]).filter((s) => !this.refused.has(s) || !allowed.includes(s)).map((s) => [s, this.desired[s]!]));
-    const { stop, start, refused } = diffPublished(current, wanted, allowed);
+    const { stop, start, replace, refused } = diffPublished(current, wanted, allowed);
+    for (const s of replace) {
+      const sender = this.senders.get(s)!;
+      const track = this.desired[s]!;
+      this.senders.set(s, { ...sender, track });
+      // A muted source keeps sending nothing; the new track goes out once it is unmuted.
+      const muted = this.mutedBySelf.has(s) || this.mutedByServer.has(s);
+      const swapped = await sender.tr.sender.replaceTrack(muted ? null : track).then(
+        () => true,
+        () => false,
+      );
+      if (!swapped) {
+        // The browser would not swap it in place: send it on a new transceiver instead.
+        stop.push(s);
+        start.push(s);
+      }
+    }
     if (stop.length === 0 && start.length === 0) {
       this.noteRefused(refused);
       return;

@@ -1,6 +1,7 @@
 // The studio's device controls and local preview: camera, microphone and screen (captured by
 // useLocalMedia, which the studio shares with MediaStage to broadcast the same tracks).
 import { useEffect, useRef, useState } from 'react';
+import type { PickableKind } from '../lib/devices';
 import { DEVICE_LABEL as LABEL, type LocalMedia } from './useLocalMedia';
 
 function VideoPreview({ stream, label }: { stream: MediaStream; label: string }) {
@@ -50,6 +51,28 @@ function MicMeter({ stream }: { stream: MediaStream }) {
   );
 }
 
+/** Which camera or microphone to capture from; shown when there is more than one. Switching
+ * while on swaps the device without stopping the broadcast. */
+function DevicePicker({ media, kind }: { media: LocalMedia; kind: PickableKind }) {
+  const choices = media.devices[kind];
+  if (choices.length < 2) return null;
+  const chosen = media.chosen[kind];
+  const value = choices.some((c) => c.id === chosen) ? chosen! : '';
+  return (
+    <label className="small">
+      {LABEL[kind]}{' '}
+      <select aria-label={`${LABEL[kind]} device`} value={value} disabled={media.busy === kind} onChange={(e) => void media.choose(kind, e.target.value)}>
+        {value === '' && <option value="">Browser default</option>}
+        {choices.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function LocalPreview({ media, broadcasting }: { media: LocalMedia; /** What is on is sent to the stage. */ broadcasting: boolean }) {
   const { streams, busy, error, toggle } = media;
   return (
@@ -67,6 +90,12 @@ export function LocalPreview({ media, broadcasting }: { media: LocalMedia; /** W
           </button>
         ))}
       </div>
+      {(media.devices.camera.length > 1 || media.devices.mic.length > 1) && (
+        <div className="row" role="group" aria-label="Device choice">
+          <DevicePicker media={media} kind="camera" />
+          <DevicePicker media={media} kind="mic" />
+        </div>
+      )}
       {error && (
         <p className="alert" role="alert">
           {error}

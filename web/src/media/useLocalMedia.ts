@@ -1,6 +1,7 @@
 // The studio's capture devices: camera, microphone and screen, each on or off. Lifted out of
 // LocalPreview so the studio can both preview them (LocalPreview) and broadcast them (MediaStage).
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { captureConstraints, type DeviceChoice, deviceChoices, type PickableKind, trackDeviceId } from '../lib/devices';
 import type { TrackSource } from '../lib/types';
 
 export type DeviceKind = 'camera' | 'mic' | 'screen';
@@ -17,11 +18,24 @@ export function describeCaptureError(kind: DeviceKind, e: unknown): string {
   return `Could not start the ${label.toLowerCase()}. Try again.`;
 }
 
-function capture(kind: DeviceKind): Promise<MediaStream> {
+function capture(kind: DeviceKind, deviceId: string | null = null): Promise<MediaStream> {
   const md = navigator.mediaDevices;
   if (!md) return Promise.reject(new Error('no mediaDevices'));
-  if (kind === 'screen') return md.getDisplayMedia({ video: true, audio: false });
-  return md.getUserMedia(kind === 'camera' ? { video: { width: 1280, height: 720 }, audio: false } : { audio: true, video: false });
+  // Audio too: a shared tab's (or, where the system allows, the screen's) sound goes out as
+  // "screen audio"; the browser asks, and the stream simply has no audio track if declined.
+  if (kind === 'screen') return md.getDisplayMedia({ video: true, audio: true });
+  return md.getUserMedia(captureConstraints(kind, deviceId));
+}
+
+/** The browser's own "Stop sharing" button (or an unplugged camera) ends a track: the device
+ * shows as off. */
+function watchEnd(kind: DeviceKind, stream: MediaStream, setStreams: (f: (s: DeviceStreams) => DeviceStreams) => void) {
+  stream.getTracks().forEach((t) => t.addEventListener('ended', () => setStreams((s) => (s[kind] === stream ? { ...s, [kind]: undefined } : s))));
+}
+
+async function listDevices(): Promise<Record<PickableKind, DeviceChoice[]>> {
+  const all = (await navigator.mediaDevices?.enumerateDevices?.().catch(() => [])) ?? [];
+  return { camera: deviceChoices(all, 'camera'), mic: deviceChoices(all, 'mic') };
 }
 
 export type DeviceStreams = Partial<Record<DeviceKind, MediaStream>>;
@@ -31,6 +45,13 @@ export interface LocalMedia {
   busy: DeviceKind | null;
   error: string | null;
   toggle: (kind: DeviceKind) => Promise<void>;
+  /** The cameras and microphones to choose from (names appear once capture is allowed). */
+  devices: Record<PickableKind, DeviceChoice[]>;
+  /** The device each kind captures from, or will when turned on (null: the browser's default). */
+  chosen: Record<PickableKind, string | null>;
+  /** Captures `kind` from another device; if it is on, the new one replaces it without a gap in
+   * the broadcast (the old one stops only once the new one runs). */
+  choose: (kind: PickableKind, deviceId: string) => Promise<void>;
   /** The tracks to broadcast, by SFU source (a new object only when a track changes). */
   tracks: Partial<Record<TrackSource, MediaStreamTrack>>;
 }
@@ -39,8 +60,24 @@ export function useLocalMedia(): LocalMedia {
   const [streams, setStreams] = useState<DeviceStreams>({});
   const [busy, setBusy] = useState<DeviceKind | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [devices, setDevices] = useState<Record<PickableKind, DeviceChoice[]>>({ camera: [], mic: [] });
+  const [picked, setPicked] = useState<Record<PickableKind, string | null>>({ camera: null, mic: null });
   const live = useRef(streams);
   live.current = streams;
+  const pickedRef = useRef(picked);
+  pickedRef.current = picked;
+
+  const refreshDevices = useCallback(() => {
+    void listDevices().then(setDevices);
+  }, []);
+
+  // Devices come and go (a headset plugged in); names appear once capture is allowed.
+  useEffect(() => {
+    const md = navigator.mediaDevices;
+    refreshDevices();
+    md?.addEventListener?.('devicechange', refreshDevices);
+    return () => md?.removeEventListener?.('devicechange', refreshDevices);
+  }, [refreshDevices]);
 
   // Release every device when leaving the studio.
   useEffect(
@@ -60,16 +97,39 @@ export function useLocalMedia(): LocalMedia {
     }
     setBusy(kind);
     try {
-      const stream = await capture(kind);
-      // The browser's own "Stop sharing" button ends the screen track.
-      stream.getTracks().forEach((t) => t.addEventListener('ended', () => setStreams((s) => (s[kind] === stream ? { ...s, [kind]: undefined } : s))));
+      const stream = await capture(kind, kind === 'screen' ? null : pickedRef.current[kind]);
+      watchEnd(kind, stream, setStreams);
       setStreams((s) => ({ ...s, [kind]: stream }));
+      if (kind !== 'screen') refreshDevices();
     } catch (e) {
       setError(describeCaptureError(kind, e));
     } finally {
       setBusy(null);
     }
-  }, []);
+  }, [refreshDevices]);
+
+  const choose = useCallback(
+    async (kind: PickableKind, deviceId: string) => {
+      setError(null);
+      setPicked((p) => ({ ...p, [kind]: deviceId }));
+      const current = live.current[kind];
+      if (!current) return;
+      setBusy(kind);
+      try {
+        const stream = await capture(kind, deviceId);
+        watchEnd(kind, stream, setStreams);
+        setStreams((s) => ({ ...s, [kind]: stream }));
+        current.getTracks().forEach((t) => t.stop());
+      } catch (e) {
+        // The device in use keeps running; say why the other one could not start.
+        setPicked((p) => ({ ...p, [kind]: trackDeviceId(current.getTracks()[0]) }));
+        setError(describeCaptureError(kind, e));
+      } finally {
+        setBusy(null);
+      }
+    },
+    [],
+  );
 
   const camera = streams.camera?.getVideoTracks()[0];
   const microphone = streams.mic?.getAudioTracks()[0];
@@ -84,5 +144,13 @@ export function useLocalMedia(): LocalMedia {
     return t;
   }, [camera, microphone, screen, screenAudio]);
 
-  return { streams, busy, error, toggle, tracks };
+  const chosen = useMemo(
+    () => ({
+      camera: trackDeviceId(camera) ?? picked.camera,
+      mic: trackDeviceId(microphone) ?? picked.mic,
+    }),
+    [camera, microphone, picked],
+  );
+
+  return { streams, busy, error, toggle, tracks, devices, chosen, choose };
 }
