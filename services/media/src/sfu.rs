@@ -51,6 +51,41 @@ const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 const SPEAKER_INTERVAL: Duration = Duration::from_millis(300);
 /// RFC 6464 level (-dBov) above which a participant counts as speaking.
 const SPEAKING_LEVEL: i8 = -50;
+/// Offers and mutes a participant may send over the data channel: a burst, then a steady rate.
+/// A person renegotiates or mutes a few times a minute; each such message costs every peer in
+/// the room a state update and the bus an event, so a client looping on them is cut off.
+/// Answers are not counted: they only follow the server's own offers.
+const SIGNAL_BURST: f64 = 20.0;
+const SIGNAL_PER_SECOND: f64 = 5.0;
+/// The largest signalling message: an offer as large as the HTTP join accepts, plus its JSON.
+pub const MAX_SIGNAL_BYTES: usize = crate::sdp::MAX_OFFER_BYTES + 4096;
+
+/// A participant's allowance of signalling messages (a token bucket).
+struct SignalBudget {
+    tokens: f64,
+    at: Instant,
+    /// The participant was told it is over the rate, since it last was under it.
+    told: bool,
+}
+
+impl SignalBudget {
+    fn new(now: Instant) -> Self {
+        Self { tokens: SIGNAL_BURST, at: now, told: false }
+    }
+
+    /// Takes one message's worth; false when the participant is over its rate.
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = self.at.max(now);
+        self.tokens = (self.tokens + elapsed * SIGNAL_PER_SECOND).min(SIGNAL_BURST);
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        self.told = false;
+        true
+    }
+}
 
 /// One connection to the SFU: a browser participant, a WHIP publisher or a WHEP viewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -292,6 +327,7 @@ struct Peer {
     /// touched keep their `due` and are not polled, so a wake-up costs what it changed, not
     /// the number of peers.
     dirty: bool,
+    signal_budget: SignalBudget,
 }
 
 impl Peer {
@@ -583,6 +619,7 @@ impl Sfu {
             level: -127.0,
             due: now,
             dirty: true,
+            signal_budget: SignalBudget::new(now),
         };
         peer.check_offer(&summary, &req.sources)?;
         let candidate = Candidate::host(self.local, "udp").map_err(|e| OfferError::BadSdp(format!("no candidate: {e}")))?;
@@ -1137,8 +1174,15 @@ impl Sfu {
         self.queue.push_back(Propagated::Media(f));
     }
 
-    fn channel_data(&mut self, i: usize, _now: Instant, d: ChannelData) {
+    fn channel_data(&mut self, i: usize, now: Instant, d: ChannelData) {
         if d.binary {
+            return;
+        }
+        if d.data.len() > MAX_SIGNAL_BYTES {
+            self.peers[i].send(&ServerMessage::Error {
+                code: "message_too_large".into(),
+                message: format!("a signalling message may be at most {MAX_SIGNAL_BYTES} bytes; this one was {}", d.data.len()),
+            });
             return;
         }
         let msg: ClientMessage = match serde_json::from_slice(&d.data) {
@@ -1151,6 +1195,21 @@ impl Sfu {
                 return;
             }
         };
+        let counted = !matches!(msg, ClientMessage::Answer { .. });
+        let peer = &mut self.peers[i];
+        if counted && !peer.signal_budget.take(now) {
+            if !peer.signal_budget.told {
+                peer.signal_budget.told = true;
+                peer.send(&ServerMessage::Error {
+                    code: "rate_limited".into(),
+                    message: format!(
+                        "too many offers and mutes: at most {SIGNAL_PER_SECOND} a second after a burst of {SIGNAL_BURST}; \
+                         this one and those until the rate drops are ignored, so send the current state again then"
+                    ),
+                });
+            }
+            return;
+        }
         match msg {
             ClientMessage::Offer { sdp, sources } => self.client_offer(i, &sdp, sources),
             ClientMessage::Answer { sdp } => self.client_answer(i, &sdp),

@@ -622,3 +622,58 @@ fn malformed_datagrams_from_a_participants_address_are_dropped_without_costing_t
     assert_eq!(net.sfu.peer_count(), 2, "the host was not dropped for a datagram it may not have sent");
     assert!(!net.events.iter().any(|e| matches!(e, RoomEvent::ParticipantLeft { .. })));
 }
+
+/// A client looping on mutes would cost every peer in the room a state update and the bus an
+/// event per message: past a burst, its offers and mutes are ignored (it is told once), and it
+/// gets its allowance back as time passes. A message larger than any offer is refused by size.
+#[test]
+fn a_participant_flooding_the_data_channel_is_cut_off_after_a_burst_and_told_once() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Microphone]).unwrap();
+    let viewer = net.join("10.0.0.3:1000", "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+    let muted_events =
+        |net: &Net| net.events.iter().filter(|e| matches!(e, RoomEvent::TrackMuted { user_id, .. } if user_id == "host")).count();
+    let states = |net: &Net| net.clients[viewer].messages.iter().filter(|m| matches!(m, ServerMessage::State { .. })).count();
+    let (events_before, states_before) = (muted_events(&net), states(&net));
+
+    for k in 0..200 {
+        net.clients[host_ix].send(&ClientMessage::Mute { source: TrackSource::Microphone, muted: k % 2 == 0 });
+    }
+    net.run(Duration::from_millis(300));
+    let limited = |net: &Net| {
+        net.clients[host_ix]
+            .messages
+            .iter()
+            .filter(|m| matches!(m, ServerMessage::Error { code, .. } if code == "rate_limited"))
+            .count()
+    };
+    assert_eq!(limited(&net), 1, "told once, not once per ignored message");
+    let flood_events = muted_events(&net) - events_before;
+    assert!((10..=22).contains(&flood_events), "about the burst of 20 got through, not 200: {flood_events}");
+    assert!(states(&net) - states_before <= 22, "the viewer got {} state updates", states(&net) - states_before);
+    assert_eq!(net.sfu.peer_count(), 2, "the flooder stays connected");
+
+    // A second later the allowance is back: the host's mute goes through again.
+    net.run(Duration::from_secs(1));
+    let settled = muted_events(&net);
+    net.clients[host_ix].send(&ClientMessage::Mute { source: TrackSource::Microphone, muted: true });
+    net.run(Duration::from_millis(300));
+    net.clients[host_ix].send(&ClientMessage::Mute { source: TrackSource::Microphone, muted: false });
+    net.run(Duration::from_millis(300));
+    assert!(muted_events(&net) > settled, "mutes are accepted again after the rate drops");
+
+    // Larger than any offer the SFU accepts: refused by size, before parsing.
+    let huge = format!(r#"{{"type":"answer","sdp":"{}"}}"#, "a".repeat(stagecast_media::sfu::MAX_SIGNAL_BYTES));
+    let ch = net.clients[host_ix].channel.unwrap();
+    net.clients[host_ix].rtc.channel(ch).unwrap().write(false, huge.as_bytes()).unwrap();
+    net.run(Duration::from_secs(1));
+    assert!(
+        net.clients[host_ix]
+            .messages
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Error { code, .. } if code == "message_too_large")),
+        "an oversized message is named"
+    );
+    assert_eq!(net.sfu.peer_count(), 2);
+}
