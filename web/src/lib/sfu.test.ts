@@ -10,6 +10,7 @@ import {
   labelRemoteTracks,
   parseServerMessage,
   planRemoteOffer,
+  restateMutes,
   sourcesByMid,
   type StageState,
   type TransceiverView,
@@ -170,5 +171,15 @@ describe('failures', () => {
   it('says why a bye ended the connection', () => {
     expect(byeText('removed by a moderator')).toBe('You left the live video: removed by a moderator.');
     expect(byeText('')).toBe('You left the live video.');
+  });
+});
+
+describe('after the server rate-limited us', () => {
+  it('restates each source’s own mute state, and leaves a host’s mute alone', () => {
+    expect(restateMutes(['microphone', 'camera', 'screen'], new Set(['camera']), new Set(['screen']))).toEqual([
+      { type: 'mute', source: 'microphone', muted: false },
+      { type: 'mute', source: 'camera', muted: true },
+    ]);
+    expect(restateMutes([], new Set(), new Set())).toEqual([]);
   });
 });

@@ -215,6 +215,26 @@ export function acceptsAnswer(signalingState: string): boolean {
   return signalingState === 'have-local-offer';
 }
 
+/** The mute messages that restate what we send after the server ignored some of ours (it was
+ * rate limiting us). A source the host muted is left alone: only unmuting lifts a server mute,
+ * and that must stay the person's own click. */
+export function restateMutes(
+  sending: Iterable<TrackSource>,
+  mutedBySelf: ReadonlySet<TrackSource>,
+  mutedByServer: ReadonlySet<TrackSource>,
+): ClientMessage[] {
+  const out: ClientMessage[] = [];
+  for (const source of sending) {
+    if (mutedByServer.has(source)) continue;
+    out.push({ type: 'mute', source, muted: mutedBySelf.has(source) });
+  }
+  return out;
+}
+
+/** How long to wait before restating after `rate_limited`: the server's allowance refills at 5
+ * messages a second, so by then there is room for a few. */
+export const RESTATE_AFTER_MS = 1500;
+
 /** Whether a client offer can go out now. */
 export function canOffer(s: { needed: boolean; channelOpen: boolean; signalingState: string }): boolean {
   return s.needed && s.channelOpen && s.signalingState === 'stable';
@@ -352,6 +372,7 @@ export class SfuClient {
   private needsOffer = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private disconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private restateTimer: ReturnType<typeof setTimeout> | null = null;
   private attempt = 0;
   private stopped = true;
 
@@ -455,6 +476,8 @@ export class SfuClient {
     this.gen += 1;
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.disconnectTimer !== null) clearTimeout(this.disconnectTimer);
+    if (this.restateTimer !== null) clearTimeout(this.restateTimer);
+    this.restateTimer = null;
     this.timer = null;
     this.disconnectTimer = null;
     const { pc, dc } = this;
@@ -628,6 +651,17 @@ export class SfuClient {
     await this.maybeOffer();
   }
 
+  private restateLater() {
+    if (this.restateTimer !== null) return;
+    const gen = this.gen;
+    this.restateTimer = setTimeout(() => {
+      this.restateTimer = null;
+      if (gen !== this.gen) return;
+      for (const m of restateMutes(this.senders.keys(), this.mutedBySelf, this.mutedByServer)) this.send(m);
+      this.enqueue(() => this.maybeOffer());
+    }, RESTATE_AFTER_MS);
+  }
+
   private async maybeOffer() {
     const pc = this.pc;
     if (!pc || !canOffer({ needed: this.needsOffer, channelOpen: this.dc?.readyState === 'open', signalingState: pc.signalingState })) return;
@@ -688,6 +722,14 @@ export class SfuClient {
         this.set({ activeSpeaker: msg.participant_id });
         return;
       case 'error': {
+        if (msg.code === 'rate_limited') {
+          // The server ignored what we sent since (an offer, mutes), without refusing it: take
+          // back a pending offer and, once it listens again, restate our mutes and offer anew.
+          if (acceptsAnswer(pc.signalingState)) await pc.setLocalDescription({ type: 'rollback' });
+          this.needsOffer = true;
+          this.restateLater();
+          return;
+        }
         if (acceptsAnswer(pc.signalingState)) {
           // Our offer was refused: undo it, drop the transceivers it would have added, and offer
           // again for whatever else changed.
