@@ -32,6 +32,9 @@ pub struct Config {
     /// `MEDIA_GRPC_URL`: the SFU's control API, for hosts muting and removing people on
     /// stage; default http://127.0.0.1:50054.
     pub media_grpc_url: String,
+    /// `MEDIA_CONTROL_SECRET`: presented to the SFU's control API, which requires it wherever it
+    /// listens beyond loopback (the same value as the media service's).
+    pub media_control_secret: Option<Secret>,
     /// `GATEWAY_PUBLIC_URL`: this API's base URL as browsers reach it, used in the avatar URLs
     /// it hands out (the auth service stores absolute URLs); default `http://` + the bound address.
     pub public_url: Option<String>,
@@ -83,6 +86,7 @@ impl Config {
             trust_forwarded_for: optional("TRUST_FORWARDED_FOR", false)?,
             web_dir: maybe("WEB_DIR")?,
             media_grpc_url: optional("MEDIA_GRPC_URL", "http://127.0.0.1:50054".to_owned())?,
+            media_control_secret: maybe("MEDIA_CONTROL_SECRET")?,
             media_public_url: optional("MEDIA_PUBLIC_URL", "http://127.0.0.1:8090".to_owned())?.trim_end_matches('/').to_owned(),
             public_url: maybe::<String>("GATEWAY_PUBLIC_URL")?.map(|u| u.trim_end_matches('/').to_owned()),
             s3: S3Config::from_env()?,

@@ -81,8 +81,10 @@ impl Application {
         let stage = StageServiceClient::with_interceptor(events_channel.clone(), PropagateTrace);
         let chat_channel = channel(&config.chat_grpc_url).context("CHAT_GRPC_URL")?;
         let chat = ChatServiceClient::with_interceptor(chat_channel.clone(), PropagateTrace);
-        let media =
-            MediaServiceClient::with_interceptor(channel(&config.media_grpc_url).context("MEDIA_GRPC_URL")?, PropagateTrace);
+        let media = MediaServiceClient::with_interceptor(
+            channel(&config.media_grpc_url).context("MEDIA_GRPC_URL")?,
+            crate::state::MediaControl::new(config.media_control_secret.as_ref())?,
+        );
         let redis_client = redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
         let redis = redis::aio::ConnectionManager::new(redis_client).await.context("connecting to Redis (REDIS_URL)")?;
         let nats = stagecast_bus::stream::connect(&config.nats_url, "gateway").await.context("connecting to NATS (NATS_URL)")?;

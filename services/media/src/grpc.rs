@@ -9,6 +9,37 @@ use tonic::{Request, Response, Status};
 
 use crate::{rooms::Rooms, sfu::TapId, tap::TapCodec};
 
+/// Who may call the control API: holders of `MEDIA_CONTROL_SECRET`, sent as
+/// `authorization: Bearer <secret>`. With no secret configured (allowed only on a loopback
+/// address), every local caller may.
+#[derive(Clone)]
+pub struct ControlAuth {
+    secret: Option<Arc<str>>,
+}
+
+impl ControlAuth {
+    pub fn new(secret: Option<&stagecast_kit::config::Secret>) -> Self {
+        Self { secret: secret.map(|s| Arc::from(s.expose())) }
+    }
+}
+
+impl tonic::service::Interceptor for ControlAuth {
+    fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
+        let Some(secret) = &self.secret else { return Ok(req) };
+        let given = req.metadata().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        match given {
+            Some(g) if same(g.as_bytes(), secret.as_bytes()) => Ok(req),
+            Some(_) => Err(Status::unauthenticated("the control secret does not match MEDIA_CONTROL_SECRET")),
+            None => Err(Status::unauthenticated("send the control secret as `authorization: Bearer <MEDIA_CONTROL_SECRET>`")),
+        }
+    }
+}
+
+/// Equal, in time that does not depend on where the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[derive(Clone)]
 pub struct MediaApi {
     rooms: Arc<Rooms>,
@@ -142,5 +173,35 @@ impl MediaService for MediaApi {
             return Err(ApiError::not_found("tap_not_found", "no such tap; it may have been stopped already").into());
         }
         Ok(Response::new(pb::StopTapResponse { stopped }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::{Code, service::Interceptor};
+
+    use super::*;
+
+    fn call(auth: &mut ControlAuth, header: Option<&str>) -> Result<(), Status> {
+        let mut req = Request::new(());
+        if let Some(h) = header {
+            req.metadata_mut().insert("authorization", h.parse().unwrap());
+        }
+        auth.call(req).map(|_| ())
+    }
+
+    #[test]
+    fn the_control_api_admits_only_the_holder_of_its_secret() {
+        let secret: stagecast_kit::config::Secret = "s".repeat(40).parse().unwrap();
+        let mut auth = ControlAuth::new(Some(&secret));
+        assert!(call(&mut auth, Some(&format!("Bearer {}", "s".repeat(40)))).is_ok());
+        for bad in [None, Some("Bearer nope"), Some(&*format!("Bearer {}", "s".repeat(39))), Some(&*"s".repeat(40))] {
+            let err = call(&mut auth, bad).unwrap_err();
+            assert_eq!(err.code(), Code::Unauthenticated, "{bad:?}");
+            assert!(err.message().contains("MEDIA_CONTROL_SECRET"), "{}", err.message());
+            assert!(!err.message().contains(&"s".repeat(40)), "the secret is never echoed");
+        }
+        // No secret configured (a loopback-only control API): local callers are trusted.
+        assert!(call(&mut ControlAuth::new(None), None).is_ok());
     }
 }

@@ -10,7 +10,13 @@ use stagecast_telemetry::grpc::PropagateTrace;
 use tokio::net::TcpListener;
 use tonic::transport::Endpoint;
 
-use crate::{config::Config, grpc::MediaApi, http, rooms::Rooms, worker};
+use crate::{
+    config::Config,
+    grpc::{ControlAuth, MediaApi},
+    http,
+    rooms::Rooms,
+    worker,
+};
 
 pub const GRPC_SERVICE_NAME: &str = "stagecast.media.v1.MediaService";
 
@@ -21,6 +27,7 @@ pub struct Application {
     keys: Arc<KeyStore>,
     nats: async_nats::Client,
     events: tokio::sync::mpsc::UnboundedReceiver<crate::sfu::RoomEvent>,
+    control: ControlAuth,
 }
 
 impl Application {
@@ -43,7 +50,8 @@ impl Application {
         let nats = stagecast_bus::stream::connect(&config.nats_url, "media").await.context("connecting to NATS (NATS_URL)")?;
         let http = TcpListener::bind(config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
         let grpc = TcpListener::bind(config.grpc_addr).await.with_context(|| format!("binding {}", config.grpc_addr))?;
-        Ok(Self { http, grpc, rooms: Arc::new(Rooms::new(workers)), keys, nats, events })
+        let control = ControlAuth::new(config.control_secret.as_ref());
+        Ok(Self { http, grpc, rooms: Arc::new(Rooms::new(workers)), keys, nats, events, control })
     }
 
     pub fn http_port(&self) -> u16 {
@@ -73,7 +81,8 @@ impl Application {
                 })
                 .await
         });
-        let routes = tonic::service::Routes::new(MediaServiceServer::new(MediaApi::new(self.rooms.clone())));
+        let api = MediaServiceServer::with_interceptor(MediaApi::new(self.rooms.clone()), self.control.clone());
+        let routes = tonic::service::Routes::new(api);
         let mut grpc_stop = stop_rx.clone();
         let grpc = tokio::spawn(stagecast_kit::grpc::serve(self.grpc, routes, &[GRPC_SERVICE_NAME], async move {
             let _ = grpc_stop.wait_for(|s| *s).await;

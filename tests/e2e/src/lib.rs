@@ -177,6 +177,9 @@ pub struct Platform {
     pub chat: Service,
     /// The SFU; `port` is its HTTP signalling port.
     pub media: Service,
+    /// The SFU's control API, and the secret it admits callers by (the gateways present it).
+    pub media_grpc_url: String,
+    pub media_control_secret: String,
     pub gateway: Service,
     /// A second gateway replica behind the same services, for scale-out tests.
     pub gateway2: Service,
@@ -220,6 +223,8 @@ impl Platform {
             dir.path(),
         );
         let (media_port, media_grpc_port) = (free_port(), free_port());
+        // Required only beyond loopback, but set here so every test goes through the check.
+        let media_control_secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         let media = Service::new(
             "media",
             media_port,
@@ -227,6 +232,7 @@ impl Platform {
                 ("MEDIA_HTTP_ADDR", format!("127.0.0.1:{media_port}")),
                 ("MEDIA_GRPC_ADDR", format!("127.0.0.1:{media_grpc_port}")),
                 ("AUTH_GRPC_URL", format!("http://127.0.0.1:{auth_port}")),
+                ("MEDIA_CONTROL_SECRET", media_control_secret.clone()),
             ]),
             dir.path(),
         );
@@ -245,6 +251,7 @@ impl Platform {
                 ("WEB_DIR", web_dist().display().to_string()),
                 ("MEDIA_PUBLIC_URL", format!("http://127.0.0.1:{media_port}")),
                 ("MEDIA_GRPC_URL", format!("http://127.0.0.1:{media_grpc_port}")),
+                ("MEDIA_CONTROL_SECRET", media_control_secret.clone()),
                 // Avatars: the test s3s-fs, a bucket per platform (the gateways create it).
                 ("S3_ENDPOINT", s3.endpoint.clone()),
                 ("S3_ACCESS_KEY", s3.access_key.clone()),
@@ -256,7 +263,9 @@ impl Platform {
         let gateway = Service::new("gateway", port, gateway_env(port), dir.path());
         let port = free_port();
         let gateway2 = Service::new_named("gateway", "gateway2", port, gateway_env(port), dir.path());
-        let p = Self { dir, nats, auth, events, chat, media, gateway, gateway2, database_url };
+        let media_grpc_url = format!("http://127.0.0.1:{media_grpc_port}");
+        let p =
+            Self { dir, nats, auth, events, chat, media, media_grpc_url, media_control_secret, gateway, gateway2, database_url };
         p.wait_ready().await;
         p
     }

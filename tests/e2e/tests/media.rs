@@ -226,6 +226,24 @@ async fn an_audience_member_hears_the_host_over_udp_until_the_host_is_muted_at_t
     );
     assert!(host_peer.messages.iter().any(|m| *m == json!({"type": "muted", "source": "microphone", "by_server": true})));
 
+    // The gateway got there with the control secret; a caller without it, or with a wrong one,
+    // is refused before anything happens.
+    use stagecast_proto::media::v1::{ListParticipantsRequest, media_service_client::MediaServiceClient};
+    let mut control = MediaServiceClient::connect(p.media_grpc_url.clone()).await.unwrap();
+    let room = event.to_string();
+    for bearer in [None, Some("Bearer not-the-secret-not-the-secret-not-the-secret")] {
+        let mut req = tonic::Request::new(ListParticipantsRequest { room: room.clone() });
+        if let Some(b) = bearer {
+            req.metadata_mut().insert("authorization", b.parse().unwrap());
+        }
+        let err = control.list_participants(req).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unauthenticated, "{bearer:?}: {err}");
+        assert!(!err.message().contains(&p.media_control_secret), "the secret is never echoed");
+    }
+    let mut req = tonic::Request::new(ListParticipantsRequest { room });
+    req.metadata_mut().insert("authorization", format!("Bearer {}", p.media_control_secret).parse().unwrap());
+    assert_eq!(control.list_participants(req).await.unwrap().into_inner().participants.len(), 2);
+
     // SIGTERM: the SFU tells everyone to reconnect elsewhere and exits cleanly.
     let mut media = std::mem::replace(&mut p.media, stagecast_e2e::Service::placeholder("media"));
     let terminated = tokio::task::spawn_blocking(move || media.terminate(Duration::from_secs(10)));

@@ -107,6 +107,8 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
     stops.push(tx);
     tokio::spawn(chat.run_until(stop));
 
+    // Set, so the gateway's calls to the SFU go through its caller check.
+    let control_secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     let media = stagecast_media::startup::Application::build(stagecast_media::config::Config {
         http_addr: "127.0.0.1:0".parse().unwrap(),
         grpc_addr: "127.0.0.1:0".parse().unwrap(),
@@ -116,6 +118,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
         workers: 1,
         auth_grpc_url: format!("http://127.0.0.1:{auth_port}"),
         nats_url: nats.clone(),
+        control_secret: Some(control_secret.parse().unwrap()),
     })
     .await
     .unwrap();
@@ -150,6 +153,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
             web_dir: None,
             media_public_url: MEDIA_PUBLIC_URL.to_owned(),
             media_grpc_url: format!("http://127.0.0.1:{media_grpc_port}"),
+            media_control_secret: Some(control_secret.parse().unwrap()),
             public_url: None,
             s3: s3.clone(),
             avatar_upload_limit_per_hour: avatar_uploads_per_hour,
