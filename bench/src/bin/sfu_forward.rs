@@ -245,7 +245,8 @@ fn round_sfu(rt: &tokio::runtime::Runtime, shape: Shape, publishers: usize, subs
     let addr = socket.local_addr().unwrap();
     let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
     rt.spawn(async move { while events_rx.recv().await.is_some() {} });
-    let worker = stagecast_media::worker::spawn(0, socket, addr, events).unwrap();
+    let worker =
+        stagecast_media::worker::spawn(0, socket, addr, events, stagecast_media::observe::WorkerMetrics::detached()).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     let tid = tid_named("sfu-worker-0").expect("the worker thread");
     let kind = if shape == Shape::Audio { MediaKind::Audio } else { MediaKind::Video };
@@ -624,7 +625,8 @@ fn join_mode(rt: &tokio::runtime::Runtime, joins: usize) {
     let addr = socket.local_addr().unwrap();
     let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
     rt.spawn(async move { while events_rx.recv().await.is_some() {} });
-    let worker = stagecast_media::worker::spawn(0, socket, addr, events).unwrap();
+    let worker =
+        stagecast_media::worker::spawn(0, socket, addr, events, stagecast_media::observe::WorkerMetrics::detached()).unwrap();
     let signer = stagecast_authn::Signer::generate();
     let verifier = stagecast_authn::Verifier::new(
         &stagecast_authn::Jwks { keys: vec![signer.jwk()] },

@@ -23,15 +23,23 @@ impl ControlAuth {
     }
 }
 
+impl ControlAuth {
+    /// Whether an `authorization` value carries the secret; why not, when it does not.
+    pub fn check(&self, authorization: Option<&str>) -> Result<(), &'static str> {
+        let Some(secret) = &self.secret else { return Ok(()) };
+        match authorization.and_then(|v| v.strip_prefix("Bearer ")) {
+            Some(g) if same(g.as_bytes(), secret.as_bytes()) => Ok(()),
+            Some(_) => Err("the control secret does not match MEDIA_CONTROL_SECRET"),
+            None => Err("send the control secret as `authorization: Bearer <MEDIA_CONTROL_SECRET>`"),
+        }
+    }
+}
+
 impl tonic::service::Interceptor for ControlAuth {
     fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
-        let Some(secret) = &self.secret else { return Ok(req) };
-        let given = req.metadata().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        match given {
-            Some(g) if same(g.as_bytes(), secret.as_bytes()) => Ok(req),
-            Some(_) => Err(Status::unauthenticated("the control secret does not match MEDIA_CONTROL_SECRET")),
-            None => Err(Status::unauthenticated("send the control secret as `authorization: Bearer <MEDIA_CONTROL_SECRET>`")),
-        }
+        let given = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
+        self.check(given).map_err(Status::unauthenticated)?;
+        Ok(req)
     }
 }
 

@@ -27,6 +27,9 @@ use crate::{
 pub struct HttpState {
     pub rooms: Arc<Rooms>,
     pub keys: Arc<KeyStore>,
+    pub metrics: Arc<crate::observe::Metrics>,
+    /// `/metrics` is on the public signalling port: it asks for the control secret too.
+    pub control: crate::grpc::ControlAuth,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -39,6 +42,7 @@ pub fn router(state: HttpState) -> Router {
         .expose_headers([header::LOCATION]);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/rtc/v1/join", post(join))
         .route("/rtc/v1/whip", post(whip))
         .route("/rtc/v1/whip/{id}", delete(whip_delete))
@@ -48,6 +52,12 @@ pub fn router(state: HttpState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_OFFER_BYTES))
         .layer(cors)
         .with_state(state)
+}
+
+async fn metrics(State(s): State<HttpState>, headers: HeaderMap) -> Result<Response, Problem> {
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    s.control.check(given).map_err(|why| ApiError::unauthenticated("control_secret_required", why))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response())
 }
 
 #[derive(Deserialize)]

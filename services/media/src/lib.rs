@@ -23,6 +23,7 @@ pub mod commands;
 pub mod config;
 pub mod grpc;
 pub mod http;
+pub mod observe;
 pub mod rewrite;
 pub mod rooms;
 pub mod sdp;

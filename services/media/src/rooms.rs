@@ -24,6 +24,7 @@ struct Resource {
 
 pub struct Rooms {
     workers: Vec<WorkerHandle>,
+    metrics: std::sync::Arc<crate::observe::Metrics>,
     // A std Mutex: held only to insert or remove, never across an await.
     resources: Mutex<HashMap<PeerId, Resource>>,
     /// Which worker runs each tap.
@@ -45,9 +46,9 @@ impl From<OfferError> for ApiError {
 }
 
 impl Rooms {
-    pub fn new(workers: Vec<WorkerHandle>) -> Self {
+    pub fn new(workers: Vec<WorkerHandle>, metrics: std::sync::Arc<crate::observe::Metrics>) -> Self {
         assert!(!workers.is_empty(), "at least one SFU worker");
-        Self { workers, resources: Mutex::new(HashMap::new()), taps: Mutex::new(HashMap::new()) }
+        Self { workers, metrics, resources: Mutex::new(HashMap::new()), taps: Mutex::new(HashMap::new()) }
     }
 
     pub fn worker_addrs(&self) -> Vec<std::net::SocketAddr> {
@@ -70,7 +71,9 @@ impl Rooms {
         let worker = self.worker_of(&req.claims.room);
         let user_id = req.claims.sub.clone();
         let kind = req.kind;
-        let joined = self.ask(worker, |tx| Command::Join(req, tx)).await?.map_err(ApiError::from)?;
+        let result = self.ask(worker, |tx| Command::Join(req, tx)).await.and_then(|r| r.map_err(ApiError::from));
+        self.metrics.join(result.as_ref().map_or_else(|e| &*e.code, |_| "ok"));
+        let joined = result?;
         if kind != ConnectionKind::Participant {
             self.resources.lock().expect("resources lock").insert(joined.peer, Resource { worker, user_id, kind });
         }

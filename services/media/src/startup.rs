@@ -28,18 +28,22 @@ pub struct Application {
     nats: async_nats::Client,
     events: tokio::sync::mpsc::UnboundedReceiver<crate::sfu::RoomEvent>,
     control: ControlAuth,
+    metrics: Arc<crate::observe::Metrics>,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let metrics = Arc::new(crate::observe::Metrics::new());
         let mut workers = Vec::with_capacity(config.workers);
         for i in 0..config.workers {
             let port = if config.udp_port == 0 { 0 } else { config.udp_port + i as u16 };
             let socket = std::net::UdpSocket::bind(SocketAddr::new(config.udp_ip, port))
                 .with_context(|| format!("binding UDP {}:{port} (MEDIA_UDP_IP / MEDIA_UDP_PORT)", config.udp_ip))?;
             let advertised = SocketAddr::new(config.public_ip, socket.local_addr()?.port());
-            workers.push(worker::spawn(i, socket, advertised, events_tx.clone()).context("starting an SFU worker")?);
+            workers.push(
+                worker::spawn(i, socket, advertised, events_tx.clone(), metrics.worker(i)).context("starting an SFU worker")?,
+            );
         }
         let channel = Endpoint::from_shared(config.auth_grpc_url.clone())
             .context("AUTH_GRPC_URL")?
@@ -51,7 +55,8 @@ impl Application {
         let http = TcpListener::bind(config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
         let grpc = TcpListener::bind(config.grpc_addr).await.with_context(|| format!("binding {}", config.grpc_addr))?;
         let control = ControlAuth::new(config.control_secret.as_ref());
-        Ok(Self { http, grpc, rooms: Arc::new(Rooms::new(workers)), keys, nats, events, control })
+        let rooms = Arc::new(Rooms::new(workers, metrics.clone()));
+        Ok(Self { http, grpc, rooms, keys, nats, events, control, metrics })
     }
 
     pub fn http_port(&self) -> u16 {
@@ -72,7 +77,12 @@ impl Application {
         let publisher = tokio::spawn(crate::bus::publish(self.nats.clone(), self.events));
         let commands = tokio::spawn(crate::commands::follow(self.nats.clone(), MediaApi::new(self.rooms.clone())));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let app = http::router(http::HttpState { rooms: self.rooms.clone(), keys: self.keys });
+        let app = http::router(http::HttpState {
+            rooms: self.rooms.clone(),
+            keys: self.keys,
+            metrics: self.metrics.clone(),
+            control: self.control.clone(),
+        });
         let mut http_stop = stop_rx.clone();
         let http = tokio::spawn(async move {
             axum::serve(self.http, app)

@@ -10,6 +10,7 @@ use tokio::{
 };
 
 use crate::{
+    observe::WorkerMetrics,
     sfu::{JoinRequest, Joined, OfferError, ParticipantInfo, PeerId, RoomEvent, Sfu, TapId, TapInfo},
     udp,
 };
@@ -66,6 +67,7 @@ pub fn spawn(
     socket: std::net::UdpSocket,
     advertised: SocketAddr,
     events: mpsc::UnboundedSender<RoomEvent>,
+    metrics: WorkerMetrics,
 ) -> std::io::Result<WorkerHandle> {
     socket.set_nonblocking(true)?;
     let local = socket.local_addr()?;
@@ -80,7 +82,7 @@ pub fn spawn(
         };
         rt.block_on(async move {
             match UdpSocket::from_std(socket) {
-                Ok(socket) => run(socket, local, advertised, rx, events).await,
+                Ok(socket) => run(socket, local, advertised, rx, events, metrics).await,
                 Err(e) => tracing::error!(error = %e, "cannot register the SFU socket"),
             }
         });
@@ -94,6 +96,7 @@ async fn run(
     advertised: SocketAddr,
     mut rx: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<RoomEvent>,
+    metrics: WorkerMetrics,
 ) {
     let mut sfu = Sfu::new(advertised);
     let mut buf = vec![0u8; RECV_BUF];
@@ -107,8 +110,12 @@ async fn run(
         let now = Instant::now();
         let deadline = sfu.poll(now);
         // A full socket buffer drops what does not fit, as the network would; RTP recovers.
-        udp::send_all(&socket, sfu.pending_transmits());
+        let sent = udp::send_all(&socket, sfu.pending_transmits());
         sfu.clear_transmits();
+        metrics.sent.inc_by(sent.sent as u64);
+        metrics.dropped_full.inc_by(sent.dropped as u64);
+        metrics.failed.inc_by(sent.failed as u64);
+        metrics.peers.set(sfu.peer_count() as i64);
         for e in sfu.take_events() {
             let _ = events.send(e);
         }
@@ -130,13 +137,15 @@ async fn run(
                 match r {
                     Ok((n, from)) => {
                         sfu.handle_receive(now, from, local_for(local, advertised), &buf[..n]);
+                        let mut received = 1;
                         // Take what else is waiting without another wake-up.
                         for _ in 1..RECV_BATCH {
                             match socket.try_recv_from(&mut buf) {
-                                Ok((n, from)) => { sfu.handle_receive(now, from, local_for(local, advertised), &buf[..n]); }
+                                Ok((n, from)) => { sfu.handle_receive(now, from, local_for(local, advertised), &buf[..n]); received += 1; }
                                 Err(_) => break,
                             }
                         }
+                        metrics.received.inc_by(received);
                     }
                     Err(e) => tracing::debug!(error = %e, "recv failed"),
                 }

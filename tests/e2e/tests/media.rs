@@ -244,6 +244,21 @@ async fn an_audience_member_hears_the_host_over_udp_until_the_host_is_muted_at_t
     req.metadata_mut().insert("authorization", format!("Bearer {}", p.media_control_secret).parse().unwrap());
     assert_eq!(control.list_participants(req).await.unwrap().into_inner().participants.len(), 2);
 
+    // The SFU's metrics are on its public port, so they ask for the same secret.
+    let r = http.get(format!("{sfu}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "control_secret_required");
+    let metrics =
+        http.get(format!("{sfu}/metrics")).bearer_auth(&p.media_control_secret).send().await.unwrap().text().await.unwrap();
+    let value = |line_start: &str| -> f64 {
+        metrics.lines().filter(|l| l.starts_with(line_start)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+    };
+    assert_eq!(value("media_joins_total{result=\"ok\"}"), 2.0, "{metrics}");
+    assert!(value("media_joins_total{result=\"track_not_allowed\"}") >= 1.0, "the audience camera was counted: {metrics}");
+    assert_eq!(value("media_peers{"), 2.0, "{metrics}");
+    assert!(value("media_datagrams_sent_total{") > 100.0, "{metrics}");
+    assert!(value("media_datagrams_received_total{") > 100.0, "{metrics}");
+
     // SIGTERM: the SFU tells everyone to reconnect elsewhere and exits cleanly.
     let mut media = std::mem::replace(&mut p.media, stagecast_e2e::Service::placeholder("media"));
     let terminated = tokio::task::spawn_blocking(move || media.terminate(Duration::from_secs(10)));
