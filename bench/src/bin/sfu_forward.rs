@@ -63,14 +63,6 @@ impl Shape {
     }
 }
 
-/// CPU seconds of one thread of this process.
-/// CPU seconds the thread has run, from the scheduler's nanosecond account (schedstat's first
-/// field); /proc's stat counts whole 10 ms ticks, too coarse for a few µs per packet.
-fn thread_cpu(tid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).unwrap_or_default();
-    stat.split_whitespace().next().and_then(|ns| ns.parse::<u64>().ok()).unwrap_or(0) as f64 / 1e9
-}
-
 fn tid_named(name: &str) -> Option<u32> {
     for e in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
         let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
@@ -240,13 +232,34 @@ struct Result {
     packets: u64,
 }
 
-fn round_sfu(rt: &tokio::runtime::Runtime, shape: Shape, publishers: usize, subscribers: usize, secs: u64) -> Result {
+/// The real SFU worker on its own thread and loopback socket; its room events are drained.
+fn start_worker(rt: &tokio::runtime::Runtime) -> stagecast_media::worker::WorkerHandle {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = socket.local_addr().unwrap();
     let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
     rt.spawn(async move { while events_rx.recv().await.is_some() {} });
-    let worker =
-        stagecast_media::worker::spawn(0, socket, addr, events, stagecast_media::observe::WorkerMetrics::detached()).unwrap();
+    stagecast_media::worker::spawn(0, socket, addr, events, stagecast_media::observe::WorkerMetrics::detached()).unwrap()
+}
+
+/// Joins `c` through the worker's queue, as the HTTP endpoint would, and applies the answer.
+/// None when the SFU refuses or the answer does not apply.
+fn join(
+    worker: &stagecast_media::worker::WorkerHandle,
+    c: &mut Client,
+    claims: MediaClaims,
+    offer: String,
+    sources: BTreeMap<String, TrackSource>,
+) -> Option<stagecast_media::sfu::Joined> {
+    let req = JoinRequest { claims, offer, sources, kind: ConnectionKind::Participant };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    worker.tx.blocking_send(stagecast_media::worker::Command::Join(req, tx)).ok()?;
+    let joined = rx.blocking_recv().ok()?.ok()?;
+    c.rtc.sdp_api().accept_answer(c.pending.take()?, SdpAnswer::from_sdp_string(&joined.answer).ok()?).ok()?;
+    Some(joined)
+}
+
+fn round_sfu(rt: &tokio::runtime::Runtime, shape: Shape, publishers: usize, subscribers: usize, secs: u64) -> Result {
+    let worker = start_worker(rt);
     std::thread::sleep(Duration::from_millis(100));
     let tid = tid_named("sfu-worker-0").expect("the worker thread");
     let kind = if shape == Shape::Audio { MediaKind::Audio } else { MediaKind::Video };
@@ -260,11 +273,7 @@ fn round_sfu(rt: &tokio::runtime::Runtime, shape: Shape, publishers: usize, subs
             publish: if i < publishers { TrackSource::ALL.to_vec() } else { vec![] },
             hidden: false,
         };
-        let req = JoinRequest { claims: claims(format!("u{i}"), grants), offer, sources, kind: ConnectionKind::Participant };
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        worker.tx.blocking_send(stagecast_media::worker::Command::Join(req, tx)).unwrap();
-        let joined = rx.blocking_recv().unwrap().unwrap();
-        c.rtc.sdp_api().accept_answer(c.pending.take().unwrap(), SdpAnswer::from_sdp_string(&joined.answer).unwrap()).unwrap();
+        join(&worker, &mut c, claims(format!("u{i}"), grants), offer, sources).expect("the SFU takes the client");
         clients.push(c);
     }
     // Clients on two threads when there are many, so the load generator keeps up.
@@ -282,9 +291,9 @@ fn round_sfu(rt: &tokio::runtime::Runtime, shape: Shape, publishers: usize, subs
     };
     // Warm up: ICE, DTLS, renegotiation, keyframes.
     std::thread::sleep(Duration::from_secs(3));
-    let (cpu0, n0) = (thread_cpu(tid), received.load(Ordering::Relaxed));
+    let (cpu0, n0) = (stagecast_bench::thread_cpu_seconds(Some(tid)), received.load(Ordering::Relaxed));
     std::thread::sleep(Duration::from_secs(secs));
-    let (cpu1, n1) = (thread_cpu(tid), received.load(Ordering::Relaxed));
+    let (cpu1, n1) = (stagecast_bench::thread_cpu_seconds(Some(tid)), received.load(Ordering::Relaxed));
     stop.store(true, Ordering::Relaxed);
     h1.join().unwrap();
     h2.join().unwrap();
@@ -540,9 +549,9 @@ fn round_null(shape: Shape, publishers: usize, subscribers: usize, secs: u64, ho
     };
     std::thread::sleep(Duration::from_secs(1));
     let t = tid.load(Ordering::Relaxed) as u32;
-    let (cpu0, n0) = (thread_cpu(t), received.load(Ordering::Relaxed));
+    let (cpu0, n0) = (stagecast_bench::thread_cpu_seconds(Some(t)), received.load(Ordering::Relaxed));
     std::thread::sleep(Duration::from_secs(secs));
-    let (cpu1, n1) = (thread_cpu(t), received.load(Ordering::Relaxed));
+    let (cpu1, n1) = (stagecast_bench::thread_cpu_seconds(Some(t)), received.load(Ordering::Relaxed));
     stop.store(true, Ordering::Relaxed);
     for h in [forwarder, sender, sink] {
         h.join().unwrap();
@@ -593,11 +602,7 @@ fn join_through_sfu(
     checks.record(checked.elapsed());
     let mut c = Client::new();
     let (offer, sources) = c.offer(None);
-    let req = JoinRequest { claims: verified, offer, sources, kind: ConnectionKind::Participant };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    worker.tx.blocking_send(stagecast_media::worker::Command::Join(req, tx)).ok()?;
-    let joined = rx.blocking_recv().ok()?.ok()?;
-    c.rtc.sdp_api().accept_answer(c.pending.take()?, SdpAnswer::from_sdp_string(&joined.answer).ok()?).ok()?;
+    let joined = join(worker, &mut c, verified, offer, sources)?;
     let took = until_first_frame(&mut [publisher, &mut c], t0);
     let (tx, rx) = tokio::sync::oneshot::channel();
     let _ = worker.tx.blocking_send(stagecast_media::worker::Command::Disconnect(joined.peer, tx));
@@ -621,12 +626,7 @@ fn join_direct(i: usize) -> Option<Duration> {
 
 fn join_mode(rt: &tokio::runtime::Runtime, joins: usize) {
     println!("sfu_forward join · {joins} subscribers join one by one while a publisher sends VP8 at 30 fps");
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = socket.local_addr().unwrap();
-    let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
-    rt.spawn(async move { while events_rx.recv().await.is_some() {} });
-    let worker =
-        stagecast_media::worker::spawn(0, socket, addr, events, stagecast_media::observe::WorkerMetrics::detached()).unwrap();
+    let worker = start_worker(rt);
     let signer = stagecast_authn::Signer::generate();
     let verifier = stagecast_authn::Verifier::new(
         &stagecast_authn::Jwks { keys: vec![signer.jwk()] },
@@ -637,15 +637,7 @@ fn join_mode(rt: &tokio::runtime::Runtime, joins: usize) {
     let mut publisher = Client::new();
     let (offer, sources) = publisher.offer(Some(MediaKind::Video));
     let grants = MediaGrants { subscribe: false, publish: TrackSource::ALL.to_vec(), hidden: false };
-    let req = JoinRequest { claims: claims("host".into(), grants), offer, sources, kind: ConnectionKind::Participant };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    worker.tx.blocking_send(stagecast_media::worker::Command::Join(req, tx)).unwrap();
-    let joined = rx.blocking_recv().unwrap().unwrap();
-    publisher
-        .rtc
-        .sdp_api()
-        .accept_answer(publisher.pending.take().unwrap(), SdpAnswer::from_sdp_string(&joined.answer).unwrap())
-        .unwrap();
+    join(&worker, &mut publisher, claims("host".into(), grants), offer, sources).expect("the SFU takes the publisher");
     // The publisher connects and streams for a second before the first viewer comes.
     let warm = Instant::now();
     let mut buf = vec![0u8; 2048];

@@ -12,12 +12,6 @@ use std::{process::Command, time::Instant};
 
 use stagecast_authn::{MEDIA_AUDIENCE, MediaClaims, MediaGrants, Signer};
 
-/// CPU seconds this thread has run (the scheduler's nanosecond account).
-fn thread_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    stat.split_whitespace().next().and_then(|ns| ns.parse::<u64>().ok()).unwrap_or(0) as f64 / 1e9
-}
-
 fn claims(i: usize, now: i64) -> MediaClaims {
     MediaClaims {
         sub: format!("0190f5c2-7d4e-7c3a-9f1e-{i:012}"),
@@ -36,12 +30,12 @@ fn claims(i: usize, now: i64) -> MediaClaims {
 /// Tokens per CPU-second, and the average token length.
 fn ours(signer: &Signer, n: usize) -> (f64, f64) {
     let now = chrono::Utc::now().timestamp();
-    let (c0, t0) = (thread_cpu(), Instant::now());
+    let (c0, t0) = (stagecast_bench::thread_cpu_seconds(None), Instant::now());
     let mut bytes = 0;
     for i in 0..n {
         bytes += signer.sign(&claims(i, now)).len();
     }
-    let cpu = (thread_cpu() - c0).max(t0.elapsed().as_secs_f64() * 1e-6);
+    let cpu = (stagecast_bench::thread_cpu_seconds(None) - c0).max(t0.elapsed().as_secs_f64() * 1e-6);
     (n as f64 / cpu, bytes as f64 / n as f64)
 }
 

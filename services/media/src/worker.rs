@@ -110,11 +110,13 @@ async fn run(
         let now = Instant::now();
         let deadline = sfu.poll(now);
         // A full socket buffer drops what does not fit, as the network would; RTP recovers.
-        let sent = udp::send_all(&socket, sfu.pending_transmits());
-        sfu.clear_transmits();
-        metrics.sent.inc_by(sent.sent as u64);
-        metrics.dropped_full.inc_by(sent.dropped as u64);
-        metrics.failed.inc_by(sent.failed as u64);
+        if !sfu.pending_transmits().is_empty() {
+            let sent = udp::send_all(&socket, sfu.pending_transmits());
+            sfu.clear_transmits();
+            metrics.sent.inc_by(sent.sent as u64);
+            metrics.dropped_full.inc_by(sent.dropped as u64);
+            metrics.failed.inc_by(sent.failed as u64);
+        }
         metrics.peers.set(sfu.peer_count() as i64);
         for e in sfu.take_events() {
             let _ = events.send(e);
