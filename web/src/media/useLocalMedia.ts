@@ -27,10 +27,12 @@ function capture(kind: DeviceKind, deviceId: string | null = null): Promise<Medi
   return md.getUserMedia(captureConstraints(kind, deviceId));
 }
 
-/** The browser's own "Stop sharing" button (or an unplugged camera) ends a track: the device
- * shows as off. */
-function watchEnd(kind: DeviceKind, stream: MediaStream, setStreams: (f: (s: DeviceStreams) => DeviceStreams) => void) {
+/** Captures `kind` and makes it the device's stream. The browser's own "Stop sharing" button (or
+ * an unplugged camera) ends a track: the device then shows as off. */
+async function start(kind: DeviceKind, deviceId: string | null, setStreams: (f: (s: DeviceStreams) => DeviceStreams) => void) {
+  const stream = await capture(kind, deviceId);
   stream.getTracks().forEach((t) => t.addEventListener('ended', () => setStreams((s) => (s[kind] === stream ? { ...s, [kind]: undefined } : s))));
+  setStreams((s) => ({ ...s, [kind]: stream }));
 }
 
 async function listDevices(): Promise<Record<PickableKind, DeviceChoice[]>> {
@@ -97,9 +99,7 @@ export function useLocalMedia(): LocalMedia {
     }
     setBusy(kind);
     try {
-      const stream = await capture(kind, kind === 'screen' ? null : pickedRef.current[kind]);
-      watchEnd(kind, stream, setStreams);
-      setStreams((s) => ({ ...s, [kind]: stream }));
+      await start(kind, kind === 'screen' ? null : pickedRef.current[kind], setStreams);
       if (kind !== 'screen') refreshDevices();
     } catch (e) {
       setError(describeCaptureError(kind, e));
@@ -116,9 +116,7 @@ export function useLocalMedia(): LocalMedia {
       if (!current) return;
       setBusy(kind);
       try {
-        const stream = await capture(kind, deviceId);
-        watchEnd(kind, stream, setStreams);
-        setStreams((s) => ({ ...s, [kind]: stream }));
+        await start(kind, deviceId, setStreams);
         current.getTracks().forEach((t) => t.stop());
       } catch (e) {
         // The device in use keeps running; say why the other one could not start.
