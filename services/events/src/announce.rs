@@ -3,10 +3,12 @@
 //! Subjects: `stagecast.events.v1.event.{id}.{scheduled|updated|live|ended|cancelled}`, so a
 //! subscriber can follow one event (`stagecast.events.v1.event.{id}.>`) or one kind of change
 //! (`stagecast.events.v1.event.*.live`). Each message carries the event as it is after the change.
+//! Stage changes go to `stagecast.events.v1.event.{id}.stage` (`StageChanged`), under the same
+//! per-event prefix, so a follower of one event sees its stage too.
 use sqlx::PgConnection;
 use stagecast_proto::events::v1 as pb;
 
-use crate::domain::{Event, EventId, Transition};
+use crate::domain::{Event, EventId, StageChange, Transition};
 
 /// One announced change; exactly one message is written per change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,17 @@ pub async fn enqueue(tx: &mut PgConnection, event: &Event, change: Change) -> Re
         Change::Ended => stagecast_bus::outbox::enqueue(tx, &subject, &pb::EventEnded { event: event_pb }).await?,
         Change::Cancelled => stagecast_bus::outbox::enqueue(tx, &subject, &pb::EventCancelled { event: event_pb }).await?,
     };
+    Ok(())
+}
+
+/// The subject stage changes of event `id` are published on.
+pub fn stage_subject(id: EventId) -> String {
+    format!("stagecast.events.v1.event.{id}.stage")
+}
+
+/// Writes a stage change into the outbox of `tx`'s transaction.
+pub async fn enqueue_stage(tx: &mut PgConnection, id: EventId, change: &StageChange) -> Result<(), sqlx::Error> {
+    stagecast_bus::outbox::enqueue(tx, &stage_subject(id), &crate::grpc::stage_changed(id, change)).await?;
     Ok(())
 }
 

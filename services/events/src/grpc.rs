@@ -9,12 +9,16 @@ use stagecast_kit::ApiError;
 use stagecast_proto::events::v1::{self as pb, events_service_server::EventsService, stage_service_server::StageService};
 use tonic::{Request, Response, Status};
 
+use stagecast_authn::TrackSource;
+use uuid::Uuid;
+
 use crate::{
     domain::{
-        CoHosts, CoverUrl, Cursor, Description, Event, EventId, EventPatch, EventStatus, EventTitle, ListFilter, ListQuery,
-        NewEvent, Page, PageSize, Transition, UserId, stage_role,
+        CoHosts, CoverUrl, Cursor, Description, Event, EventId, EventPatch, EventStatus, EventTitle, Invitation, ListFilter,
+        ListQuery, NewEvent, Page, PageSize, Role, StageChange, Transition, UserId, parse_reason,
     },
     service::Events,
+    stage::{Outcome, Stages},
 };
 
 /// Serves the gRPC API on top of the use cases.
@@ -68,16 +72,33 @@ impl EventsService for EventsApi {
     }
 }
 
-/// Serves `stagecast.events.v1.StageService` on the same use cases as [`EventsApi`].
+/// Serves `stagecast.events.v1.StageService`: media grants and the stage, decided by the one
+/// role policy.
 #[derive(Clone)]
 pub struct StageApi {
-    events: Events,
+    stages: Stages,
 }
 
 impl StageApi {
-    pub fn new(events: Events) -> Self {
-        Self { events }
+    pub fn new(stages: Stages) -> Self {
+        Self { stages }
     }
+}
+
+/// The event, the actor and (when given) the target of a stage request.
+fn stage_call(event_id: &str, actor_id: &str) -> Result<(EventId, UserId), ApiError> {
+    Ok((EventId::parse(event_id)?, UserId::parse_actor(actor_id)?))
+}
+
+fn target(raw: &str) -> Result<UserId, ApiError> {
+    UserId::parse_as(raw, "invalid_target_user_id", |v| format!("target_user_id {v:?} is not a user id (UUID)"))
+}
+
+fn outcome(o: Outcome, id: EventId) -> Response<pb::StageChangeResponse> {
+    Response::new(pb::StageChangeResponse {
+        change: Some(stage_changed(id, &o.change)),
+        target_grants: o.grants.as_ref().map(media_grants),
+    })
 }
 
 #[tonic::async_trait]
@@ -89,8 +110,169 @@ impl StageService for StageApi {
         let r = request.into_inner();
         let id = EventId::parse(&r.event_id)?;
         let user = UserId::parse_user(&r.user_id)?;
-        let (role, grants) = self.events.media_grants(id, user).await?;
-        Ok(Response::new(pb::MediaGrantsResponse { role: stage_role(role).to_owned(), grants: Some(media_grants(&grants)) }))
+        let (role, grants) = self.stages.media_grants(id, user).await?;
+        Ok(Response::new(pb::MediaGrantsResponse { role: role.as_str().to_owned(), grants: Some(media_grants(&grants)) }))
+    }
+
+    async fn get_stage(&self, request: Request<pb::GetStageRequest>) -> Result<Response<pb::Stage>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let v = self.stages.view(id, actor).await?;
+        let mut members = vec![pb::StageMember {
+            user_id: v.stage.event.host_id.to_string(),
+            role: Role::Host.as_str().to_owned(),
+            since: Some(timestamp(v.stage.event.created_at)),
+        }];
+        members.extend(v.stage.event.cohosts.ids().iter().map(|u| pb::StageMember {
+            user_id: u.to_string(),
+            role: Role::CoHost.as_str().to_owned(),
+            since: None,
+        }));
+        let mut others: Vec<_> = v.stage.members.0.iter().collect();
+        others.sort_by_key(|(u, (role, at))| (std::cmp::Reverse(role.rank()), *at, **u));
+        members.extend(others.into_iter().map(|(u, (role, at))| pb::StageMember {
+            user_id: u.to_string(),
+            role: role.as_str().to_owned(),
+            since: Some(timestamp(*at)),
+        }));
+        Ok(Response::new(pb::Stage {
+            event_id: id.to_string(),
+            max_speakers: v.stage.max_speakers,
+            members,
+            hands: v
+                .hands
+                .iter()
+                .map(|(u, at)| pb::RaisedHand { user_id: u.to_string(), raised_at: Some(timestamp(*at)) })
+                .collect(),
+            invitations: v.invitations.iter().map(invitation).collect(),
+            your_role: v.your_role.as_str().to_owned(),
+            bans: v
+                .bans
+                .iter()
+                .map(|(u, by, reason, at)| pb::Ban {
+                    user_id: u.to_string(),
+                    banned_by: by.to_string(),
+                    reason: reason.clone(),
+                    banned_at: Some(timestamp(*at)),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn raise_hand(&self, request: Request<pb::StageRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        Ok(outcome(self.stages.raise_hand(id, actor).await?, id))
+    }
+
+    async fn lower_hand(&self, request: Request<pb::StageRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        // Without a target, the caller lowers their own hand.
+        let who = if r.target_user_id.is_empty() { actor } else { target(&r.target_user_id)? };
+        Ok(outcome(self.stages.lower_hand(id, actor, who).await?, id))
+    }
+
+    async fn invite(&self, request: Request<pb::StageRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let who = target(&r.target_user_id)?;
+        if who == actor {
+            return Err(ApiError::invalid("cannot_invite_yourself", "you cannot invite yourself to speak").into());
+        }
+        Ok(outcome(self.stages.invite(id, actor, who).await?, id))
+    }
+
+    async fn answer_invitation(
+        &self,
+        request: Request<pb::AnswerInvitationRequest>,
+    ) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let invitation = Uuid::parse_str(r.invitation_id.trim())
+            .map_err(|_| ApiError::not_found("invitation_not_found", "there is no invitation with this id for you"))?;
+        Ok(outcome(self.stages.answer(id, actor, invitation, r.accept).await?, id))
+    }
+
+    async fn set_role(&self, request: Request<pb::SetRoleRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let who = target(&r.target_user_id)?;
+        let role = Role::parse(&r.role)?;
+        Ok(outcome(self.stages.set_role(id, actor, who, role).await?, id))
+    }
+
+    async fn mute(&self, request: Request<pb::StageRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let who = target(&r.target_user_id)?;
+        let source = TrackSource::parse(r.source.trim()).ok_or_else(|| {
+            ApiError::invalid("invalid_source", "source must be one of camera, microphone, screen, screen_audio")
+        })?;
+        Ok(outcome(self.stages.mute(id, actor, who, source).await?, id))
+    }
+
+    async fn kick(&self, request: Request<pb::StageRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let (who, reason) = (target(&r.target_user_id)?, parse_reason(&r.reason)?);
+        refuse_self(who, actor)?;
+        Ok(outcome(self.stages.kick(id, actor, who, reason).await?, id))
+    }
+
+    async fn ban(&self, request: Request<pb::StageRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let (who, reason) = (target(&r.target_user_id)?, parse_reason(&r.reason)?);
+        refuse_self(who, actor)?;
+        Ok(outcome(self.stages.ban(id, actor, who, reason).await?, id))
+    }
+
+    async fn unban(&self, request: Request<pb::StageRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let who = target(&r.target_user_id)?;
+        Ok(outcome(self.stages.unban(id, actor, who).await?, id))
+    }
+
+    async fn stage_log(&self, request: Request<pb::StageLogRequest>) -> Result<Response<pb::StageLogResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let entries = self.stages.log(id, actor, r.limit).await?;
+        Ok(Response::new(pb::StageLogResponse { entries: entries.iter().map(|c| stage_changed(id, c)).collect() }))
+    }
+}
+
+fn refuse_self(target: UserId, actor: UserId) -> Result<(), ApiError> {
+    if target == actor {
+        return Err(ApiError::invalid("cannot_act_on_yourself", "you cannot do this to yourself"));
+    }
+    Ok(())
+}
+
+fn invitation(i: &Invitation) -> pb::Invitation {
+    pb::Invitation {
+        id: i.id.to_string(),
+        user_id: i.user_id.to_string(),
+        invited_by: i.invited_by.to_string(),
+        created_at: Some(timestamp(i.created_at)),
+        expires_at: Some(timestamp(i.expires_at)),
+    }
+}
+
+/// A stage change as the bus and the API carry it.
+pub fn stage_changed(id: EventId, c: &StageChange) -> pb::StageChanged {
+    pb::StageChanged {
+        event_id: id.to_string(),
+        kind: c.kind.as_str().to_owned(),
+        actor_id: c.actor.to_string(),
+        target_user_id: c.target.to_string(),
+        role: c.role.as_str().to_owned(),
+        reason: c.reason.clone(),
+        at: Some(timestamp(c.at)),
+        invitation: c.invitation.as_ref().map(invitation),
+        source: c.source.clone().unwrap_or_default(),
+        previous_role: c.previous_role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
     }
 }
 
@@ -256,7 +438,6 @@ impl From<Page> for pb::ListEventsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
 
     fn create_request() -> pb::CreateEventRequest {
         pb::CreateEventRequest {

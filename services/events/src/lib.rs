@@ -10,6 +10,8 @@
 //! - [`announce`]: bus subjects and messages; written to the outbox in the same transaction as
 //!   the change they announce.
 //! - [`service`]: the use cases, one transaction each.
+//! - [`stage`], [`stage_store`]: the stage (roles, hands, invitations, bans), decided by
+//!   [`domain::authorize`], the one policy of who may do what on an event.
 //! - [`grpc`]: the tonic edge, converting proto messages to and from domain types.
 //! - [`startup`]: wires config, database, NATS, the outbox relay and the gRPC server.
 #![forbid(unsafe_code)]
@@ -19,6 +21,8 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod service;
+pub mod stage;
+pub mod stage_store;
 pub mod startup;
 pub mod store;
 

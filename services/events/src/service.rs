@@ -3,12 +3,11 @@
 //! An error anywhere drops the transaction, so a refused request leaves no trace.
 use chrono::Utc;
 use sqlx::PgPool;
-use stagecast_authn::MediaGrants;
 use stagecast_kit::ApiError;
 
 use crate::{
     announce::{self, Change},
-    domain::{Cursor, Event, EventId, EventPatch, ListQuery, NewEvent, Page, Role, Transition, UserId, media_grants},
+    domain::{Cursor, Event, EventId, EventPatch, ListQuery, NewEvent, Page, Transition, UserId},
     store,
 };
 
@@ -39,14 +38,6 @@ impl Events {
 
     pub async fn get(&self, id: EventId) -> Result<Event, ApiError> {
         store::find(&self.pool, id).await?.ok_or_else(|| not_found(id))
-    }
-
-    /// What `user` may do in the event's media room, and why (their role). A read without a lock:
-    /// the grants live as long as the short-lived token minted from them.
-    pub async fn media_grants(&self, id: EventId, user: UserId) -> Result<(Role, MediaGrants), ApiError> {
-        let event = self.get(id).await?;
-        let role = event.role_of(user);
-        Ok((role, media_grants(role, event.status)?))
     }
 
     /// Applies `patch` for `actor`. A patch that changes nothing writes and announces nothing.

@@ -26,6 +26,7 @@ use crate::{
     config::Config,
     grpc::{EventsApi, StageApi},
     service::Events,
+    stage::Stages,
 };
 
 /// The gRPC service name reported by the health service.
@@ -43,6 +44,7 @@ pub struct Application {
     listener: TcpListener,
     port: u16,
     events: Events,
+    stages: Stages,
     /// Flipped to `true` once serving has stopped; the relay then drains and exits.
     stop_background: watch::Sender<bool>,
     relay: JoinHandle<()>,
@@ -72,7 +74,7 @@ impl Application {
         let relay = Relay::new(pool.clone(), js, "events");
         let relay = tokio::spawn(relay.run(wait_for_stop(stopped), RELAY_DRAIN));
 
-        Ok(Self { listener, port, events: Events::new(pool), stop_background, relay })
+        Ok(Self { listener, port, events: Events::new(pool.clone()), stages: Stages::new(pool), stop_background, relay })
     }
 
     /// The port the gRPC server listens on (the real one when the configured port was 0).
@@ -85,7 +87,7 @@ impl Application {
     /// left (up to [`RELAY_DRAIN`]), return.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let routes = Routes::new(EventsServiceServer::new(EventsApi::new(self.events.clone())))
-            .add_service(StageServiceServer::new(StageApi::new(self.events)));
+            .add_service(StageServiceServer::new(StageApi::new(self.stages)));
         let served = stagecast_kit::grpc::serve(self.listener, routes, &[SERVICE_NAME, STAGE_SERVICE_NAME], shutdown).await;
         tracing::info!("gRPC server stopped; draining the outbox");
         // Ignored error: the receivers are only gone if the background tasks already ended.

@@ -49,6 +49,26 @@ impl CoHosts {
     pub fn ids(&self) -> &[UserId] {
         &self.0
     }
+
+    /// The list with `user` added (a stage promotion), within the same limit as a parsed list.
+    pub fn with(&self, user: UserId) -> Result<Self, ApiError> {
+        let mut ids = self.0.clone();
+        ids.push(user);
+        let next = Self::from_stored(ids);
+        if next.0.len() > Self::MAX {
+            return Err(ApiError::new(
+                ErrorKind::FailedPrecondition,
+                "too_many_cohosts",
+                format!("an event can have at most {} co-hosts", Self::MAX),
+            ));
+        }
+        Ok(next)
+    }
+
+    /// The list without `user`.
+    pub fn without(&self, user: UserId) -> Self {
+        Self(self.0.iter().copied().filter(|u| *u != user).collect())
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Duration, DurationRound, TimeDelta, Utc};
 use stagecast_kit::{ApiError, ErrorKind};
 
-use super::{CoHosts, CoverUrl, Description, EventId, EventStatus, EventTitle, Transition, UserId};
+use super::{CoHosts, Role, CoverUrl, Description, EventId, EventStatus, EventTitle, Transition, UserId};
 
 /// How far in the past a new start time may be: a client whose clock runs a little behind (or a
 /// form submitted a few seconds after "now" was picked) should not be refused.
@@ -32,14 +32,6 @@ pub struct EventPatch {
     pub cover_url: Option<CoverUrl>,
     /// Replaces the whole co-host list (host only).
     pub cohosts: Option<CoHosts>,
-}
-
-/// What a caller is to an event; decides what they may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Host,
-    CoHost,
-    Outsider,
 }
 
 /// What an update actually changed; nothing changed means nothing is written or announced.
@@ -103,13 +95,15 @@ impl Event {
         })
     }
 
+    /// The user's role as far as the event row knows: host, co-host, or else audience. Moderators
+    /// and speakers are stage members, which [`crate::domain::Stage`] adds on top.
     pub fn role_of(&self, user: UserId) -> Role {
         if user == self.host_id {
             Role::Host
         } else if self.cohosts.contains(user) {
             Role::CoHost
         } else {
-            Role::Outsider
+            Role::Audience
         }
     }
 
@@ -173,8 +167,9 @@ impl Event {
         Ok(changes)
     }
 
-    /// Moves the event through its lifecycle on behalf of `actor`. Going live and ending are for
-    /// the host and co-hosts; cancelling is for the host alone.
+    /// Moves the event through its lifecycle on behalf of `actor`. Going live is for the host and
+    /// co-hosts; ending and cancelling are for the host alone (the stage policy's rule: a co-host
+    /// must not end the show for everyone).
     pub fn transition(&mut self, actor: UserId, transition: Transition, now: DateTime<Utc>) -> Result<(), ApiError> {
         let now = at_stored_precision(now);
         let verb = match transition {
@@ -183,8 +178,8 @@ impl Event {
             Transition::Cancel => "cancel it",
         };
         let role = self.require_host_or_cohost(actor, verb)?;
-        if transition == Transition::Cancel && role != Role::Host {
-            return Err(ApiError::forbidden("host_only", "only the host can cancel an event"));
+        if transition != Transition::GoLive && role != Role::Host {
+            return Err(ApiError::forbidden("host_only", format!("only the host can {verb}")));
         }
         let next = self.status.next(transition)?;
         match next {
@@ -201,10 +196,8 @@ impl Event {
 
     fn require_host_or_cohost(&self, actor: UserId, action: &str) -> Result<Role, ApiError> {
         match self.role_of(actor) {
-            Role::Outsider => {
-                Err(ApiError::forbidden("not_a_host", format!("only the host or a co-host of this event can {action}")))
-            }
-            role => Ok(role),
+            role @ (Role::Host | Role::CoHost) => Ok(role),
+            _ => Err(ApiError::forbidden("not_a_host", format!("only the host or a co-host of this event can {action}"))),
         }
     }
 }
@@ -254,7 +247,7 @@ mod tests {
         assert_eq!(event.status, EventStatus::Scheduled);
         assert_eq!(event.role_of(host), Role::Host);
         assert_eq!(event.role_of(cohost), Role::CoHost);
-        assert_eq!(event.role_of(user()), Role::Outsider);
+        assert_eq!(event.role_of(user()), Role::Audience);
         assert_eq!(event.created_at, event.updated_at);
         assert_eq!((event.went_live_at, event.ended_at, event.cancelled_at), (None, None, None));
     }
@@ -277,14 +270,18 @@ mod tests {
     }
 
     #[test]
-    fn cohost_can_go_live_and_end_but_not_cancel() {
-        let (mut event, _host, cohost) = scheduled();
+    fn cohost_can_go_live_but_neither_end_nor_cancel() {
+        let (mut event, host, cohost) = scheduled();
         let e = event.clone().transition(cohost, Transition::Cancel, now()).expect_err("cohost cancel");
         assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::PermissionDenied, "host_only"));
         event.transition(cohost, Transition::GoLive, now()).expect("cohost can go live");
         assert_eq!(event.status, EventStatus::Live);
         assert!(event.went_live_at.is_some());
-        event.transition(cohost, Transition::End, now()).expect("cohost can end");
+        let before = event.clone();
+        let e = event.transition(cohost, Transition::End, now()).expect_err("cohost end");
+        assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::PermissionDenied, "host_only"));
+        assert_eq!(event, before);
+        event.transition(host, Transition::End, now()).expect("host ends");
         assert_eq!(event.status, EventStatus::Ended);
         assert!(event.ended_at.is_some());
     }
@@ -325,7 +322,7 @@ mod tests {
         let changes = event.update(host, patch, now()).expect("host edits cohosts");
         assert!(changes.cohosts && !changes.details);
         assert_eq!(event.cohosts, replacement);
-        assert_eq!(event.role_of(cohost), Role::Outsider);
+        assert_eq!(event.role_of(cohost), Role::Audience);
     }
 
     #[test]

@@ -8,14 +8,18 @@ mod cohosts;
 mod event;
 mod ids;
 mod listing;
-mod media;
+mod policy;
+mod stage;
 mod status;
 mod text;
 
 pub use cohosts::CoHosts;
-pub use event::{CLOCK_SKEW, Changes, Event, EventPatch, NewEvent, Role, at_stored_precision};
+pub use event::{CLOCK_SKEW, Changes, Event, EventPatch, NewEvent, at_stored_precision};
 pub use ids::{EventId, UserId};
 pub use listing::{Cursor, ListFilter, ListQuery, Page, PageSize};
-pub use media::{media_grants, stage_role};
+pub use policy::{Action, ChatRights, Role, authorize, chat_rights, media_grants};
+pub use stage::{
+    ChangeKind, INVITATION_TTL, Invitation, InvitationState, Members, Stage, StageChange, banned, parse_reason,
+};
 pub use status::{EventStatus, Transition};
 pub use text::{CoverUrl, Description, EventTitle};

@@ -17,7 +17,9 @@ async fn an_event_goes_live_and_then_ends() {
     assert!(micros(live.updated_at) > micros(event.updated_at));
     assert_eq!(app.fetch(&event.id).await, live);
 
-    let ended = app.end(cohost, &event.id).await.expect("a co-host ends it");
+    assert_refused(app.end(cohost, &event.id).await, Code::PermissionDenied, "host_only");
+    assert_eq!(app.fetch(&event.id).await, live);
+    let ended = app.end(host, &event.id).await.expect("the host ends it");
     assert_eq!(ended.status(), pb::EventStatus::Ended);
     assert_eq!(ended.went_live_at, live.went_live_at);
     assert!(ended.ended_at.is_some() && micros(ended.ended_at) >= micros(ended.went_live_at));

@@ -69,7 +69,7 @@ async fn past_lists_the_most_recently_ended_first_across_pages() {
     // Ended in a different order from the one they went live in.
     let end_order = [&events[3], &events[0], &events[4], &events[1], &events[2]];
     for id in end_order {
-        app.end(cohost, id).await.expect("end");
+        app.end(host, id).await.expect("end");
     }
 
     let pages = app.all_pages(ListFilter::Past, 2).await;
