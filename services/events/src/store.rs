@@ -154,6 +154,12 @@ pub async fn save(conn: &mut PgConnection, event: &Event, cohosts_changed: bool)
     if cohosts_changed {
         sqlx::query("DELETE FROM event_cohosts WHERE event_id = $1").bind(event.id.as_uuid()).execute(&mut *conn).await?;
         insert_cohosts(conn, event).await?;
+        // One role per user: a new co-host is no longer a moderator or speaker as well.
+        sqlx::query("DELETE FROM stage_members WHERE event_id = $1 AND user_id = ANY($2)")
+            .bind(event.id.as_uuid())
+            .bind(cohost_uuids(event))
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
