@@ -271,8 +271,44 @@ fn event_of(env: &Envelope) -> Result<Option<events_pb::Event>, Poison> {
     event.map(Some).ok_or_else(|| Poison(format!("{t} without an event")))
 }
 
+/// A stage change that the chat must follow: the events service owns roles and bans, and the
+/// chat's moderator and ban rows are its copy, written only from these messages.
+async fn apply_stage(pool: &PgPool, env: &Envelope) -> Result<Applied, ApplyError> {
+    let c = env.open::<events_pb::StageChanged>().map_err(|e| Poison(e.to_string()))?;
+    let parse = |raw: &str| uuid::Uuid::parse_str(raw).map_err(|e| Poison(format!("{raw:?}: {e}")));
+    let (event, target, actor) = (
+        EventId::from_uuid(parse(&c.event_id)?),
+        UserId::from_uuid(parse(&c.target_user_id)?),
+        UserId::from_uuid(parse(&c.actor_id)?),
+    );
+    let follows = matches!(c.kind.as_str(), "banned" | "unbanned")
+        || (c.kind == "role_changed" && (c.role == "moderator" || c.previous_role == "moderator"));
+    if !follows {
+        return Ok(Applied::Ignored);
+    }
+    let mut tx = pool.begin().await?;
+    if !store::mark_processed(&mut tx, env.id).await? {
+        return Ok(Applied::NoChange);
+    }
+    let changed = match c.kind.as_str() {
+        "banned" => {
+            let banned = store::add_ban(&mut tx, event, target, actor).await?;
+            store::remove_moderator(&mut tx, event, target).await? || banned
+        }
+        "unbanned" => store::remove_ban(&mut tx, event, target).await?,
+        _ if c.role == "moderator" => store::add_moderator(&mut tx, event, target, actor).await?,
+        _ => store::remove_moderator(&mut tx, event, target).await?,
+    };
+    tx.commit().await?;
+    tracing::debug!(event_id = %event, kind = %c.kind, "room moderation followed the stage");
+    Ok(if changed { Applied::Changed } else { Applied::NoChange })
+}
+
 async fn apply(pool: &PgPool, payload: &[u8]) -> Result<Applied, ApplyError> {
     let env = Envelope::decode(payload).map_err(|e| Poison(e.to_string()))?;
+    if env.type_name == events_pb::StageChanged::full_name() {
+        return apply_stage(pool, &env).await;
+    }
     let Some(event) = event_of(&env)? else {
         return Ok(Applied::Ignored);
     };

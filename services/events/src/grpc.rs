@@ -207,7 +207,7 @@ impl StageService for StageApi {
         let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
         let who = target(&r.target_user_id)?;
         let source = TrackSource::parse(r.source.trim()).ok_or_else(|| {
-            ApiError::invalid("invalid_source", "source must be one of camera, microphone, screen, screen_audio")
+            ApiError::invalid("unknown_source", "source must be one of camera, microphone, screen, screen_audio")
         })?;
         Ok(outcome(self.stages.mute(id, actor, who, source).await?, id))
     }

@@ -427,6 +427,17 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
             });
             return out;
         }
+    } else if env.type_name == stagecast_proto::events::v1::StageChanged::full_name() {
+        if let Ok(c) = env.open::<stagecast_proto::events::v1::StageChanged>() {
+            // Every socket of a kicked or banned user closes, after the frame saying why.
+            let close_user = match c.kind.as_str() {
+                "kicked" => Some((c.target_user_id.clone(), protocol::close::KICKED, "you were removed from this event")),
+                "banned" => Some((c.target_user_id.clone(), protocol::close::BANNED, "you were banned from this event")),
+                _ => None,
+            };
+            let change = crate::routes::stage::change(c);
+            return vec![RoomEvent { json: frame(&ServerMessage::Stage { change }), close_user, close_all: None }];
+        }
     } else if let Some((change, event)) = lifecycle(env) {
         let event = crate::routes::events::event(event);
         return vec![plain(frame(&ServerMessage::Event { change, event }))];

@@ -10,6 +10,8 @@ pub mod close {
     pub const UNAUTHENTICATED: u16 = 4001;
     /// Banned from this event's chat (also refused at connect).
     pub const BANNED: u16 = 4003;
+    /// Kicked from the event by its staff: reconnecting is allowed.
+    pub const KICKED: u16 = 4010;
     pub const NOT_FOUND: u16 = 4004;
     /// A backend is unavailable: reconnect with backoff.
     pub const UNAVAILABLE: u16 = 1011;
@@ -118,6 +120,9 @@ pub enum ServerMessage<'a> {
     Event { change: &'a str, event: crate::routes::events::Event },
     #[serde(rename = "pong")]
     Pong { nonce: Option<String> },
+    /// Something changed on the event's stage (a hand, an invitation, a role, a kick or ban).
+    #[serde(rename = "stage")]
+    Stage { change: crate::routes::stage::StageChange },
 }
 
 impl ServerMessage<'_> {

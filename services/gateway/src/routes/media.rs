@@ -4,8 +4,9 @@
 //! auth service signs that decision, and the SFU checks the signature with the public keys. The
 //! gateway only passes the decision along: it never chooses grants itself.
 //!
-//! Stage control: hosts and co-hosts list who is connected to the room, mute someone's track
-//! (only that person can unmute) and remove someone, through the SFU's control API.
+//! Stage control: the host, co-hosts and moderators list who is connected to the room, mute
+//! someone's track (only that person can unmute) and remove someone, through the SFU's control
+//! API. The events service's stage policy decides who may act on whom, and logs each action.
 use std::time::Duration;
 
 use axum::{
@@ -37,25 +38,35 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The event id in its canonical spelling, which is also the SFU room.
-fn room_of(id: &str) -> Result<String, Problem> {
+pub(crate) fn room_of(id: &str) -> Result<String, Problem> {
     Ok(uuid::Uuid::parse_str(id.trim())
         .map_err(|_| Problem::new(ErrorKind::InvalidInput, "invalid_event_id", "event id must be a UUID"))?
         .hyphenated()
         .to_string())
 }
 
-/// Only the host and co-hosts control the stage; the events service says who they are.
-async fn require_host(st: &AppState, room: &str, user_id: &str) -> Result<(), Problem> {
+/// Only the stage's staff (host, co-hosts, moderators) see who is connected; the events
+/// service says who they are.
+async fn require_staff(st: &AppState, room: &str, user_id: &str) -> Result<(), Problem> {
     let decided = st
         .stage
         .clone()
         .get_media_grants(events_pb::GetMediaGrantsRequest { event_id: room.to_owned(), user_id: user_id.to_owned() })
         .await?
         .into_inner();
-    if decided.role == "host" || decided.role == "cohost" {
+    if matches!(decided.role.as_str(), "host" | "cohost" | "moderator") {
         Ok(())
     } else {
-        Err(Problem::new(ErrorKind::PermissionDenied, "not_a_host", "only the host and co-hosts control the stage"))
+        Err(Problem::new(ErrorKind::PermissionDenied, "not_allowed", "only the host, co-hosts and moderators run the stage"))
+    }
+}
+
+fn stage_request(room: &str, who: &AuthUser, target: String) -> events_pb::StageRequest {
+    events_pb::StageRequest {
+        event_id: room.to_owned(),
+        actor_id: who.user_id.clone(),
+        target_user_id: target,
+        ..Default::default()
     }
 }
 
@@ -86,7 +97,7 @@ async fn participants(
     Path(id): Path<String>,
 ) -> Result<Json<StageParticipants>, Problem> {
     let room = room_of(&id)?;
-    require_host(&st, &room, &who.user_id).await?;
+    require_staff(&st, &room, &who.user_id).await?;
     let list = st.media.clone().list_participants(media_pb::ListParticipantsRequest { room }).await?.into_inner();
     let participants = list
         .participants
@@ -123,7 +134,9 @@ async fn mute(
     ApiJson(body): ApiJson<MuteBody>,
 ) -> Result<Json<Muted>, Problem> {
     let room = room_of(&id)?;
-    require_host(&st, &room, &who.user_id).await?;
+    // The policy decides and logs; the SFU then mutes.
+    let request = events_pb::StageRequest { source: body.source.clone(), ..stage_request(&room, &who, body.user_id.clone()) };
+    st.stage.clone().mute(request).await?;
     let r = st
         .media
         .clone()
@@ -153,10 +166,9 @@ async fn remove(
     ApiJson(body): ApiJson<RemoveBody>,
 ) -> Result<Json<Removed>, Problem> {
     let room = room_of(&id)?;
-    require_host(&st, &room, &who.user_id).await?;
-    if body.reason.chars().count() > 200 {
-        return Err(Problem::new(ErrorKind::InvalidInput, "reason_too_long", "the reason is at most 200 characters"));
-    }
+    // A removal is a kick: decided and logged by the policy, then the SFU disconnects.
+    let request = events_pb::StageRequest { reason: body.reason.clone(), ..stage_request(&room, &who, body.user_id.clone()) };
+    st.stage.clone().kick(request).await?;
     let r = st
         .media
         .clone()

@@ -9,6 +9,7 @@ pub mod avatars;
 pub mod chat;
 pub mod events;
 pub mod media;
+pub mod stage;
 pub mod system;
 
 pub fn router(state: AppState) -> Router {
@@ -17,6 +18,7 @@ pub fn router(state: AppState) -> Router {
         .merge(avatars::router())
         .merge(events::router())
         .merge(media::router())
+        .merge(stage::router())
         .merge(chat::router())
         .merge(system::api_router())
         .fallback(crate::problem::route_not_found);

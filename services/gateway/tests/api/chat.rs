@@ -8,16 +8,16 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 
 use crate::helpers::{Account, TestApp, assert_problem, at, spawn};
 
-type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(base: &str, event: &str, token: &str) -> Ws {
+pub(crate) async fn connect(base: &str, event: &str, token: &str) -> Ws {
     let url = format!("{}/api/v1/events/{event}/live?access_token={token}", base.replace("http://", "ws://"));
     let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
     ws
 }
 
 /// The next JSON frame of type `ty`, skipping others; panics after 5 s.
-async fn next_of(ws: &mut Ws, ty: &str) -> Value {
+pub(crate) async fn next_of(ws: &mut Ws, ty: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         let frame = tokio::time::timeout_at(deadline, ws.next()).await.unwrap_or_else(|_| panic!("no {ty} frame within 5 s"));
@@ -36,7 +36,7 @@ async fn next_of(ws: &mut Ws, ty: &str) -> Value {
 }
 
 /// The close frame's code; panics if the socket does not close within 5 s.
-async fn closed_with(ws: &mut Ws) -> u16 {
+pub(crate) async fn closed_with(ws: &mut Ws) -> u16 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         match tokio::time::timeout_at(deadline, ws.next()).await.expect("socket closes within 5 s") {
@@ -51,7 +51,7 @@ async fn say(ws: &mut Ws, client_msg_id: &str, text: &str) {
     ws.send(Message::text(json!({"type": "chat.send", "client_msg_id": client_msg_id, "text": text}).to_string())).await.unwrap();
 }
 
-async fn event_of(app: &TestApp, host: &Account) -> String {
+pub(crate) async fn event_of(app: &TestApp, host: &Account) -> String {
     let r = app.post("/api/v1/events", Some(&host.access), json!({"title": "Chatty show", "starts_at": at(3600)})).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()

@@ -7,4 +7,5 @@ mod chat;
 mod events;
 mod helpers;
 mod media;
+mod stage;
 mod system;

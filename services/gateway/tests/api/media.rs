@@ -116,7 +116,7 @@ async fn nobody_gets_a_media_token_for_a_cancelled_or_ended_event() {
 }
 
 #[tokio::test]
-async fn only_hosts_and_cohosts_control_the_stage() {
+async fn only_the_host_cohosts_and_moderators_control_the_stage() {
     let app = spawn().await;
     let host = app.sign_up().await;
     let cohost = app.sign_up().await;
@@ -129,13 +129,13 @@ async fn only_hosts_and_cohosts_control_the_stage() {
         assert_eq!(r.json::<Value>().await.unwrap()["participants"], json!([]), "nobody has joined the room");
     }
     let r = app.get(&format!("/api/v1/events/{event}/stage/participants"), Some(&viewer.access)).await;
-    assert_problem(r, StatusCode::FORBIDDEN, "not_a_host").await;
+    assert_problem(r, StatusCode::FORBIDDEN, "not_allowed").await;
     let body = json!({"user_id": host.user_id, "source": "microphone"});
     let r = app.post(&format!("/api/v1/events/{event}/stage/mute"), Some(&viewer.access), body.clone()).await;
-    assert_problem(r, StatusCode::FORBIDDEN, "not_a_host").await;
+    assert_problem(r, StatusCode::FORBIDDEN, "not_allowed").await;
     let r =
         app.post(&format!("/api/v1/events/{event}/stage/remove"), Some(&viewer.access), json!({"user_id": host.user_id})).await;
-    assert_problem(r, StatusCode::FORBIDDEN, "not_a_host").await;
+    assert_problem(r, StatusCode::FORBIDDEN, "not_allowed").await;
     let r = app.post(&format!("/api/v1/events/{event}/stage/mute"), None, body).await;
     assert_problem(r, StatusCode::UNAUTHORIZED, "missing_token").await;
 }

@@ -1,0 +1,440 @@
+//! The stage: raise a hand, invitations to speak, roles, kicks and bans.
+//!
+//! The events service decides every change with its one role policy and announces it on the
+//! bus (where the live sockets hear it as `stage` frames). The gateway applies the result to the
+//! SFU at once, so a promoted speaker publishes and a demoted one stops without rejoining, and a
+//! kicked or banned user's media connections close.
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    routing::{delete, get, post, put},
+};
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use stagecast_proto::{auth::v1 as auth_pb, events::v1 as pb, media::v1 as media_pb};
+
+use crate::{
+    extract::{ApiJson, AuthUser},
+    problem::Problem,
+    routes::{media::room_of, rfc3339},
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/events/{id}/stage", get(view))
+        .route("/events/{id}/stage/hand", post(raise_hand).delete(lower_own_hand))
+        .route("/events/{id}/stage/hands/{user_id}", delete(lower_hand))
+        .route("/events/{id}/stage/invitations", post(invite))
+        .route("/events/{id}/stage/invitations/{invitation_id}/accept", post(accept))
+        .route("/events/{id}/stage/invitations/{invitation_id}/decline", post(decline))
+        .route("/events/{id}/stage/roles/{user_id}", put(set_role))
+        .route("/events/{id}/stage/leave", post(leave))
+        .route("/events/{id}/stage/log", get(log))
+        .route("/events/{id}/kick", post(kick))
+        .route("/events/{id}/bans", post(ban))
+        .route("/events/{id}/bans/{user_id}", delete(unban))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Invitation {
+    id: String,
+    user_id: String,
+    invited_by: String,
+    created_at: Option<String>,
+    expires_at: Option<String>,
+}
+
+fn invitation(i: pb::Invitation) -> Invitation {
+    Invitation {
+        created_at: rfc3339(i.created_at.as_ref()),
+        expires_at: rfc3339(i.expires_at.as_ref()),
+        id: i.id,
+        user_id: i.user_id,
+        invited_by: i.invited_by,
+    }
+}
+
+/// One stage change, as the REST API and the `stage` WebSocket frame carry it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageChange {
+    kind: String,
+    actor_id: String,
+    target_user_id: String,
+    role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invitation: Option<Invitation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
+}
+
+pub fn change(c: pb::StageChanged) -> StageChange {
+    let some = |s: String| Some(s).filter(|s| !s.is_empty());
+    StageChange {
+        at: rfc3339(c.at.as_ref()),
+        invitation: c.invitation.map(invitation),
+        previous_role: some(c.previous_role),
+        reason: some(c.reason),
+        source: some(c.source),
+        kind: c.kind,
+        actor_id: c.actor_id,
+        target_user_id: c.target_user_id,
+        role: c.role,
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Grants {
+    subscribe: bool,
+    publish: Vec<String>,
+    hidden: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Changed {
+    change: StageChange,
+    /// What the target may now do in the media room (absent once banned or the event is over).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grants: Option<Grants>,
+    /// Whether the SFU took the change (false when it could not be reached: the user's next
+    /// media token carries the new rights anyway).
+    applied_to_media: bool,
+}
+
+/// Applies a stage change to the SFU: new grants for a role change, a disconnect for a kick or
+/// ban, a server mute for a mute. The events service has committed the change already, so a
+/// failure here is logged and reported, not undone.
+async fn apply_to_media(st: &AppState, room: &str, r: &pb::StageChangeResponse) -> bool {
+    let Some(c) = r.change.as_ref() else { return false };
+    let mut media = st.media.clone();
+    let result = match c.kind.as_str() {
+        "role_changed" | "invitation_accepted" => match r.target_grants.as_ref() {
+            Some(g) => media
+                .update_grants(media_pb::UpdateGrantsRequest {
+                    room: room.to_owned(),
+                    user_id: c.target_user_id.clone(),
+                    grants: Some(media_pb::Grants { subscribe: g.subscribe, publish: g.publish.clone(), hidden: g.hidden }),
+                })
+                .await
+                .map(|_| ()),
+            None => Ok(()),
+        },
+        "kicked" | "banned" => media
+            .remove_participant(media_pb::RemoveParticipantRequest {
+                room: room.to_owned(),
+                user_id: c.target_user_id.clone(),
+                reason: c.kind.clone(),
+            })
+            .await
+            .map(|_| ()),
+        "muted" => media
+            .mute_track(media_pb::MuteTrackRequest {
+                room: room.to_owned(),
+                user_id: c.target_user_id.clone(),
+                source: c.source.clone(),
+            })
+            .await
+            .map(|_| ()),
+        _ => return true,
+    };
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(room, kind = %c.kind, error = %e.message(), "cannot apply a stage change to the SFU");
+            false
+        }
+    }
+}
+
+async fn changed(st: &AppState, room: &str, r: pb::StageChangeResponse) -> Json<Changed> {
+    let applied_to_media = apply_to_media(st, room, &r).await;
+    let grants = r.target_grants.map(|g| Grants { subscribe: g.subscribe, publish: g.publish, hidden: g.hidden });
+    Json(Changed { change: change(r.change.unwrap_or_default()), grants, applied_to_media })
+}
+
+fn request(room: &str, who: &AuthUser, target: &str) -> pb::StageRequest {
+    pb::StageRequest {
+        event_id: room.to_owned(),
+        actor_id: who.user_id.clone(),
+        target_user_id: target.to_owned(),
+        ..Default::default()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Person {
+    user_id: String,
+    display_name: String,
+    avatar_url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Member {
+    #[serde(flatten)]
+    person: Person,
+    role: String,
+    since: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Hand {
+    #[serde(flatten)]
+    person: Person,
+    raised_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ban {
+    #[serde(flatten)]
+    person: Person,
+    banned_by: String,
+    reason: String,
+    banned_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StageView {
+    event_id: String,
+    max_speakers: u32,
+    your_role: String,
+    members: Vec<Member>,
+    hands: Vec<Hand>,
+    invitations: Vec<Invitation>,
+    bans: Vec<Ban>,
+}
+
+/// Names and avatars for people on the stage; someone whose profile cannot be read (a deleted
+/// account, an auth hiccup) is shown by id rather than failing the whole view.
+async fn people(st: &AppState, ids: Vec<String>) -> Vec<Person> {
+    join_all(ids.into_iter().map(|user_id| {
+        let mut auth = st.auth.clone();
+        async move {
+            match auth.get_profile(auth_pb::GetProfileRequest { user_id: user_id.clone() }).await {
+                Ok(p) => {
+                    let p = p.into_inner();
+                    Person { user_id, display_name: p.display_name, avatar_url: Some(p.avatar_url).filter(|u| !u.is_empty()) }
+                }
+                Err(_) => Person { display_name: String::new(), avatar_url: None, user_id },
+            }
+        }
+    }))
+    .await
+}
+
+async fn view(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<StageView>, Problem> {
+    let room = room_of(&id)?;
+    let s = st
+        .stage
+        .clone()
+        .get_stage(pb::GetStageRequest { event_id: room, actor_id: who.user_id })
+        .await?
+        .into_inner();
+    let members = people(&st, s.members.iter().map(|m| m.user_id.clone()).collect()).await;
+    let hands = people(&st, s.hands.iter().map(|h| h.user_id.clone()).collect()).await;
+    let banned = people(&st, s.bans.iter().map(|b| b.user_id.clone()).collect()).await;
+    Ok(Json(StageView {
+        event_id: s.event_id,
+        max_speakers: s.max_speakers,
+        your_role: s.your_role,
+        members: members
+            .into_iter()
+            .zip(s.members)
+            .map(|(person, m)| Member { person, role: m.role, since: rfc3339(m.since.as_ref()) })
+            .collect(),
+        hands: hands
+            .into_iter()
+            .zip(s.hands)
+            .map(|(person, h)| Hand { person, raised_at: rfc3339(h.raised_at.as_ref()) })
+            .collect(),
+        invitations: s.invitations.into_iter().map(invitation).collect(),
+        bans: banned
+            .into_iter()
+            .zip(s.bans)
+            .map(|(person, b)| Ban { person, banned_by: b.banned_by, reason: b.reason, banned_at: rfc3339(b.banned_at.as_ref()) })
+            .collect(),
+    }))
+}
+
+async fn raise_hand(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Changed>), Problem> {
+    let room = room_of(&id)?;
+    let r = st.stage.clone().raise_hand(request(&room, &who, "")).await?.into_inner();
+    Ok((StatusCode::CREATED, changed(&st, &room, r).await))
+}
+
+async fn lower_own_hand(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Changed>, Problem> {
+    let room = room_of(&id)?;
+    let r = st.stage.clone().lower_hand(request(&room, &who, "")).await?.into_inner();
+    Ok(changed(&st, &room, r).await)
+}
+
+async fn lower_hand(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Json<Changed>, Problem> {
+    let room = room_of(&id)?;
+    let r = st.stage.clone().lower_hand(request(&room, &who, &user_id)).await?.into_inner();
+    Ok(changed(&st, &room, r).await)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetBody {
+    user_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn invite(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<TargetBody>,
+) -> Result<(StatusCode, Json<Changed>), Problem> {
+    let room = room_of(&id)?;
+    let r = st.stage.clone().invite(request(&room, &who, &b.user_id)).await?.into_inner();
+    Ok((StatusCode::CREATED, changed(&st, &room, r).await))
+}
+
+async fn answer(st: AppState, who: AuthUser, id: String, invitation_id: String, accept: bool) -> Result<Json<Changed>, Problem> {
+    let room = room_of(&id)?;
+    let r = st
+        .stage
+        .clone()
+        .answer_invitation(pb::AnswerInvitationRequest {
+            event_id: room.clone(),
+            actor_id: who.user_id,
+            invitation_id,
+            accept,
+        })
+        .await?
+        .into_inner();
+    Ok(changed(&st, &room, r).await)
+}
+
+async fn accept(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, invitation_id)): Path<(String, String)>,
+) -> Result<Json<Changed>, Problem> {
+    answer(st, who, id, invitation_id, true).await
+}
+
+async fn decline(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, invitation_id)): Path<(String, String)>,
+) -> Result<Json<Changed>, Problem> {
+    answer(st, who, id, invitation_id, false).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    role: String,
+}
+
+async fn put_role(st: &AppState, who: &AuthUser, room: &str, target: String, role: String) -> Result<Json<Changed>, Problem> {
+    let r = st
+        .stage
+        .clone()
+        .set_role(pb::SetRoleRequest {
+            event_id: room.to_owned(),
+            actor_id: who.user_id.clone(),
+            target_user_id: target,
+            role,
+        })
+        .await?
+        .into_inner();
+    Ok(changed(st, room, r).await)
+}
+
+async fn set_role(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, user_id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<RoleBody>,
+) -> Result<Json<Changed>, Problem> {
+    let room = room_of(&id)?;
+    put_role(&st, &who, &room, user_id, b.role).await
+}
+
+/// Back to the audience, by oneself.
+async fn leave(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Changed>, Problem> {
+    let room = room_of(&id)?;
+    let me = who.user_id.clone();
+    put_role(&st, &who, &room, me, "audience".to_owned()).await
+}
+
+async fn kick(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<TargetBody>,
+) -> Result<Json<Changed>, Problem> {
+    let room = room_of(&id)?;
+    let r = st.stage.clone().kick(pb::StageRequest { reason: b.reason, ..request(&room, &who, &b.user_id) }).await?;
+    Ok(changed(&st, &room, r.into_inner()).await)
+}
+
+async fn ban(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<TargetBody>,
+) -> Result<(StatusCode, Json<Changed>), Problem> {
+    let room = room_of(&id)?;
+    let r = st.stage.clone().ban(pb::StageRequest { reason: b.reason, ..request(&room, &who, &b.user_id) }).await?;
+    Ok((StatusCode::CREATED, changed(&st, &room, r.into_inner()).await))
+}
+
+async fn unban(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Json<Changed>, Problem> {
+    let room = room_of(&id)?;
+    let r = st.stage.clone().unban(request(&room, &who, &user_id)).await?.into_inner();
+    Ok(changed(&st, &room, r).await)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StageLog {
+    entries: Vec<StageChange>,
+}
+
+async fn log(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Result<Json<StageLog>, Problem> {
+    let room = room_of(&id)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(Problem::new(stagecast_kit::ErrorKind::InvalidInput, "invalid_limit", "limit must be between 1 and 500"));
+    }
+    let r = st
+        .stage
+        .clone()
+        .stage_log(pb::StageLogRequest { event_id: room, actor_id: who.user_id, limit })
+        .await?
+        .into_inner();
+    Ok(Json(StageLog { entries: r.entries.into_iter().map(change).collect() }))
+}

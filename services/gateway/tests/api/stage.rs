@@ -1,0 +1,204 @@
+//! The stage through the public API, against the real events, chat, auth and media services:
+//! a hand goes up, an invitation is accepted, roles change the media token and every socket
+//! hears it; kicks and bans close connections, and a ban refuses tokens, sockets and chat.
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{
+    chat::{closed_with, connect, event_of, next_of},
+    helpers::{Account, TestApp, assert_problem, spawn},
+};
+
+impl TestApp {
+    async fn stage_view(&self, event: &str, who: &Account) -> Value {
+        let r = self.get(&format!("/api/v1/events/{event}/stage"), Some(&who.access)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    async fn token_role(&self, event: &str, who: &Account) -> Value {
+        let r = self.post(&format!("/api/v1/events/{event}/media-token"), Some(&who.access), json!({})).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let b: Value = r.json().await.unwrap();
+        json!([b["role"], b["grants"]["publish"]])
+    }
+
+    async fn put_role(&self, event: &str, who: &Account, target: &Account, role: &str) -> reqwest::Response {
+        self.http
+            .put(self.url(&format!("/api/v1/events/{event}/stage/roles/{}", target.user_id)))
+            .bearer_auth(&who.access)
+            .json(&json!({"role": role}))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_raised_hand_is_invited_and_the_speaker_gets_publishing_rights_while_everyone_hears_it() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let guest = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+    let mut host_ws = connect(&app.base, &event, &host.access).await;
+    next_of(&mut host_ws, "hello").await;
+    // The guest listens on the other gateway replica: stage frames cross replicas through the bus.
+    let mut guest_ws = connect(&app.base2, &event, &guest.access).await;
+    next_of(&mut guest_ws, "hello").await;
+
+    let r = app.post(&format!("/api/v1/events/{event}/stage/hand"), Some(&guest.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let frame = next_of(&mut host_ws, "stage").await;
+    assert_eq!((&frame["change"]["kind"], &frame["change"]["target_user_id"]), (&json!("hand_raised"), &json!(guest.user_id)));
+
+    let view = app.stage_view(&event, &host).await;
+    assert_eq!(view["hands"][0]["user_id"], guest.user_id.as_str());
+    assert_eq!(view["hands"][0]["display_name"], "Ada", "the queue names people");
+    assert_eq!(view["members"][0]["role"], "host");
+
+    let r = app.post(&format!("/api/v1/events/{event}/stage/invitations"), Some(&host.access), json!({"user_id": guest.user_id})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let invited = next_of(&mut guest_ws, "stage").await;
+    assert_eq!(invited["change"]["kind"], "hand_raised");
+    let invited = next_of(&mut guest_ws, "stage").await;
+    assert_eq!(invited["change"]["kind"], "invited");
+    let invitation = invited["change"]["invitation"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.stage_view(&event, &guest).await["invitations"][0]["id"], invitation.as_str());
+    assert_eq!(app.token_role(&event, &guest).await, json!(["audience", []]));
+
+    let r = app.post(&format!("/api/v1/events/{event}/stage/invitations/{invitation}/accept"), Some(&guest.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["change"]["role"], "speaker");
+    assert_eq!(b["grants"]["publish"], json!(["camera", "microphone"]));
+    assert_eq!(b["applied_to_media"], true);
+    assert_eq!(app.token_role(&event, &guest).await, json!(["speaker", ["camera", "microphone"]]));
+    // Accepting twice is refused and changes nothing.
+    let r = app.post(&format!("/api/v1/events/{event}/stage/invitations/{invitation}/accept"), Some(&guest.access), json!({})).await;
+    assert_problem(r, StatusCode::NOT_FOUND, "invitation_not_found").await;
+
+    // The speaker steps down by themselves.
+    let r = app.post(&format!("/api/v1/events/{event}/stage/leave"), Some(&guest.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.token_role(&event, &guest).await, json!(["audience", []]));
+    let log: Value = app.get(&format!("/api/v1/events/{event}/stage/log"), Some(&host.access)).await.json().await.unwrap();
+    let kinds: Vec<&str> = log["entries"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["role_changed", "invitation_accepted", "invited", "hand_raised"]);
+    let r = app.get(&format!("/api/v1/events/{event}/stage/log"), Some(&guest.access)).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "not_allowed").await;
+}
+
+#[tokio::test]
+async fn rank_rules_hold_through_the_public_api_and_refusals_change_nothing() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let cohost = app.sign_up().await;
+    let moderator = app.sign_up().await;
+    let speaker = app.sign_up().await;
+    let viewer = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+    assert_eq!(app.put_role(&event, &host, &cohost, "cohost").await.status(), StatusCode::OK);
+    assert_eq!(app.put_role(&event, &cohost, &moderator, "moderator").await.status(), StatusCode::OK);
+    assert_eq!(app.put_role(&event, &moderator, &speaker, "speaker").await.status(), StatusCode::OK);
+    assert_eq!(app.token_role(&event, &cohost).await[0], "cohost");
+    assert_eq!(app.token_role(&event, &moderator).await, json!(["moderator", []]));
+
+    let before = app.stage_view(&event, &host).await;
+    assert_problem(app.put_role(&event, &cohost, &viewer, "cohost").await, StatusCode::FORBIDDEN, "not_allowed").await;
+    assert_problem(app.put_role(&event, &moderator, &cohost, "audience").await, StatusCode::FORBIDDEN, "not_allowed").await;
+    assert_problem(app.put_role(&event, &speaker, &viewer, "speaker").await, StatusCode::FORBIDDEN, "not_allowed").await;
+    assert_problem(app.put_role(&event, &host, &viewer, "owner").await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_role").await;
+    let kick = |who: &Account, target: &Account| {
+        let body = json!({"user_id": target.user_id, "reason": "rude"});
+        let path = format!("/api/v1/events/{event}/kick");
+        let token = who.access.clone();
+        let app = &app;
+        async move { app.post(&path, Some(&token), body).await }
+    };
+    assert_problem(kick(&moderator, &cohost).await, StatusCode::FORBIDDEN, "cannot_act_on_higher_role").await;
+    assert_problem(kick(&speaker, &viewer).await, StatusCode::FORBIDDEN, "not_allowed").await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/hand"), Some(&speaker.access), json!({})).await;
+    assert_problem(r, StatusCode::CONFLICT, "already_on_stage").await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/invitations/{}/accept", uuid::Uuid::now_v7()), Some(&viewer.access), json!({})).await;
+    assert_problem(r, StatusCode::NOT_FOUND, "invitation_not_found").await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/invitations"), Some(&host.access), json!({"user_id": "nobody"})).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_target_user_id").await;
+    assert_eq!(app.stage_view(&event, &host).await, before, "refusals changed nothing");
+
+    // Moderators moderate chat because the stage says so (the chat follows the stage through
+    // its bus consumer): they see the audit log.
+    let moderates = eventually(async || {
+        app.get(&format!("/api/v1/events/{event}/chat/audit"), Some(&moderator.access)).await.status() == StatusCode::OK
+    })
+    .await;
+    assert!(moderates, "a stage moderator moderates the chat within 5 s");
+    // Only the host ends the show.
+    let r = app.post(&format!("/api/v1/events/{event}/go-live"), Some(&cohost.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.post(&format!("/api/v1/events/{event}/end"), Some(&cohost.access), json!({})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "host_only").await;
+}
+
+/// Retries `check` until it passes or 5 s go by: the chat service follows bans through its
+/// durable bus consumer, which applies them a moment after the events service commits.
+async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_kick_closes_the_socket_and_a_ban_keeps_the_user_out_of_media_sockets_and_chat_until_lifted() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let troll = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+
+    let mut ws = connect(&app.base2, &event, &troll.access).await;
+    next_of(&mut ws, "hello").await;
+    let r = app.post(&format!("/api/v1/events/{event}/kick"), Some(&host.access), json!({"user_id": troll.user_id})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(next_of(&mut ws, "stage").await["change"]["kind"], "kicked");
+    assert_eq!(closed_with(&mut ws).await, 4010);
+    // A kick is not a ban: they may come back.
+    let mut ws = connect(&app.base, &event, &troll.access).await;
+    next_of(&mut ws, "hello").await;
+    assert_eq!(app.token_role(&event, &troll).await[0], "audience");
+
+    let r = app.post(&format!("/api/v1/events/{event}/bans"), Some(&host.access), json!({"user_id": troll.user_id, "reason": "spam"})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(closed_with(&mut ws).await, 4003);
+    let r = app.post(&format!("/api/v1/events/{event}/media-token"), Some(&troll.access), json!({})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/hand"), Some(&troll.access), json!({})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
+    // One ban: the chat refuses them too, and the socket will not open.
+    let chat_refuses = eventually(async || {
+        let r = app.get(&format!("/api/v1/events/{event}/live"), Some(&troll.access)).await;
+        r.status() == StatusCode::FORBIDDEN
+    })
+    .await;
+    assert!(chat_refuses, "the live socket refuses a banned user within 5 s");
+    let r = app.post(&format!("/api/v1/events/{event}/chat/messages"), Some(&troll.access), json!({"client_msg_id": "b1", "text": "hello?"})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
+    assert_eq!(app.stage_view(&event, &host).await["bans"][0]["user_id"], troll.user_id.as_str());
+
+    let r = app.http.delete(app.url(&format!("/api/v1/events/{event}/bans/{}", troll.user_id))).bearer_auth(&host.access).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.token_role(&event, &troll).await[0], "audience");
+    let lifted = eventually(async || {
+        let r = app.post(&format!("/api/v1/events/{event}/chat/messages"), Some(&troll.access), json!({"client_msg_id": "b2", "text": "sorry"})).await;
+        r.status().is_success()
+    })
+    .await;
+    assert!(lifted, "chat takes them back within 5 s of the ban being lifted");
+    let r = app.http.delete(app.url(&format!("/api/v1/events/{event}/bans/{}", troll.user_id))).bearer_auth(&host.access).send().await.unwrap();
+    assert_problem(r, StatusCode::CONFLICT, "not_banned").await;
+}
