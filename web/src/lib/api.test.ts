@@ -252,3 +252,80 @@ describe('ApiClient stage control', () => {
     expect(errorText(err)).toBe('only the host and co-hosts control the stage. Ask the host to do it, or to make you a co-host.');
   });
 });
+
+describe('ApiClient stage', () => {
+  const change = { kind: 'hand_raised', actor_id: 'u1', target_user_id: 'u1', role: 'audience', at: '2026-01-01T00:00:00Z' };
+  const changed = { change, applied_to_media: true };
+
+  it('calls every stage endpoint with its method, path and body', async () => {
+    const view = { event_id: 'ev 1', max_speakers: 8, your_role: 'host', members: [], hands: [], invitations: [], bans: [] };
+    const { fetch, calls } = fakeFetch(
+      () => json(200, view),
+      ...Array.from({ length: 13 }, () => () => json(201, changed)),
+      () => json(200, { entries: [change] }),
+    );
+    const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
+    await expect(api.stage('ev 1')).resolves.toEqual(view);
+    await expect(api.raiseHand('ev 1')).resolves.toEqual(changed);
+    await api.lowerHand('ev 1');
+    await api.lowerHandOf('ev 1', 'u/2');
+    await api.invite('ev 1', 'u2');
+    await api.answerInvitation('ev 1', 'inv1', 'accept');
+    await api.answerInvitation('ev 1', 'inv1', 'decline');
+    await api.setStageRole('ev 1', 'u2', 'moderator');
+    await api.leaveStage('ev 1');
+    await api.kick('ev 1', 'u2');
+    await api.kick('ev 1', 'u2', 'spam');
+    await api.banFromEvent('ev 1', 'u2', 'abuse');
+    await api.banFromEvent('ev 1', 'u3');
+    await api.unbanFromEvent('ev 1', 'u2');
+    await expect(api.stageLog('ev 1', 20)).resolves.toEqual({ entries: [change] });
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', '/api/v1/events/ev%201/stage', undefined],
+      ['POST', '/api/v1/events/ev%201/stage/hand', undefined],
+      ['DELETE', '/api/v1/events/ev%201/stage/hand', undefined],
+      ['DELETE', '/api/v1/events/ev%201/stage/hands/u%2F2', undefined],
+      ['POST', '/api/v1/events/ev%201/stage/invitations', { user_id: 'u2' }],
+      ['POST', '/api/v1/events/ev%201/stage/invitations/inv1/accept', undefined],
+      ['POST', '/api/v1/events/ev%201/stage/invitations/inv1/decline', undefined],
+      ['PUT', '/api/v1/events/ev%201/stage/roles/u2', { role: 'moderator' }],
+      ['POST', '/api/v1/events/ev%201/stage/leave', undefined],
+      ['POST', '/api/v1/events/ev%201/kick', { user_id: 'u2' }],
+      ['POST', '/api/v1/events/ev%201/kick', { user_id: 'u2', reason: 'spam' }],
+      ['POST', '/api/v1/events/ev%201/bans', { user_id: 'u2', reason: 'abuse' }],
+      ['POST', '/api/v1/events/ev%201/bans', { user_id: 'u3' }],
+      ['DELETE', '/api/v1/events/ev%201/bans/u2', undefined],
+      ['GET', '/api/v1/events/ev%201/stage/log?limit=20', undefined],
+    ]);
+    expect(calls.every((c) => c.auth === 'Bearer access-1')).toBe(true);
+  });
+
+  it('explains every stage refusal code with what to do', async () => {
+    const codes = [
+      'not_allowed',
+      'cannot_act_on_higher_role',
+      'stage_full',
+      'already_on_stage',
+      'hand_already_raised',
+      'hand_not_raised',
+      'already_invited',
+      'invitation_expired',
+      'invitation_not_found',
+      'banned',
+      'already_banned',
+      'not_banned',
+      'role_unchanged',
+      'host_must_hand_over',
+      'event_over',
+    ];
+    for (const code of codes) {
+      const text = errorText(new ApiError({ status: 409, code, detail: `refused: ${code}` }));
+      expect(text.startsWith(`refused: ${code}. `)).toBe(true);
+      expect(text.length).toBeGreaterThan(`refused: ${code}. `.length + 10);
+    }
+    const { fetch } = fakeFetch(() => problem(409, 'stage_full', 'all 8 speaker seats are taken'));
+    const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
+    const err = await api.invite('e', 'u2').catch((e: unknown) => e);
+    expect(errorText(err)).toBe('all 8 speaker seats are taken. Every speaker seat is taken. Move a speaker back to the audience first.');
+  });
+});

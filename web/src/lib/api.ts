@@ -15,8 +15,12 @@ import type {
   Presence,
   Problem,
   StageEvent,
+  StageChanged,
+  StageLog,
   StageMuted,
   StageParticipantList,
+  StageRole,
+  StageView,
   StageRemoved,
   Tokens,
   TrackSource,
@@ -297,6 +301,36 @@ export class ApiClient {
       body: reason ? { user_id: userId, reason } : { user_id: userId },
     });
 
+  // ---- the stage: hands, invitations, roles, kicks and bans ----
+
+  private stagePath(id: string, rest = '') {
+    return `/events/${encodeURIComponent(id)}${rest}`;
+  }
+
+  /** Who is on stage, the hand queue, pending invitations and bans (staff see all of them). */
+  stage = (id: string) => this.request<StageView>('GET', this.stagePath(id, '/stage'));
+  raiseHand = (id: string) => this.request<StageChanged>('POST', this.stagePath(id, '/stage/hand'));
+  lowerHand = (id: string) => this.request<StageChanged>('DELETE', this.stagePath(id, '/stage/hand'));
+  /** Staff: lowers someone else's hand. */
+  lowerHandOf = (id: string, userId: string) =>
+    this.request<StageChanged>('DELETE', this.stagePath(id, `/stage/hands/${encodeURIComponent(userId)}`));
+  /** Staff: invites someone to speak (the invitation expires after 120 s). */
+  invite = (id: string, userId: string) => this.request<StageChanged>('POST', this.stagePath(id, '/stage/invitations'), { body: { user_id: userId } });
+  answerInvitation = (id: string, invitationId: string, answer: 'accept' | 'decline') =>
+    this.request<StageChanged>('POST', this.stagePath(id, `/stage/invitations/${encodeURIComponent(invitationId)}/${answer}`));
+  /** Promotes, demotes ("audience") or hands over the host role ("host"). */
+  setStageRole = (id: string, userId: string, role: StageRole) =>
+    this.request<StageChanged>('PUT', this.stagePath(id, `/stage/roles/${encodeURIComponent(userId)}`), { body: { role } });
+  /** Back to the audience by oneself. */
+  leaveStage = (id: string) => this.request<StageChanged>('POST', this.stagePath(id, '/stage/leave'));
+  kick = (id: string, userId: string, reason?: string) =>
+    this.request<StageChanged>('POST', this.stagePath(id, '/kick'), { body: reason ? { user_id: userId, reason } : { user_id: userId } });
+  banFromEvent = (id: string, userId: string, reason?: string) =>
+    this.request<StageChanged>('POST', this.stagePath(id, '/bans'), { body: reason ? { user_id: userId, reason } : { user_id: userId } });
+  unbanFromEvent = (id: string, userId: string) => this.request<StageChanged>('DELETE', this.stagePath(id, `/bans/${encodeURIComponent(userId)}`));
+  /** Staff: the latest stage changes, newest first. */
+  stageLog = (id: string, limit = 50) => this.request<StageLog>('GET', this.stagePath(id, '/stage/log'), { query: { limit } });
+
   // ---- chat companions ----
 
   private chat(id: string, rest = '') {
@@ -363,12 +397,26 @@ const NEXT_STEP: Record<string, string | ((e: ApiError) => string)> = {
   host_only: 'Only the host can do this.',
   illegal_transition: "Reload the page to see the event's current state.",
   event_closed: 'The event is over; it can no longer change.',
-  event_over: 'The event is over, so there is no live video any more.',
+  event_over: 'The event is over, so the stage and the live video are closed.',
   event_not_found: 'Check the link, or go back to the list of events.',
   invalid_event_id: 'Check the link, or go back to the list of events.',
   unavailable: 'Try again in a moment.',
   unknown_source: 'Reload the page and try again.',
   reason_too_long: 'Use at most 200 characters for the reason.',
+  not_allowed: 'Your role on this stage does not allow that. Ask the host or a co-host.',
+  cannot_act_on_higher_role: 'You can only act on people below your own role on this stage.',
+  stage_full: 'Every speaker seat is taken. Move a speaker back to the audience first.',
+  already_on_stage: 'They are already on stage.',
+  hand_already_raised: 'Your hand is already up; the hosts can see it.',
+  hand_not_raised: 'That hand is already down.',
+  already_invited: 'They already have an invitation waiting; give them a moment to answer.',
+  invitation_expired: 'The invitation expired. Raise your hand again to be invited anew.',
+  invitation_not_found: 'That invitation is no longer open. Reload the page to see the stage as it is.',
+  banned: 'You are banned from this event.',
+  already_banned: 'They are already banned from this event.',
+  not_banned: 'They are not banned any more.',
+  role_unchanged: 'They already have that role.',
+  host_must_hand_over: 'Hand the host role to someone else on stage first.',
   rate_limited: (e) => (e.retryAfter ? `Wait ${e.retryAfter} s, then try again.` : 'Wait a moment, then try again.'),
 };
 

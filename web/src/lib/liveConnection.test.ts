@@ -119,6 +119,17 @@ describe('LiveConnection', () => {
     expect(h.timers).toHaveLength(0);
   });
 
+  it('does not reconnect after a kick (4010): the reader chooses when to come back', async () => {
+    const h = harness();
+    h.conn.start();
+    await flush();
+    h.sockets[0].open();
+    h.sockets[0].drop(4010);
+    await flush();
+    expect(h.states.at(-1)).toEqual({ kind: 'kicked' });
+    expect(h.timers).toHaveLength(0);
+  });
+
   it('does not reconnect after a protocol error (4400)', async () => {
     const h = harness();
     h.conn.start();

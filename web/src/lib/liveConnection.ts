@@ -1,5 +1,5 @@
 // One event's live WebSocket: connects with a fresh token, hands each frame on, and reconnects
-// with backoff after any close except a ban (4003) or a protocol error (4400).
+// with backoff after any close except a ban (4003), a kick (4010) or a protocol error (4400).
 import { type BackoffOptions, backoffDelay } from './backoff';
 import type { ConnectionState } from './chatState';
 import { type ClientFrame, CloseCode, type ServerFrame } from './types';
@@ -150,6 +150,11 @@ export class LiveConnection {
   private async onClose(code: number, opened: boolean): Promise<void> {
     if (code === CloseCode.Banned) {
       this.finish({ kind: 'banned' });
+      return;
+    }
+    if (code === CloseCode.Kicked) {
+      // Staff removed us: stay out until the reader chooses to come back (a reload).
+      this.finish({ kind: 'kicked' });
       return;
     }
     if (code === CloseCode.ProtocolError) {

@@ -200,6 +200,93 @@ export interface StageRemoved {
   participants_removed: number;
 }
 
+// ---- the stage: hands, invitations, roles, bans (docs/api.md "Stage") ---------------------------
+
+export type StageRole = 'host' | 'cohost' | 'moderator' | 'speaker' | 'audience';
+
+export interface StageMember {
+  user_id: string;
+  display_name: string;
+  avatar_url: string | null;
+  role: StageRole;
+  since: string | null;
+}
+
+export interface StageHand {
+  user_id: string;
+  display_name: string;
+  avatar_url: string | null;
+  raised_at: string | null;
+}
+
+export interface StageInvitation {
+  id: string;
+  user_id: string;
+  invited_by: string;
+  created_at: string | null;
+  expires_at: string | null;
+}
+
+export interface StageBan {
+  user_id: string;
+  display_name: string;
+  avatar_url: string | null;
+  banned_by: string;
+  reason: string;
+  banned_at: string | null;
+}
+
+/** GET /events/{id}/stage. Staff see every hand, invitation and ban; others see only their own
+ * hand and invitation, and no bans. */
+export interface StageView {
+  event_id: string;
+  max_speakers: number;
+  your_role: StageRole;
+  /** Host, co-hosts, moderators and speakers (everyone else is the audience). */
+  members: StageMember[];
+  hands: StageHand[];
+  invitations: StageInvitation[];
+  bans: StageBan[];
+}
+
+export type StageChangeKind =
+  | 'hand_raised'
+  | 'hand_lowered'
+  | 'invited'
+  | 'invitation_accepted'
+  | 'invitation_declined'
+  | 'role_changed'
+  | 'muted'
+  | 'kicked'
+  | 'banned'
+  | 'unbanned';
+
+/** One stage change, as every change endpoint and the `stage` WebSocket frame carry it. */
+export interface StageChange {
+  kind: StageChangeKind | string;
+  actor_id: string;
+  target_user_id: string;
+  role: StageRole | string;
+  previous_role?: StageRole | string;
+  reason?: string;
+  at: string | null;
+  invitation?: StageInvitation;
+  source?: TrackSource | string;
+}
+
+/** What every stage change endpoint answers. */
+export interface StageChanged {
+  change: StageChange;
+  /** The target's new media rights (absent once banned or the event is over). */
+  grants?: MediaGrants;
+  /** False when the SFU could not be reached (the next media token carries the new rights). */
+  applied_to_media: boolean;
+}
+
+export interface StageLog {
+  entries: StageChange[];
+}
+
 // ---- WebSocket frames -------------------------------------------------------------------------
 
 export interface HelloFrame {
@@ -223,7 +310,8 @@ export type ServerFrame =
   | { type: 'moderation'; action: ModerationAction }
   | { type: 'presence'; viewer_count: number; user: Author; joined: boolean }
   | { type: 'error'; client_msg_id?: string; code: string; message: string; retry_after?: number }
-  | { type: 'pong'; nonce: string | null };
+  | { type: 'pong'; nonce: string | null }
+  | { type: 'stage'; change: StageChange };
 
 export type ClientFrame =
   | { type: 'chat.send'; client_msg_id: string; text: string }
@@ -233,6 +321,8 @@ export type ClientFrame =
 export const CloseCode = {
   GoingAway: 1001,
   Banned: 4003,
+  /** Kicked from the event by its staff (reconnecting is allowed, e.g. by reloading). */
+  Kicked: 4010,
   TooSlow: 4008,
   HeartbeatMissed: 4009,
   ProtocolError: 4400,

@@ -1,8 +1,9 @@
 // Binds one event's live WebSocket to the chat reducer for a React component.
-import { useCallback, useEffect, useReducer, useRef } from 'react';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { ApiError, type ApiClient } from './api';
 import { type ChatState, type ConnectionState, chatReducer, initialChatState, newClientMsgId } from './chatState';
 import { LiveConnection } from './liveConnection';
+import type { StageChange } from './types';
 
 export interface LiveChat {
   state: ChatState;
@@ -11,6 +12,14 @@ export interface LiveChat {
   discard(clientMsgId: string): void;
   clearError(): void;
   reconnectNow(): void;
+  /** The stage frames so far: `seq` grows with each one, and with each (re)connect (when the
+   * stage may have changed unseen); `last` is the latest change (null after a connect). */
+  stage: StageFrames;
+}
+
+export interface StageFrames {
+  seq: number;
+  last: StageChange | null;
 }
 
 /** Remembered for this tab so a reload of a page we were banned from says so (the refused
@@ -19,6 +28,7 @@ const bannedKey = (eventId: string) => `stagecast.banned.${eventId}`;
 
 export function useLiveChat(api: ApiClient, eventId: string, enabled = true): LiveChat {
   const [state, dispatch] = useReducer(chatReducer, initialChatState);
+  const [stage, setStage] = useState<StageFrames>({ seq: 0, last: null });
   const conn = useRef<LiveConnection | null>(null);
   const stateRef = useRef(state);
   stateRef.current = state;
@@ -28,7 +38,14 @@ export function useLiveChat(api: ApiClient, eventId: string, enabled = true): Li
     const c = new LiveConnection({
       url: () => api.liveUrl(eventId),
       onFrame: (frame) => {
-        if (frame.type === 'hello') window.sessionStorage.removeItem(bannedKey(eventId));
+        if (frame.type === 'stage') {
+          setStage((s) => ({ seq: s.seq + 1, last: frame.change }));
+          return;
+        }
+        if (frame.type === 'hello') {
+          window.sessionStorage.removeItem(bannedKey(eventId));
+          setStage((s) => ({ seq: s.seq + 1, last: null }));
+        }
         dispatch({ type: 'frame', frame, now: Date.now() });
       },
       onState: (connection) => {
@@ -89,5 +106,5 @@ export function useLiveChat(api: ApiClient, eventId: string, enabled = true): Li
   const clearError = useCallback(() => dispatch({ type: 'clearError' }), []);
   const reconnectNow = useCallback(() => conn.current?.reconnectNow(), []);
 
-  return { state, send, retry, discard, clearError, reconnectNow };
+  return { state, send, retry, discard, clearError, reconnectNow, stage };
 }

@@ -1,0 +1,213 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  StageRefetcher,
+  agoText,
+  applyStageChange,
+  handButton,
+  handQueue,
+  memberActions,
+  myInvitation,
+  myStatusAfter,
+  myStatusFromView,
+  needsReload,
+  secondsUntil,
+  sortedMembers,
+} from './stageState';
+import type { StageChange, StageView } from './types';
+
+const NOW = Date.parse('2026-01-01T12:00:00Z');
+const at = (secs: number) => new Date(NOW + secs * 1000).toISOString();
+
+function view(patch: Partial<StageView> = {}): StageView {
+  return {
+    event_id: 'ev',
+    max_speakers: 8,
+    your_role: 'host',
+    members: [
+      { user_id: 'host', display_name: 'Hana', avatar_url: null, role: 'host', since: at(-600) },
+      { user_id: 'sp', display_name: 'Sam', avatar_url: null, role: 'speaker', since: at(-60) },
+    ],
+    hands: [
+      { user_id: 'b', display_name: 'Bo', avatar_url: null, raised_at: at(-10) },
+      { user_id: 'a', display_name: 'Ann', avatar_url: null, raised_at: at(-30) },
+    ],
+    invitations: [],
+    bans: [{ user_id: 'x', display_name: 'Xu', avatar_url: null, banned_by: 'host', reason: '', banned_at: at(-100) }],
+    ...patch,
+  };
+}
+
+const change = (kind: string, target: string, patch: Partial<StageChange> = {}): StageChange => ({
+  kind,
+  actor_id: 'host',
+  target_user_id: target,
+  role: 'audience',
+  at: at(0),
+  ...patch,
+});
+
+describe('the audience side', () => {
+  it('offers raise or lower to the audience only', () => {
+    expect(handButton(view({ your_role: 'audience' }), 'c')).toBe('raise');
+    expect(handButton(view({ your_role: 'audience' }), 'a')).toBe('lower');
+    expect(handButton(view({ your_role: 'speaker' }), 'sp')).toBeNull();
+    expect(handButton(null, 'a')).toBeNull();
+  });
+
+  it('finds my invitation while it is open and counts down', () => {
+    const inv = { id: 'i1', user_id: 'a', invited_by: 'host', created_at: at(-10), expires_at: at(110) };
+    const v = view({ your_role: 'audience', invitations: [inv] });
+    expect(myInvitation(v, 'a', NOW)).toEqual(inv);
+    expect(myInvitation(v, 'b', NOW)).toBeNull();
+    expect(myInvitation(v, 'a', NOW + 111_000)).toBeNull();
+    expect(secondsUntil(inv.expires_at, NOW + 500)).toBe(110);
+    expect(secondsUntil(inv.expires_at, NOW + 200_000)).toBe(0);
+    expect(secondsUntil(null, NOW)).toBe(0);
+  });
+
+  it('says what happened to me', () => {
+    expect(myStatusAfter(null, change('invitation_accepted', 'a', { actor_id: 'a', role: 'speaker' }), 'a')).toBe('on_stage');
+    expect(myStatusAfter(null, change('role_changed', 'a', { role: 'speaker', previous_role: 'audience' }), 'a')).toBe('on_stage');
+    expect(myStatusAfter('on_stage', change('muted', 'a', { role: 'speaker', source: 'microphone' }), 'a')).toBe('muted');
+    expect(myStatusAfter('on_stage', change('muted', 'a', { role: 'speaker', source: 'camera' }), 'a')).toBe('on_stage');
+    expect(myStatusAfter('on_stage', change('role_changed', 'a', { previous_role: 'speaker' }), 'a')).toBe('moved_back');
+    // Leaving by oneself is not "moved back".
+    expect(myStatusAfter('on_stage', change('role_changed', 'a', { actor_id: 'a', previous_role: 'speaker' }), 'a')).toBeNull();
+    expect(myStatusAfter(null, change('kicked', 'a'), 'a')).toBe('removed');
+    expect(myStatusAfter(null, change('banned', 'a'), 'a')).toBe('banned');
+    expect(myStatusAfter(null, change('invitation_declined', 'a', { actor_id: 'a' }), 'a')).toBe('declined');
+    // Someone else's change leaves my line alone.
+    expect(myStatusAfter('on_stage', change('kicked', 'b'), 'a')).toBe('on_stage');
+  });
+
+  it('keeps what only frames tell across a reload, and notices a demotion the frames missed', () => {
+    expect(myStatusFromView('muted', view({ your_role: 'speaker' }), 'sp')).toBe('muted');
+    expect(myStatusFromView(null, view({ your_role: 'speaker' }), 'sp')).toBe('on_stage');
+    expect(myStatusFromView('on_stage', view({ your_role: 'audience' }), 'sp')).toBe('moved_back');
+    expect(myStatusFromView('removed', view({ your_role: 'audience' }), 'a')).toBe('removed');
+    expect(myStatusFromView(null, view({ your_role: 'audience' }), 'a')).toBeNull();
+  });
+});
+
+describe('applyStageChange', () => {
+  it('lowers hands and lifts bans at once', () => {
+    expect(applyStageChange(view(), change('hand_lowered', 'a'), 'host').hands.map((h) => h.user_id)).toEqual(['b']);
+    expect(applyStageChange(view(), change('unbanned', 'x'), 'host').bans).toEqual([]);
+  });
+
+  it('adds an invitation staff or the invitee can see, and drops the hand', () => {
+    const inv = { id: 'i1', user_id: 'a', invited_by: 'host', created_at: at(0), expires_at: at(120) };
+    const v = applyStageChange(view(), change('invited', 'a', { invitation: inv }), 'host');
+    expect(v.invitations).toEqual([inv]);
+    expect(v.hands.map((h) => h.user_id)).toEqual(['b']);
+    // Applying the same frame twice changes nothing.
+    expect(applyStageChange(v, change('invited', 'a', { invitation: inv }), 'host')).toBe(v);
+    // Someone else's invitation is not shown to the audience.
+    const aud = view({ your_role: 'audience', hands: [] });
+    expect(applyStageChange(aud, change('invited', 'a', { invitation: inv }), 'c')).toBe(aud);
+    expect(applyStageChange(aud, change('invited', 'a', { invitation: inv }), 'a').invitations).toEqual([inv]);
+  });
+
+  it('follows role changes: mine changes your_role; audience leaves the members', () => {
+    const inv = { id: 'i1', user_id: 'a', invited_by: 'host', created_at: at(0), expires_at: at(120) };
+    const mine = applyStageChange(view({ your_role: 'audience', invitations: [inv] }), change('invitation_accepted', 'a', { role: 'speaker' }), 'a');
+    expect(mine.your_role).toBe('speaker');
+    expect(mine.invitations).toEqual([]);
+    const down = applyStageChange(view(), change('role_changed', 'sp', { previous_role: 'speaker' }), 'host');
+    expect(down.members.map((m) => m.user_id)).toEqual(['host']);
+    const up = applyStageChange(view(), change('role_changed', 'sp', { role: 'moderator' }), 'host');
+    expect(up.members.find((m) => m.user_id === 'sp')?.role).toBe('moderator');
+  });
+
+  it('takes kicked and banned people off the stage', () => {
+    const v = applyStageChange(view(), change('kicked', 'sp'), 'host');
+    expect(v.members.map((m) => m.user_id)).toEqual(['host']);
+    const me = applyStageChange(view({ your_role: 'speaker' }), change('banned', 'sp'), 'sp');
+    expect(me.your_role).toBe('audience');
+  });
+
+  it('ignores kinds it does not know and reloads on all but mutes', () => {
+    const v = view();
+    expect(applyStageChange(v, change('something_new', 'a'), 'host')).toBe(v);
+    expect(needsReload(change('muted', 'sp'))).toBe(false);
+    expect(needsReload(change('hand_raised', 'a'))).toBe(true);
+  });
+});
+
+describe('the staff side', () => {
+  it('lists hands oldest first and members by rank', () => {
+    expect(handQueue(view()).map((h) => h.user_id)).toEqual(['a', 'b']);
+    expect(sortedMembers(view()).map((m) => m.user_id)).toEqual(['host', 'sp']);
+    expect(agoText(at(-30), NOW)).toBe('30 s ago');
+    expect(agoText(at(-1), NOW)).toBe('just now');
+    expect(agoText(at(-300), NOW)).toBe('5 min ago');
+  });
+
+  it('offers only what the policy allows', () => {
+    expect(memberActions('host', { user_id: 'sp', role: 'speaker' }, 'host')).toEqual(['audience', 'moderator', 'cohost', 'mute', 'kick', 'ban']);
+    expect(memberActions('host', { user_id: 'c', role: 'cohost' }, 'host')).toEqual(['audience', 'moderator', 'mute', 'kick', 'ban']);
+    expect(memberActions('cohost', { user_id: 'sp', role: 'speaker' }, 'c')).toEqual(['audience', 'moderator', 'mute', 'kick', 'ban']);
+    expect(memberActions('moderator', { user_id: 'sp', role: 'speaker' }, 'm')).toEqual(['audience', 'mute', 'kick', 'ban']);
+    // Nobody acts on an equal or higher role, except the host; nobody on themselves.
+    expect(memberActions('moderator', { user_id: 'm2', role: 'moderator' }, 'm')).toEqual([]);
+    expect(memberActions('cohost', { user_id: 'h', role: 'host' }, 'c')).toEqual([]);
+    expect(memberActions('host', { user_id: 'host', role: 'host' }, 'host')).toEqual([]);
+    expect(memberActions('speaker', { user_id: 'a', role: 'audience' }, 'sp')).toEqual([]);
+  });
+});
+
+describe('StageRefetcher', () => {
+  function harness() {
+    const timers: { fn: () => void; ms: number }[] = [];
+    const load = vi.fn<() => Promise<StageView>>();
+    const onView = vi.fn();
+    const onError = vi.fn();
+    const r = new StageRefetcher(load, onView, onError, 250, {
+      setTimeout: (fn, ms) => timers.push({ fn, ms }) - 1,
+      clearTimeout: (h) => {
+        timers[h as number].fn = () => undefined;
+      },
+    });
+    return { r, timers, load, onView, onError };
+  }
+
+  it('loads once per burst of frames', async () => {
+    const h = harness();
+    h.load.mockResolvedValue(view());
+    h.r.poke();
+    h.r.poke();
+    h.r.poke();
+    expect(h.timers).toHaveLength(1);
+    expect(h.timers[0].ms).toBe(250);
+    h.timers[0].fn();
+    await vi.waitFor(() => expect(h.onView).toHaveBeenCalledTimes(1));
+    expect(h.load).toHaveBeenCalledTimes(1);
+    h.r.poke();
+    expect(h.timers).toHaveLength(2);
+  });
+
+  it('drops the answer of an older load and reports errors of the latest', async () => {
+    const h = harness();
+    let first!: (v: StageView) => void;
+    h.load.mockReturnValueOnce(new Promise((r) => (first = r))).mockResolvedValueOnce(view({ max_speakers: 2 }));
+    const a = h.r.now();
+    const b = h.r.now();
+    await b;
+    first(view({ max_speakers: 1 }));
+    await a;
+    expect(h.onView.mock.calls.map((c) => (c[0] as StageView).max_speakers)).toEqual([2]);
+    h.load.mockRejectedValueOnce(new Error('boom'));
+    await h.r.now();
+    expect(h.onError).toHaveBeenCalledTimes(1);
+  });
+
+  it('does nothing once stopped', async () => {
+    const h = harness();
+    h.r.poke();
+    h.r.stop();
+    h.timers[0].fn();
+    h.r.poke();
+    expect(h.load).not.toHaveBeenCalled();
+    expect(h.timers).toHaveLength(1);
+  });
+});

@@ -1,0 +1,320 @@
+// The stage (hands, invitations, roles, bans) as pure decisions, tested in stageState.test.ts.
+// The view comes from GET /events/{id}/stage; every `stage` frame of the live socket is applied
+// at once where it is safe (a hand goes down, an invitation is answered, someone changes role)
+// and the view is fetched again shortly after (debounced, see StageRefetcher), since frames do
+// not carry names and avatars. The rank rules mirror the events service's policy.
+import type { StageBan, StageChange, StageHand, StageInvitation, StageMember, StageRole, StageView } from './types';
+
+export const ROLE_RANK: Record<StageRole, number> = { host: 4, cohost: 3, moderator: 2, speaker: 1, audience: 0 };
+
+export const STAGE_ROLE_LABEL: Record<StageRole, string> = {
+  host: 'Host',
+  cohost: 'Co-host',
+  moderator: 'Moderator',
+  speaker: 'Speaker',
+  audience: 'Audience',
+};
+
+const ROLES = new Set<string>(Object.keys(ROLE_RANK));
+
+export function asRole(r: string | undefined | null): StageRole {
+  return r && ROLES.has(r) ? (r as StageRole) : 'audience';
+}
+
+/** Runs the stage with the host: sees the hand queue, invites, mutes, kicks and bans. */
+export function isStaff(role: StageRole): boolean {
+  return role === 'host' || role === 'cohost' || role === 'moderator';
+}
+
+/** Takes a seat on the stage and may publish (moderators run it without a seat). */
+export function isOnStage(role: StageRole): boolean {
+  return role === 'host' || role === 'cohost' || role === 'speaker';
+}
+
+/** The role of `userId` in the view (everyone not listed is the audience). */
+export function roleOf(view: StageView | null, userId: string): StageRole {
+  return asRole(view?.members.find((m) => m.user_id === userId)?.role);
+}
+
+// ---- the audience side --------------------------------------------------------------------------
+
+/** Seconds until `iso`, never negative (0 for a missing or past time). */
+export function secondsUntil(iso: string | null | undefined, now: number): number {
+  if (!iso) return 0;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? 0 : Math.max(0, Math.ceil((t - now) / 1000));
+}
+
+/** My pending invitation to speak that has not expired yet, if any. */
+export function myInvitation(view: StageView | null, me: string, now: number): StageInvitation | null {
+  return view?.invitations.find((i) => i.user_id === me && (!i.expires_at || secondsUntil(i.expires_at, now) > 0)) ?? null;
+}
+
+export function handIsUp(view: StageView | null, me: string): boolean {
+  return !!view?.hands.some((h) => h.user_id === me);
+}
+
+/** The hand button the audience gets: raise, lower, or none (on stage or staff). */
+export function handButton(view: StageView | null, me: string): 'raise' | 'lower' | null {
+  if (!view || view.your_role !== 'audience') return null;
+  return handIsUp(view, me) ? 'lower' : 'raise';
+}
+
+export type MyStageStatus = 'on_stage' | 'muted' | 'moved_back' | 'removed' | 'banned' | 'declined' | null;
+
+export const MY_STATUS_TEXT: Record<Exclude<MyStageStatus, null>, string> = {
+  on_stage: "You're on stage",
+  muted: "You're muted by the host",
+  moved_back: 'You were moved back to the audience',
+  removed: 'You were removed from this event',
+  banned: 'You are banned from this event',
+  declined: 'You declined the invitation to speak',
+};
+
+/** What a change says about me for the state line; `current` is what the line says now. */
+export function myStatusAfter(current: MyStageStatus, change: StageChange, me: string): MyStageStatus {
+  if (change.target_user_id !== me) return current;
+  const role = asRole(change.role);
+  switch (change.kind) {
+    case 'invitation_accepted':
+      return 'on_stage';
+    case 'invitation_declined':
+      return change.actor_id === me ? 'declined' : current;
+    case 'role_changed':
+      if (isOnStage(role)) return 'on_stage';
+      if (role === 'audience') {
+        // Leaving by oneself needs no explanation.
+        const wasOn = change.previous_role ? isOnStage(asRole(change.previous_role)) || isStaff(asRole(change.previous_role)) : true;
+        return change.actor_id === me || !wasOn ? null : 'moved_back';
+      }
+      return null;
+    case 'muted':
+      return change.source === 'microphone' || !change.source ? 'muted' : current;
+    case 'kicked':
+      return 'removed';
+    case 'banned':
+      return 'banned';
+    case 'unbanned':
+      return current === 'banned' ? null : current;
+    default:
+      return current;
+  }
+}
+
+/** My status as the view shows it after a (re)load, keeping what only frames can tell. */
+export function myStatusFromView(current: MyStageStatus, view: StageView, me: string): MyStageStatus {
+  void me;
+  const role = view.your_role;
+  if (current === 'removed' || current === 'banned') return current;
+  if (isOnStage(role)) return current === 'muted' ? 'muted' : 'on_stage';
+  if (current === 'on_stage' || current === 'muted') return 'moved_back';
+  return current;
+}
+
+// ---- applying frames ------------------------------------------------------------------------------
+
+const withoutUser = <T extends { user_id: string }>(list: T[], userId: string) => list.filter((x) => x.user_id !== userId);
+
+/**
+ * The view after `change`, for what a frame can tell without a reload (names and avatars of new
+ * members, hands and bans come with the reload). Unknown kinds leave it as it is.
+ */
+export function applyStageChange(view: StageView, change: StageChange, me: string): StageView {
+  const target = change.target_user_id;
+  const staff = isStaff(view.your_role);
+  switch (change.kind) {
+    case 'hand_lowered':
+      return { ...view, hands: withoutUser(view.hands, target) };
+    case 'invited': {
+      const inv = change.invitation;
+      if (!inv || (!staff && target !== me) || view.invitations.some((i) => i.id === inv.id)) return view;
+      return { ...view, invitations: [...view.invitations, inv], hands: withoutUser(view.hands, target) };
+    }
+    case 'invitation_declined':
+      return { ...view, invitations: view.invitations.filter((i) => i.user_id !== target && i.id !== change.invitation?.id) };
+    case 'invitation_accepted':
+    case 'role_changed': {
+      const role = asRole(change.role);
+      const known = view.members.find((m) => m.user_id === target);
+      let members: StageMember[];
+      if (role === 'audience') members = withoutUser(view.members, target);
+      else if (known) members = view.members.map((m) => (m.user_id === target ? { ...m, role, since: change.at } : m));
+      else members = view.members; // the reload brings their name
+      // A host hand-over demotes the old host: the reload tells who.
+      return {
+        ...view,
+        members,
+        hands: withoutUser(view.hands, target),
+        invitations: view.invitations.filter((i) => i.user_id !== target),
+        your_role: target === me ? role : view.your_role,
+      };
+    }
+    case 'kicked':
+    case 'banned':
+      return {
+        ...view,
+        members: withoutUser(view.members, target),
+        hands: withoutUser(view.hands, target),
+        invitations: view.invitations.filter((i) => i.user_id !== target),
+        your_role: target === me ? 'audience' : view.your_role,
+      };
+    case 'unbanned':
+      return { ...view, bans: withoutUser(view.bans, target) };
+    default:
+      return view;
+  }
+}
+
+/** Whether a change may alter what GET /stage shows (everything but a mute). */
+export function needsReload(change: StageChange): boolean {
+  return change.kind !== 'muted';
+}
+
+/**
+ * Fetches the view again shortly after frames arrive, once per burst: the first poke schedules
+ * a load after `delayMs`; pokes until then ride along. Answers of an older load are dropped.
+ */
+export class StageRefetcher {
+  private timer: unknown = null;
+  private seq = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly load: () => Promise<StageView>,
+    private readonly onView: (v: StageView) => void,
+    private readonly onError: (e: unknown) => void,
+    private readonly delayMs = 300,
+    private readonly timers: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(h: unknown): void } = {
+      setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+      clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
+    },
+  ) {}
+
+  /** Loads now (the first load, a "Refresh" button). */
+  async now(): Promise<void> {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+    const n = ++this.seq;
+    try {
+      const v = await this.load();
+      if (n === this.seq && !this.stopped) this.onView(v);
+    } catch (e) {
+      if (n === this.seq && !this.stopped) this.onError(e);
+    }
+  }
+
+  /** Loads soon (a frame arrived). */
+  poke(): void {
+    if (this.stopped || this.timer !== null) return;
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      void this.now();
+    }, this.delayMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+// ---- the staff side -------------------------------------------------------------------------------
+
+export type MemberAction = 'audience' | 'speaker' | 'moderator' | 'cohost' | 'host' | 'mute' | 'kick' | 'ban';
+
+export const MEMBER_ACTION_LABEL: Record<MemberAction, string> = {
+  audience: 'Move to audience',
+  speaker: 'Make speaker',
+  moderator: 'Make moderator',
+  cohost: 'Make co-host',
+  host: 'Hand over host',
+  mute: 'Mute mic',
+  kick: 'Kick',
+  ban: 'Ban',
+};
+
+/** May `actor` act on someone with role `target` at all (the host acts on anyone else). */
+export function outranks(actor: StageRole, target: StageRole): boolean {
+  return actor === 'host' || ROLE_RANK[target] < ROLE_RANK[actor];
+}
+
+/** The buttons `actor` gets against a member (none against oneself), as the policy allows. */
+export function memberActions(actor: StageRole, member: { user_id: string; role: StageRole }, me: string): MemberAction[] {
+  if (member.user_id === me || !isStaff(actor) || !outranks(actor, member.role)) return [];
+  const t = member.role;
+  const out: MemberAction[] = [];
+  if (t !== 'audience' && (t !== 'cohost' || actor === 'host')) out.push('audience');
+  if (t === 'moderator' && actor === 'host') out.push('speaker');
+  if (t !== 'moderator' && (actor === 'host' || actor === 'cohost')) out.push('moderator');
+  if (actor === 'host' && t !== 'cohost') out.push('cohost');
+  if (isOnStage(t)) out.push('mute');
+  out.push('kick', 'ban');
+  return out;
+}
+
+/** Whether `actor` may invite or lower the hand of someone in the audience. */
+export function canManageHands(actor: StageRole): boolean {
+  return isStaff(actor);
+}
+
+/** Hands in the order raised (oldest first), each with how long ago. */
+export function handQueue(view: StageView | null): StageHand[] {
+  if (!view) return [];
+  return [...view.hands].sort((a, b) => (Date.parse(a.raised_at ?? '') || 0) - (Date.parse(b.raised_at ?? '') || 0));
+}
+
+/** "just now", "45 s ago", "3 min ago", "2 h ago". */
+export function agoText(iso: string | null | undefined, now: number): string {
+  if (!iso) return '';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '';
+  const s = Math.max(0, Math.floor((now - t) / 1000));
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `${Math.floor(s / 3600)} h ago`;
+}
+
+/** Members ordered by rank (host first), then name. */
+export function sortedMembers(view: StageView | null): StageMember[] {
+  if (!view) return [];
+  return [...view.members].sort((a, b) => ROLE_RANK[asRole(b.role)] - ROLE_RANK[asRole(a.role)] || a.display_name.localeCompare(b.display_name));
+}
+
+/** The pending invitation of `userId` (staff see them all). */
+export function invitationFor(view: StageView | null, userId: string): StageInvitation | null {
+  return view?.invitations.find((i) => i.user_id === userId) ?? null;
+}
+
+export function banList(view: StageView | null): StageBan[] {
+  return view?.bans ?? [];
+}
+
+/** The line after a staff action went through. */
+export function actionDoneText(action: MemberAction | 'invite' | 'lower' | 'unban', name: string): string {
+  switch (action) {
+    case 'invite':
+      return `${name} is invited to speak; the invitation is open for 2 minutes.`;
+    case 'lower':
+      return `${name}’s hand is down.`;
+    case 'unban':
+      return `${name} may come back to the event.`;
+    case 'audience':
+      return `${name} is back in the audience.`;
+    case 'speaker':
+      return `${name} is a speaker now.`;
+    case 'moderator':
+      return `${name} is a moderator now.`;
+    case 'cohost':
+      return `${name} is a co-host now.`;
+    case 'host':
+      return `${name} is the host now.`;
+    case 'mute':
+      return `${name}’s microphone is muted; only they can unmute it.`;
+    case 'kick':
+      return `${name} was removed from the event (they may come back).`;
+    case 'ban':
+      return `${name} is banned from the event.`;
+  }
+}
