@@ -34,6 +34,9 @@ struct Peer {
     mic: Option<Mid>,
     received_audio: usize,
     messages: Vec<Value>,
+    /// Offer a microphone over the data channel as soon as the grants allow it (a promoted
+    /// audience member's client does this).
+    publish_when_allowed: bool,
 }
 
 impl Peer {
@@ -42,7 +45,16 @@ impl Peer {
         socket.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
         let mut rtc = Rtc::builder().build(Instant::now());
         rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
-        Self { rtc, socket, pending: None, channel: None, mic: None, received_audio: 0, messages: vec![] }
+        Self {
+            rtc,
+            socket,
+            pending: None,
+            channel: None,
+            mic: None,
+            received_audio: 0,
+            messages: vec![],
+            publish_when_allowed: false,
+        }
     }
 
     fn offer(&mut self, publish_mic: bool) -> Value {
@@ -137,6 +149,20 @@ impl Peer {
                     let answer = self.rtc.sdp_api().accept_offer(offer).unwrap();
                     let reply = json!({"type": "answer", "sdp": answer.to_sdp_string()}).to_string();
                     self.rtc.channel(self.channel.unwrap()).unwrap().write(false, reply.as_bytes()).unwrap();
+                }
+                if msg["type"] == "answer" && self.pending.is_some() {
+                    self.accept(msg["sdp"].as_str().unwrap());
+                }
+                let may_speak = msg["type"] == "grants"
+                    && msg["grants"]["publish"].as_array().is_some_and(|p| p.contains(&json!("microphone")));
+                if may_speak && self.publish_when_allowed && self.mic.is_none() {
+                    let mut change = self.rtc.sdp_api();
+                    let mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+                    let (offer, pending) = change.apply().unwrap();
+                    self.pending = Some(pending);
+                    self.mic = Some(mid);
+                    let msg = json!({"type": "offer", "sdp": offer.to_sdp_string(), "sources": {mid.to_string(): "microphone"}});
+                    self.rtc.channel(self.channel.unwrap()).unwrap().write(false, msg.to_string().as_bytes()).unwrap();
                 }
                 self.messages.push(msg);
             }
@@ -269,6 +295,80 @@ async fn an_audience_member_hears_the_host_over_udp_until_the_host_is_muted_at_t
         "participants are told to reconnect: {:?}",
         host_peer.messages
     );
+}
+
+/// Runs both peers until each has its data channel open (ICE, DTLS and SCTP done), for at most
+/// 20 s.
+async fn connect_pair(mut a: Peer, mut b: Peer) -> (Peer, Peer) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (a.channel.is_none() || b.channel.is_none()) && Instant::now() < deadline {
+        (a, b) = run_pair_for(a, b, Duration::from_millis(200), usize::MAX).await;
+    }
+    assert!(a.channel.is_some() && b.channel.is_some(), "both peers connect within 20 s");
+    (a, b)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_audience_member_invited_on_stage_publishes_without_rejoining_and_stops_when_moved_back() {
+    let p = Platform::start().await;
+    let http = reqwest::Client::new();
+    let host = p.sign_up("Host").await;
+    let guest = p.sign_up("Guest").await;
+    let event = p.schedule(&host, "Spaces").await;
+    let post = |path: String, token: &str, body: Value| http.post(p.url(&path)).bearer_auth(token).json(&body).send();
+    assert_eq!(post(format!("/api/v1/events/{event}/go-live"), &host, json!({})).await.unwrap().status(), 200);
+    let me: Value = http.get(p.url("/api/v1/me")).bearer_auth(&guest).send().await.unwrap().json().await.unwrap();
+    let guest_id = me["id"].as_str().unwrap().to_owned();
+
+    // Both join the room as they are: the host listening, the guest in the audience.
+    let host_token = p.media_token(&host, &event).await;
+    let guest_token = p.media_token(&guest, &event).await;
+    let sfu = host_token["url"].as_str().unwrap().to_owned();
+    let mut peers = Vec::new();
+    for token in [&host_token, &guest_token] {
+        let mut peer = Peer::new();
+        let offer = peer.offer(false);
+        let r = http.post(format!("{sfu}/rtc/v1/join")).bearer_auth(token["token"].as_str().unwrap()).json(&offer).send();
+        let r = r.await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        peer.accept(r.json::<Value>().await.unwrap()["sdp"].as_str().unwrap());
+        peers.push(peer);
+    }
+    let mut guest_peer = peers.pop().unwrap();
+    guest_peer.publish_when_allowed = true;
+    let host_peer = peers.pop().unwrap();
+    let (guest_peer, host_peer) = connect_pair(guest_peer, host_peer).await;
+
+    // Hand, invitation, acceptance: all through the public API, nobody rejoins.
+    assert_eq!(post(format!("/api/v1/events/{event}/stage/hand"), &guest, json!({})).await.unwrap().status(), 201);
+    let r = post(format!("/api/v1/events/{event}/stage/invitations"), &host, json!({"user_id": guest_id})).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let invitation = r.json::<Value>().await.unwrap()["change"]["invitation"]["id"].as_str().unwrap().to_owned();
+    let r = post(format!("/api/v1/events/{event}/stage/invitations/{invitation}/accept"), &guest, json!({})).await.unwrap();
+    let accepted: Value = r.json().await.unwrap();
+    assert_eq!(accepted["applied_to_media"], true, "{accepted}");
+
+    let (guest_peer, host_peer) = run_pair(guest_peer, host_peer, Duration::from_secs(20)).await;
+    assert!(
+        guest_peer.messages.iter().any(|m| m["type"] == "grants" && m["grants"]["publish"] == json!(["camera", "microphone"])),
+        "the guest's connection was told it may publish: {:?}",
+        guest_peer.messages
+    );
+    assert!(host_peer.received_audio > 50, "the host hears the new speaker: {} frames\n{}", host_peer.received_audio, p.logs());
+
+    // Moved back to the audience: the SFU stops forwarding at once, on the same connection.
+    let r = http
+        .put(p.url(&format!("/api/v1/events/{event}/stage/roles/{guest_id}")))
+        .bearer_auth(&host)
+        .json(&json!({"role": "audience"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let heard = host_peer.received_audio;
+    let (guest_peer, host_peer) = run_pair_for(guest_peer, host_peer, Duration::from_secs(2), usize::MAX).await;
+    assert!(host_peer.received_audio <= heard + 5, "the demoted guest is not heard: {heard} → {}", host_peer.received_audio);
+    assert!(guest_peer.messages.iter().any(|m| m["type"] == "grants" && m["grants"]["publish"] == json!([])));
 }
 
 /// Runs a sender and a receiver side by side until the receiver has 100 audio frames, or `d`.
