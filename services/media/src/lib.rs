@@ -24,6 +24,7 @@ pub mod config;
 pub mod grpc;
 pub mod http;
 pub mod observe;
+pub mod overrides;
 pub mod rewrite;
 pub mod rooms;
 pub mod sdp;

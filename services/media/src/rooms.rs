@@ -39,7 +39,7 @@ impl From<OfferError> for ApiError {
     fn from(e: OfferError) -> Self {
         let kind = match e {
             OfferError::BadSdp(_) | OfferError::UnsupportedCodec(_) => ErrorKind::InvalidInput,
-            OfferError::TrackNotAllowed(_) | OfferError::NotAllowed(_) => ErrorKind::PermissionDenied,
+            OfferError::TrackNotAllowed(_) | OfferError::NotAllowed(_) | OfferError::Removed => ErrorKind::PermissionDenied,
         };
         ApiError::new(kind, e.code(), e.to_string())
     }

@@ -145,6 +145,9 @@ pub enum OfferError {
     UnsupportedCodec(String),
     #[error("{0}")]
     NotAllowed(String),
+    /// Kicked or banned after the token was minted.
+    #[error("you were removed from this room after this media token was issued; ask for a new one")]
+    Removed,
 }
 
 impl OfferError {
@@ -154,6 +157,7 @@ impl OfferError {
             OfferError::TrackNotAllowed(_) => "track_not_allowed",
             OfferError::UnsupportedCodec(_) => "unsupported_codec",
             OfferError::NotAllowed(_) => "not_allowed",
+            OfferError::Removed => "removed",
         }
     }
 }
@@ -499,6 +503,11 @@ impl Forward {
     }
 }
 
+/// Wall-clock seconds, the unit of token times.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
 /// The receiver's payload type for a publisher's codec, among those its m-line negotiated.
 fn subscriber_pt(rtc: &Rtc, mid: Mid, params: &PayloadParams) -> Option<Pt> {
     let negotiated = rtc.media(mid)?.remote_pts();
@@ -548,6 +557,8 @@ pub struct Sfu {
     next_tap: u64,
     /// The peer each remote address last belonged to (a hint, checked with `accepts`).
     by_source: std::collections::HashMap<SocketAddr, PeerId>,
+    /// Role changes and removals newer than the tokens people join with.
+    overrides: crate::overrides::Overrides,
 }
 
 impl Sfu {
@@ -564,6 +575,7 @@ impl Sfu {
             taps: Vec::new(),
             next_tap: 1,
             by_source: std::collections::HashMap::new(),
+            overrides: crate::overrides::Overrides::default(),
         }
     }
 
@@ -578,7 +590,8 @@ impl Sfu {
         }
         let offer_sdp = crate::sdp::normalize_bundle_only(&req.offer);
         let summary = OfferSummary::parse(&offer_sdp).map_err(|e| OfferError::BadSdp(e.to_string()))?;
-        let claims = req.claims;
+        let mut claims = req.claims;
+        self.overrides.apply(&mut claims).map_err(|_| OfferError::Removed)?;
         match req.kind {
             ConnectionKind::Participant if !summary.has_data_channel() => {
                 return Err(OfferError::BadSdp(
@@ -802,6 +815,8 @@ impl Sfu {
 
     /// Replaces the grants of `user_id`'s peers in `room`; returns how many peers changed.
     pub fn update_grants(&mut self, room: &str, user_id: &str, grants: MediaGrants) -> u32 {
+        // Also for whoever is not connected right now: their next join wins over an older token.
+        self.overrides.grants_changed(room, user_id, grants.clone(), unix_now());
         let mut n = 0;
         let ids: Vec<PeerId> = self.peers.iter().filter(|p| p.room == room && p.user_id == user_id).map(|p| p.id).collect();
         for id in ids {
@@ -851,6 +866,8 @@ impl Sfu {
 
     /// Disconnects `user_id`'s peers in `room` after telling them why.
     pub fn remove(&mut self, now: Instant, room: &str, user_id: &str, reason: &str) -> u32 {
+        // The tokens they hold no longer admit them: a kicked or banned user must ask again.
+        self.overrides.removed(room, user_id, unix_now());
         let mut n = 0;
         for peer in self.peers.iter_mut().filter(|p| p.room == room && p.user_id == user_id && p.close_at.is_none()) {
             peer.send(&ServerMessage::Bye { reason: reason.to_owned(), reconnect: false });

@@ -200,12 +200,14 @@ impl Net {
         self.join_as(c, user, grants, sources)
     }
 
-    fn join_as(&mut self, mut c: Client, user: &str, grants: MediaGrants, sources: &[TrackSource]) -> Result<usize, OfferError> {
+    fn join_as(&mut self, c: Client, user: &str, grants: MediaGrants, sources: &[TrackSource]) -> Result<usize, OfferError> {
+        self.join_with(c, claims(user, "room-1", grants), sources)
+    }
+
+    fn join_with(&mut self, mut c: Client, claims: MediaClaims, sources: &[TrackSource]) -> Result<usize, OfferError> {
         let (offer, map) = c.offer(sources);
-        let joined = self.sfu.join(
-            self.now,
-            JoinRequest { claims: claims(user, "room-1", grants), offer, sources: map, kind: ConnectionKind::Participant },
-        )?;
+        let joined =
+            self.sfu.join(self.now, JoinRequest { claims, offer, sources: map, kind: ConnectionKind::Participant })?;
         c.accept_answer(&joined.answer);
         c.peer = Some(joined.peer);
         self.clients.push(c);
@@ -428,6 +430,31 @@ fn a_promoted_audience_member_publishes_without_rejoining_and_demotion_stops_the
     net.run(Duration::from_secs(1));
     assert!(net.clients[host_ix].received_audio <= at_demotion, "the demoted guest's audio stopped");
     assert!(net.events.iter().any(|e| matches!(e, RoomEvent::TrackUnpublished { user_id, .. } if user_id == "guest")));
+}
+
+#[test]
+fn a_role_change_made_while_someone_reconnects_wins_over_the_token_they_rejoin_with() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[]).unwrap();
+    // Promoted while away (nobody to update now): the audience token minted before joins as a
+    // speaker and may publish a microphone straight away.
+    let speaker = MediaGrants { publish: vec![TrackSource::Microphone], ..audience() };
+    assert_eq!(net.sfu.update_grants("room-1", "guest", speaker.clone()), 0);
+    let guest = net.join("10.0.0.3:1000", "guest", audience(), &[TrackSource::Microphone]).expect("the newer grants admit it");
+    net.run(Duration::from_secs(2));
+    assert!(net.clients[host_ix].received_audio > 20, "the host hears the promoted guest");
+    assert_eq!(net.sfu.participants("room-1").iter().find(|p| p.user_id == "guest").unwrap().grants, speaker);
+    let _ = guest;
+
+    // Kicked: the token they hold no longer admits them; one minted after the kick does.
+    assert_eq!(net.sfu.remove(net.now, "room-1", "troll", "spam"), 0);
+    let refused = net.join("10.0.0.4:1000", "troll", audience(), &[]).expect_err("an old token after a kick");
+    assert_eq!(refused.code(), "removed");
+    let fresh = MediaClaims { iat: chrono::Utc::now().timestamp() + 1, ..claims("troll", "room-1", audience()) };
+    net.join_with(Client::new("10.0.0.4:1001", net.now), fresh, &[]).expect("a token minted after the kick");
+    // Other rooms and users are untouched.
+    let elsewhere = MediaClaims { room: "room-2".into(), ..claims("troll", "room-2", audience()) };
+    net.join_with(Client::new("10.0.0.4:1002", net.now), elsewhere, &[]).expect("another room");
 }
 
 #[test]

@@ -17,7 +17,7 @@ function VideoPreview({ stream, label }: { stream: MediaStream; label: string })
   );
 }
 
-function MicMeter({ stream }: { stream: MediaStream }) {
+export function MicMeter({ stream }: { stream: MediaStream }) {
   const [level, setLevel] = useState(0);
   useEffect(() => {
     const Ctx = window.AudioContext;

@@ -24,6 +24,8 @@ interface Props {
   /** Called with a fingerprint of the room whenever the SFU reports a change (the studio's
    * "On stage" panel reloads on it). */
   onRoomChange?: (fingerprint: string) => void;
+  /** Called with the user id of whoever speaks now (null: nobody), for the stage's member list. */
+  onSpeaker?: (userId: string | null) => void;
 }
 
 const SOURCE_LABEL: Record<TrackSource, string> = { camera: 'camera', microphone: 'microphone', screen: 'screen', screen_audio: 'screen audio' };
@@ -133,7 +135,7 @@ function Placeholder({ title, children }: { title: string; children?: ReactNode 
   );
 }
 
-export function MediaStage({ eventId, status, publishing = false, tracks, onRoomChange }: Props) {
+export function MediaStage({ eventId, status, publishing = false, tracks, onRoomChange, onSpeaker }: Props) {
   const { api } = useAuth();
   // Viewers watch while live; hosts may also check their setup backstage before going live.
   const active = status === 'live' || (publishing && status === 'scheduled');
@@ -152,6 +154,10 @@ export function MediaStage({ eventId, status, publishing = false, tracks, onRoom
   const micMuted = (pid: string) => audios.some((a) => a.participantId === pid && a.source === 'microphone' && a.muted);
   const voiceOnly = audios.filter((a) => a.source === 'microphone' && !videos.some((v) => v.participantId === a.participantId));
   const speaker = snap?.activeSpeaker ?? null;
+  const speakerUser = (speaker && snap?.participants.find((p) => p.participant_id === speaker)?.user_id) || null;
+  useEffect(() => {
+    onSpeaker?.(speakerUser);
+  }, [speakerUser, onSpeaker]);
   // The screen first (it spans the stage), then cameras.
   const ordered = [...videos.filter((v) => v.source === 'screen'), ...videos.filter((v) => v.source !== 'screen')];
   const hasMedia = videos.length > 0 || voiceOnly.length > 0;

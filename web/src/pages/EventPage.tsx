@@ -1,3 +1,4 @@
+import { useEffect, useRef, useState } from 'react';
 import { ChatPane } from '../chat/ChatPane';
 import { PresenceList } from '../chat/PresenceList';
 import { Avatar, ErrorMessage, Loading, StatusBadge } from '../components/ui';
@@ -10,7 +11,12 @@ import type { StageEvent, User } from '../lib/types';
 import { useEvent } from '../lib/useEvent';
 import { type LiveChat, useLiveChat } from '../lib/useLiveChat';
 import { ChatTranscript } from '../chat/ChatTranscript';
+import { LocalPreview } from '../media/LocalPreview';
 import { MediaStage } from '../media/MediaStage';
+import { type DeviceKind, type LocalMedia, useLocalMedia } from '../media/useLocalMedia';
+import { isStaff } from '../lib/stageState';
+import { useStage } from '../lib/useStage';
+import { AudienceStage } from '../stage/AudienceStage';
 
 /** The host as far as this page can tell: the API gives only host_id, so the name comes from
  * the chat (presence or messages) once the host has been seen there. */
@@ -86,11 +92,31 @@ export function ChatColumn({ event, chat }: { event: StageEvent; chat: LiveChat 
   );
 }
 
+/** Turns every capture device off while `on` is false (a speaker moved back to the audience). */
+export function useDevicesOffUnless(media: LocalMedia, on: boolean) {
+  const ref = useRef(media);
+  ref.current = media;
+  useEffect(() => {
+    if (on) return;
+    const m = ref.current;
+    for (const k of Object.keys(m.streams) as DeviceKind[]) if (m.streams[k]) void m.toggle(k);
+  }, [on]);
+}
+
 function EventView({ event }: { event: StageEvent }) {
   const { api } = useAuth();
   const me = useUser();
-  const chat = useLiveChat(api, event.id, hasLiveChat(event));
-  const canHost = event.host_id === me.id || event.cohost_ids.includes(me.id);
+  const live = hasLiveChat(event);
+  const chat = useLiveChat(api, event.id, live);
+  const stage = useStage(api, event.id, me.id, chat.stage, chat.state.connection, live);
+  const role = stage.view?.your_role ?? 'audience';
+  const out = stage.status === 'removed' || stage.status === 'banned';
+  // A speaker broadcasts from this page (hosts and co-hosts use the studio).
+  const speaker = role === 'speaker' && !out && event.status === 'live';
+  const media = useLocalMedia();
+  useDevicesOffUnless(media, speaker);
+  const [speaking, setSpeaking] = useState<string | null>(null);
+  const canHost = event.host_id === me.id || event.cohost_ids.includes(me.id) || (!out && (isStaff(role) || role === 'cohost'));
   return (
     <>
       <div className="page-head">
@@ -110,7 +136,25 @@ function EventView({ event }: { event: StageEvent }) {
       </div>
       <div className="event-layout">
         <div className="stack">
-          <MediaStage eventId={event.id} status={event.status} />
+          <MediaStage eventId={event.id} status={event.status} publishing={speaker} tracks={speaker ? media.tracks : undefined} onSpeaker={setSpeaking} />
+          {speaker && <LocalPreview media={media} broadcasting />}
+          {live && (
+            <AudienceStage
+              api={api}
+              eventId={event.id}
+              me={me.id}
+              view={stage.view}
+              loadError={stage.error}
+              status={stage.status}
+              speaking={speaking}
+              onChanged={stage.applied}
+              onStatus={stage.setStatus}
+              onReload={stage.reload}
+              startMic={() => {
+                if (!media.streams.mic) void media.toggle('mic');
+              }}
+            />
+          )}
           {event.description && (
             <section className="card" aria-label="About this event">
               <p className="text">{event.description}</p>

@@ -1,0 +1,310 @@
+// The studio's "Stage" panel (host, co-hosts, moderators): the hand queue with Invite and Lower,
+// the members with role badges and what the policy lets me do to each (move to audience, make
+// moderator or co-host, mute their microphone, kick, ban: the last two after a confirm step with
+// an optional reason), and the bans with Unban. Decisions live in lib/stageState.ts.
+import { type KeyboardEvent, useId, useRef, useState } from 'react';
+import { Avatar, Empty, ErrorMessage, Loading } from '../components/ui';
+import { type ApiClient, errorText } from '../lib/api';
+import { useNow } from '../lib/hooks';
+import {
+  MEMBER_ACTION_LABEL,
+  type MemberAction,
+  actionDoneText,
+  agoText,
+  asRole,
+  handQueue,
+  invitationFor,
+  isStaff,
+  memberActions,
+  secondsUntil,
+  sortedMembers,
+} from '../lib/stageState';
+import type { StageChanged, StageView } from '../lib/types';
+import { clock } from './AudienceStage';
+import { StageRoleBadge } from './StagePeople';
+
+interface Props {
+  api: ApiClient;
+  eventId: string;
+  me: string;
+  view: StageView | null;
+  loadError: string | null;
+  speaking: string | null;
+  onChanged: (r: StageChanged) => void;
+  onReload: () => void;
+}
+
+type Confirm = { userId: string; name: string; action: 'kick' | 'ban' } | null;
+
+export function StageControlPanel({ api, eventId, me, view, loadError, speaking, onChanged, onReload }: Props) {
+  const titleId = useId();
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState<Confirm>(null);
+  const [reason, setReason] = useState('');
+  const openers = useRef(new Map<string, HTMLButtonElement>());
+  const now = useNow(1000, !!view && (view.hands.length > 0 || view.invitations.length > 0));
+  const myRole = view ? view.your_role : 'audience';
+
+  async function run(key: string, what: string, fn: () => Promise<StageChanged | unknown>, doneText: string) {
+    setBusy(key);
+    setError(null);
+    setDone(null);
+    try {
+      const r = await fn();
+      if (r && typeof r === 'object' && 'change' in r) onChanged(r as StageChanged);
+      else onReload();
+      setDone(doneText);
+      return true;
+    } catch (e) {
+      setError(`Could not ${what}: ${errorText(e)}`);
+      onReload();
+      return false;
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  function memberAction(userId: string, name: string, a: MemberAction) {
+    if (a === 'kick' || a === 'ban') {
+      setError(null);
+      setDone(null);
+      setReason('');
+      setConfirm({ userId, name, action: a });
+      return;
+    }
+    const key = `${userId}:${a}`;
+    const what = `${MEMBER_ACTION_LABEL[a].toLowerCase()} (${name})`;
+    if (a === 'mute') void run(key, what, () => api.stageMute(eventId, userId, 'microphone'), actionDoneText(a, name));
+    else void run(key, what, () => api.setStageRole(eventId, userId, a), actionDoneText(a, name));
+  }
+
+  async function confirmed() {
+    if (!confirm) return;
+    const { userId, name, action } = confirm;
+    const r = reason.trim() || undefined;
+    const ok = await run(
+      `${userId}:${action}`,
+      `${action} ${name}`,
+      () => (action === 'kick' ? api.kick(eventId, userId, r) : api.banFromEvent(eventId, userId, r)),
+      actionDoneText(action, name),
+    );
+    if (ok) {
+      setConfirm(null);
+      setReason('');
+    }
+  }
+
+  function cancelConfirm() {
+    const c = confirm;
+    setConfirm(null);
+    setReason('');
+    if (c) window.setTimeout(() => openers.current.get(`${c.userId}:${c.action}`)?.focus(), 0);
+  }
+
+  const opener = (key: string) => (el: HTMLButtonElement | null) => {
+    if (el) openers.current.set(key, el);
+    else openers.current.delete(key);
+  };
+
+  const hands = handQueue(view);
+  const members = sortedMembers(view);
+  const staff = isStaff(myRole);
+  const confirmBox = (userId: string) =>
+    confirm?.userId === userId ? (
+      <KickBanConfirm
+        name={confirm.name}
+        action={confirm.action}
+        reason={reason}
+        onReason={setReason}
+        busy={busy === `${userId}:${confirm.action}`}
+        onConfirm={() => void confirmed()}
+        onCancel={cancelConfirm}
+      />
+    ) : null;
+
+  return (
+    <section className="card stage-panel" aria-labelledby={titleId} data-testid="stage-panel">
+      <div className="page-head">
+        <h2 id={titleId}>Stage</h2>
+        <button type="button" className="btn btn-small" onClick={onReload}>
+          Refresh
+        </button>
+      </div>
+      {view && (
+        <p className="small muted">
+          {members.filter((m) => m.role === 'host' || m.role === 'cohost' || m.role === 'speaker').length} of {view.max_speakers} speaker seats taken.
+          Invitations are open for 2 minutes.
+        </p>
+      )}
+      {done && (
+        <p className="alert alert-info" role="status">
+          {done}
+        </p>
+      )}
+      {error && <ErrorMessage message={error} />}
+      {loadError && <ErrorMessage message={`Could not load the stage: ${loadError}`} onRetry={onReload} />}
+      {!view && !loadError && <Loading label="Loading the stage…" />}
+      {view && !staff && <p className="muted">Only the host, co-hosts and moderators manage the stage.</p>}
+
+      {view && staff && (
+        <>
+          <h3>Raised hands</h3>
+          {hands.length === 0 ? (
+            <Empty>No hands are up.</Empty>
+          ) : (
+            <ul className="panel-list stage-list" data-testid="stage-hands">
+              {hands.map((h) => {
+                const inv = invitationFor(view, h.user_id);
+                const left = inv ? secondsUntil(inv.expires_at, now) : 0;
+                return (
+                  <li key={h.user_id} data-testid="stage-hand" data-user-id={h.user_id}>
+                    <div className="host-line">
+                      <Avatar name={h.display_name} url={h.avatar_url} />
+                      <strong>{h.display_name}</strong>
+                      <span className="muted small">
+                        <time dateTime={h.raised_at ?? undefined}>raised {agoText(h.raised_at, now)}</time>
+                      </span>
+                    </div>
+                    {inv && left > 0 && <p className="small muted">Invited: {clock(left)} left to answer.</p>}
+                    <div className="row" role="group" aria-label={`Hand of ${h.display_name}`}>
+                      <button
+                        type="button"
+                        className="btn btn-small btn-primary"
+                        disabled={busy !== null || (!!inv && left > 0)}
+                        aria-label={`Invite ${h.display_name} to speak`}
+                        onClick={() => void run(`${h.user_id}:invite`, `invite ${h.display_name}`, () => api.invite(eventId, h.user_id), actionDoneText('invite', h.display_name))}
+                      >
+                        {busy === `${h.user_id}:invite` ? 'Inviting…' : 'Invite'}
+                      </button>
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        disabled={busy !== null}
+                        aria-label={`Lower ${h.display_name}’s hand`}
+                        onClick={() => void run(`${h.user_id}:lower`, `lower ${h.display_name}’s hand`, () => api.lowerHandOf(eventId, h.user_id), actionDoneText('lower', h.display_name))}
+                      >
+                        {busy === `${h.user_id}:lower` ? 'Lowering…' : 'Lower'}
+                      </button>
+                    </div>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+
+          <h3>On stage</h3>
+          {members.length === 0 ? (
+            <Empty>Nobody is on stage.</Empty>
+          ) : (
+            <ul className="panel-list stage-list" data-testid="stage-members">
+              {members.map((m) => {
+                const actions = memberActions(myRole, { user_id: m.user_id, role: asRole(m.role) }, me);
+                const isSpeaking = speaking === m.user_id;
+                return (
+                  <li key={m.user_id} data-testid="stage-member-row" data-user-id={m.user_id} data-role={m.role} className={isSpeaking ? 'speaking' : undefined}>
+                    <div className="host-line">
+                      <span className="stage-avatar-ring">
+                        <Avatar name={m.display_name} url={m.avatar_url} size={32} />
+                      </span>
+                      <strong>{m.display_name}</strong>
+                      {m.user_id === me && <span className="muted small">(you)</span>}
+                      <StageRoleBadge role={m.role} />
+                      {isSpeaking && <span className="small muted">speaking</span>}
+                    </div>
+                    {confirmBox(m.user_id) ??
+                      (actions.length > 0 && (
+                        <div className="row" role="group" aria-label={`Actions for ${m.display_name}`}>
+                          {actions.map((a) => (
+                            <button
+                              key={a}
+                              type="button"
+                              className={`btn btn-small${a === 'kick' || a === 'ban' ? ' btn-danger' : ''}`}
+                              disabled={busy !== null}
+                              aria-label={`${MEMBER_ACTION_LABEL[a]}: ${m.display_name}`}
+                              ref={a === 'kick' || a === 'ban' ? opener(`${m.user_id}:${a}`) : undefined}
+                              onClick={() => memberAction(m.user_id, m.display_name, a)}
+                            >
+                              {busy === `${m.user_id}:${a}` ? 'Working…' : MEMBER_ACTION_LABEL[a]}
+                            </button>
+                          ))}
+                        </div>
+                      ))}
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+
+          <h3>Banned</h3>
+          {view.bans.length === 0 ? (
+            <Empty>Nobody is banned.</Empty>
+          ) : (
+            <ul className="panel-list stage-list" data-testid="stage-bans">
+              {view.bans.map((b) => (
+                <li key={b.user_id} data-user-id={b.user_id}>
+                  <div className="host-line">
+                    <Avatar name={b.display_name} url={b.avatar_url} />
+                    <strong>{b.display_name}</strong>
+                    <span className="muted small">banned {agoText(b.banned_at, now)}</span>
+                  </div>
+                  {b.reason && <p className="small muted">Reason: {b.reason}</p>}
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    disabled={busy !== null}
+                    aria-label={`Unban ${b.display_name}`}
+                    onClick={() => void run(`${b.user_id}:unban`, `unban ${b.display_name}`, () => api.unbanFromEvent(eventId, b.user_id), actionDoneText('unban', b.display_name))}
+                  >
+                    {busy === `${b.user_id}:unban` ? 'Unbanning…' : 'Unban'}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function KickBanConfirm(props: {
+  name: string;
+  action: 'kick' | 'ban';
+  reason: string;
+  onReason: (r: string) => void;
+  busy: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const ids = { text: useId(), reason: useId() };
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      props.onCancel();
+    }
+  };
+  const kick = props.action === 'kick';
+  return (
+    <div className="alert alert-warn stage-confirm" role="alertdialog" aria-labelledby={ids.text} onKeyDown={onKeyDown}>
+      <p id={ids.text}>
+        {kick
+          ? `Remove ${props.name} from the event? They are disconnected, and may come back.`
+          : `Ban ${props.name} from the event? They are disconnected and cannot come back until you unban them.`}
+      </p>
+      <div className="field">
+        <label htmlFor={ids.reason}>Reason (optional, shown to them)</label>
+        <input id={ids.reason} type="text" maxLength={200} value={props.reason} onChange={(e) => props.onReason(e.target.value)} />
+      </div>
+      <div className="row">
+        <button type="button" className="btn btn-danger" disabled={props.busy} onClick={props.onConfirm} autoFocus>
+          {props.busy ? (kick ? 'Kicking…' : 'Banning…') : kick ? `Yes, kick ${props.name}` : `Yes, ban ${props.name}`}
+        </button>
+        <button type="button" className="btn" disabled={props.busy} onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,35 @@
+// Who is on stage, audio-first: an avatar (or initials) per member with a role badge and a ring
+// around whoever speaks now (the SFU's active speaker, see MediaStage's onSpeaker).
+import { Avatar } from '../components/ui';
+import { STAGE_ROLE_LABEL, asRole, sortedMembers } from '../lib/stageState';
+import type { StageView } from '../lib/types';
+
+export function StageRoleBadge({ role }: { role: string }) {
+  const r = asRole(role);
+  return <span className={`badge badge-role badge-stage-${r}`}>{STAGE_ROLE_LABEL[r]}</span>;
+}
+
+export function StagePeople({ view, me, speaking }: { view: StageView | null; me: string; speaking: string | null }) {
+  const members = sortedMembers(view);
+  if (members.length === 0) return null;
+  return (
+    <ul className="stage-avatars" aria-label="On stage">
+      {members.map((m) => {
+        const isSpeaking = speaking === m.user_id;
+        return (
+          <li key={m.user_id} className={isSpeaking ? 'speaking' : undefined} data-testid="stage-member" data-user-id={m.user_id} data-role={m.role}>
+            <span className="stage-avatar-ring">
+              <Avatar name={m.display_name} url={m.avatar_url} size={48} />
+            </span>
+            <span className="stage-avatar-name">
+              {m.display_name}
+              {m.user_id === me && <span className="muted"> (you)</span>}
+            </span>
+            <StageRoleBadge role={m.role} />
+            {isSpeaking && <span className="visually-hidden">(speaking)</span>}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
