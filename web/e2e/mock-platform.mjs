@@ -309,6 +309,18 @@ async function api(req, url) {
       // No SFU here: the token points back at the mock, whose join answers 503.
       return [200, { token: `mock-media.${b64({ sub: me.id, room: e.id })}`, expires_in: 300, url: `http://${req.headers.host}`, room: e.id, role, grants: { subscribe: true, publish, hidden: false } }];
     }
+    // The stage's roles: a minimal view (the host and co-hosts on stage; no hands, invitations or
+    // bans: the mock does not run the stage's hand queue).
+    if (rest === 'stage' && m === 'GET') {
+      if (e.status === 'ended' || e.status === 'cancelled') throw new Problem(409, 'event_over', 'The event is over; its stage is closed.');
+      const member = (id, role) => {
+        const u = users.get(id);
+        return { user_id: id, display_name: u?.display_name ?? id, avatar_url: u?.avatar_url ?? null, role, since: e.went_live_at ?? e.created_at };
+      };
+      const members = [member(e.host_id, 'host'), ...e.cohost_ids.map((id) => member(id, 'cohost'))];
+      const your_role = members.find((x) => x.user_id === me.id)?.role ?? 'audience';
+      return [200, { event_id: e.id, max_speakers: 8, your_role, members, hands: [], invitations: [], bans: [] }];
+    }
     // Stage control: the mock has no SFU, so nobody is ever connected to the media room.
     if (rest.startsWith('stage/')) {
       if (!isHost) throw new Problem(403, 'not_a_host', 'only the host and co-hosts control the stage');

@@ -3,16 +3,20 @@ import { AuditLogPanel, ChatSettingsPanel, HeldMessagesPanel, StandingPanel } fr
 import { ErrorMessage, Loading, StatusBadge } from '../components/ui';
 import { useAuth, useUser } from '../lib/auth';
 import { canModerate } from '../lib/chatState';
-import { useAction, usePageTitle } from '../lib/hooks';
+import { useAction, useAsync, usePageTitle } from '../lib/hooks';
 import { Link } from '../lib/router';
-import type { StageEvent } from '../lib/types';
+import { isOnStage, isStaff } from '../lib/stageState';
+import type { StageEvent, StageRole } from '../lib/types';
+import { useStage } from '../lib/useStage';
 import { useEvent } from '../lib/useEvent';
 import { useLiveChat } from '../lib/useLiveChat';
 import { LocalPreview } from '../media/LocalPreview';
 import { MediaStage } from '../media/MediaStage';
 import { OnStagePanel } from '../media/OnStagePanel';
 import { useLocalMedia } from '../media/useLocalMedia';
-import { ChatColumn, HostLine, hasLiveChat, whenLine } from './EventPage';
+import { AudienceStage } from '../stage/AudienceStage';
+import { StageControlPanel } from '../stage/StageControlPanel';
+import { ChatColumn, HostLine, hasLiveChat, useDevicesOffUnless, whenLine } from './EventPage';
 
 type Confirm = 'end' | 'cancel' | null;
 
@@ -80,14 +84,25 @@ function LifecycleControls({ event, isHost, onChange }: { event: StageEvent; isH
 function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEvent) => void }) {
   const { api } = useAuth();
   const me = useUser();
-  const chat = useLiveChat(api, event.id, hasLiveChat(event));
+  const live = hasLiveChat(event);
+  const chat = useLiveChat(api, event.id, live);
+  const stage = useStage(api, event.id, me.id, chat.stage, chat.state.connection, live);
   const isHost = event.host_id === me.id;
+  // The event's host and co-hosts run it; the stage's roles add co-hosts, moderators and speakers.
+  const runsEvent = isHost || event.cohost_ids.includes(me.id);
+  const role: StageRole = stage.view?.your_role ?? (runsEvent ? (isHost ? 'host' : 'cohost') : 'audience');
+  const out = stage.status === 'removed' || stage.status === 'banned';
+  const staff = !out && (runsEvent || isStaff(role));
+  // Who may broadcast: the host and co-hosts (also backstage while scheduled) and speakers.
+  const publisher = !out && (runsEvent || isOnStage(role));
   const mod = canModerate(chat.state);
   // One set of devices: previewed below, broadcast by the stage.
   const media = useLocalMedia();
+  useDevicesOffUnless(media, publisher);
   const broadcasting = event.status === 'live' || event.status === 'scheduled';
   // Bumped by the stage whenever the SFU reports a change in the room.
   const [roomKey, setRoomKey] = useState('');
+  const [speaking, setSpeaking] = useState<string | null>(null);
   return (
     <>
       <div className="page-head">
@@ -102,13 +117,52 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
           </h1>
           <HostLine event={event} chat={chat.state} me={me} />
         </div>
-        <LifecycleControls event={event} isHost={isHost} onChange={onChange} />
+        {runsEvent || role === 'host' || role === 'cohost' ? (
+          <LifecycleControls event={event} isHost={isHost} onChange={onChange} />
+        ) : (
+          <Link to={`/events/${event.id}`} className="btn">
+            Audience view
+          </Link>
+        )}
       </div>
       <div className="event-layout">
         <div className="stack">
-          <MediaStage eventId={event.id} status={event.status} publishing tracks={media.tracks} onRoomChange={setRoomKey} />
-          <LocalPreview media={media} broadcasting={broadcasting} />
-          {broadcasting && <OnStagePanel api={api} eventId={event.id} myUserId={me.id} refreshKey={roomKey} />}
+          <MediaStage
+            eventId={event.id}
+            status={event.status}
+            publishing={publisher}
+            tracks={publisher ? media.tracks : undefined}
+            onRoomChange={setRoomKey}
+            onSpeaker={setSpeaking}
+          />
+          {publisher && <LocalPreview media={media} broadcasting={broadcasting} />}
+          {live && staff && (
+            <StageControlPanel
+              api={api}
+              eventId={event.id}
+              me={me.id}
+              view={stage.view}
+              loadError={stage.error}
+              speaking={speaking}
+              onChanged={stage.applied}
+              onReload={stage.reload}
+            />
+          )}
+          {live && !staff && (
+            <AudienceStage
+              api={api}
+              eventId={event.id}
+              me={me.id}
+              view={stage.view}
+              loadError={stage.error}
+              status={stage.status}
+              speaking={speaking}
+              onChanged={stage.applied}
+              onStatus={stage.setStatus}
+              onReload={stage.reload}
+            />
+          )}
+          {broadcasting && staff && <OnStagePanel api={api} eventId={event.id} myUserId={me.id} refreshKey={roomKey} />}
           {mod && hasLiveChat(event) && (
             <div className="studio-grid">
               <ChatSettingsPanel api={api} eventId={event.id} state={chat.state} />
@@ -133,14 +187,19 @@ export function StudioPage({ id }: { id: string }) {
   const { api } = useAuth();
   const me = useUser();
   const event = useEvent(api, id);
+  // The stage role admits speakers and moderators too (the same role their media token carries).
+  const stageRole = useAsync(() => api.stage(id).then((v) => v.your_role), [api, id]);
   usePageTitle(event.status === 'ready' ? `Studio · ${event.data.title}` : 'Studio');
   if (event.status === 'loading') return <Loading label="Loading the studio…" />;
   if (event.status === 'error') return <ErrorMessage message={event.error} onRetry={event.retryable ? event.reload : undefined} />;
   const e = event.data;
   if (e.host_id !== me.id && !e.cohost_ids.includes(me.id)) {
+    if (stageRole.status === 'loading') return <Loading label="Loading the studio…" />;
+    const r = stageRole.status === 'ready' ? stageRole.data : 'audience';
+    if (r !== 'audience') return <Studio event={e} onChange={event.set} />;
     return (
       <div className="narrow">
-        <ErrorMessage message="Only the host and co-hosts can open the studio. Ask the host to add you as a co-host, or watch from the event page." />
+        <ErrorMessage message="Only the host, co-hosts, moderators and speakers can open the studio. Raise your hand on the event page to be invited on stage." />
         <Link to={`/events/${e.id}`}>Go to the event page</Link>
       </div>
     );
