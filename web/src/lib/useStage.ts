@@ -16,7 +16,7 @@ export interface Stage {
   reload: () => void;
   /** Applies what a change endpoint answered at once (the frame and a reload follow). */
   applied: (r: StageChanged) => void;
-  setStatus: (s: MyStageStatus) => void;
+  setStatus: (s: MyStageStatus | ((current: MyStageStatus) => MyStageStatus)) => void;
 }
 
 export function useStage(api: ApiClient, eventId: string, me: string, frames: StageFrames, connection: ConnectionState, enabled = true): Stage {

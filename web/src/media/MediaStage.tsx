@@ -26,6 +26,8 @@ interface Props {
   onRoomChange?: (fingerprint: string) => void;
   /** Called with the user id of whoever speaks now (null: nobody), for the stage's member list. */
   onSpeaker?: (userId: string | null) => void;
+  /** Called with whether a host's mute holds my microphone (it lifts when I unmute). */
+  onMicMutedByHost?: (muted: boolean) => void;
 }
 
 const SOURCE_LABEL: Record<TrackSource, string> = { camera: 'camera', microphone: 'microphone', screen: 'screen', screen_audio: 'screen audio' };
@@ -135,7 +137,7 @@ function Placeholder({ title, children }: { title: string; children?: ReactNode 
   );
 }
 
-export function MediaStage({ eventId, status, publishing = false, tracks, onRoomChange, onSpeaker }: Props) {
+export function MediaStage({ eventId, status, publishing = false, tracks, onRoomChange, onSpeaker, onMicMutedByHost }: Props) {
   const { api } = useAuth();
   // Viewers watch while live; hosts may also check their setup backstage before going live.
   const active = status === 'live' || (publishing && status === 'scheduled');
@@ -158,6 +160,10 @@ export function MediaStage({ eventId, status, publishing = false, tracks, onRoom
   useEffect(() => {
     onSpeaker?.(speakerUser);
   }, [speakerUser, onSpeaker]);
+  const micHeld = !!snap?.mutedByServer.includes('microphone');
+  useEffect(() => {
+    onMicMutedByHost?.(micHeld);
+  }, [micHeld, onMicMutedByHost]);
   // The screen first (it spans the stage), then cameras.
   const ordered = [...videos.filter((v) => v.source === 'screen'), ...videos.filter((v) => v.source !== 'screen')];
   const hasMedia = videos.length > 0 || voiceOnly.length > 0;

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { ChatPane } from '../chat/ChatPane';
 import { PresenceList } from '../chat/PresenceList';
 import { Avatar, ErrorMessage, Loading, StatusBadge } from '../components/ui';
@@ -116,6 +116,9 @@ function EventView({ event }: { event: StageEvent }) {
   const media = useLocalMedia();
   useDevicesOffUnless(media, speaker);
   const [speaking, setSpeaking] = useState<string | null>(null);
+  const { setStatus } = stage;
+  // Unmuting my microphone lifts the host's mute: the state line follows.
+  const onMicMutedByHost = useCallback((held: boolean) => setStatus((s) => (held ? 'muted' : s === 'muted' ? 'on_stage' : s)), [setStatus]);
   const canHost = event.host_id === me.id || event.cohost_ids.includes(me.id) || (!out && (isStaff(role) || role === 'cohost'));
   return (
     <>
@@ -136,7 +139,14 @@ function EventView({ event }: { event: StageEvent }) {
       </div>
       <div className="event-layout">
         <div className="stack">
-          <MediaStage eventId={event.id} status={event.status} publishing={speaker} tracks={speaker ? media.tracks : undefined} onSpeaker={setSpeaking} />
+          <MediaStage
+            eventId={event.id}
+            status={event.status}
+            publishing={speaker}
+            tracks={speaker ? media.tracks : undefined}
+            onSpeaker={setSpeaking}
+            onMicMutedByHost={speaker ? onMicMutedByHost : undefined}
+          />
           {speaker && <LocalPreview media={media} broadcasting />}
           {live && (
             <AudienceStage

@@ -147,6 +147,19 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
       {loadError && <ErrorMessage message={`Could not load the stage: ${loadError}`} onRetry={onReload} />}
       {!view && !loadError && <Loading label="Loading the stage…" />}
       {view && !staff && <p className="muted">Only the host, co-hosts and moderators manage the stage.</p>}
+      {(myRole === 'cohost' || myRole === 'moderator') && (
+        <p className="small muted">
+          You are a {myRole === 'cohost' ? 'co-host' : 'moderator'} on this stage.{' '}
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={busy !== null}
+            onClick={() => void run('me:leave', 'step down', () => api.leaveStage(eventId), 'You are back in the audience.')}
+          >
+            {busy === 'me:leave' ? 'Stepping down…' : 'Step down to the audience'}
+          </button>
+        </p>
+      )}
 
       {view && staff && (
         <>
