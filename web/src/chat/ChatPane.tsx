@@ -52,12 +52,6 @@ function ConnectionBanner({ state, now, onRetry }: { state: ChatState; now: numb
           You were banned from this chat. You can still watch, but you can no longer send or read new messages.
         </p>
       );
-    case 'kicked':
-      return (
-        <p className="chat-banner error" role="alert">
-          You were removed from this event. Reload the page to join again.
-        </p>
-      );
     case 'failed':
       return (
         <p className="chat-banner error" role="alert">
@@ -213,9 +207,7 @@ export function ChatPane({ api, eventId, chat, closedReason }: Props) {
     closedReason ??
     (state.connection.kind === 'banned'
       ? 'You were banned from this chat.'
-      : state.connection.kind === 'kicked'
-        ? 'You were removed from this event.'
-        : timedOutFor > 0
+      : timedOutFor > 0
         ? `A moderator timed you out — you can chat again in ${formatDuration(timedOutFor)}.`
         : !open
           ? 'Chat is not connected yet.'

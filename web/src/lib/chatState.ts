@@ -8,8 +8,6 @@ export type ConnectionState =
   | { kind: 'open' }
   | { kind: 'reconnecting'; attempt: number; retryAt: number }
   | { kind: 'banned' }
-  /** Removed from the event by its staff (close 4010): reloading the page joins again. */
-  | { kind: 'kicked' }
   | { kind: 'failed'; message: string };
 
 export interface SendError {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ConnectionState } from './chatState';
 import { LiveConnection, type SocketLike } from './liveConnection';
 import type { ServerFrame } from './types';
@@ -32,7 +32,7 @@ class FakeSocket implements SocketLike {
   }
 }
 
-function harness(onHandshakeFailure?: (n: number) => Promise<ConnectionState | null>) {
+function harness(onHandshakeFailure?: (n: number) => Promise<ConnectionState | null>, onKicked?: () => void) {
   const sockets: FakeSocket[] = [];
   const states: ConnectionState[] = [];
   const frames: ServerFrame[] = [];
@@ -43,6 +43,7 @@ function harness(onHandshakeFailure?: (n: number) => Promise<ConnectionState | n
     onFrame: (f) => frames.push(f),
     onState: (s) => states.push(s),
     onHandshakeFailure,
+    onKicked,
     createSocket: (url) => {
       const s = new FakeSocket(url);
       sockets.push(s);
@@ -119,15 +120,18 @@ describe('LiveConnection', () => {
     expect(h.timers).toHaveLength(0);
   });
 
-  it('does not reconnect after a kick (4010): the reader chooses when to come back', async () => {
-    const h = harness();
+  it('reports a kick (4010) and reconnects: a kicked user may come back', async () => {
+    const onKicked = vi.fn();
+    const h = harness(undefined, onKicked);
     h.conn.start();
     await flush();
     h.sockets[0].open();
+    h.sockets[0].frame(hello);
     h.sockets[0].drop(4010);
     await flush();
-    expect(h.states.at(-1)).toEqual({ kind: 'kicked' });
-    expect(h.timers).toHaveLength(0);
+    expect(onKicked).toHaveBeenCalledTimes(1);
+    expect(h.states.at(-1)).toMatchObject({ kind: 'reconnecting', attempt: 1 });
+    expect(h.timers).toHaveLength(1);
   });
 
   it('does not reconnect after a protocol error (4400)', async () => {

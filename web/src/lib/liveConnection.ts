@@ -1,5 +1,6 @@
 // One event's live WebSocket: connects with a fresh token, hands each frame on, and reconnects
-// with backoff after any close except a ban (4003), a kick (4010) or a protocol error (4400).
+// with backoff after any close except a ban (4003) or a protocol error (4400); a kick (4010) is
+// reported (onKicked) and followed by a reconnect, since a kicked user may come back.
 import { type BackoffOptions, backoffDelay } from './backoff';
 import type { ConnectionState } from './chatState';
 import { type ClientFrame, CloseCode, type ServerFrame } from './types';
@@ -34,6 +35,8 @@ export interface LiveConnectionOptions {
   onHandshakeFailure?: HandshakeCheck;
   /** Getting a URL failed for good (signed out): stop with this state. */
   onUrlError?: (e: unknown) => ConnectionState | null;
+  /** The socket closed with 4010: the event's staff removed us (we reconnect all the same). */
+  onKicked?: () => void;
   createSocket?: SocketFactory;
   backoff?: BackoffOptions;
   timers?: Timers;
@@ -153,9 +156,8 @@ export class LiveConnection {
       return;
     }
     if (code === CloseCode.Kicked) {
-      // Staff removed us: stay out until the reader chooses to come back (a reload).
-      this.finish({ kind: 'kicked' });
-      return;
+      // Staff removed us from the event: say so; a kicked user may come back, so reconnect.
+      this.opts.onKicked?.();
     }
     if (code === CloseCode.ProtocolError) {
       this.finish({ kind: 'failed', message: 'The chat connection broke because of a client error. Reload the page to reconnect.' });

@@ -15,6 +15,8 @@ export interface LiveChat {
   /** The stage frames so far: `seq` grows with each one, and with each (re)connect (when the
    * stage may have changed unseen); `last` is the latest change (null after a connect). */
   stage: StageFrames;
+  /** How many times the staff removed us from the event (socket closed with 4010) on this page. */
+  kicks: number;
 }
 
 export interface StageFrames {
@@ -29,6 +31,7 @@ const bannedKey = (eventId: string) => `stagecast.banned.${eventId}`;
 export function useLiveChat(api: ApiClient, eventId: string, enabled = true): LiveChat {
   const [state, dispatch] = useReducer(chatReducer, initialChatState);
   const [stage, setStage] = useState<StageFrames>({ seq: 0, last: null });
+  const [kicks, setKicks] = useState(0);
   const conn = useRef<LiveConnection | null>(null);
   const stateRef = useRef(state);
   stateRef.current = state;
@@ -65,6 +68,7 @@ export function useLiveChat(api: ApiClient, eventId: string, enabled = true): Li
         }
         return null;
       },
+      onKicked: () => setKicks((n) => n + 1),
       backoff: { jitter: 0.3 },
     });
     conn.current = c;
@@ -106,5 +110,5 @@ export function useLiveChat(api: ApiClient, eventId: string, enabled = true): Li
   const clearError = useCallback(() => dispatch({ type: 'clearError' }), []);
   const reconnectNow = useCallback(() => conn.current?.reconnectNow(), []);
 
-  return { state, send, retry, discard, clearError, reconnectNow, stage };
+  return { state, send, retry, discard, clearError, reconnectNow, stage, kicks };
 }

@@ -19,7 +19,15 @@ export interface Stage {
   setStatus: (s: MyStageStatus | ((current: MyStageStatus) => MyStageStatus)) => void;
 }
 
-export function useStage(api: ApiClient, eventId: string, me: string, frames: StageFrames, connection: ConnectionState, enabled = true): Stage {
+export function useStage(
+  api: ApiClient,
+  eventId: string,
+  me: string,
+  frames: StageFrames,
+  connection: ConnectionState,
+  kicks: number,
+  enabled = true,
+): Stage {
   const [view, setView] = useState<StageView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<MyStageStatus>(null);
@@ -62,8 +70,10 @@ export function useStage(api: ApiClient, eventId: string, me: string, frames: St
 
   // The socket closing with 4010 or 4003 says it even when the frame before it was missed.
   useEffect(() => {
-    if (connection.kind === 'kicked') setStatus('removed');
-    else if (connection.kind === 'banned') setStatus('banned');
+    if (kicks > 0) setStatus('removed');
+  }, [kicks]);
+  useEffect(() => {
+    if (connection.kind === 'banned') setStatus('banned');
   }, [connection.kind]);
 
   const reload = useCallback(() => void refetcher.current?.now(), []);

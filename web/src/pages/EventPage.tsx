@@ -108,7 +108,7 @@ function EventView({ event }: { event: StageEvent }) {
   const me = useUser();
   const live = hasLiveChat(event);
   const chat = useLiveChat(api, event.id, live);
-  const stage = useStage(api, event.id, me.id, chat.stage, chat.state.connection, live);
+  const stage = useStage(api, event.id, me.id, chat.stage, chat.state.connection, chat.kicks, live);
   const role = stage.view?.your_role ?? 'audience';
   const out = stage.status === 'removed' || stage.status === 'banned';
   // A speaker broadcasts from this page (hosts and co-hosts use the studio).

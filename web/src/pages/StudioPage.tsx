@@ -86,7 +86,7 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
   const me = useUser();
   const live = hasLiveChat(event);
   const chat = useLiveChat(api, event.id, live);
-  const stage = useStage(api, event.id, me.id, chat.stage, chat.state.connection, live);
+  const stage = useStage(api, event.id, me.id, chat.stage, chat.state.connection, chat.kicks, live);
   const isHost = event.host_id === me.id;
   // The event's host and co-hosts run it; the stage's roles add co-hosts, moderators and speakers.
   const runsEvent = isHost || event.cohost_ids.includes(me.id);

@@ -40,8 +40,8 @@ export function AudienceStage(props: Props) {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const now = useNow(1000, !!view?.invitations.length);
-  const invitation = status === 'removed' || status === 'banned' ? null : myInvitation(view, me, now);
-  const hand = status === 'removed' || status === 'banned' ? null : handButton(view, me);
+  const invitation = status === 'banned' ? null : myInvitation(view, me, now);
+  const hand = status === 'banned' ? null : handButton(view, me);
   const onStage = !!view && isOnStage(view.your_role);
   const line = statusLine(view, status);
 
@@ -79,7 +79,7 @@ export function AudienceStage(props: Props) {
         >
           {line}.
           {status === 'muted' && ' Unmute your microphone under the video when you are ready.'}
-          {status === 'removed' && ' Reload the page to come back.'}
+          {status === 'removed' && ' You may come back: you are watching from the audience again.'}
         </p>
       )}
       {props.loadError && !view && <ErrorMessage message={`Could not load the stage: ${props.loadError}`} onRetry={props.onReload} />}
