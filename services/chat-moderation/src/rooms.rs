@@ -37,7 +37,9 @@ use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
 
 use crate::{
     bus::{self, DurableConsumer},
-    domain::{EventId, Room, RoomSettings, UserId},
+    domain::{
+        ActionId, ActionKind, EventId, ModerationAction, Reason, Room, RoomSettings, UserId, at_stored_precision,
+    },
     store::{self, RoomView},
 };
 
@@ -272,7 +274,9 @@ fn event_of(env: &Envelope) -> Result<Option<events_pb::Event>, Poison> {
 }
 
 /// A stage change that the chat must follow: the events service owns roles and bans, and the
-/// chat's moderator and ban rows are its copy, written only from these messages.
+/// chat's moderator and ban rows are its copy, written only from these messages. Each one is
+/// also a chat moderation action (audit log and `moderation` message), as chat moderators and
+/// the banned user's sockets expect.
 async fn apply_stage(pool: &PgPool, env: &Envelope) -> Result<Applied, ApplyError> {
     let c = env.open::<events_pb::StageChanged>().map_err(|e| Poison(e.to_string()))?;
     let parse = |raw: &str| uuid::Uuid::parse_str(raw).map_err(|e| Poison(format!("{raw:?}: {e}")));
@@ -281,24 +285,45 @@ async fn apply_stage(pool: &PgPool, env: &Envelope) -> Result<Applied, ApplyErro
         UserId::from_uuid(parse(&c.target_user_id)?),
         UserId::from_uuid(parse(&c.actor_id)?),
     );
-    let follows = matches!(c.kind.as_str(), "banned" | "unbanned")
-        || (c.kind == "role_changed" && (c.role == "moderator" || c.previous_role == "moderator"));
-    if !follows {
-        return Ok(Applied::Ignored);
-    }
+    let kind = match (c.kind.as_str(), c.role.as_str(), c.previous_role.as_str()) {
+        ("banned", ..) => ActionKind::Ban,
+        ("unbanned", ..) => ActionKind::Unban,
+        ("role_changed", "moderator", _) => ActionKind::AddModerator,
+        ("role_changed", _, "moderator") => ActionKind::RemoveModerator,
+        _ => return Ok(Applied::Ignored),
+    };
     let mut tx = pool.begin().await?;
     if !store::mark_processed(&mut tx, env.id).await? {
         return Ok(Applied::NoChange);
     }
-    let changed = match c.kind.as_str() {
-        "banned" => {
+    let changed = match kind {
+        ActionKind::Ban => {
             let banned = store::add_ban(&mut tx, event, target, actor).await?;
             store::remove_moderator(&mut tx, event, target).await? || banned
         }
-        "unbanned" => store::remove_ban(&mut tx, event, target).await?,
-        _ if c.role == "moderator" => store::add_moderator(&mut tx, event, target, actor).await?,
+        ActionKind::Unban => store::remove_ban(&mut tx, event, target).await?,
+        ActionKind::AddModerator => store::add_moderator(&mut tx, event, target, actor).await?,
         _ => store::remove_moderator(&mut tx, event, target).await?,
     };
+    if changed {
+        let action = ModerationAction {
+            id: ActionId::generate(),
+            event_id: event,
+            actor_id: actor,
+            kind,
+            target_user_id: Some(target),
+            target_message_id: None,
+            // The stage checked it (at most 200 characters); an unreadable one is not worth a
+            // lost ban.
+            reason: Reason::parse(&c.reason).unwrap_or_default(),
+            at: at_stored_precision(chrono::Utc::now()),
+            duration_secs: None,
+            message: None,
+            settings: None,
+        };
+        store::insert_audit(&mut tx, &action).await?;
+        bus::enqueue_moderation(&mut tx, &action).await?;
+    }
     tx.commit().await?;
     tracing::debug!(event_id = %event, kind = %c.kind, "room moderation followed the stage");
     Ok(if changed { Applied::Changed } else { Applied::NoChange })

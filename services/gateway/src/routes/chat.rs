@@ -11,6 +11,7 @@ use stagecast_kit::ErrorKind;
 use stagecast_proto::chat::v1::{self as pb, moderate_request::Action};
 
 use crate::{
+    routes::stage,
     extract::{ApiJson, AuthUser},
     live::{
         presence,
@@ -233,13 +234,17 @@ pub struct UserBody {
     reason: Option<String>,
 }
 
+// Bans and moderators belong to the event's one role model (the stage, in the events service);
+// the chat follows it from the bus. These chat-flavoured paths are kept for clients of the chat
+// API and answer with the stage change (see routes/stage.rs).
+
 async fn ban(
     State(st): State<AppState>,
     who: AuthUser,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<UserBody>,
-) -> Result<Json<ModerationAction>, Problem> {
-    moderate(&st, who, id, b.reason, Action::BanUserId(b.user_id)).await
+) -> Result<Json<stage::Changed>, Problem> {
+    stage::ban_user(&st, &who, &id, b.user_id, b.reason.unwrap_or_default()).await
 }
 
 async fn unban(
@@ -247,9 +252,9 @@ async fn unban(
     who: AuthUser,
     Path((id, user_id)): Path<(String, String)>,
     q: Result<Query<ReasonQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ModerationAction>, Problem> {
-    let Query(q) = q.map_err(query_problem)?;
-    moderate(&st, who, id, q.reason, Action::UnbanUserId(user_id)).await
+) -> Result<Json<stage::Changed>, Problem> {
+    let Query(_) = q.map_err(query_problem)?;
+    stage::unban_user(&st, &who, &id, user_id).await
 }
 
 async fn add_moderator(
@@ -257,16 +262,16 @@ async fn add_moderator(
     who: AuthUser,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<UserBody>,
-) -> Result<Json<ModerationAction>, Problem> {
-    moderate(&st, who, id, b.reason, Action::AddModeratorUserId(b.user_id)).await
+) -> Result<Json<stage::Changed>, Problem> {
+    stage::set_user_role(&st, &who, &id, b.user_id, "moderator").await
 }
 
 async fn remove_moderator(
     State(st): State<AppState>,
     who: AuthUser,
     Path((id, user_id)): Path<(String, String)>,
-) -> Result<Json<ModerationAction>, Problem> {
-    moderate(&st, who, id, None, Action::RemoveModeratorUserId(user_id)).await
+) -> Result<Json<stage::Changed>, Problem> {
+    stage::remove_moderator(&st, &who, &id, user_id).await
 }
 
 #[derive(Deserialize)]

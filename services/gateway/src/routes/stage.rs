@@ -376,6 +376,39 @@ async fn leave(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>
     put_role(&st, &who, &room, me, "audience".to_owned()).await
 }
 
+/// Bans `target` from the event (also the chat's `POST /chat/bans`).
+pub(crate) async fn ban_user(st: &AppState, who: &AuthUser, id: &str, target: String, reason: String) -> Result<Json<Changed>, Problem> {
+    let room = room_of(id)?;
+    let r = st.stage.clone().ban(pb::StageRequest { reason, ..request(&room, who, &target) }).await?;
+    Ok(changed(st, &room, r.into_inner()).await)
+}
+
+pub(crate) async fn unban_user(st: &AppState, who: &AuthUser, id: &str, target: String) -> Result<Json<Changed>, Problem> {
+    let room = room_of(id)?;
+    let r = st.stage.clone().unban(request(&room, who, &target)).await?.into_inner();
+    Ok(changed(st, &room, r).await)
+}
+
+pub(crate) async fn set_user_role(st: &AppState, who: &AuthUser, id: &str, target: String, role: &str) -> Result<Json<Changed>, Problem> {
+    let room = room_of(id)?;
+    put_role(st, who, &room, target, role.to_owned()).await
+}
+
+/// Moves a moderator back to the audience; someone who is not a moderator is left alone.
+pub(crate) async fn remove_moderator(st: &AppState, who: &AuthUser, id: &str, target: String) -> Result<Json<Changed>, Problem> {
+    let room = room_of(id)?;
+    let current = st
+        .stage
+        .clone()
+        .get_media_grants(pb::GetMediaGrantsRequest { event_id: room.clone(), user_id: target.clone() })
+        .await?
+        .into_inner();
+    if current.role != "moderator" {
+        return Err(Problem::new(stagecast_kit::ErrorKind::NotFound, "moderator_not_found", "this user is not a moderator of this event"));
+    }
+    put_role(st, who, &room, target, "audience".to_owned()).await
+}
+
 async fn kick(
     State(st): State<AppState>,
     who: AuthUser,
@@ -393,9 +426,7 @@ async fn ban(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<TargetBody>,
 ) -> Result<(StatusCode, Json<Changed>), Problem> {
-    let room = room_of(&id)?;
-    let r = st.stage.clone().ban(pb::StageRequest { reason: b.reason, ..request(&room, &who, &b.user_id) }).await?;
-    Ok((StatusCode::CREATED, changed(&st, &room, r.into_inner()).await))
+    Ok((StatusCode::CREATED, ban_user(&st, &who, &id, b.user_id, b.reason).await?))
 }
 
 async fn unban(
@@ -403,9 +434,7 @@ async fn unban(
     who: AuthUser,
     Path((id, user_id)): Path<(String, String)>,
 ) -> Result<Json<Changed>, Problem> {
-    let room = room_of(&id)?;
-    let r = st.stage.clone().unban(request(&room, &who, &user_id)).await?.into_inner();
-    Ok(changed(&st, &room, r).await)
+    unban_user(&st, &who, &id, user_id).await
 }
 
 #[derive(Deserialize)]

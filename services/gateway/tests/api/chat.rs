@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 
-use crate::helpers::{Account, TestApp, assert_problem, at, spawn};
+use crate::helpers::{Account, TestApp, assert_problem, at, eventually, spawn};
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -243,6 +243,13 @@ async fn moderators_delete_time_out_and_ban_and_the_banned_socket_closes() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(closed_with(&mut t).await, 4003);
+    // The ban is the stage's; the chat applies it from the bus a moment later.
+    let refused = eventually(async || {
+        let r = app.http.get(app.url(&format!("/api/v1/events/{event}/live"))).bearer_auth(&troll.access).send().await.unwrap();
+        r.status() == StatusCode::FORBIDDEN
+    })
+    .await;
+    assert!(refused, "the chat refuses the banned user within 5 s");
     let r = app.http.get(app.url(&format!("/api/v1/events/{event}/live"))).bearer_auth(&troll.access).send().await.unwrap();
     assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
     // A WebSocket client (a browser cannot read a refused handshake's status) is told in a frame
@@ -292,6 +299,13 @@ async fn the_standing_lists_name_the_moderators_the_banned_and_the_timed_out_for
         )
         .await);
 
+    // Moderators and bans are the stage's; the chat applies them from the bus a moment later.
+    let applied = eventually(async || {
+        let r = app.get(&path, Some(&moderator.access)).await;
+        r.status() == StatusCode::OK && r.json::<Value>().await.unwrap()["banned"].as_array().is_some_and(|b| !b.is_empty())
+    })
+    .await;
+    assert!(applied, "the chat follows the stage within 5 s");
     let r = app.get(&path, Some(&moderator.access)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let standing: Value = r.json().await.unwrap();

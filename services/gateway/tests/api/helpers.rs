@@ -256,3 +256,17 @@ pub async fn assert_problem(r: Response, status: StatusCode, code: &str) -> Valu
 pub fn at(offset_secs: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(offset_secs)).to_rfc3339()
 }
+
+/// Checks `check` until it holds or 5 s go by; says whether it held. For what another service
+/// applies from the bus a moment after the call that caused it (the chat following the stage's
+/// bans and moderators).
+pub async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}

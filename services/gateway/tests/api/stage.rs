@@ -1,14 +1,12 @@
 //! The stage through the public API, against the real events, chat, auth and media services:
 //! a hand goes up, an invitation is accepted, roles change the media token and every socket
 //! hears it; kicks and bans close connections, and a ban refuses tokens, sockets and chat.
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
     chat::{closed_with, connect, event_of, next_of},
-    helpers::{Account, TestApp, assert_problem, spawn},
+    helpers::{Account, TestApp, assert_problem, eventually, spawn},
 };
 
 impl TestApp {
@@ -139,19 +137,6 @@ async fn rank_rules_hold_through_the_public_api_and_refusals_change_nothing() {
     assert_eq!(r.status(), StatusCode::OK);
     let r = app.post(&format!("/api/v1/events/{event}/end"), Some(&cohost.access), json!({})).await;
     assert_problem(r, StatusCode::FORBIDDEN, "host_only").await;
-}
-
-/// Retries `check` until it passes or 5 s go by: the chat service follows bans through its
-/// durable bus consumer, which applies them a moment after the events service commits.
-async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 #[tokio::test]
