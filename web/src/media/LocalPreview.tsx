@@ -2,7 +2,7 @@
 // useLocalMedia, which the studio shares with MediaStage to broadcast the same tracks).
 import { useEffect, useRef, useState } from 'react';
 import type { PickableKind } from '../lib/devices';
-import { DEVICE_LABEL as LABEL, type LocalMedia } from './useLocalMedia';
+import { type DeviceKind, DEVICE_LABEL as LABEL, type LocalMedia } from './useLocalMedia';
 
 function VideoPreview({ stream, label }: { stream: MediaStream; label: string }) {
   const ref = useRef<HTMLVideoElement>(null);
@@ -73,7 +73,19 @@ function DevicePicker({ media, kind }: { media: LocalMedia; kind: PickableKind }
   );
 }
 
-export function LocalPreview({ media, broadcasting }: { media: LocalMedia; /** What is on is sent to the stage. */ broadcasting: boolean }) {
+const ALL_KINDS: readonly DeviceKind[] = ['camera', 'mic', 'screen'];
+
+export function LocalPreview({
+  media,
+  broadcasting,
+  kinds = ALL_KINDS,
+}: {
+  media: LocalMedia;
+  /** What is on is sent to the stage. */
+  broadcasting: boolean;
+  /** The devices offered (speakers broadcast a camera and microphone, not a screen). */
+  kinds?: readonly DeviceKind[];
+}) {
   const { streams, busy, error, toggle } = media;
   return (
     <section className="card" aria-labelledby="preview-title">
@@ -84,7 +96,7 @@ export function LocalPreview({ media, broadcasting }: { media: LocalMedia; /** W
           : 'Preview only: nothing is broadcast while the event is not open.'}
       </p>
       <div className="row" role="group" aria-label="Device toggles">
-        {(['camera', 'mic', 'screen'] as const).map((k) => (
+        {kinds.map((k) => (
           <button key={k} type="button" className="btn" aria-pressed={!!streams[k]} disabled={busy === k} onClick={() => toggle(k)}>
             {busy === k ? `Starting ${LABEL[k].toLowerCase()}…` : `${LABEL[k]} ${streams[k] ? 'on' : 'off'}`}
           </button>

@@ -103,6 +103,9 @@ export function useDevicesOffUnless(media: LocalMedia, on: boolean) {
   }, [on]);
 }
 
+/** What a speaker may broadcast (the host and co-hosts also share a screen). */
+export const SPEAKER_DEVICES: readonly DeviceKind[] = ['camera', 'mic'];
+
 function EventView({ event }: { event: StageEvent }) {
   const { api } = useAuth();
   const me = useUser();
@@ -147,7 +150,7 @@ function EventView({ event }: { event: StageEvent }) {
             onSpeaker={setSpeaking}
             onMicMutedByHost={speaker ? onMicMutedByHost : undefined}
           />
-          {speaker && <LocalPreview media={media} broadcasting />}
+          {speaker && <LocalPreview media={media} broadcasting kinds={SPEAKER_DEVICES} />}
           {live && (
             <AudienceStage
               api={api}

@@ -16,7 +16,7 @@ import { OnStagePanel } from '../media/OnStagePanel';
 import { useLocalMedia } from '../media/useLocalMedia';
 import { AudienceStage } from '../stage/AudienceStage';
 import { StageControlPanel } from '../stage/StageControlPanel';
-import { ChatColumn, HostLine, hasLiveChat, useDevicesOffUnless, whenLine } from './EventPage';
+import { ChatColumn, HostLine, SPEAKER_DEVICES, hasLiveChat, useDevicesOffUnless, whenLine } from './EventPage';
 
 type Confirm = 'end' | 'cancel' | null;
 
@@ -135,7 +135,7 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
             onRoomChange={setRoomKey}
             onSpeaker={setSpeaking}
           />
-          {publisher && <LocalPreview media={media} broadcasting={broadcasting} />}
+          {publisher && <LocalPreview media={media} broadcasting={broadcasting} kinds={runsEvent || role === 'host' || role === 'cohost' ? undefined : SPEAKER_DEVICES} />}
           {live && staff && (
             <StageControlPanel
               api={api}
