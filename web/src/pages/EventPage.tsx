@@ -122,7 +122,7 @@ function EventView({ event }: { event: StageEvent }) {
   const { setStatus } = stage;
   // Unmuting my microphone lifts the host's mute: the state line follows.
   const onMicMutedByHost = useCallback((held: boolean) => setStatus((s) => (held ? 'muted' : s === 'muted' ? 'on_stage' : s)), [setStatus]);
-  const canHost = event.host_id === me.id || event.cohost_ids.includes(me.id) || (!out && (isStaff(role) || role === 'cohost'));
+  const canHost = event.host_id === me.id || event.cohost_ids.includes(me.id) || (!out && isStaff(role));
   return (
     <>
       <div className="page-head">
