@@ -218,6 +218,9 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// A guest session's event: the token is good for that event only. Absent for accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evt: Option<String>,
 }
 
 pub const ISSUER: &str = "stagecast-auth";
@@ -324,6 +327,7 @@ mod tests {
             iat: 1_000,
             exp,
             jti: "j1".into(),
+            evt: None,
         }
     }
 

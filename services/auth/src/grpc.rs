@@ -27,13 +27,14 @@ impl AuthGrpc {
 fn profile(u: &UserRow) -> pb::Profile {
     pb::Profile {
         id: u.id.to_string(),
-        email: u.email.clone(),
+        email: u.email.clone().unwrap_or_default(),
         display_name: u.display_name.clone(),
         avatar_url: u.avatar_url.clone().unwrap_or_default(),
         created_at: Some(prost_types::Timestamp {
             seconds: u.created_at.timestamp(),
             nanos: u.created_at.timestamp_subsec_nanos() as i32,
         }),
+        guest_event_id: u.guest_event_id.map(|e| e.to_string()).unwrap_or_default(),
     }
 }
 
@@ -160,6 +161,14 @@ impl AuthService for AuthGrpc {
         let id = Uuid::parse_str(&req.into_inner().session_id)
             .map_err(|_| ApiError::invalid("invalid_session_id", "session_id must be a UUID"))?;
         Ok(Response::new(pb::CheckSessionResponse { active: self.auth.check_session(id).await? }))
+    }
+
+    async fn create_guest(&self, req: Request<pb::CreateGuestRequest>) -> Result<Response<pb::SessionResponse>, Status> {
+        let r = req.into_inner();
+        let name = DisplayName::parse(&r.display_name)?;
+        let avatar = AvatarUrl::parse(&r.avatar_url)?;
+        let event = EventId::parse(&r.event_id)?;
+        Ok(Response::new(session(self.auth.create_guest(name, avatar, event).await?)))
     }
 }
 

@@ -102,12 +102,13 @@ impl Auth {
         let user = store::user_by_email(&mut conn, email.as_str()).await?;
         drop(conn);
         let stored = match &user {
-            Some(u) => PasswordHash::from_stored(u.password_hash.clone()),
+            // A guest has no password: compared against the decoy, it never matches.
+            Some(u) => u.password_hash.clone().map(PasswordHash::from_stored).unwrap_or_else(|| PasswordHash::decoy().clone()),
             None => PasswordHash::decoy().clone(),
         };
         let ok = blocking(move || password.matches(&stored)).await?;
         let user = match (user, ok) {
-            (Some(u), true) => u,
+            (Some(u), true) if u.password_hash.is_some() => u,
             _ => return Err(invalid_credentials()),
         };
         let mut tx = self.pool.begin().await?;
@@ -143,8 +144,23 @@ impl Auth {
         let user = store::user_by_id(&mut tx, state.user_id)
             .await?
             .ok_or_else(|| ApiError::unauthenticated("refresh_token_invalid", "the account no longer exists"))?;
-        let session = self.issue(&mut tx, user, state.session_id).await?;
+        let session = self.issue(&mut tx, user, state.session_id, state.event_id).await?;
         tx.commit().await?;
+        Ok(session)
+    }
+
+    /// A guest who joins `event` through an invite link: a user of their own (unique per
+    /// guest) with a session that is good for that event only.
+    pub async fn create_guest(&self, name: DisplayName, avatar: AvatarUrl, event: EventId) -> Result<Session, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let user = store::insert_guest(&mut tx, Uuid::now_v7(), name.as_str(), avatar.as_deref(), event.as_uuid()).await?;
+        let msg = pb::UserSignedUp { user_id: user.id.to_string(), display_name: user.display_name.clone() };
+        stagecast_bus::outbox::enqueue(&mut tx, &subjects::user_signed_up(user.id), &msg).await?;
+        let session_id = Uuid::now_v7();
+        store::insert_session(&mut tx, session_id, user.id, Some(event.as_uuid())).await?;
+        let session = self.issue(&mut tx, user, session_id, Some(event.as_uuid())).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = %session.user.id, event_id = %event, "guest joined");
         Ok(session)
     }
 
@@ -239,12 +255,18 @@ impl Auth {
 
     async fn start_session(&self, conn: &mut PgConnection, user: UserRow) -> Result<Session, ApiError> {
         let session_id = Uuid::now_v7();
-        store::insert_session(conn, session_id, user.id).await?;
-        self.issue(conn, user, session_id).await
+        store::insert_session(conn, session_id, user.id, None).await?;
+        self.issue(conn, user, session_id, None).await
     }
 
     /// A new refresh token in the session's family plus a fresh access token.
-    async fn issue(&self, conn: &mut PgConnection, user: UserRow, session_id: Uuid) -> Result<Session, ApiError> {
+    async fn issue(
+        &self,
+        conn: &mut PgConnection,
+        user: UserRow,
+        session_id: Uuid,
+        event: Option<Uuid>,
+    ) -> Result<Session, ApiError> {
         let refresh = RefreshToken::generate();
         let now = Utc::now();
         let refresh_expires = now + chrono::Duration::from_std(self.ttl.refresh).map_err(ApiError::internal)?;
@@ -258,6 +280,7 @@ impl Auth {
             iat: now.timestamp(),
             exp: now.timestamp() + self.ttl.access.as_secs() as i64,
             jti: Uuid::new_v4().to_string(),
+            evt: event.map(|e| e.to_string()),
         };
         Ok(Session {
             access_token: self.signer.sign(&claims),

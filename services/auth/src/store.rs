@@ -7,11 +7,22 @@ use uuid::Uuid;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
     pub id: Uuid,
-    pub email: String,
-    pub password_hash: String,
+    /// `None` for a guest.
+    pub email: Option<String>,
+    /// `None` for a guest, who cannot sign in.
+    pub password_hash: Option<String>,
     pub display_name: String,
     pub avatar_url: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The event a guest joined; `None` for an account.
+    pub guest_event_id: Option<Uuid>,
+}
+
+/// The columns of a [`UserRow`], in every query that reads one.
+macro_rules! user_columns {
+    () => {
+        "id, email, password_hash, display_name, avatar_url, created_at, guest_event_id"
+    };
 }
 
 pub const USERS_EMAIL_KEY: &str = "users_email_key";
@@ -23,10 +34,11 @@ pub async fn insert_user(
     password_hash: &str,
     display_name: &str,
 ) -> Result<UserRow, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(concat!(
         "INSERT INTO users (id, email, password_hash, display_name) VALUES ($1, $2, $3, $4)
-         RETURNING id, email, password_hash, display_name, avatar_url, created_at",
-    )
+         RETURNING ",
+        user_columns!()
+    ))
     .bind(id)
     .bind(email)
     .bind(password_hash)
@@ -36,17 +48,11 @@ pub async fn insert_user(
 }
 
 pub async fn user_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, email, password_hash, display_name, avatar_url, created_at FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1")).bind(email).fetch_optional(conn).await
 }
 
 pub async fn user_by_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, email, password_hash, display_name, avatar_url, created_at FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1")).bind(id).fetch_optional(conn).await
 }
 
 pub async fn update_profile(
@@ -55,14 +61,15 @@ pub async fn update_profile(
     display_name: Option<&str>,
     avatar_url: Option<Option<&str>>,
 ) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(concat!(
         "UPDATE users SET
             display_name = COALESCE($2, display_name),
             avatar_url = CASE WHEN $3 THEN $4 ELSE avatar_url END,
             updated_at = now()
          WHERE id = $1
-         RETURNING id, email, password_hash, display_name, avatar_url, created_at",
-    )
+         RETURNING ",
+        user_columns!()
+    ))
     .bind(id)
     .bind(display_name)
     .bind(avatar_url.is_some())
@@ -71,8 +78,34 @@ pub async fn update_profile(
     .await
 }
 
-pub async fn insert_session(conn: &mut PgConnection, id: Uuid, user_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO sessions (id, user_id) VALUES ($1, $2)").bind(id).bind(user_id).execute(conn).await?;
+/// A guest: a user of their own, with no email or password, tied to one event.
+pub async fn insert_guest(
+    conn: &mut PgConnection,
+    id: Uuid,
+    display_name: &str,
+    avatar_url: Option<&str>,
+    event_id: Uuid,
+) -> Result<UserRow, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "INSERT INTO users (id, display_name, avatar_url, guest_event_id) VALUES ($1, $2, $3, $4) RETURNING ",
+        user_columns!()
+    ))
+    .bind(id)
+    .bind(display_name)
+    .bind(avatar_url)
+    .bind(event_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// A new session; `event_id` scopes a guest's session to their event.
+pub async fn insert_session(conn: &mut PgConnection, id: Uuid, user_id: Uuid, event_id: Option<Uuid>) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO sessions (id, user_id, event_id) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(user_id)
+        .bind(event_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -97,6 +130,8 @@ pub async fn insert_refresh_token(
 pub struct TokenState {
     pub session_id: Uuid,
     pub user_id: Uuid,
+    /// A guest session's event.
+    pub event_id: Option<Uuid>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
     pub session_revoked_at: Option<DateTime<Utc>>,
@@ -104,7 +139,7 @@ pub struct TokenState {
 
 pub async fn lock_refresh_token(conn: &mut PgConnection, token_hash: &[u8]) -> Result<Option<TokenState>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT rt.session_id, s.user_id, rt.expires_at, rt.used_at, s.revoked_at AS session_revoked_at
+        "SELECT rt.session_id, s.user_id, s.event_id, rt.expires_at, rt.used_at, s.revoked_at AS session_revoked_at
          FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
          WHERE rt.token_hash = $1
          FOR UPDATE OF rt, s",

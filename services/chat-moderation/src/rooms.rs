@@ -37,9 +37,7 @@ use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
 
 use crate::{
     bus::{self, DurableConsumer},
-    domain::{
-        ActionId, ActionKind, EventId, ModerationAction, Reason, Room, RoomSettings, UserId, at_stored_precision,
-    },
+    domain::{ActionId, ActionKind, EventId, ModerationAction, Reason, Room, RoomSettings, UserId, at_stored_precision},
     store::{self, RoomView},
 };
 

@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        CoHosts, CoverUrl, Cursor, Description, Event, EventId, EventPatch, EventStatus, EventTitle, Invitation, ListFilter,
-        ListQuery, NewEvent, Page, PageSize, Role, StageChange, Transition, UserId, parse_reason,
+        CoHosts, CoverUrl, Cursor, Description, Event, EventId, EventPatch, EventStatus, EventTitle, GuestLink, Invitation,
+        LinkSpec, LinkToken, ListFilter, ListQuery, NewEvent, Page, PageSize, Role, StageChange, Transition, UserId,
+        link_not_found, parse_reason,
     },
     service::Events,
     stage::{Outcome, Stages},
@@ -241,6 +242,66 @@ impl StageService for StageApi {
         let entries = self.stages.log(id, actor, r.limit).await?;
         Ok(Response::new(pb::StageLogResponse { entries: entries.iter().map(|c| stage_changed(id, c)).collect() }))
     }
+
+    async fn create_link(&self, request: Request<pb::CreateLinkRequest>) -> Result<Response<pb::LinkCreated>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let spec = LinkSpec::parse(&r.role, r.expires_in_secs, r.max_uses, r.needs_approval)?;
+        Ok(Response::new(link_created(self.stages.create_link(id, actor, spec).await?)))
+    }
+
+    async fn list_links(&self, request: Request<pb::ListLinksRequest>) -> Result<Response<pb::ListLinksResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let links = self.stages.links(id, actor).await?;
+        Ok(Response::new(pb::ListLinksResponse { links: links.iter().map(guest_link).collect() }))
+    }
+
+    async fn revoke_link(&self, request: Request<pb::RevokeLinkRequest>) -> Result<Response<pb::RevokeLinkResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let (revoked, replacement) = self.stages.revoke_link(id, actor, link_id(&r.link_id)?, r.regenerate).await?;
+        Ok(Response::new(pb::RevokeLinkResponse {
+            revoked: Some(guest_link(&revoked)),
+            replacement: replacement.map(link_created),
+        }))
+    }
+
+    async fn peek_link(&self, request: Request<pb::PeekLinkRequest>) -> Result<Response<pb::PeekLinkResponse>, Status> {
+        let token = LinkToken::parse(&request.into_inner().token)?;
+        let (id, link) = self.stages.peek_link(&token).await?;
+        Ok(Response::new(pb::PeekLinkResponse { event_id: id.to_string(), link: Some(guest_link(&link)) }))
+    }
+
+    async fn redeem_link(&self, request: Request<pb::RedeemLinkRequest>) -> Result<Response<pb::RedeemLinkResponse>, Status> {
+        let r = request.into_inner();
+        let token = LinkToken::parse(&r.token)?;
+        let guest = target(&r.guest_user_id)?;
+        let (id, o) = self.stages.redeem_link(&token, guest).await?;
+        Ok(Response::new(pb::RedeemLinkResponse { event_id: id.to_string(), result: Some(outcome(o, id).into_inner()) }))
+    }
+}
+
+fn link_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| link_not_found())
+}
+
+fn guest_link(l: &GuestLink) -> pb::GuestLink {
+    pb::GuestLink {
+        id: l.id.to_string(),
+        role: l.role.as_str().to_owned(),
+        needs_approval: l.needs_approval,
+        max_uses: l.max_uses,
+        uses: l.uses,
+        created_by: l.created_by.to_string(),
+        created_at: Some(timestamp(l.created_at)),
+        expires_at: Some(timestamp(l.expires_at)),
+        revoked_at: l.revoked_at.map(timestamp),
+    }
+}
+
+fn link_created((link, token): (GuestLink, LinkToken)) -> pb::LinkCreated {
+    pb::LinkCreated { link: Some(guest_link(&link)), token: token.expose().to_owned() }
 }
 
 fn refuse_self(target: UserId, actor: UserId) -> Result<(), ApiError> {

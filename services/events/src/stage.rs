@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::{
     announce::{self, Change},
     domain::{
-        Action, ChangeKind, EventId, INVITATION_TTL, Invitation, InvitationState, Role, Stage, StageChange, UserId,
-        at_stored_precision, authorize, banned, media_grants,
+        Action, ChangeKind, EventId, GuestLink, INVITATION_TTL, Invitation, InvitationState, LinkSpec, LinkToken, Members, Role,
+        Stage, StageChange, UserId, at_stored_precision, authorize, banned, link_not_found, media_grants,
     },
     stage_store, store,
 };
@@ -304,6 +304,135 @@ impl Stages {
         let now = at_stored_precision(Utc::now());
         let change = StageChange::new(ChangeKind::Unbanned, actor, target, Role::Audience, now);
         commit(tx, &stage, change).await
+    }
+
+    /// A new guest invite link; its secret is returned once and only its hash is kept.
+    pub async fn create_link(&self, id: EventId, actor: UserId, spec: LinkSpec) -> Result<(GuestLink, LinkToken), ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let stage = lock(&mut tx, id, actor).await?;
+        event_over(&stage)?;
+        authorize(stage.role_of(actor), Action::ManageLinks { role: spec.role })?;
+        let now = at_stored_precision(Utc::now());
+        let link = GuestLink {
+            id: Uuid::now_v7(),
+            role: spec.role,
+            needs_approval: spec.needs_approval,
+            max_uses: spec.max_uses,
+            uses: 0,
+            created_by: actor,
+            created_at: now,
+            expires_at: now + spec.ttl,
+            revoked_at: None,
+        };
+        let token = LinkToken::generate();
+        stage_store::insert_link(&mut tx, id, &link, &token.hash()).await?;
+        tx.commit().await?;
+        tracing::info!(event_id = %id, actor_id = %actor, link_id = %link.id, role = link.role.as_str(), "guest link created");
+        Ok((link, token))
+    }
+
+    pub async fn links(&self, id: EventId, actor: UserId) -> Result<Vec<GuestLink>, ApiError> {
+        let event = store::find(&self.pool, id).await?.ok_or_else(|| event_not_found(id))?;
+        let members = stage_store::members(&self.pool, id).await?;
+        let stage = Stage { event, max_speakers: 0, members, banned: false };
+        authorize(stage.role_of(actor), Action::ManageLinks { role: Role::Speaker })?;
+        Ok(stage_store::links(&self.pool, id).await?)
+    }
+
+    /// Withdraws a link at once; with `regenerate`, a new link with the same settings replaces it.
+    pub async fn revoke_link(
+        &self,
+        id: EventId,
+        actor: UserId,
+        link_id: Uuid,
+        regenerate: bool,
+    ) -> Result<(GuestLink, Option<(GuestLink, LinkToken)>), ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let stage = lock(&mut tx, id, actor).await?;
+        let mut link = stage_store::find_link(&mut tx, id, link_id).await?.ok_or_else(link_not_found)?;
+        authorize(stage.role_of(actor), Action::ManageLinks { role: link.role })?;
+        let now = at_stored_precision(Utc::now());
+        if link.revoked_at.is_some() && !regenerate {
+            return Err(ApiError::new(ErrorKind::FailedPrecondition, "link_revoked", "this link was withdrawn already"));
+        }
+        if link.revoked_at.is_none() {
+            stage_store::revoke_link(&mut tx, link.id, now).await?;
+            link.revoked_at = Some(now);
+        }
+        let fresh = if regenerate {
+            event_over(&stage)?;
+            let new = GuestLink {
+                id: Uuid::now_v7(),
+                uses: 0,
+                created_by: actor,
+                created_at: now,
+                expires_at: now + (link.expires_at - link.created_at),
+                revoked_at: None,
+                ..link.clone()
+            };
+            let token = LinkToken::generate();
+            stage_store::insert_link(&mut tx, id, &new, &token.hash()).await?;
+            Some((new, token))
+        } else {
+            None
+        };
+        tx.commit().await?;
+        tracing::info!(event_id = %id, actor_id = %actor, link_id = %link_id, regenerate, "guest link withdrawn");
+        Ok((link, fresh))
+    }
+
+    /// What a link offers, for the page a guest opens; refused once it cannot be used.
+    pub async fn peek_link(&self, token: &LinkToken) -> Result<(EventId, GuestLink), ApiError> {
+        let (id, link) = stage_store::link_by_token(&self.pool, &token.hash()).await?.ok_or_else(link_not_found)?;
+        link.check_usable(Utc::now())?;
+        let event = store::find(&self.pool, id).await?.ok_or_else(|| event_not_found(id))?;
+        event_over(&Stage { event, max_speakers: 0, members: Members::default(), banned: false })?;
+        Ok((id, link))
+    }
+
+    /// A guest (a new identity made for them) joins through a link: they take its role at once,
+    /// or, when the link needs approval, wait in the audience with their hand raised.
+    pub async fn redeem_link(&self, token: &LinkToken, guest: UserId) -> Result<(EventId, Outcome), ApiError> {
+        let (id, _) = stage_store::link_by_token(&self.pool, &token.hash()).await?.ok_or_else(link_not_found)?;
+        let mut tx = self.pool.begin().await?;
+        let mut stage = lock(&mut tx, id, guest).await?;
+        // Read again under the event's lock: concurrent redemptions of one link queue up here.
+        let (_, link) = stage_store::link_by_token(&mut *tx, &token.hash()).await?.ok_or_else(link_not_found)?;
+        let now = at_stored_precision(Utc::now());
+        link.check_usable(now)?;
+        event_over(&stage)?;
+        refuse_banned(&stage)?;
+        let from = stage.role_of(guest);
+        if from != Role::Audience {
+            return Err(ApiError::new(
+                ErrorKind::FailedPrecondition,
+                "already_on_stage",
+                "you hold a role in this event already",
+            ));
+        }
+        let change = if link.needs_approval {
+            stage_store::raise_hand(&mut tx, id, guest, now).await?;
+            let mut change = StageChange::new(ChangeKind::HandRaised, guest, guest, Role::Audience, now);
+            change.reason = "joined through an invite link; waiting for approval".into();
+            change
+        } else {
+            if link.role.on_stage() {
+                stage.check_seat_free()?;
+            }
+            let cohosts_changed = apply_role(&mut tx, &mut stage, link.created_by, guest, from, link.role, now).await?;
+            if cohosts_changed {
+                stage.event.updated_at = now;
+                store::save(&mut tx, &stage.event, true).await?;
+                announce::enqueue(&mut tx, &stage.event, Change::Updated).await?;
+            }
+            let mut change = StageChange::new(ChangeKind::RoleChanged, link.created_by, guest, link.role, now);
+            change.previous_role = Some(from);
+            change.reason = "joined through an invite link".into();
+            change
+        };
+        stage_store::use_link(&mut tx, link.id).await?;
+        let outcome = commit(tx, &stage, change).await?;
+        Ok((id, outcome))
     }
 
     pub async fn log(&self, id: EventId, actor: UserId, limit: u32) -> Result<Vec<StageChange>, ApiError> {

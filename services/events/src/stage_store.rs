@@ -5,9 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::{
-    ChangeKind, EventId, Invitation, InvitationState, Members, Role, StageChange, UserId,
-};
+use crate::domain::{ChangeKind, EventId, GuestLink, Invitation, InvitationState, Members, Role, StageChange, UserId};
 
 /// The moderators and speakers of an event.
 pub async fn members(db: impl PgExecutor<'_>, event: EventId) -> Result<Members, sqlx::Error> {
@@ -101,14 +99,7 @@ fn invitation(row: InvitationRow) -> Result<Invitation, sqlx::Error> {
     let (id, user, by, created_at, expires_at, state) = row;
     let state = InvitationState::from_stored(&state)
         .ok_or_else(|| sqlx::Error::Decode(format!("invitation {id} has unknown state {state:?}").into()))?;
-    Ok(Invitation {
-        id,
-        user_id: UserId::from_uuid(user),
-        invited_by: UserId::from_uuid(by),
-        created_at,
-        expires_at,
-        state,
-    })
+    Ok(Invitation { id, user_id: UserId::from_uuid(user), invited_by: UserId::from_uuid(by), created_at, expires_at, state })
 }
 
 /// Static SQL with the invitation columns, so no caller can forget one.
@@ -164,7 +155,12 @@ pub async fn answer_invitation(
 
 /// Cancels `user`'s pending invitation, if any (they came on stage another way, or were banned).
 /// An expired one is cancelled too, so a new invitation can be made.
-pub async fn cancel_invitations(conn: &mut PgConnection, event: EventId, user: UserId, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn cancel_invitations(
+    conn: &mut PgConnection,
+    event: EventId,
+    user: UserId,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE stage_invitations SET state = 'cancelled', answered_at = $3 \
          WHERE event_id = $1 AND user_id = $2 AND state = 'pending'",
@@ -277,4 +273,107 @@ pub async fn read_log(db: impl PgExecutor<'_>, event: EventId, limit: i64) -> Re
             Ok(change)
         })
         .collect()
+}
+
+// ---- guest invite links -------------------------------------------------------------------
+
+type LinkRow = (Uuid, String, bool, i32, i32, Uuid, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
+
+fn link(row: LinkRow) -> Result<GuestLink, sqlx::Error> {
+    let (id, role, needs_approval, max_uses, uses, created_by, created_at, expires_at, revoked_at) = row;
+    let role = Role::parse(&role).map_err(|_| sqlx::Error::Decode(format!("link {id} has unknown role {role:?}").into()))?;
+    Ok(GuestLink {
+        id,
+        role,
+        needs_approval,
+        max_uses: max_uses.max(0) as u32,
+        uses: uses.max(0) as u32,
+        created_by: UserId::from_uuid(created_by),
+        created_at,
+        expires_at,
+        revoked_at,
+    })
+}
+
+macro_rules! select_links {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, role, needs_approval, max_uses, uses, created_by, created_at, expires_at, revoked_at \
+             FROM stage_links ",
+            $tail
+        )
+    };
+}
+
+pub async fn insert_link(
+    conn: &mut PgConnection,
+    event: EventId,
+    link: &GuestLink,
+    token_hash: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO stage_links (id, event_id, token_hash, role, needs_approval, max_uses, uses, created_by, created_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(link.id)
+    .bind(event.as_uuid())
+    .bind(token_hash)
+    .bind(link.role.as_str())
+    .bind(link.needs_approval)
+    .bind(link.max_uses as i32)
+    .bind(link.uses as i32)
+    .bind(link.created_by.as_uuid())
+    .bind(link.created_at)
+    .bind(link.expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The event's links, newest first (at most 200).
+pub async fn links(db: impl PgExecutor<'_>, event: EventId) -> Result<Vec<GuestLink>, sqlx::Error> {
+    let rows: Vec<LinkRow> = sqlx::query_as(select_links!("WHERE event_id = $1 ORDER BY created_at DESC LIMIT 200"))
+        .bind(event.as_uuid())
+        .fetch_all(db)
+        .await?;
+    rows.into_iter().map(link).collect()
+}
+
+pub async fn find_link(conn: &mut PgConnection, event: EventId, id: Uuid) -> Result<Option<GuestLink>, sqlx::Error> {
+    let row: Option<LinkRow> = sqlx::query_as(select_links!("WHERE event_id = $1 AND id = $2"))
+        .bind(event.as_uuid())
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(link).transpose()
+}
+
+/// The link with this secret and its event, without a lock (to show a guest what it is).
+pub async fn link_by_token(db: impl PgExecutor<'_>, token_hash: &[u8]) -> Result<Option<(EventId, GuestLink)>, sqlx::Error> {
+    let row: Option<(Uuid, Uuid, String, bool, i32, i32, Uuid, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>)> =
+        sqlx::query_as(
+            "SELECT event_id, id, role, needs_approval, max_uses, uses, created_by, created_at, expires_at, revoked_at \
+             FROM stage_links WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(db)
+        .await?;
+    row.map(|(event, id, role, na, max, uses, by, at, exp, rev)| {
+        link((id, role, na, max, uses, by, at, exp, rev)).map(|l| (EventId::from_uuid(event), l))
+    })
+    .transpose()
+}
+
+pub async fn revoke_link(conn: &mut PgConnection, id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE stage_links SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn use_link(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE stage_links SET uses = uses + 1 WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(())
 }

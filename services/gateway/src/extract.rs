@@ -54,6 +54,26 @@ pub struct AuthUser {
     pub user_id: String,
     pub session_id: String,
     pub display_name: String,
+    /// A guest session's event: the only event this caller may act on.
+    pub event_scope: Option<String>,
+}
+
+impl AuthUser {
+    /// Refuses a guest outside their event. `path` is the request path under the API root.
+    pub fn check_scope(&self, path: &str) -> Result<(), Problem> {
+        let Some(event) = &self.event_scope else { return Ok(()) };
+        let own = format!("/api/v1/events/{event}");
+        let inside = path == own || path.starts_with(&format!("{own}/")) || path == "/api/v1/me";
+        if inside {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                ErrorKind::PermissionDenied,
+                "guest_session_scope",
+                "a guest session can only take part in the event it was invited to",
+            ))
+        }
+    }
 }
 
 fn token_problem(e: TokenError) -> Problem {
@@ -84,7 +104,11 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or_else(|| {
                 Problem::new(ErrorKind::Unauthenticated, "missing_token", "the Authorization header must be: Bearer <token>")
             })?;
-        authenticate(state, token).await
+        let user = authenticate(state, token).await?;
+        // The API is nested under /api/v1, which nesting strips from `parts.uri`.
+        let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
+        user.check_scope(path)?;
+        Ok(user)
     }
 }
 
@@ -140,5 +164,5 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Pro
             }
         }
     }
-    Ok(AuthUser { user_id: claims.sub, session_id: claims.sid, display_name: claims.name })
+    Ok(AuthUser { user_id: claims.sub, session_id: claims.sid, display_name: claims.name, event_scope: claims.evt })
 }

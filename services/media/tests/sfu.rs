@@ -206,8 +206,7 @@ impl Net {
 
     fn join_with(&mut self, mut c: Client, claims: MediaClaims, sources: &[TrackSource]) -> Result<usize, OfferError> {
         let (offer, map) = c.offer(sources);
-        let joined =
-            self.sfu.join(self.now, JoinRequest { claims, offer, sources: map, kind: ConnectionKind::Participant })?;
+        let joined = self.sfu.join(self.now, JoinRequest { claims, offer, sources: map, kind: ConnectionKind::Participant })?;
         c.accept_answer(&joined.answer);
         c.peer = Some(joined.peer);
         self.clients.push(c);

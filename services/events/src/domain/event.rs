@@ -1,7 +1,7 @@
 use chrono::{DateTime, Duration, DurationRound, TimeDelta, Utc};
 use stagecast_kit::{ApiError, ErrorKind};
 
-use super::{CoHosts, Role, CoverUrl, Description, EventId, EventStatus, EventTitle, Transition, UserId};
+use super::{CoHosts, CoverUrl, Description, EventId, EventStatus, EventTitle, Role, Transition, UserId};
 
 /// How far in the past a new start time may be: a client whose clock runs a little behind (or a
 /// form submitted a few seconds after "now" was picked) should not be refused.

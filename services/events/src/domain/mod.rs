@@ -7,6 +7,7 @@
 mod cohosts;
 mod event;
 mod ids;
+mod links;
 mod listing;
 mod policy;
 mod stage;
@@ -16,10 +17,9 @@ mod text;
 pub use cohosts::CoHosts;
 pub use event::{CLOCK_SKEW, Changes, Event, EventPatch, NewEvent, at_stored_precision};
 pub use ids::{EventId, UserId};
+pub use links::{GuestLink, LinkSpec, LinkToken, link_not_found};
 pub use listing::{Cursor, ListFilter, ListQuery, Page, PageSize};
 pub use policy::{Action, ChatRights, Role, authorize, chat_rights, media_grants};
-pub use stage::{
-    ChangeKind, INVITATION_TTL, Invitation, InvitationState, Members, Stage, StageChange, banned, parse_reason,
-};
+pub use stage::{ChangeKind, INVITATION_TTL, Invitation, InvitationState, Members, Stage, StageChange, banned, parse_reason};
 pub use status::{EventStatus, Transition};
 pub use text::{CoverUrl, Description, EventTitle};

@@ -107,23 +107,40 @@ pub enum Action {
     /// Raise one's own hand to ask to speak.
     RaiseHand,
     /// Lower someone else's raised hand (one's own is always allowed).
-    LowerHand { target: Role },
+    LowerHand {
+        target: Role,
+    },
     /// Invite someone to speak; they accept or decline.
-    Invite { target: Role },
+    Invite {
+        target: Role,
+    },
     /// Put someone on a role (`to`), without asking them; `to == Audience` moves them off the
     /// stage. Giving oneself the audience role (leaving the stage) is always allowed.
-    SetRole { target: Role, to: Role },
+    SetRole {
+        target: Role,
+        to: Role,
+    },
     /// Mute someone's track on the server; only they can unmute.
-    Mute { target: Role },
+    Mute {
+        target: Role,
+    },
     /// Disconnect someone from the event (they may come back).
-    Kick { target: Role },
+    Kick {
+        target: Role,
+    },
     /// Keep someone out of the event (media, WebSocket, chat) until lifted.
-    Ban { target: Role },
+    Ban {
+        target: Role,
+    },
     Unban,
     /// See the hand queue, pending invitations and the stage log.
     SeeQueue,
     /// End the event for everyone.
     EndEvent,
+    /// Make, list, withdraw or regenerate guest invite links granting `role`.
+    ManageLinks {
+        role: Role,
+    },
 }
 
 impl Action {
@@ -140,6 +157,7 @@ impl Action {
             Action::Unban => "lift a ban",
             Action::SeeQueue => "see the stage queue",
             Action::EndEvent => "end the event",
+            Action::ManageLinks { .. } => "manage invite links for this role",
         }
     }
 
@@ -169,6 +187,9 @@ pub fn authorize(actor: Role, action: Action) -> Result<(), ApiError> {
     let allowed = match action {
         Action::RaiseHand => actor == Role::Audience,
         Action::EndEvent => actor == Role::Host,
+        // A link is an appointment made in advance: co-host links are the host's alone.
+        Action::ManageLinks { role: Role::CoHost | Role::Host } => actor == Role::Host,
+        Action::ManageLinks { .. } => matches!(actor, Role::Host | Role::CoHost),
         // Only the host appoints co-hosts, removes them or hands over the host role.
         Action::SetRole { target, to } if matches!(to, Role::Host | Role::CoHost) || target == Role::CoHost => {
             actor == Role::Host
@@ -305,6 +326,12 @@ mod tests {
         check("speaker to host", set(Speaker, Host), ["ok", NA, NA, NA, NA]);
         // Nothing to change.
         check("speaker to speaker", set(Speaker, Speaker), ["role_unchanged", "role_unchanged", "role_unchanged", NA, NA]);
+    }
+
+    #[test]
+    fn hosts_and_cohosts_make_speaker_links_and_only_the_host_cohost_links() {
+        check("speaker links", |_| Action::ManageLinks { role: Speaker }, ["ok", "ok", NA, NA, NA]);
+        check("cohost links", |_| Action::ManageLinks { role: CoHost }, ["ok", NA, NA, NA, NA]);
     }
 
     #[test]

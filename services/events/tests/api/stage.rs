@@ -197,7 +197,10 @@ async fn every_stage_action_by_every_role_is_allowed_or_refused_by_rank() {
     type Table = [(&'static str, [&'static str; 5]); 5];
     // kick: (target role, expected per actor host, cohost, moderator, speaker, audience)
     let kick: Table = [
-        ("host", ["cannot_act_on_yourself", "cannot_act_on_higher_role", "cannot_act_on_higher_role", "not_allowed", "not_allowed"]),
+        (
+            "host",
+            ["cannot_act_on_yourself", "cannot_act_on_higher_role", "cannot_act_on_higher_role", "not_allowed", "not_allowed"],
+        ),
         ("cohost", ["ok", "cannot_act_on_yourself", "cannot_act_on_higher_role", "not_allowed", "not_allowed"]),
         ("moderator", ["ok", "ok", "cannot_act_on_yourself", "not_allowed", "not_allowed"]),
         ("speaker", ["ok", "ok", "ok", "cannot_act_on_yourself", "not_allowed"]),
@@ -248,11 +251,17 @@ async fn of_two_promotions_racing_for_the_last_seat_exactly_one_wins() {
     let app = spawn_app().await;
     let cast = app.live_stage().await;
     // Host, co-host and speaker hold 3 seats; one is left.
-    sqlx::query("UPDATE events.events SET max_speakers = 4 WHERE id = $1::uuid").bind(&cast.event).execute(&app.db).await.unwrap();
+    sqlx::query("UPDATE events.events SET max_speakers = 4 WHERE id = $1::uuid")
+        .bind(&cast.event)
+        .execute(&app.db)
+        .await
+        .unwrap();
     for _ in 0..5 {
         let (a, b) = (user(), user());
-        let (ra, rb) =
-            tokio::join!(app.set_role(&cast.event, cast.host, a, "speaker"), app.set_role(&cast.event, cast.cohost, b, "speaker"));
+        let (ra, rb) = tokio::join!(
+            app.set_role(&cast.event, cast.host, a, "speaker"),
+            app.set_role(&cast.event, cast.cohost, b, "speaker")
+        );
         let mut codes = [code(ra), code(rb)];
         codes.sort();
         assert_eq!(codes, ["ok", "stage_full"]);
@@ -299,7 +308,11 @@ async fn a_ban_takes_the_role_and_refuses_grants_hands_and_promotions_until_lift
 async fn the_host_hands_over_and_stays_as_a_cohost_and_people_leave_the_stage_by_themselves() {
     let app = spawn_app().await;
     let cast = app.live_stage().await;
-    assert_refused(app.set_role(&cast.event, cast.host, cast.host, "audience").await, Code::FailedPrecondition, "host_must_hand_over");
+    assert_refused(
+        app.set_role(&cast.event, cast.host, cast.host, "audience").await,
+        Code::FailedPrecondition,
+        "host_must_hand_over",
+    );
     app.set_role(&cast.event, cast.speaker, cast.speaker, "audience").await.expect("a speaker leaves");
     assert_eq!(app.publish(&cast.event, cast.speaker).await, Vec::<String>::new());
     assert_refused(app.set_role(&cast.event, cast.viewer, cast.viewer, "speaker").await, Code::PermissionDenied, "not_allowed");
@@ -330,4 +343,56 @@ async fn the_stage_log_is_for_staff_and_lists_changes_newest_first() {
     assert_eq!(kinds, ["kicked", "role_changed", "role_changed"]);
     assert_eq!(entries[0].target_user_id, cast.viewer.to_string());
     assert_refused(log(cast.speaker).await, Code::PermissionDenied, "not_allowed");
+}
+
+#[tokio::test]
+async fn a_single_use_link_admits_exactly_one_of_two_racing_guests_and_an_expired_link_none() {
+    let app = spawn_app().await;
+    let cast = app.live_stage().await;
+    let make = || {
+        let r = pb::CreateLinkRequest {
+            event_id: cast.event.clone(),
+            actor_id: cast.host.to_string(),
+            role: "speaker".into(),
+            ..Default::default()
+        };
+        let mut stages = app.stages();
+        async move { stages.create_link(r).await.unwrap().into_inner() }
+    };
+    let redeem = |token: String, guest: Uuid| {
+        let mut stages = app.stages();
+        async move { stages.redeem_link(pb::RedeemLinkRequest { token, guest_user_id: guest.to_string() }).await }
+    };
+    let link = make().await;
+    assert_eq!(link.link.as_ref().unwrap().max_uses, 1);
+    let (a, b) = (user(), user());
+    let (ra, rb) = tokio::join!(redeem(link.token.clone(), a), redeem(link.token.clone(), b));
+    let mut codes = [
+        ra.map(|_| "ok".to_owned()).unwrap_or_else(|s| crate::helpers::error_code(&s)),
+        rb.map(|_| "ok".to_owned()).unwrap_or_else(|s| crate::helpers::error_code(&s)),
+    ];
+    codes.sort();
+    assert_eq!(codes, ["link_exhausted", "ok"]);
+    let speakers = [app.role(&cast.event, a).await.unwrap(), app.role(&cast.event, b).await.unwrap()];
+    assert_eq!(speakers.iter().filter(|r| *r == "speaker").count(), 1);
+
+    let expired = make().await;
+    sqlx::query("UPDATE events.stage_links SET expires_at = now() - interval '1 second' WHERE id = $1::uuid")
+        .bind(&expired.link.as_ref().unwrap().id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let peek = app.stages().peek_link(pb::PeekLinkRequest { token: expired.token.clone() }).await;
+    assert_refused(peek, Code::FailedPrecondition, "link_expired");
+    let before = app.stage_rows().await;
+    assert_refused(redeem(expired.token, user()).await, Code::FailedPrecondition, "link_expired");
+    assert_eq!(app.stage_rows().await, before, "a refused redemption changes nothing");
+    // A secret is kept only as a hash.
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM events.stage_links WHERE id = $1::uuid")
+        .bind(&link.link.unwrap().id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_ne!(stored, link.token.as_bytes());
+    assert_eq!(stored.len(), 32);
 }

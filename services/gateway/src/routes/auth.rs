@@ -61,6 +61,9 @@ pub struct User {
     display_name: String,
     avatar_url: Option<String>,
     created_at: Option<String>,
+    /// Set for a guest: the one event their session may act on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guest_event_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -80,10 +83,11 @@ pub(crate) fn user(p: pb::Profile) -> User {
         email: p.email,
         display_name: p.display_name,
         avatar_url: Some(p.avatar_url).filter(|s| !s.is_empty()),
+        guest_event_id: Some(p.guest_event_id).filter(|s| !s.is_empty()),
     }
 }
 
-fn tokens(s: pb::SessionResponse) -> Tokens {
+pub(crate) fn tokens(s: pb::SessionResponse) -> Tokens {
     Tokens {
         access_token: s.access_token,
         refresh_token: s.refresh_token,

@@ -11,13 +11,13 @@ use stagecast_kit::ErrorKind;
 use stagecast_proto::chat::v1::{self as pb, moderate_request::Action};
 
 use crate::{
-    routes::stage,
     extract::{ApiJson, AuthUser},
     live::{
         presence,
         protocol::{self, ChatMessage, ModerationAction, Presence},
     },
     problem::Problem,
+    routes::stage,
     state::AppState,
 };
 

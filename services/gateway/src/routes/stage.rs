@@ -35,6 +35,11 @@ pub fn router() -> Router<AppState> {
         .route("/events/{id}/kick", post(kick))
         .route("/events/{id}/bans", post(ban))
         .route("/events/{id}/bans/{user_id}", delete(unban))
+        .route("/events/{id}/stage/links", post(create_link).get(list_links))
+        .route("/events/{id}/stage/links/{link_id}", delete(revoke_link))
+        .route("/events/{id}/stage/links/{link_id}/regenerate", post(regenerate_link))
+        .route("/guest-links/{token}", get(peek_link))
+        .route("/guest-links/{token}/join", post(join_link))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -229,12 +234,7 @@ async fn people(st: &AppState, ids: Vec<String>) -> Vec<Person> {
 
 async fn view(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<StageView>, Problem> {
     let room = room_of(&id)?;
-    let s = st
-        .stage
-        .clone()
-        .get_stage(pb::GetStageRequest { event_id: room, actor_id: who.user_id })
-        .await?
-        .into_inner();
+    let s = st.stage.clone().get_stage(pb::GetStageRequest { event_id: room, actor_id: who.user_id }).await?.into_inner();
     let members = people(&st, s.members.iter().map(|m| m.user_id.clone()).collect()).await;
     let hands = people(&st, s.hands.iter().map(|h| h.user_id.clone()).collect()).await;
     let banned = people(&st, s.bans.iter().map(|b| b.user_id.clone()).collect()).await;
@@ -311,12 +311,7 @@ async fn answer(st: AppState, who: AuthUser, id: String, invitation_id: String, 
     let r = st
         .stage
         .clone()
-        .answer_invitation(pb::AnswerInvitationRequest {
-            event_id: room.clone(),
-            actor_id: who.user_id,
-            invitation_id,
-            accept,
-        })
+        .answer_invitation(pb::AnswerInvitationRequest { event_id: room.clone(), actor_id: who.user_id, invitation_id, accept })
         .await?
         .into_inner();
     Ok(changed(&st, &room, r).await)
@@ -348,12 +343,7 @@ async fn put_role(st: &AppState, who: &AuthUser, room: &str, target: String, rol
     let r = st
         .stage
         .clone()
-        .set_role(pb::SetRoleRequest {
-            event_id: room.to_owned(),
-            actor_id: who.user_id.clone(),
-            target_user_id: target,
-            role,
-        })
+        .set_role(pb::SetRoleRequest { event_id: room.to_owned(), actor_id: who.user_id.clone(), target_user_id: target, role })
         .await?
         .into_inner();
     Ok(changed(st, room, r).await)
@@ -377,7 +367,13 @@ async fn leave(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>
 }
 
 /// Bans `target` from the event (also the chat's `POST /chat/bans`).
-pub(crate) async fn ban_user(st: &AppState, who: &AuthUser, id: &str, target: String, reason: String) -> Result<Json<Changed>, Problem> {
+pub(crate) async fn ban_user(
+    st: &AppState,
+    who: &AuthUser,
+    id: &str,
+    target: String,
+    reason: String,
+) -> Result<Json<Changed>, Problem> {
     let room = room_of(id)?;
     let r = st.stage.clone().ban(pb::StageRequest { reason, ..request(&room, who, &target) }).await?;
     Ok(changed(st, &room, r.into_inner()).await)
@@ -389,7 +385,13 @@ pub(crate) async fn unban_user(st: &AppState, who: &AuthUser, id: &str, target: 
     Ok(changed(st, &room, r).await)
 }
 
-pub(crate) async fn set_user_role(st: &AppState, who: &AuthUser, id: &str, target: String, role: &str) -> Result<Json<Changed>, Problem> {
+pub(crate) async fn set_user_role(
+    st: &AppState,
+    who: &AuthUser,
+    id: &str,
+    target: String,
+    role: &str,
+) -> Result<Json<Changed>, Problem> {
     let room = room_of(id)?;
     put_role(st, who, &room, target, role.to_owned()).await
 }
@@ -404,7 +406,11 @@ pub(crate) async fn remove_moderator(st: &AppState, who: &AuthUser, id: &str, ta
         .await?
         .into_inner();
     if current.role != "moderator" {
-        return Err(Problem::new(stagecast_kit::ErrorKind::NotFound, "moderator_not_found", "this user is not a moderator of this event"));
+        return Err(Problem::new(
+            stagecast_kit::ErrorKind::NotFound,
+            "moderator_not_found",
+            "this user is not a moderator of this event",
+        ));
     }
     put_role(st, who, &room, target, "audience".to_owned()).await
 }
@@ -459,11 +465,200 @@ async fn log(
     if !(1..=500).contains(&limit) {
         return Err(Problem::new(stagecast_kit::ErrorKind::InvalidInput, "invalid_limit", "limit must be between 1 and 500"));
     }
+    let r = st.stage.clone().stage_log(pb::StageLogRequest { event_id: room, actor_id: who.user_id, limit }).await?.into_inner();
+    Ok(Json(StageLog { entries: r.entries.into_iter().map(change).collect() }))
+}
+
+// ---- guest invite links --------------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+pub struct GuestLink {
+    id: String,
+    role: String,
+    needs_approval: bool,
+    max_uses: u32,
+    uses: u32,
+    created_by: String,
+    created_at: Option<String>,
+    expires_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+fn guest_link(l: pb::GuestLink) -> GuestLink {
+    GuestLink {
+        created_at: rfc3339(l.created_at.as_ref()),
+        expires_at: rfc3339(l.expires_at.as_ref()),
+        revoked_at: rfc3339(l.revoked_at.as_ref()),
+        id: l.id,
+        role: l.role,
+        needs_approval: l.needs_approval,
+        max_uses: l.max_uses,
+        uses: l.uses,
+        created_by: l.created_by,
+    }
+}
+
+/// A link as made: its secret is in `token` and `join_url`, shown this once.
+#[derive(Debug, Serialize)]
+pub struct NewLink {
+    link: GuestLink,
+    token: String,
+    /// The web client's join page for this link.
+    join_url: String,
+}
+
+fn new_link(st: &AppState, c: pb::LinkCreated) -> NewLink {
+    let base = st.config.public_url.clone().unwrap_or_default();
+    NewLink { join_url: format!("{base}/join/{}", c.token), token: c.token, link: guest_link(c.link.unwrap_or_default()) }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    role: String,
+    #[serde(default)]
+    expires_in_secs: u32,
+    #[serde(default)]
+    max_uses: u32,
+    #[serde(default)]
+    needs_approval: bool,
+}
+
+async fn create_link(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<LinkBody>,
+) -> Result<(StatusCode, Json<NewLink>), Problem> {
+    let room = room_of(&id)?;
     let r = st
         .stage
         .clone()
-        .stage_log(pb::StageLogRequest { event_id: room, actor_id: who.user_id, limit })
+        .create_link(pb::CreateLinkRequest {
+            event_id: room,
+            actor_id: who.user_id,
+            role: b.role,
+            expires_in_secs: b.expires_in_secs,
+            max_uses: b.max_uses,
+            needs_approval: b.needs_approval,
+        })
         .await?
         .into_inner();
-    Ok(Json(StageLog { entries: r.entries.into_iter().map(change).collect() }))
+    Ok((StatusCode::CREATED, Json(new_link(&st, r))))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Links {
+    links: Vec<GuestLink>,
+}
+
+async fn list_links(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Links>, Problem> {
+    let room = room_of(&id)?;
+    let r = st.stage.clone().list_links(pb::ListLinksRequest { event_id: room, actor_id: who.user_id }).await?.into_inner();
+    Ok(Json(Links { links: r.links.into_iter().map(guest_link).collect() }))
+}
+
+async fn revoke(
+    st: &AppState,
+    who: AuthUser,
+    id: &str,
+    link_id: String,
+    regenerate: bool,
+) -> Result<pb::RevokeLinkResponse, Problem> {
+    let room = room_of(id)?;
+    let request = pb::RevokeLinkRequest { event_id: room, actor_id: who.user_id, link_id, regenerate };
+    Ok(st.stage.clone().revoke_link(request).await?.into_inner())
+}
+
+async fn revoke_link(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, link_id)): Path<(String, String)>,
+) -> Result<Json<GuestLink>, Problem> {
+    let r = revoke(&st, who, &id, link_id, false).await?;
+    Ok(Json(guest_link(r.revoked.unwrap_or_default())))
+}
+
+async fn regenerate_link(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, link_id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<NewLink>), Problem> {
+    let r = revoke(&st, who, &id, link_id, true).await?;
+    let replacement =
+        r.replacement.ok_or_else(|| Problem(stagecast_kit::ApiError::internal("regenerate answered without a link")))?;
+    Ok((StatusCode::CREATED, Json(new_link(&st, replacement))))
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkOffer {
+    event: crate::routes::events::Event,
+    role: String,
+    needs_approval: bool,
+    expires_at: Option<String>,
+}
+
+/// What a link offers, for the join page (no account needed).
+async fn peek_link(State(st): State<AppState>, Path(token): Path<String>) -> Result<Json<LinkOffer>, Problem> {
+    let r = st.stage.clone().peek_link(pb::PeekLinkRequest { token }).await?.into_inner();
+    let event = st.events.clone().get_event(pb::GetEventRequest { id: r.event_id }).await?.into_inner();
+    let link = r.link.unwrap_or_default();
+    Ok(Json(LinkOffer {
+        event: crate::routes::events::event(event),
+        role: link.role,
+        needs_approval: link.needs_approval,
+        expires_at: rfc3339(link.expires_at.as_ref()),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinBody {
+    display_name: String,
+    #[serde(default)]
+    avatar_url: String,
+}
+
+#[derive(Serialize)]
+pub struct Joined {
+    #[serde(flatten)]
+    tokens: crate::routes::auth::Tokens,
+    event_id: String,
+    role: String,
+    change: Option<StageChange>,
+}
+
+/// A person without an account joins through a link: the link is checked, a guest identity of
+/// their own is made (a session good for this event only), and the link's role is theirs.
+async fn join_link(
+    State(st): State<AppState>,
+    crate::extract::ClientIp(ip): crate::extract::ClientIp,
+    Path(token): Path<String>,
+    ApiJson(b): ApiJson<JoinBody>,
+) -> Result<(StatusCode, Json<Joined>), Problem> {
+    let mut redis = st.redis.clone();
+    let hour = std::time::Duration::from_secs(3600);
+    crate::ratelimit::check(&mut redis, &format!("guest_join:ip:{ip}"), st.config.signup_limit_per_hour, hour).await?;
+    // Checked first, so a dead link makes no guest identity.
+    let peek = st.stage.clone().peek_link(pb::PeekLinkRequest { token: token.clone() }).await?.into_inner();
+    let session = st
+        .auth
+        .clone()
+        .create_guest(auth_pb::CreateGuestRequest {
+            display_name: b.display_name,
+            avatar_url: b.avatar_url,
+            event_id: peek.event_id.clone(),
+        })
+        .await?
+        .into_inner();
+    let guest_id = session.user.as_ref().map(|u| u.id.clone()).unwrap_or_default();
+    let r = st.stage.clone().redeem_link(pb::RedeemLinkRequest { token, guest_user_id: guest_id }).await?.into_inner();
+    let result = r.result.unwrap_or_default();
+    let role = result.change.as_ref().map(|c| c.role.clone()).unwrap_or_default();
+    let applied = changed(&st, &r.event_id, result).await;
+    let Json(Changed { change, .. }) = applied;
+    Ok((
+        StatusCode::CREATED,
+        Json(Joined { tokens: crate::routes::auth::tokens(session), event_id: r.event_id, role, change: Some(change) }),
+    ))
 }

@@ -148,6 +148,7 @@ async fn missing_forged_foreign_and_expired_tokens_are_refused() {
         iat: now - 3600,
         exp,
         jti: "t".into(),
+        evt: None,
     };
     let foreign = Signer::generate().sign(&claims(now + 600));
     assert_problem(app.get("/api/v1/me", Some(&foreign)).await, StatusCode::UNAUTHORIZED, "token_invalid").await;

@@ -56,7 +56,9 @@ async fn a_raised_hand_is_invited_and_the_speaker_gets_publishing_rights_while_e
     assert_eq!(view["hands"][0]["display_name"], "Ada", "the queue names people");
     assert_eq!(view["members"][0]["role"], "host");
 
-    let r = app.post(&format!("/api/v1/events/{event}/stage/invitations"), Some(&host.access), json!({"user_id": guest.user_id})).await;
+    let r = app
+        .post(&format!("/api/v1/events/{event}/stage/invitations"), Some(&host.access), json!({"user_id": guest.user_id}))
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let invited = next_of(&mut guest_ws, "stage").await;
     assert_eq!(invited["change"]["kind"], "hand_raised");
@@ -66,7 +68,8 @@ async fn a_raised_hand_is_invited_and_the_speaker_gets_publishing_rights_while_e
     assert_eq!(app.stage_view(&event, &guest).await["invitations"][0]["id"], invitation.as_str());
     assert_eq!(app.token_role(&event, &guest).await, json!(["audience", []]));
 
-    let r = app.post(&format!("/api/v1/events/{event}/stage/invitations/{invitation}/accept"), Some(&guest.access), json!({})).await;
+    let r =
+        app.post(&format!("/api/v1/events/{event}/stage/invitations/{invitation}/accept"), Some(&guest.access), json!({})).await;
     assert_eq!(r.status(), StatusCode::OK);
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["change"]["role"], "speaker");
@@ -74,7 +77,8 @@ async fn a_raised_hand_is_invited_and_the_speaker_gets_publishing_rights_while_e
     assert_eq!(b["applied_to_media"], true);
     assert_eq!(app.token_role(&event, &guest).await, json!(["speaker", ["camera", "microphone"]]));
     // Accepting twice is refused and changes nothing.
-    let r = app.post(&format!("/api/v1/events/{event}/stage/invitations/{invitation}/accept"), Some(&guest.access), json!({})).await;
+    let r =
+        app.post(&format!("/api/v1/events/{event}/stage/invitations/{invitation}/accept"), Some(&guest.access), json!({})).await;
     assert_problem(r, StatusCode::NOT_FOUND, "invitation_not_found").await;
 
     // The speaker steps down by themselves.
@@ -119,9 +123,16 @@ async fn rank_rules_hold_through_the_public_api_and_refusals_change_nothing() {
     assert_problem(kick(&speaker, &viewer).await, StatusCode::FORBIDDEN, "not_allowed").await;
     let r = app.post(&format!("/api/v1/events/{event}/stage/hand"), Some(&speaker.access), json!({})).await;
     assert_problem(r, StatusCode::CONFLICT, "already_on_stage").await;
-    let r = app.post(&format!("/api/v1/events/{event}/stage/invitations/{}/accept", uuid::Uuid::now_v7()), Some(&viewer.access), json!({})).await;
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/stage/invitations/{}/accept", uuid::Uuid::now_v7()),
+            Some(&viewer.access),
+            json!({}),
+        )
+        .await;
     assert_problem(r, StatusCode::NOT_FOUND, "invitation_not_found").await;
-    let r = app.post(&format!("/api/v1/events/{event}/stage/invitations"), Some(&host.access), json!({"user_id": "nobody"})).await;
+    let r =
+        app.post(&format!("/api/v1/events/{event}/stage/invitations"), Some(&host.access), json!({"user_id": "nobody"})).await;
     assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_target_user_id").await;
     assert_eq!(app.stage_view(&event, &host).await, before, "refusals changed nothing");
 
@@ -157,7 +168,9 @@ async fn a_kick_closes_the_socket_and_a_ban_keeps_the_user_out_of_media_sockets_
     next_of(&mut ws, "hello").await;
     assert_eq!(app.token_role(&event, &troll).await[0], "audience");
 
-    let r = app.post(&format!("/api/v1/events/{event}/bans"), Some(&host.access), json!({"user_id": troll.user_id, "reason": "spam"})).await;
+    let r = app
+        .post(&format!("/api/v1/events/{event}/bans"), Some(&host.access), json!({"user_id": troll.user_id, "reason": "spam"}))
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(closed_with(&mut ws).await, 4003);
     let r = app.post(&format!("/api/v1/events/{event}/media-token"), Some(&troll.access), json!({})).await;
@@ -171,19 +184,178 @@ async fn a_kick_closes_the_socket_and_a_ban_keeps_the_user_out_of_media_sockets_
     })
     .await;
     assert!(chat_refuses, "the live socket refuses a banned user within 5 s");
-    let r = app.post(&format!("/api/v1/events/{event}/chat/messages"), Some(&troll.access), json!({"client_msg_id": "b1", "text": "hello?"})).await;
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/chat/messages"),
+            Some(&troll.access),
+            json!({"client_msg_id": "b1", "text": "hello?"}),
+        )
+        .await;
     assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
     assert_eq!(app.stage_view(&event, &host).await["bans"][0]["user_id"], troll.user_id.as_str());
 
-    let r = app.http.delete(app.url(&format!("/api/v1/events/{event}/bans/{}", troll.user_id))).bearer_auth(&host.access).send().await.unwrap();
+    let r = app
+        .http
+        .delete(app.url(&format!("/api/v1/events/{event}/bans/{}", troll.user_id)))
+        .bearer_auth(&host.access)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(app.token_role(&event, &troll).await[0], "audience");
     let lifted = eventually(async || {
-        let r = app.post(&format!("/api/v1/events/{event}/chat/messages"), Some(&troll.access), json!({"client_msg_id": "b2", "text": "sorry"})).await;
+        let r = app
+            .post(
+                &format!("/api/v1/events/{event}/chat/messages"),
+                Some(&troll.access),
+                json!({"client_msg_id": "b2", "text": "sorry"}),
+            )
+            .await;
         r.status().is_success()
     })
     .await;
     assert!(lifted, "chat takes them back within 5 s of the ban being lifted");
-    let r = app.http.delete(app.url(&format!("/api/v1/events/{event}/bans/{}", troll.user_id))).bearer_auth(&host.access).send().await.unwrap();
+    let r = app
+        .http
+        .delete(app.url(&format!("/api/v1/events/{event}/bans/{}", troll.user_id)))
+        .bearer_auth(&host.access)
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, StatusCode::CONFLICT, "not_banned").await;
+}
+
+#[tokio::test]
+async fn a_guest_joins_through_a_link_without_an_account_and_can_only_take_part_in_that_event() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let cohost = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+    let other_event = event_of(&app, &host).await;
+    assert_eq!(app.put_role(&event, &host, &cohost, "cohost").await.status(), StatusCode::OK);
+
+    let r = app
+        .post(&format!("/api/v1/events/{event}/stage/links"), Some(&host.access), json!({"role": "speaker", "max_uses": 2}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let made: Value = r.json().await.unwrap();
+    let token = made["token"].as_str().unwrap().to_owned();
+    assert!(made["join_url"].as_str().unwrap().ends_with(&format!("/join/{token}")));
+    assert_eq!((&made["link"]["role"], &made["link"]["uses"]), (&json!("speaker"), &json!(0)));
+    // Only the host hands out co-host links; a bad role or expiry is named.
+    let r = app.post(&format!("/api/v1/events/{event}/stage/links"), Some(&cohost.access), json!({"role": "cohost"})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "not_allowed").await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/links"), Some(&host.access), json!({"role": "moderator"})).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_link_role").await;
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/stage/links"),
+            Some(&host.access),
+            json!({"role": "speaker", "expires_in_secs": 5}),
+        )
+        .await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_expiry").await;
+
+    // The join page needs no account.
+    let offer: Value = app.get(&format!("/api/v1/guest-links/{token}"), None).await.json().await.unwrap();
+    assert_eq!((&offer["event"]["id"], &offer["role"]), (&json!(event), &json!("speaker")));
+    let join = |name: &str| {
+        let path = format!("/api/v1/guest-links/{token}/join");
+        let body = json!({"display_name": name});
+        let app = &app;
+        async move { app.post(&path, None, body).await }
+    };
+    let r = join("Grace").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let grace: Value = r.json().await.unwrap();
+    assert_eq!(
+        (&grace["role"], &grace["event_id"], &grace["user"]["guest_event_id"]),
+        (&json!("speaker"), &json!(event), &json!(event))
+    );
+    let grace_access = grace["access_token"].as_str().unwrap().to_owned();
+    let grace_id = grace["user"]["id"].as_str().unwrap().to_owned();
+    let grace_account =
+        Account { access: grace_access.clone(), refresh: String::new(), user_id: grace_id.clone(), email: String::new() };
+    assert_eq!(app.token_role(&event, &grace_account).await, json!(["speaker", ["camera", "microphone"]]));
+    let me: Value = app.get("/api/v1/me", Some(&grace_access)).await.json().await.unwrap();
+    assert_eq!(me["display_name"], "Grace");
+
+    // The guest session takes part in this event and nothing else.
+    let r = app.post(&format!("/api/v1/events/{other_event}/media-token"), Some(&grace_access), json!({})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "guest_session_scope").await;
+    assert_problem(
+        app.get("/api/v1/events?status=upcoming", Some(&grace_access)).await,
+        StatusCode::FORBIDDEN,
+        "guest_session_scope",
+    )
+    .await;
+    let r =
+        app.post("/api/v1/events", Some(&grace_access), json!({"title": "Mine", "starts_at": crate::helpers::at(3600)})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "guest_session_scope").await;
+    let mut ws = connect(&app.base, &event, &grace_access).await;
+    next_of(&mut ws, "hello").await;
+    let mut elsewhere = connect(&app.base, &other_event, &grace_access).await;
+    assert_eq!(next_of(&mut elsewhere, "error").await["code"], "guest_session_scope");
+
+    // Each guest is somebody of their own; the link runs out after its uses.
+    let r = join("Linus").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let linus: Value = r.json().await.unwrap();
+    assert_ne!(linus["user"]["id"], grace["user"]["id"]);
+    assert_problem(join("Third").await, StatusCode::CONFLICT, "link_exhausted").await;
+
+    // Regenerating stops the old link at once; revoking stops the new one.
+    let link_id = made["link"]["id"].as_str().unwrap();
+    let r = app.post(&format!("/api/v1/events/{event}/stage/links/{link_id}/regenerate"), Some(&host.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let fresh: Value = r.json().await.unwrap();
+    assert_problem(app.get(&format!("/api/v1/guest-links/{token}"), None).await, StatusCode::CONFLICT, "link_revoked").await;
+    let fresh_token = fresh["token"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/api/v1/guest-links/{fresh_token}"), None).await.status(), StatusCode::OK);
+    let fresh_id = fresh["link"]["id"].as_str().unwrap();
+    let r = app
+        .http
+        .delete(app.url(&format!("/api/v1/events/{event}/stage/links/{fresh_id}")))
+        .bearer_auth(&host.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.post(&format!("/api/v1/guest-links/{fresh_token}/join"), None, json!({"display_name": "Late"})).await;
+    assert_problem(r, StatusCode::CONFLICT, "link_revoked").await;
+    assert_problem(app.get("/api/v1/guest-links/not-a-link", None).await, StatusCode::NOT_FOUND, "link_not_found").await;
+    let links: Value = app.get(&format!("/api/v1/events/{event}/stage/links"), Some(&cohost.access)).await.json().await.unwrap();
+    assert_eq!(links["links"].as_array().unwrap().len(), 2);
+    assert!(links["links"].as_array().unwrap().iter().all(|l| l.get("token").is_none()), "secrets are shown once");
+
+    // Guests are kicked and banned like anyone.
+    let r = app.post(&format!("/api/v1/events/{event}/bans"), Some(&host.access), json!({"user_id": grace_id})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(closed_with(&mut ws).await, 4003);
+    let r = app.post(&format!("/api/v1/events/{event}/media-token"), Some(&grace_access), json!({})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
+}
+
+#[tokio::test]
+async fn a_link_with_approval_puts_the_guest_in_the_hand_queue() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+    let r = app
+        .post(
+            &format!("/api/v1/events/{event}/stage/links"),
+            Some(&host.access),
+            json!({"role": "speaker", "needs_approval": true}),
+        )
+        .await;
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let r = app.post(&format!("/api/v1/guest-links/{token}/join"), None, json!({"display_name": "Ada Guest"})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let guest: Value = r.json().await.unwrap();
+    assert_eq!((&guest["role"], &guest["change"]["kind"]), (&json!("audience"), &json!("hand_raised")));
+    let view = app.stage_view(&event, &host).await;
+    assert_eq!(view["hands"][0]["user_id"], guest["user"]["id"]);
+    assert_eq!(view["hands"][0]["display_name"], "Ada Guest");
+    let r = app.post(&format!("/api/v1/guest-links/{token}/join"), None, json!({"display_name": ""})).await;
+    assert_problem(r, StatusCode::CONFLICT, "link_exhausted").await;
 }
