@@ -328,4 +328,89 @@ describe('ApiClient stage', () => {
     const err = await api.invite('e', 'u2').catch((e: unknown) => e);
     expect(errorText(err)).toBe('all 8 speaker seats are taken. Every speaker seat is taken. Move a speaker back to the audience first.');
   });
+
+  it('makes, lists, withdraws and regenerates guest links on the event', async () => {
+    const link = { id: 'l/1', role: 'speaker', needs_approval: true, max_uses: 3, uses: 0, created_by: 'u1', created_at: 'x', expires_at: 'y', revoked_at: null };
+    const created = { link, token: 'tok', join_url: '/join/tok' };
+    const { fetch, calls } = fakeFetch(
+      () => json(201, created),
+      () => json(200, { links: [link] }),
+      () => json(200, { ...link, revoked_at: 'z' }),
+      () => json(201, created),
+    );
+    const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
+    await expect(api.createGuestLink('e1', { role: 'speaker', expires_in_secs: 3600, max_uses: 3, needs_approval: true })).resolves.toEqual(created);
+    await expect(api.guestLinks('e1')).resolves.toEqual({ links: [link] });
+    await expect(api.withdrawGuestLink('e1', 'l/1')).resolves.toMatchObject({ revoked_at: 'z' });
+    await expect(api.regenerateGuestLink('e1', 'l/1')).resolves.toEqual(created);
+    expect(calls.map((c) => [c.method, c.url, c.auth])).toEqual([
+      ['POST', '/api/v1/events/e1/stage/links', 'Bearer access-1'],
+      ['GET', '/api/v1/events/e1/stage/links', 'Bearer access-1'],
+      ['DELETE', '/api/v1/events/e1/stage/links/l%2F1', 'Bearer access-1'],
+      ['POST', '/api/v1/events/e1/stage/links/l%2F1/regenerate', 'Bearer access-1'],
+    ]);
+    expect(calls[0].body).toEqual({ role: 'speaker', expires_in_secs: 3600, max_uses: 3, needs_approval: true });
+  });
+
+  it('reads a guest link without a token and joins as a guest, replacing the session', async () => {
+    const store = memorySessionStore(session(1));
+    const info = { event: { id: 'e1', title: 'Show' }, role: 'speaker', needs_approval: false, expires_at: 'y' };
+    const guestUser = { id: 'g1', email: '', display_name: 'Gus', avatar_url: null, created_at: 'x', guest_event_id: 'e1' };
+    const joined = { access_token: 'ga', refresh_token: 'gr', token_type: 'Bearer', expires_in: 900, session_id: 's', user: guestUser, event_id: 'e1', role: 'speaker', change: null };
+    const { fetch, calls } = fakeFetch(
+      () => json(200, info),
+      () => json(201, joined),
+      () => new Response(null, { status: 204 }),
+    );
+    const onSession = vi.fn();
+    const api = new ApiClient({ store, fetch, onSession });
+    await expect(api.guestLinkInfo('a b')).resolves.toEqual(info);
+    await expect(api.joinAsGuest('a b', 'Gus')).resolves.toMatchObject({ event_id: 'e1', role: 'speaker' });
+    expect(calls.map((c) => [c.method, c.url, c.auth])).toEqual([
+      ['GET', '/api/v1/guest-links/a%20b', null],
+      ['POST', '/api/v1/guest-links/a%20b/join', null],
+      ['POST', '/api/v1/auth/logout', null],
+    ]);
+    expect(calls[1].body).toEqual({ display_name: 'Gus' });
+    expect(calls[2].body).toEqual({ refresh_token: 'refresh-1' });
+    expect(store.get()).toEqual({ access_token: 'ga', refresh_token: 'gr', user: guestUser });
+    expect(api.guestEventId).toBe('e1');
+    expect(onSession).toHaveBeenCalledTimes(1);
+  });
+
+  it('sends the optional photo and marks the guest even when the user lacks guest_event_id', async () => {
+    const store = memorySessionStore(null);
+    const u = { id: 'g1', email: '', display_name: 'Gus', avatar_url: 'https://x/p.png', created_at: 'x' };
+    const { fetch, calls } = fakeFetch(() =>
+      json(201, { access_token: 'ga', refresh_token: 'gr', token_type: 'Bearer', expires_in: 900, session_id: 's', user: u, event_id: 'e1', role: 'audience' }),
+    );
+    const api = new ApiClient({ store, fetch });
+    await api.joinAsGuest('t', 'Gus', 'https://x/p.png');
+    expect(calls).toHaveLength(1);
+    expect(calls[0].body).toEqual({ display_name: 'Gus', avatar_url: 'https://x/p.png' });
+    expect(store.get()?.user.guest_event_id).toBe('e1');
+  });
+
+  it('keeps a guest a guest across a refresh', async () => {
+    const store = memorySessionStore({ ...session(1), user: { ...user, guest_event_id: 'e1' } });
+    const { fetch } = fakeFetch(
+      () => problem(401, 'token_expired'),
+      () => json(200, tokens(2)),
+      () => json(200, user),
+    );
+    const api = new ApiClient({ store, fetch });
+    await api.me();
+    expect(store.get()?.user.guest_event_id).toBe('e1');
+  });
+
+  it('explains every guest link refusal with what to do', () => {
+    for (const code of ['link_not_found', 'link_revoked', 'link_expired', 'link_exhausted', 'invalid_link_role', 'invalid_expiry', 'invalid_max_uses', 'guest_session_scope']) {
+      const text = errorText(new ApiError({ status: 409, code, detail: `refused: ${code}` }));
+      expect(text.startsWith(`refused: ${code}. `)).toBe(true);
+      expect(text.length).toBeGreaterThan(`refused: ${code}. `.length + 10);
+    }
+    expect(errorText(new ApiError({ status: 409, code: 'link_revoked', detail: 'the link was revoked' }))).toBe(
+      'the link was revoked. This invite link was withdrawn. Ask the host for a new one.',
+    );
+  });
 });

@@ -9,6 +9,12 @@ import type {
   EventInput,
   EventListStatus,
   EventPage,
+  GuestJoined,
+  GuestLink,
+  GuestLinkCreated,
+  GuestLinkInfo,
+  GuestLinkInput,
+  GuestLinkList,
   MessagePage,
   ModerationAction,
   MediaToken,
@@ -184,7 +190,12 @@ export class ApiClient {
       }
       throw err;
     }
-    const session = sessionFromTokens((await res.json()) as Tokens);
+    let session = sessionFromTokens((await res.json()) as Tokens);
+    // A guest stays a guest: keep the event their session is for if the answer leaves it out.
+    const guestEvent = current.user?.guest_event_id;
+    if (guestEvent && session.user && session.user.id === current.user.id && !session.user.guest_event_id) {
+      session = { ...session, user: { ...session.user, guest_event_id: guestEvent } };
+    }
     this.setSession(session);
     return session;
   }
@@ -250,6 +261,29 @@ export class ApiClient {
   }
 
   me = () => this.request<User>('GET', '/me');
+
+  /** Whether the signed-in user is a guest whose session works for one event only. */
+  get guestEventId(): string | null {
+    return this.store.get()?.user?.guest_event_id ?? null;
+  }
+
+  // ---- guest invite links ----
+
+  /** The join page's view of a link (no sign-in needed). */
+  guestLinkInfo = (token: string) => this.request<GuestLinkInfo>('GET', `/guest-links/${encodeURIComponent(token)}`, { auth: false });
+
+  /** Joins the link's event as a guest; the guest session replaces any session in this browser. */
+  async joinAsGuest(token: string, display_name: string, avatar_url?: string): Promise<GuestJoined> {
+    const body = avatar_url ? { display_name, avatar_url } : { display_name };
+    const joined = await this.request<GuestJoined>('POST', `/guest-links/${encodeURIComponent(token)}/join`, { auth: false, body });
+    const previous = this.store.get();
+    const s = sessionFromTokens(joined);
+    if (s.user && !s.user.guest_event_id) s.user = { ...s.user, guest_event_id: joined.event_id };
+    this.setSession(s);
+    // Best effort: end the account's session this browser held (the guest one took its place).
+    if (previous) await this.request('POST', '/auth/logout', { auth: false, body: { refresh_token: previous.refresh_token } }).catch(() => undefined);
+    return joined;
+  }
 
   async updateMe(patch: { display_name?: string; avatar_url?: string }): Promise<User> {
     const user = await this.request<User>('PATCH', '/me', { body: patch });
@@ -330,6 +364,16 @@ export class ApiClient {
   unbanFromEvent = (id: string, userId: string) => this.request<StageChanged>('DELETE', this.stagePath(id, `/bans/${encodeURIComponent(userId)}`));
   /** Staff: the latest stage changes, newest first. */
   stageLog = (id: string, limit = 50) => this.request<StageLog>('GET', this.stagePath(id, '/stage/log'), { query: { limit } });
+
+  // ---- guest invite links (host and co-hosts) ----
+
+  guestLinks = (id: string) => this.request<GuestLinkList>('GET', this.stagePath(id, '/stage/links'));
+  createGuestLink = (id: string, input: GuestLinkInput) => this.request<GuestLinkCreated>('POST', this.stagePath(id, '/stage/links'), { body: input });
+  /** Withdraws a link: its URL stops working at once. */
+  withdrawGuestLink = (id: string, linkId: string) => this.request<GuestLink>('DELETE', this.stagePath(id, `/stage/links/${encodeURIComponent(linkId)}`));
+  /** Replaces a link by a new one with the same settings (the old URL stops working at once). */
+  regenerateGuestLink = (id: string, linkId: string) =>
+    this.request<GuestLinkCreated>('POST', this.stagePath(id, `/stage/links/${encodeURIComponent(linkId)}/regenerate`));
 
   // ---- chat companions ----
 
@@ -417,6 +461,14 @@ const NEXT_STEP: Record<string, string | ((e: ApiError) => string)> = {
   not_banned: 'They are not banned any more.',
   role_unchanged: 'They already have that role.',
   host_must_hand_over: 'Hand the host role to someone else on stage first.',
+  link_not_found: 'This invite link does not exist. Check that you copied all of it, or ask the host for a new one.',
+  link_revoked: 'This invite link was withdrawn. Ask the host for a new one.',
+  link_expired: 'This invite link has expired. Ask the host for a new one.',
+  link_exhausted: 'This invite link has been used as many times as it allows. Ask the host for a new one.',
+  invalid_link_role: 'Choose speaker or co-host.',
+  invalid_expiry: 'Choose an expiry between 1 minute and 7 days.',
+  invalid_max_uses: 'Allow between 1 and 1000 uses.',
+  guest_session_scope: 'As a guest you can only take part in the event you were invited to.',
   rate_limited: (e) => (e.retryAfter ? `Wait ${e.retryAfter} s, then try again.` : 'Wait a moment, then try again.'),
 };
 

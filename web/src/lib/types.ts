@@ -6,6 +6,8 @@ export interface User {
   display_name: string;
   avatar_url: string | null;
   created_at: string;
+  /** Set for a guest (joined through an invite link): the one event their session works for. */
+  guest_event_id?: string | null;
 }
 
 export interface Tokens {
@@ -285,6 +287,61 @@ export interface StageChanged {
 
 export interface StageLog {
   entries: StageChange[];
+}
+
+// ---- guest invite links (docs/api.md "Guest invite links") ------------------------------------
+
+/** The stage role a guest link grants. */
+export type GuestLinkRole = 'speaker' | 'cohost';
+
+/** A guest invite link, without its secret (shown once, when made or regenerated). */
+export interface GuestLink {
+  id: string;
+  role: GuestLinkRole;
+  needs_approval: boolean;
+  max_uses: number;
+  uses: number;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface GuestLinkInput {
+  role: GuestLinkRole;
+  /** 60 to 604800 (default a day). */
+  expires_in_secs?: number;
+  /** 1 to 1000 (default 1). */
+  max_uses?: number;
+  needs_approval?: boolean;
+}
+
+/** POST …/stage/links and …/regenerate: the link and its secret, shown this once. */
+export interface GuestLinkCreated {
+  link: GuestLink;
+  token: string;
+  /** `/join/{token}`, relative or absolute. */
+  join_url: string;
+}
+
+export interface GuestLinkList {
+  links: GuestLink[];
+}
+
+/** GET /guest-links/{token}: what the join page shows. */
+export interface GuestLinkInfo {
+  event: Pick<StageEvent, 'id' | 'title' | 'description' | 'starts_at' | 'cover_url' | 'status' | 'host_id'> & Partial<StageEvent>;
+  role: GuestLinkRole;
+  needs_approval: boolean;
+  expires_at: string;
+}
+
+/** POST /guest-links/{token}/join: a guest session, as sign-up answers, plus where it leads.
+ * `role` is "audience" when the link needs the host's approval (the guest's hand is up). */
+export interface GuestJoined extends Tokens {
+  event_id: string;
+  role: GuestLinkRole | 'audience';
+  change?: StageChange | null;
 }
 
 // ---- WebSocket frames -------------------------------------------------------------------------
