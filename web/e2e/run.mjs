@@ -18,6 +18,8 @@
 // host mutes their own camera and microphone at the SFU (the viewer's frames and audio packets
 // stop; the studio's "Unmute" brings them back) and removes the viewer from the stage; an
 // audience member's attempt to publish a camera and a forged media token are refused by the SFU.
+// The stage: a third browser raises a hand, is invited by the host, accepts and is heard by the
+// viewer without anyone rejoining; the host mutes them (only they unmute) and moves them back.
 // E2E_MEDIA=skip leaves these steps out (the mock platform has no SFU).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -483,6 +485,62 @@ async function main() {
         const resumed = await mediaResumes(viewer, { trackId: id, field: 'packets', from: stopped.second.packets, what: 'the unmuted microphone at the viewer' });
         log(`    microphone unmuted: viewer packets ${resumed.first.packets} then ${resumed.second.packets}, samples ${resumed.first.samples} then ${resumed.second.samples}`);
         check(resumed.second.samples > resumed.first.samples, 'audio samples rise again after the unmute');
+      });
+
+      // The stage: an audience member (a third browser) comes up to speak without anyone rejoining.
+      const speakerName = `Sam ${RUN}`;
+      const speaker = await newPage(browser, 'speaker', { width: 390, height: 844 });
+      const openPcs = (page) => page.evaluate(() => (window.__pcs ?? []).filter((pc) => pc.connectionState !== 'closed').length);
+      let speakerTrack = null;
+      let viewerPcs = 0;
+
+      await step('an audience member raises a hand; the host sees it in the queue', async () => {
+        await signUp(speaker, speakerName, `sam-${RUN}@example.com`, password);
+        await speaker.goto(`/events/${eventId}`);
+        await speaker.getByTestId('media-stage').waitFor();
+        const card = speaker.getByTestId('stage-audience');
+        await card.getByRole('button', { name: '✋ Raise hand' }).click();
+        await card.getByRole('button', { name: 'Lower hand' }).waitFor();
+        await host.getByTestId('stage-panel').getByRole('button', { name: `Invite ${speakerName} to speak` }).waitFor();
+        await screenshot(host, 'stage-hand-queue');
+      });
+
+      await step('the host invites; they accept and the viewer hears them, nobody rejoining', async () => {
+        viewerPcs = await openPcs(viewer);
+        const speakerPcs = await openPcs(speaker);
+        await host.getByTestId('stage-panel').getByRole('button', { name: `Invite ${speakerName} to speak` }).click();
+        const invitation = speaker.getByTestId('stage-invitation');
+        await invitation.waitFor();
+        await screenshot(speaker, 'stage-invitation');
+        await invitation.getByRole('button', { name: 'Accept' }).click();
+        await speaker.getByTestId('stage-status').getByText("You're on stage").waitFor();
+        const audio = viewer.locator(`[data-testid="remote-audio"][data-participant-name="${speakerName}"]`);
+        await audio.waitFor({ state: 'attached' });
+        speakerTrack = await audio.evaluate((a) => a.srcObject?.getAudioTracks?.()[0]?.id ?? null);
+        check(speakerTrack, 'the viewer plays the new speaker’s microphone');
+        const heard = await mediaKeepsFlowing(viewer, { trackId: speakerTrack, video: false, what: 'the new speaker at the viewer' });
+        log(`    the viewer hears the speaker: samples ${heard.first.samples} → ${heard.second.samples}`);
+        check((await openPcs(viewer)) === viewerPcs, 'the viewer kept its connection');
+        check((await openPcs(speaker)) === speakerPcs, 'the speaker published on the connection it watched with');
+        await screenshot(speaker, 'stage-on-stage');
+      });
+
+      await step('the host mutes the speaker; only the speaker unmutes', async () => {
+        await host.getByTestId('stage-panel').getByRole('button', { name: `Mute mic: ${speakerName}` }).click();
+        await speaker.getByTestId('stage-status').getByText("You're muted by the host").waitFor();
+        const stopped = await mediaStopped(viewer, { trackId: speakerTrack, field: 'packets', what: 'the muted speaker at the viewer' });
+        const alert = speaker.getByRole('alert').filter({ hasText: 'muted your microphone' });
+        await alert.getByRole('button', { name: 'Unmute microphone' }).click();
+        await mediaResumes(viewer, { trackId: speakerTrack, field: 'packets', from: stopped.second.packets, what: 'the unmuted speaker at the viewer' });
+      });
+
+      await step('the host moves the speaker back; publishing stops and their page shows the audience view', async () => {
+        await host.getByTestId('stage-panel').getByRole('button', { name: `Move to audience: ${speakerName}` }).click();
+        await speaker.getByTestId('stage-status').getByText('You were moved back to the audience').waitFor();
+        await speaker.getByTestId('stage-audience').getByRole('button', { name: '✋ Raise hand' }).waitFor();
+        await mediaStopped(viewer, { trackId: speakerTrack, field: 'packets', what: 'the demoted speaker at the viewer' });
+        check((await openPcs(viewer)) === viewerPcs, 'the viewer kept its connection');
+        await screenshot(speaker, 'stage-moved-back');
       });
 
       await step('the SFU refuses an audience member’s camera and a forged token', async () => {
