@@ -1,18 +1,21 @@
 import { type ReactNode, useEffect } from 'react';
 import { Layout } from './components/Layout';
 import { signInPath, useAuth } from './lib/auth';
+import { guestEventOf, guestMayOpen } from './lib/guestLinks';
 import { usePageTitle } from './lib/hooks';
 import { Link, matchPath, navigate, safeNext, useLocation } from './lib/router';
 import { SignInPage, SignUpPage } from './pages/AuthPages';
 import { EditEventPage, NewEventPage } from './pages/EventFormPages';
 import { EventPage } from './pages/EventPage';
 import { HomePage } from './pages/HomePage';
+import { JoinPage } from './pages/JoinPage';
 import { ProfilePage } from './pages/ProfilePage';
 import { StudioPage } from './pages/StudioPage';
 
 interface Route {
   path: string;
-  auth: 'required' | 'guest';
+  /** required: signed in; guest: signed out (sign-in pages); any: either (a guest invite link). */
+  auth: 'required' | 'guest' | 'any';
   render: (params: Record<string, string>) => ReactNode;
 }
 
@@ -21,6 +24,7 @@ const ROUTES: Route[] = [
   { path: '/', auth: 'required', render: () => <HomePage /> },
   { path: '/signin', auth: 'guest', render: () => <SignInPage /> },
   { path: '/signup', auth: 'guest', render: () => <SignUpPage /> },
+  { path: '/join/:token', auth: 'any', render: (p) => <JoinPage key={p.token} token={p.token} /> },
   { path: '/profile', auth: 'required', render: () => <ProfilePage /> },
   { path: '/events/new', auth: 'required', render: () => <NewEventPage /> },
   { path: '/events/:id/studio', auth: 'required', render: (p) => <StudioPage key={p.id} id={p.id} /> },
@@ -49,6 +53,16 @@ function NotFound() {
 export function App() {
   const { session } = useAuth();
   const { pathname, search } = useLocation();
+  const guestEvent = guestEventOf(session?.user);
+
+  // A guest's session works for their event only: every other page would answer 403s.
+  if (session && guestEvent && !guestMayOpen(pathname, guestEvent)) {
+    return (
+      <Layout>
+        <Redirect to={`/events/${encodeURIComponent(guestEvent)}`} />
+      </Layout>
+    );
+  }
 
   let page: ReactNode = <NotFound />;
   for (const r of ROUTES) {

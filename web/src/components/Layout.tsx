@@ -1,10 +1,12 @@
 import { type ReactNode, useEffect, useRef } from 'react';
 import { useAuth } from '../lib/auth';
-import { Link, useLocation } from '../lib/router';
+import { guestEventOf } from '../lib/guestLinks';
+import { Link, navigate, useLocation } from '../lib/router';
 import { Avatar } from './ui';
 
 export function Layout({ children }: { children: ReactNode }) {
-  const { user } = useAuth();
+  const { api, user } = useAuth();
+  const guestEvent = guestEventOf(user);
   const { pathname } = useLocation();
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
@@ -19,17 +21,37 @@ export function Layout({ children }: { children: ReactNode }) {
   }, [pathname]);
 
   const current = (path: string) => (pathname === path ? 'page' : undefined);
+  const guestHome = guestEvent ? `/events/${encodeURIComponent(guestEvent)}` : '/';
+
+  async function leave() {
+    await api.signOut();
+    navigate('/signin', { replace: true });
+  }
+
   return (
     <>
       <a className="skip-link" href="#main">
         Skip to content
       </a>
       <header className="app-header">
-        <Link to="/" className="brand">
+        <Link to={guestHome} className="brand">
           stagecast
         </Link>
         <nav className="app-nav" aria-label="Main">
-          {user ? (
+          {user && guestEvent ? (
+            <>
+              <Link to={guestHome} aria-current={current(guestHome)}>
+                Your event
+              </Link>
+              <span className="nav-guest" data-testid="guest-badge">
+                <Avatar name={user.display_name} url={user.avatar_url} size={24} />
+                <span className="nav-guest-name">Guest: {user.display_name}</span>
+              </span>
+              <button type="button" className="btn btn-small" onClick={() => void leave()}>
+                Leave
+              </button>
+            </>
+          ) : user ? (
             <>
               <Link to="/" aria-current={current('/')}>
                 Events

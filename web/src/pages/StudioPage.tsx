@@ -15,13 +15,16 @@ import { MediaStage } from '../media/MediaStage';
 import { OnStagePanel } from '../media/OnStagePanel';
 import { useLocalMedia } from '../media/useLocalMedia';
 import { AudienceStage } from '../stage/AudienceStage';
+import { GuestLinksPanel } from '../stage/GuestLinksPanel';
 import { StageControlPanel } from '../stage/StageControlPanel';
 import { ChatColumn, HostLine, SPEAKER_DEVICES, hasLiveChat, useDevicesOffUnless, whenLine } from './EventPage';
 
 type Confirm = 'end' | 'cancel' | null;
 
 function LifecycleControls({ event, isHost, onChange }: { event: StageEvent; isHost: boolean; onChange: (e: StageEvent) => void }) {
-  const { api } = useAuth();
+  const { api, user } = useAuth();
+  // A guest's session cannot open the edit page (their session is for this page and the event's).
+  const guest = !!user?.guest_event_id;
   const action = useAction();
   const [confirm, setConfirm] = useState<Confirm>(null);
 
@@ -67,7 +70,7 @@ function LifecycleControls({ event, isHost, onChange }: { event: StageEvent; isH
               Cancel event
             </button>
           )}
-          {(event.status === 'scheduled' || event.status === 'live') && (
+          {(event.status === 'scheduled' || event.status === 'live') && !guest && (
             <Link to={`/events/${event.id}/edit`} className="btn">
               Edit details
             </Link>
@@ -161,6 +164,9 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
               onStatus={stage.setStatus}
               onReload={stage.reload}
             />
+          )}
+          {live && staff && (runsEvent || role === 'host' || role === 'cohost') && (
+            <GuestLinksPanel api={api} eventId={event.id} isHost={isHost || role === 'host'} />
           )}
           {broadcasting && staff && <OnStagePanel api={api} eventId={event.id} myUserId={me.id} refreshKey={roomKey} />}
           {mod && hasLiveChat(event) && (
