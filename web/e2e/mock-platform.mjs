@@ -23,6 +23,8 @@ const refresh = new Map(); // refresh token -> user id
 const revoked = new Set();
 const events = new Map();
 const rooms = new Map(); // event id -> room
+const guestLinks = new Map(); // link id -> guest invite link (with its event_id and current token)
+const guestRoles = new Map(); // `${event id}/${user id}` -> stage role a guest joined with
 
 const now = () => new Date().toISOString();
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -34,7 +36,28 @@ function tokensFor(user) {
   return { access_token: access, refresh_token: r, token_type: 'Bearer', expires_in: TTL, session_id: randomUUID(), user: publicUser(user) };
 }
 
-const publicUser = (u) => ({ id: u.id, email: u.email, display_name: u.display_name, avatar_url: u.avatar_url, created_at: u.created_at });
+const publicUser = (u) => ({ id: u.id, email: u.email, display_name: u.display_name, avatar_url: u.avatar_url, created_at: u.created_at, ...(u.guest_event_id ? { guest_event_id: u.guest_event_id } : {}) });
+
+// Guest invite links (docs/api.md "Guest invite links"), kept simple: no rate limits.
+const publicLink = (l) => ({ id: l.id, role: l.role, needs_approval: l.needs_approval, max_uses: l.max_uses, uses: l.uses, created_by: l.created_by, created_at: l.created_at, expires_at: l.expires_at, revoked_at: l.revoked_at });
+
+function newLink(eventId, by, settings) {
+  const token = randomUUID().replace(/-/g, '');
+  const l = { id: randomUUID(), event_id: eventId, token, uses: 0, created_by: by, created_at: now(), revoked_at: null, ...settings, expires_at: new Date(Date.now() + settings.expires_in_secs * 1000).toISOString() };
+  guestLinks.set(l.id, l);
+  return { link: publicLink(l), token, join_url: `/join/${token}` };
+}
+
+function usableLink(token) {
+  const l = [...guestLinks.values()].find((x) => x.token === token);
+  if (!l) throw new Problem(404, 'link_not_found', 'There is no such invite link.');
+  if (l.revoked_at) throw new Problem(409, 'link_revoked', 'This invite link was withdrawn.');
+  if (Date.parse(l.expires_at) <= Date.now()) throw new Problem(409, 'link_expired', 'This invite link has expired.');
+  if (l.uses >= l.max_uses) throw new Problem(409, 'link_exhausted', 'This invite link has been used up.');
+  const e = getEvent(l.event_id);
+  if (e.status === 'ended' || e.status === 'cancelled') throw new Problem(409, 'event_over', 'The event is over.');
+  return { l, e };
+}
 
 class Problem extends Error {
   constructor(status, code, detail, extra = {}) {
@@ -237,7 +260,29 @@ async function api(req, url) {
     if (!a) throw new Problem(404, 'avatar_not_found', 'there is no such avatar');
     return [200, new Binary(a.type, a.data, { 'Cache-Control': 'public, max-age=31536000, immutable' })];
   }
+  if (seg[0] === 'guest-links' && seg[1] && seg.length === 2 && m === 'GET') {
+    const { l, e } = usableLink(seg[1]);
+    return [200, { event: e, role: l.role, needs_approval: l.needs_approval, expires_at: l.expires_at }];
+  }
+  if (seg[0] === 'guest-links' && seg[1] && seg[2] === 'join' && seg.length === 3 && m === 'POST') {
+    const b = await body(req);
+    const name = String(b.display_name ?? '').trim();
+    if (!name) throw new Problem(422, 'display_name_required', 'Enter a display name.');
+    if ([...name].length > 50) throw new Problem(422, 'display_name_too_long', 'Display names are at most 50 characters.');
+    if (b.avatar_url && !/^https?:\/\//.test(b.avatar_url)) throw new Problem(422, 'invalid_avatar_url', 'The avatar URL must be http(s).');
+    const { l, e } = usableLink(seg[1]);
+    l.uses += 1;
+    const u = { id: randomUUID(), email: '', password: null, display_name: name, avatar_url: b.avatar_url || null, created_at: now(), guest_event_id: e.id };
+    users.set(u.id, u);
+    const role = l.needs_approval ? 'audience' : l.role;
+    if (role !== 'audience') guestRoles.set(`${e.id}/${u.id}`, role);
+    const change = { kind: l.needs_approval ? 'hand_raised' : 'role_changed', actor_id: u.id, target_user_id: u.id, role, at: now() };
+    return [201, { ...tokensFor(u), event_id: e.id, role, change }];
+  }
   const me = authUser(token);
+  if (me.guest_event_id && path !== '/me' && !(seg[0] === 'events' && seg[1] === me.guest_event_id)) {
+    throw new Problem(403, 'guest_session_scope', 'A guest session works only for the event it was made for.');
+  }
   if (path === '/me' && m === 'GET') return [200, publicUser(me)];
   if (path === '/me/avatar' && m === 'PUT') {
     const declared = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -304,7 +349,7 @@ async function api(req, url) {
     }
     if (rest === 'media-token' && m === 'POST') {
       if (e.status === 'ended' || e.status === 'cancelled') throw new Problem(409, 'event_over', 'The event is over; there is no media room any more.');
-      const role = e.host_id === me.id ? 'host' : e.cohost_ids.includes(me.id) ? 'cohost' : 'audience';
+      const role = e.host_id === me.id ? 'host' : e.cohost_ids.includes(me.id) ? 'cohost' : (guestRoles.get(`${e.id}/${me.id}`) ?? 'audience');
       const publish = role === 'audience' ? [] : ['camera', 'microphone', 'screen', 'screen_audio'];
       // No SFU here: the token points back at the mock, whose join answers 503.
       return [200, { token: `mock-media.${b64({ sub: me.id, room: e.id })}`, expires_in: 300, url: `http://${req.headers.host}`, room: e.id, role, grants: { subscribe: true, publish, hidden: false } }];
@@ -317,13 +362,44 @@ async function api(req, url) {
         const u = users.get(id);
         return { user_id: id, display_name: u?.display_name ?? id, avatar_url: u?.avatar_url ?? null, role, since: e.went_live_at ?? e.created_at };
       };
-      const members = [member(e.host_id, 'host'), ...e.cohost_ids.map((id) => member(id, 'cohost'))];
+      const guests = [...guestRoles].filter(([k]) => k.startsWith(`${e.id}/`)).map(([k, role]) => member(k.slice(e.id.length + 1), role));
+      const members = [member(e.host_id, 'host'), ...e.cohost_ids.map((id) => member(id, 'cohost')), ...guests];
       const your_role = members.find((x) => x.user_id === me.id)?.role ?? 'audience';
       return [200, { event_id: e.id, max_speakers: 8, your_role, members, hands: [], invitations: [], bans: [] }];
     }
     // Stage control: the mock has no SFU, so nobody is ever connected to the media room.
     if (rest.startsWith('stage/')) {
       if (!isHost) throw new Problem(403, 'not_a_host', 'only the host and co-hosts control the stage');
+      if (rest === 'stage/links' && m === 'GET') {
+        const links = [...guestLinks.values()].filter((l) => l.event_id === e.id).reverse().map(publicLink);
+        return [200, { links }];
+      }
+      if (rest === 'stage/links' && m === 'POST') {
+        const b = await body(req);
+        if (!['speaker', 'cohost'].includes(b.role)) throw new Problem(422, 'invalid_link_role', 'role is speaker or cohost');
+        if (b.role === 'cohost' && e.host_id !== me.id) throw new Problem(403, 'not_allowed', 'only the host makes co-host links');
+        const expires = b.expires_in_secs ?? 86400;
+        if (!Number.isInteger(expires) || expires < 60 || expires > 604800) throw new Problem(422, 'invalid_expiry', 'expires_in_secs is 60 to 604800');
+        const max = b.max_uses ?? 1;
+        if (!Number.isInteger(max) || max < 1 || max > 1000) throw new Problem(422, 'invalid_max_uses', 'max_uses is 1 to 1000');
+        if (e.status === 'ended' || e.status === 'cancelled') throw new Problem(409, 'event_over', 'The event is over.');
+        return [201, newLink(e.id, me.id, { role: b.role, expires_in_secs: expires, max_uses: max, needs_approval: !!b.needs_approval })];
+      }
+      const linkPath = /^stage\/links\/([^/]+)(\/regenerate)?$/.exec(rest);
+      if (linkPath) {
+        const l = guestLinks.get(decodeURIComponent(linkPath[1]));
+        if (!l || l.event_id !== e.id) throw new Problem(404, 'link_not_found', 'There is no such invite link.');
+        if (!linkPath[2] && m === 'DELETE') {
+          if (l.revoked_at) throw new Problem(409, 'link_revoked', 'This link was already withdrawn.');
+          l.revoked_at = now();
+          return [200, publicLink(l)];
+        }
+        if (linkPath[2] && m === 'POST') {
+          if (l.revoked_at) throw new Problem(409, 'link_revoked', 'This link was already withdrawn.');
+          l.revoked_at = now();
+          return [201, newLink(e.id, me.id, { role: l.role, expires_in_secs: l.expires_in_secs, max_uses: l.max_uses, needs_approval: l.needs_approval })];
+        }
+      }
       if (rest === 'stage/participants' && m === 'GET') return [200, { participants: [] }];
       if (rest === 'stage/mute' && m === 'POST') {
         const b = await body(req);
