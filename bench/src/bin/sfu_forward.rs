@@ -271,7 +271,7 @@ fn round_sfu(rt: &tokio::runtime::Runtime, shape: Shape, publishers: usize, subs
         let grants = MediaGrants {
             subscribe: i >= publishers,
             publish: if i < publishers { TrackSource::ALL.to_vec() } else { vec![] },
-            hidden: false,
+            ..Default::default()
         };
         join(&worker, &mut c, claims(format!("u{i}"), grants), offer, sources).expect("the SFU takes the client");
         clients.push(c);
@@ -591,7 +591,7 @@ fn join_through_sfu(
 ) -> Option<Duration> {
     let t0 = Instant::now();
     let now = chrono::Utc::now().timestamp();
-    let grants = MediaGrants { subscribe: true, publish: vec![], hidden: false };
+    let grants = MediaGrants { subscribe: true, publish: vec![], hidden: false, ..Default::default() };
     let mut minted = claims(format!("viewer{i}"), grants);
     minted.aud = stagecast_authn::MEDIA_AUDIENCE.into();
     (minted.iat, minted.exp) = (now, now + 300);
@@ -636,7 +636,7 @@ fn join_mode(rt: &tokio::runtime::Runtime, joins: usize) {
     .unwrap();
     let mut publisher = Client::new();
     let (offer, sources) = publisher.offer(Some(MediaKind::Video));
-    let grants = MediaGrants { subscribe: false, publish: TrackSource::ALL.to_vec(), hidden: false };
+    let grants = MediaGrants { subscribe: false, publish: TrackSource::ALL.to_vec(), hidden: false, ..Default::default() };
     join(&worker, &mut publisher, claims("host".into(), grants), offer, sources).expect("the SFU takes the publisher");
     // The publisher connects and streams for a second before the first viewer comes.
     let warm = Instant::now();

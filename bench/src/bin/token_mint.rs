@@ -18,7 +18,7 @@ fn claims(i: usize, now: i64) -> MediaClaims {
         name: format!("Viewer {i}"),
         avatar: String::new(),
         room: "0190f5c2-7d4e-7c3a-9f1e-3b2a1c0d9e8f".into(),
-        grants: MediaGrants { subscribe: true, publish: vec![], hidden: false },
+        grants: MediaGrants { subscribe: true, publish: vec![], hidden: false, ..Default::default() },
         iss: stagecast_authn::ISSUER.into(),
         aud: MEDIA_AUDIENCE.into(),
         iat: now,

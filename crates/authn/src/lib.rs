@@ -271,6 +271,17 @@ pub struct MediaGrants {
     pub publish: Vec<TrackSource>,
     /// Not announced to other participants (recorders, egress).
     pub hidden: bool,
+    /// In the green room: the holder's tracks and presence reach only those who see the
+    /// backstage, never the audience.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub backstage: bool,
+    /// Sees and hears who is backstage (the host, co-hosts, moderators, and the backstage itself).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub see_backstage: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl MediaGrants {

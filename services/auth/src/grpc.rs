@@ -73,7 +73,7 @@ fn media_grants(g: Option<pb::MediaGrants>) -> Result<MediaGrants, ApiError> {
         .collect::<Result<Vec<_>, _>>()?;
     publish.sort();
     publish.dedup();
-    Ok(MediaGrants { subscribe: g.subscribe, publish, hidden: g.hidden })
+    Ok(MediaGrants { subscribe: g.subscribe, publish, hidden: g.hidden, backstage: g.backstage, see_backstage: g.see_backstage })
 }
 
 /// Serves `stagecast.auth.v1.TokensService` on the same use cases (and signing key) as
@@ -177,7 +177,7 @@ mod tests {
     use super::*;
 
     fn grants(publish: &[&str]) -> Option<pb::MediaGrants> {
-        Some(pb::MediaGrants { subscribe: true, publish: publish.iter().map(|s| s.to_string()).collect(), hidden: false })
+        Some(pb::MediaGrants { subscribe: true, publish: publish.iter().map(|s| s.to_string()).collect(), hidden: false, ..Default::default() })
     }
 
     #[test]

@@ -484,6 +484,8 @@ fn media_grants(g: &stagecast_authn::MediaGrants) -> pb::MediaGrants {
         subscribe: g.subscribe,
         publish: g.publish.iter().map(|s| s.as_str().to_owned()).collect(),
         hidden: g.hidden,
+        backstage: g.backstage,
+        see_backstage: g.see_backstage,
     }
 }
 

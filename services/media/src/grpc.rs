@@ -77,11 +77,17 @@ fn grants(g: pb::Grants) -> Result<MediaGrants, ApiError> {
     let mut publish = g.publish.iter().map(|s| source(s)).collect::<Result<Vec<_>, _>>()?;
     publish.sort();
     publish.dedup();
-    Ok(MediaGrants { subscribe: g.subscribe, publish, hidden: g.hidden })
+    Ok(MediaGrants { subscribe: g.subscribe, publish, hidden: g.hidden, backstage: g.backstage, see_backstage: g.see_backstage })
 }
 
 fn grants_pb(g: &MediaGrants) -> pb::Grants {
-    pb::Grants { subscribe: g.subscribe, publish: g.publish.iter().map(|s| s.as_str().to_owned()).collect(), hidden: g.hidden }
+    pb::Grants {
+        subscribe: g.subscribe,
+        publish: g.publish.iter().map(|s| s.as_str().to_owned()).collect(),
+        hidden: g.hidden,
+        backstage: g.backstage,
+        see_backstage: g.see_backstage,
+    }
 }
 
 #[tonic::async_trait]

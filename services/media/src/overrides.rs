@@ -91,11 +91,11 @@ mod tests {
     }
 
     fn audience() -> MediaGrants {
-        MediaGrants { subscribe: true, publish: vec![], hidden: false }
+        MediaGrants { subscribe: true, publish: vec![], hidden: false, ..Default::default() }
     }
 
     fn speaker() -> MediaGrants {
-        MediaGrants { subscribe: true, publish: vec![TrackSource::Microphone, TrackSource::Camera], hidden: false }
+        MediaGrants { subscribe: true, publish: vec![TrackSource::Microphone, TrackSource::Camera], hidden: false, ..Default::default() }
     }
 
     #[test]

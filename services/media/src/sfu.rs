@@ -334,6 +334,12 @@ struct Peer {
     signal_budget: SignalBudget,
 }
 
+/// Whether `sub` may see and hear `publisher`: everyone sees who is on air; only those who see
+/// the backstage (host, co-hosts, moderators, the backstage itself) see the green room.
+fn sees(sub: &Peer, publisher: &Peer) -> bool {
+    !publisher.grants.backstage || sub.grants.see_backstage
+}
+
 impl Peer {
     fn visible(&self) -> bool {
         !self.grants.hidden && self.kind != ConnectionKind::Whep
@@ -654,11 +660,13 @@ impl Sfu {
         }
         // Tracks already in the room, for a subscriber (WHEP binds them when media flows).
         if peer.grants.subscribe && req.kind == ConnectionKind::Participant {
-            for other in self.peers.iter().filter(|p| p.room == peer.room) {
+            let mut existing = Vec::new();
+            for other in self.peers.iter().filter(|p| p.room == peer.room && sees(&peer, p)) {
                 for t in &other.tracks_in {
-                    peer.tracks_out.push(TrackOut::new(other.id, t.mid, t.kind));
+                    existing.push(TrackOut::new(other.id, t.mid, t.kind));
                 }
             }
+            peer.tracks_out.extend(existing);
         }
         tracing::info!(peer = %id, room = %peer.room, user = %peer.user_id, kind = ?req.kind, "peer joined");
         self.peers.push(peer);
@@ -850,18 +858,61 @@ impl Sfu {
                     };
                 }
                 peer.tracks_out.retain(|t| t.state != OutState::ToOpen);
-            } else if gained_subscribe {
-                let mut add = Vec::new();
-                for other in self.peers.iter().filter(|p| p.room == room && p.id != id) {
-                    for t in &other.tracks_in {
-                        add.push(TrackOut::new(other.id, t.mid, t.kind));
-                    }
-                }
-                self.peers[i].tracks_out.extend(add);
             }
+            let _ = gained_subscribe;
             self.queue.push_back(Propagated::RoomChanged(room.to_owned()));
         }
+        if n > 0 {
+            // Going on air or backstage, or gaining the right to see either, changes who
+            // receives whose tracks.
+            self.reconcile(room);
+        }
         n
+    }
+
+    /// Makes every participant of `room` receive exactly the tracks it may: each visible
+    /// publisher's tracks are offered, and tracks it may no longer see are stopped.
+    fn reconcile(&mut self, room: &str) {
+        let publishers: Vec<(PeerId, bool, Vec<(Mid, MediaKind)>)> = self
+            .peers
+            .iter()
+            .filter(|p| p.room == room)
+            .map(|p| (p.id, p.grants.backstage, p.tracks_in.iter().map(|t| (t.mid, t.kind)).collect()))
+            .collect();
+        let mut unoffered = Vec::new();
+        for q in self.peers.iter_mut().filter(|q| q.room == room && q.kind == ConnectionKind::Participant) {
+            for (origin, backstage, tracks) in &publishers {
+                if *origin == q.id {
+                    continue;
+                }
+                let visible = q.grants.subscribe && (!backstage || q.grants.see_backstage);
+                for (mid, kind) in tracks {
+                    let live = q.tracks_out.iter_mut().find(|t| {
+                        t.origin == *origin
+                            && t.origin_mid == *mid
+                            && !matches!(t.state, OutState::ToStop(_) | OutState::NegotiatingStop(_))
+                    });
+                    match (visible, live) {
+                        (true, None) => {
+                            q.tracks_out.push(TrackOut::new(*origin, *mid, *kind));
+                            q.dirty = true;
+                        }
+                        (false, Some(t)) => {
+                            match t.state {
+                                OutState::Negotiating(m) | OutState::Open(m) => t.state = OutState::ToStop(m),
+                                // Never offered: nothing to stop, just forget it (below).
+                                _ => unoffered.push((*origin, *mid)),
+                            }
+                            q.dirty = true;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            q.tracks_out.retain(|t| !(t.state == OutState::ToOpen && unoffered.contains(&(t.origin, t.origin_mid))));
+            unoffered.clear();
+            q.state_dirty = true;
+        }
     }
 
     /// Disconnects `user_id`'s peers in `room` after telling them why.
@@ -1364,9 +1415,13 @@ impl Sfu {
     fn propagate(&mut self, now: Instant, p: Propagated) {
         match p {
             Propagated::TrackOpen(origin, mid, kind) => {
-                let Some(room) = self.index(origin).map(|i| self.peers[i].room.clone()) else { return };
+                let Some((room, backstage)) =
+                    self.index(origin).map(|i| (self.peers[i].room.clone(), self.peers[i].grants.backstage))
+                else {
+                    return;
+                };
                 for q in self.peers.iter_mut().filter(|q| q.room == room && q.id != origin) {
-                    if q.grants.subscribe && q.kind == ConnectionKind::Participant {
+                    if q.grants.subscribe && q.kind == ConnectionKind::Participant && (!backstage || q.grants.see_backstage) {
                         q.tracks_out.push(TrackOut::new(origin, mid, kind));
                         q.dirty = true;
                     }
@@ -1422,6 +1477,7 @@ impl Sfu {
         let Some(oi) = self.index(origin) else { return };
         // Borrowed out of the origin (and put back below) rather than cloned: this runs per packet.
         let room = std::mem::take(&mut self.peers[oi].room);
+        let backstage = self.peers[oi].grants.backstage;
         let clock_rate = f.params.spec().clock_rate.get();
         let mut wants_keyframe = false;
         for q in self.peers.iter_mut().filter(|q| q.id != origin && q.room == room && q.grants.subscribe && q.connected) {
@@ -1431,6 +1487,8 @@ impl Sfu {
                     .iter_mut()
                     .find(|t| t.origin == origin && t.origin_mid == f.mid)
                     .and_then(|t| Some((t.open_mid()?, &mut t.out))),
+                // WHEP viewers are the audience: nothing from the backstage.
+                ConnectionKind::Whep if backstage && !q.grants.see_backstage => None,
                 ConnectionKind::Whep => {
                     let Some(slot) = q.whep_slots.iter_mut().find(|s| s.kind == f.kind) else { continue };
                     if slot.bound.is_none() {
@@ -1472,6 +1530,10 @@ impl Sfu {
     fn tap(&mut self, now: Instant, f: &Forward) {
         let Some(i) = self.index(f.origin) else { return };
         let p = &self.peers[i];
+        // The backstage has no place in a recording or a broadcast.
+        if p.grants.backstage {
+            return;
+        }
         let Some(track) = p.tracks_in.iter().find(|t| t.mid == f.mid) else { return };
         let Some(codec) = tap_codec(f.params.spec().codec) else { return };
         for tap in self.taps.iter_mut().filter(|t| t.room == p.room && t.user_id == p.user_id && t.source == track.source) {
@@ -1497,7 +1559,8 @@ impl Sfu {
             let speaking =
                 p.level >= SPEAKING_LEVEL as f32 && p.tracks_in.iter().any(|t| t.source == TrackSource::Microphone && !t.muted());
             let entry = loudest.entry(p.room.as_str()).or_insert((f32::MIN, None));
-            if speaking && p.visible() && p.level > entry.0 {
+            // The backstage is never announced to the room as its speaker.
+            if speaking && p.visible() && !p.grants.backstage && p.level > entry.0 {
                 *entry = (p.level, Some(p));
             }
         }
@@ -1532,7 +1595,7 @@ impl Sfu {
             let participants = self
                 .peers
                 .iter()
-                .filter(|o| o.room == p.room && o.visible() && (o.connected || o.id == p.id))
+                .filter(|o| o.room == p.room && o.visible() && sees(p, o) && (o.connected || o.id == p.id))
                 .map(|o| ParticipantView {
                     participant_id: o.id.to_string(),
                     user_id: o.user_id.clone(),

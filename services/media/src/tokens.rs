@@ -54,7 +54,7 @@ mod tests {
             name: "Ada".into(),
             avatar: String::new(),
             room: "r1".into(),
-            grants: MediaGrants { subscribe: true, publish: vec![], hidden: false },
+            grants: MediaGrants { subscribe: true, publish: vec![], hidden: false, ..Default::default() },
             iss: ISSUER.into(),
             aud: aud.into(),
             iat: 1_000,

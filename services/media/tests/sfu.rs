@@ -41,11 +41,11 @@ fn claims(user: &str, room: &str, grants: MediaGrants) -> MediaClaims {
 }
 
 fn host() -> MediaGrants {
-    MediaGrants { subscribe: true, publish: TrackSource::ALL.to_vec(), hidden: false }
+    MediaGrants { subscribe: true, publish: TrackSource::ALL.to_vec(), hidden: false, ..Default::default() }
 }
 
 fn audience() -> MediaGrants {
-    MediaGrants { subscribe: true, publish: vec![], hidden: false }
+    MediaGrants { subscribe: true, publish: vec![], hidden: false, ..Default::default() }
 }
 
 /// A browser stand-in: a str0m peer that speaks our data-channel signalling.
@@ -429,6 +429,54 @@ fn a_promoted_audience_member_publishes_without_rejoining_and_demotion_stops_the
     net.run(Duration::from_secs(1));
     assert!(net.clients[host_ix].received_audio <= at_demotion, "the demoted guest's audio stopped");
     assert!(net.events.iter().any(|e| matches!(e, RoomEvent::TrackUnpublished { user_id, .. } if user_id == "guest")));
+}
+
+/// The user ids in a client's latest `state` message.
+fn state_users(c: &Client) -> Vec<String> {
+    c.messages
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            ServerMessage::State { participants, .. } => Some(participants.iter().map(|p| p.user_id.clone()).collect()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_backstage_is_seen_by_the_host_only_until_brought_on_air_and_gone_again_when_sent_back() {
+    let mut net = Net::new();
+    let staff = MediaGrants { see_backstage: true, ..host() };
+    let host_ix = net.join("10.0.0.2:1000", "host", staff, &[]).unwrap();
+    let viewer = net.join("10.0.0.3:1000", "viewer", audience(), &[]).unwrap();
+    let backstage = MediaGrants {
+        publish: vec![TrackSource::Microphone],
+        backstage: true,
+        see_backstage: true,
+        ..audience()
+    };
+    let _guest = net.join("10.0.0.4:1000", "guest", backstage.clone(), &[TrackSource::Microphone]).unwrap();
+    net.run(Duration::from_secs(3));
+    assert!(net.clients[host_ix].received_audio > 50, "the host hears the green room: {}", net.clients[host_ix].received_audio);
+    assert_eq!(net.clients[viewer].received_audio, 0, "the audience hears nothing of the backstage");
+    assert!(!state_users(&net.clients[viewer]).contains(&"guest".to_owned()), "nor sees them: {:?}", state_users(&net.clients[viewer]));
+    assert!(state_users(&net.clients[host_ix]).contains(&"guest".to_owned()));
+
+    // Bring on air: the audience receives them without anyone reconnecting.
+    let on_air = MediaGrants { backstage: false, ..backstage.clone() };
+    assert_eq!(net.sfu.update_grants("room-1", "guest", on_air), 1);
+    net.run(Duration::from_secs(3));
+    assert!(net.clients[viewer].received_audio > 50, "on air, the audience hears them: {}", net.clients[viewer].received_audio);
+    assert!(state_users(&net.clients[viewer]).contains(&"guest".to_owned()));
+
+    // Send backstage: their audio stops at the audience and they leave its state.
+    assert_eq!(net.sfu.update_grants("room-1", "guest", backstage), 1);
+    net.run(Duration::from_millis(500));
+    let at_send_back = net.clients[viewer].received_audio;
+    net.run(Duration::from_secs(2));
+    assert!(net.clients[viewer].received_audio <= at_send_back, "backstage again, the audience hears nothing more");
+    assert!(!state_users(&net.clients[viewer]).contains(&"guest".to_owned()));
+    assert!(net.clients[host_ix].received_audio > 100, "the host still hears them");
 }
 
 #[test]

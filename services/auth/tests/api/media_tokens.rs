@@ -13,6 +13,7 @@ fn host_grants() -> pb::MediaGrants {
         subscribe: true,
         publish: vec!["camera".into(), "microphone".into(), "screen".into(), "screen_audio".into()],
         hidden: false,
+        ..Default::default()
     }
 }
 
@@ -93,7 +94,7 @@ async fn a_media_token_shows_the_current_display_name_and_avatar() {
         })
         .await
         .unwrap();
-    let audience = pb::MediaGrants { subscribe: true, publish: vec![], hidden: false };
+    let audience = pb::MediaGrants { subscribe: true, publish: vec![], hidden: false, ..Default::default() };
     let minted = app.mint(request(&event_id(), &user.id, audience)).await.unwrap();
     let claims: MediaClaims =
         Verifier::new(&app.jwks().await, ISSUER, MEDIA_AUDIENCE).unwrap().verify(&minted.token, now()).unwrap();

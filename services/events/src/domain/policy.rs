@@ -98,7 +98,7 @@ pub fn media_grants(role: Role, status: EventStatus) -> Result<MediaGrants, ApiE
         Role::Speaker => vec![TrackSource::Camera, TrackSource::Microphone],
         Role::Moderator | Role::Audience => Vec::new(),
     };
-    Ok(MediaGrants { subscribe: true, publish, hidden: false })
+    Ok(MediaGrants { subscribe: true, publish, hidden: false, ..Default::default() })
 }
 
 /// A stage action, with the target's role where it has one.

@@ -183,6 +183,11 @@ pub struct Grants {
     subscribe: bool,
     publish: Vec<String>,
     hidden: bool,
+    /// In the green room: only the host, co-hosts, moderators and the backstage see them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    backstage: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    see_backstage: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -220,6 +225,8 @@ async fn media_token(State(st): State<AppState>, who: AuthUser, Path(id): Path<S
                 subscribe: grants.subscribe,
                 publish: grants.publish.clone(),
                 hidden: grants.hidden,
+                backstage: grants.backstage,
+                see_backstage: grants.see_backstage,
             }),
         })
         .await?
@@ -230,6 +237,12 @@ async fn media_token(State(st): State<AppState>, who: AuthUser, Path(id): Path<S
         url: st.config.media_public_url.clone(),
         room,
         role: decided.role,
-        grants: Grants { subscribe: grants.subscribe, publish: grants.publish, hidden: grants.hidden },
+        grants: Grants {
+            subscribe: grants.subscribe,
+            publish: grants.publish,
+            hidden: grants.hidden,
+            backstage: grants.backstage,
+            see_backstage: grants.see_backstage,
+        },
     }))
 }

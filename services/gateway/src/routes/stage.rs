@@ -99,6 +99,10 @@ pub struct Grants {
     subscribe: bool,
     publish: Vec<String>,
     hidden: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    backstage: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    see_backstage: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,7 +128,13 @@ async fn apply_to_media(st: &AppState, room: &str, r: &pb::StageChangeResponse) 
                 .update_grants(media_pb::UpdateGrantsRequest {
                     room: room.to_owned(),
                     user_id: c.target_user_id.clone(),
-                    grants: Some(media_pb::Grants { subscribe: g.subscribe, publish: g.publish.clone(), hidden: g.hidden }),
+                    grants: Some(media_pb::Grants {
+                        subscribe: g.subscribe,
+                        publish: g.publish.clone(),
+                        hidden: g.hidden,
+                        backstage: g.backstage,
+                        see_backstage: g.see_backstage,
+                    }),
                 })
                 .await
                 .map(|_| ()),
@@ -159,7 +169,13 @@ async fn apply_to_media(st: &AppState, room: &str, r: &pb::StageChangeResponse) 
 
 async fn changed(st: &AppState, room: &str, r: pb::StageChangeResponse) -> Json<Changed> {
     let applied_to_media = apply_to_media(st, room, &r).await;
-    let grants = r.target_grants.map(|g| Grants { subscribe: g.subscribe, publish: g.publish, hidden: g.hidden });
+    let grants = r.target_grants.map(|g| Grants {
+        subscribe: g.subscribe,
+        publish: g.publish,
+        hidden: g.hidden,
+        backstage: g.backstage,
+        see_backstage: g.see_backstage,
+    });
     Json(Changed { change: change(r.change.unwrap_or_default()), grants, applied_to_media })
 }
 
