@@ -412,5 +412,9 @@ describe('ApiClient stage', () => {
     expect(errorText(new ApiError({ status: 409, code: 'link_revoked', detail: 'the link was revoked' }))).toBe(
       'the link was revoked. This invite link was withdrawn. Ask the host for a new one.',
     );
+    // A server detail our sentence already says is not said twice.
+    expect(errorText(new ApiError({ status: 409, code: 'link_revoked', detail: 'This invite link was withdrawn.' }))).toBe(
+      'This invite link was withdrawn. Ask the host for a new one.',
+    );
   });
 });

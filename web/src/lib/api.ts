@@ -485,5 +485,9 @@ export function errorText(e: unknown): string {
   if (!next) return e.detail;
   const detail = sentence(e.detail);
   // Our own details (network, session) and some server ones already say it.
-  return detail.toLowerCase().includes(next.toLowerCase().replace(/\.$/, '')) ? detail : `${detail} ${next}`;
+  if (detail.toLowerCase().includes(next.toLowerCase().replace(/\.$/, ''))) return detail;
+  // …or our own sentence already says what the server's detail says.
+  const bare = detail.toLowerCase().replace(/\.$/, '');
+  if (bare && next.toLowerCase().includes(bare)) return next;
+  return `${detail} ${next}`;
 }
