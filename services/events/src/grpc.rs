@@ -119,23 +119,30 @@ impl StageService for StageApi {
         let r = request.into_inner();
         let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
         let v = self.stages.view(id, actor).await?;
+        let stage = &v.stage;
         let mut members = vec![pb::StageMember {
-            user_id: v.stage.event.host_id.to_string(),
+            user_id: stage.event.host_id.to_string(),
             role: Role::Host.as_str().to_owned(),
-            since: Some(timestamp(v.stage.event.created_at)),
+            since: Some(timestamp(stage.event.created_at)),
+            backstage: false,
         }];
-        members.extend(v.stage.event.cohosts.ids().iter().map(|u| pb::StageMember {
+        members.extend(stage.event.cohosts.ids().iter().map(|u| pb::StageMember {
             user_id: u.to_string(),
             role: Role::CoHost.as_str().to_owned(),
             since: None,
+            backstage: stage.is_backstage(*u),
         }));
-        let mut others: Vec<_> = v.stage.members.0.iter().collect();
+        let mut others: Vec<_> = stage.members.0.iter().collect();
         others.sort_by_key(|(u, (role, at))| (std::cmp::Reverse(role.rank()), *at, **u));
         members.extend(others.into_iter().map(|(u, (role, at))| pb::StageMember {
             user_id: u.to_string(),
             role: role.as_str().to_owned(),
             since: Some(timestamp(*at)),
+            backstage: stage.is_backstage(*u),
         }));
+        // The audience learns nothing of the green room.
+        let sees_backstage = v.your_role.is_staff() || stage.is_backstage(actor);
+        members.retain(|m| sees_backstage || !m.backstage);
         Ok(Response::new(pb::Stage {
             event_id: id.to_string(),
             max_speakers: v.stage.max_speakers,
@@ -227,6 +234,21 @@ impl StageService for StageApi {
         let (who, reason) = (target(&r.target_user_id)?, parse_reason(&r.reason)?);
         refuse_self(who, actor)?;
         Ok(outcome(self.stages.ban(id, actor, who, reason).await?, id))
+    }
+
+    async fn bring_on_air(&self, request: Request<pb::StageRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let who = target(&r.target_user_id)?;
+        Ok(outcome(self.stages.bring_on_air(id, actor, who).await?, id))
+    }
+
+    async fn send_backstage(&self, request: Request<pb::StageRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        // Without a target, the caller steps backstage.
+        let who = if r.target_user_id.is_empty() { actor } else { target(&r.target_user_id)? };
+        Ok(outcome(self.stages.send_backstage(id, actor, who).await?, id))
     }
 
     async fn unban(&self, request: Request<pb::StageRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {

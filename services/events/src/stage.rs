@@ -12,7 +12,7 @@ use crate::{
     announce::{self, Change},
     domain::{
         Action, ChangeKind, EventId, GuestLink, INVITATION_TTL, Invitation, InvitationState, LinkSpec, LinkToken, Members, Role,
-        Stage, StageChange, UserId, at_stored_precision, authorize, banned, link_not_found, media_grants,
+        Stage, StageChange, UserId, at_stored_precision, authorize, banned, link_not_found, media_grants_in,
     },
     stage_store, store,
 };
@@ -61,7 +61,17 @@ async fn lock(tx: &mut PgConnection, id: EventId, user: UserId) -> Result<Stage,
     let members = stage_store::members(&mut *tx, id).await?;
     let max_speakers = stage_store::max_speakers(&mut *tx, id).await?;
     let banned = stage_store::is_banned(&mut *tx, id, user).await?;
-    Ok(Stage { event, max_speakers, members, banned })
+    let backstage = stage_store::backstage(&mut *tx, id).await?;
+    Ok(Stage { event, max_speakers, members, banned, backstage })
+}
+
+/// Reads the stage of `id` without a lock (for reads that change nothing).
+async fn read(pool: &PgPool, id: EventId) -> Result<Stage, ApiError> {
+    let event = store::find(pool, id).await?.ok_or_else(|| event_not_found(id))?;
+    let members = stage_store::members(pool, id).await?;
+    let max_speakers = stage_store::max_speakers(pool, id).await?;
+    let backstage = stage_store::backstage(pool, id).await?;
+    Ok(Stage { event, max_speakers, members, banned: false, backstage })
 }
 
 impl Stages {
@@ -71,21 +81,16 @@ impl Stages {
 
     /// What `user` may do in the event's media room, and their role. Banned users get nothing.
     pub async fn media_grants(&self, id: EventId, user: UserId) -> Result<(Role, MediaGrants), ApiError> {
-        let event = store::find(&self.pool, id).await?.ok_or_else(|| event_not_found(id))?;
+        let stage = read(&self.pool, id).await?;
         if stage_store::is_banned(&self.pool, id, user).await? {
             return Err(banned());
         }
-        let members = stage_store::members(&self.pool, id).await?;
-        let stage = Stage { event, max_speakers: 0, members, banned: false };
         let role = stage.role_of(user);
-        Ok((role, media_grants(role, stage.event.status)?))
+        Ok((role, media_grants_in(role, stage.event.status, stage.is_backstage(user))?))
     }
 
     pub async fn view(&self, id: EventId, actor: UserId) -> Result<StageView, ApiError> {
-        let event = store::find(&self.pool, id).await?.ok_or_else(|| event_not_found(id))?;
-        let members = stage_store::members(&self.pool, id).await?;
-        let max_speakers = stage_store::max_speakers(&self.pool, id).await?;
-        let stage = Stage { event, max_speakers, members, banned: false };
+        let stage = read(&self.pool, id).await?;
         let your_role = stage.role_of(actor);
         let staff = authorize(your_role, Action::SeeQueue).is_ok();
         let mut hands = stage_store::hands(&self.pool, id).await?;
@@ -306,6 +311,54 @@ impl Stages {
         commit(tx, &stage, change).await
     }
 
+    /// Brings a co-host or speaker from the backstage on air: the audience sees and hears them
+    /// from now on. Takes a seat.
+    pub async fn bring_on_air(&self, id: EventId, actor: UserId, target: UserId) -> Result<Outcome, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let mut stage = lock(&mut tx, id, actor).await?;
+        event_over(&stage)?;
+        let role = stage.role_of(target);
+        authorize(stage.role_of(actor), Action::MoveStage { target: role })?;
+        if !stage.is_backstage(target) {
+            return Err(ApiError::new(ErrorKind::FailedPrecondition, "not_backstage", "they are not backstage"));
+        }
+        // The backstage holds no seat: the seat is taken now.
+        stage.backstage.remove(&target);
+        if stage.seats_taken() > stage.max_speakers {
+            return Err(ApiError::new(
+                ErrorKind::FailedPrecondition,
+                "stage_full",
+                format!("the stage is full ({} speakers); move someone back first", stage.max_speakers),
+            ));
+        }
+        stage_store::bring_on_air(&mut tx, id, target).await?;
+        let change = StageChange::new(ChangeKind::BroughtOnAir, actor, target, role, at_stored_precision(Utc::now()));
+        commit(tx, &stage, change).await
+    }
+
+    /// Sends a co-host or speaker (or oneself) to the backstage: the audience stops receiving
+    /// them at once; the host and the backstage still see and hear them.
+    pub async fn send_backstage(&self, id: EventId, actor: UserId, target: UserId) -> Result<Outcome, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let mut stage = lock(&mut tx, id, actor).await?;
+        event_over(&stage)?;
+        let role = stage.role_of(target);
+        if target != actor {
+            authorize(stage.role_of(actor), Action::MoveStage { target: role })?;
+        }
+        if !matches!(role, Role::CoHost | Role::Speaker) {
+            return Err(ApiError::forbidden("not_allowed", format!("a {} cannot go backstage", role.as_str())));
+        }
+        if stage.is_backstage(target) {
+            return Err(ApiError::new(ErrorKind::FailedPrecondition, "already_backstage", "they are backstage already"));
+        }
+        let now = at_stored_precision(Utc::now());
+        stage_store::send_backstage(&mut tx, id, target, now).await?;
+        stage.backstage.insert(target);
+        let change = StageChange::new(ChangeKind::SentBackstage, actor, target, role, now);
+        commit(tx, &stage, change).await
+    }
+
     /// A new guest invite link; its secret is returned once and only its hash is kept.
     pub async fn create_link(&self, id: EventId, actor: UserId, spec: LinkSpec) -> Result<(GuestLink, LinkToken), ApiError> {
         let mut tx = self.pool.begin().await?;
@@ -332,9 +385,7 @@ impl Stages {
     }
 
     pub async fn links(&self, id: EventId, actor: UserId) -> Result<Vec<GuestLink>, ApiError> {
-        let event = store::find(&self.pool, id).await?.ok_or_else(|| event_not_found(id))?;
-        let members = stage_store::members(&self.pool, id).await?;
-        let stage = Stage { event, max_speakers: 0, members, banned: false };
+        let stage = read(&self.pool, id).await?;
         authorize(stage.role_of(actor), Action::ManageLinks { role: Role::Speaker })?;
         Ok(stage_store::links(&self.pool, id).await?)
     }
@@ -386,7 +437,7 @@ impl Stages {
         let (id, link) = stage_store::link_by_token(&self.pool, &token.hash()).await?.ok_or_else(link_not_found)?;
         link.check_usable(Utc::now())?;
         let event = store::find(&self.pool, id).await?.ok_or_else(|| event_not_found(id))?;
-        event_over(&Stage { event, max_speakers: 0, members: Members::default(), banned: false })?;
+        event_over(&Stage { event, max_speakers: 0, members: Members::default(), banned: false, backstage: Default::default() })?;
         Ok((id, link))
     }
 
@@ -416,9 +467,9 @@ impl Stages {
             change.reason = "joined through an invite link; waiting for approval".into();
             change
         } else {
-            if link.role.on_stage() {
-                stage.check_seat_free()?;
-            }
+            // Guests wait in the green room (no seat taken) until the host brings them on air.
+            stage_store::send_backstage(&mut tx, id, guest, now).await?;
+            stage.backstage.insert(guest);
             let cohosts_changed = apply_role(&mut tx, &mut stage, link.created_by, guest, from, link.role, now).await?;
             if cohosts_changed {
                 stage.event.updated_at = now;
@@ -436,9 +487,7 @@ impl Stages {
     }
 
     pub async fn log(&self, id: EventId, actor: UserId, limit: u32) -> Result<Vec<StageChange>, ApiError> {
-        let event = store::find(&self.pool, id).await?.ok_or_else(|| event_not_found(id))?;
-        let members = stage_store::members(&self.pool, id).await?;
-        let stage = Stage { event, max_speakers: 0, members, banned: false };
+        let stage = read(&self.pool, id).await?;
         authorize(stage.role_of(actor), Action::SeeQueue)?;
         let limit = if limit == 0 { 100 } else { limit.min(500) };
         Ok(stage_store::read_log(&self.pool, id, i64::from(limit)).await?)
@@ -470,6 +519,9 @@ async fn apply_role(
         stage_store::remove_member(tx, id, target).await?;
         stage.members.0.remove(&target);
     }
+    if !matches!(to, Role::CoHost | Role::Speaker) && stage.backstage.remove(&target) {
+        stage_store::bring_on_air(tx, id, target).await?;
+    }
     match to {
         Role::Host => {
             // The old host stays on as a co-host.
@@ -499,6 +551,10 @@ async fn commit(mut tx: sqlx::Transaction<'_, sqlx::Postgres>, stage: &Stage, ch
     tx.commit().await?;
     tracing::info!(event_id = %id, actor_id = %change.actor, target_id = %change.target, kind = change.kind.as_str(),
         role = change.role.as_str(), "stage changed");
-    let grants = if change.kind == ChangeKind::Banned { None } else { media_grants(change.role, stage.event.status).ok() };
+    let grants = if change.kind == ChangeKind::Banned {
+        None
+    } else {
+        media_grants_in(change.role, stage.event.status, stage.is_backstage(change.target)).ok()
+    };
     Ok(Outcome { change, grants })
 }

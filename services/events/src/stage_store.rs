@@ -377,3 +377,30 @@ pub async fn use_link(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Err
     sqlx::query("UPDATE stage_links SET uses = uses + 1 WHERE id = $1").bind(id).execute(&mut *conn).await?;
     Ok(())
 }
+
+// ---- the backstage --------------------------------------------------------------------------
+
+pub async fn backstage(db: impl PgExecutor<'_>, event: EventId) -> Result<std::collections::HashSet<UserId>, sqlx::Error> {
+    let rows: Vec<(Uuid,)> =
+        sqlx::query_as("SELECT user_id FROM stage_backstage WHERE event_id = $1").bind(event.as_uuid()).fetch_all(db).await?;
+    Ok(rows.into_iter().map(|(u,)| UserId::from_uuid(u)).collect())
+}
+
+pub async fn send_backstage(conn: &mut PgConnection, event: EventId, user: UserId, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO stage_backstage (event_id, user_id, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(event.as_uuid())
+        .bind(user.as_uuid())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn bring_on_air(conn: &mut PgConnection, event: EventId, user: UserId) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM stage_backstage WHERE event_id = $1 AND user_id = $2")
+        .bind(event.as_uuid())
+        .bind(user.as_uuid())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

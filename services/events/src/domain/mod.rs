@@ -19,7 +19,7 @@ pub use event::{CLOCK_SKEW, Changes, Event, EventPatch, NewEvent, at_stored_prec
 pub use ids::{EventId, UserId};
 pub use links::{GuestLink, LinkSpec, LinkToken, link_not_found};
 pub use listing::{Cursor, ListFilter, ListQuery, Page, PageSize};
-pub use policy::{Action, ChatRights, Role, authorize, chat_rights, media_grants};
+pub use policy::{Action, ChatRights, Role, authorize, chat_rights, media_grants, media_grants_in};
 pub use stage::{ChangeKind, INVITATION_TTL, Invitation, InvitationState, Members, Stage, StageChange, banned, parse_reason};
 pub use status::{EventStatus, Transition};
 pub use text::{CoverUrl, Description, EventTitle};

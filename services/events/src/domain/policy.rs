@@ -86,6 +86,14 @@ pub fn chat_rights(role: Role) -> ChatRights {
 /// audience only watch. Once the event has ended or was cancelled nobody joins its room any more.
 /// Nobody is hidden: hidden grants are for recorders, which do not come through here.
 pub fn media_grants(role: Role, status: EventStatus) -> Result<MediaGrants, ApiError> {
+    media_grants_in(role, status, false)
+}
+
+/// The grants of someone who is `backstage` (in the green room) or on air. The backstage
+/// publishes as its role allows, but only to those who see the green room: the host, co-hosts,
+/// moderators and the backstage itself.
+pub fn media_grants_in(role: Role, status: EventStatus, backstage: bool) -> Result<MediaGrants, ApiError> {
+    let backstage = backstage && matches!(role, Role::CoHost | Role::Speaker);
     if status.is_closed() {
         return Err(ApiError::new(
             ErrorKind::FailedPrecondition,
@@ -98,7 +106,7 @@ pub fn media_grants(role: Role, status: EventStatus) -> Result<MediaGrants, ApiE
         Role::Speaker => vec![TrackSource::Camera, TrackSource::Microphone],
         Role::Moderator | Role::Audience => Vec::new(),
     };
-    Ok(MediaGrants { subscribe: true, publish, hidden: false, ..Default::default() })
+    Ok(MediaGrants { subscribe: true, publish, hidden: false, backstage, see_backstage: backstage || role.is_staff() })
 }
 
 /// A stage action, with the target's role where it has one.
@@ -137,6 +145,8 @@ pub enum Action {
     SeeQueue,
     /// End the event for everyone.
     EndEvent,
+    /// Bring someone from the backstage on air, or send them backstage.
+    MoveStage { target: Role },
     /// Make, list, withdraw or regenerate guest invite links granting `role`.
     ManageLinks {
         role: Role,
@@ -157,6 +167,7 @@ impl Action {
             Action::Unban => "lift a ban",
             Action::SeeQueue => "see the stage queue",
             Action::EndEvent => "end the event",
+            Action::MoveStage { .. } => "move someone between the backstage and the air",
             Action::ManageLinks { .. } => "manage invite links for this role",
         }
     }
@@ -168,7 +179,8 @@ impl Action {
             | Action::SetRole { target, .. }
             | Action::Mute { target }
             | Action::Kick { target }
-            | Action::Ban { target } => Some(target),
+            | Action::Ban { target }
+            | Action::MoveStage { target } => Some(target),
             _ => None,
         }
     }
@@ -187,6 +199,8 @@ pub fn authorize(actor: Role, action: Action) -> Result<(), ApiError> {
     let allowed = match action {
         Action::RaiseHand => actor == Role::Audience,
         Action::EndEvent => actor == Role::Host,
+        // The show's producers: the host and co-hosts.
+        Action::MoveStage { .. } => matches!(actor, Role::Host | Role::CoHost),
         // A link is an appointment made in advance: co-host links are the host's alone.
         Action::ManageLinks { role: Role::CoHost | Role::Host } => actor == Role::Host,
         Action::ManageLinks { .. } => matches!(actor, Role::Host | Role::CoHost),
@@ -332,6 +346,30 @@ mod tests {
     fn hosts_and_cohosts_make_speaker_links_and_only_the_host_cohost_links() {
         check("speaker links", |_| Action::ManageLinks { role: Speaker }, ["ok", "ok", NA, NA, NA]);
         check("cohost links", |_| Action::ManageLinks { role: CoHost }, ["ok", NA, NA, NA, NA]);
+    }
+
+    #[test]
+    fn the_host_and_cohosts_move_people_between_backstage_and_air_by_rank() {
+        check("move a speaker", |_| Action::MoveStage { target: Speaker }, ["ok", "ok", NA, NA, NA]);
+        check("move a cohost", |_| Action::MoveStage { target: CoHost }, ["ok", HI, NA, NA, NA]);
+    }
+
+    #[test]
+    fn the_backstage_publishes_to_those_who_see_it_and_staff_see_it() {
+        let g = |role, backstage| media_grants_in(role, EventStatus::Live, backstage).expect("open");
+        assert!(g(Speaker, true).backstage && g(Speaker, true).see_backstage);
+        assert_eq!(g(Speaker, true).publish, vec![TrackSource::Camera, TrackSource::Microphone]);
+        assert!(g(CoHost, true).backstage);
+        // Only co-hosts and speakers can be backstage; the flag means nothing for others.
+        for role in [Host, Moderator, Audience] {
+            assert!(!g(role, true).backstage, "{role:?}");
+        }
+        for role in [Host, CoHost, Moderator] {
+            assert!(g(role, false).see_backstage, "{role:?} sees the green room");
+        }
+        for role in [Speaker, Audience] {
+            assert!(!g(role, false).see_backstage, "{role:?} on air or watching does not");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! An event's stage as read under the event's lock: who holds which role, who raised a hand,
 //! who is banned, and the seats left. The service asks [`super::authorize`] what may happen and
 //! this type what it would mean (a full stage, a missing hand, a banned user).
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use stagecast_kit::{ApiError, ErrorKind};
@@ -90,6 +90,8 @@ pub struct Stage {
     pub max_speakers: u32,
     pub members: Members,
     pub banned: bool,
+    /// Co-hosts and speakers in the green room.
+    pub backstage: HashSet<UserId>,
 }
 
 impl Stage {
@@ -101,10 +103,16 @@ impl Stage {
         }
     }
 
-    /// People holding a seat: the host, the co-hosts and the speakers.
+    /// People holding a seat: the host, the co-hosts and the speakers on air (the backstage
+    /// takes a seat when it is brought on air).
     pub fn seats_taken(&self) -> u32 {
-        let speakers = self.members.0.values().filter(|(r, _)| r.on_stage()).count();
-        (1 + self.event.cohosts.ids().len() + speakers) as u32
+        let speakers = self.members.0.iter().filter(|(u, (r, _))| r.on_stage() && !self.backstage.contains(u)).count();
+        let cohosts = self.event.cohosts.ids().iter().filter(|u| !self.backstage.contains(u)).count();
+        (1 + cohosts + speakers) as u32
+    }
+
+    pub fn is_backstage(&self, user: UserId) -> bool {
+        self.backstage.contains(&user) && matches!(self.role_of(user), Role::CoHost | Role::Speaker)
     }
 
     /// Refuses to seat one more person when every seat is taken.
@@ -138,10 +146,12 @@ pub enum ChangeKind {
     Kicked,
     Banned,
     Unbanned,
+    BroughtOnAir,
+    SentBackstage,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 10] = [
+    pub const ALL: [ChangeKind; 12] = [
         Self::HandRaised,
         Self::HandLowered,
         Self::Invited,
@@ -152,6 +162,8 @@ impl ChangeKind {
         Self::Kicked,
         Self::Banned,
         Self::Unbanned,
+        Self::BroughtOnAir,
+        Self::SentBackstage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -166,6 +178,8 @@ impl ChangeKind {
             Self::Kicked => "kicked",
             Self::Banned => "banned",
             Self::Unbanned => "unbanned",
+            Self::BroughtOnAir => "brought_on_air",
+            Self::SentBackstage => "sent_backstage",
         }
     }
 
@@ -219,7 +233,7 @@ mod tests {
             members.0.insert(user(), (Role::Speaker, Utc::now()));
         }
         members.0.insert(user(), (Role::Moderator, Utc::now()));
-        Stage { event, max_speakers: max, members, banned: false }
+        Stage { event, max_speakers: max, members, banned: false, backstage: HashSet::new() }
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/events/{id}/stage/roles/{user_id}", put(set_role))
         .route("/events/{id}/stage/leave", post(leave))
         .route("/events/{id}/stage/log", get(log))
+        .route("/events/{id}/stage/on-air/{user_id}", post(bring_on_air))
+        .route("/events/{id}/stage/backstage/{user_id}", post(send_backstage))
         .route("/events/{id}/kick", post(kick))
         .route("/events/{id}/bans", post(ban))
         .route("/events/{id}/bans/{user_id}", delete(unban))
@@ -123,7 +125,7 @@ async fn apply_to_media(st: &AppState, room: &str, r: &pb::StageChangeResponse) 
     let Some(c) = r.change.as_ref() else { return false };
     let mut media = st.media.clone();
     let result = match c.kind.as_str() {
-        "role_changed" | "invitation_accepted" => match r.target_grants.as_ref() {
+        "role_changed" | "invitation_accepted" | "brought_on_air" | "sent_backstage" => match r.target_grants.as_ref() {
             Some(g) => media
                 .update_grants(media_pb::UpdateGrantsRequest {
                     room: room.to_owned(),
@@ -201,6 +203,8 @@ pub struct Member {
     person: Person,
     role: String,
     since: Option<String>,
+    /// In the green room (listed only to the host, co-hosts, moderators and the backstage).
+    backstage: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -261,7 +265,7 @@ async fn view(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>)
         members: members
             .into_iter()
             .zip(s.members)
-            .map(|(person, m)| Member { person, role: m.role, since: rfc3339(m.since.as_ref()) })
+            .map(|(person, m)| Member { person, role: m.role, since: rfc3339(m.since.as_ref()), backstage: m.backstage })
             .collect(),
         hands: hands
             .into_iter()
@@ -373,6 +377,28 @@ async fn set_role(
 ) -> Result<Json<Changed>, Problem> {
     let room = room_of(&id)?;
     put_role(&st, &who, &room, user_id, b.role).await
+}
+
+/// From the green room on air (takes a seat; the audience receives them from now on).
+async fn bring_on_air(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Json<Changed>, Problem> {
+    let room = room_of(&id)?;
+    let r = st.stage.clone().bring_on_air(request(&room, &who, &user_id)).await?.into_inner();
+    Ok(changed(&st, &room, r).await)
+}
+
+/// To the green room (the audience stops receiving them at once).
+async fn send_backstage(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Json<Changed>, Problem> {
+    let room = room_of(&id)?;
+    let r = st.stage.clone().send_backstage(request(&room, &who, &user_id)).await?.into_inner();
+    Ok(changed(&st, &room, r).await)
 }
 
 /// Back to the audience, by oneself.

@@ -359,3 +359,49 @@ async fn a_link_with_approval_puts_the_guest_in_the_hand_queue() {
     let r = app.post(&format!("/api/v1/guest-links/{token}/join"), None, json!({"display_name": ""})).await;
     assert_problem(r, StatusCode::CONFLICT, "link_exhausted").await;
 }
+
+#[tokio::test]
+async fn a_guest_waits_backstage_unseen_by_the_audience_until_brought_on_air() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let viewer = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/links"), Some(&host.access), json!({"role": "speaker"})).await;
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let guest: Value =
+        app.post(&format!("/api/v1/guest-links/{token}/join"), None, json!({"display_name": "Green"})).await.json().await.unwrap();
+    let guest_id = guest["user"]["id"].as_str().unwrap().to_owned();
+    let guest_access = guest["access_token"].as_str().unwrap().to_owned();
+    let guest_account = Account { access: guest_access.clone(), refresh: String::new(), user_id: guest_id.clone(), email: String::new() };
+
+    // Backstage: the guest publishes to the green room only, and the audience is not told of them.
+    let token: Value = app.post(&format!("/api/v1/events/{event}/media-token"), Some(&guest_access), json!({})).await.json().await.unwrap();
+    assert_eq!(token["grants"], json!({"subscribe": true, "publish": ["camera", "microphone"], "hidden": false, "backstage": true, "see_backstage": true}));
+    let listed = |v: &Value| v["members"].as_array().unwrap().iter().any(|m| m["user_id"] == guest_id.as_str());
+    assert!(!listed(&app.stage_view(&event, &viewer).await), "the audience does not see the green room");
+    let host_view = app.stage_view(&event, &host).await;
+    let member = host_view["members"].as_array().unwrap().iter().find(|m| m["user_id"] == guest_id.as_str()).unwrap().clone();
+    assert_eq!((&member["role"], &member["backstage"]), (&json!("speaker"), &json!(true)));
+    assert!(listed(&app.stage_view(&event, &guest_account).await), "the guest sees themselves backstage");
+    let host_token: Value = app.post(&format!("/api/v1/events/{event}/media-token"), Some(&host.access), json!({})).await.json().await.unwrap();
+    assert_eq!(host_token["grants"]["see_backstage"], true);
+    assert!(app.stage_view(&event, &host).await["members"][0]["backstage"] == false);
+
+    // On air: everyone sees them; back backstage: hidden again. Only the host and co-hosts move people.
+    let r = app.post(&format!("/api/v1/events/{event}/stage/on-air/{guest_id}"), Some(&viewer.access), json!({})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "not_allowed").await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/on-air/{guest_id}"), Some(&host.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!((&b["change"]["kind"], b["grants"].get("backstage")), (&json!("brought_on_air"), None));
+    assert!(listed(&app.stage_view(&event, &viewer).await));
+    let r = app.post(&format!("/api/v1/events/{event}/stage/on-air/{guest_id}"), Some(&host.access), json!({})).await;
+    assert_problem(r, StatusCode::CONFLICT, "not_backstage").await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/backstage/{guest_id}"), Some(&host.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!listed(&app.stage_view(&event, &viewer).await));
+    let r = app.post(&format!("/api/v1/events/{event}/stage/backstage/{guest_id}"), Some(&host.access), json!({})).await;
+    assert_problem(r, StatusCode::CONFLICT, "already_backstage").await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/backstage/{}", host.user_id), Some(&host.access), json!({})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "not_allowed").await;
+}
