@@ -371,6 +371,68 @@ async fn an_audience_member_invited_on_stage_publishes_without_rejoining_and_sto
     assert!(guest_peer.messages.iter().any(|m| m["type"] == "grants" && m["grants"]["publish"] == json!([])));
 }
 
+/// Joins `token`'s room as a str0m peer that receives (and publishes a microphone if asked).
+async fn join_peer(http: &reqwest::Client, token: &Value, publish_mic: bool) -> Peer {
+    let sfu = token["url"].as_str().unwrap();
+    let mut peer = Peer::new();
+    let offer = peer.offer(publish_mic);
+    let r = http.post(format!("{sfu}/rtc/v1/join")).bearer_auth(token["token"].as_str().unwrap()).json(&offer).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    peer.accept(r.json::<Value>().await.unwrap()["sdp"].as_str().unwrap());
+    peer
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_from_an_invite_link_is_heard_backstage_by_the_host_and_by_the_audience_only_once_on_air() {
+    let p = Platform::start().await;
+    let http = reqwest::Client::new();
+    let host = p.sign_up("Host").await;
+    let viewer = p.sign_up("Viewer").await;
+    let event = p.schedule(&host, "Green room").await;
+    let post = |path: String, token: Option<&str>, body: Value| {
+        let r = http.post(p.url(&path)).json(&body);
+        match token {
+            Some(t) => r.bearer_auth(t).send(),
+            None => r.send(),
+        }
+    };
+    assert_eq!(post(format!("/api/v1/events/{event}/go-live"), Some(&host), json!({})).await.unwrap().status(), 200);
+    let link: Value =
+        post(format!("/api/v1/events/{event}/stage/links"), Some(&host), json!({"role": "speaker"})).await.unwrap().json().await.unwrap();
+    let token = link["token"].as_str().unwrap();
+    let guest: Value =
+        post(format!("/api/v1/guest-links/{token}/join"), None, json!({"display_name": "Guest"})).await.unwrap().json().await.unwrap();
+    let guest_access = guest["access_token"].as_str().unwrap().to_owned();
+    let guest_id = guest["user"]["id"].as_str().unwrap().to_owned();
+
+    // The guest speaks from the green room; the host and a viewer listen.
+    let guest_token = p.media_token(&guest_access, &event).await;
+    assert_eq!(guest_token["grants"]["backstage"], true);
+    let guest_peer = join_peer(&http, &guest_token, true).await;
+    let host_peer = join_peer(&http, &p.media_token(&host, &event).await, false).await;
+    let viewer_peer = join_peer(&http, &p.media_token(&viewer, &event).await, false).await;
+    let (guest_peer, host_peer) = connect_pair(guest_peer, host_peer).await;
+    let (guest_peer, viewer_peer) = connect_pair(guest_peer, viewer_peer).await;
+    let (guest_peer, host_peer) = run_pair(guest_peer, host_peer, Duration::from_secs(20)).await;
+    assert!(host_peer.received_audio > 50, "the host hears the green room: {}\n{}", host_peer.received_audio, p.logs());
+    let (guest_peer, viewer_peer) = run_pair_for(guest_peer, viewer_peer, Duration::from_secs(2), usize::MAX).await;
+    assert_eq!(viewer_peer.received_audio, 0, "the audience receives nothing of the backstage");
+    let states = |peer: &Peer| peer.messages.iter().filter(|m| m["type"] == "state").cloned().collect::<Vec<_>>();
+    assert!(
+        states(&viewer_peer).iter().all(|s| !s.to_string().contains(&guest_id)),
+        "no entry for the backstage in what the audience is told: {:?}",
+        states(&viewer_peer)
+    );
+
+    // On air: the viewer hears them on the connection it already has.
+    let r = post(format!("/api/v1/events/{event}/stage/on-air/{guest_id}"), Some(&host), json!({})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (_guest_peer, viewer_peer) = run_pair(guest_peer, viewer_peer, Duration::from_secs(20)).await;
+    assert!(viewer_peer.received_audio > 50, "on air, the viewer hears the guest: {}\n{}", viewer_peer.received_audio, p.logs());
+    assert!(states(&viewer_peer).iter().any(|s| s.to_string().contains(&guest_id)), "and is told who they are");
+    drop(host_peer);
+}
+
 /// Runs a sender and a receiver side by side until the receiver has 100 audio frames, or `d`.
 async fn run_pair(sender: Peer, receiver: Peer, d: Duration) -> (Peer, Peer) {
     run_pair_for(sender, receiver, d, 100).await
