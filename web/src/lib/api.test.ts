@@ -261,7 +261,7 @@ describe('ApiClient stage', () => {
     const view = { event_id: 'ev 1', max_speakers: 8, your_role: 'host', members: [], hands: [], invitations: [], bans: [] };
     const { fetch, calls } = fakeFetch(
       () => json(200, view),
-      ...Array.from({ length: 13 }, () => () => json(201, changed)),
+      ...Array.from({ length: 15 }, () => () => json(201, changed)),
       () => json(200, { entries: [change] }),
     );
     const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
@@ -279,6 +279,8 @@ describe('ApiClient stage', () => {
     await api.banFromEvent('ev 1', 'u2', 'abuse');
     await api.banFromEvent('ev 1', 'u3');
     await api.unbanFromEvent('ev 1', 'u2');
+    await expect(api.bringOnAir('ev 1', 'u/2')).resolves.toEqual(changed);
+    await expect(api.sendBackstage('ev 1', 'u2')).resolves.toEqual(changed);
     await expect(api.stageLog('ev 1', 20)).resolves.toEqual({ entries: [change] });
     expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
       ['GET', '/api/v1/events/ev%201/stage', undefined],
@@ -295,6 +297,8 @@ describe('ApiClient stage', () => {
       ['POST', '/api/v1/events/ev%201/bans', { user_id: 'u2', reason: 'abuse' }],
       ['POST', '/api/v1/events/ev%201/bans', { user_id: 'u3' }],
       ['DELETE', '/api/v1/events/ev%201/bans/u2', undefined],
+      ['POST', '/api/v1/events/ev%201/stage/on-air/u%2F2', undefined],
+      ['POST', '/api/v1/events/ev%201/stage/backstage/u2', undefined],
       ['GET', '/api/v1/events/ev%201/stage/log?limit=20', undefined],
     ]);
     expect(calls.every((c) => c.auth === 'Bearer access-1')).toBe(true);
@@ -317,6 +321,8 @@ describe('ApiClient stage', () => {
       'role_unchanged',
       'host_must_hand_over',
       'event_over',
+      'not_backstage',
+      'already_backstage',
     ];
     for (const code of codes) {
       const text = errorText(new ApiError({ status: 409, code, detail: `refused: ${code}` }));
@@ -327,6 +333,19 @@ describe('ApiClient stage', () => {
     const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
     const err = await api.invite('e', 'u2').catch((e: unknown) => e);
     expect(errorText(err)).toBe('all 8 speaker seats are taken. Every speaker seat is taken. Move a speaker back to the audience first.');
+  });
+
+  it('explains the green room refusals', async () => {
+    const { fetch } = fakeFetch(
+      () => problem(409, 'not_backstage', 'they are not backstage'),
+      () => problem(409, 'already_backstage', 'they are backstage already'),
+    );
+    const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
+    const a = await api.bringOnAir('e', 'u2').catch((e: unknown) => e);
+    // Our sentence already says what the server's detail says: it is shown alone.
+    expect(errorText(a)).toBe('They are not backstage any more. Reload the page to see the stage as it is.');
+    const b = await api.sendBackstage('e', 'u2').catch((e: unknown) => e);
+    expect(errorText(b)).toBe('they are backstage already. They are already backstage. Reload the page to see the stage as it is.');
   });
 
   it('makes, lists, withdraws and regenerates guest links on the event', async () => {

@@ -357,6 +357,12 @@ export class ApiClient {
     this.request<StageChanged>('PUT', this.stagePath(id, `/stage/roles/${encodeURIComponent(userId)}`), { body: { role } });
   /** Back to the audience by oneself. */
   leaveStage = (id: string) => this.request<StageChanged>('POST', this.stagePath(id, '/stage/leave'));
+  /** The green room: brings a backstage co-host or speaker on air (host, co-hosts by rank). */
+  bringOnAir = (id: string, userId: string) =>
+    this.request<StageChanged>('POST', this.stagePath(id, `/stage/on-air/${encodeURIComponent(userId)}`));
+  /** Sends an on-air co-host or speaker backstage (host, co-hosts by rank; or oneself). */
+  sendBackstage = (id: string, userId: string) =>
+    this.request<StageChanged>('POST', this.stagePath(id, `/stage/backstage/${encodeURIComponent(userId)}`));
   kick = (id: string, userId: string, reason?: string) =>
     this.request<StageChanged>('POST', this.stagePath(id, '/kick'), { body: reason ? { user_id: userId, reason } : { user_id: userId } });
   banFromEvent = (id: string, userId: string, reason?: string) =>
@@ -460,6 +466,8 @@ const NEXT_STEP: Record<string, string | ((e: ApiError) => string)> = {
   already_banned: 'They are already banned from this event.',
   not_banned: 'They are not banned any more.',
   role_unchanged: 'They already have that role.',
+  not_backstage: 'They are not backstage any more. Reload the page to see the stage as it is.',
+  already_backstage: 'They are already backstage. Reload the page to see the stage as it is.',
   host_must_hand_over: 'Hand the host role to someone else on stage first.',
   link_not_found: 'This invite link does not exist. Check that you copied all of it, or ask the host for a new one.',
   link_revoked: 'This invite link was withdrawn. Ask the host for a new one.',

@@ -72,6 +72,9 @@ describe('parsing server messages', () => {
       type: 'grants',
       grants: { subscribe: true, publish: ['camera'], hidden: false },
     });
+    expect(
+      parseServerMessage('{"type":"grants","grants":{"subscribe":true,"publish":["camera","microphone"],"hidden":false,"backstage":true,"see_backstage":true}}'),
+    ).toEqual({ type: 'grants', grants: { subscribe: true, publish: ['camera', 'microphone'], hidden: false, backstage: true, see_backstage: true } });
     const st = parseServerMessage(JSON.stringify({ type: 'state', ...state }));
     expect(st).toEqual({ type: 'state', ...state });
   });

@@ -98,7 +98,14 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
       if (!isObj(g) || !Array.isArray(g.publish)) return null;
       return {
         type: 'grants',
-        grants: { subscribe: g.subscribe === true, hidden: g.hidden === true, publish: g.publish.filter((s): s is TrackSource => isStr(s) && SOURCES.has(s)) },
+        grants: {
+          subscribe: g.subscribe === true,
+          hidden: g.hidden === true,
+          publish: g.publish.filter((s): s is TrackSource => isStr(s) && SOURCES.has(s)),
+          // Absent means false (the grants of a room without a green room stay as they were).
+          ...(g.backstage === true ? { backstage: true } : {}),
+          ...(g.see_backstage === true ? { see_backstage: true } : {}),
+        },
       };
     }
     case 'active_speaker':

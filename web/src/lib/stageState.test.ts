@@ -1,11 +1,20 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
+  MY_STATUS_TEXT,
   StageRefetcher,
   agoText,
   applyStageChange,
+  backstageMembers,
+  canGoBackstage,
+  canMoveStage,
   handButton,
   handQueue,
+  isBackstage,
+  memberActionName,
   memberActions,
+  onAirMembers,
+  seatsTaken,
+  seesBackstage,
   myInvitation,
   myStatusAfter,
   myStatusFromView,
@@ -144,15 +153,95 @@ describe('the staff side', () => {
   });
 
   it('offers only what the policy allows', () => {
-    expect(memberActions('host', { user_id: 'sp', role: 'speaker' }, 'host')).toEqual(['audience', 'moderator', 'cohost', 'mute', 'kick', 'ban']);
-    expect(memberActions('host', { user_id: 'c', role: 'cohost' }, 'host')).toEqual(['audience', 'moderator', 'mute', 'kick', 'ban']);
-    expect(memberActions('cohost', { user_id: 'sp', role: 'speaker' }, 'c')).toEqual(['audience', 'moderator', 'mute', 'kick', 'ban']);
+    expect(memberActions('host', { user_id: 'sp', role: 'speaker' }, 'host')).toEqual(['backstage', 'audience', 'moderator', 'cohost', 'mute', 'kick', 'ban']);
+    expect(memberActions('host', { user_id: 'c', role: 'cohost' }, 'host')).toEqual(['backstage', 'audience', 'moderator', 'mute', 'kick', 'ban']);
+    expect(memberActions('cohost', { user_id: 'sp', role: 'speaker' }, 'c')).toEqual(['backstage', 'audience', 'moderator', 'mute', 'kick', 'ban']);
     expect(memberActions('moderator', { user_id: 'sp', role: 'speaker' }, 'm')).toEqual(['audience', 'mute', 'kick', 'ban']);
     // Nobody acts on an equal or higher role, except the host; nobody on themselves.
     expect(memberActions('moderator', { user_id: 'm2', role: 'moderator' }, 'm')).toEqual([]);
     expect(memberActions('cohost', { user_id: 'h', role: 'host' }, 'c')).toEqual([]);
     expect(memberActions('host', { user_id: 'host', role: 'host' }, 'host')).toEqual([]);
     expect(memberActions('speaker', { user_id: 'a', role: 'audience' }, 'sp')).toEqual([]);
+  });
+
+  it('brings the backstage on air and sends on-air co-hosts and speakers backstage, by rank', () => {
+    expect(memberActions('host', { user_id: 'g', role: 'speaker', backstage: true }, 'host')[0]).toBe('on_air');
+    expect(memberActions('host', { user_id: 'g', role: 'cohost', backstage: true }, 'host')[0]).toBe('on_air');
+    expect(memberActions('cohost', { user_id: 'g', role: 'speaker', backstage: true }, 'c')[0]).toBe('on_air');
+    // A co-host does not move another co-host; moderators move nobody.
+    expect(memberActions('cohost', { user_id: 'c2', role: 'cohost', backstage: true }, 'c')).toEqual([]);
+    expect(memberActions('moderator', { user_id: 'g', role: 'speaker', backstage: true }, 'm')).toEqual(['audience', 'mute', 'kick', 'ban']);
+    expect(memberActions('moderator', { user_id: 'sp', role: 'speaker' }, 'm')).not.toContain('backstage');
+    expect(canMoveStage('host', 'cohost')).toBe(true);
+    expect(canMoveStage('cohost', 'speaker')).toBe(true);
+    expect(canMoveStage('cohost', 'cohost')).toBe(false);
+    expect(canMoveStage('moderator', 'speaker')).toBe(false);
+    // Only co-hosts and speakers are ever backstage.
+    expect(canMoveStage('host', 'moderator')).toBe(false);
+    expect(memberActionName('on_air', 'Gia Guest')).toBe('Bring Gia Guest on air');
+    expect(memberActionName('backstage', 'Sam')).toBe('Send Sam backstage');
+    expect(memberActionName('mute', 'Sam')).toBe('Mute mic: Sam');
+  });
+});
+
+describe('the green room', () => {
+  const guest = { user_id: 'g', display_name: 'Gia', avatar_url: null, role: 'speaker' as const, since: at(-5), backstage: true };
+  const withGuest = (patch: Partial<StageView> = {}) => view({ members: [...view().members, guest], ...patch });
+
+  it('lists the backstage apart, without a seat', () => {
+    const v = withGuest();
+    expect(onAirMembers(v).map((m) => m.user_id)).toEqual(['host', 'sp']);
+    expect(backstageMembers(v).map((m) => m.user_id)).toEqual(['g']);
+    expect(seatsTaken(v)).toBe(2);
+    expect(isBackstage(v, 'g')).toBe(true);
+    expect(isBackstage(v, 'sp')).toBe(false);
+    expect(seesBackstage(v, 'host')).toBe(true);
+    expect(seesBackstage(withGuest({ your_role: 'speaker' }), 'g')).toBe(true);
+    expect(seesBackstage(view({ your_role: 'speaker' }), 'sp')).toBe(false);
+    expect(seesBackstage(view({ your_role: 'audience' }), 'a')).toBe(false);
+  });
+
+  it('lets an on-air co-host or speaker go backstage themselves', () => {
+    expect(canGoBackstage(view({ your_role: 'speaker' }), 'sp')).toBe(true);
+    expect(canGoBackstage(withGuest({ your_role: 'speaker' }), 'g')).toBe(false);
+    expect(canGoBackstage(view({ your_role: 'host' }), 'host')).toBe(false);
+    expect(canGoBackstage(view({ your_role: 'moderator' }), 'm')).toBe(false);
+    expect(canGoBackstage(view({ your_role: 'audience' }), 'a')).toBe(false);
+  });
+
+  it('applies brought_on_air and sent_backstage', () => {
+    const on = applyStageChange(withGuest(), change('brought_on_air', 'g', { role: 'speaker' }), 'host');
+    expect(on.members.find((m) => m.user_id === 'g')?.backstage).toBe(false);
+    expect(seatsTaken(on)).toBe(3);
+    const back = applyStageChange(view(), change('sent_backstage', 'sp', { role: 'speaker' }), 'host');
+    expect(back.members.find((m) => m.user_id === 'sp')?.backstage).toBe(true);
+    expect(seatsTaken(back)).toBe(1);
+    // Going backstage oneself.
+    const mine = applyStageChange(view({ your_role: 'speaker' }), change('sent_backstage', 'sp', { actor_id: 'sp', role: 'speaker' }), 'sp');
+    expect(isBackstage(mine, 'sp')).toBe(true);
+    // The audience (and on-air speakers) stop seeing them listed.
+    const aud = applyStageChange(view({ your_role: 'audience' }), change('sent_backstage', 'sp', { role: 'speaker' }), 'a');
+    expect(aud.members.map((m) => m.user_id)).toEqual(['host']);
+    // Someone the audience never saw comes on air: the reload brings their name.
+    const unseen = view({ your_role: 'audience' });
+    expect(applyStageChange(unseen, change('brought_on_air', 'g', { role: 'speaker' }), 'a').members).toEqual(unseen.members);
+    expect(needsReload(change('brought_on_air', 'g'))).toBe(true);
+  });
+
+  it('says where I stand: backstage, then on air', () => {
+    expect(MY_STATUS_TEXT.backstage).toBe("You're backstage: the host will bring you on air");
+    expect(MY_STATUS_TEXT.on_air).toBe("You're on air");
+    expect(myStatusAfter(null, change('sent_backstage', 'g', { role: 'speaker' }), 'g')).toBe('backstage');
+    expect(myStatusAfter('backstage', change('brought_on_air', 'g', { role: 'speaker' }), 'g')).toBe('on_air');
+    expect(myStatusAfter('backstage', change('brought_on_air', 'x', { role: 'speaker' }), 'g')).toBe('backstage');
+    // A guest's role arrives while they are backstage: they stay backstage.
+    expect(myStatusAfter('backstage', change('role_changed', 'g', { role: 'cohost', previous_role: 'speaker' }), 'g')).toBe('backstage');
+    // From the view: backstage when listed so; on air once a reload shows them out of it.
+    expect(myStatusFromView(null, withGuest({ your_role: 'speaker' }), 'g')).toBe('backstage');
+    expect(myStatusFromView('on_stage', withGuest({ your_role: 'speaker' }), 'g')).toBe('backstage');
+    expect(myStatusFromView('backstage', view({ your_role: 'speaker' }), 'sp')).toBe('on_air');
+    expect(myStatusFromView('on_air', view({ your_role: 'speaker' }), 'sp')).toBe('on_air');
+    expect(myStatusFromView('backstage', view({ your_role: 'audience' }), 'g')).toBe('moved_back');
   });
 });
 

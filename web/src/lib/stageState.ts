@@ -36,6 +36,43 @@ export function roleOf(view: StageView | null, userId: string): StageRole {
   return asRole(view?.members.find((m) => m.user_id === userId)?.role);
 }
 
+// ---- the green room (backstage) -------------------------------------------------------------------
+
+/** Only co-hosts and speakers can be backstage. */
+export function canBeBackstage(role: StageRole): boolean {
+  return role === 'cohost' || role === 'speaker';
+}
+
+/** Whether `userId` waits backstage (in the green room) as the view shows it. */
+export function isBackstage(view: StageView | null, userId: string): boolean {
+  return !!view?.members.some((m) => m.user_id === userId && m.backstage === true);
+}
+
+/** Whether I see (and hear) the backstage: staff, and the backstage people themselves. */
+export function seesBackstage(view: StageView | null, me: string): boolean {
+  return !!view && (isStaff(view.your_role) || isBackstage(view, me));
+}
+
+/** Members on air: everyone listed but the backstage. */
+export function onAirMembers(view: StageView | null): StageMember[] {
+  return sortedMembers(view).filter((m) => m.backstage !== true);
+}
+
+/** Members in the green room, by rank then name. */
+export function backstageMembers(view: StageView | null): StageMember[] {
+  return sortedMembers(view).filter((m) => m.backstage === true);
+}
+
+/** Seats taken: the host, co-hosts and speakers on air (the backstage takes none). */
+export function seatsTaken(view: StageView | null): number {
+  return onAirMembers(view).filter((m) => isOnStage(asRole(m.role))).length;
+}
+
+/** Whether I may go backstage myself: an on-air co-host or speaker. */
+export function canGoBackstage(view: StageView | null, me: string): boolean {
+  return !!view && canBeBackstage(view.your_role) && !isBackstage(view, me);
+}
+
 // ---- the audience side --------------------------------------------------------------------------
 
 /** Seconds until `iso`, never negative (0 for a missing or past time). */
@@ -60,10 +97,12 @@ export function handButton(view: StageView | null, me: string): 'raise' | 'lower
   return handIsUp(view, me) ? 'lower' : 'raise';
 }
 
-export type MyStageStatus = 'on_stage' | 'muted' | 'moved_back' | 'removed' | 'banned' | 'declined' | null;
+export type MyStageStatus = 'on_stage' | 'backstage' | 'on_air' | 'muted' | 'moved_back' | 'removed' | 'banned' | 'declined' | null;
 
 export const MY_STATUS_TEXT: Record<Exclude<MyStageStatus, null>, string> = {
   on_stage: "You're on stage",
+  backstage: "You're backstage: the host will bring you on air",
+  on_air: "You're on air",
   muted: "You're muted by the host",
   moved_back: 'You were moved back to the audience',
   removed: 'You were removed from this event',
@@ -76,12 +115,17 @@ export function myStatusAfter(current: MyStageStatus, change: StageChange, me: s
   if (change.target_user_id !== me) return current;
   const role = asRole(change.role);
   switch (change.kind) {
+    case 'brought_on_air':
+      return 'on_air';
+    case 'sent_backstage':
+      return 'backstage';
     case 'invitation_accepted':
       return 'on_stage';
     case 'invitation_declined':
       return change.actor_id === me ? 'declined' : current;
     case 'role_changed':
-      if (isOnStage(role)) return 'on_stage';
+      // Backstage stays backstage (a guest joining through a link starts there; the reload says).
+      if (isOnStage(role)) return current === 'backstage' ? 'backstage' : 'on_stage';
       if (role === 'audience') {
         // Leaving by oneself needs no explanation.
         const wasOn = change.previous_role ? isOnStage(asRole(change.previous_role)) || isStaff(asRole(change.previous_role)) : true;
@@ -103,11 +147,14 @@ export function myStatusAfter(current: MyStageStatus, change: StageChange, me: s
 
 /** My status as the view shows it after a (re)load, keeping what only frames can tell. */
 export function myStatusFromView(current: MyStageStatus, view: StageView, me: string): MyStageStatus {
-  void me;
   const role = view.your_role;
   if (current === 'removed' || current === 'banned') return current;
-  if (isOnStage(role)) return current === 'muted' ? 'muted' : 'on_stage';
-  if (current === 'on_stage' || current === 'muted') return 'moved_back';
+  if (isOnStage(role)) {
+    if (isBackstage(view, me)) return 'backstage';
+    if (current === 'muted' || current === 'on_air') return current;
+    return current === 'backstage' ? 'on_air' : 'on_stage';
+  }
+  if (current === 'on_stage' || current === 'muted' || current === 'on_air' || current === 'backstage') return 'moved_back';
   return current;
 }
 
@@ -160,6 +207,14 @@ export function applyStageChange(view: StageView, change: StageChange, me: strin
       };
     case 'unbanned':
       return { ...view, bans: withoutUser(view.bans, target) };
+    case 'brought_on_air':
+      // Unknown to me until now (I did not see the backstage): the reload brings their name.
+      return { ...view, members: view.members.map((m) => (m.user_id === target ? { ...m, backstage: false, since: change.at } : m)) };
+    case 'sent_backstage': {
+      // Those who do not see the green room stop seeing them listed.
+      if (target !== me && !seesBackstage(view, me)) return { ...view, members: withoutUser(view.members, target) };
+      return { ...view, members: view.members.map((m) => (m.user_id === target ? { ...m, backstage: true, since: change.at } : m)) };
+    }
     default:
       return view;
   }
@@ -221,9 +276,11 @@ export class StageRefetcher {
 
 // ---- the staff side -------------------------------------------------------------------------------
 
-export type MemberAction = 'audience' | 'speaker' | 'moderator' | 'cohost' | 'host' | 'mute' | 'kick' | 'ban';
+export type MemberAction = 'on_air' | 'backstage' | 'audience' | 'speaker' | 'moderator' | 'cohost' | 'host' | 'mute' | 'kick' | 'ban';
 
 export const MEMBER_ACTION_LABEL: Record<MemberAction, string> = {
+  on_air: 'Bring on air',
+  backstage: 'Send backstage',
   audience: 'Move to audience',
   speaker: 'Make speaker',
   moderator: 'Make moderator',
@@ -239,11 +296,25 @@ export function outranks(actor: StageRole, target: StageRole): boolean {
   return actor === 'host' || ROLE_RANK[target] < ROLE_RANK[actor];
 }
 
+/** The accessible name of a member action's button ("Bring Ann on air", "Mute mic: Ann"). */
+export function memberActionName(action: MemberAction, name: string): string {
+  if (action === 'on_air') return `Bring ${name} on air`;
+  if (action === 'backstage') return `Send ${name} backstage`;
+  return `${MEMBER_ACTION_LABEL[action]}: ${name}`;
+}
+
+/** Whether `actor` may move someone with role `target` between the backstage and the air: the
+ * host and co-hosts, by rank (moderators run the queue, not the show). */
+export function canMoveStage(actor: StageRole, target: StageRole): boolean {
+  return (actor === 'host' || actor === 'cohost') && canBeBackstage(target) && outranks(actor, target);
+}
+
 /** The buttons `actor` gets against a member (none against oneself), as the policy allows. */
-export function memberActions(actor: StageRole, member: { user_id: string; role: StageRole }, me: string): MemberAction[] {
+export function memberActions(actor: StageRole, member: { user_id: string; role: StageRole; backstage?: boolean }, me: string): MemberAction[] {
   if (member.user_id === me || !isStaff(actor) || !outranks(actor, member.role)) return [];
   const t = member.role;
   const out: MemberAction[] = [];
+  if (canMoveStage(actor, t)) out.push(member.backstage ? 'on_air' : 'backstage');
   if (t !== 'audience' && (t !== 'cohost' || actor === 'host')) out.push('audience');
   if (t === 'moderator' && actor === 'host') out.push('speaker');
   if (t !== 'moderator' && (actor === 'host' || actor === 'cohost')) out.push('moderator');
@@ -294,6 +365,10 @@ export function banList(view: StageView | null): StageBan[] {
 /** The line after a staff action went through. */
 export function actionDoneText(action: MemberAction | 'invite' | 'lower' | 'unban', name: string): string {
   switch (action) {
+    case 'on_air':
+      return `${name} is on air: everyone sees and hears them now.`;
+    case 'backstage':
+      return `${name} is backstage: only the host, co-hosts, moderators and the backstage see and hear them.`;
     case 'invite':
       return `${name} is invited to speak; the invitation is open for 2 minutes.`;
     case 'lower':

@@ -159,6 +159,10 @@ export interface MediaGrants {
   subscribe: boolean;
   publish: TrackSource[];
   hidden: boolean;
+  /** In the green room: this participant's media reaches only those who see the backstage. */
+  backstage?: boolean;
+  /** Receives the backstage's media (host, co-hosts, moderators and the backstage itself). */
+  see_backstage?: boolean;
 }
 
 /** POST /events/{id}/media-token: a ticket to the event's room on the SFU at `url`. */
@@ -212,6 +216,9 @@ export interface StageMember {
   avatar_url: string | null;
   role: StageRole;
   since: string | null;
+  /** In the green room: seen and heard only by the host, co-hosts, moderators and the backstage
+   * (listed only to them); takes no seat. Absent means false. */
+  backstage?: boolean;
 }
 
 export interface StageHand {
@@ -261,7 +268,9 @@ export type StageChangeKind =
   | 'muted'
   | 'kicked'
   | 'banned'
-  | 'unbanned';
+  | 'unbanned'
+  | 'brought_on_air'
+  | 'sent_backstage';
 
 /** One stage change, as every change endpoint and the `stage` WebSocket frame carry it. */
 export interface StageChange {

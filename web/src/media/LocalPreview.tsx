@@ -79,10 +79,13 @@ export function LocalPreview({
   media,
   broadcasting,
   kinds = ALL_KINDS,
+  backstage = false,
 }: {
   media: LocalMedia;
   /** What is on is sent to the stage. */
   broadcasting: boolean;
+  /** In the green room: what is on reaches only the host, co-hosts, moderators and the backstage. */
+  backstage?: boolean;
   /** The devices offered (speakers broadcast a camera and microphone, not a screen). */
   kinds?: readonly DeviceKind[];
 }) {
@@ -90,11 +93,18 @@ export function LocalPreview({
   return (
     <section className="card" aria-labelledby="preview-title">
       <h2 id="preview-title">Devices</h2>
-      <p className="muted small">
-        {broadcasting
-          ? 'What you turn on here is broadcast to everyone watching.'
-          : 'Preview only: nothing is broadcast while the event is not open.'}
-      </p>
+      {broadcasting && backstage ? (
+        <p className="alert alert-info backstage-note" role="note" data-testid="backstage-note">
+          You're backstage: only the host and the backstage (co-hosts, moderators and other guests waiting) can see and hear you until the host brings you
+          on air. The audience cannot see or hear you yet.
+        </p>
+      ) : (
+        <p className="muted small">
+          {broadcasting
+            ? 'What you turn on here is broadcast to everyone watching.'
+            : 'Preview only: nothing is broadcast while the event is not open.'}
+        </p>
+      )}
       <div className="row" role="group" aria-label="Device toggles">
         {kinds.map((k) => (
           <button key={k} type="button" className="btn" aria-pressed={!!streams[k]} disabled={busy === k} onClick={() => toggle(k)}>

@@ -28,6 +28,25 @@ interface Props {
   onSpeaker?: (userId: string | null) => void;
   /** Called with whether a host's mute holds my microphone (it lifts when I unmute). */
   onMicMutedByHost?: (muted: boolean) => void;
+  /** User ids of the backstage (the green room): their tiles carry a "Backstage" badge. */
+  backstageUsers?: readonly string[];
+  /** Called with the camera received of each user (by user id), e.g. for backstage previews. */
+  onCameras?: (cameras: ReadonlyMap<string, MediaStreamTrack>) => void;
+}
+
+/** A small muted video of one received track (the studio's backstage previews). */
+export function TrackPreview({ track, label, className }: { track: MediaStreamTrack; label: string; className?: string }) {
+  const ref = useRef<HTMLVideoElement>(null);
+  useEffect(() => {
+    const v = ref.current;
+    if (!v) return;
+    v.srcObject = new MediaStream([track]);
+    v.play().catch(() => undefined);
+    return () => {
+      v.srcObject = null;
+    };
+  }, [track]);
+  return <video ref={ref} className={className} autoPlay playsInline muted aria-label={label} data-testid="backstage-preview" />;
 }
 
 const SOURCE_LABEL: Record<TrackSource, string> = { camera: 'camera', microphone: 'microphone', screen: 'screen', screen_audio: 'screen audio' };
@@ -39,7 +58,7 @@ function headline(status: EventStatus, publishing: boolean): string {
   return 'This event was cancelled.';
 }
 
-function VideoTile({ t, speaking, micMuted }: { t: RemoteTrack; speaking: boolean; micMuted: boolean }) {
+function VideoTile({ t, speaking, micMuted, backstage }: { t: RemoteTrack; speaking: boolean; micMuted: boolean; backstage: boolean }) {
   const ref = useRef<HTMLVideoElement>(null);
   useEffect(() => {
     const v = ref.current;
@@ -58,6 +77,7 @@ function VideoTile({ t, speaking, micMuted }: { t: RemoteTrack; speaking: boolea
       data-source={t.source}
       data-participant-name={t.name}
       data-muted={t.muted ? 'true' : 'false'}
+      data-backstage={backstage ? 'true' : undefined}
     >
       <video ref={ref} autoPlay playsInline muted aria-label={`${t.name}'s ${what}`} />
       {t.muted && (
@@ -68,6 +88,7 @@ function VideoTile({ t, speaking, micMuted }: { t: RemoteTrack; speaking: boolea
       <figcaption className="tile-name">
         <Avatar name={t.name} url={t.avatar} size={22} />
         <span className="tile-who">{t.name}</span>
+        {backstage && <span className="tile-tag tile-backstage">Backstage</span>}
         {t.source === 'screen' && <span className="tile-tag">Screen</span>}
         {t.muted && <span className="tile-tag">{t.source === 'screen' ? 'Paused' : 'Camera off'}</span>}
         {t.source === 'camera' && micMuted && (
@@ -82,14 +103,20 @@ function VideoTile({ t, speaking, micMuted }: { t: RemoteTrack; speaking: boolea
 }
 
 /** Someone on stage with a microphone and no camera. */
-function VoiceTile({ name, avatar, speaking, muted }: { name: string; avatar: string | null; speaking: boolean; muted: boolean }) {
+function VoiceTile({ name, avatar, speaking, muted, backstage }: { name: string; avatar: string | null; speaking: boolean; muted: boolean; backstage: boolean }) {
   return (
-    <figure className={`tile tile-voice${speaking ? ' speaking' : ''}`} data-testid="remote-voice" data-participant-name={name}>
+    <figure
+      className={`tile tile-voice${speaking ? ' speaking' : ''}`}
+      data-testid="remote-voice"
+      data-participant-name={name}
+      data-backstage={backstage ? 'true' : undefined}
+    >
       <div className="tile-off" aria-hidden="true">
         <Avatar name={name} url={avatar} size={64} />
       </div>
       <figcaption className="tile-name">
         <span className="tile-who">{name}</span>
+        {backstage && <span className="tile-tag tile-backstage">Backstage</span>}
         {muted && <span className="tile-tag">Muted</span>}
         {speaking && <span className="visually-hidden">(speaking)</span>}
       </figcaption>
@@ -137,7 +164,7 @@ function Placeholder({ title, children }: { title: string; children?: ReactNode 
   );
 }
 
-export function MediaStage({ eventId, status, publishing = false, tracks, onRoomChange, onSpeaker, onMicMutedByHost }: Props) {
+export function MediaStage({ eventId, status, publishing = false, tracks, onRoomChange, onSpeaker, onMicMutedByHost, backstageUsers, onCameras }: Props) {
   const { api } = useAuth();
   // Viewers watch while live; hosts may also check their setup backstage before going live.
   const active = status === 'live' || (publishing && status === 'scheduled');
@@ -150,7 +177,20 @@ export function MediaStage({ eventId, status, publishing = false, tracks, onRoom
     onRoomChange?.(fingerprint);
   }, [fingerprint, onRoomChange]);
 
-  const remote = snap?.remote ?? [];
+  const received = snap?.remote;
+  const cameras = useMemo(() => {
+    const m = new Map<string, MediaStreamTrack>();
+    for (const t of received ?? []) if (t.kind === 'video' && t.source === 'camera' && !t.muted && !m.has(t.userId)) m.set(t.userId, t.track);
+    return m;
+  }, [received]);
+  const camerasKey = [...cameras].map(([u, t]) => `${u}:${t.id}`).join(',');
+  const camerasRef = useRef(cameras);
+  camerasRef.current = cameras;
+  useEffect(() => {
+    onCameras?.(camerasRef.current);
+  }, [camerasKey, onCameras]);
+  const isBackstageUser = (userId: string) => !!backstageUsers?.includes(userId);
+  const remote = received ?? [];
   const videos = remote.filter((t) => t.kind === 'video');
   const audios = remote.filter((t) => t.kind === 'audio');
   const micMuted = (pid: string) => audios.some((a) => a.participantId === pid && a.source === 'microphone' && a.muted);
@@ -216,10 +256,16 @@ export function MediaStage({ eventId, status, publishing = false, tracks, onRoom
     body = (
       <div className="stage-grid" data-count={ordered.length + voiceOnly.length}>
         {ordered.map((t) => (
-          <VideoTile key={t.mid} t={t} speaking={speaker === t.participantId && t.source === 'camera'} micMuted={micMuted(t.participantId)} />
+          <VideoTile
+            key={t.mid}
+            t={t}
+            speaking={speaker === t.participantId && t.source === 'camera'}
+            micMuted={micMuted(t.participantId)}
+            backstage={isBackstageUser(t.userId)}
+          />
         ))}
         {voiceOnly.map((a) => (
-          <VoiceTile key={a.mid} name={a.name} avatar={a.avatar} muted={a.muted} speaking={speaker === a.participantId} />
+          <VoiceTile key={a.mid} name={a.name} avatar={a.avatar} muted={a.muted} speaking={speaker === a.participantId} backstage={isBackstageUser(a.userId)} />
         ))}
       </div>
     );
@@ -266,7 +312,9 @@ function PublishStatus({ snap, onUnmute }: { snap: SfuSnapshot; onUnmute: (s: Tr
         {snap.status !== 'connected'
           ? 'Not broadcasting: connecting to the media server…'
           : sending.length > 0
-            ? `Broadcasting your ${sending.map((s) => SOURCE_LABEL[s]).join(', ')}.`
+            ? snap.grants?.backstage
+              ? `Backstage: sending your ${sending.map((s) => SOURCE_LABEL[s]).join(', ')} to the host, co-hosts, moderators and the backstage only.`
+              : `Broadcasting your ${sending.map((s) => SOURCE_LABEL[s]).join(', ')}.`
             : 'Not broadcasting anything: turn on a device below.'}
       </p>
       {snap.mutedByServer.map((s) => (

@@ -14,7 +14,7 @@ import { ChatTranscript } from '../chat/ChatTranscript';
 import { LocalPreview } from '../media/LocalPreview';
 import { MediaStage } from '../media/MediaStage';
 import { type DeviceKind, type LocalMedia, useLocalMedia } from '../media/useLocalMedia';
-import { isStaff } from '../lib/stageState';
+import { isBackstage, isStaff } from '../lib/stageState';
 import { useStage } from '../lib/useStage';
 import { AudienceStage } from '../stage/AudienceStage';
 
@@ -114,8 +114,11 @@ function EventView({ event }: { event: StageEvent }) {
   const stage = useStage(api, event.id, me.id, chat.stage, chat.state.connection, chat.kicks, live);
   const role = stage.view?.your_role ?? 'audience';
   const out = stage.status === 'removed' || stage.status === 'banned';
-  // A speaker broadcasts from this page (hosts and co-hosts use the studio).
-  const speaker = role === 'speaker' && !out && event.status === 'live';
+  // A speaker broadcasts from this page (hosts and co-hosts use the studio). A speaker waiting
+  // backstage (a guest from an invite link) publishes the same way, to the green room only, and
+  // may already do so before the event goes live.
+  const backstage = role === 'speaker' && isBackstage(stage.view, me.id);
+  const speaker = role === 'speaker' && !out && (event.status === 'live' || (backstage && event.status === 'scheduled'));
   const media = useLocalMedia();
   useDevicesOffUnless(media, speaker);
   const [speaking, setSpeaking] = useState<string | null>(null);
@@ -150,7 +153,7 @@ function EventView({ event }: { event: StageEvent }) {
             onSpeaker={setSpeaking}
             onMicMutedByHost={speaker ? onMicMutedByHost : undefined}
           />
-          {speaker && <LocalPreview media={media} broadcasting kinds={SPEAKER_DEVICES} />}
+          {speaker && <LocalPreview media={media} broadcasting kinds={SPEAKER_DEVICES} backstage={backstage} />}
           {live && (
             <AudienceStage
               api={api}

@@ -1,11 +1,11 @@
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { AuditLogPanel, ChatSettingsPanel, HeldMessagesPanel, StandingPanel } from '../chat/ModerationPanels';
 import { ErrorMessage, Loading, StatusBadge } from '../components/ui';
 import { useAuth, useUser } from '../lib/auth';
 import { canModerate } from '../lib/chatState';
 import { useAction, useAsync, usePageTitle } from '../lib/hooks';
 import { Link } from '../lib/router';
-import { isOnStage, isStaff } from '../lib/stageState';
+import { backstageMembers, isBackstage, isOnStage, isStaff } from '../lib/stageState';
 import type { StageEvent, StageRole } from '../lib/types';
 import { useStage } from '../lib/useStage';
 import { useEvent } from '../lib/useEvent';
@@ -106,6 +106,11 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
   // Bumped by the stage whenever the SFU reports a change in the room.
   const [roomKey, setRoomKey] = useState('');
   const [speaking, setSpeaking] = useState<string | null>(null);
+  // The green room: who waits backstage (their tiles get a badge) and the cameras received of them.
+  const backstage = backstageMembers(stage.view);
+  const backstageKey = backstage.map((m) => m.user_id).join(',');
+  const backstageUsers = useMemo(() => (backstageKey ? backstageKey.split(',') : []), [backstageKey]);
+  const [cameras, setCameras] = useState<ReadonlyMap<string, MediaStreamTrack>>(() => new Map());
   return (
     <>
       <div className="page-head">
@@ -137,8 +142,17 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
             tracks={publisher ? media.tracks : undefined}
             onRoomChange={setRoomKey}
             onSpeaker={setSpeaking}
+            backstageUsers={backstageUsers}
+            onCameras={setCameras}
           />
-          {publisher && <LocalPreview media={media} broadcasting={broadcasting} kinds={runsEvent || role === 'host' || role === 'cohost' ? undefined : SPEAKER_DEVICES} />}
+          {publisher && (
+            <LocalPreview
+              media={media}
+              broadcasting={broadcasting}
+              kinds={runsEvent || role === 'host' || role === 'cohost' ? undefined : SPEAKER_DEVICES}
+              backstage={isBackstage(stage.view, me.id)}
+            />
+          )}
           {live && staff && (
             <StageControlPanel
               api={api}
@@ -149,6 +163,7 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
               speaking={speaking}
               onChanged={stage.applied}
               onReload={stage.reload}
+              cameras={cameras}
             />
           )}
           {live && !staff && (

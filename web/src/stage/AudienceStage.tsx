@@ -6,7 +6,7 @@ import { type KeyboardEvent, useEffect, useId, useState } from 'react';
 import { ErrorMessage } from '../components/ui';
 import { type ApiClient, errorText } from '../lib/api';
 import { useNow } from '../lib/hooks';
-import { MY_STATUS_TEXT, type MyStageStatus, handButton, isOnStage, isStaff, myInvitation, secondsUntil } from '../lib/stageState';
+import { MY_STATUS_TEXT, type MyStageStatus, canGoBackstage, handButton, isBackstage, isOnStage, isStaff, myInvitation, seatsTaken, secondsUntil } from '../lib/stageState';
 import type { StageChanged, StageInvitation, StageView } from '../lib/types';
 import { MicMeter } from '../media/LocalPreview';
 import { StagePeople } from './StagePeople';
@@ -27,8 +27,9 @@ interface Props {
 }
 
 /** The state line: what happened lately, else where I stand. */
-export function statusLine(view: StageView | null, status: MyStageStatus): string | null {
+export function statusLine(view: StageView | null, status: MyStageStatus, me?: string): string | null {
   if (status) return MY_STATUS_TEXT[status];
+  if (view && me && isOnStage(view.your_role) && isBackstage(view, me)) return MY_STATUS_TEXT.backstage;
   if (view && isOnStage(view.your_role)) return MY_STATUS_TEXT.on_stage;
   if (view && isStaff(view.your_role)) return 'You moderate this stage. Open the studio to manage hands and speakers.';
   return null;
@@ -43,7 +44,8 @@ export function AudienceStage(props: Props) {
   const invitation = status === 'banned' ? null : myInvitation(view, me, now);
   const hand = status === 'banned' ? null : handButton(view, me);
   const onStage = !!view && isOnStage(view.your_role);
-  const line = statusLine(view, status);
+  const line = statusLine(view, status, me);
+  const backstage = onStage && isBackstage(view, me);
 
   async function act(key: string, fn: () => Promise<StageChanged>, after?: (r: StageChanged) => void) {
     setBusy(key);
@@ -66,7 +68,7 @@ export function AudienceStage(props: Props) {
         <h2 id={titleId}>Stage</h2>
         {view && (
           <span className="muted small">
-            {view.members.filter((m) => isOnStage(m.role)).length} of {view.max_speakers} seats taken
+            {seatsTaken(view)} of {view.max_speakers} seats taken
           </span>
         )}
       </div>
@@ -75,7 +77,7 @@ export function AudienceStage(props: Props) {
           className={`stage-status${status === 'removed' || status === 'banned' || status === 'moved_back' || status === 'muted' ? ' alert alert-warn' : ' alert alert-info'}`}
           role="status"
           data-testid="stage-status"
-          data-status={status ?? (onStage ? 'on_stage' : '')}
+          data-status={status ?? (backstage ? 'backstage' : onStage ? 'on_stage' : '')}
         >
           {line}.
           {status === 'muted' && ' Unmute your microphone under the video when you are ready.'}
@@ -114,6 +116,11 @@ export function AudienceStage(props: Props) {
               Your hand is up: the hosts can invite you to speak.
             </span>
           </>
+        )}
+        {canGoBackstage(view, me) && (
+          <button type="button" className="btn" disabled={busy !== null} onClick={() => void act('backstage', () => api.sendBackstage(eventId, me))}>
+            {busy === 'backstage' ? 'Going backstage…' : 'Go backstage'}
+          </button>
         )}
         {onStage && view?.your_role === 'speaker' && (
           <button

@@ -12,14 +12,20 @@ import {
   actionDoneText,
   agoText,
   asRole,
+  backstageMembers,
+  canGoBackstage,
   handQueue,
   invitationFor,
+  isBackstage,
   isStaff,
+  memberActionName,
   memberActions,
+  onAirMembers,
+  seatsTaken,
   secondsUntil,
-  sortedMembers,
 } from '../lib/stageState';
-import type { StageChanged, StageView } from '../lib/types';
+import type { StageChanged, StageMember, StageView } from '../lib/types';
+import { TrackPreview } from '../media/MediaStage';
 import { clock } from './AudienceStage';
 import { StageRoleBadge } from './StagePeople';
 
@@ -32,12 +38,15 @@ interface Props {
   speaking: string | null;
   onChanged: (r: StageChanged) => void;
   onReload: () => void;
+  /** The camera the studio receives of each user (by user id), for the backstage previews. */
+  cameras?: ReadonlyMap<string, MediaStreamTrack>;
 }
 
 type Confirm = { userId: string; name: string; action: 'kick' | 'ban' } | null;
 
-export function StageControlPanel({ api, eventId, me, view, loadError, speaking, onChanged, onReload }: Props) {
+export function StageControlPanel({ api, eventId, me, view, loadError, speaking, onChanged, onReload, cameras }: Props) {
   const titleId = useId();
+  const backstageTitleId = useId();
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -77,6 +86,8 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
     const key = `${userId}:${a}`;
     const what = `${MEMBER_ACTION_LABEL[a].toLowerCase()} (${name})`;
     if (a === 'mute') void run(key, what, () => api.stageMute(eventId, userId, 'microphone'), actionDoneText(a, name));
+    else if (a === 'on_air') void run(key, `bring ${name} on air`, () => api.bringOnAir(eventId, userId), actionDoneText(a, name));
+    else if (a === 'backstage') void run(key, `send ${name} backstage`, () => api.sendBackstage(eventId, userId), actionDoneText(a, name));
     else void run(key, what, () => api.setStageRole(eventId, userId, a), actionDoneText(a, name));
   }
 
@@ -109,8 +120,10 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
   };
 
   const hands = handQueue(view);
-  const members = sortedMembers(view);
+  const members = onAirMembers(view);
+  const backstage = backstageMembers(view);
   const staff = isStaff(myRole);
+  const meBackstage = isBackstage(view, me);
   const confirmBox = (userId: string) =>
     confirm?.userId === userId ? (
       <KickBanConfirm
@@ -124,6 +137,57 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
       />
     ) : null;
 
+  const memberRow = (m: StageMember, inBackstage = false) => {
+    const actions = memberActions(myRole, { user_id: m.user_id, role: asRole(m.role), backstage: m.backstage === true }, me);
+    const isSpeaking = speaking === m.user_id;
+    const camera = inBackstage ? cameras?.get(m.user_id) : undefined;
+    return (
+      <li
+        key={m.user_id}
+        data-testid={inBackstage ? 'stage-backstage-row' : 'stage-member-row'}
+        data-user-id={m.user_id}
+        data-role={m.role}
+        data-backstage={inBackstage ? 'true' : undefined}
+        className={isSpeaking ? 'speaking' : undefined}
+      >
+        <div className="host-line">
+          <span className="stage-avatar-ring">
+            <Avatar name={m.display_name} url={m.avatar_url} size={32} />
+          </span>
+          <strong>{m.display_name}</strong>
+          {m.user_id === me && <span className="muted small">(you)</span>}
+          <StageRoleBadge role={m.role} />
+          {inBackstage && <span className="badge badge-backstage">Backstage</span>}
+          {isSpeaking && <span className="small muted">speaking</span>}
+        </div>
+        {inBackstage &&
+          (camera ? (
+            <TrackPreview track={camera} label={`${m.display_name}'s camera (backstage preview)`} className="backstage-preview" />
+          ) : (
+            <p className="small muted">No camera from {m.display_name} yet.</p>
+          ))}
+        {confirmBox(m.user_id) ??
+          (actions.length > 0 && (
+            <div className="row" role="group" aria-label={`Actions for ${m.display_name}`}>
+              {actions.map((a) => (
+                <button
+                  key={a}
+                  type="button"
+                  className={`btn btn-small${a === 'kick' || a === 'ban' ? ' btn-danger' : a === 'on_air' ? ' btn-primary' : ''}`}
+                  disabled={busy !== null}
+                  aria-label={memberActionName(a, m.display_name)}
+                  ref={a === 'kick' || a === 'ban' ? opener(`${m.user_id}:${a}`) : undefined}
+                  onClick={() => memberAction(m.user_id, m.display_name, a)}
+                >
+                  {busy === `${m.user_id}:${a}` ? 'Working…' : MEMBER_ACTION_LABEL[a]}
+                </button>
+              ))}
+            </div>
+          ))}
+      </li>
+    );
+  };
+
   return (
     <section className="card stage-panel" aria-labelledby={titleId} data-testid="stage-panel">
       <div className="page-head">
@@ -134,7 +198,7 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
       </div>
       {view && (
         <p className="small muted">
-          {members.filter((m) => m.role === 'host' || m.role === 'cohost' || m.role === 'speaker').length} of {view.max_speakers} speaker seats taken.
+          {seatsTaken(view)} of {view.max_speakers} speaker seats taken{backstage.length > 0 ? ` (${backstage.length} backstage, without a seat)` : ''}.
           Invitations are open for 2 minutes.
         </p>
       )}
@@ -157,7 +221,22 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
             onClick={() => void run('me:leave', 'step down', () => api.leaveStage(eventId), 'You are back in the audience.')}
           >
             {busy === 'me:leave' ? 'Stepping down…' : 'Step down to the audience'}
-          </button>
+          </button>{' '}
+          {canGoBackstage(view, me) && (
+            <button
+              type="button"
+              className="btn btn-small"
+              disabled={busy !== null}
+              onClick={() => void run('me:backstage', 'go backstage', () => api.sendBackstage(eventId, me), 'You are backstage now.')}
+            >
+              {busy === 'me:backstage' ? 'Going backstage…' : 'Go backstage'}
+            </button>
+          )}
+        </p>
+      )}
+      {meBackstage && (
+        <p className="alert alert-info stage-status" role="status" data-testid="stage-status" data-status="backstage">
+          You're backstage: the host will bring you on air. Until then only the host, co-hosts, moderators and the backstage see and hear you.
         </p>
       )}
 
@@ -212,43 +291,23 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
             <Empty>Nobody is on stage.</Empty>
           ) : (
             <ul className="panel-list stage-list" data-testid="stage-members">
-              {members.map((m) => {
-                const actions = memberActions(myRole, { user_id: m.user_id, role: asRole(m.role) }, me);
-                const isSpeaking = speaking === m.user_id;
-                return (
-                  <li key={m.user_id} data-testid="stage-member-row" data-user-id={m.user_id} data-role={m.role} className={isSpeaking ? 'speaking' : undefined}>
-                    <div className="host-line">
-                      <span className="stage-avatar-ring">
-                        <Avatar name={m.display_name} url={m.avatar_url} size={32} />
-                      </span>
-                      <strong>{m.display_name}</strong>
-                      {m.user_id === me && <span className="muted small">(you)</span>}
-                      <StageRoleBadge role={m.role} />
-                      {isSpeaking && <span className="small muted">speaking</span>}
-                    </div>
-                    {confirmBox(m.user_id) ??
-                      (actions.length > 0 && (
-                        <div className="row" role="group" aria-label={`Actions for ${m.display_name}`}>
-                          {actions.map((a) => (
-                            <button
-                              key={a}
-                              type="button"
-                              className={`btn btn-small${a === 'kick' || a === 'ban' ? ' btn-danger' : ''}`}
-                              disabled={busy !== null}
-                              aria-label={`${MEMBER_ACTION_LABEL[a]}: ${m.display_name}`}
-                              ref={a === 'kick' || a === 'ban' ? opener(`${m.user_id}:${a}`) : undefined}
-                              onClick={() => memberAction(m.user_id, m.display_name, a)}
-                            >
-                              {busy === `${m.user_id}:${a}` ? 'Working…' : MEMBER_ACTION_LABEL[a]}
-                            </button>
-                          ))}
-                        </div>
-                      ))}
-                  </li>
-                );
-              })}
+              {members.map((m) => memberRow(m))}
             </ul>
           )}
+
+          <section className="stage-backstage" aria-labelledby={backstageTitleId} data-testid="stage-backstage">
+            <h3 id={backstageTitleId}>Backstage</h3>
+            <p className="small muted">
+              Guests from invite links wait here. Only the host, co-hosts, moderators and the backstage see and hear them until they are brought on air.
+            </p>
+            {backstage.length === 0 ? (
+              <Empty>Nobody is backstage.</Empty>
+            ) : (
+              <ul className="panel-list stage-list" data-testid="stage-backstage-members">
+                {backstage.map((m) => memberRow(m, true))}
+              </ul>
+            )}
+          </section>
 
           <h3>Banned</h3>
           {view.bans.length === 0 ? (

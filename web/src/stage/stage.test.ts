@@ -66,6 +66,37 @@ describe('StageControlPanel', () => {
     expect(html).toMatch(/<button[^>]*disabled=""[^>]*aria-label="Invite Ann Audience to speak"/);
   });
 
+  it('lists the backstage apart with Bring on air, and offers Send backstage for on-air speakers', () => {
+    const guest = { user_id: 'g', display_name: 'Gia Guest', avatar_url: null, role: 'speaker' as const, since: iso(-5), backstage: true };
+    const v = view({ members: [...view().members, guest] });
+    const html = staffPanel(v);
+    expect(html).toContain('>Backstage</h3>');
+    expect(html).toContain('aria-label="Bring Gia Guest on air"');
+    expect(html).toContain('aria-label="Send Sam Speaker backstage"');
+    expect(html).not.toContain('aria-label="Send Gia Guest backstage"');
+    expect(html).not.toContain('aria-label="Bring Sam Speaker on air"');
+    // The backstage takes no seat, and its row sits under the Backstage heading.
+    expect(html).toContain('2 of 4 speaker seats taken (1 backstage, without a seat).');
+    expect(html.indexOf('data-testid="stage-backstage-row" data-user-id="g"')).toBeGreaterThan(html.indexOf('>Backstage</h3>'));
+    expect(html).toContain('No camera from Gia Guest yet.');
+    // Moderators move nobody between the backstage and the air.
+    const mod = staffPanel({ ...v, your_role: 'moderator' }, 'm');
+    expect(mod).toContain('>Backstage</h3>');
+    expect(mod).not.toContain('aria-label="Bring ');
+    expect(mod).not.toContain('aria-label="Send ');
+    // An empty green room says so.
+    expect(staffPanel(view())).toContain('Nobody is backstage.');
+  });
+
+  it('lets a co-host go backstage themselves and tells them when they are', () => {
+    const c = { user_id: 'c', display_name: 'Cho', avatar_url: null, role: 'cohost' as const, since: iso(-5) };
+    const onAir = staffPanel(view({ your_role: 'cohost', members: [...view().members, c] }), 'c');
+    expect(onAir).toContain('>Go backstage<');
+    const back = staffPanel(view({ your_role: 'cohost', members: [...view().members, { ...c, backstage: true }] }), 'c');
+    expect(back).not.toContain('>Go backstage<');
+    expect(back).toContain('You&#x27;re backstage: the host will bring you on air.');
+  });
+
   it('tells someone who is not staff that they cannot manage the stage', () => {
     expect(staffPanel(view({ your_role: 'speaker' }), 'sp')).toContain('Only the host, co-hosts and moderators manage the stage.');
   });
@@ -106,6 +137,21 @@ describe('AudienceStage', () => {
     expect(audience(view({ your_role: 'audience', hands: [] }), 'c', 'banned')).not.toContain('Raise hand');
     expect(audience(view({ your_role: 'audience' }), 'c', 'banned')).toContain('You are banned from this event.');
     expect(statusLine(view({ your_role: 'audience' }), null)).toBeNull();
+  });
+
+  it('tells a backstage speaker where they stand and lets an on-air speaker go backstage', () => {
+    const guest = { user_id: 'g', display_name: 'Gia Guest', avatar_url: null, role: 'speaker' as const, since: iso(-5), backstage: true };
+    const v = view({ your_role: 'speaker', members: [...view().members, guest], hands: [], bans: [] });
+    const html = audience(v, 'g');
+    expect(html).toContain('You&#x27;re backstage: the host will bring you on air.');
+    expect(html).toContain('data-status="backstage"');
+    expect(html).not.toContain('>Go backstage<');
+    expect(html).toContain('aria-label="Backstage"');
+    // The backstage takes no seat.
+    expect(html).toContain('2 of 4 seats taken');
+    expect(audience(v, 'g', 'on_air')).toContain('You&#x27;re on air.');
+    expect(audience(view({ your_role: 'speaker' }), 'sp')).toContain('>Go backstage<');
+    expect(statusLine(v, null, 'g')).toBe("You're backstage: the host will bring you on air");
     expect(clock(65)).toBe('1:05');
   });
 });
