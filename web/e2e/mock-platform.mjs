@@ -25,6 +25,7 @@ const events = new Map();
 const rooms = new Map(); // event id -> room
 const guestLinks = new Map(); // link id -> guest invite link (with its event_id and current token)
 const guestRoles = new Map(); // `${event id}/${user id}` -> stage role a guest joined with
+const backstage = new Set(); // `${event id}/${user id}` of guests waiting in the green room
 
 const now = () => new Date().toISOString();
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -275,7 +276,10 @@ async function api(req, url) {
     const u = { id: randomUUID(), email: '', password: null, display_name: name, avatar_url: b.avatar_url || null, created_at: now(), guest_event_id: e.id };
     users.set(u.id, u);
     const role = l.needs_approval ? 'audience' : l.role;
-    if (role !== 'audience') guestRoles.set(`${e.id}/${u.id}`, role);
+    if (role !== 'audience') {
+      guestRoles.set(`${e.id}/${u.id}`, role);
+      backstage.add(`${e.id}/${u.id}`); // guests wait backstage until brought on air
+    }
     const change = { kind: l.needs_approval ? 'hand_raised' : 'role_changed', actor_id: u.id, target_user_id: u.id, role, at: now() };
     return [201, { ...tokensFor(u), event_id: e.id, role, change }];
   }
@@ -352,7 +356,9 @@ async function api(req, url) {
       const role = e.host_id === me.id ? 'host' : e.cohost_ids.includes(me.id) ? 'cohost' : (guestRoles.get(`${e.id}/${me.id}`) ?? 'audience');
       const publish = role === 'audience' ? [] : ['camera', 'microphone', 'screen', 'screen_audio'];
       // No SFU here: the token points back at the mock, whose join answers 503.
-      return [200, { token: `mock-media.${b64({ sub: me.id, room: e.id })}`, expires_in: 300, url: `http://${req.headers.host}`, room: e.id, role, grants: { subscribe: true, publish, hidden: false } }];
+      const inBack = backstage.has(`${e.id}/${me.id}`);
+      const grants = { subscribe: true, publish, hidden: false, ...(inBack ? { backstage: true } : {}), ...(inBack || role === 'host' || role === 'cohost' ? { see_backstage: true } : {}) };
+      return [200, { token: `mock-media.${b64({ sub: me.id, room: e.id })}`, expires_in: 300, url: `http://${req.headers.host}`, room: e.id, role, grants }];
     }
     // The stage's roles: a minimal view (the host and co-hosts on stage; no hands, invitations or
     // bans: the mock does not run the stage's hand queue).
@@ -360,12 +366,32 @@ async function api(req, url) {
       if (e.status === 'ended' || e.status === 'cancelled') throw new Problem(409, 'event_over', 'The event is over; its stage is closed.');
       const member = (id, role) => {
         const u = users.get(id);
-        return { user_id: id, display_name: u?.display_name ?? id, avatar_url: u?.avatar_url ?? null, role, since: e.went_live_at ?? e.created_at };
+        const m = { user_id: id, display_name: u?.display_name ?? id, avatar_url: u?.avatar_url ?? null, role, since: e.went_live_at ?? e.created_at };
+        return backstage.has(`${e.id}/${id}`) ? { ...m, backstage: true } : m;
       };
       const guests = [...guestRoles].filter(([k]) => k.startsWith(`${e.id}/`)).map(([k, role]) => member(k.slice(e.id.length + 1), role));
-      const members = [member(e.host_id, 'host'), ...e.cohost_ids.map((id) => member(id, 'cohost')), ...guests];
-      const your_role = members.find((x) => x.user_id === me.id)?.role ?? 'audience';
+      const all = [member(e.host_id, 'host'), ...e.cohost_ids.map((id) => member(id, 'cohost')), ...guests];
+      const your_role = all.find((x) => x.user_id === me.id)?.role ?? 'audience';
+      // The backstage is listed only to the host, co-hosts and the backstage itself.
+      const sees = your_role === 'host' || your_role === 'cohost' || backstage.has(`${e.id}/${me.id}`);
+      const members = sees ? all : all.filter((x) => !x.backstage);
       return [200, { event_id: e.id, max_speakers: 8, your_role, members, hands: [], invitations: [], bans: [] }];
+    }
+    // The green room: bring a guest on air, or send someone (oneself) backstage.
+    const move = /^stage\/(on-air|backstage)\/([^/]+)$/.exec(rest);
+    if (move && m === 'POST') {
+      const target = decodeURIComponent(move[2]);
+      const key = `${e.id}/${target}`;
+      const role = e.host_id === target ? 'host' : e.cohost_ids.includes(target) ? 'cohost' : (guestRoles.get(key) ?? 'audience');
+      if (!isHost && !(move[1] === 'backstage' && target === me.id)) throw new Problem(403, 'not_allowed', 'only the host and co-hosts move people between the backstage and the air');
+      if (role !== 'cohost' && role !== 'speaker') throw new Problem(403, 'not_allowed', `a ${role} cannot go backstage`);
+      if (move[1] === 'on-air' && !backstage.has(key)) throw new Problem(409, 'not_backstage', 'they are not backstage');
+      if (move[1] === 'backstage' && backstage.has(key)) throw new Problem(409, 'already_backstage', 'they are backstage already');
+      if (move[1] === 'on-air') backstage.delete(key);
+      else backstage.add(key);
+      const change = { kind: move[1] === 'on-air' ? 'brought_on_air' : 'sent_backstage', actor_id: me.id, target_user_id: target, role, at: now() };
+      broadcast(e.id, { type: 'stage', change });
+      return [200, { change, applied_to_media: false }];
     }
     // Stage control: the mock has no SFU, so nobody is ever connected to the media room.
     if (rest.startsWith('stage/')) {
