@@ -51,7 +51,8 @@ export function TrackPreview({ track, label, className }: { track: MediaStreamTr
 
 const SOURCE_LABEL: Record<TrackSource, string> = { camera: 'camera', microphone: 'microphone', screen: 'screen', screen_audio: 'screen audio' };
 
-function headline(status: EventStatus, publishing: boolean): string {
+function headline(status: EventStatus, publishing: boolean, backstage = false): string {
+  if (publishing && backstage && (status === 'live' || status === 'scheduled')) return 'You are backstage: only the host and the backstage see and hear you.';
   if (status === 'live') return publishing ? 'You are live: the chat is open.' : 'This event is live.';
   if (status === 'scheduled') return 'The event has not started yet.';
   if (status === 'ended') return 'This event has ended.';
@@ -211,7 +212,7 @@ export function MediaStage({ eventId, status, publishing = false, tracks, onRoom
   let body: ReactNode;
   if (!active) {
     body = (
-      <Placeholder title={headline(status, publishing)}>
+      <Placeholder title={headline(status, publishing, !!snap?.grants?.backstage)}>
         <p className="small">
           {status === 'scheduled'
             ? 'The video starts here when the host goes live. Meanwhile, say hello in the chat.'
@@ -221,7 +222,7 @@ export function MediaStage({ eventId, status, publishing = false, tracks, onRoom
     );
   } else if (!snap || snap.status === 'idle' || (snap.status === 'connecting' && !hasMedia)) {
     body = (
-      <Placeholder title={headline(status, publishing)}>
+      <Placeholder title={headline(status, publishing, !!snap?.grants?.backstage)}>
         <p className="small" role="status">
           Connecting to the live video…
         </p>
@@ -240,7 +241,7 @@ export function MediaStage({ eventId, status, publishing = false, tracks, onRoom
     );
   } else if (!hasMedia) {
     body = (
-      <Placeholder title={headline(status, publishing)}>
+      <Placeholder title={headline(status, publishing, !!snap?.grants?.backstage)}>
         <p className="small">
           {snap.status === 'reconnecting'
             ? 'Waiting for the live video to come back.'

@@ -68,6 +68,11 @@ export function JoinForm({ token, info }: { token: string; info: GuestLinkInfo }
       {info.needs_approval && (
         <p className="small">The host approves each guest: you join the audience with your hand raised, and go on stage once the host invites you.</p>
       )}
+      {!info.needs_approval && (
+        <p className="small" data-testid="join-backstage-hint">
+          You wait backstage when you join: the host sees and hears you there, and brings you on air when it is time.
+        </p>
+      )}
       {info.expires_at && <p className="muted small">This link expires {formatWhen(info.expires_at)}.</p>}
       {over ? (
         <ErrorMessage message="This event is over, so it can no longer be joined." />
