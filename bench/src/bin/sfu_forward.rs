@@ -45,6 +45,20 @@ use str0m::{
     net::{Protocol, Receive},
 };
 
+/// The clock that audio frames carry their send time in (µs since it started).
+static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+
+thread_local! {
+    /// Send-to-receive delays (µs) seen by this client thread since the last `take_delays`.
+    static DELAYS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Delays are kept only while this is set (after the warm-up).
+static MEASURING: AtomicBool = AtomicBool::new(false);
+
+/// Delays of every client thread, gathered when the threads end.
+static ALL_DELAYS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
 #[derive(Clone, Copy, PartialEq)]
 enum Shape {
     Audio,
@@ -139,6 +153,8 @@ impl Client {
         let mut data = vec![0x5au8; shape.frame_bytes()];
         // A VP8 keyframe header bit (P = 0) on every frame keeps any receiver decodable.
         data[0] = 0x10;
+        // When it was sent, for the end-to-end delay of the `spaces` mode.
+        data[1..9].copy_from_slice(&(EPOCH.elapsed().as_micros() as u64).to_be_bytes());
         let _ = w.write(pt, Instant::now(), MediaTime::from_90khz(self.frame * step), data);
         self.frame += 1;
     }
@@ -182,6 +198,11 @@ impl Client {
                     }
                     Event::MediaData(d) => {
                         got += (**d.seq_range.end()).saturating_sub(**d.seq_range.start()) + 1;
+                        if let Some(stamp) = d.data.get(1..9).filter(|_| MEASURING.load(Ordering::Relaxed)) {
+                            let sent = u64::from_be_bytes(stamp.try_into().unwrap_or_default());
+                            let delay = (EPOCH.elapsed().as_micros() as u64).saturating_sub(sent);
+                            DELAYS.with(|d| d.borrow_mut().push(delay as u32));
+                        }
                     }
                     _ => {}
                 },
@@ -225,6 +246,8 @@ fn drive(mut clients: Vec<Client>, publishers: usize, shape: Shape, stop: Arc<At
         received.fetch_add(got, Ordering::Relaxed);
         std::thread::sleep(Duration::from_micros(500));
     }
+    let mine = DELAYS.with(|d| std::mem::take(&mut *d.borrow_mut()));
+    ALL_DELAYS.lock().unwrap_or_else(|e| e.into_inner()).extend(mine);
 }
 
 struct Result {
@@ -291,12 +314,16 @@ fn round_sfu(rt: &tokio::runtime::Runtime, shape: Shape, publishers: usize, subs
     };
     // Warm up: ICE, DTLS, renegotiation, keyframes.
     std::thread::sleep(Duration::from_secs(3));
+    // Delays count from here: the warm-up's are dropped when the threads hand theirs in.
     let (cpu0, n0) = (stagecast_bench::thread_cpu_seconds(Some(tid)), received.load(Ordering::Relaxed));
+    MEASURING.store(true, Ordering::Relaxed);
     std::thread::sleep(Duration::from_secs(secs));
+    MEASURING.store(false, Ordering::Relaxed);
     let (cpu1, n1) = (stagecast_bench::thread_cpu_seconds(Some(tid)), received.load(Ordering::Relaxed));
     stop.store(true, Ordering::Relaxed);
     h1.join().unwrap();
     h2.join().unwrap();
+
     let (tx, rx) = tokio::sync::oneshot::channel();
     let _ = worker.tx.blocking_send(stagecast_media::worker::Command::Shutdown(tx));
     let _ = rx.blocking_recv();
@@ -695,6 +722,16 @@ fn main() {
         join_mode(&rt, args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50usize).clamp(1, 1000));
         return;
     }
+    if args.get(1).map(String::as_str) == Some("spaces") {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let ladder: Vec<usize> = args
+            .get(2)
+            .map(|l| l.split(',').filter_map(|n| n.parse().ok()).collect())
+            .unwrap_or_else(|| vec![50, 100, 200, 400]);
+        let secs = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(5u64).clamp(1, 120);
+        spaces_mode(&rt, &ladder, secs);
+        return;
+    }
     let arg = |i: usize, d: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
     let shape = if args.get(1).map(String::as_str) == Some("video") { Shape::Video } else { Shape::Audio };
     let publishers = arg(2, if shape == Shape::Audio { 10 } else { 1 }) as usize;
@@ -751,4 +788,44 @@ fn main() {
             j / o
         );
     }
+}
+
+/// A Spaces-sized stage: 10 speakers (Opus, 50 packets/s each) → N listeners, for each N of the
+/// ladder: the share of packets delivered, the p99 send-to-receive delay at the clients (which
+/// includes the load generator's own loop, on the same two cores), and the SFU's CPU per
+/// forwarded packet against the `sendmmsg` null forwarder with the same fan-out. Prints the most
+/// listeners held at ≥ 99.5% delivered. The delay is what the clients see, so it is an upper
+/// bound on what the SFU adds: it includes the clients' own SRTP and their loop, which shares
+/// the two cores with the SFU.
+fn spaces_mode(rt: &tokio::runtime::Runtime, ladder: &[usize], secs: u64) {
+    const SPEAKERS: usize = 10;
+    println!("sfu_forward spaces · {SPEAKERS} speakers → listeners {ladder:?} · {secs} s each");
+    let mut held = 0;
+    for &listeners in ladder {
+        ALL_DELAYS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let s = round_sfu(rt, Shape::Audio, SPEAKERS, listeners, secs);
+        let mut delays = std::mem::take(&mut *ALL_DELAYS.lock().unwrap_or_else(|e| e.into_inner()));
+        delays.sort_unstable();
+        let p99 = delays.get(delays.len().saturating_sub(1) * 99 / 100).copied().unwrap_or(u32::MAX);
+        let p50 = delays.get(delays.len() / 2).copied().unwrap_or(u32::MAX);
+        let m = round_null(Shape::Audio, SPEAKERS, listeners, secs, NullSend::SendMmsg);
+        let expected = (SPEAKERS * listeners) as u64 * Shape::Audio.frames_per_second() * secs;
+        let delivered = s.packets as f64 / expected as f64;
+        let ok = delivered >= 0.995;
+        if ok {
+            held = listeners;
+        }
+        println!(
+            "{listeners} listeners: {:.2}% delivered · client-seen delay p50 {:.2} ms p99 {:.2} ms · sfu {:.2} µs/packet · null sendmmsg {:.2} µs/packet ({:.1}% delivered) · ratio {:.2}× the null forwarder{}",
+            100.0 * delivered,
+            f64::from(p50) / 1000.0,
+            f64::from(p99) / 1000.0,
+            s.cpu_us_per_packet,
+            m.cpu_us_per_packet,
+            100.0 * m.packets as f64 / expected as f64,
+            s.cpu_us_per_packet / m.cpu_us_per_packet,
+            if ok { "" } else { " · NOT HELD" }
+        );
+    }
+    println!("most listeners held (≥ 99.5% delivered): {held} (target ≥ 1,000 at p99 added delay < 5 ms; audio ≤ 2.0× the null forwarder)");
 }
