@@ -19,7 +19,9 @@
 // stop; the studio's "Unmute" brings them back) and removes the viewer from the stage; an
 // audience member's attempt to publish a camera and a forged media token are refused by the SFU.
 // The stage: a third browser raises a hand, is invited by the host, accepts and is heard by the
-// viewer without anyone rejoining; the host mutes them (only they unmute) and moves them back.
+// viewer without anyone rejoining; the host mutes them (only they unmute) and moves them back. A
+// guest joins through an invite link without an account, waits backstage (the host hears them,
+// the viewer gets nothing of them) and is brought on air (the viewer hears them).
 // E2E_MEDIA=skip leaves these steps out (the mock platform has no SFU).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -541,6 +543,60 @@ async function main() {
         await mediaStopped(viewer, { trackId: speakerTrack, field: 'packets', what: 'the demoted speaker at the viewer' });
         check((await openPcs(viewer)) === viewerPcs, 'the viewer kept its connection');
         await screenshot(speaker, 'stage-moved-back');
+      });
+
+      const guestName = `Gia ${RUN}`;
+      let guest = null;
+
+      await step('a guest joins through an invite link without an account and waits backstage, unheard by the viewer', async () => {
+        const links = host.getByTestId('guest-links');
+        await links.getByRole('button', { name: 'Create link' }).click();
+        const url = await links.getByLabel('Invite link URL').inputValue();
+        check(url.includes('/join/'), `the studio shows the invite link (got "${url}")`);
+        await screenshot(host, 'stage-invite-link');
+        const streamsBefore = (await inbound(viewer)).streams;
+        guest = await newPage(browser, 'guest', { width: 390, height: 844 });
+        await guest.goto(url);
+        await guest.getByRole('heading', { name: `You're invited to join ${title} as a speaker` }).waitFor();
+        await guest.getByLabel('Display name').fill(guestName);
+        await guest.getByRole('button', { name: 'Join' }).click();
+        await guest.getByTestId('stage-status').getByText("You're backstage: the host will bring you on air.", { exact: false }).waitFor();
+        await guest.getByTestId('guest-badge').waitFor();
+        await guest.getByRole('button', { name: 'Microphone off' }).click();
+        await guest.getByRole('button', { name: 'Microphone on', pressed: true }).waitFor();
+        // The host hears the green room.
+        const atHost = host.locator(`[data-testid="remote-audio"][data-participant-name="${guestName}"]`);
+        await atHost.waitFor({ state: 'attached' });
+        const hostTrack = await atHost.evaluate((a) => a.srcObject?.getAudioTracks?.()[0]?.id ?? null);
+        await mediaKeepsFlowing(host, { trackId: hostTrack, video: false, what: 'the backstage guest at the host' });
+        await host.getByTestId('stage-backstage').getByText(guestName).first().waitFor();
+        // The viewer gets nothing of them: no new stream, no audio element, no entry.
+        await sleep(1_500);
+        check((await inbound(viewer)).streams === streamsBefore, 'the viewer was offered no track of the backstage');
+        check((await viewer.locator(`[data-participant-name="${guestName}"]`).count()) === 0, 'the viewer shows nothing of the backstage');
+        await screenshot(guest, 'guest-backstage');
+        await screenshot(host, 'studio-backstage');
+      });
+
+      await step('the host brings the guest on air; the viewer hears them', async () => {
+        await host.getByRole('button', { name: `Bring ${guestName} on air` }).click();
+        await guest.getByTestId('stage-status').getByText("You're on air.").waitFor();
+        const audio = viewer.locator(`[data-testid="remote-audio"][data-participant-name="${guestName}"]`);
+        await audio.waitFor({ state: 'attached' });
+        const track = await audio.evaluate((a) => a.srcObject?.getAudioTracks?.()[0]?.id ?? null);
+        const heard = await mediaKeepsFlowing(viewer, { trackId: track, video: false, what: 'the guest on air at the viewer' });
+        log(`    the viewer hears the guest on air: samples ${heard.first.samples} → ${heard.second.samples}`);
+        check((await openPcs(viewer)) === viewerPcs, 'the viewer kept its connection');
+        await screenshot(guest, 'guest-on-air');
+      });
+
+      await step('a guest on the stage cannot end the event', async () => {
+        const r = await guest.evaluate(async (id) => {
+          const session = JSON.parse(localStorage.getItem('stagecast.session'));
+          const res = await fetch(`/api/v1/events/${id}/end`, { method: 'POST', headers: { Authorization: `Bearer ${session.access_token}` } });
+          return { status: res.status, body: await res.json() };
+        }, eventId);
+        check(r.status === 403, `a guest speaker cannot end the event (got ${r.status})`);
       });
 
       await step('the SFU refuses an audience member’s camera and a forged token', async () => {
