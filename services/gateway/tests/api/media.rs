@@ -47,7 +47,8 @@ async fn the_host_gets_a_token_to_publish_every_source() {
     assert_eq!(b["room"], id.as_str());
     assert_eq!(b["role"], "host");
     assert_eq!(b["expires_in"], 300);
-    assert_eq!(b["grants"], json!({"subscribe": true, "publish": ALL_SOURCES, "hidden": false}));
+    // The host sees the green room (backstage guests) too.
+    assert_eq!(b["grants"], json!({"subscribe": true, "publish": ALL_SOURCES, "hidden": false, "see_backstage": true}));
 
     let claims = app.media_claims(b["token"].as_str().unwrap()).await;
     assert_eq!((claims.sub.as_str(), claims.room.as_str(), claims.name.as_str()), (host.user_id.as_str(), id.as_str(), "Ada"));
