@@ -177,7 +177,12 @@ mod tests {
     use super::*;
 
     fn grants(publish: &[&str]) -> Option<pb::MediaGrants> {
-        Some(pb::MediaGrants { subscribe: true, publish: publish.iter().map(|s| s.to_string()).collect(), hidden: false, ..Default::default() })
+        Some(pb::MediaGrants {
+            subscribe: true,
+            publish: publish.iter().map(|s| s.to_string()).collect(),
+            hidden: false,
+            ..Default::default()
+        })
     }
 
     #[test]

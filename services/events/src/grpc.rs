@@ -202,6 +202,17 @@ impl StageService for StageApi {
         Ok(outcome(self.stages.answer(id, actor, invitation, r.accept).await?, id))
     }
 
+    async fn withdraw_invitation(
+        &self,
+        request: Request<pb::WithdrawInvitationRequest>,
+    ) -> Result<Response<pb::StageChangeResponse>, Status> {
+        let r = request.into_inner();
+        let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
+        let invitation = Uuid::parse_str(r.invitation_id.trim())
+            .map_err(|_| ApiError::not_found("invitation_not_found", "there is no open invitation with this id"))?;
+        Ok(outcome(self.stages.withdraw_invitation(id, actor, invitation).await?, id))
+    }
+
     async fn set_role(&self, request: Request<pb::SetRoleRequest>) -> Result<Response<pb::StageChangeResponse>, Status> {
         let r = request.into_inner();
         let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;

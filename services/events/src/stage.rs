@@ -203,6 +203,29 @@ impl Stages {
         commit(tx, &stage, change).await
     }
 
+    /// Staff withdraw an open invitation; the invitee can no longer accept it.
+    pub async fn withdraw_invitation(&self, id: EventId, actor: UserId, invitation: Uuid) -> Result<Outcome, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let stage = lock(&mut tx, id, actor).await?;
+        let not_found = || ApiError::not_found("invitation_not_found", "there is no open invitation with this id");
+        let mut inv = stage_store::find_invitation(&mut tx, id, invitation).await?.ok_or_else(not_found)?;
+        let role = stage.role_of(inv.user_id);
+        authorize(stage.role_of(actor), Action::Invite { target: role }).or_else(|e| {
+            // Whoever may invite may withdraw; an invitee who went on stage meanwhile has no
+            // open invitation left to withdraw.
+            if e.code == "already_on_stage" { Err(not_found()) } else { Err(e) }
+        })?;
+        if inv.state != InvitationState::Pending {
+            return Err(not_found());
+        }
+        let now = at_stored_precision(Utc::now());
+        stage_store::answer_invitation(&mut tx, inv.id, InvitationState::Cancelled, now).await?;
+        inv.state = InvitationState::Cancelled;
+        let mut change = StageChange::new(ChangeKind::InvitationWithdrawn, actor, inv.user_id, role, now);
+        change.invitation = Some(inv);
+        commit(tx, &stage, change).await
+    }
+
     /// Puts `target` on role `to`. Giving oneself the audience role is leaving the stage.
     pub async fn set_role(&self, id: EventId, actor: UserId, target: UserId, to: Role) -> Result<Outcome, ApiError> {
         let mut tx = self.pool.begin().await?;

@@ -95,7 +95,12 @@ mod tests {
     }
 
     fn speaker() -> MediaGrants {
-        MediaGrants { subscribe: true, publish: vec![TrackSource::Microphone, TrackSource::Camera], hidden: false, ..Default::default() }
+        MediaGrants {
+            subscribe: true,
+            publish: vec![TrackSource::Microphone, TrackSource::Camera],
+            hidden: false,
+            ..Default::default()
+        }
     }
 
     #[test]

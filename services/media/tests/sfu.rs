@@ -449,17 +449,16 @@ fn the_backstage_is_seen_by_the_host_only_until_brought_on_air_and_gone_again_wh
     let staff = MediaGrants { see_backstage: true, ..host() };
     let host_ix = net.join("10.0.0.2:1000", "host", staff, &[]).unwrap();
     let viewer = net.join("10.0.0.3:1000", "viewer", audience(), &[]).unwrap();
-    let backstage = MediaGrants {
-        publish: vec![TrackSource::Microphone],
-        backstage: true,
-        see_backstage: true,
-        ..audience()
-    };
+    let backstage = MediaGrants { publish: vec![TrackSource::Microphone], backstage: true, see_backstage: true, ..audience() };
     let _guest = net.join("10.0.0.4:1000", "guest", backstage.clone(), &[TrackSource::Microphone]).unwrap();
     net.run(Duration::from_secs(3));
     assert!(net.clients[host_ix].received_audio > 50, "the host hears the green room: {}", net.clients[host_ix].received_audio);
     assert_eq!(net.clients[viewer].received_audio, 0, "the audience hears nothing of the backstage");
-    assert!(!state_users(&net.clients[viewer]).contains(&"guest".to_owned()), "nor sees them: {:?}", state_users(&net.clients[viewer]));
+    assert!(
+        !state_users(&net.clients[viewer]).contains(&"guest".to_owned()),
+        "nor sees them: {:?}",
+        state_users(&net.clients[viewer])
+    );
     assert!(state_users(&net.clients[host_ix]).contains(&"guest".to_owned()));
 
     // Bring on air: the audience receives them without anyone reconnecting.

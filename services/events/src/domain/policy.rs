@@ -146,7 +146,9 @@ pub enum Action {
     /// End the event for everyone.
     EndEvent,
     /// Bring someone from the backstage on air, or send them backstage.
-    MoveStage { target: Role },
+    MoveStage {
+        target: Role,
+    },
     /// Make, list, withdraw or regenerate guest invite links granting `role`.
     ManageLinks {
         role: Role,

@@ -148,10 +148,11 @@ pub enum ChangeKind {
     Unbanned,
     BroughtOnAir,
     SentBackstage,
+    InvitationWithdrawn,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 12] = [
+    pub const ALL: [ChangeKind; 13] = [
         Self::HandRaised,
         Self::HandLowered,
         Self::Invited,
@@ -164,6 +165,7 @@ impl ChangeKind {
         Self::Unbanned,
         Self::BroughtOnAir,
         Self::SentBackstage,
+        Self::InvitationWithdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -180,6 +182,7 @@ impl ChangeKind {
             Self::Unbanned => "unbanned",
             Self::BroughtOnAir => "brought_on_air",
             Self::SentBackstage => "sent_backstage",
+            Self::InvitationWithdrawn => "invitation_withdrawn",
         }
     }
 

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/events/{id}/stage/hand", post(raise_hand).delete(lower_own_hand))
         .route("/events/{id}/stage/hands/{user_id}", delete(lower_hand))
         .route("/events/{id}/stage/invitations", post(invite))
+        .route("/events/{id}/stage/invitations/{invitation_id}", delete(withdraw))
         .route("/events/{id}/stage/invitations/{invitation_id}/accept", post(accept))
         .route("/events/{id}/stage/invitations/{invitation_id}/decline", post(decline))
         .route("/events/{id}/stage/roles/{user_id}", put(set_role))
@@ -332,6 +333,22 @@ async fn answer(st: AppState, who: AuthUser, id: String, invitation_id: String, 
         .stage
         .clone()
         .answer_invitation(pb::AnswerInvitationRequest { event_id: room.clone(), actor_id: who.user_id, invitation_id, accept })
+        .await?
+        .into_inner();
+    Ok(changed(&st, &room, r).await)
+}
+
+/// Staff withdraw an open invitation.
+async fn withdraw(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, invitation_id)): Path<(String, String)>,
+) -> Result<Json<Changed>, Problem> {
+    let room = room_of(&id)?;
+    let r = st
+        .stage
+        .clone()
+        .withdraw_invitation(pb::WithdrawInvitationRequest { event_id: room.clone(), actor_id: who.user_id, invitation_id })
         .await?
         .into_inner();
     Ok(changed(&st, &room, r).await)

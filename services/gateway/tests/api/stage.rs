@@ -39,6 +39,7 @@ async fn a_raised_hand_is_invited_and_the_speaker_gets_publishing_rights_while_e
     let app = spawn().await;
     let host = app.sign_up().await;
     let guest = app.sign_up().await;
+    let other = app.sign_up().await;
     let event = event_of(&app, &host).await;
     let mut host_ws = connect(&app.base, &event, &host.access).await;
     next_of(&mut host_ws, "hello").await;
@@ -81,13 +82,40 @@ async fn a_raised_hand_is_invited_and_the_speaker_gets_publishing_rights_while_e
         app.post(&format!("/api/v1/events/{event}/stage/invitations/{invitation}/accept"), Some(&guest.access), json!({})).await;
     assert_problem(r, StatusCode::NOT_FOUND, "invitation_not_found").await;
 
+    // An invitation withdrawn by the host cannot be accepted.
+    let r = app
+        .post(&format!("/api/v1/events/{event}/stage/invitations"), Some(&host.access), json!({"user_id": other.user_id}))
+        .await;
+    let withdrawn = r.json::<Value>().await.unwrap()["change"]["invitation"]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .http
+        .delete(app.url(&format!("/api/v1/events/{event}/stage/invitations/{withdrawn}")))
+        .bearer_auth(&guest.access)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, StatusCode::FORBIDDEN, "not_allowed").await;
+    let r = app
+        .http
+        .delete(app.url(&format!("/api/v1/events/{event}/stage/invitations/{withdrawn}")))
+        .bearer_auth(&host.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["change"]["kind"], "invitation_withdrawn");
+    let r =
+        app.post(&format!("/api/v1/events/{event}/stage/invitations/{withdrawn}/accept"), Some(&other.access), json!({})).await;
+    assert_problem(r, StatusCode::NOT_FOUND, "invitation_not_found").await;
+    assert_eq!(app.token_role(&event, &other).await[0], "audience");
+
     // The speaker steps down by themselves.
     let r = app.post(&format!("/api/v1/events/{event}/stage/leave"), Some(&guest.access), json!({})).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(app.token_role(&event, &guest).await, json!(["audience", []]));
     let log: Value = app.get(&format!("/api/v1/events/{event}/stage/log"), Some(&host.access)).await.json().await.unwrap();
     let kinds: Vec<&str> = log["entries"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["role_changed", "invitation_accepted", "invited", "hand_raised"]);
+    assert_eq!(kinds, ["role_changed", "invitation_withdrawn", "invited", "invitation_accepted", "invited", "hand_raised"]);
     let r = app.get(&format!("/api/v1/events/{event}/stage/log"), Some(&guest.access)).await;
     assert_problem(r, StatusCode::FORBIDDEN, "not_allowed").await;
 }
@@ -368,22 +396,32 @@ async fn a_guest_waits_backstage_unseen_by_the_audience_until_brought_on_air() {
     let event = event_of(&app, &host).await;
     let r = app.post(&format!("/api/v1/events/{event}/stage/links"), Some(&host.access), json!({"role": "speaker"})).await;
     let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-    let guest: Value =
-        app.post(&format!("/api/v1/guest-links/{token}/join"), None, json!({"display_name": "Green"})).await.json().await.unwrap();
+    let guest: Value = app
+        .post(&format!("/api/v1/guest-links/{token}/join"), None, json!({"display_name": "Green"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let guest_id = guest["user"]["id"].as_str().unwrap().to_owned();
     let guest_access = guest["access_token"].as_str().unwrap().to_owned();
-    let guest_account = Account { access: guest_access.clone(), refresh: String::new(), user_id: guest_id.clone(), email: String::new() };
+    let guest_account =
+        Account { access: guest_access.clone(), refresh: String::new(), user_id: guest_id.clone(), email: String::new() };
 
     // Backstage: the guest publishes to the green room only, and the audience is not told of them.
-    let token: Value = app.post(&format!("/api/v1/events/{event}/media-token"), Some(&guest_access), json!({})).await.json().await.unwrap();
-    assert_eq!(token["grants"], json!({"subscribe": true, "publish": ["camera", "microphone"], "hidden": false, "backstage": true, "see_backstage": true}));
+    let token: Value =
+        app.post(&format!("/api/v1/events/{event}/media-token"), Some(&guest_access), json!({})).await.json().await.unwrap();
+    assert_eq!(
+        token["grants"],
+        json!({"subscribe": true, "publish": ["camera", "microphone"], "hidden": false, "backstage": true, "see_backstage": true})
+    );
     let listed = |v: &Value| v["members"].as_array().unwrap().iter().any(|m| m["user_id"] == guest_id.as_str());
     assert!(!listed(&app.stage_view(&event, &viewer).await), "the audience does not see the green room");
     let host_view = app.stage_view(&event, &host).await;
     let member = host_view["members"].as_array().unwrap().iter().find(|m| m["user_id"] == guest_id.as_str()).unwrap().clone();
     assert_eq!((&member["role"], &member["backstage"]), (&json!("speaker"), &json!(true)));
     assert!(listed(&app.stage_view(&event, &guest_account).await), "the guest sees themselves backstage");
-    let host_token: Value = app.post(&format!("/api/v1/events/{event}/media-token"), Some(&host.access), json!({})).await.json().await.unwrap();
+    let host_token: Value =
+        app.post(&format!("/api/v1/events/{event}/media-token"), Some(&host.access), json!({})).await.json().await.unwrap();
     assert_eq!(host_token["grants"]["see_backstage"], true);
     assert!(app.stage_view(&event, &host).await["members"][0]["backstage"] == false);
 
