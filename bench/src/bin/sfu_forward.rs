@@ -724,10 +724,8 @@ fn main() {
     }
     if args.get(1).map(String::as_str) == Some("spaces") {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        let ladder: Vec<usize> = args
-            .get(2)
-            .map(|l| l.split(',').filter_map(|n| n.parse().ok()).collect())
-            .unwrap_or_else(|| vec![50, 100, 200, 400]);
+        let ladder: Vec<usize> =
+            args.get(2).map(|l| l.split(',').filter_map(|n| n.parse().ok()).collect()).unwrap_or_else(|| vec![50, 100, 200, 400]);
         let secs = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(5u64).clamp(1, 120);
         spaces_mode(&rt, &ladder, secs);
         return;
@@ -827,5 +825,7 @@ fn spaces_mode(rt: &tokio::runtime::Runtime, ladder: &[usize], secs: u64) {
             if ok { "" } else { " · NOT HELD" }
         );
     }
-    println!("most listeners held (≥ 99.5% delivered): {held} (target ≥ 1,000 at p99 added delay < 5 ms; audio ≤ 2.0× the null forwarder)");
+    println!(
+        "most listeners held (≥ 99.5% delivered): {held} (target ≥ 1,000 at p99 added delay < 5 ms; audio ≤ 2.0× the null forwarder)"
+    );
 }

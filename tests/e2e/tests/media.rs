@@ -376,7 +376,8 @@ async fn join_peer(http: &reqwest::Client, token: &Value, publish_mic: bool) -> 
     let sfu = token["url"].as_str().unwrap();
     let mut peer = Peer::new();
     let offer = peer.offer(publish_mic);
-    let r = http.post(format!("{sfu}/rtc/v1/join")).bearer_auth(token["token"].as_str().unwrap()).json(&offer).send().await.unwrap();
+    let r =
+        http.post(format!("{sfu}/rtc/v1/join")).bearer_auth(token["token"].as_str().unwrap()).json(&offer).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     peer.accept(r.json::<Value>().await.unwrap()["sdp"].as_str().unwrap());
     peer
@@ -397,11 +398,19 @@ async fn a_guest_from_an_invite_link_is_heard_backstage_by_the_host_and_by_the_a
         }
     };
     assert_eq!(post(format!("/api/v1/events/{event}/go-live"), Some(&host), json!({})).await.unwrap().status(), 200);
-    let link: Value =
-        post(format!("/api/v1/events/{event}/stage/links"), Some(&host), json!({"role": "speaker"})).await.unwrap().json().await.unwrap();
+    let link: Value = post(format!("/api/v1/events/{event}/stage/links"), Some(&host), json!({"role": "speaker"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token = link["token"].as_str().unwrap();
-    let guest: Value =
-        post(format!("/api/v1/guest-links/{token}/join"), None, json!({"display_name": "Guest"})).await.unwrap().json().await.unwrap();
+    let guest: Value = post(format!("/api/v1/guest-links/{token}/join"), None, json!({"display_name": "Guest"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let guest_access = guest["access_token"].as_str().unwrap().to_owned();
     let guest_id = guest["user"]["id"].as_str().unwrap().to_owned();
 
