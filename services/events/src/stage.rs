@@ -210,10 +210,10 @@ impl Stages {
         let not_found = || ApiError::not_found("invitation_not_found", "there is no open invitation with this id");
         let mut inv = stage_store::find_invitation(&mut tx, id, invitation).await?.ok_or_else(not_found)?;
         let role = stage.role_of(inv.user_id);
-        authorize(stage.role_of(actor), Action::Invite { target: role }).or_else(|e| {
+        authorize(stage.role_of(actor), Action::Invite { target: role }).map_err(|e| {
             // Whoever may invite may withdraw; an invitee who went on stage meanwhile has no
             // open invitation left to withdraw.
-            if e.code == "already_on_stage" { Err(not_found()) } else { Err(e) }
+            if e.code == "already_on_stage" { not_found() } else { e }
         })?;
         if inv.state != InvitationState::Pending {
             return Err(not_found());

@@ -255,7 +255,8 @@ pub async fn log(conn: &mut PgConnection, event: EventId, change: &StageChange) 
 
 /// The stage log, newest first.
 pub async fn read_log(db: impl PgExecutor<'_>, event: EventId, limit: i64) -> Result<Vec<StageChange>, sqlx::Error> {
-    let rows: Vec<(String, Uuid, Option<Uuid>, Option<String>, String, DateTime<Utc>)> = sqlx::query_as(
+    type LogRow = (String, Uuid, Option<Uuid>, Option<String>, String, DateTime<Utc>);
+    let rows: Vec<LogRow> = sqlx::query_as(
         "SELECT kind, actor_id, target_user_id, role, reason, at FROM stage_log WHERE event_id = $1 ORDER BY seq DESC LIMIT $2",
     )
     .bind(event.as_uuid())
@@ -350,14 +351,14 @@ pub async fn find_link(conn: &mut PgConnection, event: EventId, id: Uuid) -> Res
 
 /// The link with this secret and its event, without a lock (to show a guest what it is).
 pub async fn link_by_token(db: impl PgExecutor<'_>, token_hash: &[u8]) -> Result<Option<(EventId, GuestLink)>, sqlx::Error> {
-    let row: Option<(Uuid, Uuid, String, bool, i32, i32, Uuid, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>)> =
-        sqlx::query_as(
-            "SELECT event_id, id, role, needs_approval, max_uses, uses, created_by, created_at, expires_at, revoked_at \
+    type EventLinkRow = (Uuid, Uuid, String, bool, i32, i32, Uuid, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
+    let row: Option<EventLinkRow> = sqlx::query_as(
+        "SELECT event_id, id, role, needs_approval, max_uses, uses, created_by, created_at, expires_at, revoked_at \
              FROM stage_links WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(db)
-        .await?;
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await?;
     row.map(|(event, id, role, na, max, uses, by, at, exp, rev)| {
         link((id, role, na, max, uses, by, at, exp, rev)).map(|l| (EventId::from_uuid(event), l))
     })

@@ -41,51 +41,24 @@ use crate::{
     tap::{RtpStream, TapCodec},
 };
 
+mod control;
+mod signalling;
+mod speakers;
+mod taps;
+
+use control::sees;
+use signalling::SignalBudget;
+use taps::{Tap, tap_codec};
+pub use taps::{TapId, TapInfo};
+
 /// A peer that has not completed ICE + DTLS by then is dropped.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time given to a `bye` message to leave before the connection is closed.
 const BYE_GRACE: Duration = Duration::from_millis(300);
 /// At most one keyframe request per published track in this interval.
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
-/// How often the active speaker is re-evaluated.
-const SPEAKER_INTERVAL: Duration = Duration::from_millis(300);
-/// RFC 6464 level (-dBov) above which a participant counts as speaking.
-const SPEAKING_LEVEL: i8 = -50;
-/// Offers and mutes a participant may send over the data channel: a burst, then a steady rate.
-/// A person renegotiates or mutes a few times a minute; each such message costs every peer in
-/// the room a state update and the bus an event, so a client looping on them is cut off.
-/// Answers are not counted: they only follow the server's own offers.
-const SIGNAL_BURST: f64 = 20.0;
-const SIGNAL_PER_SECOND: f64 = 5.0;
 /// The largest signalling message: an offer as large as the HTTP join accepts, plus its JSON.
 pub const MAX_SIGNAL_BYTES: usize = crate::sdp::MAX_OFFER_BYTES + 4096;
-
-/// A participant's allowance of signalling messages (a token bucket).
-struct SignalBudget {
-    tokens: f64,
-    at: Instant,
-    /// The participant was told it is over the rate, since it last was under it.
-    told: bool,
-}
-
-impl SignalBudget {
-    fn new(now: Instant) -> Self {
-        Self { tokens: SIGNAL_BURST, at: now, told: false }
-    }
-
-    /// Takes one message's worth; false when the participant is over its rate.
-    fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.at = self.at.max(now);
-        self.tokens = (self.tokens + elapsed * SIGNAL_PER_SECOND).min(SIGNAL_BURST);
-        if self.tokens < 1.0 {
-            return false;
-        }
-        self.tokens -= 1.0;
-        self.told = false;
-        true
-    }
-}
 
 /// One connection to the SFU: a browser participant, a WHIP publisher or a WHEP viewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -334,12 +307,6 @@ struct Peer {
     signal_budget: SignalBudget,
 }
 
-/// Whether `sub` may see and hear `publisher`: everyone sees who is on air; only those who see
-/// the backstage (host, co-hosts, moderators, the backstage itself) see the green room.
-fn sees(sub: &Peer, publisher: &Peer) -> bool {
-    !publisher.grants.backstage || sub.grants.see_backstage
-}
-
 impl Peer {
     fn visible(&self) -> bool {
         !self.grants.hidden && self.kind != ConnectionKind::Whep
@@ -428,47 +395,6 @@ impl Peer {
 
 fn default_source(kind: SectionKind) -> TrackSource {
     if kind == SectionKind::Video { TrackSource::Camera } else { TrackSource::Microphone }
-}
-
-/// An RTP tap: one user's source in one room, to one UDP destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TapId(u64);
-
-impl TapId {
-    pub fn parse(s: &str) -> Option<Self> {
-        s.strip_prefix("t").and_then(|n| n.parse().ok()).map(Self)
-    }
-}
-
-impl fmt::Display for TapId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "t{}", self.0)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TapInfo {
-    pub id: TapId,
-    pub source: TrackSource,
-    pub codec: Option<TapCodec>,
-    pub ssrc: u32,
-}
-
-struct Tap {
-    id: TapId,
-    room: String,
-    user_id: String,
-    source: TrackSource,
-    stream: RtpStream,
-}
-
-fn tap_codec(codec: Codec) -> Option<TapCodec> {
-    match codec {
-        Codec::Opus => Some(TapCodec::Opus),
-        Codec::Vp8 => Some(TapCodec::Vp8),
-        Codec::H264 => Some(TapCodec::H264),
-        _ => None,
-    }
 }
 
 /// One received RTP packet on its way to subscribers: what of its header matters to them, and
@@ -792,143 +718,6 @@ impl Sfu {
             .collect()
     }
 
-    /// Server-side mute of `user_id`'s `source` tracks in `room`; returns how many were muted.
-    pub fn mute(&mut self, room: &str, user_id: &str, source: TrackSource) -> u32 {
-        let mut n = 0;
-        for peer in self.peers.iter_mut().filter(|p| p.room == room && p.user_id == user_id) {
-            let mut muted = Vec::new();
-            for t in peer.tracks_in.iter_mut().filter(|t| t.source == source && !t.muted_by_server) {
-                t.muted_by_server = true;
-                muted.push(t.info());
-            }
-            if !muted.is_empty() || peer.declared.values().any(|s| *s == source) {
-                peer.send(&ServerMessage::Muted { source, by_server: true });
-            }
-            for track in muted {
-                n += 1;
-                self.events.push(RoomEvent::TrackMuted {
-                    room: room.to_owned(),
-                    peer: peer.id,
-                    user_id: peer.user_id.clone(),
-                    track,
-                    by_server: true,
-                });
-            }
-        }
-        if n > 0 {
-            self.queue.push_back(Propagated::RoomChanged(room.to_owned()));
-        }
-        n
-    }
-
-    /// Replaces the grants of `user_id`'s peers in `room`; returns how many peers changed.
-    pub fn update_grants(&mut self, room: &str, user_id: &str, grants: MediaGrants) -> u32 {
-        // Also for whoever is not connected right now: their next join wins over an older token.
-        self.overrides.grants_changed(room, user_id, grants.clone(), unix_now());
-        let mut n = 0;
-        let ids: Vec<PeerId> = self.peers.iter().filter(|p| p.room == room && p.user_id == user_id).map(|p| p.id).collect();
-        for id in ids {
-            let Some(i) = self.index(id) else { continue };
-            n += 1;
-            let gained_subscribe = grants.subscribe && !self.peers[i].grants.subscribe;
-            let peer = &mut self.peers[i];
-            peer.grants = grants.clone();
-            peer.send(&ServerMessage::Grants { grants: grants.clone() });
-            // Tracks the new grants do not allow stop being forwarded (and are unpublished).
-            let revoked: Vec<usize> =
-                (0..peer.tracks_in.len()).filter(|&k| !peer.grants.may_publish(peer.tracks_in[k].source)).collect();
-            for k in revoked.into_iter().rev() {
-                let t = peer.tracks_in.remove(k);
-                self.events.push(RoomEvent::TrackUnpublished {
-                    room: room.to_owned(),
-                    peer: id,
-                    user_id: user_id.to_owned(),
-                    track: t.info(),
-                });
-                self.queue.push_back(Propagated::TrackClosed(id, t.mid));
-            }
-            let peer = &mut self.peers[i];
-            peer.dirty = true;
-            peer.declared.retain(|_, s| grants.may_publish(*s));
-            if !grants.subscribe {
-                for t in &mut peer.tracks_out {
-                    t.state = match t.state {
-                        OutState::Open(m) | OutState::Negotiating(m) => OutState::ToStop(m),
-                        other => other,
-                    };
-                }
-                peer.tracks_out.retain(|t| t.state != OutState::ToOpen);
-            }
-            let _ = gained_subscribe;
-            self.queue.push_back(Propagated::RoomChanged(room.to_owned()));
-        }
-        if n > 0 {
-            // Going on air or backstage, or gaining the right to see either, changes who
-            // receives whose tracks.
-            self.reconcile(room);
-        }
-        n
-    }
-
-    /// Makes every participant of `room` receive exactly the tracks it may: each visible
-    /// publisher's tracks are offered, and tracks it may no longer see are stopped.
-    fn reconcile(&mut self, room: &str) {
-        let publishers: Vec<(PeerId, bool, Vec<(Mid, MediaKind)>)> = self
-            .peers
-            .iter()
-            .filter(|p| p.room == room)
-            .map(|p| (p.id, p.grants.backstage, p.tracks_in.iter().map(|t| (t.mid, t.kind)).collect()))
-            .collect();
-        let mut unoffered = Vec::new();
-        for q in self.peers.iter_mut().filter(|q| q.room == room && q.kind == ConnectionKind::Participant) {
-            for (origin, backstage, tracks) in &publishers {
-                if *origin == q.id {
-                    continue;
-                }
-                let visible = q.grants.subscribe && (!backstage || q.grants.see_backstage);
-                for (mid, kind) in tracks {
-                    let live = q.tracks_out.iter_mut().find(|t| {
-                        t.origin == *origin
-                            && t.origin_mid == *mid
-                            && !matches!(t.state, OutState::ToStop(_) | OutState::NegotiatingStop(_))
-                    });
-                    match (visible, live) {
-                        (true, None) => {
-                            q.tracks_out.push(TrackOut::new(*origin, *mid, *kind));
-                            q.dirty = true;
-                        }
-                        (false, Some(t)) => {
-                            match t.state {
-                                OutState::Negotiating(m) | OutState::Open(m) => t.state = OutState::ToStop(m),
-                                // Never offered: nothing to stop, just forget it (below).
-                                _ => unoffered.push((*origin, *mid)),
-                            }
-                            q.dirty = true;
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            q.tracks_out.retain(|t| !(t.state == OutState::ToOpen && unoffered.contains(&(t.origin, t.origin_mid))));
-            unoffered.clear();
-            q.state_dirty = true;
-        }
-    }
-
-    /// Disconnects `user_id`'s peers in `room` after telling them why.
-    pub fn remove(&mut self, now: Instant, room: &str, user_id: &str, reason: &str) -> u32 {
-        // The tokens they hold no longer admit them: a kicked or banned user must ask again.
-        self.overrides.removed(room, user_id, unix_now());
-        let mut n = 0;
-        for peer in self.peers.iter_mut().filter(|p| p.room == room && p.user_id == user_id && p.close_at.is_none()) {
-            peer.send(&ServerMessage::Bye { reason: reason.to_owned(), reconnect: false });
-            peer.close_at = Some(now + BYE_GRACE);
-            peer.close_reason = "removed".into();
-            n += 1;
-        }
-        n
-    }
-
     /// Disconnects one peer (WHIP / WHEP resource deleted). False if it is not here.
     pub fn disconnect(&mut self, peer: PeerId) -> bool {
         match self.index(peer) {
@@ -948,42 +737,6 @@ impl Sfu {
             peer.close_at = Some(now + BYE_GRACE);
             peer.close_reason = "server_shutdown".into();
         }
-    }
-
-    /// Starts RTP taps of `user_id`'s `sources` in `room` to `destination` and asks for
-    /// keyframes. The user need not be publishing yet: the tap starts with the first frame.
-    pub fn start_tap(&mut self, room: &str, user_id: &str, sources: &[TrackSource], destination: SocketAddr) -> Vec<TapInfo> {
-        let mut infos = Vec::with_capacity(sources.len());
-        for &source in sources {
-            let id = TapId(self.next_tap);
-            self.next_tap += 1;
-            let ssrc = (uuid::Uuid::new_v4().as_u128() as u32) | 1;
-            let mut codec = None;
-            for p in self.peers.iter().filter(|p| p.room == room && p.user_id == user_id) {
-                for t in p.tracks_in.iter().filter(|t| t.source == source) {
-                    codec = codec.or(t.codec);
-                    if t.kind == MediaKind::Video {
-                        self.queue.push_back(Propagated::KeyframeRequest(p.id, t.mid, KeyframeRequestKind::Pli));
-                    }
-                }
-            }
-            tracing::info!(tap = %id, room, user = user_id, source = source.as_str(), %destination, "tap started");
-            self.taps.push(Tap {
-                id,
-                room: room.to_owned(),
-                user_id: user_id.to_owned(),
-                source,
-                stream: RtpStream::new(destination, ssrc),
-            });
-            infos.push(TapInfo { id, source, codec, ssrc });
-        }
-        infos
-    }
-
-    pub fn stop_tap(&mut self, id: TapId) -> bool {
-        let before = self.taps.len();
-        self.taps.retain(|t| t.id != id);
-        before != self.taps.len()
     }
 
     fn index(&self, id: PeerId) -> Option<usize> {
@@ -1242,176 +995,6 @@ impl Sfu {
         self.queue.push_back(Propagated::Media(f));
     }
 
-    fn channel_data(&mut self, i: usize, now: Instant, d: ChannelData) {
-        if d.binary {
-            return;
-        }
-        if d.data.len() > MAX_SIGNAL_BYTES {
-            self.peers[i].send(&ServerMessage::Error {
-                code: "message_too_large".into(),
-                message: format!("a signalling message may be at most {MAX_SIGNAL_BYTES} bytes; this one was {}", d.data.len()),
-            });
-            return;
-        }
-        let msg: ClientMessage = match serde_json::from_slice(&d.data) {
-            Ok(m) => m,
-            Err(e) => {
-                self.peers[i].send(&ServerMessage::Error {
-                    code: "bad_message".into(),
-                    message: format!("the message is not a signalling message: {e}"),
-                });
-                return;
-            }
-        };
-        let counted = !matches!(msg, ClientMessage::Answer { .. });
-        let peer = &mut self.peers[i];
-        if counted && !peer.signal_budget.take(now) {
-            if !peer.signal_budget.told {
-                peer.signal_budget.told = true;
-                peer.send(&ServerMessage::Error {
-                    code: "rate_limited".into(),
-                    message: format!(
-                        "too many offers and mutes: at most {SIGNAL_PER_SECOND} a second after a burst of {SIGNAL_BURST}; \
-                         this one and those until the rate drops are ignored, so send the current state again then"
-                    ),
-                });
-            }
-            return;
-        }
-        match msg {
-            ClientMessage::Offer { sdp, sources } => self.client_offer(i, &sdp, sources),
-            ClientMessage::Answer { sdp } => self.client_answer(i, &sdp),
-            ClientMessage::Mute { source, muted } => {
-                let peer = &mut self.peers[i];
-                let mut changed = Vec::new();
-                for t in peer.tracks_in.iter_mut().filter(|t| t.source == source) {
-                    let before = t.muted();
-                    t.muted_by_client = muted;
-                    if !muted {
-                        // Only the participant lifts a server mute, by unmuting.
-                        t.muted_by_server = false;
-                    }
-                    if t.muted() != before {
-                        changed.push(t.info());
-                    }
-                    if !t.muted() && t.kind == MediaKind::Video {
-                        self.queue.push_back(Propagated::KeyframeRequest(peer.id, t.mid, KeyframeRequestKind::Pli));
-                    }
-                }
-                for track in changed {
-                    self.events.push(RoomEvent::TrackMuted {
-                        room: peer.room.clone(),
-                        peer: peer.id,
-                        user_id: peer.user_id.clone(),
-                        track,
-                        by_server: false,
-                    });
-                }
-                self.queue.push_back(Propagated::RoomChanged(peer.room.clone()));
-            }
-        }
-    }
-
-    fn client_offer(&mut self, i: usize, sdp: &str, sources: BTreeMap<String, TrackSource>) {
-        let sdp = &*crate::sdp::normalize_bundle_only(sdp);
-        let peer = &mut self.peers[i];
-        if peer.pending.is_some() {
-            // Glare: our offer is in flight; the client (the polite side) rolls back and
-            // answers it, then offers again.
-            return;
-        }
-        let checked = OfferSummary::parse(sdp)
-            .map_err(|e| OfferError::BadSdp(e.to_string()))
-            .and_then(|summary| peer.check_offer(&summary, &sources).map(|()| summary))
-            .and_then(|summary| {
-                SdpOffer::from_sdp_string(sdp)
-                    .map_err(|e| OfferError::BadSdp(format!("the offer does not parse: {e}")))
-                    .map(|o| (summary, o))
-            });
-        let (summary, offer) = match checked {
-            Ok(v) => v,
-            Err(e) => {
-                peer.send(&ServerMessage::Error { code: e.code().into(), message: e.to_string() });
-                return;
-            }
-        };
-        for s in summary.sections.iter().filter(|s| s.offerer_sends) {
-            if let Some(src) = sources.get(&s.mid) {
-                peer.declared.insert(s.mid.clone(), *src);
-            }
-        }
-        match peer.rtc.sdp_api().accept_offer(offer) {
-            Ok(answer) => peer.send(&ServerMessage::Answer { sdp: answer.to_sdp_string() }),
-            Err(e) => {
-                peer.send(&ServerMessage::Error { code: "bad_sdp".into(), message: format!("the offer cannot be accepted: {e}") })
-            }
-        }
-    }
-
-    fn client_answer(&mut self, i: usize, sdp: &str) {
-        let peer = &mut self.peers[i];
-        let Some(pending) = peer.pending.take() else { return };
-        let answer = match SdpAnswer::from_sdp_string(sdp) {
-            Ok(a) => a,
-            Err(e) => {
-                peer.send(&ServerMessage::Error { code: "bad_sdp".into(), message: format!("the answer does not parse: {e}") });
-                // Forget the negotiation; the tracks are offered again.
-                for t in &mut peer.tracks_out {
-                    t.state = match t.state {
-                        OutState::Negotiating(_) => OutState::ToOpen,
-                        OutState::NegotiatingStop(m) => OutState::ToStop(m),
-                        s => s,
-                    };
-                }
-                return;
-            }
-        };
-        if let Err(e) = peer.rtc.sdp_api().accept_answer(pending, answer) {
-            peer.send(&ServerMessage::Error { code: "bad_sdp".into(), message: format!("the answer cannot be accepted: {e}") });
-            return;
-        }
-        for t in &mut peer.tracks_out {
-            if let OutState::Negotiating(m) = t.state {
-                t.state = OutState::Open(m);
-                if t.kind == MediaKind::Video {
-                    self.queue.push_back(Propagated::KeyframeRequest(t.origin, t.origin_mid, KeyframeRequestKind::Pli));
-                }
-            }
-        }
-        peer.tracks_out.retain(|t| !matches!(t.state, OutState::NegotiatingStop(_)));
-        peer.state_dirty = true;
-        // Tracks that arrived during this negotiation are offered next.
-        peer.dirty = true;
-    }
-
-    /// Offers the peer the tracks it should receive (and stops the ones that ended).
-    fn negotiate_if_needed(&mut self, i: usize) {
-        let peer = &mut self.peers[i];
-        if peer.kind != ConnectionKind::Participant || peer.channel.is_none() || peer.pending.is_some() {
-            return;
-        }
-        if !peer.tracks_out.iter().any(|t| matches!(t.state, OutState::ToOpen | OutState::ToStop(_))) {
-            return;
-        }
-        let mut change = peer.rtc.sdp_api();
-        for t in &mut peer.tracks_out {
-            match t.state {
-                OutState::ToOpen => {
-                    let mid = change.add_media(t.kind, Direction::SendOnly, Some(t.origin.to_string()), None, None);
-                    t.state = OutState::Negotiating(mid);
-                }
-                OutState::ToStop(mid) => {
-                    change.stop_media(mid);
-                    t.state = OutState::NegotiatingStop(mid);
-                }
-                _ => {}
-            }
-        }
-        let Some((offer, pending)) = change.apply() else { return };
-        peer.pending = Some(pending);
-        peer.send(&ServerMessage::Offer { sdp: offer.to_sdp_string() });
-    }
-
     fn propagate(&mut self, now: Instant, p: Propagated) {
         match p {
             Propagated::TrackOpen(origin, mid, kind) => {
@@ -1524,104 +1107,6 @@ impl Sfu {
         }
         if !self.taps.is_empty() {
             self.tap(now, f);
-        }
-    }
-
-    fn tap(&mut self, now: Instant, f: &Forward) {
-        let Some(i) = self.index(f.origin) else { return };
-        let p = &self.peers[i];
-        // The backstage has no place in a recording or a broadcast.
-        if p.grants.backstage {
-            return;
-        }
-        let Some(track) = p.tracks_in.iter().find(|t| t.mid == f.mid) else { return };
-        let Some(codec) = tap_codec(f.params.spec().codec) else { return };
-        for tap in self.taps.iter_mut().filter(|t| t.room == p.room && t.user_id == p.user_id && t.source == track.source) {
-            let Some(pkt) = tap.stream.packet(codec, f.source(), f.seq, f.timestamp, f.marker, &f.payload, now) else {
-                continue;
-            };
-            self.transmits.push(Transmit {
-                proto: Protocol::Udp,
-                source: self.local,
-                destination: tap.stream.destination,
-                contents: pkt.into(),
-            });
-        }
-    }
-
-    fn update_speakers(&mut self, now: Instant) {
-        if self.next_speaker_check.is_some_and(|t| now < t) {
-            return;
-        }
-        self.next_speaker_check = Some(now + SPEAKER_INTERVAL);
-        let mut loudest: BTreeMap<&str, (f32, Option<&Peer>)> = BTreeMap::new();
-        for p in &self.peers {
-            let speaking =
-                p.level >= SPEAKING_LEVEL as f32 && p.tracks_in.iter().any(|t| t.source == TrackSource::Microphone && !t.muted());
-            let entry = loudest.entry(p.room.as_str()).or_insert((f32::MIN, None));
-            // The backstage is never announced to the room as its speaker.
-            if speaking && p.visible() && !p.grants.backstage && p.level > entry.0 {
-                *entry = (p.level, Some(p));
-            }
-        }
-        let mut changes = Vec::new();
-        for (room, (_, peer)) in loudest {
-            let now_speaking = peer.map(|p| p.id);
-            if self.speakers.get(room).copied().flatten() != now_speaking {
-                changes.push((room.to_owned(), now_speaking, peer.map(|p| p.user_id.clone()).unwrap_or_default()));
-            }
-        }
-        self.speakers.retain(|room, _| self.peers.iter().any(|p| &p.room == room));
-        for (room, speaker, user_id) in changes {
-            self.speakers.insert(room.clone(), speaker);
-            let msg = ServerMessage::ActiveSpeaker { participant_id: speaker.map(|s| s.to_string()) };
-            for q in self.peers.iter_mut().filter(|q| q.room == room) {
-                q.send(&msg);
-            }
-            self.events.push(RoomEvent::ActiveSpeaker { room, peer: speaker, user_id });
-        }
-        // Levels decay when packets stop (muted, left): a silent participant is not the speaker.
-        for p in &mut self.peers {
-            p.level = 0.9 * p.level + 0.1 * -127.0;
-        }
-    }
-
-    fn send_states(&mut self) {
-        for i in 0..self.peers.len() {
-            let p = &self.peers[i];
-            if !p.state_dirty || p.channel.is_none() || p.kind != ConnectionKind::Participant {
-                continue;
-            }
-            let participants = self
-                .peers
-                .iter()
-                .filter(|o| o.room == p.room && o.visible() && sees(p, o) && (o.connected || o.id == p.id))
-                .map(|o| ParticipantView {
-                    participant_id: o.id.to_string(),
-                    user_id: o.user_id.clone(),
-                    name: o.name.clone(),
-                    avatar: o.avatar.clone(),
-                })
-                .collect();
-            let tracks = p
-                .tracks_out
-                .iter()
-                .filter_map(|t| {
-                    let mid = t.open_mid()?;
-                    let origin = self.peers.iter().find(|o| o.id == t.origin)?;
-                    let track = origin.tracks_in.iter().find(|x| x.mid == t.origin_mid)?;
-                    Some(TrackView {
-                        mid: mid.to_string(),
-                        participant_id: origin.id.to_string(),
-                        source: track.source,
-                        muted: track.muted(),
-                    })
-                })
-                .collect();
-            let msg = ServerMessage::State { participants, tracks };
-            let p = &mut self.peers[i];
-            p.state_dirty = false;
-            p.send(&msg);
         }
     }
 }
