@@ -261,7 +261,7 @@ describe('ApiClient stage', () => {
     const view = { event_id: 'ev 1', max_speakers: 8, your_role: 'host', members: [], hands: [], invitations: [], bans: [] };
     const { fetch, calls } = fakeFetch(
       () => json(200, view),
-      ...Array.from({ length: 15 }, () => () => json(201, changed)),
+      ...Array.from({ length: 17 }, () => () => json(201, changed)),
       () => json(200, { entries: [change] }),
     );
     const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
@@ -272,7 +272,9 @@ describe('ApiClient stage', () => {
     await api.invite('ev 1', 'u2');
     await api.answerInvitation('ev 1', 'inv1', 'accept');
     await api.answerInvitation('ev 1', 'inv1', 'decline');
+    await api.withdrawInvitation('ev 1', 'inv/1');
     await api.setStageRole('ev 1', 'u2', 'moderator');
+    await api.setStageRole('ev 1', 'u2', 'host');
     await api.leaveStage('ev 1');
     await api.kick('ev 1', 'u2');
     await api.kick('ev 1', 'u2', 'spam');
@@ -290,7 +292,9 @@ describe('ApiClient stage', () => {
       ['POST', '/api/v1/events/ev%201/stage/invitations', { user_id: 'u2' }],
       ['POST', '/api/v1/events/ev%201/stage/invitations/inv1/accept', undefined],
       ['POST', '/api/v1/events/ev%201/stage/invitations/inv1/decline', undefined],
+      ['DELETE', '/api/v1/events/ev%201/stage/invitations/inv%2F1', undefined],
       ['PUT', '/api/v1/events/ev%201/stage/roles/u2', { role: 'moderator' }],
+      ['PUT', '/api/v1/events/ev%201/stage/roles/u2', { role: 'host' }],
       ['POST', '/api/v1/events/ev%201/stage/leave', undefined],
       ['POST', '/api/v1/events/ev%201/kick', { user_id: 'u2' }],
       ['POST', '/api/v1/events/ev%201/kick', { user_id: 'u2', reason: 'spam' }],

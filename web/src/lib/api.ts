@@ -352,6 +352,9 @@ export class ApiClient {
   invite = (id: string, userId: string) => this.request<StageChanged>('POST', this.stagePath(id, '/stage/invitations'), { body: { user_id: userId } });
   answerInvitation = (id: string, invitationId: string, answer: 'accept' | 'decline') =>
     this.request<StageChanged>('POST', this.stagePath(id, `/stage/invitations/${encodeURIComponent(invitationId)}/${answer}`));
+  /** Staff: withdraws an open invitation to speak (the invitee can no longer accept it). */
+  withdrawInvitation = (id: string, invitationId: string) =>
+    this.request<StageChanged>('DELETE', this.stagePath(id, `/stage/invitations/${encodeURIComponent(invitationId)}`));
   /** Promotes, demotes ("audience") or hands over the host role ("host"). */
   setStageRole = (id: string, userId: string, role: StageRole) =>
     this.request<StageChanged>('PUT', this.stagePath(id, `/stage/roles/${encodeURIComponent(userId)}`), { body: { role } });

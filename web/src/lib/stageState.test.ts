@@ -9,6 +9,12 @@ import {
   canMoveStage,
   handButton,
   handQueue,
+  invitationGone,
+  newestFirst,
+  openInvitations,
+  shortId,
+  stageLogText,
+  stageNames,
   isBackstage,
   memberActionName,
   memberActions,
@@ -153,8 +159,8 @@ describe('the staff side', () => {
   });
 
   it('offers only what the policy allows', () => {
-    expect(memberActions('host', { user_id: 'sp', role: 'speaker' }, 'host')).toEqual(['backstage', 'audience', 'moderator', 'cohost', 'mute', 'kick', 'ban']);
-    expect(memberActions('host', { user_id: 'c', role: 'cohost' }, 'host')).toEqual(['backstage', 'audience', 'moderator', 'mute', 'kick', 'ban']);
+    expect(memberActions('host', { user_id: 'sp', role: 'speaker' }, 'host')).toEqual(['backstage', 'audience', 'moderator', 'cohost', 'host', 'mute', 'kick', 'ban']);
+    expect(memberActions('host', { user_id: 'c', role: 'cohost' }, 'host')).toEqual(['backstage', 'audience', 'moderator', 'host', 'mute', 'kick', 'ban']);
     expect(memberActions('cohost', { user_id: 'sp', role: 'speaker' }, 'c')).toEqual(['backstage', 'audience', 'moderator', 'mute', 'kick', 'ban']);
     expect(memberActions('moderator', { user_id: 'sp', role: 'speaker' }, 'm')).toEqual(['audience', 'mute', 'kick', 'ban']);
     // Nobody acts on an equal or higher role, except the host; nobody on themselves.
@@ -298,5 +304,111 @@ describe('StageRefetcher', () => {
     h.r.poke();
     expect(h.load).not.toHaveBeenCalled();
     expect(h.timers).toHaveLength(1);
+  });
+});
+
+describe('handing the host role over', () => {
+  it('is offered by the host only, on members on air', () => {
+    expect(memberActions('host', { user_id: 'm', role: 'moderator' }, 'host')).toContain('host');
+    expect(memberActions('host', { user_id: 'g', role: 'speaker', backstage: true }, 'host')).not.toContain('host');
+    expect(memberActions('cohost', { user_id: 'sp', role: 'speaker' }, 'c')).not.toContain('host');
+    expect(memberActions('moderator', { user_id: 'sp', role: 'speaker' }, 'm')).not.toContain('host');
+    expect(memberActionName('host', 'Ann')).toBe('Make Ann the host');
+  });
+
+  it('makes the old host a co-host at once', () => {
+    const v = view({ members: [...view().members, { user_id: 'c', display_name: 'Cy', avatar_url: null, role: 'cohost', since: at(-5) }] });
+    const after = applyStageChange(v, change('role_changed', 'c', { role: 'host', previous_role: 'cohost' }), 'host');
+    expect(after.members.map((m) => [m.user_id, m.role])).toEqual([
+      ['host', 'cohost'],
+      ['sp', 'speaker'],
+      ['c', 'host'],
+    ]);
+    expect(after.your_role).toBe('cohost');
+    // Seen by someone else: their own role stays.
+    expect(applyStageChange({ ...v, your_role: 'moderator' }, change('role_changed', 'c', { role: 'host' }), 'm').your_role).toBe('moderator');
+    // The new host.
+    expect(applyStageChange({ ...v, your_role: 'cohost' }, change('role_changed', 'c', { role: 'host' }), 'c').your_role).toBe('host');
+  });
+});
+
+describe('withdrawn and expired invitations', () => {
+  const inv = { id: 'i1', user_id: 'a', invited_by: 'host', created_at: at(-10), expires_at: at(110) };
+
+  it('drops a withdrawn invitation from the view', () => {
+    const v = view({ invitations: [inv] });
+    expect(applyStageChange(v, change('invitation_withdrawn', 'a', { invitation: inv }), 'host').invitations).toEqual([]);
+    expect(applyStageChange({ ...v, your_role: 'audience' }, change('invitation_withdrawn', 'a'), 'a').invitations).toEqual([]);
+    expect(needsReload(change('invitation_withdrawn', 'a'))).toBe(true);
+  });
+
+  it('tells the invitee', () => {
+    expect(myStatusAfter(null, change('invitation_withdrawn', 'a'), 'a')).toBe('withdrawn');
+    expect(myStatusAfter(null, change('invitation_withdrawn', 'a'), 'b')).toBeNull();
+    expect(MY_STATUS_TEXT.withdrawn).toBe('The host withdrew the invitation');
+    expect(MY_STATUS_TEXT.expired).toBe('The invitation expired. Raise your hand to be invited again');
+    // A new hand or invitation clears the line.
+    expect(myStatusAfter('withdrawn', change('hand_raised', 'a', { actor_id: 'a' }), 'a')).toBeNull();
+    expect(myStatusAfter('expired', change('invited', 'a', { invitation: inv }), 'a')).toBeNull();
+    expect(myStatusFromView('withdrawn', view({ your_role: 'audience' }), 'a')).toBe('withdrawn');
+  });
+
+  it('says why the invitation left the dialog', () => {
+    const v = view({ your_role: 'audience', invitations: [] });
+    expect(invitationGone(null, inv, v, NOW)).toBe('withdrawn');
+    expect(invitationGone(null, inv, v, NOW + 110_000)).toBe('expired');
+    expect(invitationGone('moved_back', inv, v, NOW + 200_000)).toBe('expired');
+    expect(invitationGone('declined', inv, v, NOW + 200_000)).toBe('declined');
+    expect(invitationGone('withdrawn', inv, v, NOW + 200_000)).toBe('withdrawn');
+    expect(invitationGone('on_stage', inv, view({ your_role: 'speaker' }), NOW)).toBe('on_stage');
+    expect(invitationGone(null, inv, null, NOW)).toBeNull();
+  });
+
+  it('lists the open invitations for staff', () => {
+    const old = { ...inv, id: 'i0', user_id: 'z', created_at: at(-200), expires_at: at(-80) };
+    const other = { ...inv, id: 'i2', user_id: 'b', created_at: at(-20) };
+    expect(openInvitations(view({ invitations: [inv, old, other] }), NOW).map((i) => i.id)).toEqual(['i2', 'i1']);
+    expect(openInvitations(null, NOW)).toEqual([]);
+  });
+});
+
+describe('the stage log', () => {
+  const names = stageNames(view(), new Map([['gone', 'Gus']]));
+
+  it('knows the names in the view', () => {
+    expect(names.get('host')).toBe('Hana');
+    expect(names.get('a')).toBe('Ann');
+    expect(names.get('x')).toBe('Xu');
+    expect(names.get('gone')).toBe('Gus');
+    expect(shortId('0123456789abcdef')).toBe('01234567…');
+    expect(shortId('abc')).toBe('abc');
+  });
+
+  it('puts each change in words', () => {
+    const t = (kind: string, target: string, patch: Partial<StageChange> = {}) => stageLogText(change(kind, target, patch), names);
+    expect(t('invited', 'a')).toBe('Hana invited Ann');
+    expect(t('hand_raised', 'a', { actor_id: 'a' })).toBe('Ann raised a hand');
+    expect(t('hand_lowered', 'a', { actor_id: 'a' })).toBe('Ann lowered their hand');
+    expect(t('hand_lowered', 'a')).toBe('Hana lowered Ann’s hand');
+    expect(t('brought_on_air', 'gone', { role: 'speaker' })).toBe('Hana brought Gus on air');
+    expect(t('sent_backstage', 'sp', { actor_id: 'sp' })).toBe('Sam went backstage');
+    expect(t('invitation_accepted', 'a', { actor_id: 'a' })).toBe('Ann accepted the invitation');
+    expect(t('invitation_declined', 'a', { actor_id: 'a' })).toBe('Ann declined the invitation');
+    expect(t('invitation_withdrawn', 'a')).toBe('Hana withdrew the invitation to Ann');
+    expect(t('role_changed', 'sp', { role: 'moderator' })).toBe('Hana made Sam a moderator');
+    expect(t('role_changed', 'sp', { role: 'host' })).toBe('Hana handed the host role to Sam');
+    expect(t('role_changed', 'sp')).toBe('Hana moved Sam to the audience');
+    expect(t('role_changed', 'sp', { actor_id: 'sp' })).toBe('Sam stepped down to the audience');
+    expect(t('muted', 'sp', { source: 'microphone' })).toBe('Hana muted Sam’s microphone');
+    expect(t('kicked', 'sp', { reason: 'spam' })).toBe('Hana removed Sam from the event (“spam”)');
+    expect(t('banned', 'sp')).toBe('Hana banned Sam');
+    expect(t('unbanned', 'x')).toBe('Hana unbanned Xu');
+    expect(t('invited', '0123456789abcdef')).toBe('Hana invited 01234567…');
+    expect(t('something_new', 'a')).toBe('Hana: something new (Ann)');
+  });
+
+  it('orders entries newest first', () => {
+    const e = [change('invited', 'a', { at: at(-30) }), change('hand_raised', 'a', { at: at(-60) }), change('invitation_accepted', 'a', { at: at(-5) })];
+    expect(newestFirst(e).map((x) => x.kind)).toEqual(['invitation_accepted', 'invited', 'hand_raised']);
   });
 });

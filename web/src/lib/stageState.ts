@@ -97,7 +97,18 @@ export function handButton(view: StageView | null, me: string): 'raise' | 'lower
   return handIsUp(view, me) ? 'lower' : 'raise';
 }
 
-export type MyStageStatus = 'on_stage' | 'backstage' | 'on_air' | 'muted' | 'moved_back' | 'removed' | 'banned' | 'declined' | null;
+export type MyStageStatus =
+  | 'on_stage'
+  | 'backstage'
+  | 'on_air'
+  | 'muted'
+  | 'moved_back'
+  | 'removed'
+  | 'banned'
+  | 'declined'
+  | 'withdrawn'
+  | 'expired'
+  | null;
 
 export const MY_STATUS_TEXT: Record<Exclude<MyStageStatus, null>, string> = {
   on_stage: "You're on stage",
@@ -108,7 +119,20 @@ export const MY_STATUS_TEXT: Record<Exclude<MyStageStatus, null>, string> = {
   removed: 'You were removed from this event',
   banned: 'You are banned from this event',
   declined: 'You declined the invitation to speak',
+  withdrawn: 'The host withdrew the invitation',
+  expired: 'The invitation expired. Raise your hand to be invited again',
 };
+
+/**
+ * My status once the invitation I was shown is gone from the view: it ran out ("expired"), or
+ * staff withdrew it (a frame was missed and the reload says so). Accepting puts me on stage,
+ * declining, a kick or a ban say it themselves.
+ */
+export function invitationGone(current: MyStageStatus, gone: StageInvitation, view: StageView | null, now: number): MyStageStatus {
+  if (!view || view.your_role !== 'audience') return current;
+  if (current === 'declined' || current === 'removed' || current === 'banned' || current === 'withdrawn') return current;
+  return gone.expires_at && secondsUntil(gone.expires_at, now) === 0 ? 'expired' : 'withdrawn';
+}
 
 /** What a change says about me for the state line; `current` is what the line says now. */
 export function myStatusAfter(current: MyStageStatus, change: StageChange, me: string): MyStageStatus {
@@ -123,6 +147,12 @@ export function myStatusAfter(current: MyStageStatus, change: StageChange, me: s
       return 'on_stage';
     case 'invitation_declined':
       return change.actor_id === me ? 'declined' : current;
+    case 'invitation_withdrawn':
+      return 'withdrawn';
+    case 'invited':
+      return current === 'withdrawn' || current === 'expired' || current === 'declined' ? null : current;
+    case 'hand_raised':
+      return current === 'withdrawn' || current === 'expired' ? null : current;
     case 'role_changed':
       // Backstage stays backstage (a guest joining through a link starts there; the reload says).
       if (isOnStage(role)) return current === 'backstage' ? 'backstage' : 'on_stage';
@@ -178,6 +208,7 @@ export function applyStageChange(view: StageView, change: StageChange, me: strin
       return { ...view, invitations: [...view.invitations, inv], hands: withoutUser(view.hands, target) };
     }
     case 'invitation_declined':
+    case 'invitation_withdrawn':
       return { ...view, invitations: view.invitations.filter((i) => i.user_id !== target && i.id !== change.invitation?.id) };
     case 'invitation_accepted':
     case 'role_changed': {
@@ -187,13 +218,16 @@ export function applyStageChange(view: StageView, change: StageChange, me: strin
       if (role === 'audience') members = withoutUser(view.members, target);
       else if (known) members = view.members.map((m) => (m.user_id === target ? { ...m, role, since: change.at } : m));
       else members = view.members; // the reload brings their name
-      // A host hand-over demotes the old host: the reload tells who.
+      // A host hand-over demotes the old host (whoever held it, usually the actor) to co-host.
+      const handOver = role === 'host';
+      if (handOver) members = members.map((m) => (m.user_id !== target && m.role === 'host' ? { ...m, role: 'cohost' as const, since: change.at } : m));
+      const wasHost = handOver && target !== me && (view.your_role === 'host' || change.actor_id === me);
       return {
         ...view,
         members,
         hands: withoutUser(view.hands, target),
         invitations: view.invitations.filter((i) => i.user_id !== target),
-        your_role: target === me ? role : view.your_role,
+        your_role: target === me ? role : wasHost ? 'cohost' : view.your_role,
       };
     }
     case 'kicked':
@@ -300,6 +334,7 @@ export function outranks(actor: StageRole, target: StageRole): boolean {
 export function memberActionName(action: MemberAction, name: string): string {
   if (action === 'on_air') return `Bring ${name} on air`;
   if (action === 'backstage') return `Send ${name} backstage`;
+  if (action === 'host') return `Make ${name} the host`;
   return `${MEMBER_ACTION_LABEL[action]}: ${name}`;
 }
 
@@ -319,6 +354,7 @@ export function memberActions(actor: StageRole, member: { user_id: string; role:
   if (t === 'moderator' && actor === 'host') out.push('speaker');
   if (t !== 'moderator' && (actor === 'host' || actor === 'cohost')) out.push('moderator');
   if (actor === 'host' && t !== 'cohost') out.push('cohost');
+  if (actor === 'host' && t !== 'audience' && !member.backstage) out.push('host');
   if (isOnStage(t)) out.push('mute');
   out.push('kick', 'ban');
   return out;
@@ -392,4 +428,85 @@ export function actionDoneText(action: MemberAction | 'invite' | 'lower' | 'unba
     case 'ban':
       return `${name} is banned from the event.`;
   }
+}
+
+/** Open invitations (not expired yet), oldest first. */
+export function openInvitations(view: StageView | null, now: number): StageInvitation[] {
+  if (!view) return [];
+  return view.invitations
+    .filter((i) => !i.expires_at || secondsUntil(i.expires_at, now) > 0)
+    .sort((a, b) => (Date.parse(a.created_at ?? '') || 0) - (Date.parse(b.created_at ?? '') || 0));
+}
+
+// ---- the stage log --------------------------------------------------------------------------------
+
+/** A short stand-in for someone whose name the view does not know. */
+export function shortId(id: string): string {
+  return id.length > 8 ? `${id.slice(0, 8)}…` : id;
+}
+
+/** Names the view knows (members, hands, bans), by user id; `extra` (names seen before) fills gaps. */
+export function stageNames(view: StageView | null, extra?: ReadonlyMap<string, string>): Map<string, string> {
+  const out = new Map<string, string>(extra ?? []);
+  for (const x of [...(view?.bans ?? []), ...(view?.hands ?? []), ...(view?.members ?? [])]) out.set(x.user_id, x.display_name);
+  return out;
+}
+
+const ROLE_WITH_ARTICLE: Record<StageRole, string> = {
+  host: 'the host',
+  cohost: 'a co-host',
+  moderator: 'a moderator',
+  speaker: 'a speaker',
+  audience: 'the audience',
+};
+
+/** One log entry in words: "Hana invited Ann", "Ann raised a hand", "Hana brought Gus on air". */
+export function stageLogText(e: StageChange, names: ReadonlyMap<string, string>): string {
+  const who = (id: string) => names.get(id) ?? shortId(id);
+  const actor = who(e.actor_id);
+  const target = who(e.target_user_id);
+  const self = e.actor_id === e.target_user_id;
+  const reason = e.reason ? ` (“${e.reason}”)` : '';
+  switch (e.kind) {
+    case 'hand_raised':
+      return `${target} raised a hand`;
+    case 'hand_lowered':
+      return self ? `${target} lowered their hand` : `${actor} lowered ${target}’s hand`;
+    case 'invited':
+      return `${actor} invited ${target}`;
+    case 'invitation_accepted':
+      return `${target} accepted the invitation`;
+    case 'invitation_declined':
+      return `${target} declined the invitation`;
+    case 'invitation_withdrawn':
+      return `${actor} withdrew the invitation to ${target}`;
+    case 'role_changed': {
+      const role = asRole(e.role);
+      if (role === 'host') return `${actor} handed the host role to ${target}`;
+      if (role === 'audience') return self ? `${target} stepped down to the audience` : `${actor} moved ${target} to the audience`;
+      return `${actor} made ${target} ${ROLE_WITH_ARTICLE[role]}`;
+    }
+    case 'muted':
+      return `${actor} muted ${target}’s ${e.source === 'camera' ? 'camera' : e.source === 'screen' ? 'screen' : e.source === 'screen_audio' ? 'screen audio' : 'microphone'}`;
+    case 'kicked':
+      return `${actor} removed ${target} from the event${reason}`;
+    case 'banned':
+      return `${actor} banned ${target}${reason}`;
+    case 'unbanned':
+      return `${actor} unbanned ${target}`;
+    case 'brought_on_air':
+      return `${actor} brought ${target} on air`;
+    case 'sent_backstage':
+      return self ? `${target} went backstage` : `${actor} sent ${target} backstage`;
+    default:
+      return `${actor}: ${String(e.kind).replace(/_/g, ' ')} (${target})`;
+  }
+}
+
+/** Log entries newest first (the server sends them so; entries without a time keep their place). */
+export function newestFirst(entries: readonly StageChange[]): StageChange[] {
+  return entries
+    .map((e, i) => ({ e, i, t: Date.parse(e.at ?? '') }))
+    .sort((a, b) => (Number.isNaN(a.t) || Number.isNaN(b.t) ? a.i - b.i : b.t - a.t || a.i - b.i))
+    .map((x) => x.e);
 }

@@ -264,6 +264,7 @@ export type StageChangeKind =
   | 'invited'
   | 'invitation_accepted'
   | 'invitation_declined'
+  | 'invitation_withdrawn'
   | 'role_changed'
   | 'muted'
   | 'kicked'
