@@ -7,6 +7,13 @@ use uuid::Uuid;
 
 use crate::domain::{ChangeKind, EventId, GuestLink, Invitation, InvitationState, Members, Role, StageChange, UserId};
 
+/// Runs `sql` (a statement on one event's row of one user: `$1` event, `$2` user); says whether a
+/// row was affected.
+async fn on_user_row(conn: &mut PgConnection, sql: &'static str, event: EventId, user: UserId) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(sql).bind(event.as_uuid()).bind(user.as_uuid()).execute(&mut *conn).await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// The moderators and speakers of an event.
 pub async fn members(db: impl PgExecutor<'_>, event: EventId) -> Result<Members, sqlx::Error> {
     let rows: Vec<(Uuid, String, DateTime<Utc>)> =
@@ -54,12 +61,7 @@ pub async fn set_member(
 }
 
 pub async fn remove_member(conn: &mut PgConnection, event: EventId, user: UserId) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM stage_members WHERE event_id = $1 AND user_id = $2")
-        .bind(event.as_uuid())
-        .bind(user.as_uuid())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    on_user_row(conn, "DELETE FROM stage_members WHERE event_id = $1 AND user_id = $2", event, user).await.map(|_| ())
 }
 
 /// Raised hands, oldest first.
@@ -85,12 +87,7 @@ pub async fn raise_hand(conn: &mut PgConnection, event: EventId, user: UserId, a
 
 /// False when no hand was raised.
 pub async fn lower_hand(conn: &mut PgConnection, event: EventId, user: UserId) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM stage_hands WHERE event_id = $1 AND user_id = $2")
-        .bind(event.as_uuid())
-        .bind(user.as_uuid())
-        .execute(&mut *conn)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    on_user_row(conn, "DELETE FROM stage_hands WHERE event_id = $1 AND user_id = $2", event, user).await
 }
 
 type InvitationRow = (Uuid, Uuid, Uuid, DateTime<Utc>, DateTime<Utc>, String);
@@ -218,12 +215,7 @@ pub async fn ban(
 
 /// False when the user was not banned.
 pub async fn unban(conn: &mut PgConnection, event: EventId, user: UserId) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM event_bans WHERE event_id = $1 AND user_id = $2")
-        .bind(event.as_uuid())
-        .bind(user.as_uuid())
-        .execute(&mut *conn)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    on_user_row(conn, "DELETE FROM event_bans WHERE event_id = $1 AND user_id = $2", event, user).await
 }
 
 /// Makes `user` the host; the host row and the co-host rows change under the same lock.
@@ -398,10 +390,5 @@ pub async fn send_backstage(conn: &mut PgConnection, event: EventId, user: UserI
 }
 
 pub async fn bring_on_air(conn: &mut PgConnection, event: EventId, user: UserId) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM stage_backstage WHERE event_id = $1 AND user_id = $2")
-        .bind(event.as_uuid())
-        .bind(user.as_uuid())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    on_user_row(conn, "DELETE FROM stage_backstage WHERE event_id = $1 AND user_id = $2", event, user).await.map(|_| ())
 }

@@ -178,6 +178,7 @@ async fn remove(
     Ok(Json(Removed { participants_removed: r.participants_removed }))
 }
 
+/// Media grants as the API shows them (media tokens, stage changes).
 #[derive(Debug, Serialize)]
 pub struct Grants {
     subscribe: bool,
@@ -188,6 +189,18 @@ pub struct Grants {
     backstage: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     see_backstage: bool,
+}
+
+impl From<events_pb::MediaGrants> for Grants {
+    fn from(g: events_pb::MediaGrants) -> Self {
+        Self {
+            subscribe: g.subscribe,
+            publish: g.publish,
+            hidden: g.hidden,
+            backstage: g.backstage,
+            see_backstage: g.see_backstage,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -237,12 +250,6 @@ async fn media_token(State(st): State<AppState>, who: AuthUser, Path(id): Path<S
         url: st.config.media_public_url.clone(),
         room,
         role: decided.role,
-        grants: Grants {
-            subscribe: grants.subscribe,
-            publish: grants.publish,
-            hidden: grants.hidden,
-            backstage: grants.backstage,
-            see_backstage: grants.see_backstage,
-        },
+        grants: grants.into(),
     }))
 }

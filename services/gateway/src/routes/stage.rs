@@ -17,7 +17,10 @@ use stagecast_proto::{auth::v1 as auth_pb, events::v1 as pb, media::v1 as media_
 use crate::{
     extract::{ApiJson, AuthUser},
     problem::Problem,
-    routes::{media::room_of, rfc3339},
+    routes::{
+        media::{Grants, room_of},
+        rfc3339,
+    },
     state::AppState,
 };
 
@@ -98,17 +101,6 @@ pub fn change(c: pb::StageChanged) -> StageChange {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Grants {
-    subscribe: bool,
-    publish: Vec<String>,
-    hidden: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    backstage: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    see_backstage: bool,
-}
-
-#[derive(Debug, Serialize)]
 pub struct Changed {
     change: StageChange,
     /// What the target may now do in the media room (absent once banned or the event is over).
@@ -172,13 +164,7 @@ async fn apply_to_media(st: &AppState, room: &str, r: &pb::StageChangeResponse) 
 
 async fn changed(st: &AppState, room: &str, r: pb::StageChangeResponse) -> Json<Changed> {
     let applied_to_media = apply_to_media(st, room, &r).await;
-    let grants = r.target_grants.map(|g| Grants {
-        subscribe: g.subscribe,
-        publish: g.publish,
-        hidden: g.hidden,
-        backstage: g.backstage,
-        see_backstage: g.see_backstage,
-    });
+    let grants = r.target_grants.map(Grants::from);
     Json(Changed { change: change(r.change.unwrap_or_default()), grants, applied_to_media })
 }
 
