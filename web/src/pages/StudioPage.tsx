@@ -164,6 +164,7 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
               onChanged={stage.applied}
               onReload={stage.reload}
               cameras={cameras}
+              frames={chat.stage.seq}
             />
           )}
           {live && !staff && (

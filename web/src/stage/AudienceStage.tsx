@@ -2,11 +2,23 @@
 // hand" button, the invitation to speak (Accept / Decline, with the time left and a microphone
 // check), "Leave the stage" for speakers, and one state line saying where I stand. Decisions
 // live in lib/stageState.ts; the view and frames come from lib/useStage.ts.
-import { type KeyboardEvent, useEffect, useId, useState } from 'react';
+import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import { ErrorMessage } from '../components/ui';
 import { type ApiClient, errorText } from '../lib/api';
 import { useNow } from '../lib/hooks';
-import { MY_STATUS_TEXT, type MyStageStatus, canGoBackstage, handButton, isBackstage, isOnStage, isStaff, myInvitation, seatsTaken, secondsUntil } from '../lib/stageState';
+import {
+  MY_STATUS_TEXT,
+  type MyStageStatus,
+  canGoBackstage,
+  handButton,
+  invitationGone,
+  isBackstage,
+  isOnStage,
+  isStaff,
+  myInvitation,
+  seatsTaken,
+  secondsUntil,
+} from '../lib/stageState';
 import type { StageChanged, StageInvitation, StageView } from '../lib/types';
 import { MicMeter } from '../media/LocalPreview';
 import { StagePeople } from './StagePeople';
@@ -47,6 +59,19 @@ export function AudienceStage(props: Props) {
   const line = statusLine(view, status, me);
   const backstage = onStage && isBackstage(view, me);
 
+  // The invitation leaving the dialog without my answer: it ran out, or the host withdrew it
+  // (the frame says so too; a reload after a missed frame only shows it gone).
+  const shown = useRef<StageInvitation | null>(null);
+  const { onStatus } = props;
+  useEffect(() => {
+    const prev = shown.current;
+    shown.current = invitation;
+    if (prev && !invitation) {
+      const next = invitationGone(status, prev, view, Date.now());
+      if (next !== status) onStatus(next);
+    }
+  }, [invitation, status, view, onStatus]);
+
   async function act(key: string, fn: () => Promise<StageChanged>, after?: (r: StageChanged) => void) {
     setBusy(key);
     setError(null);
@@ -74,7 +99,7 @@ export function AudienceStage(props: Props) {
       </div>
       {line && (
         <p
-          className={`stage-status${status === 'removed' || status === 'banned' || status === 'moved_back' || status === 'muted' ? ' alert alert-warn' : ' alert alert-info'}`}
+          className={`stage-status${status === 'removed' || status === 'banned' || status === 'moved_back' || status === 'muted' || status === 'withdrawn' || status === 'expired' ? ' alert alert-warn' : ' alert alert-info'}`}
           role="status"
           data-testid="stage-status"
           data-status={status ?? (backstage ? 'backstage' : onStage ? 'on_stage' : '')}

@@ -2,7 +2,7 @@
 // the members with role badges and what the policy lets me do to each (move to audience, make
 // moderator or co-host, mute their microphone, kick, ban: the last two after a confirm step with
 // an optional reason), and the bans with Unban. Decisions live in lib/stageState.ts.
-import { type KeyboardEvent, useId, useRef, useState } from 'react';
+import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import { Avatar, Empty, ErrorMessage, Loading } from '../components/ui';
 import { type ApiClient, errorText } from '../lib/api';
 import { useNow } from '../lib/hooks';
@@ -20,11 +20,16 @@ import {
   isStaff,
   memberActionName,
   memberActions,
+  newestFirst,
   onAirMembers,
+  openInvitations,
   seatsTaken,
   secondsUntil,
+  shortId,
+  stageLogText,
+  stageNames,
 } from '../lib/stageState';
-import type { StageChanged, StageMember, StageView } from '../lib/types';
+import type { StageChange, StageChanged, StageInvitation, StageMember, StageView } from '../lib/types';
 import { TrackPreview } from '../media/MediaStage';
 import { clock } from './AudienceStage';
 import { StageRoleBadge } from './StagePeople';
@@ -40,11 +45,13 @@ interface Props {
   onReload: () => void;
   /** The camera the studio receives of each user (by user id), for the backstage previews. */
   cameras?: ReadonlyMap<string, MediaStreamTrack>;
+  /** Counts the `stage` frames received (the open stage log reloads on each). */
+  frames?: number;
 }
 
-type Confirm = { userId: string; name: string; action: 'kick' | 'ban' } | null;
+type Confirm = { userId: string; name: string; action: 'kick' | 'ban' | 'host' } | null;
 
-export function StageControlPanel({ api, eventId, me, view, loadError, speaking, onChanged, onReload, cameras }: Props) {
+export function StageControlPanel({ api, eventId, me, view, loadError, speaking, onChanged, onReload, cameras, frames }: Props) {
   const titleId = useId();
   const backstageTitleId = useId();
   const [busy, setBusy] = useState<string | null>(null);
@@ -55,6 +62,11 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
   const openers = useRef(new Map<string, HTMLButtonElement>());
   const now = useNow(1000, !!view && (view.hands.length > 0 || view.invitations.length > 0));
   const myRole = view ? view.your_role : 'audience';
+  // Names seen so far (a hand goes down once invited; the invitation and the log still name them).
+  const seenNames = useRef(new Map<string, string>());
+  const names = stageNames(view, seenNames.current);
+  seenNames.current = names;
+  const nameOf = (userId: string) => names.get(userId) ?? shortId(userId);
 
   async function run(key: string, what: string, fn: () => Promise<StageChanged | unknown>, doneText: string) {
     setBusy(key);
@@ -76,7 +88,7 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
   }
 
   function memberAction(userId: string, name: string, a: MemberAction) {
-    if (a === 'kick' || a === 'ban') {
+    if (a === 'kick' || a === 'ban' || a === 'host') {
       setError(null);
       setDone(null);
       setReason('');
@@ -97,10 +109,17 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
     const r = reason.trim() || undefined;
     const ok = await run(
       `${userId}:${action}`,
-      `${action} ${name}`,
-      () => (action === 'kick' ? api.kick(eventId, userId, r) : api.banFromEvent(eventId, userId, r)),
-      actionDoneText(action, name),
+      action === 'host' ? `make ${name} the host` : `${action} ${name}`,
+      () =>
+        action === 'host'
+          ? api.setStageRole(eventId, userId, 'host')
+          : action === 'kick'
+            ? api.kick(eventId, userId, r)
+            : api.banFromEvent(eventId, userId, r),
+      action === 'host' ? `${actionDoneText('host', name)} You are a co-host.` : actionDoneText(action, name),
     );
+    // Handing over changes who may do what here: fetch the stage as it is now.
+    if (ok && action === 'host') onReload();
     if (ok) {
       setConfirm(null);
       setReason('');
@@ -124,8 +143,31 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
   const backstage = backstageMembers(view);
   const staff = isStaff(myRole);
   const meBackstage = isBackstage(view, me);
+  const handIds = new Set(hands.map((h) => h.user_id));
+  const invitedOnly = openInvitations(view, now).filter((i) => !handIds.has(i.user_id));
+  const withdrawButton = (inv: StageInvitation, name: string) => (
+    <button
+      type="button"
+      className="btn btn-small"
+      disabled={busy !== null}
+      aria-label={`Withdraw the invitation to ${name}`}
+      onClick={() =>
+        void run(`${inv.id}:withdraw`, `withdraw the invitation to ${name}`, () => api.withdrawInvitation(eventId, inv.id), `The invitation to ${name} is withdrawn.`)
+      }
+    >
+      {busy === `${inv.id}:withdraw` ? 'Withdrawing…' : 'Withdraw'}
+    </button>
+  );
   const confirmBox = (userId: string) =>
     confirm?.userId === userId ? (
+      confirm.action === 'host' ? (
+        <HostConfirm
+          name={confirm.name}
+          busy={busy === `${userId}:host`}
+          onConfirm={() => void confirmed()}
+          onCancel={cancelConfirm}
+        />
+      ) : (
       <KickBanConfirm
         name={confirm.name}
         action={confirm.action}
@@ -135,6 +177,7 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
         onConfirm={() => void confirmed()}
         onCancel={cancelConfirm}
       />
+      )
     ) : null;
 
   const memberRow = (m: StageMember, inBackstage = false) => {
@@ -176,7 +219,7 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
                   className={`btn btn-small${a === 'kick' || a === 'ban' ? ' btn-danger' : a === 'on_air' ? ' btn-primary' : ''}`}
                   disabled={busy !== null}
                   aria-label={memberActionName(a, m.display_name)}
-                  ref={a === 'kick' || a === 'ban' ? opener(`${m.user_id}:${a}`) : undefined}
+                  ref={a === 'kick' || a === 'ban' || a === 'host' ? opener(`${m.user_id}:${a}`) : undefined}
                   onClick={() => memberAction(m.user_id, m.display_name, a)}
                 >
                   {busy === `${m.user_id}:${a}` ? 'Working…' : MEMBER_ACTION_LABEL[a]}
@@ -279,11 +322,34 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
                       >
                         {busy === `${h.user_id}:lower` ? 'Lowering…' : 'Lower'}
                       </button>
+                      {inv && left > 0 && withdrawButton(inv, h.display_name)}
                     </div>
                   </li>
                 );
               })}
             </ul>
+          )}
+
+          {invitedOnly.length > 0 && (
+            <>
+              <h3>Invited</h3>
+              <ul className="panel-list stage-list" data-testid="stage-invitations">
+                {invitedOnly.map((inv) => {
+                  const name = nameOf(inv.user_id);
+                  return (
+                    <li key={inv.id} data-testid="stage-invitation-row" data-user-id={inv.user_id}>
+                      <div className="host-line">
+                        <strong>{name}</strong>
+                        <span className="muted small">{clock(secondsUntil(inv.expires_at, now))} left to answer</span>
+                      </div>
+                      <div className="row" role="group" aria-label={`Invitation of ${name}`}>
+                        {withdrawButton(inv, name)}
+                      </div>
+                    </li>
+                  );
+                })}
+              </ul>
+            </>
           )}
 
           <h3>On stage</h3>
@@ -335,9 +401,109 @@ export function StageControlPanel({ api, eventId, me, view, loadError, speaking,
               ))}
             </ul>
           )}
+
+          <StageLogSection api={api} eventId={eventId} names={names} refresh={`${frames ?? 0}`} view={view} />
         </>
       )}
     </section>
+  );
+}
+
+/** "Stage log" (staff): the latest changes in words, newest first; loaded on open, reloaded on
+ * each stage frame while open. */
+function StageLogSection(props: {
+  api: ApiClient;
+  eventId: string;
+  names: ReadonlyMap<string, string>;
+  refresh: string;
+  view: StageView | null;
+}) {
+  const { api, eventId, refresh, view } = props;
+  const titleId = useId();
+  const [open, setOpen] = useState(false);
+  const [entries, setEntries] = useState<StageChange[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const loaded = useRef(false);
+
+  useEffect(() => {
+    if (!open) {
+      loaded.current = false;
+      return;
+    }
+    let cancelled = false;
+    // The first load at once; later ones (frames, reloads of the view) once a burst settles.
+    const timer = window.setTimeout(
+      () => {
+        api.stageLog(eventId, 50).then(
+          (r) => {
+            if (cancelled) return;
+            loaded.current = true;
+            setEntries(newestFirst(r.entries));
+            setError(null);
+          },
+          (e: unknown) => {
+            if (!cancelled) setError(errorText(e));
+          },
+        );
+      },
+      loaded.current ? 300 : 0,
+    );
+    return () => {
+      cancelled = true;
+      window.clearTimeout(timer);
+    };
+  }, [api, eventId, open, refresh, view]);
+
+  return (
+    <details className="stage-log" data-testid="stage-log" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>
+        <h3 id={titleId}>Stage log</h3>
+      </summary>
+      {error && <ErrorMessage message={`Could not load the stage log: ${error}`} />}
+      {open && entries === null && !error && <Loading label="Loading the stage log…" />}
+      {entries &&
+        (entries.length === 0 ? (
+          <Empty>Nothing has happened on this stage yet.</Empty>
+        ) : (
+          <ol className="panel-list stage-log-list" aria-labelledby={titleId}>
+            {entries.map((e, i) => (
+              <li key={`${e.at ?? ''}:${e.kind}:${e.target_user_id}:${i}`} data-kind={e.kind}>
+                {e.at && (
+                  <time className="muted small" dateTime={e.at}>
+                    {new Date(e.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}
+                  </time>
+                )}{' '}
+                {stageLogText(e, props.names)}
+              </li>
+            ))}
+          </ol>
+        ))}
+    </details>
+  );
+}
+
+function HostConfirm(props: { name: string; busy: boolean; onConfirm: () => void; onCancel: () => void }) {
+  const textId = useId();
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      props.onCancel();
+    }
+  };
+  return (
+    <div className="alert alert-warn stage-confirm" role="alertdialog" aria-labelledby={textId} onKeyDown={onKeyDown}>
+      <p id={textId}>
+        Make {props.name} the host? They run the stage from now on, and you stay on it as a co-host.
+      </p>
+      <div className="row">
+        <button type="button" className="btn btn-primary" disabled={props.busy} onClick={props.onConfirm} autoFocus>
+          {props.busy ? 'Handing over…' : `Yes, make ${props.name} the host`}
+        </button>
+        <button type="button" className="btn" disabled={props.busy} onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </div>
   );
 }
 

@@ -97,6 +97,35 @@ describe('StageControlPanel', () => {
     expect(back).toContain('You&#x27;re backstage: the host will bring you on air.');
   });
 
+  it('lets the host hand the host role over to a member', () => {
+    const c = { user_id: 'c', display_name: 'Cho Cohost', avatar_url: null, role: 'cohost' as const, since: iso(-5) };
+    const html = staffPanel(view({ members: [...view().members, c] }));
+    expect(html).toContain('aria-label="Make Cho Cohost the host"');
+    expect(html).toContain('aria-label="Make Sam Speaker the host"');
+    expect(html).not.toContain('aria-label="Make Hana Host the host"');
+    // Only the host hands it over.
+    expect(staffPanel(view({ your_role: 'cohost', members: [...view().members, c] }), 'c')).not.toContain('the host"');
+  });
+
+  it('offers Withdraw for an open invitation, in the hand queue or on its own once the hand is down', () => {
+    const inv = { id: 'i1', user_id: 'a', invited_by: 'host', created_at: iso(0), expires_at: iso(90) };
+    const withHand = staffPanel(view({ invitations: [inv] }));
+    expect(withHand).toContain('aria-label="Withdraw the invitation to Ann Audience"');
+    expect(withHand).not.toContain('data-testid="stage-invitations"');
+    const handDown = staffPanel(view({ hands: [], invitations: [{ ...inv, user_id: 'sp2' }], members: [...view().members] }));
+    expect(handDown).toContain('data-testid="stage-invitations"');
+    expect(handDown).toContain('aria-label="Withdraw the invitation to sp2"');
+    // An expired invitation has nothing to withdraw.
+    expect(staffPanel(view({ invitations: [{ ...inv, expires_at: iso(-5) }] }))).not.toContain('Withdraw the invitation');
+  });
+
+  it('has a collapsed Stage log for staff', () => {
+    const html = staffPanel(view());
+    expect(html).toMatch(/<details[^>]*data-testid="stage-log"/);
+    expect(html).toMatch(/<summary><h3[^>]*>Stage log<\/h3><\/summary>/);
+    expect(staffPanel(view({ your_role: 'speaker' }), 'sp')).not.toContain('Stage log');
+  });
+
   it('tells someone who is not staff that they cannot manage the stage', () => {
     expect(staffPanel(view({ your_role: 'speaker' }), 'sp')).toContain('Only the host, co-hosts and moderators manage the stage.');
   });
@@ -137,6 +166,11 @@ describe('AudienceStage', () => {
     expect(audience(view({ your_role: 'audience', hands: [] }), 'c', 'banned')).not.toContain('Raise hand');
     expect(audience(view({ your_role: 'audience' }), 'c', 'banned')).toContain('You are banned from this event.');
     expect(statusLine(view({ your_role: 'audience' }), null)).toBeNull();
+    expect(audience(view({ your_role: 'audience', hands: [] }), 'c', 'withdrawn')).toContain('The host withdrew the invitation.');
+    const expired = audience(view({ your_role: 'audience', hands: [] }), 'c', 'expired');
+    expect(expired).toContain('The invitation expired. Raise your hand to be invited again.');
+    expect(expired).toContain('data-status="expired"');
+    expect(expired).not.toContain('role="alertdialog"');
   });
 
   it('tells a backstage speaker where they stand and lets an on-air speaker go backstage', () => {
