@@ -26,6 +26,11 @@ const rooms = new Map(); // event id -> room
 const guestLinks = new Map(); // link id -> guest invite link (with its event_id and current token)
 const guestRoles = new Map(); // `${event id}/${user id}` -> stage role a guest joined with
 const backstage = new Set(); // `${event id}/${user id}` of guests waiting in the green room
+const stageLogs = new Map(); // event id -> the stage changes, oldest first
+const logStage = (eventId, change) => {
+  if (!stageLogs.has(eventId)) stageLogs.set(eventId, []);
+  stageLogs.get(eventId).push(change);
+};
 
 const now = () => new Date().toISOString();
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -390,6 +395,7 @@ async function api(req, url) {
       if (move[1] === 'on-air') backstage.delete(key);
       else backstage.add(key);
       const change = { kind: move[1] === 'on-air' ? 'brought_on_air' : 'sent_backstage', actor_id: me.id, target_user_id: target, role, at: now() };
+      logStage(e.id, change);
       broadcast(e.id, { type: 'stage', change });
       return [200, { change, applied_to_media: false }];
     }
@@ -427,6 +433,27 @@ async function api(req, url) {
         }
       }
       if (rest === 'stage/participants' && m === 'GET') return [200, { participants: [] }];
+      if (rest === 'stage/log' && m === 'GET') {
+        const limit = Math.min(500, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50));
+        return [200, { entries: [...(stageLogs.get(e.id) ?? [])].reverse().slice(0, limit) }];
+      }
+      // Roles: the mock only hands the host role over (the old host stays as a co-host).
+      const roleOf = /^stage\/roles\/([^/]+)$/.exec(rest);
+      if (roleOf && m === 'PUT') {
+        const b = await body(req);
+        const target = decodeURIComponent(roleOf[1]);
+        if (b.role !== 'host') throw new Problem(422, 'invalid_role', 'the mock only hands the host role over');
+        if (e.host_id !== me.id) throw new Problem(403, 'not_allowed', 'only the host hands the host role over');
+        if (target === me.id) throw new Problem(409, 'role_unchanged', 'you are the host already');
+        const previous = e.cohost_ids.includes(target) ? 'cohost' : (guestRoles.get(`${e.id}/${target}`) ?? 'audience');
+        e.cohost_ids = [...e.cohost_ids.filter((id) => id !== target), me.id];
+        e.host_id = target;
+        guestRoles.delete(`${e.id}/${target}`);
+        const change = { kind: 'role_changed', actor_id: me.id, target_user_id: target, role: 'host', previous_role: previous, at: now() };
+        logStage(e.id, change);
+        broadcast(e.id, { type: 'stage', change });
+        return [200, { change, applied_to_media: false }];
+      }
       if (rest === 'stage/mute' && m === 'POST') {
         const b = await body(req);
         if (!['camera', 'microphone', 'screen', 'screen_audio'].includes(b.source)) throw new Problem(422, 'unknown_source', `unknown track source ${JSON.stringify(b.source)}; use camera, microphone, screen or screen_audio`);
