@@ -27,6 +27,7 @@ const guestLinks = new Map(); // link id -> guest invite link (with its event_id
 const guestRoles = new Map(); // `${event id}/${user id}` -> stage role a guest joined with
 const backstage = new Set(); // `${event id}/${user id}` of guests waiting in the green room
 const stageLogs = new Map(); // event id -> the stage changes, oldest first
+const invitations = new Map(); // invitation id -> { id, event_id, user_id, invited_by, created_at, expires_at }
 const logStage = (eventId, change) => {
   if (!stageLogs.has(eventId)) stageLogs.set(eventId, []);
   stageLogs.get(eventId).push(change);
@@ -380,7 +381,11 @@ async function api(req, url) {
       // The backstage is listed only to the host, co-hosts and the backstage itself.
       const sees = your_role === 'host' || your_role === 'cohost' || backstage.has(`${e.id}/${me.id}`);
       const members = sees ? all : all.filter((x) => !x.backstage);
-      return [200, { event_id: e.id, max_speakers: 8, your_role, members, hands: [], invitations: [], bans: [] }];
+      const staffView = your_role === 'host' || your_role === 'cohost';
+      const invs = [...invitations.values()]
+        .filter((i) => i.event_id === e.id && Date.parse(i.expires_at) > Date.now() - 60_000 && (staffView || i.user_id === me.id))
+        .map(({ event_id: _e, ...i }) => i);
+      return [200, { event_id: e.id, max_speakers: 8, your_role, members, hands: [], invitations: invs, bans: [] }];
     }
     // The green room: bring a guest on air, or send someone (oneself) backstage.
     const move = /^stage\/(on-air|backstage)\/([^/]+)$/.exec(rest);
@@ -433,6 +438,31 @@ async function api(req, url) {
         }
       }
       if (rest === 'stage/participants' && m === 'GET') return [200, { participants: [] }];
+      // Invitations (no hand queue here: invite anyone; `expires_in_secs` is the mock's own, for
+      // trying an expiry without waiting two minutes).
+      if (rest === 'stage/invitations' && m === 'POST') {
+        const b = await body(req);
+        if (!users.has(b.user_id)) throw new Problem(404, 'user_not_found', 'There is no such user.');
+        const secs = Number.isInteger(b.expires_in_secs) && b.expires_in_secs > 0 ? b.expires_in_secs : 120;
+        const inv = { id: randomUUID(), event_id: e.id, user_id: b.user_id, invited_by: me.id, created_at: now(), expires_at: new Date(Date.now() + secs * 1000).toISOString() };
+        invitations.set(inv.id, inv);
+        const { event_id: _e, ...invitation } = inv;
+        const change = { kind: 'invited', actor_id: me.id, target_user_id: inv.user_id, role: 'audience', at: now(), invitation };
+        logStage(e.id, change);
+        broadcast(e.id, { type: 'stage', change });
+        return [201, { change, applied_to_media: false }];
+      }
+      const invPath = /^stage\/invitations\/([^/]+)$/.exec(rest);
+      if (invPath && m === 'DELETE') {
+        const inv = invitations.get(decodeURIComponent(invPath[1]));
+        if (!inv || inv.event_id !== e.id) throw new Problem(404, 'invitation_not_found', 'That invitation is no longer open.');
+        invitations.delete(inv.id);
+        const { event_id: _e, ...invitation } = inv;
+        const change = { kind: 'invitation_withdrawn', actor_id: me.id, target_user_id: inv.user_id, role: 'audience', at: now(), invitation };
+        logStage(e.id, change);
+        broadcast(e.id, { type: 'stage', change });
+        return [200, { change, applied_to_media: false }];
+      }
       if (rest === 'stage/log' && m === 'GET') {
         const limit = Math.min(500, Math.max(1, Number(url.searchParams.get('limit') ?? 50) || 50));
         return [200, { entries: [...(stageLogs.get(e.id) ?? [])].reverse().slice(0, limit) }];
