@@ -7,11 +7,24 @@ use uuid::Uuid;
 
 use crate::domain::{ChangeKind, EventId, GuestLink, Invitation, InvitationState, Members, Role, StageChange, UserId};
 
-/// Runs `sql` (a statement on one event's row of one user: `$1` event, `$2` user); says whether a
-/// row was affected.
+/// Runs `sql` (a statement on one event's row of one user: `$1` event, `$2` user, and `$3` a time
+/// when `at` is given); says whether a row was affected.
+async fn on_user_row_at(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    event: EventId,
+    user: UserId,
+    at: Option<DateTime<Utc>>,
+) -> Result<bool, sqlx::Error> {
+    let mut q = sqlx::query(sql).bind(event.as_uuid()).bind(user.as_uuid());
+    if let Some(at) = at {
+        q = q.bind(at);
+    }
+    Ok(q.execute(&mut *conn).await?.rows_affected() == 1)
+}
+
 async fn on_user_row(conn: &mut PgConnection, sql: &'static str, event: EventId, user: UserId) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(sql).bind(event.as_uuid()).bind(user.as_uuid()).execute(&mut *conn).await?;
-    Ok(r.rows_affected() == 1)
+    on_user_row_at(conn, sql, event, user, None).await
 }
 
 /// The moderators and speakers of an event.
@@ -76,13 +89,8 @@ pub async fn hands(db: impl PgExecutor<'_>, event: EventId) -> Result<Vec<(UserI
 
 /// False when the hand was raised already.
 pub async fn raise_hand(conn: &mut PgConnection, event: EventId, user: UserId, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("INSERT INTO stage_hands (event_id, user_id, raised_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(event.as_uuid())
-        .bind(user.as_uuid())
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "INSERT INTO stage_hands (event_id, user_id, raised_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    on_user_row_at(conn, sql, event, user, Some(at)).await
 }
 
 /// False when no hand was raised.
@@ -380,13 +388,8 @@ pub async fn backstage(db: impl PgExecutor<'_>, event: EventId) -> Result<std::c
 }
 
 pub async fn send_backstage(conn: &mut PgConnection, event: EventId, user: UserId, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO stage_backstage (event_id, user_id, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(event.as_uuid())
-        .bind(user.as_uuid())
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let sql = "INSERT INTO stage_backstage (event_id, user_id, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    on_user_row_at(conn, sql, event, user, Some(at)).await.map(|_| ())
 }
 
 pub async fn bring_on_air(conn: &mut PgConnection, event: EventId, user: UserId) -> Result<(), sqlx::Error> {
