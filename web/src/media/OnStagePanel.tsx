@@ -3,7 +3,8 @@
 // at the SFU (only they can unmute) and remove someone from the stage (after a confirm step).
 // The list is polled while the stage is up and reloaded whenever the SFU tells the studio that
 // the room changed (`refreshKey`). Decisions live in lib/stageControl.ts.
-import { type KeyboardEvent, useCallback, useEffect, useId, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Avatar, Empty, ErrorMessage, Loading } from '../components/ui';
 import { type ApiClient, errorText } from '../lib/api';
 import { type StageRow, mutedText, removedText, stageRows, tracksLine } from '../lib/stageControl';
@@ -189,30 +190,16 @@ function RemoveConfirm(props: {
   onConfirm: () => void;
   onCancel: () => void;
 }) {
-  const ids = { text: useId(), reason: useId() };
-  const onKeyDown = (e: KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.preventDefault();
-      props.onCancel();
-    }
-  };
   return (
-    <div className="alert alert-warn stage-confirm" role="alertdialog" aria-labelledby={ids.text} onKeyDown={onKeyDown}>
-      <p id={ids.text}>
-        Remove {props.name} from the stage? Their video and sound stop for everyone and they are disconnected.
-      </p>
-      <div className="field">
-        <label htmlFor={ids.reason}>Reason (optional, shown to them)</label>
-        <input id={ids.reason} type="text" maxLength={200} value={props.reason} onChange={(e) => props.onReason(e.target.value)} />
-      </div>
-      <div className="row">
-        <button type="button" className="btn btn-danger" disabled={props.busy} onClick={props.onConfirm} autoFocus>
-          {props.busy ? 'Removing…' : `Yes, remove ${props.name}`}
-        </button>
-        <button type="button" className="btn" disabled={props.busy} onClick={props.onCancel}>
-          Keep {props.name} on stage
-        </button>
-      </div>
-    </div>
+    <ConfirmDialog
+      text={`Remove ${props.name} from the stage? Their video and sound stop for everyone and they are disconnected.`}
+      confirmLabel={`Yes, remove ${props.name}`}
+      busyLabel="Removing…"
+      cancelLabel={`Keep ${props.name} on stage`}
+      reason={{ value: props.reason, onChange: props.onReason }}
+      busy={props.busy}
+      onConfirm={props.onConfirm}
+      onCancel={props.onCancel}
+    />
   );
 }

@@ -2,7 +2,8 @@
 // the members with role badges and what the policy lets me do to each (move to audience, make
 // moderator or co-host, mute their microphone, kick, ban: the last two after a confirm step with
 // an optional reason), and the bans with Unban. Decisions live in lib/stageState.ts.
-import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Avatar, Empty, ErrorMessage, Loading } from '../components/ui';
 import { type ApiClient, errorText } from '../lib/api';
 import { useNow } from '../lib/hooks';
@@ -483,27 +484,16 @@ function StageLogSection(props: {
 }
 
 function HostConfirm(props: { name: string; busy: boolean; onConfirm: () => void; onCancel: () => void }) {
-  const textId = useId();
-  const onKeyDown = (e: KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.preventDefault();
-      props.onCancel();
-    }
-  };
   return (
-    <div className="alert alert-warn stage-confirm" role="alertdialog" aria-labelledby={textId} onKeyDown={onKeyDown}>
-      <p id={textId}>
-        Make {props.name} the host? They run the stage from now on, and you stay on it as a co-host.
-      </p>
-      <div className="row">
-        <button type="button" className="btn btn-primary" disabled={props.busy} onClick={props.onConfirm} autoFocus>
-          {props.busy ? 'Handing over…' : `Yes, make ${props.name} the host`}
-        </button>
-        <button type="button" className="btn" disabled={props.busy} onClick={props.onCancel}>
-          Cancel
-        </button>
-      </div>
-    </div>
+    <ConfirmDialog
+      text={`Make ${props.name} the host? They run the stage from now on, and you stay on it as a co-host.`}
+      confirmLabel={`Yes, make ${props.name} the host`}
+      busyLabel="Handing over…"
+      danger={false}
+      busy={props.busy}
+      onConfirm={props.onConfirm}
+      onCancel={props.onCancel}
+    />
   );
 }
 
@@ -516,33 +506,20 @@ function KickBanConfirm(props: {
   onConfirm: () => void;
   onCancel: () => void;
 }) {
-  const ids = { text: useId(), reason: useId() };
-  const onKeyDown = (e: KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.preventDefault();
-      props.onCancel();
-    }
-  };
   const kick = props.action === 'kick';
   return (
-    <div className="alert alert-warn stage-confirm" role="alertdialog" aria-labelledby={ids.text} onKeyDown={onKeyDown}>
-      <p id={ids.text}>
-        {kick
+    <ConfirmDialog
+      text={
+        kick
           ? `Remove ${props.name} from the event? They are disconnected, and may come back.`
-          : `Ban ${props.name} from the event? They are disconnected and cannot come back until you unban them.`}
-      </p>
-      <div className="field">
-        <label htmlFor={ids.reason}>Reason (optional, shown to them)</label>
-        <input id={ids.reason} type="text" maxLength={200} value={props.reason} onChange={(e) => props.onReason(e.target.value)} />
-      </div>
-      <div className="row">
-        <button type="button" className="btn btn-danger" disabled={props.busy} onClick={props.onConfirm} autoFocus>
-          {props.busy ? (kick ? 'Kicking…' : 'Banning…') : kick ? `Yes, kick ${props.name}` : `Yes, ban ${props.name}`}
-        </button>
-        <button type="button" className="btn" disabled={props.busy} onClick={props.onCancel}>
-          Cancel
-        </button>
-      </div>
-    </div>
+          : `Ban ${props.name} from the event? They are disconnected and cannot come back until you unban them.`
+      }
+      confirmLabel={kick ? `Yes, kick ${props.name}` : `Yes, ban ${props.name}`}
+      busyLabel={kick ? 'Kicking…' : 'Banning…'}
+      reason={{ value: props.reason, onChange: props.onReason }}
+      busy={props.busy}
+      onConfirm={props.onConfirm}
+      onCancel={props.onCancel}
+    />
   );
 }
