@@ -20,6 +20,11 @@ import type {
   MediaToken,
   Presence,
   Problem,
+  Recording,
+  RecordingLayout,
+  RecordingList,
+  RecordingStartInput,
+  ReplayPage,
   StageEvent,
   StageChanged,
   StageLog,
@@ -415,6 +420,34 @@ export class ApiClient {
     this.request<AuditPage>('GET', this.chat(id, '/chat/audit'), { query: { before, limit } });
   standing = (id: string) => this.request<Standing>('GET', this.chat(id, '/chat/standing'));
 
+  // ---- cloud recording (docs/recording.md) ----
+
+  private recordingPath(rid: string, rest = '') {
+    return `/recordings/${encodeURIComponent(rid)}${rest}`;
+  }
+
+  /** Host, co-host: starts recording the live event (state `starting`). */
+  startRecording = (eventId: string, input: RecordingStartInput = {}) =>
+    this.request<Recording>('POST', `/events/${encodeURIComponent(eventId)}/recordings`, { body: input });
+  /** Host, co-host: stops a running recording (state `stopping`, then `ready`). */
+  stopRecording = (eventId: string, rid: string) =>
+    this.request<Recording>('POST', `/events/${encodeURIComponent(eventId)}/recordings/${encodeURIComponent(rid)}/stop`);
+  /** Host, co-host: switches a running recording's layout. */
+  setRecordingLayout = (eventId: string, rid: string, layout: RecordingLayout) =>
+    this.request<Recording>('PUT', `/events/${encodeURIComponent(eventId)}/recordings/${encodeURIComponent(rid)}/layout`, { body: { layout } });
+  /** The event's recordings, newest first. */
+  eventRecordings = (eventId: string, signal?: AbortSignal) =>
+    this.request<RecordingList>('GET', `/events/${encodeURIComponent(eventId)}/recordings`, { signal });
+  /** Recordings of the events I host or co-host. */
+  myRecordings = () => this.request<RecordingList>('GET', '/recordings', { query: { scope: 'mine' } });
+  /** One recording, with `playback` once it can be played. */
+  getRecording = (rid: string) => this.request<Recording>('GET', this.recordingPath(rid));
+  /** A page of the chat replay, aligned to the recording (`offset_ms` from its first frame). */
+  recordingChat = (rid: string, fromOffsetMs = 0, limit = 500) =>
+    this.request<ReplayPage>('GET', this.recordingPath(rid, '/chat'), { query: { from_offset_ms: fromOffsetMs, limit } });
+  /** Host: deletes a recording and its files. */
+  deleteRecording = (rid: string) => this.request<void>('DELETE', this.recordingPath(rid));
+
   /** The live socket's URL (same origin; browsers cannot set headers, so the token rides in the query). */
   async liveUrl(eventId: string, location: Pick<Location, 'protocol' | 'host'> = window.location): Promise<string> {
     const token = await this.freshAccessToken();
@@ -480,6 +513,11 @@ const NEXT_STEP: Record<string, string | ((e: ApiError) => string)> = {
   invalid_expiry: 'Choose an expiry between 1 minute and 7 days.',
   invalid_max_uses: 'Allow between 1 and 1000 uses.',
   guest_session_scope: 'As a guest you can only take part in the event you were invited to.',
+  recording_already_running: 'A recording of this event is already running. Stop it first; the studio shows it in a moment.',
+  event_not_live: 'Go live first, then start recording.',
+  unknown_layout: 'Choose Active speaker, Grid or Screen share.',
+  recording_not_running: 'That recording is no longer running. The studio shows its current state in a moment.',
+  recording_not_found: 'This recording was deleted.',
   rate_limited: (e) => (e.retryAfter ? `Wait ${e.retryAfter} s, then try again.` : 'Wait a moment, then try again.'),
 };
 

@@ -354,6 +354,68 @@ export interface GuestJoined extends Tokens {
   change?: StageChange | null;
 }
 
+// ---- cloud recording (docs/recording.md) -------------------------------------------------------
+
+/** How the composite is laid out: the active speaker large, everyone the same size, or a shared
+ * screen large with the cameras beside it. */
+export type RecordingLayout = 'speaker' | 'grid' | 'screen';
+export type RecordingQuality = '720p' | '1080p';
+/** `starting` → `recording` → `stopping` → `ready`; or `failed` (with `error`). */
+export type RecordingState = 'starting' | 'recording' | 'stopping' | 'ready' | 'failed';
+
+export interface RecordingPlayback {
+  /** The HLS playlist (an EVENT playlist that grows while recording). */
+  hls_url: string;
+  /** The MP4 download (exists once the recording is `ready`). */
+  mp4_url: string;
+}
+
+export interface Recording {
+  id: string;
+  event_id: string;
+  event_title: string;
+  host_id: string;
+  state: RecordingState | string;
+  layout: RecordingLayout | string;
+  quality: RecordingQuality | string;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_ms: number | null;
+  size_bytes: number | null;
+  thumbnail_url: string | null;
+  layout_changes?: { at_ms: number; layout: RecordingLayout | string }[];
+  gaps?: { at_ms: number; duration_ms: number; reason: string }[];
+  /** Why a `failed` recording failed. */
+  error?: string | null;
+  /** Absent until the first segment is stored. */
+  playback?: RecordingPlayback | null;
+  /** Not in the contract (yet): when the server last changed this recording. Used, when present,
+   * to tell an older copy from a newer one. */
+  updated_at?: string | null;
+}
+
+export interface RecordingList {
+  recordings: Recording[];
+}
+
+export interface RecordingStartInput {
+  layout?: RecordingLayout;
+  quality?: RecordingQuality;
+}
+
+/** One message of a recording's chat replay; `offset_ms` counts from the recording's first frame. */
+export interface ReplayMessage {
+  message_id: string;
+  user_id: string;
+  display_name: string;
+  text: string;
+  offset_ms: number;
+}
+
+export interface ReplayPage {
+  messages: ReplayMessage[];
+}
+
 // ---- WebSocket frames -------------------------------------------------------------------------
 
 export interface HelloFrame {
@@ -378,7 +440,14 @@ export type ServerFrame =
   | { type: 'presence'; viewer_count: number; user: Author; joined: boolean }
   | { type: 'error'; client_msg_id?: string; code: string; message: string; retry_after?: number }
   | { type: 'pong'; nonce: string | null }
-  | { type: 'stage'; change: StageChange };
+  | { type: 'stage'; change: StageChange }
+  | RecordingFrame;
+
+/** A recording of the event changed state or layout (docs/recording.md). */
+export interface RecordingFrame {
+  type: 'recording';
+  recording: Recording;
+}
 
 export type ClientFrame =
   | { type: 'chat.send'; client_msg_id: string; text: string }

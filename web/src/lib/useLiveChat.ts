@@ -3,7 +3,7 @@ import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { ApiError, type ApiClient } from './api';
 import { type ChatState, type ConnectionState, chatReducer, initialChatState, newClientMsgId } from './chatState';
 import { LiveConnection } from './liveConnection';
-import type { StageChange } from './types';
+import type { ServerFrame, StageChange } from './types';
 
 export interface LiveChat {
   state: ChatState;
@@ -17,7 +17,14 @@ export interface LiveChat {
   stage: StageFrames;
   /** How many times the staff removed us from the event (socket closed with 4010) on this page. */
   kicks: number;
+  /** The extension point for features beyond the chat and the stage (e.g. `recording` frames):
+   * the listener gets every frame of the socket, in order, `hello` included (so it can catch up
+   * after a reconnect). Returns the unsubscribe. Stable across renders. */
+  subscribe(listener: FrameListener): () => void;
 }
+
+/** Gets each frame of the live socket (narrow on `frame.type`). */
+export type FrameListener = (frame: ServerFrame) => void;
 
 export interface StageFrames {
   seq: number;
@@ -33,6 +40,7 @@ export function useLiveChat(api: ApiClient, eventId: string, enabled = true): Li
   const [stage, setStage] = useState<StageFrames>({ seq: 0, last: null });
   const [kicks, setKicks] = useState(0);
   const conn = useRef<LiveConnection | null>(null);
+  const listeners = useRef(new Set<FrameListener>());
   const stateRef = useRef(state);
   stateRef.current = state;
 
@@ -41,6 +49,14 @@ export function useLiveChat(api: ApiClient, eventId: string, enabled = true): Li
     const c = new LiveConnection({
       url: () => api.liveUrl(eventId),
       onFrame: (frame) => {
+        for (const l of listeners.current) {
+          try {
+            l(frame);
+          } catch (e) {
+            console.error(e);
+          }
+        }
+        if (frame.type === 'recording') return;
         if (frame.type === 'stage') {
           setStage((s) => ({ seq: s.seq + 1, last: frame.change }));
           return;
@@ -110,5 +126,12 @@ export function useLiveChat(api: ApiClient, eventId: string, enabled = true): Li
   const clearError = useCallback(() => dispatch({ type: 'clearError' }), []);
   const reconnectNow = useCallback(() => conn.current?.reconnectNow(), []);
 
-  return { state, send, retry, discard, clearError, reconnectNow, stage, kicks };
+  const subscribe = useCallback((listener: FrameListener) => {
+    listeners.current.add(listener);
+    return () => {
+      listeners.current.delete(listener);
+    };
+  }, []);
+
+  return { state, send, retry, discard, clearError, reconnectNow, stage, kicks, subscribe };
 }
