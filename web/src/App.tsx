@@ -10,6 +10,8 @@ import { EventPage } from './pages/EventPage';
 import { HomePage } from './pages/HomePage';
 import { JoinPage } from './pages/JoinPage';
 import { ProfilePage } from './pages/ProfilePage';
+import { RecordingPage } from './pages/RecordingPage';
+import { RecordingsPage } from './pages/RecordingsPage';
 import { StudioPage } from './pages/StudioPage';
 
 interface Route {
@@ -30,6 +32,8 @@ const ROUTES: Route[] = [
   { path: '/events/:id/studio', auth: 'required', render: (p) => <StudioPage key={p.id} id={p.id} /> },
   { path: '/events/:id/edit', auth: 'required', render: (p) => <EditEventPage key={p.id} id={p.id} /> },
   { path: '/events/:id', auth: 'required', render: (p) => <EventPage key={p.id} id={p.id} /> },
+  { path: '/recordings', auth: 'required', render: () => <RecordingsPage /> },
+  { path: '/recordings/:id', auth: 'required', render: (p) => <RecordingPage key={p.id} id={p.id} /> },
 ];
 
 function Redirect({ to }: { to: string }) {

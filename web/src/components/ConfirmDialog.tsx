@@ -12,6 +12,8 @@ export function ConfirmDialog(props: {
   /** Given, the dialog asks for an optional reason (at most 200 characters). */
   reason?: { value: string; onChange: (r: string) => void };
   busy: boolean;
+  /** A data-testid for the confirm button. */
+  confirmTestId?: string;
   onConfirm: () => void;
   onCancel: () => void;
 }) {
@@ -43,6 +45,7 @@ export function ConfirmDialog(props: {
           className={`btn ${props.danger === false ? 'btn-primary' : 'btn-danger'}`}
           disabled={props.busy}
           onClick={props.onConfirm}
+          data-testid={props.confirmTestId}
           autoFocus
         >
           {props.busy ? props.busyLabel : props.confirmLabel}

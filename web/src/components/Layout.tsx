@@ -59,6 +59,9 @@ export function Layout({ children }: { children: ReactNode }) {
               <Link to="/events/new" aria-current={current('/events/new')}>
                 Schedule
               </Link>
+              <Link to="/recordings" aria-current={current('/recordings')}>
+                Recordings
+              </Link>
               <Link to="/profile" aria-current={current('/profile')}>
                 <Avatar name={user.display_name} url={user.avatar_url} size={24} />
                 <span className="nav-name">{user.display_name}</span>

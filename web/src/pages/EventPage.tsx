@@ -17,6 +17,7 @@ import { type DeviceKind, type LocalMedia, useLocalMedia } from '../media/useLoc
 import { isBackstage, isStaff } from '../lib/stageState';
 import { useStage } from '../lib/useStage';
 import { AudienceStage } from '../stage/AudienceStage';
+import { EventRecordings } from '../recording/EventRecordings';
 
 /** The host as far as this page can tell: the API gives only host_id, so the name comes from
  * the chat (presence or messages) once the host has been seen there. */
@@ -176,6 +177,7 @@ function EventView({ event }: { event: StageEvent }) {
               <p className="text">{event.description}</p>
             </section>
           )}
+          {(event.status === 'live' || event.status === 'ended') && !me.guest_event_id && <EventRecordings eventId={event.id} status={event.status} />}
         </div>
         <ChatColumn event={event} chat={chat} />
       </div>

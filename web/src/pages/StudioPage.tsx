@@ -15,6 +15,7 @@ import { MediaStage } from '../media/MediaStage';
 import { OnStagePanel } from '../media/OnStagePanel';
 import { useLocalMedia } from '../media/useLocalMedia';
 import { AudienceStage } from '../stage/AudienceStage';
+import { RecordingPanel } from '../recording/RecordingPanel';
 import { GuestLinksPanel } from '../stage/GuestLinksPanel';
 import { StageControlPanel } from '../stage/StageControlPanel';
 import { ChatColumn, HostLine, SPEAKER_DEVICES, hasLiveChat, useDevicesOffUnless, whenLine } from './EventPage';
@@ -152,6 +153,9 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
               kinds={runsEvent || role === 'host' || role === 'cohost' ? undefined : SPEAKER_DEVICES}
               backstage={isBackstage(stage.view, me.id)}
             />
+          )}
+          {broadcasting && (runsEvent || role === 'host' || role === 'cohost') && !out && (
+            <RecordingPanel api={api} eventId={event.id} status={event.status} subscribe={chat.subscribe} />
           )}
           {live && staff && (
             <StageControlPanel
