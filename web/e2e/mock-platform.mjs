@@ -33,6 +33,63 @@ const logStage = (eventId, change) => {
   stageLogs.get(eventId).push(change);
 };
 
+// Cloud recording (docs/recording.md): recordings in memory, moved along by timers
+// (starting → recording after MOCK_RECORDING_STEP_MS, stopping → ready as long again). There is no
+// egress: the playlist lists segments that answer 404, the MP4 is a few bytes, there is no thumbnail.
+const recordings = new Map(); // recording id -> { id, event_id, host_id, state, layout, quality, startedMs, endedMs, layout_changes, error, playback }
+const RECORDING_STEP_MS = Number(process.env.MOCK_RECORDING_STEP_MS ?? 1500);
+const RECORDING_LAYOUTS = ['speaker', 'grid', 'screen'];
+const SEGMENT_MS = 2000;
+
+function publicRecording(r) {
+  const durationMs = r.startedMs ? (r.endedMs ?? Date.now()) - r.startedMs : null;
+  const base = `/api/v1/recordings/${r.id}`;
+  return {
+    id: r.id, event_id: r.event_id, event_title: events.get(r.event_id)?.title ?? '', host_id: r.host_id,
+    state: r.state, layout: r.layout, quality: r.quality,
+    started_at: r.startedMs ? new Date(r.startedMs).toISOString() : null,
+    ended_at: r.endedMs ? new Date(r.endedMs).toISOString() : null,
+    duration_ms: durationMs, size_bytes: durationMs === null ? null : Math.round(durationMs * 250),
+    thumbnail_url: `${base}/thumbnail.jpg`,
+    layout_changes: r.layout_changes, gaps: [],
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.playback ? { playback: { hls_url: `${base}/hls/index.m3u8`, mp4_url: `${base}/download.mp4` } } : {}),
+  };
+}
+
+/** Every socket of the event hears about a recording's new state or layout. */
+function announceRecording(r) {
+  if (recordings.get(r.id) === r) broadcast(r.event_id, { type: 'recording', recording: publicRecording(r) });
+}
+
+function stopRecording(r) {
+  r.state = 'stopping';
+  r.endedMs = Date.now();
+  announceRecording(r);
+  setTimeout(() => {
+    if (r.state !== 'stopping') return;
+    r.state = 'ready';
+    announceRecording(r);
+  }, RECORDING_STEP_MS);
+}
+
+function getRecording(id, me) {
+  const r = recordings.get(id);
+  if (!r) throw new Problem(404, 'recording_not_found', 'There is no such recording; it may have been deleted.');
+  const e = events.get(r.event_id);
+  if (room(r.event_id).bans.has(me.id) && e?.host_id !== me.id) throw new Problem(403, 'banned', 'You are banned from this event, so you cannot watch its recordings.');
+  return r;
+}
+
+function playlist(r) {
+  const durationMs = r.startedMs ? (r.endedMs ?? Date.now()) - r.startedMs : 0;
+  const n = Math.max(1, Math.ceil(durationMs / SEGMENT_MS));
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${SEGMENT_MS / 1000}`, '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:EVENT'];
+  for (let i = 1; i <= n; i++) lines.push(`#EXTINF:${(SEGMENT_MS / 1000).toFixed(3)},`, `seg-${String(i).padStart(5, '0')}.ts`);
+  if (r.state === 'ready' || r.state === 'failed') lines.push('#EXT-X-ENDLIST');
+  return `${lines.join('\n')}\n`;
+}
+
 const now = () => new Date().toISOString();
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
@@ -230,8 +287,10 @@ function eventList(status, cursor, limit) {
 async function api(req, url) {
   const path = url.pathname.slice('/api/v1'.length);
   const m = req.method;
-  const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || null;
   const seg = path.split('/').filter(Boolean);
+  // Playback (a <video>, a download link, an <img>) may carry the token in the query.
+  const queryToken = seg[0] === 'recordings' && seg.length > 2 && seg[2] !== 'chat' ? url.searchParams.get('access_token') : null;
+  const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || queryToken || null;
 
   if (m === 'POST' && path === '/auth/signup') {
     const b = await body(req);
@@ -337,6 +396,47 @@ async function api(req, url) {
     events.set(e.id, e);
     return [201, e];
   }
+  if (path === '/recordings' && m === 'GET') {
+    if (url.searchParams.get('scope') !== 'mine') throw new Problem(422, 'invalid_query', 'scope must be "mine"');
+    const mine = [...recordings.values()].filter((r) => {
+      const e = events.get(r.event_id);
+      return e && (e.host_id === me.id || e.cohost_ids.includes(me.id));
+    });
+    return [200, { recordings: mine.reverse().map(publicRecording) }];
+  }
+  if (seg[0] === 'recordings' && seg[1]) {
+    const r = getRecording(decodeURIComponent(seg[1]), me);
+    const rest = seg.slice(2).join('/');
+    if (!rest && m === 'GET') return [200, publicRecording(r)];
+    if (!rest && m === 'DELETE') {
+      if (events.get(r.event_id)?.host_id !== me.id) throw new Problem(403, 'host_only', 'Only the host can delete a recording.');
+      recordings.delete(r.id);
+      return [204, null];
+    }
+    if (rest === 'chat' && m === 'GET') {
+      const from = Number(url.searchParams.get('from_offset_ms') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? 100);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new Problem(422, 'invalid_limit', 'limit is 1 to 1000');
+      if (!Number.isFinite(from) || from < 0) throw new Problem(422, 'invalid_query', 'from_offset_ms is a whole number of ms, 0 or more');
+      if (!r.startedMs) return [200, { messages: [] }];
+      const end = r.endedMs ?? Infinity;
+      const messages = room(r.event_id)
+        .messages.map((msg) => ({ msg, at: Date.parse(msg.sent_at) }))
+        .filter(({ at }) => at >= r.startedMs && at <= end)
+        .map(({ msg, at }) => ({ message_id: msg.id, user_id: msg.author.user_id, display_name: msg.author.display_name, text: msg.text, offset_ms: at - r.startedMs }))
+        .filter((x) => x.offset_ms >= from)
+        .slice(0, limit);
+      return [200, { messages }];
+    }
+    if (!r.playback) throw new Problem(404, 'playback_not_found', 'Nothing of this recording is stored yet.');
+    if (rest === 'hls/index.m3u8' && m === 'GET') return [200, new Binary('application/vnd.apple.mpegurl', Buffer.from(playlist(r)), { 'Cache-Control': 'no-store' })];
+    if (/^hls\/seg-\d{5}\.ts$/.test(rest) && m === 'GET') throw new Problem(404, 'segment_not_found', 'The mock platform stores no video.');
+    if (rest === 'download.mp4' && m === 'GET') {
+      if (r.state !== 'ready') throw new Problem(409, 'recording_not_ready', 'The MP4 exists once the recording is ready.');
+      return [200, new Binary('video/mp4', Buffer.from('mock mp4: the mock platform stores no video\n'), { 'Content-Disposition': `attachment; filename="recording-${r.id}.mp4"` })];
+    }
+    if (rest === 'thumbnail.jpg' && m === 'GET') throw new Problem(404, 'thumbnail_not_found', 'The mock platform makes no thumbnails.');
+  }
   if (seg[0] === 'events' && seg[1]) {
     const e = getEvent(seg[1]);
     const isHost = e.host_id === me.id || e.cohost_ids.includes(me.id);
@@ -355,6 +455,7 @@ async function api(req, url) {
       const [from, to, field] = transitions[rest];
       if (e.status !== from) throw new Problem(409, 'illegal_transition', `cannot ${rest} an event that is ${e.status}`);
       Object.assign(e, { status: to, [field]: now(), updated_at: now() });
+      if (to === 'ended') for (const r of recordings.values()) if (r.event_id === e.id && ['starting', 'recording'].includes(r.state)) stopRecording(r);
       return [200, e];
     }
     if (rest === 'media-token' && m === 'POST') {
@@ -365,6 +466,57 @@ async function api(req, url) {
       const inBack = backstage.has(`${e.id}/${me.id}`);
       const grants = { subscribe: true, publish, hidden: false, ...(inBack ? { backstage: true } : {}), ...(inBack || role === 'host' || role === 'cohost' ? { see_backstage: true } : {}) };
       return [200, { token: `mock-media.${b64({ sub: me.id, room: e.id })}`, expires_in: 300, url: `http://${req.headers.host}`, room: e.id, role, grants }];
+    }
+    if (rest === 'recordings' && m === 'GET') {
+      if (room(e.id).bans.has(me.id) && !isHost) throw new Problem(403, 'banned', 'You are banned from this event.');
+      const list = [...recordings.values()].filter((r) => r.event_id === e.id).reverse();
+      return [200, { recordings: list.map(publicRecording) }];
+    }
+    if (rest === 'recordings' && m === 'POST') {
+      if (!isHost) throw new Problem(403, 'not_a_host', 'Only the host and co-hosts can record this event.');
+      const b = await body(req);
+      const layout = b.layout ?? 'speaker';
+      if (!RECORDING_LAYOUTS.includes(layout)) throw new Problem(422, 'unknown_layout', `unknown layout ${JSON.stringify(layout)}; use speaker, grid or screen`);
+      const quality = b.quality ?? '720p';
+      if (!['720p', '1080p'].includes(quality)) throw new Problem(422, 'invalid_body', 'quality is 720p or 1080p');
+      if (e.status !== 'live') throw new Problem(409, 'event_not_live', `the event is ${e.status}; recording starts once it is live`);
+      if ([...recordings.values()].some((r) => r.event_id === e.id && ['starting', 'recording', 'stopping'].includes(r.state))) {
+        throw new Problem(409, 'recording_already_running', 'a recording of this event is already running');
+      }
+      const r = { id: randomUUID(), event_id: e.id, host_id: e.host_id, state: 'starting', layout, quality, startedMs: null, endedMs: null, layout_changes: [{ at_ms: 0, layout }], error: null, playback: false };
+      recordings.set(r.id, r);
+      announceRecording(r);
+      setTimeout(() => {
+        if (r.state !== 'starting') return;
+        r.state = 'recording';
+        r.startedMs = Date.now();
+        r.playback = true; // "the first segment is stored"
+        announceRecording(r);
+      }, RECORDING_STEP_MS);
+      return [201, publicRecording(r)];
+    }
+    const recPath = /^recordings\/([^/]+)\/(stop|layout)$/.exec(rest);
+    if (recPath) {
+      if (!isHost) throw new Problem(403, 'not_a_host', 'Only the host and co-hosts control recordings.');
+      const r = recordings.get(decodeURIComponent(recPath[1]));
+      if (!r || r.event_id !== e.id) throw new Problem(404, 'recording_not_found', 'There is no such recording of this event.');
+      if (recPath[2] === 'stop' && m === 'POST') {
+        if (!['starting', 'recording'].includes(r.state)) throw new Problem(409, 'recording_not_running', `the recording is ${r.state}`);
+        if (!r.startedMs) r.startedMs = Date.now();
+        stopRecording(r);
+        return [200, publicRecording(r)];
+      }
+      if (recPath[2] === 'layout' && m === 'PUT') {
+        const b = await body(req);
+        if (!RECORDING_LAYOUTS.includes(b.layout)) throw new Problem(422, 'unknown_layout', `unknown layout ${JSON.stringify(b.layout)}; use speaker, grid or screen`);
+        if (!['starting', 'recording'].includes(r.state)) throw new Problem(409, 'recording_not_running', `the recording is ${r.state}`);
+        if (b.layout !== r.layout) {
+          r.layout = b.layout;
+          r.layout_changes.push({ at_ms: r.startedMs ? Date.now() - r.startedMs : 0, layout: b.layout });
+          announceRecording(r);
+        }
+        return [200, publicRecording(r)];
+      }
     }
     // The stage's roles: a minimal view (the host and co-hosts on stage; no hands, invitations or
     // bans: the mock does not run the stage's hand queue).
@@ -623,6 +775,17 @@ const server = createServer(async (req, res) => {
   if (url.pathname === '/__mock/drop' && req.method === 'POST') {
     const code = Number(url.searchParams.get('code') ?? 1001);
     for (const r of rooms.values()) for (const s of r.sockets) s.ws.close(code, 'mock drop');
+    return res.writeHead(204).end();
+  }
+  // Mock-only: make a recording fail (?error= says why), to try the studio's failed state.
+  const fail = /^\/__mock\/recordings\/([^/]+)\/fail$/.exec(url.pathname);
+  if (fail && req.method === 'POST') {
+    const r = recordings.get(fail[1]);
+    if (!r) return res.writeHead(404).end();
+    r.state = 'failed';
+    r.error = url.searchParams.get('error') ?? 'egress worker stopped';
+    r.endedMs = r.endedMs ?? Date.now();
+    announceRecording(r);
     return res.writeHead(204).end();
   }
   // The mock has no SFU (services/media): joining the media room says so, like a media server
