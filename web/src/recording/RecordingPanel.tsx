@@ -1,7 +1,7 @@
 // The studio's "Recording" panel (host and co-hosts): the record toggle with a red dot, the
 // elapsed time and the state in words, and the layout of the composite (switched live while
 // recording, or chosen for the next recording).
-import { type ChangeEvent, useState } from 'react';
+import { type ChangeEvent, useEffect, useState } from 'react';
 import { ErrorMessage } from '../components/ui';
 import type { ApiClient } from '../lib/api';
 import { useAction, useNow } from '../lib/hooks';
@@ -54,6 +54,9 @@ export function RecordingPanel({
   const [pendingLayout, setPendingLayout] = useState<RecordingLayout | null>(null);
   const words = recordingStateWords(active || current?.state === 'failed' || current?.state === 'ready' ? current : null);
   const live = status === 'live';
+  // A layout error is about the recording it was for: gone once that one moves on.
+  const { setError: setLayoutError } = layoutAction;
+  useEffect(() => setLayoutError(null), [current?.id, current?.state, setLayoutError]);
 
   async function onToggle() {
     layoutAction.setError(null);
