@@ -139,6 +139,9 @@ function RecordingView({ recording, reload }: { recording: Recording; reload: ()
     void v.play().catch(() => undefined);
   };
 
+  // While it records, the chat goes on too: read the replay again every 15 s of recording.
+  const replayKey = recording.state === 'recording' ? `recording-${Math.floor((recording.duration_ms ?? 0) / 15_000)}` : recording.state;
+
   const meta = [
     recording.started_at ? formatWhen(recording.started_at) : null,
     formatElapsed(recordingElapsedMs(recording, Date.now())),
@@ -221,7 +224,7 @@ function RecordingView({ recording, reload }: { recording: Recording; reload: ()
             </button>
           )}
         </div>
-        <ReplayChat api={api} recordingId={recording.id} currentMs={currentMs} seekSeq={seekSeq} reloadKey={recording.state} onSeek={seek} />
+        <ReplayChat api={api} recordingId={recording.id} currentMs={currentMs} seekSeq={seekSeq} reloadKey={replayKey} onSeek={seek} />
       </div>
     </>
   );
