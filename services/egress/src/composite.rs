@@ -1,0 +1,872 @@
+//! The composite pipeline: one GStreamer pipeline per job that turns the on-air participants' RTP
+//! into one encode (H.264 CBR with a closed 2 s GOP at 30 fps, AAC-LC 48 kHz stereo) and writes
+//! MPEG-TS segments for HLS into the job's spool directory.
+//!
+//! ```text
+//! black 30 fps ─┐                                           ┌─ queue ─ h264parse ─┐
+//! per person:   ├─ compositor ─ 30 fps ─ x264enc ─ vtee ────┤                     ├─ splitmuxsink (seg-%05d.ts)
+//!  ring, initials, camera, label, screen ┘                  └─ (restreaming)      │
+//! silence ──────┬─ audiomixer ─ avenc_aac ─ atee ─ queue ─ aacparse ──────────────┘
+//! per person: mic ┘
+//! raw video ─ tee ─ 1 frame per 5 s ─ jpegenc ─ thumbnail.jpg
+//! ```
+//!
+//! Why each piece (see shared/design/egress-notes.md):
+//! - Black video and silence behind the mixers keep the output running when nobody is on air,
+//!   and let the muxer start before anyone arrives.
+//! - The aggregators run with `ignore-inactive-pads` and `start-time-selection=zero`, so an input
+//!   that has not sent anything yet (or stopped) never holds the mixer.
+//! - Each person is a tile of four compositor pads: a speaking ring behind, their initials on a
+//!   colour, the camera over it, and a name label on top. A camera that sent nothing for
+//!   [`STALE`] is hidden (the initials show), so a dropped publisher never freezes the picture.
+//! - Pad properties are changed together from the compositor's `samples-selected` signal (changing
+//!   them one by one from another thread is not atomic: gst-plugins-base #771).
+//! - RTP inputs are timestamped on arrival by the live pipeline clock, so a publisher who drops
+//!   and reconnects continues on the same timeline, and audio and video of one publisher stay
+//!   together; the SFU's tap keeps sequence numbers continuous across the reconnect.
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, anyhow};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+
+use crate::layout::{LayoutKind, Quality, Rect, TileKey, TileKind, arrange};
+
+/// How long a camera or screen may send nothing before its tile falls back.
+pub const STALE: Duration = Duration::from_millis(1500);
+/// Audio above this level (dBFS, RMS over ~20 ms) counts as speaking.
+const SPEAKING_DB: f64 = -45.0;
+/// How long a new loudest voice must last before the active speaker changes.
+const SPEAKER_HOLD: Duration = Duration::from_millis(800);
+/// Jitter buffer depth for the RTP inputs, in milliseconds.
+const JITTER_MS: u32 = 150;
+/// The mixers' extra latency, so inputs that arrive a little late are still mixed in.
+const MIX_LATENCY: Duration = Duration::from_millis(200);
+pub const FPS: i32 = 30;
+pub const SEGMENT: Duration = Duration::from_secs(2);
+
+/// What a job's pipeline is asked to make.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub quality: Quality,
+    pub layout: LayoutKind,
+    /// Where segments (`seg-%05d.ts`) and the thumbnail are written.
+    pub dir: PathBuf,
+    /// The index of the first segment (a restarted job continues the numbering).
+    pub first_segment: u32,
+    /// Address the UDP inputs bind.
+    pub rtp_ip: std::net::IpAddr,
+}
+
+/// A person on air, as the control plane names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub user_id: String,
+    pub name: String,
+}
+
+/// The UDP ports where one person's RTP is expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputPorts {
+    pub camera: u16,
+    pub microphone: u16,
+    pub screen: u16,
+}
+
+/// What the pipeline reports to its job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    /// A segment file is complete: `running` is its start on the pipeline's running time.
+    Segment { index: u32, path: PathBuf, start: Duration, duration: Duration },
+    /// The pipeline failed; the job restarts it.
+    Failed { reason: String },
+    /// End of stream after [`Composite::finish`].
+    Finished,
+}
+
+pub fn init() -> anyhow::Result<()> {
+    gst::init().context("initialising GStreamer")?;
+    for f in [
+        "compositor",
+        "audiomixer",
+        "x264enc",
+        "avenc_aac",
+        "mpegtsmux",
+        "splitmuxsink",
+        "rtpvp8depay",
+        "rtph264depay",
+        "rtpopusdepay",
+        "vp8dec",
+        "avdec_h264",
+        "opusdec",
+        "textoverlay",
+        "jpegenc",
+    ] {
+        if gst::ElementFactory::find(f).is_none() {
+            return Err(anyhow!(
+                "the GStreamer element {f} is missing: install gstreamer1.0-plugins-{{base,good,bad,ugly}}, gstreamer1.0-libav and gstreamer1.0-x"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn make(factory: &str) -> anyhow::Result<gst::Element> {
+    gst::ElementFactory::make(factory).build().with_context(|| format!("creating {factory}"))
+}
+
+/// Milliseconds since the pipeline was built, of the last buffer through a pad (or -1).
+#[derive(Clone)]
+struct LastSeen(Arc<AtomicI64>);
+
+impl LastSeen {
+    fn new() -> Self {
+        Self(Arc::new(AtomicI64::new(-1)))
+    }
+    fn fresh(&self, origin: Instant, now: Instant) -> bool {
+        let t = self.0.load(Ordering::Relaxed);
+        t >= 0 && now.duration_since(origin).as_millis() as i64 - t <= STALE.as_millis() as i64
+    }
+    fn watch(&self, pad: &gst::Pad, origin: Instant) {
+        let seen = self.0.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            seen.store(origin.elapsed().as_millis() as i64, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+    }
+}
+
+/// The audio level of a person, in hundredths of a dB (i64::MIN when silent or absent).
+#[derive(Clone)]
+struct Level(Arc<AtomicI64>, LastSeen);
+
+/// The compositor pads of one tile.
+struct TilePads {
+    ring: gst::Pad,
+    initials: Option<gst::Pad>,
+    video: gst::Pad,
+    label: gst::Pad,
+}
+
+struct Person {
+    participant: Participant,
+    ports: InputPorts,
+    elements: Vec<gst::Element>,
+    vpads: Vec<gst::Pad>,
+    apad: gst::Pad,
+    person: TilePads,
+    screen: TilePads,
+    camera_seen: LastSeen,
+    screen_seen: LastSeen,
+    level: Level,
+}
+
+/// Values for one compositor pad, applied together with all the others.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PadLook {
+    rect: Rect,
+    alpha: f64,
+    zorder: u32,
+}
+
+type Pending = Arc<Mutex<Option<Vec<(gst::Pad, PadLook)>>>>;
+
+pub struct Composite {
+    pipeline: gst::Pipeline,
+    vmix: gst::Element,
+    amix: gst::Element,
+    spec: Spec,
+    canvas: (i32, i32),
+    origin: Instant,
+    people: Vec<Person>,
+    layout: LayoutKind,
+    speaker: Option<(String, Instant)>,
+    applied: HashMap<gst::Pad, PadLook>,
+    pending: Pending,
+    /// Where segment `index` began, from `splitmuxsink-fragment-opened`.
+    opened: HashMap<String, Duration>,
+    pub video_tee: gst::Element,
+    pub audio_tee: gst::Element,
+}
+
+impl Composite {
+    /// Builds the pipeline (not yet playing).
+    pub fn build(spec: Spec) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&spec.dir).with_context(|| format!("creating {}", spec.dir.display()))?;
+        let pipeline = gst::Pipeline::new();
+        let canvas = spec.quality.size();
+        let origin = Instant::now();
+
+        // Video: background, compositor, fixed 30 fps, one encode.
+        let vmix = gst::ElementFactory::make("compositor")
+            .property_from_str("background", "black")
+            .property("ignore-inactive-pads", true)
+            .property_from_str("start-time-selection", "zero")
+            .property("latency", MIX_LATENCY.as_nanos() as u64)
+            .property("emit-signals", true)
+            .build()?;
+        let black = gst::ElementFactory::make("videotestsrc").property("is-live", true).property_from_str("pattern", "black").build()?;
+        let black_caps = raw_caps(canvas.0, canvas.1, FPS);
+        let out_caps = gst::ElementFactory::make("capsfilter").property("caps", raw_caps(canvas.0, canvas.1, FPS)).build()?;
+        let vconv = make("videoconvert")?;
+        let raw_tee = make("tee")?;
+        let enc_q = gst::ElementFactory::make("queue").property("max-size-time", 1_000_000_000u64).build()?;
+        let kbps = spec.quality.video_kbps();
+        let x264 = gst::ElementFactory::make("x264enc")
+            .property("bitrate", kbps)
+            .property_from_str("speed-preset", "veryfast")
+            .property_from_str("tune", "zerolatency")
+            .property("key-int-max", (FPS * 2) as u32)
+            .property("bframes", 0u32)
+            // Closed GOPs every 2 s and strict CBR, as YouTube and Twitch ask.
+            .property("option-string", format!("scenecut=0:open-gop=0:nal-hrd=cbr:vbv-maxrate={kbps}:vbv-bufsize={kbps}"))
+            .build()?;
+        let h264_caps = gst::ElementFactory::make("capsfilter")
+            .property("caps", gst::Caps::builder("video/x-h264").field("profile", "main").build())
+            .build()?;
+        let video_tee = gst::ElementFactory::make("tee").property("allow-not-linked", true).build()?;
+        pipeline.add_many([&black, &vmix, &out_caps, &vconv, &raw_tee, &enc_q, &x264, &h264_caps, &video_tee])?;
+        let black_filter = gst::ElementFactory::make("capsfilter").property("caps", black_caps).build()?;
+        pipeline.add(&black_filter)?;
+        gst::Element::link_many([&black, &black_filter])?;
+        let bg_pad = vmix.request_pad_simple("sink_%u").ok_or_else(|| anyhow!("compositor gave no pad"))?;
+        bg_pad.set_property("zorder", 0u32);
+        black_filter.static_pad("src").context("capsfilter src")?.link(&bg_pad)?;
+        gst::Element::link_many([&vmix, &out_caps, &vconv, &raw_tee])?;
+        gst::Element::link_many([&enc_q, &x264, &h264_caps, &video_tee])?;
+        link_tee(&raw_tee, &enc_q)?;
+
+        // Audio: silence, mixer, one AAC encode.
+        let silence = gst::ElementFactory::make("audiotestsrc").property("is-live", true).property_from_str("wave", "silence").build()?;
+        let silence_caps = gst::ElementFactory::make("capsfilter").property("caps", pcm_caps()).build()?;
+        let amix = gst::ElementFactory::make("audiomixer")
+            .property("ignore-inactive-pads", true)
+            .property_from_str("start-time-selection", "zero")
+            .property("latency", MIX_LATENCY.as_nanos() as u64)
+            .build()?;
+        let mix_caps = gst::ElementFactory::make("capsfilter").property("caps", pcm_caps()).build()?;
+        let aconv = make("audioconvert")?;
+        let aac = gst::ElementFactory::make("avenc_aac").property("bitrate", 128_000i32).build()?;
+        let audio_tee = gst::ElementFactory::make("tee").property("allow-not-linked", true).build()?;
+        pipeline.add_many([&silence, &silence_caps, &amix, &mix_caps, &aconv, &aac, &audio_tee])?;
+        gst::Element::link_many([&silence, &silence_caps, &amix, &mix_caps, &aconv, &aac, &audio_tee])?;
+
+        // HLS segments: each output its own parsers (MPEG-TS wants byte-stream H.264).
+        let vq = gst::ElementFactory::make("queue").property("max-size-time", 2_000_000_000u64).build()?;
+        let vparse = gst::ElementFactory::make("h264parse").property("config-interval", -1i32).build()?;
+        let aq = gst::ElementFactory::make("queue").property("max-size-time", 2_000_000_000u64).build()?;
+        let aparse = make("aacparse")?;
+        // The muxer is a live aggregator: given no latency it starts muxing on the first video
+        // frame, before the audio encoder's caps arrive, and fails ("could not create handler").
+        let mux = gst::ElementFactory::make("mpegtsmux").property("latency", 1_000_000_000u64).build()?;
+        let split = gst::ElementFactory::make("splitmuxsink")
+            .property("muxer", &mux)
+            .property("max-size-time", SEGMENT.as_nanos() as u64)
+            .property("send-keyframe-requests", true)
+            .property("start-index", spec.first_segment as i32)
+            .property("location", spec.dir.join("seg-%05d.ts").to_string_lossy().to_string())
+            .build()?;
+        pipeline.add_many([&vq, &vparse, &aq, &aparse, &split])?;
+        gst::Element::link_many([&vq, &vparse])?;
+        gst::Element::link_many([&aq, &aparse])?;
+        link_tee(&video_tee, &vq)?;
+        link_tee(&audio_tee, &aq)?;
+        vparse.static_pad("src").context("h264parse src")?.link(&split.request_pad_simple("video").context("splitmuxsink video")?)?;
+        aparse.static_pad("src").context("aacparse src")?.link(&split.request_pad_simple("audio_%u").context("splitmuxsink audio")?)?;
+
+        // A thumbnail every 5 s, overwritten in place.
+        let tq = gst::ElementFactory::make("queue")
+            .property_from_str("leaky", "downstream")
+            .property("max-size-buffers", 2u32)
+            .build()?;
+        let trate = gst::ElementFactory::make("videorate").property("drop-only", true).build()?;
+        let tscale = make("videoscale")?;
+        let tcaps = gst::ElementFactory::make("capsfilter")
+            .property("caps", gst::Caps::builder("video/x-raw").field("width", 480).field("height", 270).field("framerate", gst::Fraction::new(1, 5)).build())
+            .build()?;
+        let jpeg = make("jpegenc")?;
+        let tsink = gst::ElementFactory::make("multifilesink")
+            .property("location", spec.dir.join("thumbnail.jpg").to_string_lossy().to_string())
+            .property("async", false)
+            .property("sync", false)
+            .build()?;
+        pipeline.add_many([&tq, &trate, &tscale, &tcaps, &jpeg, &tsink])?;
+        gst::Element::link_many([&tq, &trate, &tscale, &tcaps, &jpeg, &tsink])?;
+        link_tee(&raw_tee, &tq)?;
+
+        let pending: Pending = Arc::new(Mutex::new(None));
+        let take = pending.clone();
+        vmix.connect("samples-selected", false, move |_| {
+            // A std Mutex: nothing awaits while it is held, and the callback must not block long.
+            if let Some(batch) = take.lock().ok().and_then(|mut p| p.take()) {
+                for (pad, look) in batch {
+                    pad.set_property("xpos", look.rect.x);
+                    pad.set_property("ypos", look.rect.y);
+                    pad.set_property("width", look.rect.w);
+                    pad.set_property("height", look.rect.h);
+                    pad.set_property("alpha", look.alpha);
+                    pad.set_property("zorder", look.zorder);
+                }
+            }
+            None
+        });
+
+        Ok(Self {
+            pipeline,
+            vmix,
+            amix,
+            layout: spec.layout,
+            spec,
+            canvas,
+            origin,
+            people: Vec::new(),
+            speaker: None,
+            applied: HashMap::new(),
+            pending,
+            opened: HashMap::new(),
+            video_tee,
+            audio_tee,
+        })
+    }
+
+    pub fn start(&self) -> anyhow::Result<()> {
+        self.pipeline.set_state(gst::State::Playing).context("starting the pipeline")?;
+        Ok(())
+    }
+
+    pub fn bus(&self) -> gst::Bus {
+        self.pipeline.bus().expect("a pipeline has a bus")
+    }
+
+    pub fn layout(&self) -> LayoutKind {
+        self.layout
+    }
+
+    pub fn set_layout(&mut self, layout: LayoutKind) {
+        self.layout = layout;
+        self.refresh();
+    }
+
+    pub fn participants(&self) -> Vec<(Participant, InputPorts)> {
+        self.people.iter().map(|p| (p.participant.clone(), p.ports)).collect()
+    }
+
+    /// Adds a person on air and returns the ports their RTP goes to. Adding someone already
+    /// present only updates their name.
+    pub fn add(&mut self, participant: Participant) -> anyhow::Result<InputPorts> {
+        if let Some(p) = self.people.iter_mut().find(|p| p.participant.user_id == participant.user_id) {
+            if p.participant.name != participant.name {
+                p.participant.name = participant.name.clone();
+                for e in &p.elements {
+                    if e.name().starts_with("label-") {
+                        e.set_property("text", &participant.name);
+                    }
+                }
+            }
+            return Ok(p.ports);
+        }
+        let n = self.people.len();
+        let person = self.build_person(participant, n).context("adding a participant to the composite")?;
+        let ports = person.ports;
+        self.people.push(person);
+        self.refresh();
+        Ok(ports)
+    }
+
+    /// Takes a person off air; their tile goes at once.
+    pub fn remove(&mut self, user_id: &str) -> bool {
+        let Some(i) = self.people.iter().position(|p| p.participant.user_id == user_id) else { return false };
+        let p = self.people.remove(i);
+        for e in &p.elements {
+            let _ = e.set_state(gst::State::Null);
+        }
+        for pad in &p.vpads {
+            self.applied.remove(pad);
+            if let Some(peer) = pad.peer() {
+                let _ = peer.unlink(pad);
+            }
+            self.vmix.release_request_pad(pad);
+        }
+        if let Some(peer) = p.apad.peer() {
+            let _ = peer.unlink(&p.apad);
+        }
+        self.amix.release_request_pad(&p.apad);
+        let _ = self.pipeline.remove_many(p.elements.iter());
+        self.refresh();
+        true
+    }
+
+    /// Re-evaluates who shows, who speaks and where tiles go; queues the change to apply at the
+    /// compositor's next output frame. Called after every change and by the job every ~200 ms.
+    pub fn refresh(&mut self) {
+        let now = Instant::now();
+        self.pick_speaker(now);
+        let mut tiles = Vec::new();
+        for p in &self.people {
+            tiles.push(TileKey { user_id: p.participant.user_id.clone(), kind: TileKind::Person });
+            if p.screen_seen.fresh(self.origin, now) {
+                tiles.push(TileKey { user_id: p.participant.user_id.clone(), kind: TileKind::Screen });
+            }
+        }
+        let speaker = self.speaker.as_ref().map(|(s, _)| s.as_str());
+        let placed = arrange(self.layout, self.canvas, &tiles, speaker);
+        let scale = self.canvas.1 as f64 / 720.0;
+        let mut looks: Vec<(gst::Pad, PadLook)> = Vec::new();
+        for p in &self.people {
+            let speaking = self.speaking(p, now);
+            for kind in [TileKind::Person, TileKind::Screen] {
+                let pads = if kind == TileKind::Person { &p.person } else { &p.screen };
+                let rect = placed.iter().find(|(k, _)| k.user_id == p.participant.user_id && k.kind == kind).map(|(_, r)| *r);
+                let hidden = PadLook { rect: Rect { x: 0, y: 0, w: 2, h: 2 }, alpha: 0.0, zorder: 1 };
+                let Some(rect) = rect else {
+                    for pad in [Some(&pads.ring), pads.initials.as_ref(), Some(&pads.video), Some(&pads.label)].into_iter().flatten() {
+                        looks.push((pad.clone(), hidden));
+                    }
+                    continue;
+                };
+                let video_on = match kind {
+                    TileKind::Person => p.camera_seen.fresh(self.origin, now),
+                    TileKind::Screen => true,
+                };
+                let ring = (4.0 * scale) as i32 & !1;
+                let ring_rect = Rect { x: rect.x - ring, y: rect.y - ring, w: rect.w + 2 * ring, h: rect.h + 2 * ring };
+                looks.push((
+                    pads.ring.clone(),
+                    PadLook { rect: ring_rect, alpha: if speaking && kind == TileKind::Person { 1.0 } else { 0.0 }, zorder: 1 },
+                ));
+                if let Some(initials) = &pads.initials {
+                    looks.push((initials.clone(), PadLook { rect, alpha: if video_on { 0.0 } else { 1.0 }, zorder: 2 }));
+                }
+                looks.push((pads.video.clone(), PadLook { rect, alpha: if video_on { 1.0 } else { 0.0 }, zorder: 3 }));
+                let lh = ((36.0 * scale) as i32).min(rect.h / 4).max(2) & !1;
+                let lw = (rect.w.min((360.0 * scale) as i32)) & !1;
+                looks.push((pads.label.clone(), PadLook { rect: Rect { x: rect.x, y: rect.y + rect.h - lh, w: lw, h: lh }, alpha: 1.0, zorder: 4 }));
+            }
+        }
+        let changed: Vec<(gst::Pad, PadLook)> =
+            looks.into_iter().filter(|(pad, look)| self.applied.get(pad) != Some(look)).collect();
+        if changed.is_empty() {
+            return;
+        }
+        for (pad, look) in &changed {
+            self.applied.insert(pad.clone(), *look);
+        }
+        if let Ok(mut pending) = self.pending.lock() {
+            // Merge with a batch not yet applied: the newest value of each pad wins.
+            let mut batch = pending.take().unwrap_or_default();
+            batch.retain(|(pad, _)| !changed.iter().any(|(p, _)| p == pad));
+            batch.extend(changed);
+            *pending = Some(batch);
+        }
+    }
+
+    /// Where each tile is now, as last decided (for tests and status).
+    pub fn tiles(&self) -> Vec<(TileKey, Rect, bool)> {
+        let mut out = Vec::new();
+        for p in &self.people {
+            for (kind, pads) in [(TileKind::Person, &p.person), (TileKind::Screen, &p.screen)] {
+                if let Some(look) = self.applied.get(&pads.video) {
+                    let initials = pads.initials.as_ref().and_then(|i| self.applied.get(i));
+                    if look.alpha > 0.0 || initials.is_some_and(|l| l.alpha > 0.0) {
+                        out.push((TileKey { user_id: p.participant.user_id.clone(), kind }, look.rect, look.alpha > 0.0));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn active_speaker(&self) -> Option<&str> {
+        self.speaker.as_ref().map(|(s, _)| s.as_str())
+    }
+
+    fn speaking(&self, p: &Person, now: Instant) -> bool {
+        p.level.1.fresh(self.origin, now) && p.level.0.load(Ordering::Relaxed) as f64 / 100.0 > SPEAKING_DB
+    }
+
+    fn pick_speaker(&mut self, now: Instant) {
+        let loudest = self
+            .people
+            .iter()
+            .filter(|p| self.speaking(p, now))
+            .max_by_key(|p| p.level.0.load(Ordering::Relaxed))
+            .map(|p| p.participant.user_id.clone());
+        match (&mut self.speaker, loudest) {
+            (_, None) => {}
+            (Some((current, _)), Some(l)) if *current == l => {}
+            (Some((_, since)), Some(l)) => {
+                // A new voice takes over only once it has held for a moment.
+                if now.duration_since(*since) >= SPEAKER_HOLD {
+                    self.speaker = Some((l, now));
+                }
+            }
+            (None, Some(l)) => self.speaker = Some((l, now)),
+        }
+        if let Some((s, _)) = &self.speaker
+            && !self.people.iter().any(|p| &p.participant.user_id == s)
+        {
+            self.speaker = None;
+        }
+    }
+
+    /// Reads a bus message; returns what the job must know.
+    pub fn on_message(&mut self, msg: &gst::Message) -> Option<Report> {
+        use gst::MessageView;
+        match msg.view() {
+            MessageView::Element(e) => {
+                let s = e.structure()?;
+                let location = s.get::<String>("location").ok()?;
+                let running = Duration::from_nanos(s.get::<u64>("running-time").ok()?);
+                match s.name().as_str() {
+                    "splitmuxsink-fragment-opened" => {
+                        self.opened.insert(location, running);
+                        None
+                    }
+                    "splitmuxsink-fragment-closed" => {
+                        let start = self.opened.remove(&location).unwrap_or_default();
+                        let index = segment_index(Path::new(&location))?;
+                        Some(Report::Segment { index, path: PathBuf::from(location), start, duration: running.saturating_sub(start) })
+                    }
+                    _ => None,
+                }
+            }
+            MessageView::Error(err) => {
+                let src = err.src().map(|s| s.path_string().to_string()).unwrap_or_default();
+                Some(Report::Failed { reason: format!("{src}: {}", err.error()) })
+            }
+            MessageView::Eos(_) => Some(Report::Finished),
+            _ => None,
+        }
+    }
+
+    /// Sends end-of-stream so the last segment is closed properly.
+    pub fn finish(&self) {
+        self.pipeline.send_event(gst::event::Eos::new());
+    }
+
+    pub fn stop(&self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.spec.dir
+    }
+
+    fn build_person(&mut self, participant: Participant, n: usize) -> anyhow::Result<Person> {
+        let id = sanitize(&participant.user_id);
+        let mut elements = Vec::new();
+        let mut vpads = Vec::new();
+        let color = tile_color(&participant.user_id);
+
+        let camera_seen = LastSeen::new();
+        let screen_seen = LastSeen::new();
+        let (camera_port, camera_pad) = self.video_input(&format!("cam-{id}"), &camera_seen, &mut elements)?;
+        let (screen_port, screen_pad) = self.video_input(&format!("scr-{id}"), &screen_seen, &mut elements)?;
+        vpads.push(camera_pad.clone());
+        vpads.push(screen_pad.clone());
+
+        let initials_pad = self.still(&format!("ini-{id}"), color, 640, 360, Some((&initials(&participant.name), "Sans Bold 110")), &mut elements)?;
+        let ring_pad = self.still(&format!("ring-{id}"), 0xff2e_cc71, 64, 36, None, &mut elements)?;
+        let label_pad = self.still(&format!("label-{id}"), 0xc000_0000, 360, 36, Some((&participant.name, "Sans 15")), &mut elements)?;
+        let scr_ring = self.still(&format!("sring-{id}"), 0x0000_0000, 16, 16, None, &mut elements)?;
+        let scr_label = self.still(&format!("slabel-{id}"), 0xc000_0000, 360, 36, Some((&format!("{} · screen", participant.name), "Sans 15")), &mut elements)?;
+        vpads.extend([initials_pad.clone(), ring_pad.clone(), label_pad.clone(), scr_ring.clone(), scr_label.clone()]);
+
+        let level = Level(Arc::new(AtomicI64::new(i64::MIN)), LastSeen::new());
+        let (microphone, apad) = self.audio_input(&format!("mic-{id}"), &level, &mut elements)?;
+        let _ = n;
+        Ok(Person {
+            participant,
+            ports: InputPorts { camera: camera_port, microphone, screen: screen_port },
+            elements,
+            vpads,
+            apad,
+            person: TilePads { ring: ring_pad, initials: Some(initials_pad), video: camera_pad, label: label_pad },
+            screen: TilePads { ring: scr_ring, initials: None, video: screen_pad, label: scr_label },
+            camera_seen,
+            screen_seen,
+            level,
+        })
+    }
+
+    /// A compositor pad for a new element chain; it starts hidden.
+    fn new_vpad(&self) -> anyhow::Result<gst::Pad> {
+        let pad = self.vmix.request_pad_simple("sink_%u").ok_or_else(|| anyhow!("compositor gave no pad"))?;
+        pad.set_property_from_str("sizing-policy", "keep-aspect-ratio");
+        pad.set_property("alpha", 0.0f64);
+        pad.set_property("width", 2i32);
+        pad.set_property("height", 2i32);
+        Ok(pad)
+    }
+
+    /// A bound UDP source; its port is read back after binding.
+    fn udp(&self, name: &str, caps: gst::Caps) -> anyhow::Result<(gst::Element, u16)> {
+        let src = gst::ElementFactory::make("udpsrc")
+            .name(name)
+            .property("address", self.spec.rtp_ip.to_string())
+            .property("port", 0i32)
+            .property("caps", caps)
+            .property("buffer-size", 1_048_576i32)
+            .build()?;
+        self.pipeline.add(&src)?;
+        // Binding happens on NULL → READY; the element then reports the port it got.
+        src.set_state(gst::State::Ready).with_context(|| format!("binding a UDP port for {name}"))?;
+        let port: i32 = src.property("port");
+        if port <= 0 {
+            return Err(anyhow!("udpsrc {name} did not report its port"));
+        }
+        Ok((src, port as u16))
+    }
+
+    /// RTP video (VP8 or H.264, whichever the publisher sends) → decoded frames on a compositor pad.
+    fn video_input(&self, name: &str, seen: &LastSeen, elements: &mut Vec<gst::Element>) -> anyhow::Result<(u16, gst::Pad)> {
+        let caps = gst::Caps::builder("application/x-rtp").field("media", "video").field("clock-rate", 90_000i32).build();
+        let (src, port) = self.udp(name, caps)?;
+        let jitter = gst::ElementFactory::make("rtpjitterbuffer").property("latency", JITTER_MS).property("do-lost", true).build()?;
+        let demux = make("rtpptdemux")?;
+        let funnel = make("funnel")?;
+        let conv = make("videoconvert")?;
+        let queue = gst::ElementFactory::make("queue").property_from_str("leaky", "downstream").property("max-size-buffers", 3u32).build()?;
+        self.pipeline.add_many([&jitter, &demux, &funnel, &conv, &queue])?;
+        elements.extend([src.clone(), jitter.clone(), demux.clone(), funnel.clone(), conv.clone(), queue.clone()]);
+        gst::Element::link_many([&src, &jitter, &demux])?;
+        gst::Element::link_many([&funnel, &conv, &queue])?;
+        demux.connect("request-pt-map", false, |args| {
+            let pt = args.get(1).and_then(|v| v.get::<u32>().ok())?;
+            let (enc, ) = match pt {
+                96 => ("VP8",),
+                102 => ("H264",),
+                _ => return None,
+            };
+            let caps = gst::Caps::builder("application/x-rtp")
+                .field("media", "video")
+                .field("clock-rate", 90_000i32)
+                .field("encoding-name", enc)
+                .field("payload", pt as i32)
+                .build();
+            Some(caps.to_value())
+        });
+        let pipeline = self.pipeline.downgrade();
+        let funnel_weak = funnel.downgrade();
+        demux.connect_pad_added(move |_, pad| {
+            let (Some(pipeline), Some(funnel)) = (pipeline.upgrade(), funnel_weak.upgrade()) else { return };
+            let pt = pad.name().trim_start_matches("src_").parse::<u32>().unwrap_or(0);
+            let chain = match pt {
+                96 => ["rtpvp8depay", "vp8dec"],
+                102 => ["rtph264depay", "avdec_h264"],
+                _ => return,
+            };
+            let result = (|| -> anyhow::Result<()> {
+                let depay = gst::ElementFactory::make(chain[0]).property("request-keyframe", true).build()?;
+                let dec = make(chain[1])?;
+                pipeline.add_many([&depay, &dec])?;
+                gst::Element::link_many([&depay, &dec])?;
+                pad.link(&depay.static_pad("sink").context("depay sink")?)?;
+                dec.static_pad("src").context("decoder src")?.link(&funnel.request_pad_simple("sink_%u").context("funnel pad")?)?;
+                depay.sync_state_with_parent()?;
+                dec.sync_state_with_parent()?;
+                Ok(())
+            })();
+            if let Err(e) = result {
+                tracing::warn!(error = %e, pt, "could not decode an RTP input");
+            }
+        });
+        let pad = self.new_vpad()?;
+        let qsrc = queue.static_pad("src").context("queue src")?;
+        seen.watch(&qsrc, self.origin);
+        qsrc.link(&pad)?;
+        for e in [&queue, &conv, &funnel, &demux, &jitter, &src] {
+            e.sync_state_with_parent()?;
+        }
+        Ok((port, pad))
+    }
+
+    /// A still picture (a colour, with text) as a compositor pad: initials, rings and labels.
+    fn still(&self, name: &str, argb: u32, w: i32, h: i32, text: Option<(&str, &str)>, elements: &mut Vec<gst::Element>) -> anyhow::Result<gst::Pad> {
+        let src = gst::ElementFactory::make("videotestsrc")
+            .property("is-live", true)
+            .property_from_str("pattern", "solid-color")
+            .property("foreground-color", argb)
+            .build()?;
+        let caps = gst::ElementFactory::make("capsfilter")
+            .property(
+                "caps",
+                gst::Caps::builder("video/x-raw")
+                    .field("format", "BGRA")
+                    .field("width", w)
+                    .field("height", h)
+                    .field("framerate", gst::Fraction::new(5, 1))
+                    .build(),
+            )
+            .build()?;
+        self.pipeline.add_many([&src, &caps])?;
+        elements.extend([src.clone(), caps.clone()]);
+        gst::Element::link_many([&src, &caps])?;
+        let mut last = caps.clone();
+        if let Some((text, font)) = text {
+            let overlay = gst::ElementFactory::make("textoverlay")
+                .name(name)
+                .property("text", text)
+                .property("font-desc", font)
+                .property_from_str("valignment", "center")
+                .property_from_str("halignment", if name.starts_with("ini-") { "center" } else { "left" })
+                .property("xpad", 12i32)
+                .property("shaded-background", false)
+                .build()?;
+            self.pipeline.add(&overlay)?;
+            elements.push(overlay.clone());
+            caps.link(&overlay)?;
+            last = overlay;
+        }
+        let pad = self.new_vpad()?;
+        last.static_pad("src").context("still src")?.link(&pad)?;
+        for e in elements.iter().rev().take(3) {
+            e.sync_state_with_parent()?;
+        }
+        src.sync_state_with_parent()?;
+        caps.sync_state_with_parent()?;
+        Ok(pad)
+    }
+
+    /// RTP Opus → PCM on an audiomixer pad, with the level measured for the speaking ring.
+    fn audio_input(&self, name: &str, level: &Level, elements: &mut Vec<gst::Element>) -> anyhow::Result<(u16, gst::Pad)> {
+        let caps = gst::Caps::builder("application/x-rtp")
+            .field("media", "audio")
+            .field("clock-rate", 48_000i32)
+            .field("encoding-name", "OPUS")
+            .field("payload", 111i32)
+            .build();
+        let (src, port) = self.udp(name, caps)?;
+        let jitter = gst::ElementFactory::make("rtpjitterbuffer").property("latency", JITTER_MS).property("do-lost", true).build()?;
+        let depay = make("rtpopusdepay")?;
+        let dec = gst::ElementFactory::make("opusdec").property("plc", true).build()?;
+        let conv = make("audioconvert")?;
+        let resample = make("audioresample")?;
+        let caps = gst::ElementFactory::make("capsfilter").property("caps", pcm_caps()).build()?;
+        let queue = gst::ElementFactory::make("queue").property("max-size-time", 500_000_000u64).build()?;
+        self.pipeline.add_many([&jitter, &depay, &dec, &conv, &resample, &caps, &queue])?;
+        elements.extend([src.clone(), jitter.clone(), depay.clone(), dec.clone(), conv.clone(), resample.clone(), caps.clone(), queue.clone()]);
+        gst::Element::link_many([&src, &jitter, &depay, &dec, &conv, &resample, &caps, &queue])?;
+        let (db, seen) = (level.0.clone(), level.1.0.clone());
+        let origin = self.origin;
+        caps.static_pad("src").context("caps src")?.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(buffer) = info.buffer()
+                && let Ok(map) = buffer.map_readable()
+            {
+                db.store((rms_dbfs(map.as_slice()) * 100.0) as i64, Ordering::Relaxed);
+                seen.store(origin.elapsed().as_millis() as i64, Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+        let pad = self.amix.request_pad_simple("sink_%u").ok_or_else(|| anyhow!("audiomixer gave no pad"))?;
+        queue.static_pad("src").context("queue src")?.link(&pad)?;
+        for e in [&queue, &caps, &resample, &conv, &dec, &depay, &jitter, &src] {
+            e.sync_state_with_parent()?;
+        }
+        Ok((port, pad))
+    }
+}
+
+impl Drop for Composite {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+fn link_tee(tee: &gst::Element, sink: &gst::Element) -> anyhow::Result<()> {
+    let pad = tee.request_pad_simple("src_%u").ok_or_else(|| anyhow!("tee gave no pad"))?;
+    pad.link(&sink.static_pad("sink").context("sink pad")?)?;
+    Ok(())
+}
+
+fn raw_caps(w: i32, h: i32, fps: i32) -> gst::Caps {
+    gst::Caps::builder("video/x-raw").field("width", w).field("height", h).field("framerate", gst::Fraction::new(fps, 1)).build()
+}
+
+/// The mixer's one format: a constant format keeps every AAC frame stereo (egress #531).
+fn pcm_caps() -> gst::Caps {
+    gst::Caps::builder("audio/x-raw")
+        .field("format", "S16LE")
+        .field("layout", "interleaved")
+        .field("rate", 48_000i32)
+        .field("channels", 2i32)
+        .build()
+}
+
+/// RMS of interleaved S16LE samples, in dBFS (−120 for silence).
+pub fn rms_dbfs(bytes: &[u8]) -> f64 {
+    let mut sum = 0f64;
+    let mut n = 0usize;
+    for s in bytes.chunks_exact(2) {
+        let v = i16::from_le_bytes([s[0], s[1]]) as f64 / 32768.0;
+        sum += v * v;
+        n += 1;
+    }
+    if n == 0 || sum == 0.0 {
+        return -120.0;
+    }
+    (10.0 * (sum / n as f64).log10()).max(-120.0)
+}
+
+/// `seg-00042.ts` → 42.
+pub fn segment_index(path: &Path) -> Option<u32> {
+    path.file_stem()?.to_str()?.strip_prefix("seg-")?.parse().ok()
+}
+
+/// Up to two initials of a display name, for a person without a camera.
+pub fn initials(name: &str) -> String {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let pick = match words.as_slice() {
+        [] => vec![],
+        [one] => vec![*one],
+        [first, .., last] => vec![*first, *last],
+    };
+    let s: String = pick.iter().filter_map(|w| w.chars().next()).flat_map(char::to_uppercase).collect();
+    if s.is_empty() { "?".into() } else { s }
+}
+
+/// A calm colour of the person's own, stable across recordings.
+fn tile_color(user_id: &str) -> u32 {
+    const COLORS: [u32; 6] = [0xff3b_4f81, 0xff6b_3b81, 0xff1f_6f6a, 0xff7a_4b22, 0xff2d_5a8c, 0xff5c_2d4f];
+    let h = user_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    COLORS[h as usize % COLORS.len()]
+}
+
+/// Element names allow only some characters.
+fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_take_the_first_and_last_word() {
+        assert_eq!(initials("ada lovelace"), "AL");
+        assert_eq!(initials("Grace Brewster Hopper"), "GH");
+        assert_eq!(initials("Zoë"), "Z");
+        assert_eq!(initials("   "), "?");
+    }
+
+    #[test]
+    fn silence_is_minus_120_dbfs_and_full_scale_is_zero() {
+        assert_eq!(rms_dbfs(&[0u8; 64]), -120.0);
+        let full: Vec<u8> = std::iter::repeat([0xff, 0x7f]).take(32).flatten().collect();
+        assert!(rms_dbfs(&full).abs() < 0.01);
+    }
+
+    #[test]
+    fn segment_names_carry_their_index() {
+        assert_eq!(segment_index(Path::new("/spool/j/seg-00042.ts")), Some(42));
+        assert_eq!(segment_index(Path::new("/spool/j/thumbnail.jpg")), None);
+    }
+}
