@@ -164,12 +164,12 @@ impl Bucket {
     pub async fn ensure_exists(&self) -> Result<(), Error> {
         match self.head_bucket().await {
             Ok(()) => return Ok(()),
-            Err(e) if matches!(e, Error::Refused { status: 404, .. }) => {}
+            Err(Error::Refused { status: 404, .. }) => {}
             Err(e) => return Err(e),
         }
         let mut create = self.client.create_bucket().bucket(self.name.as_ref());
-        // AWS wants the region named for any bucket outside us-east-1.
-        if self.endpoint.is_none() && self.region.as_ref() != "us-east-1" {
+        // AWS (and MinIO with a region set) wants the region named for any bucket outside us-east-1.
+        if self.region.as_ref() != "us-east-1" {
             create = create.create_bucket_configuration(
                 CreateBucketConfiguration::builder()
                     .location_constraint(BucketLocationConstraint::from(self.region.as_ref()))

@@ -182,3 +182,13 @@ async fn an_endpoint_with_nothing_listening_is_unreachable_and_says_so_quickly()
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     assert!(matches!(b.get("x").await, Err(Error::Unreachable(_))));
 }
+
+#[tokio::test]
+async fn a_bucket_outside_us_east_1_is_created_with_its_region_and_used() {
+    let name = format!("t-{}", uuid::Uuid::new_v4().simple());
+    let b = Bucket::new(Config { region: "eu-west-1".into(), ..config(&name) }).unwrap();
+    b.ensure_exists().await.unwrap();
+    b.ensure_exists().await.unwrap();
+    b.put("k", Bytes::from_static(b"v"), "text/plain").await.unwrap();
+    assert_eq!(b.head("k").await.unwrap().map(|m| m.size), Some(1));
+}
