@@ -3,7 +3,7 @@
 //! Invariant: only keys of the form `avatars/{user uuid}/{uuid}.{png|jpg|webp}` are ever read or
 //! written through here; [`AvatarFile::parse`] and [`user_id`] accept nothing else, so a request
 //! path cannot name any other object in the bucket (`..`, `%2F`, other prefixes).
-use stagecast_objstore::Bucket;
+use stagecast_storage::Bucket;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -127,7 +127,7 @@ impl AvatarStore {
     }
 
     /// Makes sure the bucket exists (once per process; a failure is retried by the next call).
-    pub async fn ready(&self) -> Result<&Bucket, stagecast_objstore::Error> {
+    pub async fn ready(&self) -> Result<&Bucket, stagecast_storage::Error> {
         self.created.get_or_try_init(|| self.bucket.ensure_exists()).await?;
         Ok(&self.bucket)
     }

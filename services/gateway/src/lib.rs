@@ -7,7 +7,7 @@
 //!   verified locally with the auth service's public keys, session not revoked).
 //! - [`problem`]: the one error response, RFC 9457 problem JSON with a stable `code`, mapped from
 //!   the services' gRPC statuses through `stagecast_kit::ApiError`.
-//! - [`avatar_store`]: avatar images in S3 (through `stagecast_objstore`): the image types we
+//! - [`avatar_store`]: avatar images in S3 (through `stagecast_storage`): the image types we
 //!   accept, recognised by their first bytes, and the object keys, parsed strictly.
 //! - [`ratelimit`]: fixed-window limits in Redis, shared by all replicas.
 //! - [`observe`]: request ids, a trace span per request (continued into gRPC and NATS), metrics.

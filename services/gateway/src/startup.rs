@@ -50,8 +50,8 @@ fn avatar_store(config: &Config) -> anyhow::Result<Option<Arc<AvatarStore>>> {
         tracing::warn!("S3_ACCESS_KEY / S3_SECRET_KEY not set: avatar uploads are unavailable");
         return Ok(None);
     };
-    let bucket = stagecast_objstore::Bucket::new(stagecast_objstore::Config {
-        endpoint: s3.endpoint.clone(),
+    let bucket = stagecast_storage::Bucket::new(stagecast_storage::Config {
+        endpoint: Some(s3.endpoint.clone()),
         region: s3.region.clone(),
         access_key: access_key.expose().to_owned(),
         secret_key: secret_key.expose().to_owned(),

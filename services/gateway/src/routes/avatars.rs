@@ -138,7 +138,7 @@ async fn remove(State(st): State<AppState>, who: AuthUser) -> Result<Json<User>,
 
 /// Deletes the object a previous `avatar_url` pointed at, if it was an upload of this user's (and
 /// not the one just stored). Best effort: failures are logged.
-async fn delete_replaced(bucket: &stagecast_objstore::Bucket, previous_url: &str, owner: Uuid, current: Option<AvatarFile>) {
+async fn delete_replaced(bucket: &stagecast_storage::Bucket, previous_url: &str, owner: Uuid, current: Option<AvatarFile>) {
     let Some(old) = avatar_store::owned_avatar(previous_url, owner).filter(|old| Some(*old) != current) else {
         return;
     };
@@ -154,8 +154,12 @@ async fn download(State(st): State<AppState>, Path((user_id, file)): Path<(Strin
         return Err(not_found());
     };
     let store = store(&st)?;
-    let object =
-        store.bucket.get(&avatar_store::object_key(owner, &file)).await.map_err(storage_unavailable)?.ok_or_else(not_found)?;
+    let object = match store.bucket.get(&avatar_store::object_key(owner, &file)).await {
+        Ok(Some(object)) => object,
+        // Before the first upload there is no bucket, and so no avatar either.
+        Ok(None) | Err(stagecast_storage::Error::Refused { status: 404, .. }) => return Err(not_found()),
+        Err(e) => return Err(storage_unavailable(e)),
+    };
     let mut resp = Response::new(Body::from_stream(object.body));
     let headers = resp.headers_mut();
     // The type we validated at upload, from the name: not whatever the store says.
