@@ -264,9 +264,12 @@ impl Composite {
         let vparse = gst::ElementFactory::make("h264parse").property("config-interval", -1i32).build()?;
         let aq = gst::ElementFactory::make("queue").property("max-size-time", 2_000_000_000u64).build()?;
         let aparse = make("aacparse")?;
-        // The muxer is a live aggregator: given no latency it starts muxing on the first video
-        // frame, before the audio encoder's caps arrive, and fails ("could not create handler").
-        let mux = gst::ElementFactory::make("mpegtsmux").property("latency", 1_000_000_000u64).build()?;
+        // The muxer is a live aggregator fed by splitmuxsink, which holds back a whole GOP (2 s)
+        // before releasing it: the buffers reach the muxer 2 s behind the clock, so with a
+        // smaller latency it times out at once, muxes video before the audio's caps arrive and
+        // fails ("could not create handler for stream"). 4 s covers the GOP with room to spare;
+        // it only bounds how long the muxer waits, it adds no delay when both streams are there.
+        let mux = gst::ElementFactory::make("mpegtsmux").property("latency", 4_000_000_000u64).build()?;
         let split = gst::ElementFactory::make("splitmuxsink")
             .property("muxer", &mux)
             .property("max-size-time", SEGMENT.as_nanos() as u64)
