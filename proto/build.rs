@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/stagecast/events/v1/events.proto",
         "proto/stagecast/chat/v1/chat.proto",
         "proto/stagecast/media/v1/media.proto",
+        "proto/stagecast/egress/v1/egress.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

@@ -38,3 +38,9 @@ pub mod media {
         include!(concat!(env!("OUT_DIR"), "/stagecast.media.v1.rs"));
     }
 }
+
+pub mod egress {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/stagecast.egress.v1.rs"));
+    }
+}

@@ -48,3 +48,31 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
 }
+
+/// A client interceptor for the SFU's control API: the trace context, and the control secret as
+/// a bearer token when one is configured (`MEDIA_CONTROL_SECRET`). The gateway and the egress
+/// worker both call the SFU this way.
+#[derive(Clone)]
+pub struct MediaControl {
+    bearer: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+}
+
+impl MediaControl {
+    pub fn new(secret: Option<&crate::config::Secret>) -> anyhow::Result<Self> {
+        let bearer = secret
+            .map(|s| format!("Bearer {}", s.expose()).parse())
+            .transpose()
+            .map_err(|_| anyhow::anyhow!("MEDIA_CONTROL_SECRET must be printable ASCII"))?;
+        Ok(Self { bearer })
+    }
+}
+
+impl tonic::service::Interceptor for MediaControl {
+    fn call(&mut self, req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let mut req = stagecast_telemetry::grpc::PropagateTrace.call(req)?;
+        if let Some(b) = &self.bearer {
+            req.metadata_mut().insert("authorization", b.clone());
+        }
+        Ok(req)
+    }
+}

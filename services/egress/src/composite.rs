@@ -213,7 +213,8 @@ impl Composite {
             .property("latency", MIX_LATENCY.as_nanos() as u64)
             .property("emit-signals", true)
             .build()?;
-        let black = gst::ElementFactory::make("videotestsrc").property("is-live", true).property_from_str("pattern", "black").build()?;
+        let black =
+            gst::ElementFactory::make("videotestsrc").property("is-live", true).property_from_str("pattern", "black").build()?;
         let black_caps = raw_caps(canvas.0, canvas.1, FPS);
         let out_caps = gst::ElementFactory::make("capsfilter").property("caps", raw_caps(canvas.0, canvas.1, FPS)).build()?;
         let vconv = make("videoconvert")?;
@@ -245,7 +246,8 @@ impl Composite {
         link_tee(&raw_tee, &enc_q)?;
 
         // Audio: silence, mixer, one AAC encode.
-        let silence = gst::ElementFactory::make("audiotestsrc").property("is-live", true).property_from_str("wave", "silence").build()?;
+        let silence =
+            gst::ElementFactory::make("audiotestsrc").property("is-live", true).property_from_str("wave", "silence").build()?;
         let silence_caps = gst::ElementFactory::make("capsfilter").property("caps", pcm_caps()).build()?;
         let amix = gst::ElementFactory::make("audiomixer")
             .property("ignore-inactive-pads", true)
@@ -282,8 +284,14 @@ impl Composite {
         gst::Element::link_many([&aq, &aparse])?;
         link_tee(&video_tee, &vq)?;
         link_tee(&audio_tee, &aq)?;
-        vparse.static_pad("src").context("h264parse src")?.link(&split.request_pad_simple("video").context("splitmuxsink video")?)?;
-        aparse.static_pad("src").context("aacparse src")?.link(&split.request_pad_simple("audio_%u").context("splitmuxsink audio")?)?;
+        vparse
+            .static_pad("src")
+            .context("h264parse src")?
+            .link(&split.request_pad_simple("video").context("splitmuxsink video")?)?;
+        aparse
+            .static_pad("src")
+            .context("aacparse src")?
+            .link(&split.request_pad_simple("audio_%u").context("splitmuxsink audio")?)?;
 
         // A thumbnail every 5 s, overwritten in place.
         let tq = gst::ElementFactory::make("queue")
@@ -293,7 +301,14 @@ impl Composite {
         let trate = gst::ElementFactory::make("videorate").property("drop-only", true).build()?;
         let tscale = make("videoscale")?;
         let tcaps = gst::ElementFactory::make("capsfilter")
-            .property("caps", gst::Caps::builder("video/x-raw").field("width", 480).field("height", 270).field("framerate", gst::Fraction::new(1, 5)).build())
+            .property(
+                "caps",
+                gst::Caps::builder("video/x-raw")
+                    .field("width", 480)
+                    .field("height", 270)
+                    .field("framerate", gst::Fraction::new(1, 5))
+                    .build(),
+            )
             .build()?;
         let jpeg = make("jpegenc")?;
         let tsink = gst::ElementFactory::make("multifilesink")
@@ -430,7 +445,9 @@ impl Composite {
                 let rect = placed.iter().find(|(k, _)| k.user_id == p.participant.user_id && k.kind == kind).map(|(_, r)| *r);
                 let hidden = PadLook { rect: Rect { x: 0, y: 0, w: 2, h: 2 }, alpha: 0.0, zorder: 1 };
                 let Some(rect) = rect else {
-                    for pad in [Some(&pads.ring), pads.initials.as_ref(), Some(&pads.video), Some(&pads.label)].into_iter().flatten() {
+                    for pad in
+                        [Some(&pads.ring), pads.initials.as_ref(), Some(&pads.video), Some(&pads.label)].into_iter().flatten()
+                    {
                         looks.push((pad.clone(), hidden));
                     }
                     continue;
@@ -451,7 +468,10 @@ impl Composite {
                 looks.push((pads.video.clone(), PadLook { rect, alpha: if video_on { 1.0 } else { 0.0 }, zorder: 3 }));
                 let lh = ((36.0 * scale) as i32).min(rect.h / 4).max(2) & !1;
                 let lw = (rect.w.min((360.0 * scale) as i32)) & !1;
-                looks.push((pads.label.clone(), PadLook { rect: Rect { x: rect.x, y: rect.y + rect.h - lh, w: lw, h: lh }, alpha: 1.0, zorder: 4 }));
+                looks.push((
+                    pads.label.clone(),
+                    PadLook { rect: Rect { x: rect.x, y: rect.y + rect.h - lh, w: lw, h: lh }, alpha: 1.0, zorder: 4 },
+                ));
             }
         }
         let changed: Vec<(gst::Pad, PadLook)> =
@@ -536,7 +556,12 @@ impl Composite {
                     "splitmuxsink-fragment-closed" => {
                         let start = self.opened.remove(&location).unwrap_or_default();
                         let index = segment_index(Path::new(&location))?;
-                        Some(Report::Segment { index, path: PathBuf::from(location), start, duration: running.saturating_sub(start) })
+                        Some(Report::Segment {
+                            index,
+                            path: PathBuf::from(location),
+                            start,
+                            duration: running.saturating_sub(start),
+                        })
                     }
                     _ => None,
                 }
@@ -576,11 +601,26 @@ impl Composite {
         vpads.push(camera_pad.clone());
         vpads.push(screen_pad.clone());
 
-        let initials_pad = self.still(&format!("ini-{id}"), color, 640, 360, Some((&initials(&participant.name), "Sans Bold 110")), &mut elements)?;
+        let initials_pad = self.still(
+            &format!("ini-{id}"),
+            color,
+            640,
+            360,
+            Some((&initials(&participant.name), "Sans Bold 110")),
+            &mut elements,
+        )?;
         let ring_pad = self.still(&format!("ring-{id}"), 0xff2e_cc71, 64, 36, None, &mut elements)?;
-        let label_pad = self.still(&format!("label-{id}"), 0xc000_0000, 360, 36, Some((&participant.name, "Sans 15")), &mut elements)?;
+        let label_pad =
+            self.still(&format!("label-{id}"), 0xc000_0000, 360, 36, Some((&participant.name, "Sans 15")), &mut elements)?;
         let scr_ring = self.still(&format!("sring-{id}"), 0x0000_0000, 16, 16, None, &mut elements)?;
-        let scr_label = self.still(&format!("slabel-{id}"), 0xc000_0000, 360, 36, Some((&format!("{} · screen", participant.name), "Sans 15")), &mut elements)?;
+        let scr_label = self.still(
+            &format!("slabel-{id}"),
+            0xc000_0000,
+            360,
+            36,
+            Some((&format!("{} · screen", participant.name), "Sans 15")),
+            &mut elements,
+        )?;
         vpads.extend([initials_pad.clone(), ring_pad.clone(), label_pad.clone(), scr_ring.clone(), scr_label.clone()]);
 
         let level = Level(Arc::new(AtomicI64::new(i64::MIN)), LastSeen::new());
@@ -633,18 +673,22 @@ impl Composite {
     fn video_input(&self, name: &str, seen: &LastSeen, elements: &mut Vec<gst::Element>) -> anyhow::Result<(u16, gst::Pad)> {
         let caps = gst::Caps::builder("application/x-rtp").field("media", "video").field("clock-rate", 90_000i32).build();
         let (src, port) = self.udp(name, caps)?;
-        let jitter = gst::ElementFactory::make("rtpjitterbuffer").property("latency", JITTER_MS).property("do-lost", true).build()?;
+        let jitter =
+            gst::ElementFactory::make("rtpjitterbuffer").property("latency", JITTER_MS).property("do-lost", true).build()?;
         let demux = make("rtpptdemux")?;
         let funnel = make("funnel")?;
         let conv = make("videoconvert")?;
-        let queue = gst::ElementFactory::make("queue").property_from_str("leaky", "downstream").property("max-size-buffers", 3u32).build()?;
+        let queue = gst::ElementFactory::make("queue")
+            .property_from_str("leaky", "downstream")
+            .property("max-size-buffers", 3u32)
+            .build()?;
         self.pipeline.add_many([&jitter, &demux, &funnel, &conv, &queue])?;
         elements.extend([src.clone(), jitter.clone(), demux.clone(), funnel.clone(), conv.clone(), queue.clone()]);
         gst::Element::link_many([&src, &jitter, &demux])?;
         gst::Element::link_many([&funnel, &conv, &queue])?;
         demux.connect("request-pt-map", false, |args| {
             let pt = args.get(1).and_then(|v| v.get::<u32>().ok())?;
-            let (enc, ) = match pt {
+            let (enc,) = match pt {
                 96 => ("VP8",),
                 102 => ("H264",),
                 _ => return None,
@@ -673,7 +717,9 @@ impl Composite {
                 pipeline.add_many([&depay, &dec])?;
                 gst::Element::link_many([&depay, &dec])?;
                 pad.link(&depay.static_pad("sink").context("depay sink")?)?;
-                dec.static_pad("src").context("decoder src")?.link(&funnel.request_pad_simple("sink_%u").context("funnel pad")?)?;
+                dec.static_pad("src")
+                    .context("decoder src")?
+                    .link(&funnel.request_pad_simple("sink_%u").context("funnel pad")?)?;
                 depay.sync_state_with_parent()?;
                 dec.sync_state_with_parent()?;
                 Ok(())
@@ -693,7 +739,15 @@ impl Composite {
     }
 
     /// A still picture (a colour, with text) as a compositor pad: initials, rings and labels.
-    fn still(&self, name: &str, argb: u32, w: i32, h: i32, text: Option<(&str, &str)>, elements: &mut Vec<gst::Element>) -> anyhow::Result<gst::Pad> {
+    fn still(
+        &self,
+        name: &str,
+        argb: u32,
+        w: i32,
+        h: i32,
+        text: Option<(&str, &str)>,
+        elements: &mut Vec<gst::Element>,
+    ) -> anyhow::Result<gst::Pad> {
         let src = gst::ElementFactory::make("videotestsrc")
             .property("is-live", true)
             .property_from_str("pattern", "solid-color")
@@ -748,7 +802,8 @@ impl Composite {
             .field("payload", 111i32)
             .build();
         let (src, port) = self.udp(name, caps)?;
-        let jitter = gst::ElementFactory::make("rtpjitterbuffer").property("latency", JITTER_MS).property("do-lost", true).build()?;
+        let jitter =
+            gst::ElementFactory::make("rtpjitterbuffer").property("latency", JITTER_MS).property("do-lost", true).build()?;
         let depay = make("rtpopusdepay")?;
         let dec = gst::ElementFactory::make("opusdec").property("plc", true).build()?;
         let conv = make("audioconvert")?;
@@ -756,7 +811,16 @@ impl Composite {
         let caps = gst::ElementFactory::make("capsfilter").property("caps", pcm_caps()).build()?;
         let queue = gst::ElementFactory::make("queue").property("max-size-time", 500_000_000u64).build()?;
         self.pipeline.add_many([&jitter, &depay, &dec, &conv, &resample, &caps, &queue])?;
-        elements.extend([src.clone(), jitter.clone(), depay.clone(), dec.clone(), conv.clone(), resample.clone(), caps.clone(), queue.clone()]);
+        elements.extend([
+            src.clone(),
+            jitter.clone(),
+            depay.clone(),
+            dec.clone(),
+            conv.clone(),
+            resample.clone(),
+            caps.clone(),
+            queue.clone(),
+        ]);
         gst::Element::link_many([&src, &jitter, &depay, &dec, &conv, &resample, &caps, &queue])?;
         let (db, seen) = (level.0.clone(), level.1.0.clone());
         let origin = self.origin;

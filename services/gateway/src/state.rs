@@ -9,10 +9,7 @@ use stagecast_proto::{
     media::v1::media_service_client::MediaServiceClient,
 };
 use stagecast_telemetry::grpc::PropagateTrace;
-use tonic::{
-    service::{Interceptor, interceptor::InterceptedService},
-    transport::Channel,
-};
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
 use stagecast_kit::keys::KeyStore;
 
@@ -20,32 +17,7 @@ use crate::{avatar_store::AvatarStore, config::Config, live::hub::Hub, observe::
 
 pub type Grpc = InterceptedService<Channel, PropagateTrace>;
 
-/// Calls to the SFU's control API carry the trace context and, when configured, the control
-/// secret it admits callers by.
-#[derive(Clone)]
-pub struct MediaControl {
-    bearer: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
-}
-
-impl MediaControl {
-    pub fn new(secret: Option<&stagecast_kit::config::Secret>) -> anyhow::Result<Self> {
-        let bearer = secret
-            .map(|s| format!("Bearer {}", s.expose()).parse())
-            .transpose()
-            .map_err(|_| anyhow::anyhow!("MEDIA_CONTROL_SECRET must be printable ASCII"))?;
-        Ok(Self { bearer })
-    }
-}
-
-impl Interceptor for MediaControl {
-    fn call(&mut self, req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        let mut req = PropagateTrace.call(req)?;
-        if let Some(b) = &self.bearer {
-            req.metadata_mut().insert("authorization", b.clone());
-        }
-        Ok(req)
-    }
-}
+pub use stagecast_kit::grpc::MediaControl;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -1,0 +1,224 @@
+//! A whole job with real GStreamer and a real S3-compatible server (a private s3s-fs, so it can
+//! be stopped): segments are spooled while S3 is down and none is missing from the playlist; the
+//! MP4 and the HLS probe as H.264 + AAC with the recorded duration.
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use stagecast_egress::{
+    composite::InputPorts,
+    job::{JobContext, JobSpec, JobState, JobView},
+    observe::Metrics,
+    sfu::Taps,
+    worker::Worker,
+};
+use stagecast_storage::{Bucket, Config};
+
+struct S3Server {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+const KEY: &str = "egress-test";
+const SECRET: &str = "egress-test-secret-key";
+
+fn s3s_fs_bin() -> PathBuf {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let local = Path::new(&home).join(".cargo/bin/s3s-fs");
+    if local.exists() { local } else { PathBuf::from("s3s-fs") }
+}
+
+impl S3Server {
+    fn start(dir: &Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let mut s = Self { child: None, port, dir: dir.to_path_buf() };
+        s.resume();
+        s
+    }
+
+    fn resume(&mut self) {
+        let child = Command::new(s3s_fs_bin())
+            .args(["--access-key", KEY, "--secret-key", SECRET, "--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("s3s-fs starts (scripts/test installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "s3s-fs did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn bucket(&self) -> Bucket {
+        Bucket::new(Config {
+            endpoint: Some(format!("http://127.0.0.1:{}", self.port)),
+            region: "us-east-1".into(),
+            access_key: KEY.into(),
+            secret_key: SECRET.into(),
+            bucket: "recordings".into(),
+        })
+        .expect("bucket config")
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn publisher(ports: InputPorts, argb: u32) -> gst::Element {
+    let desc = format!(
+        "videotestsrc is-live=true pattern=solid-color foreground-color={argb} ! video/x-raw,width=320,height=180,framerate=15/1 \
+         ! vp8enc deadline=1 keyframe-max-dist=15 ! rtpvp8pay pt=96 ! udpsink host=127.0.0.1 port={} \
+         audiotestsrc is-live=true wave=sine volume=0.3 ! audio/x-raw,rate=48000,channels=2 ! opusenc ! rtpopuspay pt=111 \
+         ! udpsink host=127.0.0.1 port={}",
+        ports.camera, ports.microphone
+    );
+    let p = gst::parse::launch(&desc).expect("publisher pipeline");
+    p.set_state(gst::State::Playing).expect("publisher plays");
+    p
+}
+
+async fn wait_view(worker: &Worker, id: &str, limit: Duration, what: &str, f: impl Fn(&JobView) -> bool) -> JobView {
+    let deadline = Instant::now() + limit;
+    loop {
+        let v = worker.get(id).expect("job exists");
+        if f(&v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}: {v:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn ffprobe_duration(path: &Path) -> (f64, String) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration:stream=codec_name", "-of", "compact"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    assert!(out.status.success(), "ffprobe {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let d = text.lines().find_map(|l| l.strip_prefix("format|duration=")).and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    (d, text)
+}
+
+async fn download(bucket: &Bucket, key: &str, to: &Path) {
+    use futures::StreamExt;
+    let mut obj = bucket.get(key).await.expect("get").unwrap_or_else(|| panic!("{key} is stored"));
+    let mut bytes = Vec::new();
+    while let Some(chunk) = obj.body.next().await {
+        bytes.extend_from_slice(&chunk.expect("body"));
+    }
+    std::fs::write(to, bytes).expect("write");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_survives_s3_down_for_30_s_and_ends_with_a_complete_playlist_and_mp4() {
+    stagecast_egress::composite::init().expect("GStreamer");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(tmp.path().join("s3")).expect("s3 dir");
+    let mut s3 = S3Server::start(&tmp.path().join("s3"));
+    let bucket = s3.bucket();
+    bucket.ensure_exists().await.expect("bucket");
+    let metrics = Arc::new(Metrics::new());
+    let ctx = JobContext {
+        bucket: bucket.clone(),
+        spool_root: tmp.path().join("spool"),
+        rtp_ip: "127.0.0.1".parse().expect("ip"),
+        taps: Taps::new(None, "127.0.0.1".parse().expect("ip")),
+        nats: None,
+        metrics: metrics.clone(),
+        spool_limit: 512 * 1024 * 1024,
+    };
+    let worker = Worker::new(ctx, 1.6);
+    let spec = JobSpec {
+        job_id: "rec-1".into(),
+        room: "event-1".into(),
+        layout: "grid".into(),
+        quality: "720p".into(),
+        key_prefix: "recordings/rec-1/".into(),
+        on_air: vec![("host".into(), "Host Person".into())],
+    };
+    let started = Instant::now();
+    let view = worker.start(spec.clone()).expect("job starts");
+    assert_eq!(view.state, JobState::Running);
+    assert_eq!(worker.start(spec.clone()).expect("a retried start").spec.job_id, "rec-1", "a second start answers with the job");
+    let ports =
+        wait_view(&worker, "rec-1", Duration::from_secs(10), "the input ports", |v| !v.inputs.is_empty()).await.inputs[0].1;
+    let _publisher = publisher(ports, 0xff00ff00);
+
+    wait_view(&worker, "rec-1", Duration::from_secs(20), "3 uploaded segments", |v| v.segments >= 3).await;
+    s3.stop();
+    let outage = Instant::now();
+    // While S3 is down segments pile up in the spool, and the job says so.
+    let v =
+        wait_view(&worker, "rec-1", Duration::from_secs(20), "spooled segments", |v| v.spooled >= 3 && v.error.contains("S3"))
+            .await;
+    let listed_during_outage = v.segments;
+    tokio::time::sleep(Duration::from_secs(30).saturating_sub(outage.elapsed())).await;
+    s3.resume();
+    wait_view(&worker, "rec-1", Duration::from_secs(40), "the spool to drain", |v| {
+        v.spooled == 0 && v.segments > listed_during_outage + 10
+    })
+    .await;
+    assert!(metrics.upload_failures.get() > 0, "uploads failed during the outage");
+
+    // An unknown layout is refused and changes nothing; a known one is recorded.
+    assert_eq!(worker.update("rec-1", Some("pip"), None).await.expect_err("unknown layout").code, "unknown_layout");
+    worker.update("rec-1", Some("speaker"), None).await.expect("layout change");
+    let stopping = worker.stop("rec-1").await.expect("stop");
+    let recorded_span = started.elapsed().as_secs_f64();
+    assert_ne!(stopping.state, JobState::Running);
+    assert_eq!(worker.stop("rec-1").await.expect_err("stop twice").code, "job_not_running");
+    let done = wait_view(&worker, "rec-1", Duration::from_secs(60), "the job to finish", |v| v.state == JobState::Finished).await;
+    assert_eq!(done.layout_changes.iter().map(|c| c.layout.as_str()).collect::<Vec<_>>(), ["grid", "speaker"]);
+    assert!(done.gaps.is_empty(), "an S3 outage loses nothing: {:?}", done.gaps);
+
+    // The playlist: closed, contiguous, every segment stored and probing clean.
+    let dl = tmp.path().join("dl");
+    std::fs::create_dir_all(&dl).expect("dl");
+    download(&bucket, "recordings/rec-1/index.m3u8", &dl.join("index.m3u8")).await;
+    let playlist = std::fs::read_to_string(dl.join("index.m3u8")).expect("playlist");
+    assert!(playlist.contains("#EXT-X-PLAYLIST-TYPE:EVENT") && playlist.ends_with("#EXT-X-ENDLIST\n"), "{playlist}");
+    let names: Vec<&str> = playlist.lines().filter(|l| l.starts_with("seg-")).collect();
+    let indices: Vec<u32> = names.iter().map(|n| n[4..9].parse().expect("index")).collect();
+    assert_eq!(indices, (1..=indices.len() as u32).collect::<Vec<_>>(), "no segment missing from the playlist");
+    assert_eq!(names.len() as u32, done.segments);
+    let mut hls_total = 0.0;
+    for name in &names {
+        download(&bucket, &format!("recordings/rec-1/{name}"), &dl.join(name)).await;
+        let (d, text) = ffprobe_duration(&dl.join(name));
+        assert!(text.contains("codec_name=h264") && text.contains("codec_name=aac"), "{name}: {text}");
+        hls_total += d;
+    }
+    assert!((hls_total - done.duration_ms as f64 / 1000.0).abs() < 1.0, "HLS {hls_total} s vs reported {} ms", done.duration_ms);
+    assert!((recorded_span - hls_total).abs() < 3.0, "the HLS covers the recorded span: {hls_total} s of {recorded_span} s");
+
+    download(&bucket, "recordings/rec-1/recording.mp4", &dl.join("recording.mp4")).await;
+    let (mp4, text) = ffprobe_duration(&dl.join("recording.mp4"));
+    assert!(text.contains("codec_name=h264") && text.contains("codec_name=aac"), "{text}");
+    assert!((mp4 - hls_total).abs() < 1.0, "MP4 {mp4} s vs HLS {hls_total} s");
+    assert!(bucket.head("recordings/rec-1/thumbnail.jpg").await.expect("head").is_some(), "a thumbnail is stored");
+    let spool_left: Vec<_> =
+        std::fs::read_dir(tmp.path().join("spool/rec-1")).expect("spool").flatten().map(|e| e.file_name()).collect();
+    assert_eq!(spool_left, ["job.json"], "the spool is emptied once everything is stored");
+}
