@@ -14,8 +14,15 @@
 //! Why each piece (see shared/design/egress-notes.md):
 //! - Black video and silence behind the mixers keep the output running when nobody is on air,
 //!   and let the muxer start before anyone arrives.
-//! - The aggregators run with `ignore-inactive-pads` and `start-time-selection=zero`, so an input
-//!   that has not sent anything yet (or stopped) never holds the mixer.
+//! - The aggregators run with `ignore-inactive-pads` and `start-time-selection=zero` (never
+//!   `first`, which can leave an aggregator waiting forever), so an input that has not sent
+//!   anything yet (or stopped) never holds the mixer.
+//! - Each pipeline starts its timestamps at zero. A pipeline rebuilt after a failure (or after a
+//!   restart of the worker) starts again at zero: the playlist marks the discontinuity, and the
+//!   MP4 joins the runs end to end ([`crate::mp4`]).
+//! - One RTP input is one codec: `rtpptdemux` in front of the decoders left a late-joining
+//!   input's compositor pad starved in GStreamer 1.22 (the picture stayed black), so each input
+//!   is built for the room's codec and rebuilt if the SFU reports another.
 //! - Each person is a tile of four compositor pads: a speaking ring behind, their initials on a
 //!   colour, the camera over it, and a name label on top. A camera that sent nothing for
 //!   [`STALE`] is hidden (the initials show), so a dropped publisher never freezes the picture.
@@ -71,6 +78,36 @@ pub struct Spec {
 pub struct Participant {
     pub user_id: String,
     pub name: String,
+}
+
+/// The video codecs an RTP tap may carry (the SFU's room codecs), with the tap's payload types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoCodec {
+    Vp8,
+    H264,
+}
+
+impl VideoCodec {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "vp8" => Some(Self::Vp8),
+            "h264" => Some(Self::H264),
+            _ => None,
+        }
+    }
+
+    fn rtp_caps(self) -> gst::Caps {
+        let (name, pt) = match self {
+            Self::Vp8 => ("VP8", 96),
+            Self::H264 => ("H264", 102),
+        };
+        gst::Caps::builder("application/x-rtp")
+            .field("media", "video")
+            .field("clock-rate", 90_000i32)
+            .field("encoding-name", name)
+            .field("payload", pt)
+            .build()
+    }
 }
 
 /// The UDP ports where one person's RTP is expected.
@@ -215,7 +252,9 @@ impl Composite {
             .build()?;
         let black =
             gst::ElementFactory::make("videotestsrc").property("is-live", true).property_from_str("pattern", "black").build()?;
-        let black_caps = raw_caps(canvas.0, canvas.1, FPS);
+        // A tiny black picture: it only drives the output clock (the compositor paints the
+        // black background itself), so it costs nothing to blend.
+        let black_caps = raw_caps(16, 16, FPS);
         let out_caps = gst::ElementFactory::make("capsfilter").property("caps", raw_caps(canvas.0, canvas.1, FPS)).build()?;
         let vconv = make("videoconvert")?;
         let raw_tee = make("tee")?;
@@ -596,8 +635,8 @@ impl Composite {
 
         let camera_seen = LastSeen::new();
         let screen_seen = LastSeen::new();
-        let (camera_port, camera_pad) = self.video_input(&format!("cam-{id}"), &camera_seen, &mut elements)?;
-        let (screen_port, screen_pad) = self.video_input(&format!("scr-{id}"), &screen_seen, &mut elements)?;
+        let (camera_port, camera_pad) = self.video_input(&format!("cam-{id}"), VideoCodec::Vp8, &camera_seen, &mut elements)?;
+        let (screen_port, screen_pad) = self.video_input(&format!("scr-{id}"), VideoCodec::Vp8, &screen_seen, &mut elements)?;
         vpads.push(camera_pad.clone());
         vpads.push(screen_pad.clone());
 
@@ -651,11 +690,11 @@ impl Composite {
     }
 
     /// A bound UDP source; its port is read back after binding.
-    fn udp(&self, name: &str, caps: gst::Caps) -> anyhow::Result<(gst::Element, u16)> {
+    fn udp(&self, name: &str, caps: gst::Caps, port: u16) -> anyhow::Result<(gst::Element, u16)> {
         let src = gst::ElementFactory::make("udpsrc")
-            .name(name)
             .property("address", self.spec.rtp_ip.to_string())
-            .property("port", 0i32)
+            .property("port", port as i32)
+            .property("reuse", false)
             .property("caps", caps)
             .property("buffer-size", 1_048_576i32)
             .build()?;
@@ -669,73 +708,54 @@ impl Composite {
         Ok((src, port as u16))
     }
 
-    /// RTP video (VP8 or H.264, whichever the publisher sends) → decoded frames on a compositor pad.
-    fn video_input(&self, name: &str, seen: &LastSeen, elements: &mut Vec<gst::Element>) -> anyhow::Result<(u16, gst::Pad)> {
-        let caps = gst::Caps::builder("application/x-rtp").field("media", "video").field("clock-rate", 90_000i32).build();
-        let (src, port) = self.udp(name, caps)?;
+    /// RTP video → decoded frames on a compositor pad. The codec is the room's (the SFU
+    /// reports it when the tap starts); [`Composite::set_video_codec`] switches it.
+    fn video_input(
+        &self,
+        name: &str,
+        codec: VideoCodec,
+        seen: &LastSeen,
+        elements: &mut Vec<gst::Element>,
+    ) -> anyhow::Result<(u16, gst::Pad)> {
+        let (src, port) = self.udp(name, codec.rtp_caps(), 0)?;
+        let pad = self.new_vpad()?;
+        self.video_chain(&src, codec, &pad, seen, elements)?;
+        Ok((port, pad))
+    }
+
+    /// udpsrc → jitter buffer → depayloader → decoder → convert → leaky queue → `pad`.
+    fn video_chain(
+        &self,
+        src: &gst::Element,
+        codec: VideoCodec,
+        pad: &gst::Pad,
+        seen: &LastSeen,
+        elements: &mut Vec<gst::Element>,
+    ) -> anyhow::Result<()> {
         let jitter =
             gst::ElementFactory::make("rtpjitterbuffer").property("latency", JITTER_MS).property("do-lost", true).build()?;
-        let demux = make("rtpptdemux")?;
-        let funnel = make("funnel")?;
+        let (depay, dec) = match codec {
+            VideoCodec::Vp8 => ("rtpvp8depay", "vp8dec"),
+            VideoCodec::H264 => ("rtph264depay", "avdec_h264"),
+        };
+        let depay = gst::ElementFactory::make(depay).property("request-keyframe", true).build()?;
+        let dec = make(dec)?;
         let conv = make("videoconvert")?;
+        // Leaky: a slow compositor drops frames here instead of stalling the network input.
         let queue = gst::ElementFactory::make("queue")
             .property_from_str("leaky", "downstream")
             .property("max-size-buffers", 3u32)
             .build()?;
-        self.pipeline.add_many([&jitter, &demux, &funnel, &conv, &queue])?;
-        elements.extend([src.clone(), jitter.clone(), demux.clone(), funnel.clone(), conv.clone(), queue.clone()]);
-        gst::Element::link_many([&src, &jitter, &demux])?;
-        gst::Element::link_many([&funnel, &conv, &queue])?;
-        demux.connect("request-pt-map", false, |args| {
-            let pt = args.get(1).and_then(|v| v.get::<u32>().ok())?;
-            let (enc,) = match pt {
-                96 => ("VP8",),
-                102 => ("H264",),
-                _ => return None,
-            };
-            let caps = gst::Caps::builder("application/x-rtp")
-                .field("media", "video")
-                .field("clock-rate", 90_000i32)
-                .field("encoding-name", enc)
-                .field("payload", pt as i32)
-                .build();
-            Some(caps.to_value())
-        });
-        let pipeline = self.pipeline.downgrade();
-        let funnel_weak = funnel.downgrade();
-        demux.connect_pad_added(move |_, pad| {
-            let (Some(pipeline), Some(funnel)) = (pipeline.upgrade(), funnel_weak.upgrade()) else { return };
-            let pt = pad.name().trim_start_matches("src_").parse::<u32>().unwrap_or(0);
-            let chain = match pt {
-                96 => ["rtpvp8depay", "vp8dec"],
-                102 => ["rtph264depay", "avdec_h264"],
-                _ => return,
-            };
-            let result = (|| -> anyhow::Result<()> {
-                let depay = gst::ElementFactory::make(chain[0]).property("request-keyframe", true).build()?;
-                let dec = make(chain[1])?;
-                pipeline.add_many([&depay, &dec])?;
-                gst::Element::link_many([&depay, &dec])?;
-                pad.link(&depay.static_pad("sink").context("depay sink")?)?;
-                dec.static_pad("src")
-                    .context("decoder src")?
-                    .link(&funnel.request_pad_simple("sink_%u").context("funnel pad")?)?;
-                depay.sync_state_with_parent()?;
-                dec.sync_state_with_parent()?;
-                Ok(())
-            })();
-            if let Err(e) = result {
-                tracing::warn!(error = %e, pt, "could not decode an RTP input");
-            }
-        });
-        let pad = self.new_vpad()?;
+        self.pipeline.add_many([&jitter, &depay, &dec, &conv, &queue])?;
+        elements.extend([src.clone(), jitter.clone(), depay.clone(), dec.clone(), conv.clone(), queue.clone()]);
+        gst::Element::link_many([src, &jitter, &depay, &dec, &conv, &queue])?;
         let qsrc = queue.static_pad("src").context("queue src")?;
         seen.watch(&qsrc, self.origin);
-        qsrc.link(&pad)?;
-        for e in [&queue, &conv, &funnel, &demux, &jitter, &src] {
+        qsrc.link(pad)?;
+        for e in [&queue, &conv, &dec, &depay, &jitter, src] {
             e.sync_state_with_parent()?;
         }
-        Ok((port, pad))
+        Ok(())
     }
 
     /// A still picture (a colour, with text) as a compositor pad: initials, rings and labels.
@@ -801,7 +821,7 @@ impl Composite {
             .field("encoding-name", "OPUS")
             .field("payload", 111i32)
             .build();
-        let (src, port) = self.udp(name, caps)?;
+        let (src, port) = self.udp(name, caps, 0)?;
         let jitter =
             gst::ElementFactory::make("rtpjitterbuffer").property("latency", JITTER_MS).property("do-lost", true).build()?;
         let depay = make("rtpopusdepay")?;

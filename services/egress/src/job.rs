@@ -109,6 +109,8 @@ struct Manifest {
     error: String,
     mp4_bytes: u64,
     finalized: bool,
+    /// Wall-clock time of the recording's timeline zero (every pipeline of the job shares it).
+    started_at: DateTime<Utc>,
 }
 
 /// A job as reported.
@@ -187,6 +189,7 @@ pub fn start(ctx: JobContext, spec: JobSpec) -> anyhow::Result<JobHandle> {
         error: String::new(),
         mp4_bytes: 0,
         finalized: false,
+        started_at: Utc::now(),
     };
     Ok(spawn(ctx, manifest, dir))
 }
@@ -250,7 +253,7 @@ struct Job {
     view: watch::Sender<JobView>,
     composite: Option<Composite>,
     inputs: Vec<(String, InputPorts)>,
-    /// Wall-clock time of the pipeline's running time 0.
+    /// Wall-clock time of the current pipeline's running time 0.
     base_wall: DateTime<Utc>,
 }
 
@@ -511,7 +514,6 @@ impl Job {
             self.m.gaps.push(Gap { at_ms, duration_ms: gap, reason });
             discontinuity = true;
         }
-        self.m.last_end = Some(end);
         self.m.next_index = self.m.next_index.max(index + 1);
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let spooled: u64 = self.m.pending.iter().map(|p| p.entry.bytes).sum();
@@ -526,6 +528,11 @@ impl Job {
             return;
         }
         self.ctx.metrics.spool_full.set(0);
+        if self.m.error.starts_with("spool full") {
+            self.m.error.clear();
+        }
+        // Only a kept segment moves the end: the time of dropped ones is part of the next gap.
+        self.m.last_end = Some(end);
         let duration_ms = duration.as_millis() as u64;
         self.m.pending.push_back(Pending { entry: Entry { index, duration_ms, at, discontinuity, bytes }, path });
         self.save();
@@ -600,10 +607,18 @@ impl Job {
         if !self.m.playlist.entries.is_empty() {
             let mp4 = self.dir.join("recording.mp4");
             if !mp4.exists() {
-                let segments: Vec<PathBuf> =
-                    self.m.playlist.entries.iter().map(|e| self.dir.join(segment_name(e.index))).collect();
+                // One run per stretch without a discontinuity.
+                let mut runs: Vec<Vec<PathBuf>> = Vec::new();
+                for e in &self.m.playlist.entries {
+                    if e.discontinuity || runs.is_empty() {
+                        runs.push(Vec::new());
+                    }
+                    if let Some(run) = runs.last_mut() {
+                        run.push(self.dir.join(segment_name(e.index)));
+                    }
+                }
                 let out = mp4.clone();
-                tokio::task::spawn_blocking(move || crate::mp4::remux(&segments, &out))
+                tokio::task::spawn_blocking(move || crate::mp4::remux(&runs, &out))
                     .await
                     .context("the MP4 task")?
                     .context("building the MP4 from the segments")?;

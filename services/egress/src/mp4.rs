@@ -1,35 +1,86 @@
 //! The MP4 of a finished recording, remuxed from its HLS segments (no second encode). Built at the
 //! end rather than written live: a plain MP4 is unreadable if the process dies before it is
 //! closed, while the segments survive a crash (shared/design/egress-notes.md).
+//!
+//! A recording may hold several runs (a pipeline restarted after a failure or a restart of the
+//! worker starts its timestamps again at zero). Each run's segments are joined into one MPEG-TS
+//! (TS is concatenable byte for byte) and the runs are played one after the other through
+//! `concat`, which shifts each run to follow the previous one, into one fast-start MP4.
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-/// Concatenates MPEG-TS `segments` (TS is concatenable byte for byte) and remuxes them into a
-/// fast-start MP4 at `out`. Blocking: run it on a blocking thread.
-pub fn remux(segments: &[PathBuf], out: &Path) -> anyhow::Result<()> {
-    let joined = out.with_extension("ts.tmp");
-    {
+/// Remuxes `runs` (each a list of MPEG-TS segments in order) into one MP4 at `out`. Blocking:
+/// run it on a blocking thread.
+pub fn remux(runs: &[Vec<PathBuf>], out: &Path) -> anyhow::Result<()> {
+    let mut joined = Vec::new();
+    for (i, run) in runs.iter().filter(|r| !r.is_empty()).enumerate() {
         use std::io::Write;
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&joined).context("creating the joined TS")?);
-        for s in segments {
+        let path = out.with_extension(format!("run{i}.ts"));
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).context("creating a joined TS")?);
+        for s in run {
             let bytes = std::fs::read(s).with_context(|| format!("reading {}", s.display()))?;
             f.write_all(&bytes)?;
         }
         f.flush()?;
+        joined.push(path);
+    }
+    if joined.is_empty() {
+        return Err(anyhow!("no segments to remux"));
     }
     let tmp = out.with_extension("mp4.tmp");
-    let desc = format!(
-        "filesrc location=\"{}\" ! tsdemux name=d \
-         mp4mux name=m faststart=true ! filesink location=\"{}\" \
-         d. ! queue ! h264parse ! m. \
-         d. ! queue ! aacparse ! m.",
-        joined.display(),
-        tmp.display()
-    );
-    let pipeline = gst::parse::launch(&desc).context("the remux pipeline")?;
+    let result = run_pipeline(&joined, &tmp);
+    for j in &joined {
+        let _ = std::fs::remove_file(j);
+    }
+    result?;
+    std::fs::rename(&tmp, out).context("moving the MP4 into place")?;
+    Ok(())
+}
+
+fn element(factory: &str) -> anyhow::Result<gst::Element> {
+    gst::ElementFactory::make(factory).build().with_context(|| format!("creating {factory}"))
+}
+
+fn run_pipeline(inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
+    let pipeline = gst::Pipeline::new();
+    let vconcat = element("concat")?;
+    let aconcat = element("concat")?;
+    let vq = element("queue")?;
+    let aq = element("queue")?;
+    let vparse = element("h264parse")?;
+    let aparse = element("aacparse")?;
+    let mux = gst::ElementFactory::make("mp4mux").property("faststart", true).build()?;
+    let sink = gst::ElementFactory::make("filesink").property("location", out.to_string_lossy().to_string()).build()?;
+    pipeline.add_many([&vconcat, &aconcat, &vq, &aq, &vparse, &aparse, &mux, &sink])?;
+    gst::Element::link_many([&vconcat, &vq, &vparse])?;
+    gst::Element::link_many([&aconcat, &aq, &aparse])?;
+    vparse.link(&mux)?;
+    aparse.link(&mux)?;
+    mux.link(&sink)?;
+    for input in inputs {
+        let src = gst::ElementFactory::make("filesrc").property("location", input.to_string_lossy().to_string()).build()?;
+        let demux = element("tsdemux")?;
+        pipeline.add_many([&src, &demux])?;
+        src.link(&demux)?;
+        // Pads are requested now, in order: concat plays its pads in the order they were made.
+        let vpad = vconcat.request_pad_simple("sink_%u").context("concat pad")?;
+        let apad = aconcat.request_pad_simple("sink_%u").context("concat pad")?;
+        demux.connect_pad_added(move |_, pad| {
+            let target = if pad.name().starts_with("video") {
+                &vpad
+            } else if pad.name().starts_with("audio") {
+                &apad
+            } else {
+                return;
+            };
+            if let Err(e) = pad.link(target) {
+                tracing::warn!(error = ?e, "cannot link a demuxed stream for the MP4");
+            }
+        });
+    }
     pipeline.set_state(gst::State::Playing).context("starting the remux")?;
     let bus = pipeline.bus().ok_or_else(|| anyhow!("no bus"))?;
     let mut result = Err(anyhow!("the remux did not finish within 10 minutes"));
@@ -47,8 +98,5 @@ pub fn remux(segments: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         }
     }
     let _ = pipeline.set_state(gst::State::Null);
-    let _ = std::fs::remove_file(&joined);
-    result?;
-    std::fs::rename(&tmp, out).context("moving the MP4 into place")?;
-    Ok(())
+    result
 }

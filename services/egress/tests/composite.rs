@@ -108,7 +108,6 @@ fn spec(dir: &Path) -> Spec {
 fn two_publishers_compose_into_h264_and_aac_segments_with_each_tile_in_its_place() {
     stagecast_egress::composite::init().expect("GStreamer with the needed plugins");
     let dir = tempfile::tempdir().expect("tempdir");
-    let dir = Box::leak(Box::new(dir));
     let mut composite = Composite::build(spec(dir.path())).expect("pipeline builds");
     composite.start().expect("pipeline plays");
     let red = composite.add(Participant { user_id: "u-red".into(), name: "Ada Lovelace".into() }).expect("add red");
