@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/stagecast/chat/v1/chat.proto",
         "proto/stagecast/media/v1/media.proto",
         "proto/stagecast/egress/v1/egress.proto",
+        "proto/stagecast/recording/v1/recording.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

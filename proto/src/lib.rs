@@ -44,3 +44,9 @@ pub mod egress {
         include!(concat!(env!("OUT_DIR"), "/stagecast.egress.v1.rs"));
     }
 }
+
+pub mod recording {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/stagecast.recording.v1.rs"));
+    }
+}

@@ -1,0 +1,10 @@
+use stagecast_recording::{config::Config, startup::Application};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = stagecast_telemetry::init("recording");
+    let config = stagecast_kit::config::or_exit(Config::from_env());
+    let app = Application::build(config).await?;
+    tracing::info!(port = app.port(), "recording service listening");
+    app.run_until(stagecast_kit::shutdown::signal()).await
+}

@@ -1,0 +1,580 @@
+//! The recording use cases: start, stop, layout, the library, delete; and following the egress
+//! job and the stage. Every change to a recording row is written with its bus message through the
+//! outbox in one transaction.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, Row, postgres::PgRow};
+use stagecast_kit::error::{ApiError, ErrorKind};
+use stagecast_proto::{
+    auth::v1 as auth_pb,
+    egress::v1 as egress_pb,
+    events::v1::{self as events_pb, EventStatus},
+    recording::v1 as pb,
+};
+use uuid::Uuid;
+
+use crate::clients::Clients;
+
+pub const LAYOUTS: [&str; 3] = ["speaker", "grid", "screen"];
+pub const QUALITIES: [&str; 2] = ["720p", "1080p"];
+/// Active states: a second recording of the event is refused while one is in them.
+const ACTIVE: [&str; 3] = ["starting", "recording", "stopping"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Gap {
+    pub at_ms: u64,
+    pub duration_ms: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LayoutChange {
+    pub at_ms: u64,
+    pub layout: String,
+}
+
+/// One row of the catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub event_title: String,
+    pub host_id: Uuid,
+    pub state: String,
+    pub layout: String,
+    pub quality: String,
+    pub key_prefix: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub first_frame_at: Option<DateTime<Utc>>,
+    pub event_went_live_at: Option<DateTime<Utc>>,
+    pub duration_ms: i64,
+    pub size_bytes: i64,
+    pub segments: i32,
+    pub mp4_bytes: i64,
+    pub gaps: Vec<Gap>,
+    pub layout_changes: Vec<LayoutChange>,
+    pub error: String,
+    pub staff_ids: Vec<Uuid>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, event_id, event_title, host_id, state, layout, quality, key_prefix, started_at, ended_at, \
+    first_frame_at, event_went_live_at, duration_ms, size_bytes, segments, mp4_bytes, gaps, layout_changes, error, staff_ids, updated_at";
+
+fn from_row(r: &PgRow) -> Result<Recording, sqlx::Error> {
+    let gaps: serde_json::Value = r.try_get("gaps")?;
+    let changes: serde_json::Value = r.try_get("layout_changes")?;
+    Ok(Recording {
+        id: r.try_get("id")?,
+        event_id: r.try_get("event_id")?,
+        event_title: r.try_get("event_title")?,
+        host_id: r.try_get("host_id")?,
+        state: r.try_get("state")?,
+        layout: r.try_get("layout")?,
+        quality: r.try_get("quality")?,
+        key_prefix: r.try_get("key_prefix")?,
+        started_at: r.try_get("started_at")?,
+        ended_at: r.try_get("ended_at")?,
+        first_frame_at: r.try_get("first_frame_at")?,
+        event_went_live_at: r.try_get("event_went_live_at")?,
+        duration_ms: r.try_get("duration_ms")?,
+        size_bytes: r.try_get("size_bytes")?,
+        segments: r.try_get("segments")?,
+        mp4_bytes: r.try_get("mp4_bytes")?,
+        gaps: serde_json::from_value(gaps).unwrap_or_default(),
+        layout_changes: serde_json::from_value(changes).unwrap_or_default(),
+        error: r.try_get("error")?,
+        staff_ids: r.try_get("staff_ids")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
+}
+
+fn from_ts(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
+}
+
+impl Recording {
+    pub fn to_proto(&self) -> pb::Recording {
+        pb::Recording {
+            id: self.id.to_string(),
+            event_id: self.event_id.to_string(),
+            event_title: self.event_title.clone(),
+            host_id: self.host_id.to_string(),
+            state: self.state.clone(),
+            layout: self.layout.clone(),
+            quality: self.quality.clone(),
+            started_at: self.started_at.map(ts),
+            ended_at: self.ended_at.map(ts),
+            duration_ms: self.duration_ms.max(0) as u64,
+            size_bytes: (self.size_bytes + self.mp4_bytes).max(0) as u64,
+            gaps: self.gaps.iter().map(|g| pb::Gap { at_ms: g.at_ms, duration_ms: g.duration_ms, reason: g.reason.clone() }).collect(),
+            layout_changes: self.layout_changes.iter().map(|c| pb::LayoutChange { at_ms: c.at_ms, layout: c.layout.clone() }).collect(),
+            error: self.error.clone(),
+            key_prefix: self.key_prefix.clone(),
+            first_frame_at: self.first_frame_at.map(ts),
+            event_went_live_at: self.event_went_live_at.map(ts),
+            has_playlist: self.segments > 0,
+            has_mp4: self.state == "ready" && self.mp4_bytes > 0,
+            has_thumbnail: self.state == "ready" && self.segments > 0,
+            updated_at: Some(ts(self.updated_at)),
+        }
+    }
+}
+
+pub fn subject(event_id: Uuid) -> String {
+    format!("stagecast.recording.v1.event.{event_id}.recording")
+}
+
+/// Queries put together from this file's constants only (never from input).
+fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text)
+}
+
+fn parse_id(s: &str, code: &'static str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s).map_err(|_| ApiError::invalid(code, format!("{what} is not a valid id")))
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("recording_not_found", "no such recording (it may have been deleted)")
+}
+
+fn not_running() -> ApiError {
+    ApiError::new(ErrorKind::FailedPrecondition, "recording_not_running", "this recording is not running")
+}
+
+#[derive(Clone)]
+pub struct Recordings {
+    pool: PgPool,
+    clients: Clients,
+}
+
+/// The event as the recording service needs it.
+struct EventInfo {
+    title: String,
+    status: i32,
+    host_id: Uuid,
+    cohost_ids: Vec<Uuid>,
+    went_live_at: Option<DateTime<Utc>>,
+}
+
+impl Recordings {
+    pub fn new(pool: PgPool, clients: Clients) -> Self {
+        Self { pool, clients }
+    }
+
+    async fn event(&self, event_id: Uuid) -> Result<EventInfo, ApiError> {
+        let e = self
+            .clients
+            .events
+            .clone()
+            .get_event(events_pb::GetEventRequest { id: event_id.to_string() })
+            .await
+            .map_err(|s| ApiError::from_status(&s))?
+            .into_inner();
+        let ids = |v: &[String]| v.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect::<Vec<_>>();
+        Ok(EventInfo {
+            title: e.title,
+            status: e.status,
+            host_id: Uuid::parse_str(&e.host_id).map_err(ApiError::internal)?,
+            cohost_ids: ids(&e.cohost_ids),
+            went_live_at: e.went_live_at.as_ref().and_then(from_ts),
+        })
+    }
+
+    fn staff(e: &EventInfo, actor: Uuid) -> Result<(), ApiError> {
+        if actor == e.host_id || e.cohost_ids.contains(&actor) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("not_event_staff", "only the host and co-hosts can record this event"))
+        }
+    }
+
+    /// The people on air, in stage order (host, co-hosts, speakers), with their display names.
+    /// The backstage is left out: it is never recorded.
+    async fn on_air(&self, event_id: Uuid, host_id: Uuid) -> Result<Vec<egress_pb::OnAir>, ApiError> {
+        let stage = self
+            .clients
+            .stage
+            .clone()
+            .get_stage(events_pb::GetStageRequest { event_id: event_id.to_string(), actor_id: host_id.to_string() })
+            .await
+            .map_err(|s| ApiError::from_status(&s))?
+            .into_inner();
+        let rank = |r: &str| match r {
+            "host" => 0,
+            "cohost" => 1,
+            "speaker" => 2,
+            _ => 9,
+        };
+        let mut members: Vec<_> = stage.members.into_iter().filter(|m| rank(&m.role) < 9 && !m.backstage).collect();
+        members.sort_by_key(|m| rank(&m.role));
+        let mut out = Vec::with_capacity(members.len());
+        for m in members {
+            let name = match self.clients.auth.clone().get_profile(auth_pb::GetProfileRequest { user_id: m.user_id.clone() }).await {
+                Ok(p) => p.into_inner().display_name,
+                Err(_) => String::new(),
+            };
+            out.push(egress_pb::OnAir { user_id: m.user_id, name: if name.is_empty() { "Guest".into() } else { name } });
+        }
+        Ok(out)
+    }
+
+    async fn load(&self, id: Uuid) -> Result<Recording, ApiError> {
+        let row = sqlx::query(sql(format!("SELECT {COLUMNS} FROM recordings WHERE id = $1 AND deleted_at IS NULL")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(not_found)?;
+        from_row(&row).map_err(ApiError::internal)
+    }
+
+    pub async fn start(&self, event_id: &str, actor: &str, layout: &str, quality: &str) -> Result<Recording, ApiError> {
+        let event_id = parse_id(event_id, "invalid_event_id", "the event id")?;
+        let actor = parse_id(actor, "invalid_user_id", "the user id")?;
+        let layout = if layout.is_empty() { "grid" } else { layout };
+        let quality = if quality.is_empty() { "720p" } else { quality };
+        if !LAYOUTS.contains(&layout) {
+            return Err(ApiError::invalid("unknown_layout", format!("no layout {layout:?}: use speaker, grid or screen")));
+        }
+        if !QUALITIES.contains(&quality) {
+            return Err(ApiError::invalid("unknown_quality", format!("no quality {quality:?}: use 720p or 1080p")));
+        }
+        let e = self.event(event_id).await?;
+        Self::staff(&e, actor)?;
+        if e.status != EventStatus::Live as i32 {
+            return Err(ApiError::new(ErrorKind::FailedPrecondition, "event_not_live", "go live first: only a live event can be recorded"));
+        }
+        let id = Uuid::now_v7();
+        let key_prefix = format!("recordings/{id}/");
+        let mut staff = vec![e.host_id];
+        staff.extend(e.cohost_ids.iter().copied());
+        let inserted = sqlx::query(
+            "INSERT INTO recordings (id, event_id, event_title, host_id, state, layout, quality, key_prefix, event_went_live_at, staff_ids, layout_changes)
+             VALUES ($1, $2, $3, $4, 'starting', $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id)
+        .bind(event_id)
+        .bind(&e.title)
+        .bind(e.host_id)
+        .bind(layout)
+        .bind(quality)
+        .bind(&key_prefix)
+        .bind(e.went_live_at)
+        .bind(&staff)
+        .bind(serde_json::json!([{"at_ms": 0, "layout": layout}]))
+        .execute(&self.pool)
+        .await;
+        if let Err(err) = inserted {
+            if stagecast_kit::db::is_unique_violation(&err, Some("recordings_one_active_per_event")) {
+                return Err(ApiError::new(ErrorKind::Conflict, "recording_already_running", "this event is being recorded already; stop that recording first"));
+            }
+            return Err(ApiError::internal(err));
+        }
+        let on_air = self.on_air(event_id, e.host_id).await;
+        let started = match on_air {
+            Ok(on_air) => {
+                self.clients
+                    .egress
+                    .clone()
+                    .start_job(egress_pb::StartJobRequest {
+                        job_id: id.to_string(),
+                        room: event_id.to_string(),
+                        layout: layout.into(),
+                        quality: quality.into(),
+                        key_prefix,
+                        on_air,
+                    })
+                    .await
+                    .map_err(|s| ApiError::from_status(&s))
+            }
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(_) => self.transition(id, "recording", "started", |q| q.push_str(", started_at = now()")).await,
+            Err(err) => {
+                // The row goes: nothing was recorded, and the event may be recorded again at once.
+                let _ = sqlx::query("DELETE FROM recordings WHERE id = $1").bind(id).execute(&self.pool).await;
+                Err(err)
+            }
+        }
+    }
+
+    /// Sets the state (and whatever `extra` adds to the UPDATE) and writes the bus message.
+    async fn transition(&self, id: Uuid, state: &str, kind: &str, extra: impl FnOnce(&mut String)) -> Result<Recording, ApiError> {
+        let mut sql_text = String::from("UPDATE recordings SET state = $2, updated_at = now()");
+        extra(&mut sql_text);
+        sql_text.push_str(&format!(" WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"));
+        let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
+        let row = sqlx::query(sql(sql_text)).bind(id).bind(state).fetch_optional(&mut *tx).await.map_err(ApiError::internal)?.ok_or_else(not_found)?;
+        let rec = from_row(&row).map_err(ApiError::internal)?;
+        publish(&mut tx, kind, &rec).await?;
+        tx.commit().await.map_err(ApiError::internal)?;
+        Ok(rec)
+    }
+
+    pub async fn stop(&self, id: &str, actor: &str) -> Result<Recording, ApiError> {
+        let id = parse_id(id, "invalid_recording_id", "the recording id")?;
+        let actor = parse_id(actor, "invalid_user_id", "the user id")?;
+        let rec = self.load(id).await?;
+        let e = self.event(rec.event_id).await?;
+        Self::staff(&e, actor)?;
+        self.stop_job(rec).await
+    }
+
+    async fn stop_job(&self, rec: Recording) -> Result<Recording, ApiError> {
+        if rec.state != "recording" && rec.state != "starting" {
+            return Err(not_running());
+        }
+        match self.clients.egress.clone().stop_job(egress_pb::StopJobRequest { job_id: rec.id.to_string() }).await {
+            Ok(_) => {}
+            // Already stopping or gone on the worker: its status messages finish the row.
+            Err(s) if matches!(s.code(), tonic::Code::FailedPrecondition | tonic::Code::NotFound) => {}
+            Err(s) => return Err(ApiError::from_status(&s)),
+        }
+        self.transition(rec.id, "stopping", "stopping", |_| {}).await
+    }
+
+    pub async fn set_layout(&self, id: &str, actor: &str, layout: &str) -> Result<Recording, ApiError> {
+        let id = parse_id(id, "invalid_recording_id", "the recording id")?;
+        let actor = parse_id(actor, "invalid_user_id", "the user id")?;
+        if !LAYOUTS.contains(&layout) {
+            return Err(ApiError::invalid("unknown_layout", format!("no layout {layout:?}: use speaker, grid or screen")));
+        }
+        let rec = self.load(id).await?;
+        let e = self.event(rec.event_id).await?;
+        Self::staff(&e, actor)?;
+        if rec.state != "recording" {
+            return Err(not_running());
+        }
+        let job = self
+            .clients
+            .egress
+            .clone()
+            .update_job(egress_pb::UpdateJobRequest { job_id: id.to_string(), layout: layout.into(), set_on_air: false, on_air: vec![] })
+            .await
+            .map_err(|s| ApiError::from_status(&s))?
+            .into_inner();
+        let changes: Vec<LayoutChange> = job.layout_changes.into_iter().map(|c| LayoutChange { at_ms: c.at_ms, layout: c.layout }).collect();
+        let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
+        let row = sqlx::query(sql(format!(
+            "UPDATE recordings SET layout = $2, layout_changes = $3, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
+        )))
+        .bind(id)
+        .bind(layout)
+        .bind(serde_json::to_value(&changes).map_err(ApiError::internal)?)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(ApiError::internal)?;
+        let rec = from_row(&row).map_err(ApiError::internal)?;
+        publish(&mut tx, "layout", &rec).await?;
+        tx.commit().await.map_err(ApiError::internal)?;
+        Ok(rec)
+    }
+
+    /// Whether `viewer` may watch the event's recordings: anyone signed in who is not banned
+    /// from the event.
+    async fn may_watch(&self, rec: &Recording, viewer: Uuid) -> Result<(), ApiError> {
+        if rec.staff_ids.contains(&viewer) {
+            return Ok(());
+        }
+        let stage = self
+            .clients
+            .stage
+            .clone()
+            .get_stage(events_pb::GetStageRequest { event_id: rec.event_id.to_string(), actor_id: rec.host_id.to_string() })
+            .await
+            .map_err(|s| ApiError::from_status(&s))?
+            .into_inner();
+        if stage.bans.iter().any(|b| b.user_id == viewer.to_string()) {
+            return Err(ApiError::forbidden("banned", "you are banned from this event and its recordings"));
+        }
+        Ok(())
+    }
+
+    pub async fn get(&self, id: &str, actor: &str) -> Result<Recording, ApiError> {
+        let id = parse_id(id, "invalid_recording_id", "the recording id")?;
+        let actor = parse_id(actor, "invalid_user_id", "the user id")?;
+        let rec = self.load(id).await?;
+        self.may_watch(&rec, actor).await?;
+        Ok(rec)
+    }
+
+    pub async fn list(&self, event_id: &str, actor: &str) -> Result<Vec<Recording>, ApiError> {
+        let actor = parse_id(actor, "invalid_user_id", "the user id")?;
+        let rows = if event_id.is_empty() {
+            sqlx::query(sql(format!(
+                "SELECT {COLUMNS} FROM recordings WHERE $1 = ANY(staff_ids) AND deleted_at IS NULL ORDER BY created_at DESC LIMIT 200"
+            )))
+            .bind(actor)
+            .fetch_all(&self.pool)
+            .await
+        } else {
+            let event_id = parse_id(event_id, "invalid_event_id", "the event id")?;
+            sqlx::query(sql(format!("SELECT {COLUMNS} FROM recordings WHERE event_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC LIMIT 200")))
+                .bind(event_id)
+                .fetch_all(&self.pool)
+                .await
+        }
+        .map_err(ApiError::internal)?;
+        let recs: Vec<Recording> = rows.iter().map(from_row).collect::<Result<_, _>>().map_err(ApiError::internal)?;
+        if let Some(first) = recs.first()
+            && !event_id.is_empty()
+        {
+            self.may_watch(first, actor).await?;
+        }
+        Ok(recs)
+    }
+
+    pub async fn delete(&self, id: &str, actor: &str) -> Result<(), ApiError> {
+        let id = parse_id(id, "invalid_recording_id", "the recording id")?;
+        let actor = parse_id(actor, "invalid_user_id", "the user id")?;
+        let rec = self.load(id).await?;
+        let e = self.event(rec.event_id).await?;
+        if actor != e.host_id {
+            return Err(ApiError::forbidden("host_only", "only the event's host can delete its recordings"));
+        }
+        if ACTIVE.contains(&rec.state.as_str()) {
+            return Err(ApiError::new(ErrorKind::FailedPrecondition, "recording_running", "stop the recording before deleting it"));
+        }
+        // Objects first: a failure leaves the row, so the delete can be retried.
+        self.clients.bucket.delete_prefix(&rec.key_prefix).await.map_err(|e| {
+            tracing::error!(error = %e, recording = %id, "cannot delete a recording's objects");
+            ApiError::new(ErrorKind::Unavailable, "storage_unavailable", "the object store did not answer; try again")
+        })?;
+        let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
+        let row = sqlx::query(sql(format!("UPDATE recordings SET deleted_at = now(), updated_at = now() WHERE id = $1 RETURNING {COLUMNS}")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+        let rec = from_row(&row).map_err(ApiError::internal)?;
+        publish(&mut tx, "deleted", &rec).await?;
+        tx.commit().await.map_err(ApiError::internal)?;
+        Ok(())
+    }
+
+    /// Applies an egress job status to its recording.
+    pub async fn on_job(&self, job: egress_pb::Job) -> Result<(), ApiError> {
+        let Ok(id) = Uuid::parse_str(&job.job_id) else { return Ok(()) };
+        let Ok(rec) = self.load(id).await else { return Ok(()) };
+        if rec.state == "ready" || rec.state == "failed" {
+            return Ok(());
+        }
+        let state = match job.state.as_str() {
+            "running" if rec.state == "stopping" => "stopping",
+            "running" => "recording",
+            "stopping" => "stopping",
+            "finished" => "ready",
+            "failed" => "failed",
+            _ => return Ok(()),
+        };
+        let gaps: Vec<Gap> = job.gaps.iter().map(|g| Gap { at_ms: g.at_ms, duration_ms: g.duration_ms, reason: g.reason.clone() }).collect();
+        let changes: Vec<LayoutChange> = job.layout_changes.iter().map(|c| LayoutChange { at_ms: c.at_ms, layout: c.layout.clone() }).collect();
+        let first_frame = (job.first_frame_at_ms > 0).then(|| DateTime::from_timestamp_millis(job.first_frame_at_ms)).flatten();
+        let kind = if state != rec.state {
+            match state {
+                "ready" => "ready",
+                "failed" => "failed",
+                "stopping" => "stopping",
+                _ => "started",
+            }
+        } else if gaps.len() != rec.gaps.len() {
+            "gap"
+        } else if job.segments as i32 != rec.segments && Utc::now() - rec.updated_at >= chrono::Duration::seconds(10) {
+            "segments"
+        } else {
+            ""
+        };
+        let ended = matches!(state, "ready" | "failed");
+        let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
+        let row = sqlx::query(sql(format!(
+            "UPDATE recordings SET state = $2, duration_ms = $3, size_bytes = $4, segments = $5, mp4_bytes = $6, gaps = $7,
+                layout_changes = $8, first_frame_at = COALESCE(first_frame_at, $9), error = $10,
+                ended_at = CASE WHEN $11 THEN COALESCE(ended_at, now()) ELSE ended_at END,
+                updated_at = CASE WHEN $12 THEN now() ELSE updated_at END
+             WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
+        )))
+        .bind(id)
+        .bind(state)
+        .bind(job.duration_ms as i64)
+        .bind(job.bytes as i64)
+        .bind(job.segments as i32)
+        .bind(job.mp4_bytes as i64)
+        .bind(serde_json::to_value(&gaps).map_err(ApiError::internal)?)
+        .bind(serde_json::to_value(&changes).map_err(ApiError::internal)?)
+        .bind(first_frame)
+        .bind(&job.error)
+        .bind(ended)
+        .bind(!kind.is_empty())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(ApiError::internal)?;
+        if let Some(row) = row
+            && !kind.is_empty()
+        {
+            let rec = from_row(&row).map_err(ApiError::internal)?;
+            publish(&mut tx, kind, &rec).await?;
+        }
+        tx.commit().await.map_err(ApiError::internal)?;
+        Ok(())
+    }
+
+    /// Brings every active recording in line with its event: the people on air follow the
+    /// stage, and a recording of an event that ended stops. Run on every stage or lifecycle
+    /// message and every few seconds (so a missed message only delays the change).
+    pub async fn reconcile(&self, only_event: Option<Uuid>) {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {COLUMNS} FROM recordings WHERE state = 'recording' AND deleted_at IS NULL AND ($1::uuid IS NULL OR event_id = $1)"
+        )))
+        .bind(only_event)
+        .fetch_all(&self.pool)
+        .await;
+        let Ok(rows) = rows else { return };
+        for row in rows {
+            let Ok(rec) = from_row(&row) else { continue };
+            let Ok(e) = self.event(rec.event_id).await else { continue };
+            if e.status != EventStatus::Live as i32 {
+                tracing::info!(recording = %rec.id, "the event is over: stopping its recording");
+                if let Err(err) = self.stop_job(rec).await {
+                    tracing::warn!(error = %err.message, "cannot stop a recording of an ended event");
+                }
+                continue;
+            }
+            let Ok(on_air) = self.on_air(rec.event_id, e.host_id).await else { continue };
+            let current = self.clients.egress.clone().get_job(egress_pb::GetJobRequest { job_id: rec.id.to_string() }).await;
+            let differs = match &current {
+                Ok(job) => {
+                    let mut have: Vec<&str> = job.get_ref().inputs.iter().map(|i| i.user_id.as_str()).collect();
+                    let mut want: Vec<&str> = on_air.iter().map(|p| p.user_id.as_str()).collect();
+                    have.sort_unstable();
+                    want.sort_unstable();
+                    have != want
+                }
+                Err(_) => false,
+            };
+            if differs {
+                let update = egress_pb::UpdateJobRequest { job_id: rec.id.to_string(), layout: String::new(), set_on_air: true, on_air };
+                if let Err(s) = self.clients.egress.clone().update_job(update).await {
+                    tracing::warn!(recording = %rec.id, error = %s, "cannot update who is on air in the recording");
+                }
+            }
+        }
+    }
+}
+
+async fn publish(tx: &mut sqlx::PgConnection, kind: &str, rec: &Recording) -> Result<(), ApiError> {
+    let msg = pb::RecordingChanged { kind: kind.to_owned(), recording: Some(rec.to_proto()) };
+    stagecast_bus::outbox::enqueue(tx, &subject(rec.event_id), &msg).await.map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// How often active recordings are reconciled with their events without a message.
+pub const RECONCILE_EVERY: Duration = Duration::from_secs(5);

@@ -1,0 +1,74 @@
+//! Wiring: the database (schema `recording`), the outbox relay, the clients, the bus followers and
+//! the gRPC server.
+use std::{future::Future, time::Duration};
+
+use anyhow::Context;
+use async_nats::jetstream;
+use stagecast_bus::{outbox::Relay, stream};
+use stagecast_proto::recording::v1::recording_service_server::{self, RecordingServiceServer};
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use tonic::service::Routes;
+
+use crate::{MIGRATOR, clients::Clients, config::Config, grpc::RecordingApi, service::Recordings};
+
+pub const SERVICE_NAME: &str = recording_service_server::SERVICE_NAME;
+pub const DB_SCHEMA: &str = "recording";
+pub const RELAY_DRAIN: Duration = Duration::from_secs(5);
+
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    recordings: Recordings,
+    nats: async_nats::Client,
+    stop_background: watch::Sender<bool>,
+    relay: JoinHandle<()>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (RECORDING_GRPC_ADDR)", config.grpc_addr))?;
+        let port = listener.local_addr().context("listener has no local address")?.port();
+        let pool = stagecast_kit::db::connect(config.database_url.expose(), DB_SCHEMA, &MIGRATOR, 10)
+            .await
+            .context("cannot connect to Postgres or migrate the recording schema (DATABASE_URL)")?;
+        let nats = stream::connect(&config.nats_url, "stagecast-recording")
+            .await
+            .with_context(|| format!("cannot connect to NATS at {} (NATS_URL)", config.nats_url))?;
+        let js = jetstream::new(nats.clone());
+        if let Err(e) = stream::ensure_stream(&js).await {
+            tracing::warn!(error = %e, "cannot ensure the JetStream stream yet; the outbox keeps messages until it can publish");
+        }
+        let (stop_background, stopped) = watch::channel(false);
+        let relay = Relay::new(pool.clone(), js, "recording");
+        let relay = tokio::spawn(relay.run(
+            async move {
+                let mut stopped = stopped;
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+            RELAY_DRAIN,
+        ));
+        let bucket = stagecast_storage::Bucket::new(config.s3.clone()).context("S3 configuration")?;
+        let clients = Clients::connect(&config.events_grpc_url, &config.auth_grpc_url, &config.egress_grpc_url, bucket)?;
+        Ok(Self { listener, port, recordings: Recordings::new(pool, clients), nats, stop_background, relay })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let jobs = tokio::spawn(crate::follow::jobs(self.nats.clone(), self.recordings.clone()));
+        let events = tokio::spawn(crate::follow::events(self.nats.clone(), self.recordings.clone()));
+        let routes = Routes::new(RecordingServiceServer::new(RecordingApi::new(self.recordings)));
+        let served = stagecast_kit::grpc::serve(self.listener, routes, &[SERVICE_NAME], shutdown).await;
+        jobs.abort();
+        events.abort();
+        let _ = self.stop_background.send(true);
+        if let Err(e) = self.relay.await {
+            tracing::error!(error = %e, "outbox relay task failed");
+        }
+        served.context("gRPC server failed")
+    }
+}
