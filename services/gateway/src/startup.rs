@@ -44,7 +44,7 @@ fn channel(url: &str) -> anyhow::Result<Channel> {
 
 /// The avatar bucket, if S3 credentials are configured. The bucket is created on first use, so
 /// the gateway starts (and serves everything else) while the store is down.
-fn avatar_store(config: &Config) -> anyhow::Result<Option<Arc<AvatarStore>>> {
+fn avatar_store(config: &Config) -> anyhow::Result<Option<(Arc<AvatarStore>, stagecast_storage::Bucket)>> {
     let s3 = &config.s3;
     let (Some(access_key), Some(secret_key)) = (&s3.access_key, &s3.secret_key) else {
         tracing::warn!("S3_ACCESS_KEY / S3_SECRET_KEY not set: avatar uploads are unavailable");
@@ -58,7 +58,7 @@ fn avatar_store(config: &Config) -> anyhow::Result<Option<Arc<AvatarStore>>> {
         bucket: s3.bucket.clone(),
     })
     .context("S3_ENDPOINT / S3_BUCKET")?;
-    Ok(Some(Arc::new(AvatarStore::new(bucket))))
+    Ok(Some((Arc::new(AvatarStore::new(bucket.clone())), bucket)))
 }
 
 impl Application {
@@ -72,7 +72,14 @@ impl Application {
             }
             config.public_url = Some(format!("http://{local}"));
         }
-        let avatars = avatar_store(&config)?;
+        let (avatars, bucket) = match avatar_store(&config)? {
+            Some((a, b)) => (Some(a), Some(b)),
+            None => (None, None),
+        };
+        let recording = stagecast_proto::recording::v1::recording_service_client::RecordingServiceClient::with_interceptor(
+            channel(&config.recording_grpc_url).context("RECORDING_GRPC_URL")?,
+            PropagateTrace,
+        );
         let auth_channel = channel(&config.auth_grpc_url).context("AUTH_GRPC_URL")?;
         let events_channel = channel(&config.events_grpc_url).context("EVENTS_GRPC_URL")?;
         let auth = AuthServiceClient::with_interceptor(auth_channel.clone(), PropagateTrace);
@@ -106,6 +113,8 @@ impl Application {
             metrics: Arc::new(observe::Metrics::new()),
             config: Arc::new(config.clone()),
             avatars,
+            bucket,
+            recording,
         };
         let router = routes::router(state.clone())
             .layer(axum::middleware::from_fn_with_state(state.clone(), observe::middleware))

@@ -7,6 +7,7 @@ use stagecast_proto::{
     chat::v1::chat_service_client::ChatServiceClient,
     events::v1::{events_service_client::EventsServiceClient, stage_service_client::StageServiceClient},
     media::v1::media_service_client::MediaServiceClient,
+    recording::v1::recording_service_client::RecordingServiceClient,
 };
 use stagecast_telemetry::grpc::PropagateTrace;
 use tonic::{service::interceptor::InterceptedService, transport::Channel};
@@ -42,4 +43,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Uploaded avatars; `None` when S3 is not configured.
     pub avatars: Option<Arc<AvatarStore>>,
+    /// Recordings, served from the store; `None` when S3 is not configured.
+    pub bucket: Option<stagecast_storage::Bucket>,
+    pub recording: RecordingServiceClient<Grpc>,
 }

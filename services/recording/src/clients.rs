@@ -31,7 +31,12 @@ pub fn channel(url: &str) -> anyhow::Result<Channel> {
 }
 
 impl Clients {
-    pub fn connect(events_url: &str, auth_url: &str, egress_url: &str, bucket: stagecast_storage::Bucket) -> anyhow::Result<Self> {
+    pub fn connect(
+        events_url: &str,
+        auth_url: &str,
+        egress_url: &str,
+        bucket: stagecast_storage::Bucket,
+    ) -> anyhow::Result<Self> {
         let events = channel(events_url)?;
         Ok(Self {
             events: EventsServiceClient::with_interceptor(events.clone(), PropagateTrace),

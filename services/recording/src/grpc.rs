@@ -36,7 +36,10 @@ impl RecordingService for RecordingApi {
         Ok(Response::new(self.recordings.get(&r.recording_id, &r.actor_id).await?.to_proto()))
     }
 
-    async fn list_recordings(&self, req: Request<pb::ListRecordingsRequest>) -> Result<Response<pb::ListRecordingsResponse>, Status> {
+    async fn list_recordings(
+        &self,
+        req: Request<pb::ListRecordingsRequest>,
+    ) -> Result<Response<pb::ListRecordingsResponse>, Status> {
         let r = req.into_inner();
         let recordings = self.recordings.list(&r.event_id, &r.actor_id).await?.iter().map(|r| r.to_proto()).collect();
         Ok(Response::new(pb::ListRecordingsResponse { recordings }))

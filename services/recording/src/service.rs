@@ -114,8 +114,16 @@ impl Recording {
             ended_at: self.ended_at.map(ts),
             duration_ms: self.duration_ms.max(0) as u64,
             size_bytes: (self.size_bytes + self.mp4_bytes).max(0) as u64,
-            gaps: self.gaps.iter().map(|g| pb::Gap { at_ms: g.at_ms, duration_ms: g.duration_ms, reason: g.reason.clone() }).collect(),
-            layout_changes: self.layout_changes.iter().map(|c| pb::LayoutChange { at_ms: c.at_ms, layout: c.layout.clone() }).collect(),
+            gaps: self
+                .gaps
+                .iter()
+                .map(|g| pb::Gap { at_ms: g.at_ms, duration_ms: g.duration_ms, reason: g.reason.clone() })
+                .collect(),
+            layout_changes: self
+                .layout_changes
+                .iter()
+                .map(|c| pb::LayoutChange { at_ms: c.at_ms, layout: c.layout.clone() })
+                .collect(),
             error: self.error.clone(),
             key_prefix: self.key_prefix.clone(),
             first_frame_at: self.first_frame_at.map(ts),
@@ -217,10 +225,11 @@ impl Recordings {
         members.sort_by_key(|m| rank(&m.role));
         let mut out = Vec::with_capacity(members.len());
         for m in members {
-            let name = match self.clients.auth.clone().get_profile(auth_pb::GetProfileRequest { user_id: m.user_id.clone() }).await {
-                Ok(p) => p.into_inner().display_name,
-                Err(_) => String::new(),
-            };
+            let name =
+                match self.clients.auth.clone().get_profile(auth_pb::GetProfileRequest { user_id: m.user_id.clone() }).await {
+                    Ok(p) => p.into_inner().display_name,
+                    Err(_) => String::new(),
+                };
             out.push(egress_pb::OnAir { user_id: m.user_id, name: if name.is_empty() { "Guest".into() } else { name } });
         }
         Ok(out)
@@ -250,7 +259,11 @@ impl Recordings {
         let e = self.event(event_id).await?;
         Self::staff(&e, actor)?;
         if e.status != EventStatus::Live as i32 {
-            return Err(ApiError::new(ErrorKind::FailedPrecondition, "event_not_live", "go live first: only a live event can be recorded"));
+            return Err(ApiError::new(
+                ErrorKind::FailedPrecondition,
+                "event_not_live",
+                "go live first: only a live event can be recorded",
+            ));
         }
         let id = Uuid::now_v7();
         let key_prefix = format!("recordings/{id}/");
@@ -274,27 +287,30 @@ impl Recordings {
         .await;
         if let Err(err) = inserted {
             if stagecast_kit::db::is_unique_violation(&err, Some("recordings_one_active_per_event")) {
-                return Err(ApiError::new(ErrorKind::Conflict, "recording_already_running", "this event is being recorded already; stop that recording first"));
+                return Err(ApiError::new(
+                    ErrorKind::Conflict,
+                    "recording_already_running",
+                    "this event is being recorded already; stop that recording first",
+                ));
             }
             return Err(ApiError::internal(err));
         }
         let on_air = self.on_air(event_id, e.host_id).await;
         let started = match on_air {
-            Ok(on_air) => {
-                self.clients
-                    .egress
-                    .clone()
-                    .start_job(egress_pb::StartJobRequest {
-                        job_id: id.to_string(),
-                        room: event_id.to_string(),
-                        layout: layout.into(),
-                        quality: quality.into(),
-                        key_prefix,
-                        on_air,
-                    })
-                    .await
-                    .map_err(|s| ApiError::from_status(&s))
-            }
+            Ok(on_air) => self
+                .clients
+                .egress
+                .clone()
+                .start_job(egress_pb::StartJobRequest {
+                    job_id: id.to_string(),
+                    room: event_id.to_string(),
+                    layout: layout.into(),
+                    quality: quality.into(),
+                    key_prefix,
+                    on_air,
+                })
+                .await
+                .map_err(|s| ApiError::from_status(&s)),
             Err(e) => Err(e),
         };
         match started {
@@ -308,12 +324,24 @@ impl Recordings {
     }
 
     /// Sets the state (and whatever `extra` adds to the UPDATE) and writes the bus message.
-    async fn transition(&self, id: Uuid, state: &str, kind: &str, extra: impl FnOnce(&mut String)) -> Result<Recording, ApiError> {
+    async fn transition(
+        &self,
+        id: Uuid,
+        state: &str,
+        kind: &str,
+        extra: impl FnOnce(&mut String),
+    ) -> Result<Recording, ApiError> {
         let mut sql_text = String::from("UPDATE recordings SET state = $2, updated_at = now()");
         extra(&mut sql_text);
         sql_text.push_str(&format!(" WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"));
         let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
-        let row = sqlx::query(sql(sql_text)).bind(id).bind(state).fetch_optional(&mut *tx).await.map_err(ApiError::internal)?.ok_or_else(not_found)?;
+        let row = sqlx::query(sql(sql_text))
+            .bind(id)
+            .bind(state)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(not_found)?;
         let rec = from_row(&row).map_err(ApiError::internal)?;
         publish(&mut tx, kind, &rec).await?;
         tx.commit().await.map_err(ApiError::internal)?;
@@ -358,11 +386,17 @@ impl Recordings {
             .clients
             .egress
             .clone()
-            .update_job(egress_pb::UpdateJobRequest { job_id: id.to_string(), layout: layout.into(), set_on_air: false, on_air: vec![] })
+            .update_job(egress_pb::UpdateJobRequest {
+                job_id: id.to_string(),
+                layout: layout.into(),
+                set_on_air: false,
+                on_air: vec![],
+            })
             .await
             .map_err(|s| ApiError::from_status(&s))?
             .into_inner();
-        let changes: Vec<LayoutChange> = job.layout_changes.into_iter().map(|c| LayoutChange { at_ms: c.at_ms, layout: c.layout }).collect();
+        let changes: Vec<LayoutChange> =
+            job.layout_changes.into_iter().map(|c| LayoutChange { at_ms: c.at_ms, layout: c.layout }).collect();
         let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
         let row = sqlx::query(sql(format!(
             "UPDATE recordings SET layout = $2, layout_changes = $3, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
@@ -442,7 +476,11 @@ impl Recordings {
             return Err(ApiError::forbidden("host_only", "only the event's host can delete its recordings"));
         }
         if ACTIVE.contains(&rec.state.as_str()) {
-            return Err(ApiError::new(ErrorKind::FailedPrecondition, "recording_running", "stop the recording before deleting it"));
+            return Err(ApiError::new(
+                ErrorKind::FailedPrecondition,
+                "recording_running",
+                "stop the recording before deleting it",
+            ));
         }
         // Objects first: a failure leaves the row, so the delete can be retried.
         self.clients.bucket.delete_prefix(&rec.key_prefix).await.map_err(|e| {
@@ -450,11 +488,13 @@ impl Recordings {
             ApiError::new(ErrorKind::Unavailable, "storage_unavailable", "the object store did not answer; try again")
         })?;
         let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
-        let row = sqlx::query(sql(format!("UPDATE recordings SET deleted_at = now(), updated_at = now() WHERE id = $1 RETURNING {COLUMNS}")))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
+        let row = sqlx::query(sql(format!(
+            "UPDATE recordings SET deleted_at = now(), updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
+        )))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(ApiError::internal)?;
         let rec = from_row(&row).map_err(ApiError::internal)?;
         publish(&mut tx, "deleted", &rec).await?;
         tx.commit().await.map_err(ApiError::internal)?;
@@ -476,8 +516,10 @@ impl Recordings {
             "failed" => "failed",
             _ => return Ok(()),
         };
-        let gaps: Vec<Gap> = job.gaps.iter().map(|g| Gap { at_ms: g.at_ms, duration_ms: g.duration_ms, reason: g.reason.clone() }).collect();
-        let changes: Vec<LayoutChange> = job.layout_changes.iter().map(|c| LayoutChange { at_ms: c.at_ms, layout: c.layout.clone() }).collect();
+        let gaps: Vec<Gap> =
+            job.gaps.iter().map(|g| Gap { at_ms: g.at_ms, duration_ms: g.duration_ms, reason: g.reason.clone() }).collect();
+        let changes: Vec<LayoutChange> =
+            job.layout_changes.iter().map(|c| LayoutChange { at_ms: c.at_ms, layout: c.layout.clone() }).collect();
         let first_frame = (job.first_frame_at_ms > 0).then(|| DateTime::from_timestamp_millis(job.first_frame_at_ms)).flatten();
         let kind = if state != rec.state {
             match state {
@@ -561,7 +603,8 @@ impl Recordings {
                 Err(_) => false,
             };
             if differs {
-                let update = egress_pb::UpdateJobRequest { job_id: rec.id.to_string(), layout: String::new(), set_on_air: true, on_air };
+                let update =
+                    egress_pb::UpdateJobRequest { job_id: rec.id.to_string(), layout: String::new(), set_on_air: true, on_air };
                 if let Err(s) = self.clients.egress.clone().update_job(update).await {
                     tracing::warn!(recording = %rec.id, error = %s, "cannot update who is on air in the recording");
                 }

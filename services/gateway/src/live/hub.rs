@@ -55,6 +55,11 @@ pub fn event_subject(event: &str) -> String {
     format!("stagecast.events.v1.event.{event}.>")
 }
 
+/// The event's recordings: state and layout changes become `recording` frames.
+pub fn recording_subject(event: &str) -> String {
+    format!("stagecast.recording.v1.event.{event}.>")
+}
+
 pub fn presence_subject(event: &str) -> String {
     format!("stagecast.chat.v1.room.{event}.presence")
 }
@@ -208,8 +213,9 @@ impl Hub {
             None => {
                 let room = self.nats.subscribe(room_subject(event)).await?;
                 let lifecycle = self.nats.subscribe(event_subject(event)).await?;
+                let recordings = self.nats.subscribe(recording_subject(event)).await?;
                 self.nats.flush().await?;
-                let sub = futures::stream::select(room, lifecycle);
+                let sub = futures::stream::select(futures::stream::select(room, lifecycle), recordings);
                 let mut rooms = self.lock();
                 match rooms.get_mut(event) {
                     // Another socket created the room while we subscribed: use theirs.
@@ -437,6 +443,13 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
             };
             let change = crate::routes::stage::change(c);
             return vec![RoomEvent { json: frame(&ServerMessage::Stage { change }), close_user, close_all: None }];
+        }
+    } else if env.type_name == stagecast_proto::recording::v1::RecordingChanged::full_name() {
+        if let Ok(c) = env.open::<stagecast_proto::recording::v1::RecordingChanged>()
+            && let Some(r) = c.recording
+        {
+            let recording = crate::routes::recordings::recording(r);
+            return vec![plain(frame(&ServerMessage::Recording { recording }))];
         }
     } else if let Some((change, event)) = lifecycle(env) {
         let event = crate::routes::events::event(event);

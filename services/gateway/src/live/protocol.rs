@@ -123,6 +123,9 @@ pub enum ServerMessage<'a> {
     /// Something changed on the event's stage (a hand, an invitation, a role, a kick or ban).
     #[serde(rename = "stage")]
     Stage { change: crate::routes::stage::StageChange },
+    /// A recording of the event changed state or layout (the REST recording object).
+    #[serde(rename = "recording")]
+    Recording { recording: crate::routes::recordings::Recording },
 }
 
 impl ServerMessage<'_> {

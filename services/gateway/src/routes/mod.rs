@@ -9,6 +9,7 @@ pub mod avatars;
 pub mod chat;
 pub mod events;
 pub mod media;
+pub mod recordings;
 pub mod stage;
 pub mod system;
 
@@ -20,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .merge(media::router())
         .merge(stage::router())
         .merge(chat::router())
+        .merge(recordings::router())
         .merge(system::api_router())
         .fallback(crate::problem::route_not_found);
     let router = Router::new().nest("/api/v1", api).merge(system::router());

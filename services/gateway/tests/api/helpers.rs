@@ -11,6 +11,8 @@ pub struct TestApp {
     pub http: Client,
     /// The seed the auth service signs with, so tests can mint expired or foreign tokens.
     pub seed: [u8; 32],
+    /// The bucket recordings and avatars are stored in.
+    pub storage: stagecast_storage::Config,
     _stops: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -138,6 +140,50 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
         bucket: format!("gwtest-{}", uuid::Uuid::new_v4().simple()),
         region: "us-east-1".to_owned(),
     };
+    // Recording: an egress worker (with no SFU taps: nobody publishes here, tiles show
+    // initials) and the recording service, on the gateway's bucket.
+    let storage = stagecast_storage::Config {
+        endpoint: Some(s3.endpoint.clone()),
+        region: s3.region.clone(),
+        access_key: stagecast_testkit::s3().access_key,
+        secret_key: stagecast_testkit::s3().secret_key,
+        bucket: s3.bucket.clone(),
+    };
+    let spool = std::env::temp_dir().join(format!("gwtest-egress-{}", uuid::Uuid::new_v4().simple()));
+    let egress = stagecast_egress::startup::Application::build(stagecast_egress::config::Config {
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        rtp_ip: "127.0.0.1".parse().unwrap(),
+        spool_dir: spool,
+        spool_limit_mb: 512,
+        cpu_budget: 2.0,
+        media_grpc_url: format!("http://127.0.0.1:{media_grpc_port}"),
+        media_control_secret: Some(control_secret.parse().unwrap()),
+        nats_url: nats.clone(),
+        s3: storage.clone(),
+    })
+    .await
+    .unwrap();
+    let egress_port = egress.grpc_port();
+    let (tx, stop) = stopper();
+    stops.push(tx);
+    tokio::spawn(egress.run_until(stop));
+    let recording = stagecast_recording::startup::Application::build(stagecast_recording::config::Config {
+        database_url: db.parse().unwrap(),
+        nats_url: nats.clone(),
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        events_grpc_url: format!("http://127.0.0.1:{events_port}"),
+        auth_grpc_url: format!("http://127.0.0.1:{auth_port}"),
+        egress_grpc_url: format!("http://127.0.0.1:{egress_port}"),
+        s3: storage.clone(),
+    })
+    .await
+    .unwrap();
+    let recording_port = recording.port();
+    let (tx, stop) = stopper();
+    stops.push(tx);
+    tokio::spawn(recording.run_until(stop));
+
     let mut bases = Vec::new();
     for _ in 0..2 {
         let gateway = stagecast_gateway::startup::Application::build(stagecast_gateway::config::Config {
@@ -145,6 +191,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
             auth_grpc_url: format!("http://127.0.0.1:{auth_port}"),
             events_grpc_url: format!("http://127.0.0.1:{events_port}"),
             chat_grpc_url: format!("http://127.0.0.1:{chat_port}"),
+            recording_grpc_url: format!("http://127.0.0.1:{recording_port}"),
             redis_url: stagecast_testkit::redis_url(),
             nats_url: nats.clone(),
             signup_limit_per_hour: 1000,
@@ -167,7 +214,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
     }
     let base2 = bases.pop().unwrap();
     let base = bases.pop().unwrap();
-    TestApp { base, base2, http: Client::new(), seed, _stops: stops }
+    TestApp { base, base2, http: Client::new(), seed, storage, _stops: stops }
 }
 
 pub fn unique_email() -> String {

@@ -7,5 +7,6 @@ mod chat;
 mod events;
 mod helpers;
 mod media;
+mod recordings;
 mod stage;
 mod system;
