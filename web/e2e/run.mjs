@@ -688,6 +688,16 @@ async function main() {
     const fromViewer = `hello from the viewer ${RUN}`;
     const fromHost = `welcome, says the host ${RUN}`;
 
+    if (MEDIA) {
+      await step('the host starts recording; the studio shows it running with the time', async () => {
+        await host.getByTestId('record-toggle').click();
+        await host.locator('[data-testid="record-state"][data-state="recording"]').waitFor({ timeout: STEP_MS * 2 });
+        const first = await host.getByTestId('record-elapsed').textContent();
+        await host.waitForFunction((t) => document.querySelector('[data-testid="record-elapsed"]')?.textContent !== t, first, { timeout: STEP_MS });
+        await screenshot(host, 'studio-recording');
+      });
+    }
+
     await step('viewer and host chat; each sees the other', async () => {
       await say(viewer, fromViewer);
       await delivered(host, fromViewer).waitFor();
@@ -696,6 +706,69 @@ async function main() {
       check((await delivered(viewer, fromViewer).count()) === 1, 'the viewer sees their own message exactly once');
       await screenshot(viewer, 'viewer-chat');
     });
+
+    if (MEDIA) {
+      await step('the host switches the recording’s layout, stops it, and it becomes ready', async () => {
+        await host.getByTestId('layout-switcher').selectOption('speaker');
+        await host.waitForFunction(() => document.querySelector('[data-testid="layout-switcher"]')?.value === 'speaker', null, { timeout: STEP_MS });
+        // A few seconds on the new layout, measured by the studio's own clock.
+        await host.waitForFunction(() => {
+          const t = document.querySelector('[data-testid="record-elapsed"]')?.textContent ?? '';
+          const [m, s] = t.split(':').map(Number);
+          return m * 60 + s >= 8;
+        }, null, { timeout: STEP_MS * 2 });
+        await host.getByTestId('record-toggle').click();
+        await host.locator('[data-testid="record-state"][data-state="ready"]').waitFor({ timeout: STEP_MS * 4 });
+        await screenshot(host, 'studio-recording-ready');
+      });
+
+      await step('the viewer plays the recording in the player with the chat replay in step', async () => {
+        await viewer.goto(`/events/${eventId}`);
+        const card = viewer.locator('[data-testid="recording-card"][data-state="ready"]').first();
+        await card.waitFor({ timeout: STEP_MS * 2 });
+        await card.getByRole('link').click();
+        const video = viewer.getByTestId('recording-player');
+        await video.waitFor();
+        await viewer.waitForFunction(() => {
+          const v = document.querySelector('[data-testid="recording-player"]');
+          return v && v.readyState >= 2 && v.duration > 4;
+        }, null, { timeout: STEP_MS * 2 });
+        await viewer.evaluate(() => {
+          const v = document.querySelector('[data-testid="recording-player"]');
+          v.muted = true;
+          return v.play();
+        });
+        const t0 = await viewer.evaluate(() => document.querySelector('[data-testid="recording-player"]').currentTime);
+        await viewer.waitForFunction((t) => document.querySelector('[data-testid="recording-player"]').currentTime > t + 1, t0, { timeout: STEP_MS });
+        // Seeking to the end shows the chat said while recording, at its moments.
+        await viewer.evaluate(() => {
+          const v = document.querySelector('[data-testid="recording-player"]');
+          v.currentTime = v.duration - 0.2;
+        });
+        const said = viewer.getByTestId('replay-message').filter({ hasText: fromViewer });
+        await said.waitFor();
+        const offset = Number(await said.getAttribute('data-offset-ms'));
+        const duration = await viewer.evaluate(() => document.querySelector('[data-testid="recording-player"]').duration);
+        check(offset > 0 && offset < duration * 1000, `the viewer’s message sits inside the recording (${offset} ms of ${duration} s)`);
+        // Back to the start: a message said later is not shown yet.
+        await viewer.evaluate(() => { document.querySelector('[data-testid="recording-player"]').currentTime = 0; });
+        await said.waitFor({ state: 'detached' });
+        await viewer.getByTestId('download-mp4').waitFor();
+        check((await viewer.getByTestId('delete-recording').count()) === 0, 'a viewer gets no Delete button');
+        await screenshot(viewer, 'recording-player');
+        // Back to the live event for the steps that follow.
+        await viewer.goto(`/events/${eventId}`);
+        await chatReady(viewer);
+      });
+
+      await step('the host finds it in the Recordings library', async () => {
+        await host.goto('/recordings');
+        await host.locator('[data-testid="recording-card"][data-state="ready"]').filter({ hasText: title }).first().waitFor();
+        await screenshot(host, 'recordings-library');
+        await host.goto(`/events/${eventId}/studio`);
+        await chatReady(host);
+      });
+    }
 
     await step('host deletes the viewer’s message; it disappears for the viewer', async () => {
       await moderate(host, fromViewer, 'Delete');

@@ -180,6 +180,8 @@ pub struct Platform {
     /// The SFU's control API, and the secret it admits callers by (the gateways present it).
     pub media_grpc_url: String,
     pub media_control_secret: String,
+    pub egress: Service,
+    pub recording: Service,
     pub gateway: Service,
     /// A second gateway replica behind the same services, for scale-out tests.
     pub gateway2: Service,
@@ -238,12 +240,39 @@ impl Platform {
         );
         let s3 = stagecast_testkit::s3();
         let s3_bucket = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+        // Recording: an egress worker tapping this SFU, and the recording service.
+        let (egress_port, egress_grpc_port, recording_port) = (free_port(), free_port(), free_port());
+        let storage_env = [
+            ("S3_ENDPOINT", s3.endpoint.clone()),
+            ("S3_ACCESS_KEY", s3.access_key.clone()),
+            ("S3_SECRET_KEY", s3.secret_key.clone()),
+            ("S3_BUCKET", s3_bucket.clone()),
+        ];
+        let mut egress_env = vec![
+            ("EGRESS_HTTP_ADDR", format!("127.0.0.1:{egress_port}")),
+            ("EGRESS_GRPC_ADDR", format!("127.0.0.1:{egress_grpc_port}")),
+            ("EGRESS_SPOOL_DIR", dir.path().join("egress-spool").display().to_string()),
+            ("EGRESS_CPU_BUDGET", "2".to_owned()),
+            ("MEDIA_GRPC_URL", format!("http://127.0.0.1:{media_grpc_port}")),
+            ("MEDIA_CONTROL_SECRET", media_control_secret.clone()),
+        ];
+        egress_env.extend(storage_env.iter().cloned());
+        let egress = Service::new("egress", egress_port, common(&egress_env), dir.path());
+        let mut recording_env = vec![
+            ("RECORDING_GRPC_ADDR", format!("127.0.0.1:{recording_port}")),
+            ("EVENTS_GRPC_URL", format!("http://127.0.0.1:{events_port}")),
+            ("AUTH_GRPC_URL", format!("http://127.0.0.1:{auth_port}")),
+            ("EGRESS_GRPC_URL", format!("http://127.0.0.1:{egress_grpc_port}")),
+        ];
+        recording_env.extend(storage_env.iter().cloned());
+        let recording = Service::new("recording", recording_port, common(&recording_env), dir.path());
         let gateway_env = |port: u16| {
             common(&[
                 ("GATEWAY_ADDR", format!("127.0.0.1:{port}")),
                 ("AUTH_GRPC_URL", format!("http://127.0.0.1:{auth_port}")),
                 ("EVENTS_GRPC_URL", format!("http://127.0.0.1:{events_port}")),
                 ("CHAT_GRPC_URL", format!("http://127.0.0.1:{chat_port}")),
+                ("RECORDING_GRPC_URL", format!("http://127.0.0.1:{recording_port}")),
                 ("REDIS_URL", stagecast_testkit::redis_url()),
                 // Tests share one Redis and one client address; limits have their own tests.
                 ("SIGNUP_LIMIT_PER_HOUR", "100000".to_owned()),
@@ -264,8 +293,21 @@ impl Platform {
         let port = free_port();
         let gateway2 = Service::new_named("gateway", "gateway2", port, gateway_env(port), dir.path());
         let media_grpc_url = format!("http://127.0.0.1:{media_grpc_port}");
-        let p =
-            Self { dir, nats, auth, events, chat, media, media_grpc_url, media_control_secret, gateway, gateway2, database_url };
+        let p = Self {
+            dir,
+            nats,
+            auth,
+            events,
+            chat,
+            media,
+            egress,
+            recording,
+            media_grpc_url,
+            media_control_secret,
+            gateway,
+            gateway2,
+            database_url,
+        };
         p.wait_ready().await;
         p
     }
@@ -295,11 +337,13 @@ impl Platform {
 
     pub fn logs(&self) -> String {
         format!(
-            "--- auth\n{}\n--- events\n{}\n--- chat\n{}\n--- media\n{}\n--- gateway\n{}\n--- gateway2\n{}",
+            "--- auth\n{}\n--- events\n{}\n--- chat\n{}\n--- media\n{}\n--- egress\n{}\n--- recording\n{}\n--- gateway\n{}\n--- gateway2\n{}",
             self.auth.log(),
             self.events.log(),
             self.chat.log(),
             self.media.log(),
+            self.egress.log(),
+            self.recording.log(),
             self.gateway.log(),
             self.gateway2.log()
         )
