@@ -96,7 +96,7 @@ impl VideoCodec {
         }
     }
 
-    fn rtp_caps(self) -> gst::Caps {
+    pub fn rtp_caps(self) -> gst::Caps {
         let (name, pt) = match self {
             Self::Vp8 => ("VP8", 96),
             Self::H264 => ("H264", 102),
@@ -196,7 +196,11 @@ struct TilePads {
 struct Person {
     participant: Participant,
     ports: InputPorts,
+    /// Everything but the two video chains.
     elements: Vec<gst::Element>,
+    /// The camera's and the screen's RTP chains, rebuilt when the codec changes.
+    camera_chain: (VideoCodec, Vec<gst::Element>),
+    screen_chain: (VideoCodec, Vec<gst::Element>),
     vpads: Vec<gst::Pad>,
     apad: gst::Pad,
     person: TilePads,
@@ -305,12 +309,24 @@ impl Composite {
         let vparse = gst::ElementFactory::make("h264parse").property("config-interval", -1i32).build()?;
         let aq = gst::ElementFactory::make("queue").property("max-size-time", 2_000_000_000u64).build()?;
         let aparse = make("aacparse")?;
-        // The muxer is a live aggregator fed by splitmuxsink, which holds back a whole GOP (2 s)
-        // before releasing it: the buffers reach the muxer 2 s behind the clock, so with a
-        // smaller latency it times out at once, muxes video before the audio's caps arrive and
-        // fails ("could not create handler for stream"). 4 s covers the GOP with room to spare;
-        // it only bounds how long the muxer waits, it adds no delay when both streams are there.
-        let mux = gst::ElementFactory::make("mpegtsmux").property("latency", 4_000_000_000u64).build()?;
+        // The muxer must never mux one stream before the other has started. As a live
+        // aggregator it would: fed by splitmuxsink, which holds back a whole GOP, it times out
+        // and creates its streams before the audio's caps arrive ("could not create handler for
+        // stream"), more often the busier the machine. Its sink pads are told upstream is not
+        // live, so it waits for data on every pad instead of timing out: for files, exactly right
+        // (both streams never stop: black video and silence are always mixed in).
+        let mux = make("mpegtsmux")?;
+        mux.connect_pad_added(|_, pad| {
+            pad.add_probe(gst::PadProbeType::QUERY_UPSTREAM | gst::PadProbeType::PULL, |_, info| {
+                if let Some(gst::PadProbeData::Query(q)) = info.data.as_mut()
+                    && let gst::QueryViewMut::Latency(l) = q.view_mut()
+                {
+                    let (_, min, max) = l.result();
+                    l.set(false, min, max);
+                }
+                gst::PadProbeReturn::Ok
+            });
+        });
         let split = gst::ElementFactory::make("splitmuxsink")
             .property("muxer", &mux)
             .property("max-size-time", SEGMENT.as_nanos() as u64)
@@ -441,7 +457,9 @@ impl Composite {
     /// Takes a person off air; their tile goes at once.
     pub fn remove(&mut self, user_id: &str) -> bool {
         let Some(i) = self.people.iter().position(|p| p.participant.user_id == user_id) else { return false };
-        let p = self.people.remove(i);
+        let mut p = self.people.remove(i);
+        p.elements.extend(std::mem::take(&mut p.camera_chain.1));
+        p.elements.extend(std::mem::take(&mut p.screen_chain.1));
         for e in &p.elements {
             let _ = e.set_state(gst::State::Null);
         }
@@ -459,6 +477,44 @@ impl Composite {
         let _ = self.pipeline.remove_many(p.elements.iter());
         self.refresh();
         true
+    }
+
+    /// Switches a person's camera or screen input to `codec` (the SFU reports the codec of each
+    /// tap: VP8 from browsers, H.264 from OBS over WHIP). The input is rebuilt on the same UDP
+    /// port and compositor pad, so the tap and the tile stay as they are.
+    pub fn set_video_codec(&mut self, user_id: &str, kind: TileKind, codec: VideoCodec) -> anyhow::Result<()> {
+        let Some(i) = self.people.iter().position(|p| p.participant.user_id == user_id) else { return Ok(()) };
+        let (current, port, pad, seen) = {
+            let p = &self.people[i];
+            match kind {
+                TileKind::Person => (p.camera_chain.0, p.ports.camera, p.person.video.clone(), p.camera_seen.clone()),
+                TileKind::Screen => (p.screen_chain.0, p.ports.screen, p.screen.video.clone(), p.screen_seen.clone()),
+            }
+        };
+        if current == codec {
+            return Ok(());
+        }
+        let old = match kind {
+            TileKind::Person => std::mem::take(&mut self.people[i].camera_chain.1),
+            TileKind::Screen => std::mem::take(&mut self.people[i].screen_chain.1),
+        };
+        for e in &old {
+            let _ = e.set_state(gst::State::Null);
+        }
+        if let Some(peer) = pad.peer() {
+            let _ = peer.unlink(&pad);
+        }
+        let _ = self.pipeline.remove_many(old.iter());
+        let (src, _) = self.udp("rebuilt", codec.rtp_caps(), port)?;
+        let mut chain = Vec::new();
+        self.video_chain(&src, codec, &pad, &seen, &mut chain)?;
+        tracing::info!(user = user_id, ?kind, ?codec, port, "video input rebuilt for another codec");
+        let slot = match kind {
+            TileKind::Person => &mut self.people[i].camera_chain,
+            TileKind::Screen => &mut self.people[i].screen_chain,
+        };
+        *slot = (codec, chain);
+        Ok(())
     }
 
     /// Re-evaluates who shows, who speaks and where tiles go; queues the change to apply at the
@@ -635,8 +691,12 @@ impl Composite {
 
         let camera_seen = LastSeen::new();
         let screen_seen = LastSeen::new();
-        let (camera_port, camera_pad) = self.video_input(&format!("cam-{id}"), VideoCodec::Vp8, &camera_seen, &mut elements)?;
-        let (screen_port, screen_pad) = self.video_input(&format!("scr-{id}"), VideoCodec::Vp8, &screen_seen, &mut elements)?;
+        let mut camera_chain = Vec::new();
+        let mut screen_chain = Vec::new();
+        let (camera_port, camera_pad) =
+            self.video_input(&format!("cam-{id}"), VideoCodec::Vp8, &camera_seen, &mut camera_chain)?;
+        let (screen_port, screen_pad) =
+            self.video_input(&format!("scr-{id}"), VideoCodec::Vp8, &screen_seen, &mut screen_chain)?;
         vpads.push(camera_pad.clone());
         vpads.push(screen_pad.clone());
 
@@ -669,6 +729,8 @@ impl Composite {
             participant,
             ports: InputPorts { camera: camera_port, microphone, screen: screen_port },
             elements,
+            camera_chain: (VideoCodec::Vp8, camera_chain),
+            screen_chain: (VideoCodec::Vp8, screen_chain),
             vpads,
             apad,
             person: TilePads { ring: ring_pad, initials: Some(initials_pad), video: camera_pad, label: label_pad },

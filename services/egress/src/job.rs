@@ -24,8 +24,8 @@ use stagecast_storage::Bucket;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    composite::{self, Composite, InputPorts, Participant, Report},
-    layout::{LayoutKind, Quality},
+    composite::{self, Composite, InputPorts, Participant, Report, VideoCodec},
+    layout::{LayoutKind, Quality, TileKind},
     observe::Metrics,
     playlist::{Entry, Playlist, segment_name},
     sfu::Taps,
@@ -383,7 +383,11 @@ impl Job {
                         self.teardown_pipeline().await;
                         match self.finalize().await {
                             Ok(()) => {
-                                if self.m.state == JobState::Stopping {
+                                if self.m.state == JobState::Stopping && self.m.playlist.entries.is_empty() {
+                                    // Nothing to play is not a recording: say so.
+                                    self.m.state = JobState::Failed;
+                                    self.m.error = "nothing was recorded: the pipeline produced no segment".into();
+                                } else if self.m.state == JobState::Stopping {
                                     self.m.state = JobState::Finished;
                                 }
                                 self.m.finalized = true;
@@ -442,7 +446,21 @@ impl Job {
 
     async fn tap(&mut self, user_id: &str, ports: InputPorts) {
         match self.ctx.taps.start(&self.m.spec.room, user_id, ports).await {
-            Ok(ids) => self.m.taps.extend(ids),
+            Ok((ids, codecs)) => {
+                self.m.taps.extend(ids);
+                for (source, codec) in codecs {
+                    let kind = match source.as_str() {
+                        "camera" => TileKind::Person,
+                        "screen" => TileKind::Screen,
+                        _ => continue,
+                    };
+                    if let (Some(codec), Some(c)) = (VideoCodec::parse(&codec), self.composite.as_mut())
+                        && let Err(e) = c.set_video_codec(user_id, kind, codec)
+                    {
+                        tracing::warn!(job = %self.m.spec.job_id, user = user_id, error = %e, "cannot switch an input's codec");
+                    }
+                }
+            }
             Err(e) => {
                 // The person's tile shows their initials until a later update taps them again.
                 tracing::warn!(job = %self.m.spec.job_id, user = user_id, error = %e, "cannot tap a participant at the SFU");

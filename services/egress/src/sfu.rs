@@ -33,10 +33,17 @@ impl Taps {
         Ok(Self::new(Some(MediaServiceClient::with_interceptor(channel, control)), rtp_ip))
     }
 
-    /// Taps `user_id`'s three sources; returns the tap ids.
-    pub async fn start(&self, room: &str, user_id: &str, ports: InputPorts) -> Result<Vec<String>, tonic::Status> {
-        let Some(client) = &self.client else { return Ok(Vec::new()) };
+    /// Taps `user_id`'s three sources; returns the tap ids, and the video codecs the SFU
+    /// reports (`(source, codec)`, for sources already publishing).
+    pub async fn start(
+        &self,
+        room: &str,
+        user_id: &str,
+        ports: InputPorts,
+    ) -> Result<(Vec<String>, Vec<(String, String)>), tonic::Status> {
+        let Some(client) = &self.client else { return Ok((Vec::new(), Vec::new())) };
         let mut ids = Vec::new();
+        let mut codecs = Vec::new();
         for (source, port) in [("camera", ports.camera), ("microphone", ports.microphone), ("screen", ports.screen)] {
             let res = client
                 .clone()
@@ -47,9 +54,14 @@ impl Taps {
                     destination: SocketAddr::new(self.rtp_ip, port).to_string(),
                 })
                 .await?;
-            ids.extend(res.into_inner().streams.into_iter().map(|s| s.tap_id));
+            for s in res.into_inner().streams {
+                if !s.codec.is_empty() {
+                    codecs.push((s.source.clone(), s.codec.clone()));
+                }
+                ids.push(s.tap_id);
+            }
         }
-        Ok(ids)
+        Ok((ids, codecs))
     }
 
     pub async fn stop_all(&self, ids: &[String]) {

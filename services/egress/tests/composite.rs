@@ -65,6 +65,35 @@ impl Run {
     }
 }
 
+fn is_red((r, g, b): (u8, u8, u8)) -> bool {
+    r > 180 && g < 70 && b < 70
+}
+
+fn is_blue((r, g, b): (u8, u8, u8)) -> bool {
+    b > 180 && r < 70 && g < 70
+}
+
+fn is_black((r, g, b): (u8, u8, u8)) -> bool {
+    r < 40 && g < 40 && b < 40
+}
+
+impl Run {
+    /// Takes the frame of each new segment until `ok` holds: the pipeline may run behind the
+    /// wall clock on a loaded machine, so a change shows up some segments later.
+    fn frame_until(&mut self, what: &str, mut ok: impl FnMut(&Self, &[u8]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let n = self.segments.len();
+            self.pump(Duration::from_secs(20), |r| r.segments.len() > n);
+            let frame = last_frame(&self.segments.last().expect("a segment").1, (1280, 720));
+            if ok(self, &frame) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never saw {what} in the recording");
+        }
+    }
+}
+
 fn ffprobe(path: &Path) -> String {
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate,channels", "-of", "compact"])
@@ -124,52 +153,43 @@ fn two_publishers_compose_into_h264_and_aac_segments_with_each_tile_in_its_place
     let red_tile = tiles.iter().find(|t| t.0.user_id == "u-red").expect("red tile").1;
     let blue_tile = tiles.iter().find(|t| t.0.user_id == "u-blue").expect("blue tile").1;
     assert!(red_tile.x < blue_tile.x, "stage order: red left of blue");
-    let first_after = run.segments.len();
-    run.pump(Duration::from_secs(10), |r| r.segments.len() > first_after);
-    let (_, seg, _) = run.segments.last().expect("a segment").clone();
-    let frame = last_frame(&seg, (1280, 720));
-    let (cx, cy) = (red_tile.x + red_tile.w / 2, red_tile.y + red_tile.h / 2);
-    let (r, g, b) = pixel(&frame, 1280, cx, cy);
-    assert!(r > 180 && g < 70 && b < 70, "the red camera shows in its tile: {:?}", (r, g, b));
-    let (r, g, b) = pixel(&frame, 1280, blue_tile.x + blue_tile.w / 2, blue_tile.y + blue_tile.h / 2);
-    assert!(b > 180 && r < 70 && g < 70, "the blue camera shows in its tile: {:?}", (r, g, b));
-    let (r, g, b) = pixel(&frame, 1280, 640, 20);
-    assert!(r < 40 && g < 40 && b < 40, "the background between tiles is black: {:?}", (r, g, b));
+    run.frame_until("both cameras in their tiles on black", |_, f| {
+        is_red(pixel(f, 1280, red_tile.x + red_tile.w / 2, red_tile.y + red_tile.h / 2))
+            && is_blue(pixel(f, 1280, blue_tile.x + blue_tile.w / 2, blue_tile.y + blue_tile.h / 2))
+            && is_black(pixel(f, 1280, 640, 20))
+    });
 
     // Red is the one talking: the speaker layout makes red large.
     run.composite.set_layout(LayoutKind::Speaker);
     assert_eq!(run.composite.active_speaker(), Some("u-red"));
-    let n = run.segments.len();
-    run.pump(Duration::from_secs(10), |r| r.segments.len() >= n + 2);
     let tiles = run.composite.tiles();
-    let big = tiles.iter().max_by_key(|t| t.1.w).expect("tiles");
+    let big = tiles.iter().max_by_key(|t| t.1.w).expect("tiles").clone();
     assert_eq!(big.0.user_id, "u-red");
-    let frame = last_frame(&run.segments.last().expect("segment").1, (1280, 720));
-    let (r, g, b) = pixel(&frame, 1280, big.1.x + big.1.w / 4, big.1.y + big.1.h / 4);
-    assert!(r > 180 && g < 70 && b < 70, "the speaker's camera fills the large tile: {:?}", (r, g, b));
+    assert!(big.1.w > 3 * tiles.iter().map(|t| t.1.w).min().unwrap_or(0));
+    run.frame_until("the speaker's camera filling the large tile", |_, f| {
+        is_red(pixel(f, 1280, big.1.x + big.1.w / 4, big.1.y + big.1.h / 4))
+    });
 
     // Blue shares a screen: in the screen layout it is large, cameras beside it.
     run.composite.set_layout(LayoutKind::Screen);
     let _s = screen_publisher(blue.screen);
-    run.pump(Duration::from_secs(10), |r| r.composite.tiles().iter().any(|t| t.0.kind == TileKind::Screen));
-    let n = run.segments.len();
-    run.pump(Duration::from_secs(10), |r| r.segments.len() >= n + 2);
+    run.pump(Duration::from_secs(20), |r| r.composite.tiles().iter().any(|t| t.0.kind == TileKind::Screen));
     let screen_tile = run.composite.tiles().into_iter().find(|t| t.0.kind == TileKind::Screen).expect("screen tile").1;
     assert!(screen_tile.w > 640, "the screen is the large tile: {screen_tile:?}");
-    let frame = last_frame(&run.segments.last().expect("segment").1, (1280, 720));
-    let (r, g, b) = pixel(&frame, 1280, screen_tile.x + screen_tile.w / 2, screen_tile.y + screen_tile.h / 3);
-    assert!(r > 200 && g > 200 && b > 200, "the shared screen shows: {:?}", (r, g, b));
+    run.frame_until("the shared screen in the large tile", |_, f| {
+        let (r, g, b) = pixel(f, 1280, screen_tile.x + screen_tile.w / 2, screen_tile.y + screen_tile.h / 3);
+        r > 200 && g > 200 && b > 200
+    });
 
     // A person without a camera is a tile with their initials on a colour, not black.
     run.composite.set_layout(LayoutKind::Grid);
     run.composite.add(Participant { user_id: "u-voice".into(), name: "Voice Only".into() }).expect("add voice");
-    let n = run.segments.len();
-    run.pump(Duration::from_secs(10), |r| r.segments.len() >= n + 2);
     let voice = run.composite.tiles().into_iter().find(|t| t.0.user_id == "u-voice").expect("voice tile");
     assert!(!voice.2, "no camera: the initials show");
-    let frame = last_frame(&run.segments.last().expect("segment").1, (1280, 720));
-    let (r, g, b) = pixel(&frame, 1280, voice.1.x + 6, voice.1.y + voice.1.h / 3);
-    assert!(r as u32 + g as u32 + b as u32 > 90, "the initials tile has its colour: {:?}", (r, g, b));
+    run.frame_until("the initials tile in its colour", |_, f| {
+        let (r, g, b) = pixel(f, 1280, voice.1.x + 6, voice.1.y + voice.1.h / 3);
+        r as u32 + g as u32 + b as u32 > 90
+    });
 
     // Taking someone off air removes the tile; the recording goes on.
     assert!(run.composite.remove("u-blue"));

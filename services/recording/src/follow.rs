@@ -1,7 +1,8 @@
 //! What the recording service follows on the bus (core NATS; the periodic reconcile covers a
 //! message missed while disconnected):
 //! - `stagecast.egress.v1.job.*`: the egress jobs' status → the catalogue;
-//! - `stagecast.events.v1.event.*.stage` and `.ended`: who is on air, and the end of the event.
+//! - `stagecast.events.v1.event.*.stage`, `.ended`, `.live`: who is on air, the end of the event,
+//!   and automatic recording at go-live.
 use futures::StreamExt;
 use stagecast_bus::envelope::Envelope;
 use stagecast_proto::egress::v1 as egress_pb;
@@ -43,10 +44,11 @@ pub async fn events(nats: async_nats::Client, recordings: Recordings) {
                 // stagecast.events.v1.event.{id}.{what}
                 let mut parts = msg.subject.split('.').skip(4);
                 let (Some(id), Some(what)) = (parts.next(), parts.next()) else { continue };
-                if matches!(what, "stage" | "ended" | "updated")
-                    && let Ok(id) = Uuid::parse_str(id)
-                {
-                    recordings.reconcile(Some(id)).await;
+                let Ok(id) = Uuid::parse_str(id) else { continue };
+                match what {
+                    "stage" | "ended" | "updated" => recordings.reconcile(Some(id)).await,
+                    "live" => recordings.on_live(id).await,
+                    _ => {}
                 }
             }
             _ = tick.tick() => recordings.reconcile(None).await,

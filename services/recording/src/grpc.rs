@@ -45,6 +45,18 @@ impl RecordingService for RecordingApi {
         Ok(Response::new(pb::ListRecordingsResponse { recordings }))
     }
 
+    async fn get_settings(&self, req: Request<pb::SettingsRequest>) -> Result<Response<pb::Settings>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(self.recordings.settings(&r.event_id, &r.actor_id).await?.to_proto()))
+    }
+
+    async fn set_settings(&self, req: Request<pb::SetSettingsRequest>) -> Result<Response<pb::Settings>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(
+            self.recordings.set_settings(&r.event_id, &r.actor_id, r.auto_record, &r.layout, &r.quality).await?.to_proto(),
+        ))
+    }
+
     async fn delete_recording(&self, req: Request<pb::RecordingAction>) -> Result<Response<pb::DeleteRecordingResponse>, Status> {
         let r = req.into_inner();
         self.recordings.delete(&r.recording_id, &r.actor_id).await?;

@@ -35,6 +35,26 @@ pub struct LayoutChange {
     pub layout: String,
 }
 
+/// An event's recording settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub event_id: Uuid,
+    pub auto_record: bool,
+    pub layout: String,
+    pub quality: String,
+}
+
+impl Settings {
+    pub fn to_proto(&self) -> pb::Settings {
+        pb::Settings {
+            event_id: self.event_id.to_string(),
+            auto_record: self.auto_record,
+            layout: self.layout.clone(),
+            quality: self.quality.clone(),
+        }
+    }
+}
+
 /// One row of the catalogue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
@@ -499,6 +519,83 @@ impl Recordings {
         publish(&mut tx, "deleted", &rec).await?;
         tx.commit().await.map_err(ApiError::internal)?;
         Ok(())
+    }
+
+    /// The event's settings (staff only); the defaults when never set.
+    pub async fn settings(&self, event_id: &str, actor: &str) -> Result<Settings, ApiError> {
+        let event_id = parse_id(event_id, "invalid_event_id", "the event id")?;
+        let actor = parse_id(actor, "invalid_user_id", "the user id")?;
+        let e = self.event(event_id).await?;
+        Self::staff(&e, actor)?;
+        self.stored_settings(event_id).await
+    }
+
+    async fn stored_settings(&self, event_id: Uuid) -> Result<Settings, ApiError> {
+        let row = sqlx::query("SELECT auto_record, layout, quality FROM recording_settings WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(match row {
+            Some(r) => Settings {
+                event_id,
+                auto_record: r.try_get("auto_record").map_err(ApiError::internal)?,
+                layout: r.try_get("layout").map_err(ApiError::internal)?,
+                quality: r.try_get("quality").map_err(ApiError::internal)?,
+            },
+            None => Settings { event_id, auto_record: false, layout: "grid".into(), quality: "720p".into() },
+        })
+    }
+
+    pub async fn set_settings(
+        &self,
+        event_id: &str,
+        actor: &str,
+        auto_record: bool,
+        layout: &str,
+        quality: &str,
+    ) -> Result<Settings, ApiError> {
+        let event_id = parse_id(event_id, "invalid_event_id", "the event id")?;
+        let actor = parse_id(actor, "invalid_user_id", "the user id")?;
+        if !layout.is_empty() && !LAYOUTS.contains(&layout) {
+            return Err(ApiError::invalid("unknown_layout", format!("no layout {layout:?}: use speaker, grid or screen")));
+        }
+        if !quality.is_empty() && !QUALITIES.contains(&quality) {
+            return Err(ApiError::invalid("unknown_quality", format!("no quality {quality:?}: use 720p or 1080p")));
+        }
+        let e = self.event(event_id).await?;
+        Self::staff(&e, actor)?;
+        let current = self.stored_settings(event_id).await?;
+        let layout = if layout.is_empty() { current.layout } else { layout.to_owned() };
+        let quality = if quality.is_empty() { current.quality } else { quality.to_owned() };
+        sqlx::query(
+            "INSERT INTO recording_settings (event_id, auto_record, layout, quality, updated_by) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (event_id) DO UPDATE SET auto_record = $2, layout = $3, quality = $4, updated_by = $5, updated_at = now()",
+        )
+        .bind(event_id)
+        .bind(auto_record)
+        .bind(&layout)
+        .bind(&quality)
+        .bind(actor)
+        .execute(&self.pool)
+        .await
+        .map_err(ApiError::internal)?;
+        Ok(Settings { event_id, auto_record, layout, quality })
+    }
+
+    /// The event went live: record it if its settings say so (as its host). Replicas race on
+    /// the same message; the one-active-recording index lets exactly one win.
+    pub async fn on_live(&self, event_id: Uuid) {
+        let Ok(settings) = self.stored_settings(event_id).await else { return };
+        if !settings.auto_record {
+            return;
+        }
+        let Ok(e) = self.event(event_id).await else { return };
+        match self.start(&event_id.to_string(), &e.host_id.to_string(), &settings.layout, &settings.quality).await {
+            Ok(r) => tracing::info!(recording = %r.id, event = %event_id, "recording started automatically at go-live"),
+            Err(err) if err.code == "recording_already_running" => {}
+            Err(err) => tracing::warn!(event = %event_id, error = %err.message, "the automatic recording could not start"),
+        }
     }
 
     /// Applies an egress job status to its recording.

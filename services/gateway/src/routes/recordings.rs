@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/events/{id}/recordings", post(start).get(list_for_event))
         .route("/events/{id}/recordings/{rid}/stop", post(stop))
+        .route("/events/{id}/recording-settings", get(settings).put(set_settings))
         .route("/events/{id}/recordings/{rid}/layout", put(layout))
         .route("/recordings", get(list_mine))
         .route("/recordings/{rid}", get(one).delete(remove))
@@ -235,6 +236,52 @@ async fn one(State(st): State<AppState>, who: AuthUser, Path(rid): Path<String>)
 async fn remove(State(st): State<AppState>, who: AuthUser, Path(rid): Path<String>) -> Result<StatusCode, Problem> {
     st.recording.clone().delete_recording(pb::RecordingAction { recording_id: rid, actor_id: who.user_id }).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize)]
+struct Settings {
+    event_id: String,
+    auto_record: bool,
+    layout: String,
+    quality: String,
+}
+
+fn settings_json(s: pb::Settings) -> Settings {
+    Settings { event_id: s.event_id, auto_record: s.auto_record, layout: s.layout, quality: s.quality }
+}
+
+async fn settings(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Settings>, Problem> {
+    let s = st.recording.clone().get_settings(pb::SettingsRequest { event_id: id, actor_id: who.user_id }).await?.into_inner();
+    Ok(Json(settings_json(s)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    auto_record: bool,
+    layout: Option<String>,
+    quality: Option<String>,
+}
+
+async fn set_settings(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<SettingsBody>,
+) -> Result<Json<Settings>, Problem> {
+    let s = st
+        .recording
+        .clone()
+        .set_settings(pb::SetSettingsRequest {
+            event_id: id,
+            actor_id: who.user_id,
+            auto_record: b.auto_record,
+            layout: b.layout.unwrap_or_default(),
+            quality: b.quality.unwrap_or_default(),
+        })
+        .await?
+        .into_inner();
+    Ok(Json(settings_json(s)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -204,3 +204,53 @@ async fn a_host_records_a_live_show_switches_layout_and_stops_and_a_viewer_plays
     let bucket = stagecast_storage::Bucket::new(app.storage.clone()).unwrap();
     assert!(bucket.list(&format!("recordings/{rid}/")).await.unwrap().is_empty(), "every object of the recording is deleted");
 }
+
+#[tokio::test]
+async fn automatic_recording_starts_at_go_live_and_the_recording_ends_with_the_event() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let viewer = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+    let settings = format!("/api/v1/events/{event}/recording-settings");
+
+    assert_problem(app.get(&settings, Some(&viewer.access)).await, StatusCode::FORBIDDEN, "not_event_staff").await;
+    let defaults: Value = app.get(&settings, Some(&host.access)).await.json().await.unwrap();
+    assert_eq!((&defaults["auto_record"], &defaults["layout"]), (&json!(false), &json!("grid")));
+    let put = |body: Value| app.http.put(app.url(&settings)).bearer_auth(&host.access).json(&body).send();
+    assert_problem(
+        put(json!({"auto_record": true, "layout": "pip"})).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_layout",
+    )
+    .await;
+    let r = put(json!({"auto_record": true, "layout": "speaker"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let saved: Value = app.get(&settings, Some(&host.access)).await.json().await.unwrap();
+    assert_eq!(saved, json!({"event_id": event, "auto_record": true, "layout": "speaker", "quality": "720p"}));
+
+    let r = app.post(&format!("/api/v1/events/{event}/go-live"), Some(&host.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let list = format!("/api/v1/events/{event}/recordings");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rid = loop {
+        let l: Value = app.get(&list, Some(&viewer.access)).await.json().await.unwrap();
+        if let Some(r) = l["recordings"].as_array().and_then(|a| a.first()) {
+            assert_eq!(r["layout"], "speaker", "the saved layout");
+            break r["id"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no recording started at go-live");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    app.recording_until(&rid, &host, Duration::from_secs(30), "a stored segment", |r| {
+        r["state"] == "recording" && r["playback"]["hls_url"].is_string()
+    })
+    .await;
+
+    // Ending the event ends its recording: no one has to press stop.
+    let r = app.post(&format!("/api/v1/events/{event}/end"), Some(&host.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let done = app
+        .recording_until(&rid, &host, Duration::from_secs(60), "the recording to end with the event", |r| r["state"] == "ready")
+        .await;
+    assert!(done["playback"]["mp4_url"].is_string());
+}
