@@ -155,6 +155,18 @@ fn sdp(video: Option<u16>, audio: u16) -> String {
     s
 }
 
+const LIVE_INPUT: [&str; 9] = [
+    "-probesize",
+    "32768",
+    "-analyzeduration",
+    "500000",
+    "-use_wallclock_as_timestamps",
+    "1",
+    "-protocol_whitelist",
+    "file,udp,rtp",
+    "-i",
+];
+
 fn round_ffmpeg(seconds: u64, dir: &Path, audio_only: bool) -> anyhow::Result<Round> {
     let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
     let video = |p: u16| (!audio_only).then_some(p);
@@ -180,9 +192,11 @@ fn round_ffmpeg(seconds: u64, dir: &Path, audio_only: bool) -> anyhow::Result<Ro
         .args(["-f", "%U %S", "-o"])
         .arg(&time_file)
         .args(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"])
-        .args(["-protocol_whitelist", "file,udp,rtp", "-i"])
+        // Live inputs: timestamps from arrival (as our pipeline does) and a short probe, or
+        // ffmpeg spends seconds probing and then runs far behind real time.
+        .args(LIVE_INPUT)
         .arg(dir.join("a.sdp"))
-        .args(["-protocol_whitelist", "file,udp,rtp", "-i"])
+        .args(LIVE_INPUT)
         .arg(dir.join("b.sdp"))
         .args(["-filter_complex", &graph, "-map", "[v]", "-map", "[a]"])
         .args(["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "main"])

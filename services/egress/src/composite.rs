@@ -259,8 +259,25 @@ impl Composite {
         // A tiny black picture: it only drives the output clock (the compositor paints the
         // black background itself), so it costs nothing to blend.
         let black_caps = raw_caps(16, 16, FPS);
-        let out_caps = gst::ElementFactory::make("capsfilter").property("caps", raw_caps(canvas.0, canvas.1, FPS)).build()?;
+        // AYUV out of the compositor (it blends the BGRA stills into it cheaply), then I420
+        // for x264. Left to choose, the compositor picked a costlier format: measured here, an
+        // idle stage cost 0.33 of a core that way and 0.23 this way. (I420 straight out of the
+        // compositor refuses the stills' alpha.)
+        let out_caps = gst::ElementFactory::make("capsfilter")
+            .property(
+                "caps",
+                gst::Caps::builder("video/x-raw")
+                    .field("format", "AYUV")
+                    .field("width", canvas.0)
+                    .field("height", canvas.1)
+                    .field("framerate", gst::Fraction::new(FPS, 1))
+                    .build(),
+            )
+            .build()?;
         let vconv = make("videoconvert")?;
+        let i420 = gst::ElementFactory::make("capsfilter")
+            .property("caps", gst::Caps::builder("video/x-raw").field("format", "I420").build())
+            .build()?;
         let raw_tee = make("tee")?;
         let enc_q = gst::ElementFactory::make("queue").property("max-size-time", 1_000_000_000u64).build()?;
         let kbps = spec.quality.video_kbps();
@@ -277,14 +294,14 @@ impl Composite {
             .property("caps", gst::Caps::builder("video/x-h264").field("profile", "main").build())
             .build()?;
         let video_tee = gst::ElementFactory::make("tee").property("allow-not-linked", true).build()?;
-        pipeline.add_many([&black, &vmix, &out_caps, &vconv, &raw_tee, &enc_q, &x264, &h264_caps, &video_tee])?;
+        pipeline.add_many([&black, &vmix, &out_caps, &vconv, &i420, &raw_tee, &enc_q, &x264, &h264_caps, &video_tee])?;
         let black_filter = gst::ElementFactory::make("capsfilter").property("caps", black_caps).build()?;
         pipeline.add(&black_filter)?;
         gst::Element::link_many([&black, &black_filter])?;
         let bg_pad = vmix.request_pad_simple("sink_%u").ok_or_else(|| anyhow!("compositor gave no pad"))?;
         bg_pad.set_property("zorder", 0u32);
         black_filter.static_pad("src").context("capsfilter src")?.link(&bg_pad)?;
-        gst::Element::link_many([&vmix, &out_caps, &vconv, &raw_tee])?;
+        gst::Element::link_many([&vmix, &out_caps, &vconv, &i420, &raw_tee])?;
         gst::Element::link_many([&enc_q, &x264, &h264_caps, &video_tee])?;
         link_tee(&raw_tee, &enc_q)?;
 

@@ -51,7 +51,10 @@ pub async fn events(nats: async_nats::Client, recordings: Recordings) {
                     _ => {}
                 }
             }
-            _ = tick.tick() => recordings.reconcile(None).await,
+            _ = tick.tick() => {
+                recordings.reconcile(None).await;
+                recordings.follow_jobs().await;
+            }
         }
     }
 }

@@ -149,8 +149,9 @@ impl Recording {
             first_frame_at: self.first_frame_at.map(ts),
             event_went_live_at: self.event_went_live_at.map(ts),
             has_playlist: self.segments > 0,
-            has_mp4: self.state == "ready" && self.mp4_bytes > 0,
-            has_thumbnail: self.state == "ready" && self.segments > 0,
+            // A failed recording keeps what it stored: its MP4 and thumbnail are written at the end too.
+            has_mp4: self.mp4_bytes > 0,
+            has_thumbnail: self.ended_at.is_some() && self.segments > 0,
             updated_at: Some(ts(self.updated_at)),
         }
     }
@@ -591,6 +592,18 @@ impl Recordings {
             return;
         }
         let Ok(e) = self.event(event_id).await else { return };
+        // A repeated go-live message (a relay retry) must not start a second recording after
+        // the first was stopped.
+        let since_live: Option<i64> =
+            sqlx::query_scalar("SELECT count(*) FROM recordings WHERE event_id = $1 AND created_at >= $2")
+                .bind(event_id)
+                .bind(e.went_live_at.unwrap_or_else(Utc::now))
+                .fetch_one(&self.pool)
+                .await
+                .ok();
+        if since_live.unwrap_or(0) > 0 {
+            return;
+        }
         match self.start(&event_id.to_string(), &e.host_id.to_string(), &settings.layout, &settings.quality).await {
             Ok(r) => tracing::info!(recording = %r.id, event = %event_id, "recording started automatically at go-live"),
             Err(err) if err.code == "recording_already_running" => {}
@@ -669,6 +682,37 @@ impl Recordings {
     /// Brings every active recording in line with its event: the people on air follow the
     /// stage, and a recording of an event that ended stops. Run on every stage or lifecycle
     /// message and every few seconds (so a missed message only delays the change).
+    /// Catches up with the egress job of every recording or stopping row: a status message
+    /// missed (this service was down) is applied from `GetJob`, and a job the worker no longer
+    /// has is a failed recording, not one that records for ever.
+    pub async fn follow_jobs(&self) {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {COLUMNS} FROM recordings WHERE state IN ('recording', 'stopping') AND deleted_at IS NULL"
+        )))
+        .fetch_all(&self.pool)
+        .await;
+        let Ok(rows) = rows else { return };
+        for row in rows {
+            let Ok(rec) = from_row(&row) else { continue };
+            match self.clients.egress.clone().get_job(egress_pb::GetJobRequest { job_id: rec.id.to_string() }).await {
+                Ok(job) => {
+                    if let Err(e) = self.on_job(job.into_inner()).await {
+                        tracing::warn!(recording = %rec.id, error = %e.message, "cannot apply a job's status");
+                    }
+                }
+                Err(s) if s.code() == tonic::Code::NotFound => {
+                    tracing::error!(recording = %rec.id, "the egress worker has no job for this recording: marking it failed");
+                    let _ = self
+                        .transition(rec.id, "failed", "failed", |q| {
+                            q.push_str(", error = 'the egress worker lost the recording', ended_at = COALESCE(ended_at, now())")
+                        })
+                        .await;
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
     pub async fn reconcile(&self, only_event: Option<Uuid>) {
         let rows = sqlx::query(sql(format!(
             "SELECT {COLUMNS} FROM recordings WHERE state = 'recording' AND deleted_at IS NULL AND ($1::uuid IS NULL OR event_id = $1)"

@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/events/{id}/chat/standing", get(standing))
 }
 
-fn query_problem(e: axum::extract::rejection::QueryRejection) -> Problem {
+pub(crate) fn query_problem(e: axum::extract::rejection::QueryRejection) -> Problem {
     Problem::new(ErrorKind::InvalidInput, "invalid_query", e.body_text())
 }
 

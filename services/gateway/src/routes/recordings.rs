@@ -450,6 +450,7 @@ async fn hls(
     Path((rid, file)): Path<(String, String)>,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, Problem> {
+    let r = playable(&st, &headers, &q, &rid).await?;
     // Only the playlist and its segments: nothing else under the prefix is reachable.
     let content_type = if file == "index.m3u8" {
         "application/vnd.apple.mpegurl"
@@ -462,7 +463,6 @@ async fn hls(
     } else {
         return Err(Problem::new(ErrorKind::NotFound, "recording_file_not_found", "no such file in this recording"));
     };
-    let r = playable(&st, &headers, &q, &rid).await?;
     if file == "index.m3u8"
         && let Some(token) = q.access_token.as_deref()
     {
