@@ -57,11 +57,16 @@ fn ours(seconds: u64, dir: &Path) -> anyhow::Result<()> {
             return Err(anyhow!("no end of stream"));
         }
         if let Some(msg) = bus.timed_pop(gstreamer::ClockTime::from_mseconds(100)) {
-            match c.on_message(&msg) {
-                Some(Report::Segment { path, .. }) => segments.push(path),
-                Some(Report::Failed { reason }) => return Err(anyhow!(reason)),
-                Some(Report::Finished) => break,
-                None => {}
+            let mut done = false;
+            for report in c.on_message(&msg) {
+                match report {
+                    Report::Segment { path, .. } => segments.push(path),
+                    Report::Failed { reason } => return Err(anyhow!(reason)),
+                    Report::Finished => done = true,
+                }
+            }
+            if done {
+                break;
             }
         }
         c.refresh();

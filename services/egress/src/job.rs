@@ -288,21 +288,23 @@ impl Job {
             tokio::select! {
                 msg = async { bus.as_mut().expect("guarded").next().await }, if bus.is_some() => {
                     let Some(msg) = msg else { bus = None; continue };
-                    let report = self.composite.as_mut().and_then(|c| c.on_message(&msg));
-                    match report {
-                        Some(Report::Segment { index, path, start, duration }) => {
-                            last_segment = Instant::now();
-                            self.segment_written(index, path, start, duration);
+                    let reports = self.composite.as_mut().map(|c| c.on_message(&msg)).unwrap_or_default();
+                    for report in reports {
+                        match report {
+                            Report::Segment { index, path, start, duration } => {
+                                last_segment = Instant::now();
+                                self.segment_written(index, path, start, duration);
+                            }
+                            Report::Failed { reason } => {
+                                bus = None;
+                                self.restart_or_fail(&reason, &mut restarts, &mut bus, &mut last_segment).await;
+                                break;
+                            }
+                            Report::Finished => {
+                                bus = None;
+                                self.teardown_pipeline().await;
+                            }
                         }
-                        Some(Report::Failed { reason }) => {
-                            bus = None;
-                            self.restart_or_fail(&reason, &mut restarts, &mut bus, &mut last_segment).await;
-                        }
-                        Some(Report::Finished) => {
-                            bus = None;
-                            self.teardown_pipeline().await;
-                        }
-                        None => {}
                     }
                 }
                 cmd = commands.recv() => match cmd {

@@ -53,11 +53,12 @@ impl Run {
         while !until(self) {
             assert!(Instant::now() < deadline, "timed out; segments so far: {:?}", self.segments);
             if let Some(msg) = self.bus.timed_pop(gst::ClockTime::from_mseconds(100)) {
-                match self.composite.on_message(&msg) {
-                    Some(Report::Segment { index, path, duration, .. }) => self.segments.push((index, path, duration)),
-                    Some(Report::Failed { reason }) => panic!("pipeline failed: {reason}"),
-                    Some(Report::Finished) => self.finished = true,
-                    None => {}
+                for report in self.composite.on_message(&msg) {
+                    match report {
+                        Report::Segment { index, path, duration, .. } => self.segments.push((index, path, duration)),
+                        Report::Failed { reason } => panic!("pipeline failed: {reason}"),
+                        Report::Finished => self.finished = true,
+                    }
                 }
             }
             self.composite.refresh();
