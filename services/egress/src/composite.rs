@@ -910,9 +910,10 @@ impl Composite {
         self.pipeline.add_many([&jitter, &depay, &dec, &conv, &queue])?;
         elements.extend([src.clone(), jitter.clone(), depay.clone(), dec.clone(), conv.clone(), queue.clone()]);
         gst::Element::link_many([src, &jitter, &depay, &dec, &conv, &queue])?;
-        let qsrc = queue.static_pad("src").context("queue src")?;
-        seen.watch(&qsrc, self.origin);
-        qsrc.link(pad)?;
+        // Freshness is measured where the RTP arrives, not where frames enter the compositor: a
+        // busy compositor slows its inputs down, which is not the publisher going away.
+        seen.watch(&src.static_pad("src").context("udpsrc src")?, self.origin);
+        queue.static_pad("src").context("queue src")?.link(pad)?;
         for e in [&queue, &conv, &dec, &depay, &jitter, src] {
             e.sync_state_with_parent()?;
         }
