@@ -60,16 +60,6 @@ const MIX_LATENCY: Duration = Duration::from_millis(200);
 pub const FPS: i32 = 30;
 pub const SEGMENT: Duration = Duration::from_secs(2);
 
-/// Where each segment file begins on the running time (nanoseconds), and the last frame seen.
-#[derive(Default, Clone)]
-struct Cuts(Arc<Mutex<CutTimes>>);
-
-#[derive(Default)]
-struct CutTimes {
-    starts: Vec<u64>,
-    last: u64,
-}
-
 /// What a job's pipeline is asked to make.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -242,10 +232,8 @@ pub struct Composite {
     speaker: Option<(String, Instant)>,
     applied: HashMap<gst::Pad, PadLook>,
     pending: Pending,
-    /// Where each file begins, as the encoder's probe cut them.
-    cuts: Cuts,
-    /// Files reported so far (the next one to report is `first_segment + closed`).
-    closed: u32,
+    /// Where segment `index` began, from `splitmuxsink-fragment-opened`.
+    opened: HashMap<String, Duration>,
     pub video_tee: gst::Element,
     pub audio_tee: gst::Element,
 }
@@ -356,20 +344,14 @@ impl Composite {
                 gst::PadProbeReturn::Ok
             });
         });
-        // One muxer for the whole run, never reset (splitmuxsink's muxer resets at every
-        // fragment raced with the audio's caps: "could not create handler for stream"). The
-        // files are cut at keyframes the pipeline asks for every 2 s of stream time: a force-key-
-        // unit event into the encoder makes a keyframe and travels down through the muxer to
-        // multifilesink, which starts the next file there.
-        let files = gst::ElementFactory::make("multifilesink")
+        let split = gst::ElementFactory::make("splitmuxsink")
+            .property("muxer", &mux)
+            .property("max-size-time", SEGMENT.as_nanos() as u64)
+            .property("send-keyframe-requests", true)
+            .property("start-index", spec.first_segment as i32)
             .property("location", spec.dir.join("seg-%05d.ts").to_string_lossy().to_string())
-            .property("index", spec.first_segment as i32)
-            .property_from_str("next-file", "key-unit-event")
-            .property("post-messages", true)
-            .property("async", false)
-            .property("sync", false)
             .build()?;
-        pipeline.add_many([&vq, &vparse, &aq, &aparse, &mux, &files])?;
+        pipeline.add_many([&vq, &vparse, &aq, &aparse, &split])?;
         gst::Element::link_many([&vq, &vparse])?;
         gst::Element::link_many([&aq, &aparse])?;
         link_tee(&video_tee, &vq)?;
@@ -377,54 +359,12 @@ impl Composite {
         vparse
             .static_pad("src")
             .context("h264parse src")?
-            .link(&mux.request_pad_simple("sink_%d").context("muxer video pad")?)?;
-        aparse.static_pad("src").context("aacparse src")?.link(&mux.request_pad_simple("sink_%d").context("muxer audio pad")?)?;
-        mux.link(&files)?;
-        // Audio reaches the muxer first: video is held until the first AAC frame has gone in,
-        // so the muxer never creates its streams while the audio's caps are still unknown.
-        let vq_src = vq.static_pad("src").context("queue src")?;
-        let gate = Arc::new(Mutex::new(vq_src.add_probe(gst::PadProbeType::BLOCK_DOWNSTREAM, |_, _| gst::PadProbeReturn::Ok)));
-        aparse.static_pad("src").context("aacparse src")?.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            if let Some(id) = gate.lock().ok().and_then(|mut g| g.take()) {
-                vq_src.remove_probe(id);
-            }
-            gst::PadProbeReturn::Remove
-        });
-        // The split points: every SEGMENT of running time, a keyframe is asked for.
-        let cuts = Cuts::default();
-        let shared = cuts.0.clone();
-        let enc_sink = x264.static_pad("sink").context("x264 sink")?;
-        enc_sink.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
-            let Some(buffer) = info.buffer() else { return gst::PadProbeReturn::Ok };
-            let Some(pts) = buffer.pts() else { return gst::PadProbeReturn::Ok };
-            let segment = pad.sticky_event::<gst::event::Segment>(0);
-            let running = segment
-                .and_then(|s| s.segment().downcast_ref::<gst::ClockTime>().and_then(|seg| seg.to_running_time(pts)))
-                .unwrap_or(pts);
-            let ask = {
-                let Ok(mut c) = shared.lock() else { return gst::PadProbeReturn::Ok };
-                c.last = running.nseconds();
-                let first = c.starts.is_empty();
-                if first || running.nseconds() >= c.starts.last().copied().unwrap_or(0) + SEGMENT.as_nanos() as u64 {
-                    c.starts.push(running.nseconds());
-                    (!first).then_some(c.starts.len() as u32)
-                } else {
-                    None
-                }
-            };
-            // Each request carries its own count: multifilesink ignores a repeated one.
-            if let Some(count) = ask {
-                let fku = gst::Structure::builder("GstForceKeyUnit")
-                    .field("timestamp", pts.nseconds())
-                    .field("stream-time", pts.nseconds())
-                    .field("running-time", running.nseconds())
-                    .field("all-headers", true)
-                    .field("count", count)
-                    .build();
-                pad.send_event(gst::event::CustomDownstream::new(fku));
-            }
-            gst::PadProbeReturn::Ok
-        });
+            .link(&split.request_pad_simple("video").context("splitmuxsink video")?)?;
+        aparse
+            .static_pad("src")
+            .context("aacparse src")?
+            .link(&split.request_pad_simple("audio_%u").context("splitmuxsink audio")?)?;
+
         // A thumbnail every 5 s, overwritten in place.
         let tq = gst::ElementFactory::make("queue")
             .property_from_str("leaky", "downstream")
@@ -481,8 +421,7 @@ impl Composite {
             speaker: None,
             applied: HashMap::new(),
             pending,
-            cuts,
-            closed: 0,
+            opened: HashMap::new(),
             video_tee,
             audio_tee,
         })
@@ -713,58 +652,41 @@ impl Composite {
         }
     }
 
-    /// A segment file that multifilesink closed, with its place on the running time.
-    fn closed_file(&mut self, path: PathBuf, end_of_stream: bool) -> Option<Report> {
-        let index = segment_index(&path)?;
-        let k = index.checked_sub(self.spec.first_segment)? as usize;
-        let (start, end) = {
-            let c = self.cuts.0.lock().ok()?;
-            let start = c.starts.get(k).copied().unwrap_or(0);
-            // The last file ends with the last frame (plus its own duration).
-            let end =
-                if end_of_stream { c.last + 1_000_000_000 / FPS as u64 } else { c.starts.get(k + 1).copied().unwrap_or(c.last) };
-            (start, end)
-        };
-        self.closed = self.closed.max(index - self.spec.first_segment + 1);
-        Some(Report::Segment {
-            index,
-            path,
-            start: Duration::from_nanos(start),
-            duration: Duration::from_nanos(end.saturating_sub(start)),
-        })
-    }
-
     /// Reads a bus message; returns what the job must know, in order.
     pub fn on_message(&mut self, msg: &gst::Message) -> Vec<Report> {
-        self.message(msg).unwrap_or_default()
+        self.message(msg).into_iter().collect()
     }
 
-    fn message(&mut self, msg: &gst::Message) -> Option<Vec<Report>> {
+    fn message(&mut self, msg: &gst::Message) -> Option<Report> {
         use gst::MessageView;
         match msg.view() {
             MessageView::Element(e) => {
                 let s = e.structure()?;
-                if s.name().as_str() != "GstMultiFileSink" {
-                    return None;
+                let location = s.get::<String>("location").ok()?;
+                let running = Duration::from_nanos(s.get::<u64>("running-time").ok()?);
+                match s.name().as_str() {
+                    "splitmuxsink-fragment-opened" => {
+                        self.opened.insert(location, running);
+                        None
+                    }
+                    "splitmuxsink-fragment-closed" => {
+                        let start = self.opened.remove(&location).unwrap_or_default();
+                        let index = segment_index(Path::new(&location))?;
+                        Some(Report::Segment {
+                            index,
+                            path: PathBuf::from(location),
+                            start,
+                            duration: running.saturating_sub(start),
+                        })
+                    }
+                    _ => None,
                 }
-                let location = s.get::<String>("filename").ok()?;
-                Some(self.closed_file(PathBuf::from(location), false).into_iter().collect())
-            }
-            MessageView::Eos(_) => {
-                // The last file is closed by end-of-stream, without a message of its own.
-                let index = self.spec.first_segment + self.closed;
-                let path = self.spec.dir.join(format!("seg-{index:05}.ts"));
-                let mut out: Vec<Report> = Vec::new();
-                if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
-                    out.extend(self.closed_file(path, true));
-                }
-                out.push(Report::Finished);
-                Some(out)
             }
             MessageView::Error(err) => {
                 let src = err.src().map(|s| s.path_string().to_string()).unwrap_or_default();
-                Some(vec![Report::Failed { reason: format!("{src}: {}", err.error()) }])
+                Some(Report::Failed { reason: format!("{src}: {}", err.error()) })
             }
+            MessageView::Eos(_) => Some(Report::Finished),
             _ => None,
         }
     }

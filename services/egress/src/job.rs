@@ -224,7 +224,16 @@ pub fn resume_all(ctx: &JobContext) -> Vec<(String, JobHandle)> {
 fn spawn(ctx: JobContext, manifest: Manifest, dir: PathBuf) -> JobHandle {
     let (commands, rx) = mpsc::channel(16);
     let (view_tx, view) = watch::channel(view_of(&manifest, &[]));
-    let job = Job { ctx, m: manifest, dir, view: view_tx, composite: None, inputs: Vec::new(), base_wall: Utc::now() };
+    let job = Job {
+        ctx,
+        m: manifest,
+        dir,
+        view: view_tx,
+        composite: None,
+        inputs: Vec::new(),
+        base_wall: Utc::now(),
+        pipeline_segments: 0,
+    };
     tokio::spawn(job.run(rx));
     JobHandle { commands, view }
 }
@@ -255,6 +264,8 @@ struct Job {
     inputs: Vec<(String, InputPorts)>,
     /// Wall-clock time of the current pipeline's running time 0.
     base_wall: DateTime<Utc>,
+    /// Segments the current pipeline has written.
+    pipeline_segments: u32,
 }
 
 type Upload = tokio::task::JoinHandle<Result<(), String>>;
@@ -433,6 +444,7 @@ impl Job {
         let bus = c.bus().stream();
         c.start()?;
         self.base_wall = Utc::now();
+        self.pipeline_segments = 0;
         self.inputs.clear();
         for (user_id, name) in self.m.spec.on_air.clone() {
             let ports = c.add(Participant { user_id: user_id.clone(), name })?;
@@ -502,7 +514,12 @@ impl Job {
             return;
         }
         restarts.push_back(now);
-        self.m.gap_reason = Some(format!("pipeline restarted: {reason}"));
+        // A pipeline that failed before its first segment lost nothing of a recording that has
+        // not begun (the recording starts with its first stored frame), and after a resume the
+        // reason already waiting (the worker's restart) is the one that explains the gap.
+        if self.pipeline_segments > 0 || (self.m.gap_reason.is_none() && self.m.last_end.is_some()) {
+            self.m.gap_reason = Some(format!("pipeline restarted: {reason}"));
+        }
         match self.build_pipeline().await {
             Ok(b) => {
                 *bus = Some(b);
@@ -522,6 +539,7 @@ impl Job {
     }
 
     fn segment_written(&mut self, index: u32, path: PathBuf, start: Duration, duration: Duration) {
+        self.pipeline_segments += 1;
         let at = self.base_wall + chrono::Duration::from_std(start).unwrap_or_default();
         let end = at + chrono::Duration::from_std(duration).unwrap_or_default();
         let mut discontinuity = false;
@@ -638,12 +656,16 @@ impl Job {
                     }
                 }
                 let out = mp4.clone();
-                tokio::task::spawn_blocking(move || crate::mp4::remux(&runs, &out))
-                    .await
-                    .context("the MP4 task")?
-                    .context("building the MP4 from the segments")?;
+                let built = tokio::task::spawn_blocking(move || crate::mp4::remux(&runs, &out)).await;
+                if let Err(e) = built.map_err(anyhow::Error::from).and_then(|r| r) {
+                    // The HLS recording stands without it; say why the download is missing.
+                    tracing::error!(job = %self.m.spec.job_id, error = %e, "the MP4 could not be built");
+                    self.m.error = format!("the MP4 could not be built ({e:#}); the recording plays as HLS");
+                }
             }
-            self.m.mp4_bytes = bucket.put_file(&format!("{prefix}recording.mp4"), &mp4, "video/mp4").await?;
+            if mp4.exists() {
+                self.m.mp4_bytes = bucket.put_file(&format!("{prefix}recording.mp4"), &mp4, "video/mp4").await?;
+            }
             let thumb = self.dir.join("thumbnail.jpg");
             if let Ok(bytes) = tokio::fs::read(&thumb).await {
                 bucket.put(&format!("{prefix}thumbnail.jpg"), bytes.into(), "image/jpeg").await?;

@@ -83,8 +83,11 @@ fn run_pipeline(inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     }
     pipeline.set_state(gst::State::Playing).context("starting the remux")?;
     let bus = pipeline.bus().ok_or_else(|| anyhow!("no bus"))?;
-    let mut result = Err(anyhow!("the remux did not finish within 10 minutes"));
-    for msg in bus.iter_timed(gst::ClockTime::from_seconds(600)) {
+    // Remuxing reads and writes files only: minutes of recording take seconds. A bound keeps a
+    // stuck remux from holding the job for ever.
+    let limit = 60 + inputs.iter().map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum::<u64>() / 2_000_000;
+    let mut result = Err(anyhow!("the remux did not finish within {limit} s"));
+    for msg in bus.iter_timed(gst::ClockTime::from_seconds(limit)) {
         match msg.view() {
             gst::MessageView::Eos(_) => {
                 result = Ok(());
