@@ -157,6 +157,11 @@ impl Recording {
     }
 }
 
+/// The layout changes an egress job reports, as the catalogue keeps them.
+fn layout_changes_of(job: &egress_pb::Job) -> Vec<LayoutChange> {
+    job.layout_changes.iter().map(|c| LayoutChange { at_ms: c.at_ms, layout: c.layout.clone() }).collect()
+}
+
 pub fn subject(event_id: Uuid) -> String {
     format!("stagecast.recording.v1.event.{event_id}.recording")
 }
@@ -416,8 +421,7 @@ impl Recordings {
             .await
             .map_err(|s| ApiError::from_status(&s))?
             .into_inner();
-        let changes: Vec<LayoutChange> =
-            job.layout_changes.into_iter().map(|c| LayoutChange { at_ms: c.at_ms, layout: c.layout }).collect();
+        let changes: Vec<LayoutChange> = layout_changes_of(&job);
         let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
         let row = sqlx::query(sql(format!(
             "UPDATE recordings SET layout = $2, layout_changes = $3, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
@@ -628,8 +632,7 @@ impl Recordings {
         };
         let gaps: Vec<Gap> =
             job.gaps.iter().map(|g| Gap { at_ms: g.at_ms, duration_ms: g.duration_ms, reason: g.reason.clone() }).collect();
-        let changes: Vec<LayoutChange> =
-            job.layout_changes.iter().map(|c| LayoutChange { at_ms: c.at_ms, layout: c.layout.clone() }).collect();
+        let changes: Vec<LayoutChange> = layout_changes_of(&job);
         let first_frame = (job.first_frame_at_ms > 0).then(|| DateTime::from_timestamp_millis(job.first_frame_at_ms)).flatten();
         let kind = if state != rec.state {
             match state {
