@@ -708,7 +708,7 @@ async function main() {
     });
 
     if (MEDIA) {
-      await step('the host switches the recording’s layout, stops it, and it becomes ready', async () => {
+      await step('the host switches the recording’s layout', async () => {
         await host.getByTestId('layout-switcher').selectOption('speaker');
         await host.waitForFunction(() => document.querySelector('[data-testid="layout-switcher"]')?.value === 'speaker', null, { timeout: STEP_MS });
         // A few seconds on the new layout, measured by the studio's own clock.
@@ -717,6 +717,9 @@ async function main() {
           const [m, s] = t.split(':').map(Number);
           return m * 60 + s >= 8;
         }, null, { timeout: STEP_MS * 2 });
+      });
+
+      await step('the host stops the recording and it becomes ready', async () => {
         await host.getByTestId('record-toggle').click();
         await host.locator('[data-testid="record-state"][data-state="ready"]').waitFor({ timeout: STEP_MS * 4 });
         await screenshot(host, 'studio-recording-ready');

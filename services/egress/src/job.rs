@@ -312,6 +312,7 @@ impl Job {
                                 break;
                             }
                             Report::Finished => {
+                                tracing::info!(job = %id, "the pipeline drained");
                                 bus = None;
                                 self.teardown_pipeline().await;
                             }
@@ -484,7 +485,13 @@ impl Job {
 
     async fn teardown_pipeline(&mut self) {
         if let Some(c) = self.composite.take() {
-            c.stop();
+            // Stopping a pipeline waits for its streaming threads; one stuck in a network or
+            // mixer call must not freeze the job (its uploads, its finish), so it is stopped
+            // off the async threads and given a bound.
+            let stopping = tokio::task::spawn_blocking(move || c.stop());
+            if tokio::time::timeout(Duration::from_secs(10), stopping).await.is_err() {
+                tracing::error!(job = %self.m.spec.job_id, "the pipeline did not stop within 10 s; left behind");
+            }
         }
         let taps = std::mem::take(&mut self.m.taps);
         self.ctx.taps.stop_all(&taps).await;
@@ -656,11 +663,15 @@ impl Job {
                     }
                 }
                 let out = mp4.clone();
+                let started = Instant::now();
+                tracing::info!(job = %self.m.spec.job_id, runs = runs.len(), "building the MP4");
                 let built = tokio::task::spawn_blocking(move || crate::mp4::remux(&runs, &out)).await;
                 if let Err(e) = built.map_err(anyhow::Error::from).and_then(|r| r) {
                     // The HLS recording stands without it; say why the download is missing.
                     tracing::error!(job = %self.m.spec.job_id, error = %e, "the MP4 could not be built");
                     self.m.error = format!("the MP4 could not be built ({e:#}); the recording plays as HLS");
+                } else {
+                    tracing::info!(job = %self.m.spec.job_id, took = ?started.elapsed(), "MP4 built");
                 }
             }
             if mp4.exists() {

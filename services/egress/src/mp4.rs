@@ -31,7 +31,12 @@ pub fn remux(runs: &[Vec<PathBuf>], out: &Path) -> anyhow::Result<()> {
         return Err(anyhow!("no segments to remux"));
     }
     let tmp = out.with_extension("mp4.tmp");
-    let result = run_pipeline(&joined, &tmp);
+    let mut result = run_pipeline(&joined, &tmp);
+    if let Err(e) = &result {
+        // Once more: a remux that hung on a dynamic-pad race is not stuck for good.
+        tracing::warn!(error = %e, "the MP4 remux failed; trying once more");
+        result = run_pipeline(&joined, &tmp);
+    }
     for j in &joined {
         let _ = std::fs::remove_file(j);
     }
@@ -46,28 +51,42 @@ fn element(factory: &str) -> anyhow::Result<gst::Element> {
 
 fn run_pipeline(inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     let pipeline = gst::Pipeline::new();
-    let vconcat = element("concat")?;
-    let aconcat = element("concat")?;
     let vq = element("queue")?;
     let aq = element("queue")?;
     let vparse = element("h264parse")?;
     let aparse = element("aacparse")?;
     let mux = gst::ElementFactory::make("mp4mux").property("faststart", true).build()?;
     let sink = gst::ElementFactory::make("filesink").property("location", out.to_string_lossy().to_string()).build()?;
-    pipeline.add_many([&vconcat, &aconcat, &vq, &aq, &vparse, &aparse, &mux, &sink])?;
-    gst::Element::link_many([&vconcat, &vq, &vparse])?;
-    gst::Element::link_many([&aconcat, &aq, &aparse])?;
+    pipeline.add_many([&vq, &aq, &vparse, &aparse, &mux, &sink])?;
+    gst::Element::link_many([&vq, &vparse])?;
+    gst::Element::link_many([&aq, &aparse])?;
     vparse.link(&mux)?;
     aparse.link(&mux)?;
     mux.link(&sink)?;
+    // One run (the usual case) goes straight in; several are played one after the other.
+    let concat = if inputs.len() > 1 {
+        let vconcat = element("concat")?;
+        let aconcat = element("concat")?;
+        pipeline.add_many([&vconcat, &aconcat])?;
+        vconcat.link(&vq)?;
+        aconcat.link(&aq)?;
+        Some((vconcat, aconcat))
+    } else {
+        None
+    };
     for input in inputs {
         let src = gst::ElementFactory::make("filesrc").property("location", input.to_string_lossy().to_string()).build()?;
         let demux = element("tsdemux")?;
         pipeline.add_many([&src, &demux])?;
         src.link(&demux)?;
         // Pads are requested now, in order: concat plays its pads in the order they were made.
-        let vpad = vconcat.request_pad_simple("sink_%u").context("concat pad")?;
-        let apad = aconcat.request_pad_simple("sink_%u").context("concat pad")?;
+        let (vpad, apad) = match &concat {
+            Some((v, a)) => (
+                v.request_pad_simple("sink_%u").context("concat pad")?,
+                a.request_pad_simple("sink_%u").context("concat pad")?,
+            ),
+            None => (vq.static_pad("sink").context("queue sink")?, aq.static_pad("sink").context("queue sink")?),
+        };
         demux.connect_pad_added(move |_, pad| {
             let target = if pad.name().starts_with("video") {
                 &vpad
@@ -85,7 +104,7 @@ fn run_pipeline(inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     let bus = pipeline.bus().ok_or_else(|| anyhow!("no bus"))?;
     // Remuxing reads and writes files only: minutes of recording take seconds. A bound keeps a
     // stuck remux from holding the job for ever.
-    let limit = 60 + inputs.iter().map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum::<u64>() / 2_000_000;
+    let limit = 15 + inputs.iter().map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum::<u64>() / 2_000_000;
     let mut result = Err(anyhow!("the remux did not finish within {limit} s"));
     for msg in bus.iter_timed(gst::ClockTime::from_seconds(limit)) {
         match msg.view() {

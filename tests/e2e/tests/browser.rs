@@ -20,6 +20,8 @@ async fn a_host_and_a_viewer_use_the_web_client_in_a_real_browser() {
     let (out, p) = out;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // The services' logs beside the screenshots, pass or fail: a CI failure is read from them.
+    let _ = std::fs::write(web_dist().join("../e2e/artifacts/platform.log"), p.logs());
     assert!(out.status.success(), "browser e2e failed:\n{stdout}\n{stderr}\n{}", p.logs());
     assert!(stdout.contains("0 failed"), "{stdout}");
 }
