@@ -432,6 +432,10 @@ impl Composite {
         Ok(())
     }
 
+    pub fn pipeline(&self) -> &gst::Pipeline {
+        &self.pipeline
+    }
+
     pub fn bus(&self) -> gst::Bus {
         self.pipeline.bus().expect("a pipeline has a bus")
     }
@@ -1031,7 +1035,7 @@ mod tests {
     #[test]
     fn silence_is_minus_120_dbfs_and_full_scale_is_zero() {
         assert_eq!(rms_dbfs(&[0u8; 64]), -120.0);
-        let full: Vec<u8> = std::iter::repeat([0xff, 0x7f]).take(32).flatten().collect();
+        let full: Vec<u8> = std::iter::repeat_n([0xff, 0x7f], 32).flatten().collect();
         assert!(rms_dbfs(&full).abs() < 0.01);
     }
 

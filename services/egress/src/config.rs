@@ -24,6 +24,9 @@ pub struct Config {
     pub spool_limit_mb: u64,
     /// `EGRESS_CPU_BUDGET`: cores this worker gives to jobs; default 80 % of the CPUs.
     pub cpu_budget: f64,
+    /// `EGRESS_RTMP_RETRY_WINDOW_S`: how long a destination may stay disconnected, retrying,
+    /// before it is failed; default 60.
+    pub rtmp_retry_window_s: u64,
     /// `MEDIA_GRPC_URL`: the SFU's control API, for taps; default http://127.0.0.1:50054.
     pub media_grpc_url: String,
     /// `MEDIA_CONTROL_SECRET`: presented to the SFU's control API when set.
@@ -50,6 +53,7 @@ impl Config {
             spool_dir: optional("EGRESS_SPOOL_DIR", std::env::temp_dir().join("stagecast-egress"))?,
             spool_limit_mb: optional("EGRESS_SPOOL_LIMIT_MB", 2048)?,
             cpu_budget,
+            rtmp_retry_window_s: optional("EGRESS_RTMP_RETRY_WINDOW_S", 60)?,
             media_grpc_url: optional("MEDIA_GRPC_URL", "http://127.0.0.1:50054".to_owned())?,
             media_control_secret: maybe("MEDIA_CONTROL_SECRET")?,
             nats_url: optional("NATS_URL", "nats://127.0.0.1:4222".to_owned())?,

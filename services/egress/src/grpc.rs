@@ -53,6 +53,21 @@ pub fn to_proto(v: &JobView) -> pb::Job {
             })
             .collect(),
         mp4_bytes: v.mp4_bytes,
+        outputs: v
+            .outputs
+            .iter()
+            .map(|o| pb::Output {
+                output_id: o.id.clone(),
+                state: o.state.as_str().to_owned(),
+                bitrate_bps: o.bitrate_bps,
+                bytes_sent: o.bytes_sent,
+                live_since_ms: o.live_since.map(|t| t.timestamp_millis()).unwrap_or(0),
+                retries: o.retries,
+                error: o.error.clone(),
+                error_code: o.error_code.clone(),
+            })
+            .collect(),
+        broadcast_only: !v.spec.record,
     }
 }
 
@@ -67,6 +82,7 @@ impl EgressService for EgressApi {
             quality: r.quality,
             key_prefix: r.key_prefix,
             on_air: r.on_air.into_iter().map(|p| (p.user_id, p.name)).collect(),
+            record: !r.broadcast_only,
         };
         Ok(Response::new(to_proto(&self.worker.start(spec)?)))
     }
@@ -84,5 +100,19 @@ impl EgressService for EgressApi {
 
     async fn get_job(&self, req: Request<pb::GetJobRequest>) -> Result<Response<pb::Job>, Status> {
         Ok(Response::new(to_proto(&self.worker.get(&req.into_inner().job_id)?)))
+    }
+
+    async fn find_job(&self, req: Request<pb::FindJobRequest>) -> Result<Response<pb::Job>, Status> {
+        Ok(Response::new(to_proto(&self.worker.find(&req.into_inner().room)?)))
+    }
+
+    async fn add_output(&self, req: Request<pb::AddOutputRequest>) -> Result<Response<pb::Job>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(to_proto(&self.worker.add_output(&r.job_id, &r.output_id, &r.url).await?)))
+    }
+
+    async fn remove_output(&self, req: Request<pb::RemoveOutputRequest>) -> Result<Response<pb::Job>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(to_proto(&self.worker.remove_output(&r.job_id, &r.output_id).await?)))
     }
 }

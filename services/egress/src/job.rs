@@ -28,6 +28,7 @@ use crate::{
     layout::{LayoutKind, Quality, TileKind},
     observe::Metrics,
     playlist::{Entry, Playlist, segment_name},
+    rtmp::{Feed, OutputStatus, RtmpUrl},
     sfu::Taps,
 };
 
@@ -80,6 +81,14 @@ pub struct JobSpec {
     pub quality: String,
     pub key_prefix: String,
     pub on_air: Vec<(String, String)>,
+    /// False for a job that only restreams: its segments keep the pipeline's liveness check
+    /// going but are not stored, and it ends without a recording.
+    #[serde(default = "yes")]
+    pub record: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A segment written but not yet uploaded.
@@ -128,6 +137,8 @@ pub struct JobView {
     pub spooled: u32,
     pub inputs: Vec<(String, InputPorts)>,
     pub mp4_bytes: u64,
+    /// The RTMP(S) destinations and how each is doing.
+    pub outputs: Vec<OutputStatus>,
 }
 
 impl JobView {
@@ -145,6 +156,8 @@ impl JobView {
 pub enum Command {
     Update { layout: Option<LayoutKind>, on_air: Option<Vec<Participant>>, reply: oneshot::Sender<()> },
     Stop { reply: oneshot::Sender<bool> },
+    AddOutput { id: String, url: RtmpUrl, reply: oneshot::Sender<bool> },
+    RemoveOutput { id: String, reply: oneshot::Sender<bool> },
 }
 
 /// A running job's handle, held by the worker.
@@ -165,6 +178,8 @@ pub struct JobContext {
     pub metrics: Arc<Metrics>,
     /// Bytes of unuploaded segments a job may keep before it drops new ones (and says so).
     pub spool_limit: u64,
+    /// How long a destination may stay disconnected, retrying, before it is failed.
+    pub rtmp_retry_window: Duration,
 }
 
 pub fn job_dir(root: &Path, job_id: &str) -> PathBuf {
@@ -223,7 +238,7 @@ pub fn resume_all(ctx: &JobContext) -> Vec<(String, JobHandle)> {
 
 fn spawn(ctx: JobContext, manifest: Manifest, dir: PathBuf) -> JobHandle {
     let (commands, rx) = mpsc::channel(16);
-    let (view_tx, view) = watch::channel(view_of(&manifest, &[]));
+    let (view_tx, view) = watch::channel(view_of(&manifest, &[], Vec::new()));
     let job = Job {
         ctx,
         m: manifest,
@@ -233,12 +248,13 @@ fn spawn(ctx: JobContext, manifest: Manifest, dir: PathBuf) -> JobHandle {
         inputs: Vec::new(),
         base_wall: Utc::now(),
         pipeline_segments: 0,
+        feed: Feed::new(),
     };
     tokio::spawn(job.run(rx));
     JobHandle { commands, view }
 }
 
-fn view_of(m: &Manifest, inputs: &[(String, InputPorts)]) -> JobView {
+fn view_of(m: &Manifest, inputs: &[(String, InputPorts)], outputs: Vec<OutputStatus>) -> JobView {
     JobView {
         spec: m.spec.clone(),
         state: m.state,
@@ -252,6 +268,7 @@ fn view_of(m: &Manifest, inputs: &[(String, InputPorts)]) -> JobView {
         spooled: m.pending.len() as u32,
         inputs: inputs.to_vec(),
         mp4_bytes: m.mp4_bytes,
+        outputs,
     }
 }
 
@@ -266,6 +283,8 @@ struct Job {
     base_wall: DateTime<Utc>,
     /// Segments the current pipeline has written.
     pipeline_segments: u32,
+    /// The RTMP(S) destinations, fed from every pipeline the job builds.
+    feed: Arc<Feed>,
 }
 
 type Upload = tokio::task::JoinHandle<Result<(), String>>;
@@ -283,6 +302,7 @@ impl Job {
         let mut last_beat = Instant::now() - HEARTBEAT;
         let mut stop_replies: Vec<oneshot::Sender<bool>> = Vec::new();
         let mut stop_asked: Option<Instant> = None;
+        let mut last_outputs = output_signature(&self.feed);
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         if self.m.state == JobState::Running {
@@ -331,6 +351,7 @@ impl Job {
                         }
                         self.m.state = JobState::Stopping;
                         stop_asked = Some(Instant::now());
+                        self.feed.stop_all();
                         self.save();
                         match &self.composite {
                             // The last segment is closed by end-of-stream.
@@ -339,6 +360,17 @@ impl Job {
                         }
                         stop_replies.push(reply);
                         self.publish();
+                    }
+                    Some(Command::AddOutput { id: output, url, reply }) => {
+                        let added = self.m.state == JobState::Running
+                            && self.feed.add(&output, url, self.ctx.rtmp_retry_window);
+                        self.publish();
+                        let _ = reply.send(added);
+                    }
+                    Some(Command::RemoveOutput { id: output, reply }) => {
+                        let removed = self.feed.remove(&output);
+                        self.publish();
+                        let _ = reply.send(removed);
                     }
                     None => {}
                 },
@@ -397,7 +429,7 @@ impl Job {
                         self.teardown_pipeline().await;
                         match self.finalize().await {
                             Ok(()) => {
-                                if self.m.state == JobState::Stopping && self.m.playlist.entries.is_empty() {
+                                if self.m.state == JobState::Stopping && self.m.spec.record && self.m.playlist.entries.is_empty() {
                                     // Nothing to play is not a recording: say so.
                                     self.m.state = JobState::Failed;
                                     self.m.error = "nothing was recorded: the pipeline produced no segment".into();
@@ -422,13 +454,16 @@ impl Job {
                             }
                         }
                     }
-                    if last_beat.elapsed() >= HEARTBEAT {
+                    let outputs = output_signature(&self.feed);
+                    if last_beat.elapsed() >= HEARTBEAT || outputs != last_outputs {
                         last_beat = Instant::now();
+                        last_outputs = outputs;
                         self.publish();
                     }
                 }
             }
         }
+        self.feed.stop_all();
         self.ctx.metrics.jobs.dec();
         tracing::info!(job = %id, state = self.m.state.as_str(), "job ended");
     }
@@ -442,6 +477,7 @@ impl Job {
             rtp_ip: self.ctx.rtp_ip,
         };
         let mut c = Composite::build(spec)?;
+        self.feed.attach(c.pipeline(), &c.video_tee, &c.audio_tee)?;
         let bus = c.bus().stream();
         c.start()?;
         self.base_wall = Utc::now();
@@ -547,6 +583,12 @@ impl Job {
 
     fn segment_written(&mut self, index: u32, path: PathBuf, start: Duration, duration: Duration) {
         self.pipeline_segments += 1;
+        if !self.m.spec.record {
+            // Restreaming only: the segment proved the pipeline alive; nothing is stored.
+            self.m.next_index = self.m.next_index.max(index + 1);
+            let _ = std::fs::remove_file(&path);
+            return;
+        }
         let at = self.base_wall + chrono::Duration::from_std(start).unwrap_or_default();
         let end = at + chrono::Duration::from_std(duration).unwrap_or_default();
         let mut discontinuity = false;
@@ -647,6 +689,9 @@ impl Job {
 
     /// After the last upload: the playlist is closed, the MP4 and the thumbnail are stored.
     async fn finalize(&mut self) -> anyhow::Result<()> {
+        if !self.m.spec.record {
+            return Ok(());
+        }
         let prefix = self.m.spec.key_prefix.clone();
         let bucket = self.ctx.bucket.clone();
         if !self.m.playlist.entries.is_empty() {
@@ -709,15 +754,20 @@ impl Job {
         if let Err(e) = result {
             tracing::error!(job = %self.m.spec.job_id, error = %e, "cannot save the job's manifest");
         }
-        let _ = self.view.send(view_of(&self.m, &self.inputs));
+        let _ = self.view.send(view_of(&self.m, &self.inputs, self.feed.statuses()));
     }
 
     fn publish(&self) {
-        let view = view_of(&self.m, &self.inputs);
+        let view = view_of(&self.m, &self.inputs, self.feed.statuses());
         let _ = self.view.send(view.clone());
         self.ctx.metrics.spooled_segments.set(self.m.pending.len() as i64);
         if let Some(nats) = self.ctx.nats.clone() {
             tokio::spawn(crate::bus::publish_job(nats, view));
         }
     }
+}
+
+/// What changes when a destination changes state (not its bitrate): a change is published at once.
+fn output_signature(feed: &Feed) -> Vec<(String, &'static str, u32)> {
+    feed.statuses().into_iter().map(|o| (o.id, o.state.as_str(), o.retries)).collect()
 }

@@ -21,6 +21,7 @@ pub mod layout;
 pub mod mp4;
 pub mod observe;
 pub mod playlist;
+pub mod rtmp;
 pub mod sfu;
 pub mod startup;
 pub mod worker;

@@ -40,6 +40,7 @@ impl Application {
             nats: Some(nats.clone()),
             metrics: metrics.clone(),
             spool_limit: config.spool_limit_mb * 1024 * 1024,
+            rtmp_retry_window: std::time::Duration::from_secs(config.rtmp_retry_window_s),
         };
         let worker = Arc::new(Worker::new(ctx, config.cpu_budget));
         let http = TcpListener::bind(config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;

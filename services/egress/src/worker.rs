@@ -7,6 +7,7 @@ use crate::{
     composite::Participant,
     job::{self, Command, JobContext, JobHandle, JobSpec, JobState, JobView},
     layout::{LayoutKind, Quality},
+    rtmp::RtmpUrl,
 };
 
 /// What a job costs, in cores: measured two 360p inputs → 720p30 + HLS at ~0.3 of a core here
@@ -133,6 +134,41 @@ impl Worker {
         let v = view.borrow().clone();
         self.account();
         Ok(v)
+    }
+
+    /// The room's job that is still running or stopping (the newest, should there be two).
+    pub fn find(&self, room: &str) -> Result<JobView, ApiError> {
+        let jobs = self.jobs.lock().map_err(|_| ApiError::internal("jobs lock poisoned"))?;
+        jobs.values()
+            .map(|h| h.view.borrow().clone())
+            .filter(|v| v.spec.room == room && matches!(v.state, JobState::Running | JobState::Stopping))
+            .max_by_key(|v| v.state == JobState::Running)
+            .ok_or_else(|| ApiError::not_found("job_not_found", format!("no running job for room {room} on this worker")))
+    }
+
+    pub async fn add_output(&self, job_id: &str, output_id: &str, url: &str) -> Result<JobView, ApiError> {
+        if output_id.is_empty() || output_id.len() > 64 || !output_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(ApiError::invalid("invalid_output_id", "output ids are 1–64 letters, digits and dashes"));
+        }
+        let url = RtmpUrl::parse(url).map_err(|reason| ApiError::invalid("invalid_output_url", reason))?;
+        let h = self.handle(job_id)?;
+        if h.view.borrow().state != JobState::Running {
+            return Err(ApiError::new(ErrorKind::FailedPrecondition, "job_not_running", "the job is not running"));
+        }
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        h.commands.send(Command::AddOutput { id: output_id.to_owned(), url, reply }).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?;
+        Ok(h.view.borrow().clone())
+    }
+
+    pub async fn remove_output(&self, job_id: &str, output_id: &str) -> Result<JobView, ApiError> {
+        let h = self.handle(job_id)?;
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        h.commands.send(Command::RemoveOutput { id: output_id.to_owned(), reply }).await.map_err(|_| gone())?;
+        if !rx.await.map_err(|_| gone())? {
+            return Err(ApiError::not_found("output_not_found", format!("the job pushes to no destination {output_id}")));
+        }
+        Ok(h.view.borrow().clone())
     }
 }
 

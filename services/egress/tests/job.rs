@@ -7,7 +7,7 @@ use std::{
 };
 
 use stagecast_egress::{
-    job::{JobContext, JobSpec, JobState, JobView},
+    job::{JobContext, JobSpec, JobState},
     observe::Metrics,
     sfu::Taps,
     worker::Worker,
@@ -15,18 +15,6 @@ use stagecast_egress::{
 
 mod support;
 use support::*;
-
-async fn wait_view(worker: &Worker, id: &str, limit: Duration, what: &str, f: impl Fn(&JobView) -> bool) -> JobView {
-    let deadline = Instant::now() + limit;
-    loop {
-        let v = worker.get(id).expect("job exists");
-        if f(&v) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {v:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recording_survives_s3_down_for_30_s_and_ends_with_a_complete_playlist_and_mp4() {
@@ -45,6 +33,7 @@ async fn a_recording_survives_s3_down_for_30_s_and_ends_with_a_complete_playlist
         nats: None,
         metrics: metrics.clone(),
         spool_limit: 512 * 1024 * 1024,
+        rtmp_retry_window: std::time::Duration::from_secs(60),
     };
     let worker = Worker::new(ctx, 1.6);
     let spec = JobSpec {
@@ -54,6 +43,7 @@ async fn a_recording_survives_s3_down_for_30_s_and_ends_with_a_complete_playlist
         quality: "720p".into(),
         key_prefix: "recordings/rec-1/".into(),
         on_air: vec![("host".into(), "Host Person".into())],
+        record: true,
     };
     let started = Instant::now();
     let view = worker.start(spec.clone()).expect("job starts");

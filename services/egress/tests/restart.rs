@@ -91,6 +91,7 @@ async fn an_egress_killed_mid_recording_resumes_the_job_with_a_recorded_gap_and_
         quality: "720p".into(),
         key_prefix: "recordings/rec-kill/".into(),
         on_air: vec![pb::OnAir { user_id: "host".into(), name: "Host".into() }],
+        broadcast_only: false,
     })
     .await
     .expect("job starts");

@@ -334,6 +334,7 @@ impl Recordings {
                     quality: quality.into(),
                     key_prefix,
                     on_air,
+                    broadcast_only: false,
                 })
                 .await
                 .map_err(|s| ApiError::from_status(&s)),
