@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/stagecast/media/v1/media.proto",
         "proto/stagecast/egress/v1/egress.proto",
         "proto/stagecast/recording/v1/recording.proto",
+        "proto/stagecast/broadcast/v1/broadcast.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

@@ -50,3 +50,9 @@ pub mod recording {
         include!(concat!(env!("OUT_DIR"), "/stagecast.recording.v1.rs"));
     }
 }
+
+pub mod broadcast {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/stagecast.broadcast.v1.rs"));
+    }
+}

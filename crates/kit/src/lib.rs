@@ -23,6 +23,7 @@ pub mod grpc;
 pub mod keys;
 pub mod problem;
 pub mod shutdown;
+pub mod stage;
 pub mod sync;
 pub mod text;
 

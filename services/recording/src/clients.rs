@@ -1,18 +1,11 @@
 //! The services the recording service calls.
-use std::time::Duration;
-
 use stagecast_proto::{
     auth::v1::auth_service_client::AuthServiceClient,
     egress::v1::egress_service_client::EgressServiceClient,
     events::v1::{events_service_client::EventsServiceClient, stage_service_client::StageServiceClient},
 };
+pub use stagecast_kit::{grpc::channel, stage::Grpc};
 use stagecast_telemetry::grpc::PropagateTrace;
-use tonic::{
-    service::interceptor::InterceptedService,
-    transport::{Channel, Endpoint},
-};
-
-pub type Grpc = InterceptedService<Channel, PropagateTrace>;
 
 #[derive(Clone)]
 pub struct Clients {
@@ -21,13 +14,6 @@ pub struct Clients {
     pub auth: AuthServiceClient<Grpc>,
     pub egress: EgressServiceClient<Grpc>,
     pub bucket: stagecast_storage::Bucket,
-}
-
-pub fn channel(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(15))
-        .connect_lazy())
 }
 
 impl Clients {

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Row, postgres::PgRow};
 use stagecast_kit::error::{ApiError, ErrorKind};
 use stagecast_proto::{
-    auth::v1 as auth_pb,
     egress::v1 as egress_pb,
     events::v1::{self as events_pb, EventStatus},
     recording::v1 as pb,
@@ -230,35 +229,9 @@ impl Recordings {
         }
     }
 
-    /// The people on air, in stage order (host, co-hosts, speakers), with their display names.
-    /// The backstage is left out: it is never recorded.
+    /// The people on air (never the backstage), with their display names.
     async fn on_air(&self, event_id: Uuid, host_id: Uuid) -> Result<Vec<egress_pb::OnAir>, ApiError> {
-        let stage = self
-            .clients
-            .stage
-            .clone()
-            .get_stage(events_pb::GetStageRequest { event_id: event_id.to_string(), actor_id: host_id.to_string() })
-            .await
-            .map_err(|s| ApiError::from_status(&s))?
-            .into_inner();
-        let rank = |r: &str| match r {
-            "host" => 0,
-            "cohost" => 1,
-            "speaker" => 2,
-            _ => 9,
-        };
-        let mut members: Vec<_> = stage.members.into_iter().filter(|m| rank(&m.role) < 9 && !m.backstage).collect();
-        members.sort_by_key(|m| rank(&m.role));
-        let mut out = Vec::with_capacity(members.len());
-        for m in members {
-            let name =
-                match self.clients.auth.clone().get_profile(auth_pb::GetProfileRequest { user_id: m.user_id.clone() }).await {
-                    Ok(p) => p.into_inner().display_name,
-                    Err(_) => String::new(),
-                };
-            out.push(egress_pb::OnAir { user_id: m.user_id, name: if name.is_empty() { "Guest".into() } else { name } });
-        }
-        Ok(out)
+        stagecast_kit::stage::on_air(&self.clients.stage, &self.clients.auth, &event_id.to_string(), &host_id.to_string()).await
     }
 
     async fn load(&self, id: Uuid) -> Result<Recording, ApiError> {

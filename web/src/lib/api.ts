@@ -6,6 +6,11 @@ import type {
   Standing,
   ChatMessage,
   ChatSettings,
+  Destination,
+  DestinationInput,
+  DestinationList,
+  EventDestination,
+  EventDestinationList,
   EventInput,
   EventListStatus,
   EventPage,
@@ -448,6 +453,37 @@ export class ApiClient {
   /** Host: deletes a recording and its files. */
   deleteRecording = (rid: string) => this.request<void>('DELETE', this.recordingPath(rid));
 
+  // ---- restreaming destinations (docs/api.md "Destinations") ----
+
+  /** My saved destinations (any event can use them). */
+  myDestinations = () => this.request<DestinationList>('GET', '/destinations');
+  /** Saves a destination; the stream key is stored encrypted and never sent back. */
+  createDestination = (input: DestinationInput) => this.request<Destination>('POST', '/destinations', { body: input });
+  /** Deletes a saved destination (409 `destination_in_use` while an event uses it). */
+  deleteDestination = (did: string) => this.request<void>('DELETE', `/destinations/${encodeURIComponent(did)}`);
+
+  private eventDestinationPath(eventId: string, did?: string, rest = '') {
+    return `/events/${encodeURIComponent(eventId)}/destinations${did === undefined ? '' : `/${encodeURIComponent(did)}`}${rest}`;
+  }
+
+  /** Host, co-host: the event's destinations with their push's state. */
+  eventDestinations = (eventId: string, signal?: AbortSignal) =>
+    this.request<EventDestinationList>('GET', this.eventDestinationPath(eventId), { signal });
+  /** Host, co-host: attaches a saved destination to the event. */
+  attachDestination = (eventId: string, did: string, autoStart?: boolean) =>
+    this.request<EventDestination>('POST', this.eventDestinationPath(eventId), {
+      body: autoStart === undefined ? { destination_id: did } : { destination_id: did, auto_start: autoStart },
+    });
+  /** Host, co-host: whether the destination starts by itself when the event goes live. */
+  setDestinationAutoStart = (eventId: string, did: string, autoStart: boolean) =>
+    this.request<EventDestination>('PATCH', this.eventDestinationPath(eventId, did), { body: { auto_start: autoStart } });
+  /** Host, co-host: detaches a destination (stopping its push first); it stays saved. */
+  detachDestination = (eventId: string, did: string) => this.request<void>('DELETE', this.eventDestinationPath(eventId, did));
+  /** Host, co-host: starts pushing the live event to the destination (state `connecting`). */
+  startDestination = (eventId: string, did: string) => this.request<EventDestination>('POST', this.eventDestinationPath(eventId, did, '/start'));
+  /** Host, co-host: stops the push (state `stopped`). */
+  stopDestination = (eventId: string, did: string) => this.request<EventDestination>('POST', this.eventDestinationPath(eventId, did, '/stop'));
+
   /** The live socket's URL (same origin; browsers cannot set headers, so the token rides in the query). */
   async liveUrl(eventId: string, location: Pick<Location, 'protocol' | 'host'> = window.location): Promise<string> {
     const token = await this.freshAccessToken();
@@ -518,6 +554,18 @@ const NEXT_STEP: Record<string, string | ((e: ApiError) => string)> = {
   unknown_layout: 'Choose Active speaker, Grid or Screen share.',
   recording_not_running: 'That recording is no longer running. The studio shows its current state in a moment.',
   recording_not_found: 'This recording was deleted.',
+  invalid_platform: 'Choose YouTube, Twitch, Facebook or Custom RTMP.',
+  invalid_server_url: 'Use the rtmp:// or rtmps:// address with the host and the application path, without the stream key.',
+  invalid_stream_key: 'Copy the stream key again from the platform and paste it as it is.',
+  invalid_name: 'Use 1 to 80 characters for the name, or leave it empty.',
+  destination_not_found: 'That destination was deleted. Reload the page to see the destinations as they are.',
+  destination_in_use: 'An event still uses this destination. Remove it from that event first.',
+  already_attached: "It is already in this event's destinations.",
+  not_attached: "It is no longer in this event's destinations. The studio shows them as they are in a moment.",
+  already_started: 'It is already streaming there. The studio shows its state in a moment.',
+  not_started: 'It is not streaming there any more. The studio shows its state in a moment.',
+  egress_busy: (e) =>
+    e.retryAfter ? `The restreaming service is busy. Wait ${e.retryAfter} s, then press Start again.` : 'The restreaming service is busy. Wait a moment, then press Start again.',
   rate_limited: (e) => (e.retryAfter ? `Wait ${e.retryAfter} s, then try again.` : 'Wait a moment, then try again.'),
 };
 

@@ -416,6 +416,70 @@ export interface ReplayPage {
   messages: ReplayMessage[];
 }
 
+// ---- restreaming destinations (docs/api.md "Destinations") ----------------------------------
+
+export type DestinationPlatform = 'youtube' | 'twitch' | 'facebook' | 'custom';
+
+/** A saved RTMP(S) destination of mine, reusable across events. The stream key is never sent
+ * back: `key_hint` is its last 4 characters ("…abcd"). */
+export interface Destination {
+  id: string;
+  platform: DestinationPlatform | string;
+  name: string;
+  /** The server and application path, without the key. */
+  server_url: string;
+  key_hint: string;
+  created_at: string;
+}
+
+/** POST /destinations. `name` (1–80 characters) and `server_url` default from the platform;
+ * `server_url` is required for `custom`. */
+export interface DestinationInput {
+  platform: DestinationPlatform;
+  name?: string;
+  server_url?: string;
+  stream_key: string;
+}
+
+export interface DestinationList {
+  destinations: Destination[];
+}
+
+/** `idle` (attached, never started) → `connecting` → `live`, or `retrying` (reconnecting after a
+ * drop) → `live` again, or `failed` (with `error`); `stopped` once stopped. */
+export type DestinationState = 'idle' | 'connecting' | 'live' | 'retrying' | 'failed' | 'stopped';
+
+/** Why a push failed or is retrying ("" when it is fine). */
+export type DestinationErrorCode = 'key_refused' | 'unreachable' | 'stalled' | 'disconnected' | 'tls' | 'invalid_url' | '';
+
+/** A destination attached to an event, with its push's state. */
+export interface EventDestination {
+  event_id: string;
+  destination: Destination;
+  /** Starts by itself when the event goes live. */
+  auto_start: boolean;
+  state: DestinationState | string;
+  bitrate_bps: number;
+  bytes_sent: number;
+  /** When the push last became live (RFC 3339), null when it is not. */
+  live_since: string | null;
+  retries: number;
+  /** Why it failed or is retrying, in words for the host. */
+  error: string;
+  error_code: DestinationErrorCode | string;
+  updated_at: string;
+}
+
+export interface EventDestinationList {
+  destinations: EventDestination[];
+}
+
+/** A destination of the event changed state (host and co-hosts' sockets). */
+export interface DestinationFrame {
+  type: 'destination';
+  destination: EventDestination;
+}
+
 // ---- WebSocket frames -------------------------------------------------------------------------
 
 export interface HelloFrame {
@@ -441,7 +505,8 @@ export type ServerFrame =
   | { type: 'error'; client_msg_id?: string; code: string; message: string; retry_after?: number }
   | { type: 'pong'; nonce: string | null }
   | { type: 'stage'; change: StageChange }
-  | RecordingFrame;
+  | RecordingFrame
+  | DestinationFrame;
 
 /** A recording of the event changed state or layout (docs/recording.md). */
 export interface RecordingFrame {

@@ -17,7 +17,7 @@ export interface LiveChat {
   stage: StageFrames;
   /** How many times the staff removed us from the event (socket closed with 4010) on this page. */
   kicks: number;
-  /** The extension point for features beyond the chat and the stage (e.g. `recording` frames):
+  /** The extension point for features beyond the chat and the stage (`recording`, `destination`):
    * the listener gets every frame of the socket, in order, `hello` included (so it can catch up
    * after a reconnect). Returns the unsubscribe. Stable across renders. */
   subscribe(listener: FrameListener): () => void;
@@ -56,7 +56,7 @@ export function useLiveChat(api: ApiClient, eventId: string, enabled = true): Li
             console.error(e);
           }
         }
-        if (frame.type === 'recording') return;
+        if (frame.type === 'recording' || frame.type === 'destination') return;
         if (frame.type === 'stage') {
           setStage((s) => ({ seq: s.seq + 1, last: frame.change }));
           return;

@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import { AuditLogPanel, ChatSettingsPanel, HeldMessagesPanel, StandingPanel } from '../chat/ModerationPanels';
 import { ErrorMessage, Loading, StatusBadge } from '../components/ui';
+import { DestinationsPanel } from '../destinations/DestinationsPanel';
 import { useAuth, useUser } from '../lib/auth';
 import { canModerate } from '../lib/chatState';
 import { useAction, useAsync, usePageTitle } from '../lib/hooks';
@@ -156,6 +157,9 @@ function Studio({ event, onChange }: { event: StageEvent; onChange: (e: StageEve
           )}
           {broadcasting && (runsEvent || role === 'host' || role === 'cohost') && !out && (
             <RecordingPanel api={api} eventId={event.id} status={event.status} subscribe={chat.subscribe} />
+          )}
+          {broadcasting && (runsEvent || role === 'host' || role === 'cohost') && !out && (
+            <DestinationsPanel api={api} eventId={event.id} status={event.status} subscribe={chat.subscribe} />
           )}
           {live && staff && (
             <StageControlPanel
