@@ -91,6 +91,101 @@ function playlist(r) {
 }
 
 const now = () => new Date().toISOString();
+
+// Restreaming (docs/api.md "Destinations"): saved destinations and their pushes in memory. There is
+// no egress: a start goes connecting → live after MOCK_DESTINATION_STEP_MS with a made-up bitrate;
+// a stream key containing "bad" is refused (failed, key_refused); a server whose host ends in
+// ".invalid" is retried twice (retrying, unreachable), then fails. Going live starts those set to
+// auto-start; ending stops them. POST /__mock/destinations/{event id}/{destination id}/fail?code=
+// makes one fail. Only the host's and co-hosts' sockets get the `destination` frames.
+const destinations = new Map(); // destination id -> { id, owner_id, platform, name, server_url, stream_key, created_at }
+const pushes = new Map(); // `${event id}/${destination id}` -> { event_id, destination_id, auto_start, state, liveSinceMs, bytes, retries, error, error_code, updated_at, timer }
+const DESTINATION_STEP_MS = Number(process.env.MOCK_DESTINATION_STEP_MS ?? 1500);
+const PLATFORMS = {
+  youtube: { name: 'YouTube', server: 'rtmps://a.rtmps.youtube.com:443/live2' },
+  twitch: { name: 'Twitch', server: 'rtmp://live.twitch.tv/app' },
+  facebook: { name: 'Facebook', server: 'rtmps://live-api-s.facebook.com:443/rtmp' },
+  custom: { name: 'Custom RTMP', server: null },
+};
+const PUSH_ERRORS = {
+  key_refused: 'the server refused the stream key: copy the key again from the platform and check that the stream is set up there',
+  unreachable: "the server's name could not be found: check the URL",
+  stalled: 'the server stopped taking the stream; reconnecting',
+  disconnected: 'the server closed the connection',
+  tls: 'the TLS handshake with the server failed: check that it takes rtmps://',
+  invalid_url: 'the server URL is not a valid RTMP URL',
+};
+/** As services/broadcast checks a server URL: rtmp(s)://host[:port]/app, no spaces. */
+function rtmpUrlProblem(url) {
+  const u = url.trim().replace(/\/+$/, '');
+  if (u.length > 512 || /[\s\p{Cc}]/u.test(u)) return 'the server URL is too long or holds spaces';
+  const m = /^rtmps?:\/\/(.*)$/.exec(u);
+  if (!m) return 'the server URL must start with rtmp:// or rtmps://';
+  const slash = m[1].indexOf('/');
+  if (slash < 0) return 'the server URL needs an application path, e.g. rtmp://host/live';
+  const host = m[1].slice(0, slash);
+  const app = m[1].slice(slash + 1);
+  const colon = host.lastIndexOf(':');
+  const name = colon >= 0 ? host.slice(0, colon) : host;
+  const portOk = colon < 0 || (/^\d{1,5}$/.test(host.slice(colon + 1)) && Number(host.slice(colon + 1)) <= 65535);
+  if (!name || !portOk || host.includes('@')) return 'the server URL needs a host (and a valid port, if any)';
+  if (!app || app.includes('//')) return 'the server URL needs an application path, e.g. rtmp://host/live';
+  return null;
+}
+const pushing = (x) => ['connecting', 'live', 'retrying'].includes(x.state);
+
+const publicDestination = (d) => ({ id: d.id, platform: d.platform, name: d.name, server_url: d.server_url, key_hint: `…${d.stream_key.slice(-4)}`, created_at: d.created_at });
+
+function pushBitrate(x) {
+  return x.state === 'live' ? 2_400_000 + Math.round(Math.random() * 200_000) : 0;
+}
+
+function publicPush(x) {
+  const liveBytes = x.state === 'live' && x.liveSinceMs ? Math.round(((Date.now() - x.liveSinceMs) * 2_500_000) / 8000) : 0;
+  return {
+    event_id: x.event_id, destination: publicDestination(destinations.get(x.destination_id)), auto_start: x.auto_start, state: x.state,
+    bitrate_bps: pushBitrate(x), bytes_sent: x.bytes + liveBytes, live_since: x.liveSinceMs ? new Date(x.liveSinceMs).toISOString() : null,
+    retries: x.retries, error: x.error, error_code: x.error_code, updated_at: x.updated_at,
+  };
+}
+
+/** The event's host and co-hosts hear about a destination's new state. */
+function announcePush(x, detached = false) {
+  x.updated_at = now();
+  const e = events.get(x.event_id);
+  if (!e || (!detached && pushes.get(`${x.event_id}/${x.destination_id}`) !== x)) return;
+  const json = JSON.stringify({ type: 'destination', destination: publicPush(x) });
+  for (const s of room(e.id).sockets) if (s.user.id === e.host_id || e.cohost_ids.includes(s.user.id)) s.ws.send(json);
+}
+
+function settle(x, fields) {
+  clearTimeout(x.timer);
+  if (x.state === 'live' && x.liveSinceMs) x.bytes += Math.round(((Date.now() - x.liveSinceMs) * 2_500_000) / 8000);
+  Object.assign(x, { liveSinceMs: null, timer: null }, fields);
+  announcePush(x);
+}
+
+function stepPush(x) {
+  if (pushes.get(`${x.event_id}/${x.destination_id}`) !== x || !['connecting', 'retrying'].includes(x.state)) return;
+  const d = destinations.get(x.destination_id);
+  if (/bad/i.test(d.stream_key)) return settle(x, { state: 'failed', error_code: 'key_refused', error: PUSH_ERRORS.key_refused });
+  if (/^rtmps?:\/\/[^/]+\.invalid(:\d+)?\//i.test(d.server_url)) {
+    if (x.retries >= 2) return settle(x, { state: 'failed', error_code: 'unreachable', error: PUSH_ERRORS.unreachable });
+    x.retries += 1;
+    Object.assign(x, { state: 'retrying', error_code: 'unreachable', error: PUSH_ERRORS.unreachable });
+    announcePush(x);
+    x.timer = setTimeout(() => stepPush(x), DESTINATION_STEP_MS);
+    return;
+  }
+  Object.assign(x, { state: 'live', liveSinceMs: Date.now(), error: '', error_code: '' });
+  announcePush(x);
+}
+
+function startPush(x) {
+  settle(x, { state: 'connecting', retries: 0, error: '', error_code: '' });
+  x.timer = setTimeout(() => stepPush(x), DESTINATION_STEP_MS);
+}
+
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 function tokensFor(user) {
@@ -404,6 +499,37 @@ async function api(req, url) {
     });
     return [200, { recordings: mine.reverse().map(publicRecording) }];
   }
+  if (path === '/destinations' && m === 'GET') {
+    return [200, { destinations: [...destinations.values()].filter((d) => d.owner_id === me.id).map(publicDestination) }];
+  }
+  if (path === '/destinations' && m === 'POST') {
+    const b = await body(req);
+    const platform = PLATFORMS[b.platform];
+    if (!platform) throw new Problem(422, 'invalid_platform', 'platform must be youtube, twitch, facebook or custom');
+    const given = typeof b.server_url === 'string' ? b.server_url.trim() : '';
+    if (b.platform === 'custom' && !given) throw new Problem(422, 'invalid_server_url', 'a custom destination needs its server URL');
+    const urlProblem = given ? rtmpUrlProblem(given) : null;
+    if (urlProblem) throw new Problem(422, 'invalid_server_url', urlProblem);
+    const serverUrl = given ? given.replace(/\/+$/, '') : platform.server;
+    const key = typeof b.stream_key === 'string' ? b.stream_key : '';
+    if (!key) throw new Problem(422, 'invalid_stream_key', 'the stream key is empty: copy it from the platform');
+    if (Buffer.byteLength(key) > 512) throw new Problem(422, 'invalid_stream_key', 'the stream key is longer than 512 characters');
+    if (/[\s\p{Cc}/]/u.test(key)) throw new Problem(422, 'invalid_stream_key', 'the stream key holds spaces or slashes: copy it again');
+    const name = typeof b.name === 'string' ? b.name.trim() : '';
+    if ([...name].length > 80) throw new Problem(422, 'invalid_name', 'the name is longer than 80 characters');
+    const d = { id: randomUUID(), owner_id: me.id, platform: b.platform, name: name || platform.name, server_url: serverUrl, stream_key: key, created_at: now() };
+    destinations.set(d.id, d);
+    return [201, publicDestination(d)];
+  }
+  if (seg[0] === 'destinations' && seg[1] && seg.length === 2 && m === 'DELETE') {
+    const d = destinations.get(decodeURIComponent(seg[1]));
+    if (!d || d.owner_id !== me.id) throw new Problem(404, 'destination_not_found', 'There is no such destination.');
+    const uses = [...pushes.values()].filter((x) => x.destination_id === d.id);
+    if (uses.some(pushing)) throw new Problem(409, 'destination_in_use', 'the destination is pushing for an event: stop it first');
+    for (const x of uses) pushes.delete(`${x.event_id}/${x.destination_id}`);
+    destinations.delete(d.id);
+    return [204, null];
+  }
   if (seg[0] === 'recordings' && seg[1]) {
     const r = getRecording(decodeURIComponent(seg[1]), me);
     const rest = seg.slice(2).join('/');
@@ -456,6 +582,11 @@ async function api(req, url) {
       if (e.status !== from) throw new Problem(409, 'illegal_transition', `cannot ${rest} an event that is ${e.status}`);
       Object.assign(e, { status: to, [field]: now(), updated_at: now() });
       if (to === 'ended') for (const r of recordings.values()) if (r.event_id === e.id && ['starting', 'recording'].includes(r.state)) stopRecording(r);
+      for (const x of pushes.values()) {
+        if (x.event_id !== e.id) continue;
+        if (to === 'live' && x.auto_start) startPush(x);
+        if (to === 'ended' && pushing(x)) settle(x, { state: 'stopped' });
+      }
       return [200, e];
     }
     if (rest === 'media-token' && m === 'POST') {
@@ -516,6 +647,51 @@ async function api(req, url) {
           announceRecording(r);
         }
         return [200, publicRecording(r)];
+      }
+    }
+    if (rest === 'destinations' || rest.startsWith('destinations/')) {
+      if (!isHost) throw new Problem(403, 'not_event_staff', 'only the host and co-hosts can restream this event');
+      const list = () => [...pushes.values()].filter((x) => x.event_id === e.id);
+      if (rest === 'destinations' && m === 'GET') return [200, { destinations: list().map(publicPush) }];
+      if (rest === 'destinations' && m === 'POST') {
+        const b = await body(req);
+        const d = destinations.get(String(b.destination_id ?? ''));
+        if (!d || d.owner_id !== me.id) throw new Problem(404, 'destination_not_found', 'There is no such destination of yours.');
+        if (b.auto_start !== undefined && typeof b.auto_start !== 'boolean') throw new Problem(422, 'invalid_body', 'auto_start is true or false');
+        if (e.status === 'ended' || e.status === 'cancelled') throw new Problem(409, 'event_over', 'The event is over.');
+        if (pushes.has(`${e.id}/${d.id}`)) throw new Problem(409, 'already_attached', 'the destination is already attached to this event');
+        const x = { event_id: e.id, destination_id: d.id, auto_start: b.auto_start ?? false, state: 'idle', liveSinceMs: null, bytes: 0, retries: 0, error: '', error_code: '', updated_at: now(), timer: null };
+        pushes.set(`${e.id}/${d.id}`, x);
+        announcePush(x);
+        return [201, publicPush(x)];
+      }
+      const dm = /^destinations\/([^/]+)(?:\/(start|stop))?$/.exec(rest);
+      const x = dm ? pushes.get(`${e.id}/${decodeURIComponent(dm[1])}`) : undefined;
+      if (dm && !x) throw new Problem(404, 'not_attached', 'the destination is not attached to this event');
+      if (dm && !dm[2] && m === 'PATCH') {
+        const b = await body(req);
+        if (typeof b.auto_start !== 'boolean') throw new Problem(422, 'invalid_body', 'auto_start is true or false');
+        x.auto_start = b.auto_start;
+        announcePush(x);
+        return [200, publicPush(x)];
+      }
+      if (dm && !dm[2] && m === 'DELETE') {
+        if (pushing(x)) settle(x, { state: 'stopped' });
+        pushes.delete(`${e.id}/${x.destination_id}`);
+        clearTimeout(x.timer);
+        announcePush(x, true); // "detached": the frame carries it as it last was
+        return [204, null];
+      }
+      if (dm && dm[2] === 'start' && m === 'POST') {
+        if (e.status !== 'live') throw new Problem(409, 'event_not_live', `the event is ${e.status}; a destination starts once it is live`);
+        if (pushing(x)) throw new Problem(409, 'already_started', 'the destination is already streaming');
+        startPush(x);
+        return [200, publicPush(x)];
+      }
+      if (dm && dm[2] === 'stop' && m === 'POST') {
+        if (!pushing(x)) throw new Problem(409, 'not_started', `the destination is ${x.state}`);
+        settle(x, { state: 'stopped' });
+        return [200, publicPush(x)];
       }
     }
     // The stage's roles: a minimal view (the host and co-hosts on stage; no hands, invitations or
@@ -786,6 +962,15 @@ const server = createServer(async (req, res) => {
     r.error = url.searchParams.get('error') ?? 'egress worker stopped';
     r.endedMs = r.endedMs ?? Date.now();
     announceRecording(r);
+    return res.writeHead(204).end();
+  }
+  // Mock-only: make a destination's push fail (?code= one of PUSH_ERRORS, default disconnected).
+  const failPush = /^\/__mock\/destinations\/([^/]+)\/([^/]+)\/fail$/.exec(url.pathname);
+  if (failPush && req.method === 'POST') {
+    const x = pushes.get(`${failPush[1]}/${failPush[2]}`);
+    if (!x) return res.writeHead(404).end();
+    const code = PUSH_ERRORS[url.searchParams.get('code')] ? url.searchParams.get('code') : 'disconnected';
+    settle(x, { state: 'failed', error_code: code, error: PUSH_ERRORS[code] });
     return res.writeHead(204).end();
   }
   // The mock has no SFU (services/media): joining the media room says so, like a media server

@@ -7,6 +7,8 @@
 
 use sqlx::{Connection, PgConnection};
 
+pub mod rtmp;
+
 fn env(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
         panic!("{var} is not set: run the tests with scripts/test, which starts the test servers and sets it")

@@ -80,6 +80,10 @@ impl Application {
             channel(&config.recording_grpc_url).context("RECORDING_GRPC_URL")?,
             PropagateTrace,
         );
+        let broadcast = stagecast_proto::broadcast::v1::broadcast_service_client::BroadcastServiceClient::with_interceptor(
+            channel(&config.broadcast_grpc_url).context("BROADCAST_GRPC_URL")?,
+            PropagateTrace,
+        );
         let auth_channel = channel(&config.auth_grpc_url).context("AUTH_GRPC_URL")?;
         let events_channel = channel(&config.events_grpc_url).context("EVENTS_GRPC_URL")?;
         let auth = AuthServiceClient::with_interceptor(auth_channel.clone(), PropagateTrace);
@@ -115,6 +119,7 @@ impl Application {
             avatars,
             bucket,
             recording,
+            broadcast,
         };
         let router = routes::router(state.clone())
             .layer(axum::middleware::from_fn_with_state(state.clone(), observe::middleware))

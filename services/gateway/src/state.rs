@@ -46,4 +46,5 @@ pub struct AppState {
     /// Recordings, served from the store; `None` when S3 is not configured.
     pub bucket: Option<stagecast_storage::Bucket>,
     pub recording: RecordingServiceClient<Grpc>,
+    pub broadcast: stagecast_proto::broadcast::v1::broadcast_service_client::BroadcastServiceClient<Grpc>,
 }

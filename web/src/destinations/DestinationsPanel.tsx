@@ -358,6 +358,9 @@ export function DestinationsPanel({ api, eventId, status, subscribe, initial, in
       </span>
     ) : null;
 
+  // Only the event's host and co-hosts restream it (a stage co-host from an invite link is not).
+  if (dests.forbidden) return null;
+
   return (
     <section className="card dest-panel" aria-labelledby={ids.title} data-testid="destinations-panel">
       <div className="page-head">

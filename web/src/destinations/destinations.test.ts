@@ -48,7 +48,7 @@ describe('DestinationsPanel', () => {
     expect(html).toMatch(/data-testid="destination-bitrate"><span[^>]*>2500 kbit\/s</);
     expect(html.match(/data-testid="destination-bitrate"/g)).toHaveLength(1);
     expect(html).toMatch(/live for <span[^>]*>01:0[56]</);
-    expect(html).toContain('Reconnected once');
+    expect(html).toContain('>1 retry<');
     expect(html).toContain('Reconnecting (attempt 2)');
     // The server without the key, and only the key's hint.
     expect(html).toContain('rtmp://live.twitch.tv/app');

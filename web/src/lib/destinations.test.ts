@@ -72,6 +72,8 @@ describe('checkServerUrl', () => {
       'rtmp://[::1]:1935/app',
       'rtmp://ingest.example.com/app/sub?token=x',
       'rtmp://localhost/live',
+      'rtmp://live.twitch.tv/app/',
+      'rtmp://ingest.example.com:0/app',
     ]) {
       expect(checkServerUrl(url), url).toBeNull();
     }
@@ -85,9 +87,12 @@ describe('checkServerUrl', () => {
     expect(checkServerUrl('rtmp://live.example.com')).toMatch(/application path/);
     expect(checkServerUrl('rtmp://live.example.com/')).toMatch(/application path/);
     expect(checkServerUrl('rtmp://live example.com/app')).toMatch(/spaces/);
-    expect(checkServerUrl('rtmp://user:pw@live.example.com/app')).toMatch(/host name/);
-    expect(checkServerUrl('rtmp://bad_host!/app')).toMatch(/host name/);
+    expect(checkServerUrl('rtmp://user:pw@live.example.com/app')).toMatch(/no user name or password/);
+    expect(checkServerUrl('rtmp://:1935/app')).toMatch(/host name after rtmp:\/\//);
     expect(checkServerUrl('rtmp://live.example.com:99999/app')).toMatch(/port/);
+    expect(checkServerUrl('rtmp://live.example.com:ab/app')).toMatch(/port/);
+    expect(checkServerUrl('rtmp://live.example.com/live//x')).toMatch(/double slash/);
+    expect(checkServerUrl(`rtmp://live.example.com/${'a'.repeat(512)}`)).toMatch(/at most 512/);
     expect(checkServerUrl('rtmp://live.twitch.tv/app/{stream_key}')).toMatch(/placeholder/);
   });
   it('wants the stream key left out of the URL', () => {
@@ -102,7 +107,10 @@ describe('checkStreamKey and checkName', () => {
   it('checks the key', () => {
     expect(checkStreamKey('')).toMatch(/Paste the stream key/);
     expect(checkStreamKey('   ')).toMatch(/Paste the stream key/);
-    expect(checkStreamKey('abcd efgh')).toMatch(/no spaces/);
+    expect(checkStreamKey('abcd efgh')).toMatch(/no spaces or slashes/);
+    expect(checkStreamKey('app/abcd')).toMatch(/no spaces or slashes/);
+    expect(checkStreamKey('k'.repeat(512))).toBeNull();
+    expect(checkStreamKey('k'.repeat(513))).toMatch(/at most 512/);
     expect(checkStreamKey('rtmp://live.twitch.tv/app')).toMatch(/server URL/);
     expect(checkStreamKey(' live_1234_abcd ')).toBeNull();
   });
@@ -136,6 +144,7 @@ describe('formErrors and destinationInput', () => {
       server_url: 'rtmp://live-ber.twitch.tv/app',
       stream_key: 'k',
     });
+    expect(destinationInput({ platform: 'custom', name: '', server: 'RTMPS://O.example/Live', key: 'k' }).server_url).toBe('rtmps://O.example/Live');
     expect(destinationInput({ platform: 'custom', name: 'Owncast', server: 'rtmp://o.example/live', key: 'k' })).toEqual({
       platform: 'custom',
       name: 'Owncast',
@@ -184,9 +193,9 @@ describe('states in words', () => {
   });
   it('counts the retries', () => {
     expect(retriesText(ed('d', { retries: 0 }))).toBe('');
-    expect(retriesText(ed('d', { state: 'live', retries: 1 }))).toBe('Reconnected once');
-    expect(retriesText(ed('d', { state: 'live', retries: 2 }))).toBe('Reconnected twice');
-    expect(retriesText(ed('d', { state: 'failed', retries: 5 }))).toBe('Reconnected 5 times');
+    expect(retriesText(ed('d', { state: 'live', retries: 1 }))).toBe('1 retry');
+    expect(retriesText(ed('d', { state: 'failed', retries: 5 }))).toBe('5 retries');
+    expect(retriesText(ed('d', { state: 'live', retries: 2.7 }))).toBe('2 retries');
     expect(retriesText(ed('d', { state: 'retrying', retries: 3 }))).toBe('Reconnecting (attempt 3)');
     expect(retriesText(ed('d', { state: 'retrying', retries: 0 }))).toBe('Reconnecting (attempt 1)');
   });
@@ -220,7 +229,7 @@ describe('errors and what to do', () => {
     expect(destinationErrorText(notLive)).toMatch(/not live yet\. Go live first/);
     expect(destinationErrorText(notLive)).not.toMatch(/record/);
     const busy = new ApiError({ status: 429, code: 'egress_busy', detail: 'no restreaming capacity', retry_after: 10 });
-    expect(destinationErrorText(busy)).toBe('No restreaming capacity. The restreaming service is busy. Wait 10 s, then press Start again.');
+    expect(destinationErrorText(busy)).toBe('no restreaming capacity. The restreaming service is busy. Wait 10 s, then press Start again.');
     const refused = new ApiError({ status: 422, code: 'invalid_server_url', detail: 'server_url must start with rtmp:// or rtmps://' });
     expect(destinationErrorText(refused)).toMatch(/^server_url must start with rtmp:\/\/ or rtmps:\/\/\. Use the rtmp/);
   });

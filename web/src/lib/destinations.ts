@@ -64,34 +64,42 @@ export function emptyForm(platform: DestinationPlatform = DEFAULT_PLATFORM): Des
   return { platform, name: '', server: defaultServer(platform), key: '' };
 }
 
-const HOST = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]*[a-z0-9])?)*\.?)(:(\d{1,5}))?$/i;
+/** The server refuses longer URLs and keys. */
+export const URL_MAX = 512;
+export const KEY_MAX = 512;
 
 /**
  * What is wrong with an RTMP(S) server URL, in words with what to do, or null when it looks right:
  * rtmp:// or rtmps://, a host (and port), and an application path — without the stream key
- * (`key`, when given, must not be in it). The server checks it again; this only says it sooner.
+ * (`key`, when given, must not be in it). The server checks it again; this only says it sooner,
+ * and is never stricter than the server.
  */
 export function checkServerUrl(url: string, key = ''): string | null {
   const t = url.trim();
   if (!t) return 'Enter the server URL: it starts with rtmp:// or rtmps://.';
-  if (/\s/.test(t)) return 'Remove the spaces from the server URL.';
+  if (/[\s\p{Cc}]/u.test(t)) return 'Remove the spaces from the server URL.';
+  if (t.length > URL_MAX) return `Use a server URL of at most ${URL_MAX} characters.`;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(t);
   if (!scheme || !['rtmp', 'rtmps'].includes(scheme[1].toLowerCase())) {
     return 'Use the RTMP address the platform gives: it starts with rtmp:// or rtmps://, not http(s)://.';
   }
-  const rest = t.slice(scheme[0].length);
-  const end = rest.search(/[/?#]/);
-  const host = end < 0 ? rest : rest.slice(0, end);
-  if (!host) return `Add the server's host name after ${scheme[1].toLowerCase()}://.`;
-  const h = HOST.exec(host);
-  if (!h || host.includes('@')) return 'Check the host name in the server URL.';
-  if (h[6] !== undefined) {
-    const port = Number(h[6]);
-    if (port < 1 || port > 65535) return 'Check the port in the server URL (1 to 65535).';
+  // The server ignores trailing slashes.
+  const rest = t.slice(scheme[0].length).replace(/\/+$/, '');
+  const slash = rest.indexOf('/');
+  const host = slash < 0 ? rest : rest.slice(0, slash);
+  const colon = host.lastIndexOf(':');
+  const hasPort = colon >= 0 && !host.slice(colon).includes(']');
+  const hostname = hasPort ? host.slice(0, colon) : host;
+  if (!hostname) return `Add the server's host name after ${scheme[1].toLowerCase()}://.`;
+  if (host.includes('@')) return 'Check the host name in the server URL: no user name or password before it.';
+  if (hasPort) {
+    const port = host.slice(colon + 1);
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) return 'Check the port in the server URL (a number up to 65535).';
   }
-  const path = end < 0 ? '' : rest.slice(end).replace(/[?#].*$/, '');
-  if (!path.split('/').some((s) => s.length > 0)) return 'Add the application path after the host, e.g. rtmp://live.example.com/live.';
-  if (/[{}]/.test(path)) return 'Remove the {stream_key} placeholder from the URL: the key goes under Stream key.';
+  const app = slash < 0 ? '' : rest.slice(slash + 1);
+  if (!app) return 'Add the application path after the host, e.g. rtmp://live.example.com/live.';
+  if (app.includes('//')) return 'Remove the double slash (//) from the application path.';
+  if (/[{}]/.test(app)) return 'Remove the {stream_key} placeholder from the URL: the key goes under Stream key.';
   const k = key.trim();
   if (k.length >= 4 && t.includes(k)) return 'Leave the stream key out of the server URL: paste it under Stream key.';
   return null;
@@ -100,8 +108,9 @@ export function checkServerUrl(url: string, key = ''): string | null {
 export function checkStreamKey(key: string): string | null {
   const t = key.trim();
   if (!t) return 'Paste the stream key from the platform.';
-  if (/\s/.test(t)) return 'A stream key has no spaces: copy it again from the platform.';
   if (/^rtmps?:\/\//i.test(t)) return 'That is a server URL: paste the stream key here, and the URL under Server URL.';
+  if (/[\s\p{Cc}/]/u.test(t)) return 'A stream key has no spaces or slashes: copy it again from the platform.';
+  if (new TextEncoder().encode(t).length > KEY_MAX) return `A stream key has at most ${KEY_MAX} characters: copy it again from the platform.`;
   return null;
 }
 
@@ -132,7 +141,8 @@ export function destinationInput(form: DestinationForm): DestinationInput {
   const input: DestinationInput = { platform: form.platform, stream_key: form.key.trim() };
   const name = form.name.trim();
   if (name) input.name = name;
-  const server = form.server.trim();
+  // The server takes the scheme in lower case only ("RTMP://" is refused).
+  const server = form.server.trim().replace(/^rtmps?:\/\//i, (m) => m.toLowerCase());
   if (form.platform === 'custom' || (form.platform === 'twitch' && server && server !== defaultServer('twitch'))) input.server_url = server;
   return input;
 }
@@ -246,12 +256,12 @@ export function destinationProblem(d: Pick<EventDestination, 'state' | 'error' |
   return { reason, advice };
 }
 
-/** "Reconnected twice", "Reconnecting (attempt 3)" ("" when there were no retries). */
+/** "Reconnecting (attempt 3)" while retrying, else "1 retry", "4 retries" ("" for none). */
 export function retriesText(d: Pick<EventDestination, 'state' | 'retries'>): string {
   const n = typeof d.retries === 'number' && Number.isFinite(d.retries) ? Math.max(0, Math.floor(d.retries)) : 0;
   if (d.state === 'retrying') return `Reconnecting (attempt ${Math.max(1, n)})`;
   if (n === 0) return '';
-  return n === 1 ? 'Reconnected once' : n === 2 ? 'Reconnected twice' : `Reconnected ${n} times`;
+  return n === 1 ? '1 retry' : `${n} retries`;
 }
 
 // ---- the destinations reducer ----------------------------------------------------------------

@@ -95,7 +95,7 @@ describe('destinations API', () => {
     expect(bad).toBeInstanceOf(ApiError);
     expect(bad).toMatchObject({ status: 422, code: 'invalid_server_url' });
     expect(errorText(bad)).toMatch(/without the stream key\.$/);
-    expect(errorText(await api.deleteDestination('d').catch((e: unknown) => e))).toMatch(/Remove it from that event first/);
+    expect(errorText(await api.deleteDestination('d').catch((e: unknown) => e))).toMatch(/Stop it there first, then delete it/);
     expect(errorText(await api.attachDestination('e1', 'd').catch((e: unknown) => e))).toMatch(/already in this event's destinations/);
     expect(errorText(await api.startDestination('e1', 'd').catch((e: unknown) => e))).toMatch(/already streaming there/);
     const busy = await api.startDestination('e1', 'd').catch((e: unknown) => e);

@@ -429,7 +429,7 @@ export interface Destination {
   /** The server and application path, without the key. */
   server_url: string;
   key_hint: string;
-  created_at: string;
+  created_at: string | null;
 }
 
 /** POST /destinations. `name` (1–80 characters) and `server_url` default from the platform;
@@ -452,7 +452,8 @@ export type DestinationState = 'idle' | 'connecting' | 'live' | 'retrying' | 'fa
 /** Why a push failed or is retrying ("" when it is fine). */
 export type DestinationErrorCode = 'key_refused' | 'unreachable' | 'stalled' | 'disconnected' | 'tls' | 'invalid_url' | '';
 
-/** A destination attached to an event, with its push's state. */
+/** A destination attached to an event, with its push's state. (The gateway may send a null
+ * `destination` if the service lost it; the reducer drops such copies, so the UI never sees one.) */
 export interface EventDestination {
   event_id: string;
   destination: Destination;
@@ -467,7 +468,8 @@ export interface EventDestination {
   /** Why it failed or is retrying, in words for the host. */
   error: string;
   error_code: DestinationErrorCode | string;
-  updated_at: string;
+  /** Moves with every change. */
+  updated_at: string | null;
 }
 
 export interface EventDestinationList {

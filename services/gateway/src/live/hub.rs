@@ -60,6 +60,11 @@ pub fn recording_subject(event: &str) -> String {
     format!("stagecast.recording.v1.event.{event}.>")
 }
 
+/// The event's restreaming destinations: state changes become `destination` frames.
+pub fn broadcast_subject(event: &str) -> String {
+    format!("stagecast.broadcast.v1.event.{event}.>")
+}
+
 pub fn presence_subject(event: &str) -> String {
     format!("stagecast.chat.v1.room.{event}.presence")
 }
@@ -214,8 +219,12 @@ impl Hub {
                 let room = self.nats.subscribe(room_subject(event)).await?;
                 let lifecycle = self.nats.subscribe(event_subject(event)).await?;
                 let recordings = self.nats.subscribe(recording_subject(event)).await?;
+                let broadcasts = self.nats.subscribe(broadcast_subject(event)).await?;
                 self.nats.flush().await?;
-                let sub = futures::stream::select(futures::stream::select(room, lifecycle), recordings);
+                let sub = futures::stream::select(
+                    futures::stream::select(room, lifecycle),
+                    futures::stream::select(recordings, broadcasts),
+                );
                 let mut rooms = self.lock();
                 match rooms.get_mut(event) {
                     // Another socket created the room while we subscribed: use theirs.
@@ -450,6 +459,13 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
         {
             let recording = crate::routes::recordings::recording(r);
             return vec![plain(frame(&ServerMessage::Recording { recording }))];
+        }
+    } else if env.type_name == stagecast_proto::broadcast::v1::DestinationChanged::full_name() {
+        if let Ok(c) = env.open::<stagecast_proto::broadcast::v1::DestinationChanged>()
+            && let Some(d) = c.destination
+        {
+            let destination = crate::routes::broadcasts::event_destination(d);
+            return vec![plain(frame(&ServerMessage::Destination { destination }))];
         }
     } else if let Some((change, event)) = lifecycle(env) {
         let event = crate::routes::events::event(event);

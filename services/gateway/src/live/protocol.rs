@@ -126,6 +126,9 @@ pub enum ServerMessage<'a> {
     /// A recording of the event changed state or layout (the REST recording object).
     #[serde(rename = "recording")]
     Recording { recording: crate::routes::recordings::Recording },
+    /// A restreaming destination of the event changed state (the REST event destination).
+    #[serde(rename = "destination")]
+    Destination { destination: crate::routes::broadcasts::EventDestination },
 }
 
 impl ServerMessage<'_> {

@@ -6,6 +6,7 @@ use crate::state::AppState;
 
 pub mod auth;
 pub mod avatars;
+pub mod broadcasts;
 pub mod chat;
 pub mod events;
 pub mod media;
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stage::router())
         .merge(chat::router())
         .merge(recordings::router())
+        .merge(broadcasts::router())
         .merge(system::api_router())
         .fallback(crate::problem::route_not_found);
     let router = Router::new().nest("/api/v1", api).merge(system::router());

@@ -4,6 +4,9 @@ use base64::Engine;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
+/// The stream-key encryption key of the tests' broadcast service.
+pub const BROADCAST_TEST_KEY: &str = "test:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 pub struct TestApp {
     pub base: String,
     /// A second gateway replica in front of the same services.
@@ -13,6 +16,8 @@ pub struct TestApp {
     pub seed: [u8; 32],
     /// The bucket recordings and avatars are stored in.
     pub storage: stagecast_storage::Config,
+    /// The services' database (each service in its own schema).
+    pub database_url: String,
     _stops: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -157,6 +162,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
         spool_dir: spool,
         spool_limit_mb: 512,
         cpu_budget: 2.0,
+        rtmp_retry_window_s: 3,
         media_grpc_url: format!("http://127.0.0.1:{media_grpc_port}"),
         media_control_secret: Some(control_secret.parse().unwrap()),
         nats_url: nats.clone(),
@@ -183,6 +189,23 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
     let (tx, stop) = stopper();
     stops.push(tx);
     tokio::spawn(recording.run_until(stop));
+    // Restreaming, on the same egress worker.
+    let broadcast = stagecast_broadcast::startup::Application::build(stagecast_broadcast::config::Config {
+        database_url: db.parse().unwrap(),
+        nats_url: nats.clone(),
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        events_grpc_url: format!("http://127.0.0.1:{events_port}"),
+        auth_grpc_url: format!("http://127.0.0.1:{auth_port}"),
+        egress_grpc_url: format!("http://127.0.0.1:{egress_port}"),
+        keys: stagecast_broadcast::crypto::KeyRing::parse(BROADCAST_TEST_KEY).unwrap(),
+    })
+    .await
+    .unwrap();
+    let broadcast_port = broadcast.port();
+    let (tx, stop) = stopper();
+    stops.push(tx);
+    tokio::spawn(broadcast.run_until(stop));
 
     let mut bases = Vec::new();
     for _ in 0..2 {
@@ -192,6 +215,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
             events_grpc_url: format!("http://127.0.0.1:{events_port}"),
             chat_grpc_url: format!("http://127.0.0.1:{chat_port}"),
             recording_grpc_url: format!("http://127.0.0.1:{recording_port}"),
+            broadcast_grpc_url: format!("http://127.0.0.1:{broadcast_port}"),
             redis_url: stagecast_testkit::redis_url(),
             nats_url: nats.clone(),
             signup_limit_per_hour: 1000,
@@ -214,7 +238,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
     }
     let base2 = bases.pop().unwrap();
     let base = bases.pop().unwrap();
-    TestApp { base, base2, http: Client::new(), seed, storage, _stops: stops }
+    TestApp { base, base2, http: Client::new(), seed, storage, database_url: db, _stops: stops }
 }
 
 pub fn unique_email() -> String {

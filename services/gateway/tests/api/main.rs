@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // a test that cannot proceed should fail loudly, right there
 mod accounts;
 mod avatars;
+mod broadcasts;
 mod chat;
 mod events;
 mod helpers;

@@ -1,0 +1,164 @@
+//! A private nginx with its RTMP module, standing in for YouTube's or Twitch's ingest in tests
+//! (Debian's `nginx` + `libnginx-mod-rtmp`, installed by scripts/test).
+use std::{
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command},
+    time::{Duration, Instant},
+};
+
+/// A private nginx with the RTMP module: a local stand-in for YouTube's or Twitch's ingest.
+/// Application `live` takes any key; `strict` refuses every publish (its `on_publish` answers 403,
+/// as a platform does for a wrong key). `/stat` reports the streams it receives.
+pub struct NginxRtmp {
+    dir: tempfile::TempDir,
+    pub rtmp_port: u16,
+    pub http_port: u16,
+    child: Option<Child>,
+}
+
+/// What nginx reports of one stream it receives.
+#[derive(Debug, Clone)]
+pub struct StreamStat {
+    pub name: String,
+    pub bytes_in: u64,
+    pub video_codec: String,
+    pub audio_codec: String,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port()
+}
+
+fn tag(block: &str, name: &str) -> String {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    block
+        .find(&open)
+        .and_then(|i| block[i + open.len()..].find(&close).map(|j| block[i + open.len()..i + open.len() + j].to_owned()))
+        .unwrap_or_default()
+}
+
+impl NginxRtmp {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (rtmp_port, http_port) = (free_port(), free_port());
+        let d = dir.path().display();
+        let conf = format!(
+            r#"load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+daemon off;
+master_process on;
+worker_processes 1;
+error_log {d}/error.log info;
+pid {d}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  server {{
+    listen 127.0.0.1:{http_port};
+    location /stat {{ rtmp_stat all; }}
+    location /deny {{ return 403; }}
+  }}
+}}
+rtmp {{
+  server {{
+    listen 127.0.0.1:{rtmp_port};
+    application live {{ live on; }}
+    application strict {{ live on; on_publish http://127.0.0.1:{http_port}/deny; }}
+  }}
+}}
+"#
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).expect("nginx.conf");
+        let mut n = Self { dir, rtmp_port, http_port, child: None };
+        n.resume();
+        n
+    }
+
+    pub fn url(&self, app: &str, key: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/{app}/{key}", self.rtmp_port)
+    }
+
+    /// Starts nginx (again, on the same ports); returns once it accepts connections.
+    pub fn resume(&mut self) {
+        // Debian puts it in /usr/sbin, which a user's PATH may lack.
+        let bin = if Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" };
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(self.dir.path().join("nginx.conf"))
+            .arg("-p")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx starts (scripts/test installs nginx and libnginx-mod-rtmp)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.rtmp_port)).is_err()
+            || std::net::TcpStream::connect(("127.0.0.1", self.http_port)).is_err()
+        {
+            assert!(Instant::now() < deadline, "nginx did not listen: {}", self.error_log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops nginx and waits until its ports are closed.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.rtmp_port)).is_ok() {
+            assert!(Instant::now() < deadline, "nginx still listens after stopping");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+
+    /// The streams being published to it now.
+    pub async fn streams(&self) -> Vec<StreamStat> {
+        let Ok(r) = reqwest::get(format!("http://127.0.0.1:{}/stat", self.http_port)).await else { return Vec::new() };
+        let xml = r.text().await.unwrap_or_default();
+        xml.split("<stream>")
+            .skip(1)
+            .filter(|b| b.contains("<publishing/>"))
+            .map(|b| StreamStat {
+                name: tag(b, "name"),
+                bytes_in: tag(b, "bytes_in").parse().unwrap_or(0),
+                video_codec: tag(&tag(b, "video"), "codec"),
+                audio_codec: tag(&tag(b, "audio"), "codec"),
+            })
+            .collect()
+    }
+
+    pub async fn stream(&self, name: &str) -> Option<StreamStat> {
+        self.streams().await.into_iter().find(|s| s.name == name)
+    }
+}
+
+impl Drop for NginxRtmp {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // TERM: the master takes its worker down with it (a killed master would leave it).
+            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
