@@ -374,6 +374,19 @@ impl Broadcasts {
                 "this destination is pushing to a live event: stop it there first",
             ));
         }
+        // Each event it was attached to is told it is gone.
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            ed_cols!(),
+            " FROM event_destinations e JOIN destinations d ON d.id = e.destination_id WHERE e.destination_id = $1"
+        ))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ApiError::internal)?;
+        for row in &rows {
+            publish(&mut tx, "detached", &ed_from(row).map_err(ApiError::internal)?).await?;
+        }
         sqlx::query("DELETE FROM event_destinations WHERE destination_id = $1").bind(id).execute(&mut *tx).await.map_err(ApiError::internal)?;
         // The sealed key goes with it; the row stays only as a tombstone.
         sqlx::query("UPDATE destinations SET deleted_at = now(), key_ciphertext = '', key_nonce = '' WHERE id = $1")

@@ -146,6 +146,10 @@ pub fn init() -> anyhow::Result<()> {
         "opusdec",
         "textoverlay",
         "jpegenc",
+        "flvmux",
+        "rtmp2sink",
+        "appsink",
+        "appsrc",
     ] {
         if gst::ElementFactory::find(f).is_none() {
             return Err(anyhow!(

@@ -320,7 +320,8 @@ impl Feed {
     /// Adds a destination and starts pushing to it; an id already there is left as it is.
     pub fn add(self: &Arc<Self>, id: &str, url: RtmpUrl, retry_window: Duration) -> bool {
         let mut outputs = lock(&self.outputs);
-        if outputs.iter().any(|o| o.id == id && lock(&o.status).state != OutputState::Stopped) {
+        // Pushing already (a retried add) is left alone; a stopped or failed one starts afresh.
+        if outputs.iter().any(|o| o.id == id && !matches!(lock(&o.status).state, OutputState::Stopped | OutputState::Failed)) {
             return false;
         }
         outputs.retain(|o| o.id != id);
@@ -349,12 +350,19 @@ impl Feed {
     /// Stops a destination; false when there is no such destination pushing.
     pub fn remove(&self, id: &str) -> bool {
         let outputs = lock(&self.outputs);
-        match outputs.iter().find(|o| o.id == id) {
-            Some(o) if lock(&o.status).state != OutputState::Stopped => {
+        let Some(o) = outputs.iter().find(|o| o.id == id) else { return false };
+        let mut status = lock(&o.status);
+        match status.state {
+            OutputState::Stopped => false,
+            // Its supervisor has given up already: removing it is only saying so.
+            OutputState::Failed => {
+                status.state = OutputState::Stopped;
+                true
+            }
+            _ => {
                 let _ = o.stop.send(true);
                 true
             }
-            _ => false,
         }
     }
 
@@ -465,6 +473,8 @@ async fn supervise(out: Arc<Output>, feed: Weak<Feed>, retry_window: Duration, m
     let mut ever_live = false;
     let mut down_since: Option<Instant> = None;
     let mut attempt = 0u32;
+    // Bytes accepted by earlier connections of this destination.
+    let mut sent_before = 0u64;
     tracing::info!(output = %out.id, url = %out.url.redacted(), "destination starting");
     loop {
         if *stop.borrow() {
@@ -487,6 +497,7 @@ async fn supervise(out: Arc<Output>, feed: Weak<Feed>, retry_window: Duration, m
         if let Some(f) = feed.upgrade() {
             f.request_keyframe();
         }
+        let mut last_bytes = 0u64;
         let outcome: Option<String> = if pipeline.set_state(gst::State::Playing).is_err() {
             Some("the push could not start".into())
         } else {
@@ -506,6 +517,7 @@ async fn supervise(out: Arc<Output>, feed: Weak<Feed>, retry_window: Duration, m
                     _ = tick.tick() => {
                         let now = Instant::now();
                         let bytes = bytes_sent(&sink);
+                        last_bytes = bytes;
                         history.push_back((now, bytes));
                         // Keep one sample at least STALL_WINDOW old: the watchdog compares with it.
                         while history.get(1).is_some_and(|(t, _)| now.duration_since(*t) >= STALL_WINDOW) {
@@ -520,7 +532,7 @@ async fn supervise(out: Arc<Output>, feed: Weak<Feed>, retry_window: Duration, m
                             .unwrap_or(0);
                         let live = bytes >= LIVE_BYTES;
                         out.set(|s| {
-                            s.bytes_sent = bytes;
+                            s.bytes_sent = sent_before + bytes;
                             s.bitrate_bps = bps;
                             if live && s.state != OutputState::Live {
                                 s.state = OutputState::Live;
@@ -552,6 +564,7 @@ async fn supervise(out: Arc<Output>, feed: Weak<Feed>, retry_window: Duration, m
         };
         *lock(&out.push) = None;
         set_null(pipeline).await;
+        sent_before += last_bytes;
         let Some(error) = outcome else { break };
         if *stop.borrow() {
             break;
@@ -587,7 +600,7 @@ async fn supervise(out: Arc<Output>, feed: Weak<Feed>, retry_window: Duration, m
             s.bitrate_bps = 0;
             s.live_since = None;
         });
-        let wait = Duration::from_millis(250u64 << attempt.min(4)).min(RETRY_MAX);
+        let wait = Duration::from_millis(250u64 << (attempt - 1).min(4)).min(RETRY_MAX);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => break,

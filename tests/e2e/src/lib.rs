@@ -182,6 +182,9 @@ pub struct Platform {
     pub media_control_secret: String,
     pub egress: Service,
     pub recording: Service,
+    pub broadcast: Service,
+    /// A private nginx-rtmp: the platform restreams to it as it would to YouTube.
+    pub ingest: stagecast_testkit::rtmp::NginxRtmp,
     pub gateway: Service,
     /// A second gateway replica behind the same services, for scale-out tests.
     pub gateway2: Service,
@@ -266,6 +269,23 @@ impl Platform {
         ];
         recording_env.extend(storage_env.iter().cloned());
         let recording = Service::new("recording", recording_port, common(&recording_env), dir.path());
+        // Restreaming, on the same egress worker, and an RTMP ingest standing in for a platform.
+        let (broadcast_port, broadcast_http_port) = (free_port(), free_port());
+        let broadcast_key: Vec<u8> = uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
+        let broadcast = Service::new(
+            "broadcast",
+            broadcast_port,
+            common(&[
+                ("BROADCAST_GRPC_ADDR", format!("127.0.0.1:{broadcast_port}")),
+                ("BROADCAST_HTTP_ADDR", format!("127.0.0.1:{broadcast_http_port}")),
+                ("BROADCAST_KEYS", format!("e2e:{}", base64::engine::general_purpose::STANDARD.encode(broadcast_key))),
+                ("EVENTS_GRPC_URL", format!("http://127.0.0.1:{events_port}")),
+                ("AUTH_GRPC_URL", format!("http://127.0.0.1:{auth_port}")),
+                ("EGRESS_GRPC_URL", format!("http://127.0.0.1:{egress_grpc_port}")),
+            ]),
+            dir.path(),
+        );
+        let ingest = stagecast_testkit::rtmp::NginxRtmp::start();
         let gateway_env = |port: u16| {
             common(&[
                 ("GATEWAY_ADDR", format!("127.0.0.1:{port}")),
@@ -273,6 +293,7 @@ impl Platform {
                 ("EVENTS_GRPC_URL", format!("http://127.0.0.1:{events_port}")),
                 ("CHAT_GRPC_URL", format!("http://127.0.0.1:{chat_port}")),
                 ("RECORDING_GRPC_URL", format!("http://127.0.0.1:{recording_port}")),
+                ("BROADCAST_GRPC_URL", format!("http://127.0.0.1:{broadcast_port}")),
                 ("REDIS_URL", stagecast_testkit::redis_url()),
                 // Tests share one Redis and one client address; limits have their own tests.
                 ("SIGNUP_LIMIT_PER_HOUR", "100000".to_owned()),
@@ -302,6 +323,8 @@ impl Platform {
             media,
             egress,
             recording,
+            broadcast,
+            ingest,
             media_grpc_url,
             media_control_secret,
             gateway,
@@ -337,13 +360,14 @@ impl Platform {
 
     pub fn logs(&self) -> String {
         format!(
-            "--- auth\n{}\n--- events\n{}\n--- chat\n{}\n--- media\n{}\n--- egress\n{}\n--- recording\n{}\n--- gateway\n{}\n--- gateway2\n{}",
+            "--- auth\n{}\n--- events\n{}\n--- chat\n{}\n--- media\n{}\n--- egress\n{}\n--- recording\n{}\n--- broadcast\n{}\n--- gateway\n{}\n--- gateway2\n{}",
             self.auth.log(),
             self.events.log(),
             self.chat.log(),
             self.media.log(),
             self.egress.log(),
             self.recording.log(),
+            self.broadcast.log(),
             self.gateway.log(),
             self.gateway2.log()
         )

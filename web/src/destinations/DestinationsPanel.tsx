@@ -64,6 +64,8 @@ function DestinationRow(props: {
   d: EventDestination;
   eventLive: boolean;
   busy: string | null;
+  /** The auto-start value being saved (shown at once), or null. */
+  pendingAuto: boolean | null;
   confirm: boolean;
   error: string | null;
   onToggle: () => void;
@@ -74,7 +76,7 @@ function DestinationRow(props: {
 }) {
   const { d, busy } = props;
   const id = d.destination.id;
-  const ids = { name: useId(), auto: useId() };
+  const ids = { auto: useId() };
   const name = d.destination.name || platformLabel(d.destination.platform);
   const pushing = isPushing(d.state);
   const tone = destinationTone(d.state);
@@ -86,8 +88,8 @@ function DestinationRow(props: {
   return (
     <li data-testid="destination-row" data-destination-id={id} data-state={d.state} className={`dest-row dest-${tone}`}>
       <div className="dest-head">
-        <strong id={ids.name}>{name}</strong>
-        <span className="small muted">{platformLabel(d.destination.platform)}</span>
+        <strong>{name}</strong>
+        {name !== platformLabel(d.destination.platform) && <span className="small muted">{platformLabel(d.destination.platform)}</span>}
         <span className={`badge dest-badge dest-badge-${tone}`} data-testid="destination-state" data-state={d.state} aria-live="polite">
           {destinationStateLabel(d.state)}
         </span>
@@ -138,7 +140,7 @@ function DestinationRow(props: {
             id={ids.auto}
             type="checkbox"
             data-testid="destination-auto-start"
-            checked={d.auto_start}
+            checked={props.pendingAuto ?? d.auto_start}
             disabled={busy !== null}
             onChange={(e) => props.onAutoStart(e.target.checked)}
           />
@@ -192,6 +194,7 @@ export function DestinationsPanel({ api, eventId, status, subscribe, initial, in
   const [savedError, setSavedError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<Confirm>(null);
+  const [pendingAuto, setPendingAuto] = useState<{ id: string; value: boolean } | null>(null);
   const [form, setForm] = useState<DestinationForm>(() => emptyForm());
   const [autoStart, setAutoStart] = useState(true);
   const [showKey, setShowKey] = useState(false);
@@ -209,6 +212,7 @@ export function DestinationsPanel({ api, eventId, status, subscribe, initial, in
   useEffect(() => {
     if (lastStatus.current === status) return;
     lastStatus.current = status;
+    setDone(null);
     refresh();
   }, [status, refresh]);
 
@@ -240,8 +244,10 @@ export function DestinationsPanel({ api, eventId, status, subscribe, initial, in
   }
 
   async function setAuto(d: EventDestination, on: boolean) {
+    setPendingAuto({ id: d.destination.id, value: on });
     const r = await rowAction(d, 'auto', () => api.setDestinationAutoStart(eventId, d.destination.id, on));
     if (r) dests.applied(r);
+    setPendingAuto(null);
   }
 
   async function remove(d: EventDestination) {
@@ -390,6 +396,7 @@ export function DestinationsPanel({ api, eventId, status, subscribe, initial, in
                   d={d}
                   eventLive={live}
                   busy={busy}
+                  pendingAuto={pendingAuto?.id === d.destination.id ? pendingAuto.value : null}
                   confirm={confirm?.kind === 'remove' && confirm.id === d.destination.id}
                   error={rowError?.id === d.destination.id ? rowError.message : null}
                   onToggle={() => void toggle(d)}
@@ -405,7 +412,7 @@ export function DestinationsPanel({ api, eventId, status, subscribe, initial, in
             </ul>
           )}
           {!live && dests.items.length > 0 && (
-            <p className="muted small">You can start a destination once the event is live; those set to start when you go live start by themselves.</p>
+            <p className="muted small dest-note">You can start a destination once the event is live; those set to start when you go live start by themselves.</p>
           )}
 
           {available.length > 0 && (
@@ -418,7 +425,7 @@ export function DestinationsPanel({ api, eventId, status, subscribe, initial, in
                     <li key={d.id} data-testid="saved-destination" data-destination-id={d.id}>
                       <div className="dest-head">
                         <strong>{name}</strong>
-                        <span className="small muted">{platformLabel(d.platform)}</span>
+                        {name !== platformLabel(d.platform) && <span className="small muted">{platformLabel(d.platform)}</span>}
                         <span className="small mono dest-server">{d.server_url}</span>
                         <span className="small">
                           key <span className="mono">{d.key_hint}</span>
@@ -539,7 +546,7 @@ export function DestinationsPanel({ api, eventId, status, subscribe, initial, in
                     : `${info.label}'s ingest server: nothing to change.`}
               </span>
             </div>
-            <div className="field">
+            <div className="field dest-key-field">
               <label htmlFor={ids.key}>Stream key</label>
               <div className="row dest-key">
                 <input
