@@ -771,6 +771,32 @@ async function main() {
         await host.goto(`/events/${eventId}/studio`);
         await chatReady(host);
       });
+
+      // Restreaming, when the platform has an RTMP ingest to push to (the end-to-end suite runs
+      // a private nginx-rtmp standing in for YouTube).
+      const rtmpUrl = process.env.STAGECAST_RTMP_URL;
+      const rtmpKey = process.env.STAGECAST_RTMP_KEY ?? `e2e_${RUN}`;
+      if (rtmpUrl) {
+        await step('the host adds an RTMP destination, starts it, and sees it live with its bitrate', async () => {
+          const panel = host.getByTestId('destinations-panel');
+          await panel.scrollIntoViewIfNeeded();
+          await host.getByTestId('destination-platform').selectOption('custom');
+          await host.getByTestId('destination-name').fill('Test ingest');
+          await host.getByTestId('destination-server').fill(rtmpUrl);
+          await host.getByTestId('destination-key').fill(rtmpKey);
+          await host.getByTestId('destination-submit').click();
+          const row = host.getByTestId('destination-row').filter({ hasText: 'Test ingest' });
+          await row.waitFor();
+          check(!((await panel.textContent()) ?? '').includes(rtmpKey), 'the stream key is not shown once saved');
+          const toggle = row.getByTestId('destination-toggle');
+          if ((await toggle.getAttribute('data-pushing')) !== 'true') await toggle.click();
+          await row.locator('[data-testid="destination-state"][data-state="live"]').waitFor({ timeout: STEP_MS * 2 });
+          await row.getByTestId('destination-bitrate').waitFor({ timeout: STEP_MS });
+          await screenshot(host, 'studio-destination-live');
+          await toggle.click();
+          await row.locator('[data-testid="destination-state"][data-state="stopped"]').waitFor({ timeout: STEP_MS });
+        });
+      }
     }
 
     await step('host deletes the viewer’s message; it disappears for the viewer', async () => {

@@ -12,7 +12,14 @@ async fn a_host_and_a_viewer_use_the_web_client_in_a_real_browser() {
     let p = Platform::start().await;
     let web = web_dist().join("..");
     let out = tokio::task::spawn_blocking(move || {
-        Command::new("node").arg("e2e/run.mjs").current_dir(web).env("STAGECAST_URL", p.url("")).output().map(|o| (o, p))
+        Command::new("node")
+            .arg("e2e/run.mjs")
+            .current_dir(web)
+            .env("STAGECAST_URL", p.url(""))
+            .env("STAGECAST_RTMP_URL", format!("rtmp://127.0.0.1:{}/live", p.ingest.rtmp_port))
+            .env("STAGECAST_RTMP_KEY", RTMP_KEY)
+            .output()
+            .map(|o| (o, p))
     })
     .await
     .unwrap()
@@ -24,4 +31,10 @@ async fn a_host_and_a_viewer_use_the_web_client_in_a_real_browser() {
     let _ = std::fs::write(web_dist().join("../e2e/artifacts/platform.log"), p.logs());
     assert!(out.status.success(), "browser e2e failed:\n{stdout}\n{stderr}\n{}", p.logs());
     assert!(stdout.contains("0 failed"), "{stdout}");
+    // The stream key went in through the browser: no service ever logged it.
+    let logs = p.logs();
+    assert!(logs.contains("destination live"), "the restream went live (egress log)");
+    assert!(!logs.contains(RTMP_KEY), "a service logged the stream key");
 }
+
+const RTMP_KEY: &str = "e2e_live_SECRETkey_7f3a";
