@@ -603,11 +603,14 @@ impl Broadcasts {
 
     /// Stops the restream-only job of an event once nothing pushes from it.
     async fn release_program(&self, event_id: Uuid) {
-        let wanted: i64 = sqlx::query_scalar("SELECT count(*) FROM event_destinations WHERE event_id = $1 AND wanted")
-            .bind(event_id)
-            .fetch_one(&self.pool)
-            .await
-            .unwrap_or(1);
+        let wanted: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM event_destinations e JOIN programs p ON p.event_id = e.event_id \
+             WHERE e.event_id = $1 AND e.wanted AND e.job_id = p.job_id",
+        )
+        .bind(event_id)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap_or(1);
         if wanted > 0 {
             return;
         }
@@ -784,7 +787,32 @@ impl Broadcasts {
             let on_job = job.as_ref().is_some_and(|j| {
                 j.state == "running" && j.outputs.iter().any(|o| o.output_id == ed.destination.id.to_string() && o.state != "stopped")
             });
-            if !on_job {
+            // A recording started while it rode a restream-only job: one encode is enough, so it
+            // moves onto the recording's job (a reconnect of a second or so) and the other goes.
+            let recording = match job.as_ref() {
+                Some(j) if j.broadcast_only => self
+                    .clients
+                    .egress
+                    .clone()
+                    .find_job(egress_pb::FindJobRequest { room: event_id.to_string() })
+                    .await
+                    .ok()
+                    .map(|f| f.into_inner())
+                    .filter(|f| f.state == "running" && !f.broadcast_only),
+                _ => None,
+            };
+            if let Some(rec) = recording {
+                tracing::info!(event = %event_id, destination = %ed.destination.id, job = %rec.job_id, "moving onto the recording's encode");
+                // Off the old job first: a platform refuses a second publisher of the same key.
+                let old = ed.job_id.clone().unwrap_or_default();
+                let _ = self
+                    .clients
+                    .egress
+                    .clone()
+                    .remove_output(egress_pb::RemoveOutputRequest { job_id: old, output_id: ed.destination.id.to_string() })
+                    .await;
+                self.push(&ed, &e).await?;
+            } else if !on_job {
                 // Its job ended (the recording it rode on stopped, or the worker restarted):
                 // push again, on the running job or a new one.
                 tracing::info!(event = %event_id, destination = %ed.destination.id, "destination lost its job; pushing again");

@@ -142,7 +142,9 @@ impl Worker {
         jobs.values()
             .map(|h| h.view.borrow().clone())
             .filter(|v| v.spec.room == room && matches!(v.state, JobState::Running | JobState::Stopping))
-            .max_by_key(|v| v.state == JobState::Running)
+            // Running before stopping, and a recording before a restream-only job: destinations
+            // move onto the recording's encode.
+            .max_by_key(|v| (v.state == JobState::Running, v.spec.record))
             .ok_or_else(|| ApiError::not_found("job_not_found", format!("no running job for room {room} on this worker")))
     }
 
@@ -168,7 +170,17 @@ impl Worker {
         if !rx.await.map_err(|_| gone())? {
             return Err(ApiError::not_found("output_not_found", format!("the job pushes to no destination {output_id}")));
         }
-        Ok(h.view.borrow().clone())
+        // Answer once its connection is closed: a caller moving the destination to another job
+        // must not meet its own old publisher at the platform (a second publisher of a key is
+        // refused).
+        let mut view = h.view.clone();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            view.wait_for(|v| v.outputs.iter().all(|o| o.id != output_id || o.state == crate::rtmp::OutputState::Stopped)),
+        )
+        .await;
+        let v = view.borrow().clone();
+        Ok(v)
     }
 }
 

@@ -31,7 +31,7 @@ impl TestApp {
 }
 
 #[tokio::test]
-async fn a_host_saves_a_destination_goes_live_on_it_and_a_refused_key_fails_clearly_with_the_key_never_shown() {
+async fn a_host_restreams_a_live_show_sharing_the_recordings_encode_and_a_refused_key_fails_clearly_with_the_key_never_shown() {
     let app = spawn().await;
     let host = app.sign_up().await;
     let viewer = app.sign_up().await;
@@ -148,6 +148,43 @@ async fn a_host_saves_a_destination_goes_live_on_it_and_a_refused_key_fails_clea
     assert!(!bitrate.to_string().contains("SECRET123"));
     assert_problem(app.delete(&format!("/api/v1/destinations/{good_id}"), &host.access).await, StatusCode::CONFLICT, "destination_in_use")
         .await;
+
+    // One encode: a recording started while the destination rides its own restream-only job
+    // takes the destination onto the recording's job, and the other job goes; when the recording
+    // stops, the destination goes back to a job of its own and stays live.
+    let program: String = sqlx::query_scalar("SELECT job_id FROM broadcast.programs").fetch_one(&mut db).await.unwrap();
+    let rec: Value = app.post(&format!("/api/v1/events/{event}/recordings"), Some(&host.access), json!({})).await.json().await.unwrap();
+    let rid = rec["id"].as_str().unwrap().to_owned();
+    let job_of = async |db: &mut sqlx::PgConnection| -> String {
+        sqlx::query_scalar("SELECT job_id FROM broadcast.event_destinations WHERE destination_id = $1::uuid")
+            .bind(&good_id)
+            .fetch_one(db)
+            .await
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while job_of(&mut db).await != rid {
+        assert!(Instant::now() < deadline, "the destination never moved onto the recording's job");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.destination_until(&event, &good_id, &host, Duration::from_secs(15), "live on the recording's encode", |d| d["state"] == "live").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sqlx::query_scalar::<_, i64>("SELECT count(*) FROM broadcast.programs").fetch_one(&mut db).await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the restream-only job {program} was not released");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let r = app.post(&format!("/api/v1/events/{event}/recordings/{rid}/stop"), Some(&host.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let job = job_of(&mut db).await;
+        if job != rid && job != program {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the destination never left the stopped recording's job");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.destination_until(&event, &good_id, &host, Duration::from_secs(15), "live on its own job again", |d| d["state"] == "live").await;
 
     // A wrong key: failed within seconds, with what to do.
     let refused_at = Instant::now();
