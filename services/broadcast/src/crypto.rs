@@ -38,9 +38,7 @@ impl KeyRing {
             if id.is_empty() || id.len() > 32 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 return Err(format!("key id {id:?} must be 1–32 letters, digits, - or _"));
             }
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|_| format!("key {id} is not base64"))?;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| format!("key {id} is not base64"))?;
             let key = UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| format!("key {id} must be 32 bytes"))?;
             if keys.iter().any(|(k, _)| k == id) {
                 return Err(format!("key id {id} is given twice"));

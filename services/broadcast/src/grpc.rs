@@ -48,7 +48,9 @@ impl BroadcastService for BroadcastApi {
 
     async fn set_auto_start(&self, req: Request<pb::SetAutoStartRequest>) -> Reply<pb::EventDestination> {
         let r = req.into_inner();
-        Ok(Response::new(self.broadcasts.set_auto_start(&r.actor_id, &r.event_id, &r.destination_id, r.auto_start).await?.to_proto()))
+        Ok(Response::new(
+            self.broadcasts.set_auto_start(&r.actor_id, &r.event_id, &r.destination_id, r.auto_start).await?.to_proto(),
+        ))
     }
 
     async fn detach_destination(&self, req: Request<pb::EventDestinationRef>) -> Reply<pb::DetachResponse> {

@@ -44,7 +44,9 @@ impl Metrics {
             self.wanted.set(wanted);
             self.live.set(live);
         }
-        if let Ok(n) = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetch_one(pool).await {
+        if let Ok(n) =
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetch_one(pool).await
+        {
             self.outbox_backlog.set(n);
         }
     }
@@ -57,10 +59,7 @@ impl Default for Metrics {
 }
 
 pub fn router(metrics: Metrics, pool: PgPool) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(render))
-        .with_state((metrics, pool))
+    Router::new().route("/healthz", get(|| async { "ok" })).route("/metrics", get(render)).with_state((metrics, pool))
 }
 
 async fn render(State((m, pool)): State<(Metrics, PgPool)>) -> impl IntoResponse {

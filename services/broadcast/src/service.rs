@@ -289,7 +289,14 @@ impl Broadcasts {
 
     // ---- saved destinations ----
 
-    pub async fn create(&self, actor: &str, platform: &str, name: &str, server_url: &str, key: &str) -> Result<Destination, ApiError> {
+    pub async fn create(
+        &self,
+        actor: &str,
+        platform: &str,
+        name: &str,
+        server_url: &str,
+        key: &str,
+    ) -> Result<Destination, ApiError> {
         let actor = parse_id(actor, "invalid_actor", "the caller")?;
         let platform = Platform::parse(platform).ok_or_else(|| {
             ApiError::invalid("invalid_platform", format!("no platform {platform:?}: use youtube, twitch, facebook or custom"))
@@ -387,7 +394,11 @@ impl Broadcasts {
         for row in &rows {
             publish(&mut tx, "detached", &ed_from(row).map_err(ApiError::internal)?).await?;
         }
-        sqlx::query("DELETE FROM event_destinations WHERE destination_id = $1").bind(id).execute(&mut *tx).await.map_err(ApiError::internal)?;
+        sqlx::query("DELETE FROM event_destinations WHERE destination_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
         // The sealed key goes with it; the row stays only as a tombstone.
         sqlx::query("UPDATE destinations SET deleted_at = now(), key_ciphertext = '', key_nonce = '' WHERE id = $1")
             .bind(id)
@@ -444,7 +455,13 @@ impl Broadcasts {
         self.of_event(event_id).await
     }
 
-    pub async fn attach(&self, actor: &str, event_id: &str, destination_id: &str, auto_start: bool) -> Result<EventDestination, ApiError> {
+    pub async fn attach(
+        &self,
+        actor: &str,
+        event_id: &str,
+        destination_id: &str,
+        auto_start: bool,
+    ) -> Result<EventDestination, ApiError> {
         let (actor, event_id, destination_id) = Self::ids(actor, event_id, destination_id)?;
         let e = self.event(event_id).await?;
         Self::staff(&e, actor)?;
@@ -465,7 +482,11 @@ impl Broadcasts {
         .await
         .map_err(ApiError::internal)?;
         if inserted.rows_affected() == 0 {
-            return Err(ApiError::new(ErrorKind::Conflict, "already_attached", "this destination is already attached to the event"));
+            return Err(ApiError::new(
+                ErrorKind::Conflict,
+                "already_attached",
+                "this destination is already attached to the event",
+            ));
         }
         tx.commit().await.map_err(ApiError::internal)?;
         let ed = self.load(event_id, destination_id).await?.ok_or_else(not_attached)?;
@@ -473,16 +494,24 @@ impl Broadcasts {
         Ok(ed)
     }
 
-    pub async fn set_auto_start(&self, actor: &str, event_id: &str, destination_id: &str, auto_start: bool) -> Result<EventDestination, ApiError> {
+    pub async fn set_auto_start(
+        &self,
+        actor: &str,
+        event_id: &str,
+        destination_id: &str,
+        auto_start: bool,
+    ) -> Result<EventDestination, ApiError> {
         let (actor, event_id, destination_id) = Self::ids(actor, event_id, destination_id)?;
         Self::staff(&self.event(event_id).await?, actor)?;
-        let done = sqlx::query("UPDATE event_destinations SET auto_start = $3, updated_at = now() WHERE event_id = $1 AND destination_id = $2")
-            .bind(event_id)
-            .bind(destination_id)
-            .bind(auto_start)
-            .execute(&self.pool)
-            .await
-            .map_err(ApiError::internal)?;
+        let done = sqlx::query(
+            "UPDATE event_destinations SET auto_start = $3, updated_at = now() WHERE event_id = $1 AND destination_id = $2",
+        )
+        .bind(event_id)
+        .bind(destination_id)
+        .bind(auto_start)
+        .execute(&self.pool)
+        .await
+        .map_err(ApiError::internal)?;
         if done.rows_affected() == 0 {
             return Err(not_attached());
         }
@@ -575,7 +604,9 @@ impl Broadcasts {
             Err(s) if s.code() == tonic::Code::NotFound => {}
             Err(s) => return Err(ApiError::from_status(&s)),
         }
-        let on_air = stagecast_kit::stage::on_air(&self.clients.stage, &self.clients.auth, &event_id.to_string(), &host_id.to_string()).await?;
+        let on_air =
+            stagecast_kit::stage::on_air(&self.clients.stage, &self.clients.auth, &event_id.to_string(), &host_id.to_string())
+                .await?;
         let job_id = Uuid::now_v7().to_string();
         self.clients
             .egress
@@ -644,7 +675,10 @@ impl Broadcasts {
                 .clients
                 .egress
                 .clone()
-                .remove_output(egress_pb::RemoveOutputRequest { job_id: job_id.clone(), output_id: ed.destination.id.to_string() })
+                .remove_output(egress_pb::RemoveOutputRequest {
+                    job_id: job_id.clone(),
+                    output_id: ed.destination.id.to_string(),
+                })
                 .await;
             // Gone already (the job ended, or the push failed) is what was asked.
             if let Err(s) = removed
@@ -781,11 +815,19 @@ impl Broadcasts {
         }
         for ed in wanted {
             let job = match &ed.job_id {
-                Some(id) => self.clients.egress.clone().get_job(egress_pb::GetJobRequest { job_id: id.clone() }).await.ok().map(|j| j.into_inner()),
+                Some(id) => self
+                    .clients
+                    .egress
+                    .clone()
+                    .get_job(egress_pb::GetJobRequest { job_id: id.clone() })
+                    .await
+                    .ok()
+                    .map(|j| j.into_inner()),
                 None => None,
             };
             let on_job = job.as_ref().is_some_and(|j| {
-                j.state == "running" && j.outputs.iter().any(|o| o.output_id == ed.destination.id.to_string() && o.state != "stopped")
+                j.state == "running"
+                    && j.outputs.iter().any(|o| o.output_id == ed.destination.id.to_string() && o.state != "stopped")
             });
             // A recording started while it rode a restream-only job: one encode is enough, so it
             // moves onto the recording's job (a reconnect of a second or so) and the other goes.
@@ -825,7 +867,13 @@ impl Broadcasts {
             .await
             .map_err(ApiError::internal)?;
         if let Some(job_id) = program {
-            let on_air = stagecast_kit::stage::on_air(&self.clients.stage, &self.clients.auth, &event_id.to_string(), &e.host_id.to_string()).await?;
+            let on_air = stagecast_kit::stage::on_air(
+                &self.clients.stage,
+                &self.clients.auth,
+                &event_id.to_string(),
+                &e.host_id.to_string(),
+            )
+            .await?;
             let _ = self
                 .clients
                 .egress
@@ -852,7 +900,16 @@ mod tests {
     fn server_urls_need_an_rtmp_scheme_a_host_and_an_application() {
         assert_eq!(check_server_url("rtmp://live.twitch.tv/app/").unwrap(), "rtmp://live.twitch.tv/app");
         assert!(check_server_url("rtmps://a.rtmps.youtube.com:443/live2").is_ok());
-        for bad in ["http://x/app", "rtmp://", "rtmp://host", "rtmp://host/", "rtmp://:1935/app", "rtmp://host:99999/app", "rtmp://u@host/app", "rtmp://h/a b"] {
+        for bad in [
+            "http://x/app",
+            "rtmp://",
+            "rtmp://host",
+            "rtmp://host/",
+            "rtmp://:1935/app",
+            "rtmp://host:99999/app",
+            "rtmp://u@host/app",
+            "rtmp://h/a b",
+        ] {
             let e = check_server_url(bad).expect_err(bad);
             assert_eq!(e.code, "invalid_server_url", "{bad}");
         }

@@ -81,10 +81,9 @@ fn run_pipeline(inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         src.link(&demux)?;
         // Pads are requested now, in order: concat plays its pads in the order they were made.
         let (vpad, apad) = match &concat {
-            Some((v, a)) => (
-                v.request_pad_simple("sink_%u").context("concat pad")?,
-                a.request_pad_simple("sink_%u").context("concat pad")?,
-            ),
+            Some((v, a)) => {
+                (v.request_pad_simple("sink_%u").context("concat pad")?, a.request_pad_simple("sink_%u").context("concat pad")?)
+            }
             None => (vq.static_pad("sink").context("queue sink")?, aq.static_pad("sink").context("queue sink")?),
         };
         demux.connect_pad_added(move |_, pad| {

@@ -174,7 +174,12 @@ impl Feed {
 
     /// The composite's FLV-ready branches: H.264 in AVC form and raw AAC, into appsinks that hand
     /// each frame to every destination.
-    pub fn attach(self: &Arc<Self>, pipeline: &gst::Pipeline, video_tee: &gst::Element, audio_tee: &gst::Element) -> anyhow::Result<()> {
+    pub fn attach(
+        self: &Arc<Self>,
+        pipeline: &gst::Pipeline,
+        video_tee: &gst::Element,
+        audio_tee: &gst::Element,
+    ) -> anyhow::Result<()> {
         let make = |f: &str| gst::ElementFactory::make(f).build().with_context(|| format!("creating {f}"));
         let queue = || {
             gst::ElementFactory::make("queue")
@@ -188,10 +193,7 @@ impl Feed {
         let vq = queue()?;
         let vparse = make("h264parse")?;
         let vcaps = gst::ElementFactory::make("capsfilter")
-            .property(
-                "caps",
-                gst::Caps::builder("video/x-h264").field("stream-format", "avc").field("alignment", "au").build(),
-            )
+            .property("caps", gst::Caps::builder("video/x-h264").field("stream-format", "avc").field("alignment", "au").build())
             .build()?;
         let vsink = gst_app::AppSink::builder().sync(false).build();
         let aq = queue()?;
@@ -448,7 +450,11 @@ fn bytes_sent(sink: &gst::Element) -> u64 {
 pub fn explain(error: &str) -> (&'static str, String) {
     let e = error.to_ascii_lowercase();
     if e.contains("'publish' cmd failed") || e.contains("'connect' cmd failed") || e.contains("publish.badname") {
-        ("key_refused", "the server refused the stream key: copy the key again from the platform and check that the stream is set up there".into())
+        (
+            "key_refused",
+            "the server refused the stream key: copy the key again from the platform and check that the stream is set up there"
+                .into(),
+        )
     } else if e.contains("connection refused") {
         ("unreachable", "the server refused the connection: check the URL, or the platform's ingest may be down".into())
     } else if e.contains("resolv") || e.contains("name or service not known") {
@@ -621,7 +627,15 @@ mod tests {
     fn a_destination_url_needs_an_rtmp_scheme_a_host_an_application_and_a_key() {
         assert!(RtmpUrl::parse("rtmp://a.rtmp.youtube.com/live2/abcd-efgh").is_ok());
         assert!(RtmpUrl::parse("rtmps://live-api-s.facebook.com:443/rtmp/FB-123").is_ok());
-        for bad in ["http://x/app/key", "rtmp://", "rtmp://host", "rtmp://host/app", "rtmp://host/app/", "rtmp:///app/key", "rtmp://h/a/k ey"] {
+        for bad in [
+            "http://x/app/key",
+            "rtmp://",
+            "rtmp://host",
+            "rtmp://host/app",
+            "rtmp://host/app/",
+            "rtmp:///app/key",
+            "rtmp://h/a/k ey",
+        ] {
             assert!(RtmpUrl::parse(bad).is_err(), "{bad} should be refused");
         }
     }

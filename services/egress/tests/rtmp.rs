@@ -116,8 +116,10 @@ async fn two_destinations_get_the_recordings_encode_one_is_removed_live_and_one_
     let resumed = back.elapsed();
     println!("youtube's push resumed {} ms after its server returned", resumed.as_millis());
     assert!(resumed <= Duration::from_secs(2), "the push resumed {resumed:?} after the server returned");
-    let v = wait_view(&worker, job, Duration::from_secs(10), "youtube live again", |v| output(v, "youtube").state == OutputState::Live)
-        .await;
+    let v = wait_view(&worker, job, Duration::from_secs(10), "youtube live again", |v| {
+        output(v, "youtube").state == OutputState::Live
+    })
+    .await;
     assert!(output(&v, "youtube").retries >= 1);
     let tw = output(&v, "twitch");
     assert_eq!((tw.state, tw.retries), (OutputState::Live, 0), "twitch never dropped");
@@ -126,7 +128,8 @@ async fn two_destinations_get_the_recordings_encode_one_is_removed_live_and_one_
     // Twitch is removed while live; YouTube goes on.
     let v = worker.remove_output(job, "twitch").await.expect("twitch removed");
     assert!(matches!(output(&v, "twitch").state, OutputState::Live | OutputState::Stopped));
-    wait_view(&worker, job, Duration::from_secs(5), "twitch stopped", |v| output(v, "twitch").state == OutputState::Stopped).await;
+    wait_view(&worker, job, Duration::from_secs(5), "twitch stopped", |v| output(v, "twitch").state == OutputState::Stopped)
+        .await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while twitch.stream("tw-key").await.is_some() {
         assert!(Instant::now() < deadline, "nginx still receives twitch after its removal");
@@ -195,7 +198,8 @@ async fn a_refused_key_fails_at_once_and_a_server_that_never_answers_is_retried_
 
     // A good destination on the same job is live: the failures touched nothing else.
     worker.add_output(job, "ok", &server.url("live", "fine")).await.expect("added");
-    wait_view(&worker, job, Duration::from_secs(20), "the good destination live", |v| output(v, "ok").state == OutputState::Live).await;
+    wait_view(&worker, job, Duration::from_secs(20), "the good destination live", |v| output(v, "ok").state == OutputState::Live)
+        .await;
     wait_stream(&server, "fine", 0, Duration::from_secs(10)).await;
     assert!(server.stream("not-the-key").await.is_none());
 

@@ -1,10 +1,10 @@
 //! The services the recording service calls.
+pub use stagecast_kit::{grpc::channel, stage::Grpc};
 use stagecast_proto::{
     auth::v1::auth_service_client::AuthServiceClient,
     egress::v1::egress_service_client::EgressServiceClient,
     events::v1::{events_service_client::EventsServiceClient, stage_service_client::StageServiceClient},
 };
-pub use stagecast_kit::{grpc::channel, stage::Grpc};
 use stagecast_telemetry::grpc::PropagateTrace;
 
 #[derive(Clone)]

@@ -271,7 +271,8 @@ impl Platform {
         let recording = Service::new("recording", recording_port, common(&recording_env), dir.path());
         // Restreaming, on the same egress worker, and an RTMP ingest standing in for a platform.
         let (broadcast_port, broadcast_http_port) = (free_port(), free_port());
-        let broadcast_key: Vec<u8> = uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
+        let broadcast_key: Vec<u8> =
+            uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
         let broadcast = Service::new(
             "broadcast",
             broadcast_port,

@@ -117,7 +117,19 @@ pub use stagecast_testkit::rtmp::{NginxRtmp, StreamStat};
 /// Packets of the first `seconds` of a live RTMP stream: (codec type, pts in seconds).
 pub fn ffprobe_rtmp(url: &str, seconds: u32) -> Vec<(String, f64)> {
     let out = Command::new("timeout")
-        .args(["20", "ffprobe", "-v", "error", "-read_intervals", &format!("%+{seconds}"), "-show_entries", "packet=codec_type,pts_time", "-of", "csv=p=0", url])
+        .args([
+            "20",
+            "ffprobe",
+            "-v",
+            "error",
+            "-read_intervals",
+            &format!("%+{seconds}"),
+            "-show_entries",
+            "packet=codec_type,pts_time",
+            "-of",
+            "csv=p=0",
+            url,
+        ])
         .output()
         .expect("ffprobe runs");
     String::from_utf8_lossy(&out.stdout)

@@ -103,7 +103,10 @@ struct CreateBody {
 // The key is a secret: a failed request must never print it.
 impl std::fmt::Debug for CreateBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreateBody").field("platform", &self.platform).field("server_url", &self.server_url).finish_non_exhaustive()
+        f.debug_struct("CreateBody")
+            .field("platform", &self.platform)
+            .field("server_url", &self.server_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -142,7 +145,8 @@ async fn list_event(
     who: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<EventDestinationList>, Problem> {
-    let r = st.broadcast.clone().list_event_destinations(pb::EventRef { actor_id: who.user_id, event_id: id }).await?.into_inner();
+    let r =
+        st.broadcast.clone().list_event_destinations(pb::EventRef { actor_id: who.user_id, event_id: id }).await?.into_inner();
     Ok(Json(EventDestinationList { destinations: r.destinations.into_iter().map(event_destination).collect() }))
 }
 
@@ -189,7 +193,12 @@ async fn set_auto_start(
     let d = st
         .broadcast
         .clone()
-        .set_auto_start(pb::SetAutoStartRequest { actor_id: who.user_id, event_id: id, destination_id: did, auto_start: b.auto_start })
+        .set_auto_start(pb::SetAutoStartRequest {
+            actor_id: who.user_id,
+            event_id: id,
+            destination_id: did,
+            auto_start: b.auto_start,
+        })
         .await?
         .into_inner();
     Ok(Json(event_destination(d)))
@@ -199,7 +208,11 @@ fn target(who: AuthUser, id: String, did: String) -> pb::EventDestinationRef {
     pb::EventDestinationRef { actor_id: who.user_id, event_id: id, destination_id: did }
 }
 
-async fn detach(State(st): State<AppState>, who: AuthUser, Path((id, did)): Path<(String, String)>) -> Result<StatusCode, Problem> {
+async fn detach(
+    State(st): State<AppState>,
+    who: AuthUser,
+    Path((id, did)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
     st.broadcast.clone().detach_destination(target(who, id, did)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,11 +16,26 @@ use crate::{
 const KEY: &str = "sk_live_SECRET123abcd";
 
 impl TestApp {
-    async fn destination_until(&self, event: &str, id: &str, who: &Account, limit: Duration, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    async fn destination_until(
+        &self,
+        event: &str,
+        id: &str,
+        who: &Account,
+        limit: Duration,
+        what: &str,
+        f: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + limit;
         loop {
-            let list: Value = self.get(&format!("/api/v1/events/{event}/destinations"), Some(&who.access)).await.json().await.unwrap();
-            let d = list["destinations"].as_array().unwrap().iter().find(|d| d["destination"]["id"] == id).cloned().unwrap_or(Value::Null);
+            let list: Value =
+                self.get(&format!("/api/v1/events/{event}/destinations"), Some(&who.access)).await.json().await.unwrap();
+            let d = list["destinations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["destination"]["id"] == id)
+                .cloned()
+                .unwrap_or(Value::Null);
             if f(&d) {
                 return d;
             }
@@ -51,14 +66,26 @@ async fn a_host_restreams_a_live_show_sharing_the_recordings_encode_and_a_refuse
         (json!({"platform": "youtube", "stream_key": "two words"}), "invalid_stream_key"),
         (json!({"platform": "youtube", "name": "n".repeat(81), "stream_key": KEY}), "invalid_name"),
     ] {
-        assert_problem(app.post("/api/v1/destinations", Some(&host.access), body).await, StatusCode::UNPROCESSABLE_ENTITY, code).await;
+        assert_problem(app.post("/api/v1/destinations", Some(&host.access), body).await, StatusCode::UNPROCESSABLE_ENTITY, code)
+            .await;
     }
-    assert_problem(app.post("/api/v1/destinations", None, json!({"platform": "youtube", "stream_key": KEY})).await, StatusCode::UNAUTHORIZED, "missing_token").await;
+    assert_problem(
+        app.post("/api/v1/destinations", None, json!({"platform": "youtube", "stream_key": KEY})).await,
+        StatusCode::UNAUTHORIZED,
+        "missing_token",
+    )
+    .await;
     let none: Value = app.get("/api/v1/destinations", Some(&host.access)).await.json().await.unwrap();
     assert_eq!(none["destinations"], json!([]));
 
     // Saved: the key is shown as its last four characters only.
-    let r = app.post("/api/v1/destinations", Some(&host.access), json!({"platform": "custom", "name": "My ingest", "server_url": server, "stream_key": KEY})).await;
+    let r = app
+        .post(
+            "/api/v1/destinations",
+            Some(&host.access),
+            json!({"platform": "custom", "name": "My ingest", "server_url": server, "stream_key": KEY}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let text = r.text().await.unwrap();
     assert!(!text.contains("SECRET123"), "the key is never returned: {text}");
@@ -71,9 +98,16 @@ async fn a_host_restreams_a_live_show_sharing_the_recordings_encode_and_a_refuse
         .json()
         .await
         .unwrap();
-    assert_eq!((yt["server_url"].as_str(), yt["name"].as_str()), (Some("rtmps://a.rtmps.youtube.com:443/live2"), Some("YouTube")));
+    assert_eq!(
+        (yt["server_url"].as_str(), yt["name"].as_str()),
+        (Some("rtmps://a.rtmps.youtube.com:443/live2"), Some("YouTube"))
+    );
     let refused: Value = app
-        .post("/api/v1/destinations", Some(&host.access), json!({"platform": "custom", "server_url": strict, "stream_key": "wrong-key-9999"}))
+        .post(
+            "/api/v1/destinations",
+            Some(&host.access),
+            json!({"platform": "custom", "server_url": strict, "stream_key": "wrong-key-9999"}),
+        )
         .await
         .json()
         .await
@@ -84,17 +118,23 @@ async fn a_host_restreams_a_live_show_sharing_the_recordings_encode_and_a_refuse
 
     // At rest the key is sealed: no column of the row holds it.
     let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
-    let rows: Vec<String> = sqlx::query_scalar("SELECT row_to_json(d)::text FROM broadcast.destinations d").fetch_all(&mut db).await.unwrap();
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT row_to_json(d)::text FROM broadcast.destinations d").fetch_all(&mut db).await.unwrap();
     assert_eq!(rows.len(), 3);
-    let sealed: Vec<Vec<u8>> = sqlx::query_scalar("SELECT key_ciphertext FROM broadcast.destinations").fetch_all(&mut db).await.unwrap();
+    let sealed: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT key_ciphertext FROM broadcast.destinations").fetch_all(&mut db).await.unwrap();
     assert!(rows.iter().all(|r| !r.contains("SECRET123")), "{rows:?}");
     assert!(sealed.iter().all(|c| !c.windows(9).any(|w| w == b"SECRET123")));
 
     // Who may: only the event's staff see and attach; nobody attaches someone else's destination.
     let on_event = format!("/api/v1/events/{event}/destinations");
     assert_problem(app.get(&on_event, Some(&viewer.access)).await, StatusCode::FORBIDDEN, "not_event_staff").await;
-    assert_problem(app.post(&on_event, Some(&viewer.access), json!({"destination_id": good_id})).await, StatusCode::FORBIDDEN, "not_event_staff")
-        .await;
+    assert_problem(
+        app.post(&on_event, Some(&viewer.access), json!({"destination_id": good_id})).await,
+        StatusCode::FORBIDDEN,
+        "not_event_staff",
+    )
+    .await;
     let theirs: Value = app
         .post("/api/v1/destinations", Some(&viewer.access), json!({"platform": "twitch", "stream_key": "live_viewer_1"}))
         .await
@@ -107,30 +147,49 @@ async fn a_host_restreams_a_live_show_sharing_the_recordings_encode_and_a_refuse
         "destination_not_found",
     )
     .await;
-    assert_problem(app.delete(&format!("/api/v1/destinations/{good_id}"), &viewer.access).await, StatusCode::NOT_FOUND, "destination_not_found")
-        .await;
+    assert_problem(
+        app.delete(&format!("/api/v1/destinations/{good_id}"), &viewer.access).await,
+        StatusCode::NOT_FOUND,
+        "destination_not_found",
+    )
+    .await;
 
     // Attach; start refused before the event is live.
     let r = app.post(&on_event, Some(&host.access), json!({"destination_id": good_id})).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let attached: Value = r.json().await.unwrap();
     assert_eq!((attached["state"].as_str(), attached["auto_start"].as_bool()), (Some("idle"), Some(false)));
-    assert_problem(app.post(&on_event, Some(&host.access), json!({"destination_id": good_id})).await, StatusCode::CONFLICT, "already_attached")
-        .await;
-    assert_eq!(app.post(&on_event, Some(&host.access), json!({"destination_id": refused_id})).await.status(), StatusCode::CREATED);
+    assert_problem(
+        app.post(&on_event, Some(&host.access), json!({"destination_id": good_id})).await,
+        StatusCode::CONFLICT,
+        "already_attached",
+    )
+    .await;
+    assert_eq!(
+        app.post(&on_event, Some(&host.access), json!({"destination_id": refused_id})).await.status(),
+        StatusCode::CREATED
+    );
     let start = format!("{on_event}/{good_id}/start");
     assert_problem(app.post(&start, Some(&host.access), json!({})).await, StatusCode::CONFLICT, "event_not_live").await;
-    assert_problem(app.post(&format!("{on_event}/{}/start", uuid::Uuid::new_v4()), Some(&host.access), json!({})).await, StatusCode::NOT_FOUND, "not_attached")
-        .await;
+    assert_problem(
+        app.post(&format!("{on_event}/{}/start", uuid::Uuid::new_v4()), Some(&host.access), json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_attached",
+    )
+    .await;
 
     // Live: the push reaches the ingest with H.264 and AAC.
-    assert_eq!(app.post(&format!("/api/v1/events/{event}/go-live"), Some(&host.access), json!({})).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.post(&format!("/api/v1/events/{event}/go-live"), Some(&host.access), json!({})).await.status(),
+        StatusCode::OK
+    );
     let r = app.post(&start, Some(&host.access), json!({})).await;
     assert_eq!(r.status(), StatusCode::OK);
     let started: Value = r.json().await.unwrap();
     assert!(matches!(started["state"].as_str(), Some("connecting" | "live")), "{started}");
     assert_problem(app.post(&start, Some(&host.access), json!({})).await, StatusCode::CONFLICT, "already_started").await;
-    let live = app.destination_until(&event, &good_id, &host, Duration::from_secs(30), "the push live", |d| d["state"] == "live").await;
+    let live =
+        app.destination_until(&event, &good_id, &host, Duration::from_secs(30), "the push live", |d| d["state"] == "live").await;
     assert!(live["live_since"].is_string(), "{live}");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -143,17 +202,25 @@ async fn a_host_restreams_a_live_show_sharing_the_recordings_encode_and_a_refuse
         assert!(Instant::now() < deadline, "the ingest never received the stream: {:?}", ingest.streams().await);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let bitrate =
-        app.destination_until(&event, &good_id, &host, Duration::from_secs(15), "a bitrate", |d| d["bitrate_bps"].as_u64() > Some(100_000)).await;
-    assert!(!bitrate.to_string().contains("SECRET123"));
-    assert_problem(app.delete(&format!("/api/v1/destinations/{good_id}"), &host.access).await, StatusCode::CONFLICT, "destination_in_use")
+    let bitrate = app
+        .destination_until(&event, &good_id, &host, Duration::from_secs(15), "a bitrate", |d| {
+            d["bitrate_bps"].as_u64() > Some(100_000)
+        })
         .await;
+    assert!(!bitrate.to_string().contains("SECRET123"));
+    assert_problem(
+        app.delete(&format!("/api/v1/destinations/{good_id}"), &host.access).await,
+        StatusCode::CONFLICT,
+        "destination_in_use",
+    )
+    .await;
 
     // One encode: a recording started while the destination rides its own restream-only job
     // takes the destination onto the recording's job, and the other job goes; when the recording
     // stops, the destination goes back to a job of its own and stays live.
     let program: String = sqlx::query_scalar("SELECT job_id FROM broadcast.programs").fetch_one(&mut db).await.unwrap();
-    let rec: Value = app.post(&format!("/api/v1/events/{event}/recordings"), Some(&host.access), json!({})).await.json().await.unwrap();
+    let rec: Value =
+        app.post(&format!("/api/v1/events/{event}/recordings"), Some(&host.access), json!({})).await.json().await.unwrap();
     let rid = rec["id"].as_str().unwrap().to_owned();
     let job_of = async |db: &mut sqlx::PgConnection| -> String {
         sqlx::query_scalar("SELECT job_id FROM broadcast.event_destinations WHERE destination_id = $1::uuid")
@@ -167,7 +234,10 @@ async fn a_host_restreams_a_live_show_sharing_the_recordings_encode_and_a_refuse
         assert!(Instant::now() < deadline, "the destination never moved onto the recording's job");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    app.destination_until(&event, &good_id, &host, Duration::from_secs(15), "live on the recording's encode", |d| d["state"] == "live").await;
+    app.destination_until(&event, &good_id, &host, Duration::from_secs(15), "live on the recording's encode", |d| {
+        d["state"] == "live"
+    })
+    .await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while sqlx::query_scalar::<_, i64>("SELECT count(*) FROM broadcast.programs").fetch_one(&mut db).await.unwrap() > 0 {
         assert!(Instant::now() < deadline, "the restream-only job {program} was not released");
@@ -184,18 +254,26 @@ async fn a_host_restreams_a_live_show_sharing_the_recordings_encode_and_a_refuse
         assert!(Instant::now() < deadline, "the destination never left the stopped recording's job");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    app.destination_until(&event, &good_id, &host, Duration::from_secs(15), "live on its own job again", |d| d["state"] == "live").await;
+    app.destination_until(&event, &good_id, &host, Duration::from_secs(15), "live on its own job again", |d| {
+        d["state"] == "live"
+    })
+    .await;
 
     // A wrong key: failed within seconds, with what to do.
     let refused_at = Instant::now();
     assert_eq!(app.post(&format!("{on_event}/{refused_id}/start"), Some(&host.access), json!({})).await.status(), StatusCode::OK);
     let failed = app
-        .destination_until(&event, &refused_id, &host, Duration::from_secs(5), "the refused key failed", |d| d["state"] == "failed")
+        .destination_until(&event, &refused_id, &host, Duration::from_secs(5), "the refused key failed", |d| {
+            d["state"] == "failed"
+        })
         .await;
     println!("a refused key failed after {} ms", refused_at.elapsed().as_millis());
     assert_eq!(failed["error_code"], "key_refused");
     assert!(failed["error"].as_str().unwrap().contains("stream key"), "{failed}");
-    assert_eq!(app.destination_until(&event, &good_id, &host, Duration::from_secs(1), "the good push", |_| true).await["state"], "live");
+    assert_eq!(
+        app.destination_until(&event, &good_id, &host, Duration::from_secs(1), "the good push", |_| true).await["state"],
+        "live"
+    );
 
     // Stop, then detach.
     let stop = format!("{on_event}/{good_id}/stop");
