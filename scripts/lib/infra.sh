@@ -19,11 +19,12 @@ ensure_system_packages() {
   command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
   # The egress worker: GStreamer to build against (gstreamer-rs) and the plugins its pipeline
   # uses (compositor, x264, AAC, VP8/H.264/Opus decoders, text overlays, rtmp2), ffprobe for its
-  # tests, and nginx with its RTMP module: the tests' stand-in for YouTube's and Twitch's ingest.
+  # tests, and nginx with its RTMP and stream modules (RTMPS through a TLS proxy; openssl makes the
+  # test CA): the tests' stand-in for YouTube's and Twitch's ingest.
   local p
   for p in libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x fonts-dejavu-core ffmpeg \
-    nginx libnginx-mod-rtmp; do
+    nginx libnginx-mod-rtmp libnginx-mod-stream openssl; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then

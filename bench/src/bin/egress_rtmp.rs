@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
         metrics: Arc::new(Metrics::new()),
         spool_limit: 1 << 30,
         rtmp_retry_window: Duration::from_secs(60),
+        rtmps: stagecast_egress::rtmps::Tls::new(None)?,
     };
     let worker = Worker::new(ctx, 4.0);
     let job = "bench-rtmp";
@@ -106,12 +107,17 @@ async fn main() -> anyhow::Result<()> {
     // percent or two of a core between windows, so the difference is taken over several
     // destinations and rounds, medians.
     const DESTS: usize = 8;
-    println!("CPU of a 720p30 restream-only composite job, {rounds} rounds of {seconds} s without and with {DESTS} destinations:");
+    println!(
+        "CPU of a 720p30 restream-only composite job, {rounds} rounds of {seconds} s without and with {DESTS} destinations:"
+    );
     let (mut without, mut with) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         without.push(cores_over(window).await?);
         for i in 0..DESTS {
-            worker.add_output(job, &format!("d{i}"), &ingest.url("live", &format!("k{i}"))).await.map_err(|e| anyhow!(e.message))?;
+            worker
+                .add_output(job, &format!("d{i}"), &ingest.url("live", &format!("k{i}")))
+                .await
+                .map_err(|e| anyhow!(e.message))?;
         }
         until(&worker, job, Duration::from_secs(30), "every destination live", |v| {
             v.outputs.iter().filter(|o| o.state == OutputState::Live).count() == DESTS
@@ -178,7 +184,11 @@ async fn main() -> anyhow::Result<()> {
         max * 1000.0,
         max / 2.0
     );
-    println!("Summary: added CPU per destination {:.2} % of a core (target 2 %), worst resume {:.0} ms (target 2000 ms)", each * 100.0, max * 1000.0);
+    println!(
+        "Summary: added CPU per destination {:.2} % of a core (target 2 %), worst resume {:.0} ms (target 2000 ms)",
+        each * 100.0,
+        max * 1000.0
+    );
     worker.stop(job).await.map_err(|e| anyhow!(e.message))?;
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())

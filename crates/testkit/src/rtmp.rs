@@ -14,6 +14,9 @@ pub struct NginxRtmp {
     dir: tempfile::TempDir,
     pub rtmp_port: u16,
     pub http_port: u16,
+    /// With [`NginxRtmp::start_tls`]: RTMPS on this port (a TLS proxy in front of the RTMP port,
+    /// its certificate for `localhost` signed by a test CA).
+    pub tls_port: Option<u16>,
     child: Option<Child>,
 }
 
@@ -41,11 +44,36 @@ fn tag(block: &str, name: &str) -> String {
 
 impl NginxRtmp {
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// Also RTMPS, through nginx's stream module terminating TLS with a certificate of a test CA
+    /// (`ca_file`).
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (rtmp_port, http_port) = (free_port(), free_port());
+        let tls_port = tls.then(free_port);
         let d = dir.path().display();
+        let (stream_module, stream) = match tls_port {
+            Some(port) => {
+                make_certificates(dir.path());
+                (
+                    "load_module /usr/lib/nginx/modules/ngx_stream_module.so;".to_owned(),
+                    format!(
+                        "stream {{ server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {d}/leaf.pem; \
+                         ssl_certificate_key {d}/leaf.key; proxy_pass 127.0.0.1:{rtmp_port}; }} }}"
+                    ),
+                )
+            }
+            None => (String::new(), String::new()),
+        };
         let conf = format!(
             r#"load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+{stream_module}
 daemon off;
 master_process on;
 worker_processes 1;
@@ -69,16 +97,27 @@ rtmp {{
     application strict {{ live on; on_publish http://127.0.0.1:{http_port}/deny; }}
   }}
 }}
+{stream}
 "#
         );
         std::fs::write(dir.path().join("nginx.conf"), conf).expect("nginx.conf");
-        let mut n = Self { dir, rtmp_port, http_port, child: None };
+        let mut n = Self { dir, rtmp_port, http_port, tls_port, child: None };
         n.resume();
         n
     }
 
     pub fn url(&self, app: &str, key: &str) -> String {
         format!("rtmp://127.0.0.1:{}/{app}/{key}", self.rtmp_port)
+    }
+
+    /// The RTMPS URL (by name: the certificate is for `localhost`).
+    pub fn tls_url(&self, app: &str, key: &str) -> String {
+        format!("rtmps://localhost:{}/{app}/{key}", self.tls_port.expect("started with start_tls"))
+    }
+
+    /// The test CA that signed the RTMPS certificate (PEM).
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// Starts nginx (again, on the same ports); returns once it accepts connections.
@@ -98,6 +137,7 @@ rtmp {{
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.rtmp_port)).is_err()
             || std::net::TcpStream::connect(("127.0.0.1", self.http_port)).is_err()
+            || self.tls_port.is_some_and(|p| std::net::TcpStream::connect(("127.0.0.1", p)).is_err())
         {
             assert!(Instant::now() < deadline, "nginx did not listen: {}", self.error_log());
             std::thread::sleep(Duration::from_millis(20));
@@ -160,4 +200,54 @@ impl Drop for NginxRtmp {
             let _ = c.wait();
         }
     }
+}
+
+/// A test CA and a certificate for `localhost` / 127.0.0.1 it signed, with the openssl tool.
+fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("leaf.ext");
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=stagecast test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost"]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
 }

@@ -27,6 +27,9 @@ pub struct Config {
     /// `EGRESS_RTMP_RETRY_WINDOW_S`: how long a destination may stay disconnected, retrying,
     /// before it is failed; default 60.
     pub rtmp_retry_window_s: u64,
+    /// `EGRESS_RTMPS_CA_FILE`: PEM certificates trusted for RTMPS besides the system's store (a
+    /// private ingest; the tests' CA).
+    pub rtmps_ca_file: Option<PathBuf>,
     /// `MEDIA_GRPC_URL`: the SFU's control API, for taps; default http://127.0.0.1:50054.
     pub media_grpc_url: String,
     /// `MEDIA_CONTROL_SECRET`: presented to the SFU's control API when set.
@@ -54,6 +57,7 @@ impl Config {
             spool_limit_mb: optional("EGRESS_SPOOL_LIMIT_MB", 2048)?,
             cpu_budget,
             rtmp_retry_window_s: optional("EGRESS_RTMP_RETRY_WINDOW_S", 60)?,
+            rtmps_ca_file: maybe("EGRESS_RTMPS_CA_FILE")?,
             media_grpc_url: optional("MEDIA_GRPC_URL", "http://127.0.0.1:50054".to_owned())?,
             media_control_secret: maybe("MEDIA_CONTROL_SECRET")?,
             nats_url: optional("NATS_URL", "nats://127.0.0.1:4222".to_owned())?,

@@ -180,6 +180,8 @@ pub struct JobContext {
     pub spool_limit: u64,
     /// How long a destination may stay disconnected, retrying, before it is failed.
     pub rtmp_retry_window: Duration,
+    /// The trust for RTMPS destinations.
+    pub rtmps: crate::rtmps::Tls,
 }
 
 pub fn job_dir(root: &Path, job_id: &str) -> PathBuf {
@@ -363,7 +365,7 @@ impl Job {
                     }
                     Some(Command::AddOutput { id: output, url, reply }) => {
                         let added = self.m.state == JobState::Running
-                            && self.feed.add(&output, url, self.ctx.rtmp_retry_window);
+                            && self.feed.add(&output, url, self.ctx.rtmp_retry_window, self.ctx.rtmps.clone());
                         self.publish();
                         let _ = reply.send(added);
                     }

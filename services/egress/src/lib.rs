@@ -22,6 +22,7 @@ pub mod mp4;
 pub mod observe;
 pub mod playlist;
 pub mod rtmp;
+pub mod rtmps;
 pub mod sfu;
 pub mod startup;
 pub mod worker;

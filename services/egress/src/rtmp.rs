@@ -37,6 +37,8 @@ use gstreamer_app as gst_app;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::rtmps::Tls;
+
 /// The longest wait between two connection attempts.
 pub const RETRY_MAX: Duration = Duration::from_millis(500);
 /// Bytes accepted by the server after which a push counts as live (past the handshake, publish
@@ -128,8 +130,17 @@ impl RtmpUrl {
         }
     }
 
-    fn expose(&self) -> &str {
-        &self.0
+    /// (TLS, host, port, path after the host).
+    fn parts(&self) -> (bool, String, u16, String) {
+        let secure = self.0.starts_with("rtmps://");
+        let rest = self.0.split_once("://").map(|(_, r)| r).unwrap_or_default();
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let default = if secure { 443 } else { 1935 };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if p.parse::<u16>().is_ok() => (h, p.parse().unwrap_or(default)),
+            _ => (authority, default),
+        };
+        (secure, host.to_owned(), port, path.to_owned())
     }
 }
 
@@ -146,6 +157,7 @@ pub struct Feed {
 pub struct Output {
     id: String,
     url: RtmpUrl,
+    tls: Tls,
     push: Mutex<Option<Push>>,
     status: Mutex<OutputStatus>,
     stop: watch::Sender<bool>,
@@ -320,7 +332,7 @@ impl Feed {
     }
 
     /// Adds a destination and starts pushing to it; an id already there is left as it is.
-    pub fn add(self: &Arc<Self>, id: &str, url: RtmpUrl, retry_window: Duration) -> bool {
+    pub fn add(self: &Arc<Self>, id: &str, url: RtmpUrl, retry_window: Duration, tls: Tls) -> bool {
         let mut outputs = lock(&self.outputs);
         // Pushing already (a retried add) is left alone; a stopped or failed one starts afresh.
         if outputs.iter().any(|o| o.id == id && !matches!(lock(&o.status).state, OutputState::Stopped | OutputState::Failed)) {
@@ -331,6 +343,7 @@ impl Feed {
         let output = Arc::new(Output {
             id: id.to_owned(),
             url,
+            tls,
             push: Mutex::new(None),
             status: Mutex::new(OutputStatus {
                 id: id.to_owned(),
@@ -410,7 +423,7 @@ fn running_time(sample: &gst::Sample) -> Option<gst::ClockTime> {
 }
 
 /// One connection's pipeline: two appsrcs, `flvmux`, `rtmp2sink`.
-fn build(url: &RtmpUrl) -> anyhow::Result<(gst::Pipeline, gst::Element, Push)> {
+fn build(location: &str) -> anyhow::Result<(gst::Pipeline, gst::Element, Push)> {
     let pipeline = gst::Pipeline::new();
     let src = |name: &str| {
         gst_app::AppSrc::builder()
@@ -427,7 +440,7 @@ fn build(url: &RtmpUrl) -> anyhow::Result<(gst::Pipeline, gst::Element, Push)> {
     let aq = gst::ElementFactory::make("queue").build()?;
     let mux = gst::ElementFactory::make("flvmux").property("streamable", true).build()?;
     let sink = gst::ElementFactory::make("rtmp2sink")
-        .property("location", url.expose())
+        .property("location", location)
         .property("sync", false)
         .property("async", false)
         .build()
@@ -486,7 +499,28 @@ async fn supervise(out: Arc<Output>, feed: Weak<Feed>, retry_window: Duration, m
         if *stop.borrow() {
             break;
         }
-        let (pipeline, sink, push) = match build(&out.url) {
+        // RTMPS goes through a TLS tunnel of ours; plain RTMP straight.
+        let (secure, host, port, path) = out.url.parts();
+        let tunnel = if secure {
+            match crate::rtmps::Tunnel::open(&out.tls, &host, port).await {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    out.set(|s| {
+                        s.state = OutputState::Failed;
+                        s.error_code = "invalid_url".into();
+                        s.error = format!("the secure connection could not be set up: {e:#}");
+                    });
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let location = match &tunnel {
+            Some(t) => format!("rtmp://127.0.0.1:{}/{path}", t.local_port),
+            None => format!("rtmp://{host}:{port}/{path}"),
+        };
+        let (pipeline, sink, push) = match build(&location) {
             Ok(b) => b,
             Err(e) => {
                 out.set(|s| {
@@ -575,9 +609,14 @@ async fn supervise(out: Arc<Output>, feed: Weak<Feed>, retry_window: Duration, m
         if *stop.borrow() {
             break;
         }
+        // Through a tunnel, its own failure says more than the local connection's.
+        let error = tunnel.as_ref().and_then(|t| t.failure()).unwrap_or(error);
+        drop(tunnel);
         let (code, words) = explain(&error);
         tracing::warn!(output = %out.id, url = %out.url.redacted(), code, error = %error, "destination push ended");
-        if code == "key_refused" && !ever_live {
+        // A refused key or certificate does not mend by itself: failed at once, unless it
+        // was live before (a server restarting may refuse for a moment).
+        if (code == "key_refused" || code == "tls") && !ever_live {
             out.set(|s| {
                 s.state = OutputState::Failed;
                 s.error_code = code.into();

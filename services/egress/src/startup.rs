@@ -41,6 +41,7 @@ impl Application {
             metrics: metrics.clone(),
             spool_limit: config.spool_limit_mb * 1024 * 1024,
             rtmp_retry_window: std::time::Duration::from_secs(config.rtmp_retry_window_s),
+            rtmps: crate::rtmps::Tls::new(config.rtmps_ca_file.as_deref()).context("the RTMPS trust (EGRESS_RTMPS_CA_FILE)")?,
         };
         let worker = Arc::new(Worker::new(ctx, config.cpu_budget));
         let http = TcpListener::bind(config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;

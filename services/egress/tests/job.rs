@@ -34,6 +34,7 @@ async fn a_recording_survives_s3_down_for_30_s_and_ends_with_a_complete_playlist
         metrics: metrics.clone(),
         spool_limit: 512 * 1024 * 1024,
         rtmp_retry_window: std::time::Duration::from_secs(60),
+        rtmps: stagecast_egress::rtmps::Tls::new(None).expect("system trust"),
     };
     let worker = Worker::new(ctx, 1.6);
     let spec = JobSpec {

@@ -11,6 +11,7 @@ use stagecast_egress::{
     job::{JobContext, JobSpec, JobState, JobView},
     observe::Metrics,
     rtmp::{OutputState, OutputStatus},
+    rtmps::{Tls, Tunnel},
     sfu::Taps,
     worker::Worker,
 };
@@ -18,7 +19,12 @@ use stagecast_egress::{
 mod support;
 use support::*;
 
-fn context(tmp: &std::path::Path, bucket: stagecast_storage::Bucket, retry_window: Duration) -> JobContext {
+fn context(
+    tmp: &std::path::Path,
+    bucket: stagecast_storage::Bucket,
+    retry_window: Duration,
+    ca: Option<&std::path::Path>,
+) -> JobContext {
     JobContext {
         bucket,
         spool_root: tmp.join("spool"),
@@ -28,6 +34,7 @@ fn context(tmp: &std::path::Path, bucket: stagecast_storage::Bucket, retry_windo
         metrics: Arc::new(Metrics::new()),
         spool_limit: 512 * 1024 * 1024,
         rtmp_retry_window: retry_window,
+        rtmps: Tls::new(ca).expect("the RTMPS trust"),
     }
 }
 
@@ -73,7 +80,7 @@ async fn two_destinations_get_the_recordings_encode_one_is_removed_live_and_one_
     bucket.ensure_exists().await.expect("bucket");
     let mut youtube = NginxRtmp::start();
     let twitch = NginxRtmp::start();
-    let worker = Worker::new(context(tmp.path(), bucket, Duration::from_secs(60)), 4.0);
+    let worker = Worker::new(context(tmp.path(), bucket, Duration::from_secs(60), None), 4.0);
     let job = "rec-rtmp";
     worker.start(spec(job, true)).expect("job starts");
     worker.add_output(job, "youtube", &youtube.url("live", "yt-key")).await.expect("youtube added");
@@ -158,15 +165,15 @@ async fn two_destinations_get_the_recordings_encode_one_is_removed_live_and_one_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_key_fails_at_once_and_a_server_that_never_answers_is_retried_then_failed() {
+async fn a_refused_key_fails_at_once_a_server_that_never_answers_is_retried_then_failed_and_rtmps_to_a_trusted_ca_goes_live() {
     stagecast_egress::composite::init().expect("GStreamer");
     let tmp = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(tmp.path().join("s3")).expect("s3 dir");
     let s3 = S3Server::start(&tmp.path().join("s3"));
     let bucket = s3.bucket();
     bucket.ensure_exists().await.expect("bucket");
-    let server = NginxRtmp::start();
-    let worker = Worker::new(context(tmp.path(), bucket.clone(), Duration::from_secs(3)), 4.0);
+    let server = NginxRtmp::start_tls();
+    let worker = Worker::new(context(tmp.path(), bucket.clone(), Duration::from_secs(3), Some(&server.ca_file())), 4.0);
     let job = "live-only";
     // Restreaming without recording.
     worker.start(spec(job, false)).expect("job starts");
@@ -203,8 +210,43 @@ async fn a_refused_key_fails_at_once_and_a_server_that_never_answers_is_retried_
     wait_stream(&server, "fine", 0, Duration::from_secs(10)).await;
     assert!(server.stream("not-the-key").await.is_none());
 
+    // RTMPS, trusting the test CA besides the system's store.
+    worker.add_output(job, "secure", &server.tls_url("live", "over-tls")).await.expect("added");
+    wait_view(&worker, job, Duration::from_secs(20), "the RTMPS destination live", |v| {
+        output(v, "secure").state == OutputState::Live
+    })
+    .await;
+    wait_stream(&server, "over-tls", 0, Duration::from_secs(10)).await;
+
     worker.stop(job).await.expect("stop");
     let v = wait_view(&worker, job, Duration::from_secs(30), "the job finished", |v| v.state == JobState::Finished).await;
     assert_eq!(v.segments, 0, "a job that only restreams records nothing");
     assert!(bucket.list(&format!("recordings/{job}/")).await.expect("list").is_empty(), "nothing stored in S3");
+}
+
+#[tokio::test]
+async fn an_rtmps_server_whose_certificate_is_not_trusted_is_refused_as_a_tls_failure() {
+    let server = NginxRtmp::start_tls();
+    let port = server.tls_port.expect("tls");
+    // The system's store alone does not know the test CA.
+    let tunnel = Tunnel::open(&Tls::new(None).expect("system trust"), "localhost", port).await.expect("tunnel");
+    let mut local = tokio::net::TcpStream::connect(("127.0.0.1", tunnel.local_port)).await.expect("connect");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failure = loop {
+        if let Some(f) = tunnel.failure() {
+            break f;
+        }
+        assert!(Instant::now() < deadline, "the tunnel never failed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(failure.contains("TLS handshake") && failure.to_lowercase().contains("certificate"), "{failure}");
+    assert_eq!(stagecast_egress::rtmp::explain(&failure).0, "tls");
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1];
+    assert_eq!(local.read(&mut buf).await.unwrap_or(0), 0, "the local side is closed");
+    // With the test CA trusted, the same server is accepted.
+    let trusted = Tunnel::open(&Tls::new(Some(&server.ca_file())).expect("trust"), "localhost", port).await.expect("tunnel");
+    let _local = tokio::net::TcpStream::connect(("127.0.0.1", trusted.local_port)).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(trusted.failure(), None);
 }

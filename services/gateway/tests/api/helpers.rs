@@ -163,6 +163,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
         spool_limit_mb: 512,
         cpu_budget: 2.0,
         rtmp_retry_window_s: 3,
+        rtmps_ca_file: None,
         media_grpc_url: format!("http://127.0.0.1:{media_grpc_port}"),
         media_control_secret: Some(control_secret.parse().unwrap()),
         nats_url: nats.clone(),
