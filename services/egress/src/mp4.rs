@@ -51,8 +51,20 @@ fn element(factory: &str) -> anyhow::Result<gst::Element> {
 
 fn run_pipeline(inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     let pipeline = gst::Pipeline::new();
-    let vq = element("queue")?;
-    let aq = element("queue")?;
+    // Unbounded queues: the muxer takes the earliest buffer of each stream, so when audio and
+    // video are offset in the file by more than a queue holds (a live composite under load put
+    // 1–3 s between them), a bounded queue fills, blocks the demuxer, and the other stream never
+    // arrives: the remux hung. They hold no more than that offset.
+    let unbounded = || {
+        gst::ElementFactory::make("queue")
+            .property("max-size-time", 0u64)
+            .property("max-size-buffers", 0u32)
+            .property("max-size-bytes", 0u32)
+            .build()
+            .context("creating a queue")
+    };
+    let vq = unbounded()?;
+    let aq = unbounded()?;
     let vparse = element("h264parse")?;
     let aparse = element("aacparse")?;
     let mux = gst::ElementFactory::make("mp4mux").property("faststart", true).build()?;

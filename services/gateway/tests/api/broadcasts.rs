@@ -297,19 +297,31 @@ async fn a_host_restreams_a_live_show_sharing_the_recordings_encode_and_a_refuse
     // event ends.
     let next = event_of(&app, &host).await;
     let auto: Value = app
-        .post("/api/v1/destinations", Some(&host.access), json!({"platform": "custom", "server_url": server, "stream_key": "auto_key_1"}))
+        .post(
+            "/api/v1/destinations",
+            Some(&host.access),
+            json!({"platform": "custom", "server_url": server, "stream_key": "auto_key_1"}),
+        )
         .await
         .json()
         .await
         .unwrap();
     let auto_id = auto["id"].as_str().unwrap().to_owned();
-    let r = app.post(&format!("/api/v1/events/{next}/destinations"), Some(&host.access), json!({"destination_id": auto_id, "auto_start": true})).await;
+    let r = app
+        .post(
+            &format!("/api/v1/events/{next}/destinations"),
+            Some(&host.access),
+            json!({"destination_id": auto_id, "auto_start": true}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(app.post(&format!("/api/v1/events/{next}/go-live"), Some(&host.access), json!({})).await.status(), StatusCode::OK);
-    app.destination_until(&next, &auto_id, &host, Duration::from_secs(30), "auto-started and live", |d| d["state"] == "live").await;
+    app.destination_until(&next, &auto_id, &host, Duration::from_secs(30), "auto-started and live", |d| d["state"] == "live")
+        .await;
     assert!(ingest.stream("auto_key_1").await.is_some_and(|s| s.bytes_in > 0));
     assert_eq!(app.post(&format!("/api/v1/events/{next}/end"), Some(&host.access), json!({})).await.status(), StatusCode::OK);
-    app.destination_until(&next, &auto_id, &host, Duration::from_secs(15), "stopped with the event", |d| d["state"] == "stopped").await;
+    app.destination_until(&next, &auto_id, &host, Duration::from_secs(15), "stopped with the event", |d| d["state"] == "stopped")
+        .await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while ingest.stream("auto_key_1").await.is_some() {
         assert!(Instant::now() < deadline, "the ingest still receives after the event ended");
