@@ -52,9 +52,9 @@ fn element(factory: &str) -> anyhow::Result<gst::Element> {
 fn run_pipeline(inputs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     let pipeline = gst::Pipeline::new();
     // Unbounded queues: the muxer takes the earliest buffer of each stream, so when audio and
-    // video are offset in the file by more than a queue holds (a live composite under load put
-    // 1–3 s between them), a bounded queue fills, blocks the demuxer, and the other stream never
-    // arrives: the remux hung. They hold no more than that offset.
+    // video sit apart in the file by more than a queue holds (splitmuxsink holds a GOP of video
+    // back while audio goes on; under load the remux hung in CI), a bounded queue fills, blocks
+    // the demuxer, and the other stream never arrives. They hold no more than that distance.
     let unbounded = || {
         gst::ElementFactory::make("queue")
             .property("max-size-time", 0u64)
