@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod envelope;
+pub mod follow;
 pub mod outbox;
 pub mod stream;
 

@@ -6,12 +6,11 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row, postgres::PgRow};
-use stagecast_kit::error::{ApiError, ErrorKind};
-use stagecast_proto::{
-    broadcast::v1 as pb,
-    egress::v1 as egress_pb,
-    events::v1::{self as events_pb, EventStatus},
+use stagecast_kit::{
+    error::{ApiError, ErrorKind},
+    stage::EventInfo,
 };
+use stagecast_proto::{broadcast::v1 as pb, egress::v1 as egress_pb, events::v1::EventStatus};
 use uuid::Uuid;
 
 use crate::{
@@ -245,12 +244,6 @@ fn not_attached() -> ApiError {
     ApiError::not_found("not_attached", "this destination is not attached to the event")
 }
 
-struct EventInfo {
-    status: i32,
-    host_id: Uuid,
-    cohost_ids: Vec<Uuid>,
-}
-
 #[derive(Clone)]
 pub struct Broadcasts {
     pool: PgPool,
@@ -264,27 +257,11 @@ impl Broadcasts {
     }
 
     async fn event(&self, event_id: Uuid) -> Result<EventInfo, ApiError> {
-        let e = self
-            .clients
-            .events
-            .clone()
-            .get_event(events_pb::GetEventRequest { id: event_id.to_string() })
-            .await
-            .map_err(|s| ApiError::from_status(&s))?
-            .into_inner();
-        Ok(EventInfo {
-            status: e.status,
-            host_id: Uuid::parse_str(&e.host_id).map_err(ApiError::internal)?,
-            cohost_ids: e.cohost_ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect(),
-        })
+        EventInfo::fetch(&self.clients.events, event_id).await
     }
 
     fn staff(e: &EventInfo, actor: Uuid) -> Result<(), ApiError> {
-        if actor == e.host_id || e.cohost_ids.contains(&actor) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("not_event_staff", "only the host and co-hosts can restream this event"))
-        }
+        e.staff(actor, "restream this event")
     }
 
     // ---- saved destinations ----

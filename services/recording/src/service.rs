@@ -6,7 +6,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Row, postgres::PgRow};
-use stagecast_kit::error::{ApiError, ErrorKind};
+use stagecast_kit::{
+    error::{ApiError, ErrorKind},
+    stage::EventInfo,
+};
 use stagecast_proto::{
     egress::v1 as egress_pb,
     events::v1::{self as events_pb, EventStatus},
@@ -115,10 +118,6 @@ fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
 }
 
-fn from_ts(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
-}
-
 impl Recording {
     pub fn to_proto(&self) -> pb::Recording {
         pb::Recording {
@@ -188,45 +187,17 @@ pub struct Recordings {
     clients: Clients,
 }
 
-/// The event as the recording service needs it.
-struct EventInfo {
-    title: String,
-    status: i32,
-    host_id: Uuid,
-    cohost_ids: Vec<Uuid>,
-    went_live_at: Option<DateTime<Utc>>,
-}
-
 impl Recordings {
     pub fn new(pool: PgPool, clients: Clients) -> Self {
         Self { pool, clients }
     }
 
     async fn event(&self, event_id: Uuid) -> Result<EventInfo, ApiError> {
-        let e = self
-            .clients
-            .events
-            .clone()
-            .get_event(events_pb::GetEventRequest { id: event_id.to_string() })
-            .await
-            .map_err(|s| ApiError::from_status(&s))?
-            .into_inner();
-        let ids = |v: &[String]| v.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect::<Vec<_>>();
-        Ok(EventInfo {
-            title: e.title,
-            status: e.status,
-            host_id: Uuid::parse_str(&e.host_id).map_err(ApiError::internal)?,
-            cohost_ids: ids(&e.cohost_ids),
-            went_live_at: e.went_live_at.as_ref().and_then(from_ts),
-        })
+        EventInfo::fetch(&self.clients.events, event_id).await
     }
 
     fn staff(e: &EventInfo, actor: Uuid) -> Result<(), ApiError> {
-        if actor == e.host_id || e.cohost_ids.contains(&actor) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("not_event_staff", "only the host and co-hosts can record this event"))
-        }
+        e.staff(actor, "record this event")
     }
 
     /// The people on air (never the backstage), with their display names.
