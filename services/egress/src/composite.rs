@@ -701,7 +701,14 @@ impl Composite {
 
     /// Sends end-of-stream so the last segment is closed properly.
     pub fn finish(&self) {
-        self.pipeline.send_event(gst::event::Eos::new());
+        // `send_event` takes each source's lock; a source stuck in a query (seen: the still
+        // tiles' videotestsrc waiting on the compositor) would hold the caller, which is the
+        // job's loop. Sent from a thread of its own, the job goes on: without end-of-stream it
+        // closes the pipeline after its bound.
+        let pipeline = self.pipeline.clone();
+        let _ = std::thread::Builder::new().name("egress-eos".into()).spawn(move || {
+            pipeline.send_event(gst::event::Eos::new());
+        });
     }
 
     pub fn stop(&self) {
