@@ -526,8 +526,7 @@ impl Job {
             // Stopping a pipeline waits for its streaming threads; one stuck in a network or
             // mixer call must not freeze the job (its uploads, its finish), so it is stopped
             // off the async threads and given a bound.
-            let stopping = tokio::task::spawn_blocking(move || c.stop());
-            if tokio::time::timeout(Duration::from_secs(10), stopping).await.is_err() {
+            if !crate::off_thread(Duration::from_secs(10), move || c.stop()).await {
                 tracing::error!(job = %self.m.spec.job_id, "the pipeline did not stop within 10 s; left behind");
             }
         }

@@ -26,3 +26,15 @@ pub mod rtmps;
 pub mod sfu;
 pub mod startup;
 pub mod worker;
+
+/// Runs a GStreamer call that may never return (a state change of a deadlocked pipeline) on a
+/// thread of its own, and waits for it at most `limit`; returns whether it finished. Not on
+/// tokio's blocking pool: a task stuck there would also hold the runtime's shutdown for ever.
+pub async fn off_thread(limit: std::time::Duration, f: impl FnOnce() + Send + 'static) -> bool {
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new().name("egress-gst".into()).spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    spawned.is_ok() && matches!(tokio::time::timeout(limit, finished).await, Ok(Ok(())))
+}

@@ -485,7 +485,13 @@ pub fn explain(error: &str) -> (&'static str, String) {
 
 async fn set_null(pipeline: gst::Pipeline) {
     // Setting a network sink to NULL may wait on its connection: off the async threads.
-    let _ = tokio::task::spawn_blocking(move || pipeline.set_state(gst::State::Null)).await;
+    if !crate::off_thread(Duration::from_secs(10), move || {
+        let _ = pipeline.set_state(gst::State::Null);
+    })
+    .await
+    {
+        tracing::error!("a destination's pipeline did not stop within 10 s; left behind");
+    }
 }
 
 async fn supervise(out: Arc<Output>, feed: Weak<Feed>, retry_window: Duration, mut stop: watch::Receiver<bool>) {
