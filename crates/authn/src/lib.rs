@@ -8,6 +8,9 @@
 //! - [`Verifier`] never sees a private key.
 #![forbid(unsafe_code)]
 
+pub mod scope;
+pub use scope::Scope;
+
 use std::collections::HashMap;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};

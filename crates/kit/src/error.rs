@@ -173,8 +173,41 @@ impl From<ApiError> for Status {
     }
 }
 
+/// How long a caller is told to wait when a dependency is down.
+pub const OUTAGE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+impl ApiError {
+    /// The service's database cannot be reached: the caller may retry; nothing was changed.
+    pub fn database_unavailable() -> Self {
+        Self::new(
+            ErrorKind::Unavailable,
+            "database_unavailable",
+            "the database is unavailable at the moment; nothing was changed, please retry shortly",
+        )
+        .with_retry_after(OUTAGE_RETRY_AFTER)
+    }
+}
+
+/// True when `e` says the database could not be reached (as opposed to a query it refused): no
+/// connection within the pool's acquire timeout, a broken socket, or a server shutting down or
+/// starting up (SQLSTATE class 08, 57P01-57P03).
+pub fn is_database_outage(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        if is_database_outage(&e) {
+            // Logged as a warning: an outage is an operational state, not a bug in this request.
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::database_unavailable();
+        }
         ApiError::internal(format!("database: {e}"))
     }
 }
@@ -198,6 +231,19 @@ mod tests {
         let e = ApiError::from_status(&status);
         assert_eq!(e.code, "internal");
         assert!(!e.message.contains("10.0.0.7"));
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_reached_is_unavailable_with_a_retry_hint_not_internal() {
+        for e in [sqlx::Error::PoolTimedOut, sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))] {
+            let api = ApiError::from(e);
+            assert_eq!(api.kind, ErrorKind::Unavailable);
+            assert_eq!(api.code, "database_unavailable");
+            assert_eq!(api.retry_after, Some(OUTAGE_RETRY_AFTER));
+            assert_eq!(api.kind.http_status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        }
+        let refused = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(refused.code, "internal");
     }
 
     #[test]

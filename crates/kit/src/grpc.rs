@@ -19,10 +19,57 @@ pub async fn serve(
     service_names: &[&str],
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    serve_inner(listener, routes, service_names, None, shutdown).await
+}
+
+/// As [`serve`], for a service that needs its database: the named services are reported
+/// NOT_SERVING while the database does not answer (checked every second), so readiness checks
+/// see the outage, and SERVING again once it answers.
+pub async fn serve_with_database(
+    listener: TcpListener,
+    routes: Routes,
+    service_names: &[&str],
+    pool: sqlx::PgPool,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    serve_inner(listener, routes, service_names, Some(pool), shutdown).await
+}
+
+async fn serve_inner(
+    listener: TcpListener,
+    routes: Routes,
+    service_names: &[&str],
+    pool: Option<sqlx::PgPool>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in service_names {
         reporter.set_service_status(*name, ServingStatus::Serving).await;
     }
+    let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let probe = pool.map(|pool| {
+        let (reporter, names, stopping) =
+            (reporter.clone(), service_names.iter().map(|s| s.to_string()).collect::<Vec<_>>(), stopping.clone());
+        tokio::spawn(async move {
+            let mut was_up = true;
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let up = crate::db::reachable(&pool).await;
+                if up != was_up && !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    if up {
+                        tracing::info!("database reachable again; serving");
+                    } else {
+                        tracing::warn!("database unreachable; reporting not serving");
+                    }
+                    let status = if up { ServingStatus::Serving } else { ServingStatus::NotServing };
+                    for name in &names {
+                        reporter.set_service_status(name, status).await;
+                    }
+                    was_up = up;
+                }
+            }
+        })
+    });
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(stagecast_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -33,6 +80,10 @@ pub async fn serve(
     let names: Vec<String> = service_names.iter().map(|s| s.to_string()).collect();
     let shutdown = async move {
         shutdown.await;
+        stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(probe) = probe {
+            probe.abort();
+        }
         // Tell load balancers to stop sending before the listener closes.
         for name in &names {
             reporter.set_service_status(name, ServingStatus::NotServing).await;

@@ -10,12 +10,14 @@
 //! - [`grpc`]: serves tonic services with health, reflection and trace propagation.
 //! - [`text`]: the rules for text and links people type (normalised, bounded, refusals that
 //!   name the field).
+//! - [`cache`]: Redis with short timeouts, so an outage fails requests fast instead of slowly.
 //! - [`db`]: connects to Postgres inside a service's own schema and runs its migrations.
 //! - [`keys`]: the auth service's public keys, cached, for verifying tokens locally.
 //! - [`problem`]: RFC 9457 problem JSON, the shape of every HTTP error.
 //! - [`sync`]: locking std mutexes that guard short, synchronous work.
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;

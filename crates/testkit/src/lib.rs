@@ -8,6 +8,12 @@
 use sqlx::{Connection, PgConnection};
 
 pub mod rtmp;
+pub mod servers;
+
+/// A port nothing listens on now (the OS picked it; taken again only by chance).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port()
+}
 
 fn env(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {

@@ -1,11 +1,12 @@
 //! A private nginx with its RTMP module, standing in for YouTube's or Twitch's ingest in tests
 //! (Debian's `nginx` + `libnginx-mod-rtmp`, installed by scripts/test).
 use std::{
-    net::TcpListener,
     path::Path,
     process::{Child, Command},
     time::{Duration, Instant},
 };
+
+use crate::free_port;
 
 /// A private nginx with the RTMP module: a local stand-in for YouTube's or Twitch's ingest.
 /// Application `live` takes any key; `strict` refuses every publish (its `on_publish` answers 403,
@@ -29,9 +30,6 @@ pub struct StreamStat {
     pub audio_codec: String,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port()
-}
 
 fn tag(block: &str, name: &str) -> String {
     let open = format!("<{name}>");

@@ -9,9 +9,9 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    domain::{AvatarUrl, DisplayName, Email, Password, RefreshToken},
+    domain::{ApiKeyName, ApiKeySecret, AvatarUrl, DisplayName, Email, Password, RefreshToken, parse_scopes},
     service::{Auth, Session},
-    store::UserRow,
+    store::{ApiKeyRow, UserRow},
 };
 
 pub struct AuthGrpc {
@@ -45,6 +45,19 @@ fn session(s: Session) -> pb::SessionResponse {
         expires_in: s.expires_in.as_secs() as i64,
         user: Some(profile(&s.user)),
         session_id: s.session_id.to_string(),
+    }
+}
+
+fn api_key(k: ApiKeyRow) -> pb::ApiKey {
+    pb::ApiKey {
+        id: k.id.to_string(),
+        name: k.name,
+        scopes: k.scopes,
+        prefix: k.prefix,
+        created_at_unix: k.created_at.timestamp(),
+        expires_at_unix: k.expires_at.map(|t| t.timestamp()),
+        last_used_at_unix: k.last_used_at.map(|t| t.timestamp()),
+        revoked_at_unix: k.revoked_at.map(|t| t.timestamp()),
     }
 }
 
@@ -161,6 +174,56 @@ impl AuthService for AuthGrpc {
         let id = Uuid::parse_str(&req.into_inner().session_id)
             .map_err(|_| ApiError::invalid("invalid_session_id", "session_id must be a UUID"))?;
         Ok(Response::new(pb::CheckSessionResponse { active: self.auth.check_session(id).await? }))
+    }
+
+    async fn list_revoked_sessions(
+        &self,
+        req: Request<pb::ListRevokedSessionsRequest>,
+    ) -> Result<Response<pb::ListRevokedSessionsResponse>, Status> {
+        let since = chrono::DateTime::from_timestamp(req.into_inner().revoked_since_unix, 0)
+            .ok_or_else(|| ApiError::invalid("invalid_revoked_since", "revoked_since_unix is out of range"))?;
+        let ids = self.auth.revoked_sessions_since(since).await?;
+        Ok(Response::new(pb::ListRevokedSessionsResponse { session_ids: ids.iter().map(Uuid::to_string).collect() }))
+    }
+
+    async fn create_api_key(&self, req: Request<pb::CreateApiKeyRequest>) -> Result<Response<pb::CreatedApiKey>, Status> {
+        let r = req.into_inner();
+        let user = user_id(&r.user_id)?;
+        let name = ApiKeyName::parse(&r.name)?;
+        let scopes = parse_scopes(&r.scopes)?;
+        let expires_at = r
+            .expires_at_unix
+            .map(|t| {
+                chrono::DateTime::from_timestamp(t, 0)
+                    .ok_or_else(|| ApiError::invalid("invalid_expires_at", "expires_at is out of range"))
+            })
+            .transpose()?;
+        let (row, secret) = self.auth.create_api_key(user, name, scopes, expires_at).await?;
+        Ok(Response::new(pb::CreatedApiKey { key: Some(api_key(row)), secret: secret.expose().to_owned() }))
+    }
+
+    async fn list_api_keys(&self, req: Request<pb::ListApiKeysRequest>) -> Result<Response<pb::ApiKeyList>, Status> {
+        let user = user_id(&req.into_inner().user_id)?;
+        let keys = self.auth.api_keys(user).await?.into_iter().map(api_key).collect();
+        Ok(Response::new(pb::ApiKeyList { keys }))
+    }
+
+    async fn revoke_api_key(&self, req: Request<pb::RevokeApiKeyRequest>) -> Result<Response<pb::ApiKey>, Status> {
+        let r = req.into_inner();
+        let user = user_id(&r.user_id)?;
+        let key = Uuid::parse_str(&r.key_id).map_err(|_| ApiError::not_found("api_key_not_found", "no API key with this id"))?;
+        Ok(Response::new(api_key(self.auth.revoke_api_key(user, key).await?)))
+    }
+
+    async fn verify_api_key(&self, req: Request<pb::VerifyApiKeyRequest>) -> Result<Response<pb::VerifiedApiKey>, Status> {
+        let secret = ApiKeySecret::parse(&req.into_inner().secret)?;
+        let (row, display_name) = self.auth.verify_api_key(secret).await?;
+        Ok(Response::new(pb::VerifiedApiKey {
+            key_id: row.id.to_string(),
+            user_id: row.user_id.to_string(),
+            display_name,
+            scopes: row.scopes,
+        }))
     }
 
     async fn create_guest(&self, req: Request<pb::CreateGuestRequest>) -> Result<Response<pb::SessionResponse>, Status> {

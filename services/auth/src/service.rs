@@ -3,16 +3,19 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool};
-use stagecast_authn::{ACCESS_AUDIENCE, AccessClaims, ISSUER, Jwks, MEDIA_AUDIENCE, MediaClaims, MediaGrants, Signer};
+use stagecast_authn::{ACCESS_AUDIENCE, Scope, AccessClaims, ISSUER, Jwks, MEDIA_AUDIENCE, MediaClaims, MediaGrants, Signer};
 use stagecast_ids::EventId;
 use stagecast_kit::{ApiError, ErrorKind};
 use stagecast_proto::auth::v1 as pb;
 use uuid::Uuid;
 
 use crate::{
-    domain::{AvatarUrl, DisplayName, Email, Password, PasswordHash, RefreshToken},
-    store::{self, UserRow},
+    domain::{ApiKeyName, ApiKeySecret, AvatarUrl, DisplayName, Email, Password, PasswordHash, RefreshToken},
+    store::{self, ApiKeyRow, UserRow},
 };
+
+/// Usable (not revoked, not expired) API keys one person may hold.
+pub const MAX_API_KEYS_PER_USER: i64 = 25;
 
 /// Bus subjects of the auth service (documented in docs/nats.md).
 pub mod subjects {
@@ -175,6 +178,85 @@ impl Auth {
         }
         tx.commit().await?;
         Ok(state.session_id)
+    }
+
+    /// Sessions ended at or after `since`.
+    pub async fn revoked_sessions_since(&self, since: chrono::DateTime<Utc>) -> Result<Vec<Uuid>, ApiError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::revoked_sessions_since(&mut conn, since).await?)
+    }
+
+    /// A new API key of `user_id`; the secret is in the answer and nowhere else.
+    pub async fn create_api_key(
+        &self,
+        user_id: Uuid,
+        name: ApiKeyName,
+        scopes: Vec<Scope>,
+        expires_at: Option<chrono::DateTime<Utc>>,
+    ) -> Result<(ApiKeyRow, ApiKeySecret), ApiError> {
+        if expires_at.is_some_and(|t| t <= Utc::now()) {
+            return Err(ApiError::invalid("invalid_expires_at", "expires_at must be in the future (or left out: no expiry)"));
+        }
+        let mut tx = self.pool.begin().await?;
+        let user = store::user_by_id(&mut tx, user_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user_not_found", "no such user"))?;
+        if user.guest_event_id.is_some() {
+            return Err(ApiError::forbidden("guest_session_scope", "a guest cannot create API keys"));
+        }
+        if store::count_usable_api_keys(&mut tx, user_id).await? >= MAX_API_KEYS_PER_USER {
+            return Err(ApiError::new(
+                ErrorKind::FailedPrecondition,
+                "api_key_limit",
+                format!("you already have {MAX_API_KEYS_PER_USER} API keys; revoke one you no longer use first"),
+            ));
+        }
+        let secret = ApiKeySecret::generate();
+        let row = store::insert_api_key(
+            &mut tx,
+            store::NewApiKey {
+                id: Uuid::now_v7(),
+                user_id,
+                name: name.as_str(),
+                scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+                prefix: secret.prefix(),
+                secret_hash: secret.hash(),
+                expires_at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(user_id = %user_id, key_id = %row.id, "API key created");
+        Ok((row, secret))
+    }
+
+    pub async fn api_keys(&self, user_id: Uuid) -> Result<Vec<ApiKeyRow>, ApiError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::api_keys_of(&mut conn, user_id).await?)
+    }
+
+    pub async fn revoke_api_key(&self, user_id: Uuid, key_id: Uuid) -> Result<ApiKeyRow, ApiError> {
+        let mut conn = self.pool.acquire().await?;
+        let row = store::revoke_api_key(&mut conn, user_id, key_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("api_key_not_found", "you have no API key with this id"))?;
+        tracing::info!(user_id = %user_id, key_id = %key_id, "API key revoked");
+        Ok(row)
+    }
+
+    /// The key a secret belongs to, if it may be used now; its owner's display name.
+    pub async fn verify_api_key(&self, secret: ApiKeySecret) -> Result<(ApiKeyRow, String), ApiError> {
+        let mut conn = self.pool.acquire().await?;
+        let (row, name) = store::use_api_key(&mut conn, &secret.hash()).await?.ok_or_else(|| {
+            ApiError::unauthenticated("api_key_invalid", "the API key is not valid; create a new one under /api/v1/api-keys")
+        })?;
+        if row.revoked_at.is_some() {
+            return Err(ApiError::unauthenticated("api_key_revoked", "this API key was revoked; create a new one"));
+        }
+        if row.expires_at.is_some_and(|t| t <= Utc::now()) {
+            return Err(ApiError::unauthenticated("api_key_expired", "this API key has expired; create a new one"));
+        }
+        Ok((row, name))
     }
 
     pub async fn check_session(&self, session_id: Uuid) -> Result<bool, ApiError> {

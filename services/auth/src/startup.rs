@@ -20,6 +20,8 @@ pub struct Application {
     listener: TcpListener,
     auth: Arc<Auth>,
     relay: Relay,
+    /// The database, probed for the health status.
+    pool: sqlx::PgPool,
 }
 
 impl Application {
@@ -40,9 +42,9 @@ impl Application {
         }
         let relay = Relay::new(pool.clone(), js, "auth");
         let ttl = Lifetimes { access: config.access_token_ttl, refresh: config.refresh_token_ttl, media: config.media_token_ttl };
-        let auth = Arc::new(Auth::new(pool, signer, ttl));
+        let auth = Arc::new(Auth::new(pool.clone(), signer, ttl));
         let listener = TcpListener::bind(config.grpc_addr).await.with_context(|| format!("binding {}", config.grpc_addr))?;
-        Ok(Self { listener, auth, relay })
+        Ok(Self { listener, auth, relay, pool })
     }
 
     pub fn port(&self) -> u16 {
@@ -60,7 +62,13 @@ impl Application {
         ));
         let routes = tonic::service::Routes::new(AuthServiceServer::new(AuthGrpc::new(self.auth.clone())))
             .add_service(TokensServiceServer::new(TokensGrpc::new(self.auth)));
-        let served = stagecast_kit::grpc::serve(self.listener, routes, &[GRPC_SERVICE_NAME, TOKENS_SERVICE_NAME], shutdown).await;
+        let served = stagecast_kit::grpc::serve_with_database(
+            self.listener,
+            routes,
+            &[GRPC_SERVICE_NAME, TOKENS_SERVICE_NAME],
+            self.pool,
+            shutdown,
+        ).await;
         // Requests are done: now publish everything they committed.
         let _ = stop_relay.send(());
         let _ = relay.await;

@@ -169,3 +169,103 @@ pub async fn session_active(conn: &mut PgConnection, session_id: Uuid) -> Result
         sqlx::query_scalar("SELECT revoked_at IS NULL FROM sessions WHERE id = $1").bind(session_id).fetch_optional(conn).await?;
     Ok(active.unwrap_or(false))
 }
+
+/// Sessions revoked at or after `since`.
+pub async fn revoked_sessions_since(conn: &mut PgConnection, since: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM sessions WHERE revoked_at >= $1").bind(since).fetch_all(conn).await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The columns of an [`ApiKeyRow`], in every query that reads one.
+macro_rules! api_key_columns {
+    () => {
+        "id, user_id, name, scopes, prefix, created_at, expires_at, last_used_at, revoked_at"
+    };
+}
+
+pub struct NewApiKey<'a> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: &'a str,
+    pub scopes: Vec<String>,
+    pub prefix: String,
+    pub secret_hash: Vec<u8>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert_api_key(conn: &mut PgConnection, k: NewApiKey<'_>) -> Result<ApiKeyRow, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "INSERT INTO api_keys (id, user_id, name, scopes, prefix, secret_hash, expires_at) ",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
+        api_key_columns!()
+    ))
+    .bind(k.id)
+    .bind(k.user_id)
+    .bind(k.name)
+    .bind(k.scopes)
+    .bind(k.prefix)
+    .bind(k.secret_hash)
+    .bind(k.expires_at)
+    .fetch_one(conn)
+    .await
+}
+
+/// Keys not revoked and not expired, for the per-user cap. The user's row is locked first, so
+/// two creations at once cannot both pass the cap.
+pub async fn count_usable_api_keys(conn: &mut PgConnection, user_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE").bind(user_id).execute(&mut *conn).await?;
+    sqlx::query_scalar(
+        "SELECT count(*) FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn api_keys_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
+    sqlx::query_as(concat!("SELECT ", api_key_columns!(), " FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id"))
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Revokes a key of `user_id`; `None` if they have no such key. Revoking twice keeps the first time.
+pub async fn revoke_api_key(conn: &mut PgConnection, user_id: Uuid, key_id: Uuid) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND user_id = $2 RETURNING ",
+        api_key_columns!()
+    ))
+    .bind(key_id)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The key with this secret hash and its owner's display name; marks it used (at most once a
+/// minute, so a busy key does not write on every request).
+pub async fn use_api_key(conn: &mut PgConnection, secret_hash: &[u8]) -> Result<Option<(ApiKeyRow, String)>, sqlx::Error> {
+    let row: Option<ApiKeyRow> =
+        sqlx::query_as(concat!("SELECT ", api_key_columns!(), " FROM api_keys WHERE secret_hash = $1"))
+            .bind(secret_hash)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.revoked_at.is_none() && row.last_used_at.is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60)) {
+        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1").bind(row.id).execute(&mut *conn).await?;
+    }
+    let name: String =
+        sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1").bind(row.user_id).fetch_one(conn).await?;
+    Ok(Some((row, name)))
+}

@@ -45,6 +45,8 @@ pub struct Application {
     listener: TcpListener,
     port: u16,
     chat: Chat,
+    /// The database, probed for the health status.
+    pool: sqlx::PgPool,
     /// Flipped to `true` once serving has stopped; the background tasks then finish and exit.
     stop_background: watch::Sender<bool>,
     background: Vec<(&'static str, JoinHandle<()>)>,
@@ -97,8 +99,7 @@ impl Application {
                 .await
                 .context("cannot connect to Postgres or migrate the chat schema (DATABASE_URL)")?;
 
-        let redis_client = redis::Client::open(config.redis_url.expose()).context("invalid REDIS_URL")?;
-        let redis = redis::aio::ConnectionManager::new(redis_client).await.context("cannot connect to Redis (REDIS_URL)")?;
+        let redis = stagecast_kit::cache::connect(config.redis_url.expose()).await.context("REDIS_URL")?;
 
         // Lazy: the events service may start after this one; it is only asked about rooms the
         // bus has not brought yet.
@@ -141,10 +142,10 @@ impl Application {
                 )),
             ),
             ("view invalidations", tokio::spawn(rooms::follow_invalidations(nats, views, stopped.clone()))),
-            ("message persister", tokio::spawn(persister::run(pool, js, persister_spec, persister_consumer, stopped))),
+            ("message persister", tokio::spawn(persister::run(pool.clone(), js, persister_spec, persister_consumer, stopped))),
         ];
 
-        Ok(Self { listener, port, chat, stop_background, background })
+        Ok(Self { listener, port, chat, pool, stop_background, background })
     }
 
     /// The port the gRPC server listens on (the real one when the configured port was 0).
@@ -158,7 +159,7 @@ impl Application {
     /// [`RELAY_DRAIN`]), return.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let routes = Routes::new(ChatServiceServer::new(ChatApi::new(self.chat)));
-        let served = stagecast_kit::grpc::serve(self.listener, routes, &[SERVICE_NAME], shutdown).await;
+        let served = stagecast_kit::grpc::serve_with_database(self.listener, routes, &[SERVICE_NAME], self.pool, shutdown).await;
         tracing::info!("gRPC server stopped; stopping background tasks");
         // Ignored error: the receivers are only gone if the background tasks already ended.
         let _ = self.stop_background.send(true);

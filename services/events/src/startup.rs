@@ -45,6 +45,8 @@ pub struct Application {
     port: u16,
     events: Events,
     stages: Stages,
+    /// The database, probed for the health status.
+    pool: sqlx::PgPool,
     /// Flipped to `true` once serving has stopped; the relay then drains and exits.
     stop_background: watch::Sender<bool>,
     relay: JoinHandle<()>,
@@ -74,7 +76,15 @@ impl Application {
         let relay = Relay::new(pool.clone(), js, "events");
         let relay = tokio::spawn(relay.run(wait_for_stop(stopped), RELAY_DRAIN));
 
-        Ok(Self { listener, port, events: Events::new(pool.clone()), stages: Stages::new(pool), stop_background, relay })
+        Ok(Self {
+            listener,
+            port,
+            events: Events::new(pool.clone()),
+            stages: Stages::new(pool.clone()),
+            pool,
+            stop_background,
+            relay,
+        })
     }
 
     /// The port the gRPC server listens on (the real one when the configured port was 0).
@@ -88,7 +98,13 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let routes = Routes::new(EventsServiceServer::new(EventsApi::new(self.events.clone())))
             .add_service(StageServiceServer::new(StageApi::new(self.stages)));
-        let served = stagecast_kit::grpc::serve(self.listener, routes, &[SERVICE_NAME, STAGE_SERVICE_NAME], shutdown).await;
+        let served = stagecast_kit::grpc::serve_with_database(
+            self.listener,
+            routes,
+            &[SERVICE_NAME, STAGE_SERVICE_NAME],
+            self.pool,
+            shutdown,
+        ).await;
         tracing::info!("gRPC server stopped; draining the outbox");
         // Ignored error: the receivers are only gone if the background tasks already ended.
         let _ = self.stop_background.send(true);

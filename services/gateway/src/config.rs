@@ -46,6 +46,8 @@ pub struct Config {
     pub s3: S3Config,
     /// `AVATAR_UPLOAD_LIMIT_PER_HOUR` per user, default 10.
     pub avatar_upload_limit_per_hour: u32,
+    /// `API_KEY_REQUESTS_PER_MINUTE` per API key, default 600.
+    pub api_key_requests_per_minute: u32,
 }
 
 /// The S3-compatible object store. Without both keys there is no store: avatar uploads answer
@@ -97,6 +99,7 @@ impl Config {
             public_url: maybe::<String>("GATEWAY_PUBLIC_URL")?.map(|u| u.trim_end_matches('/').to_owned()),
             s3: S3Config::from_env()?,
             avatar_upload_limit_per_hour: optional("AVATAR_UPLOAD_LIMIT_PER_HOUR", 10)?,
+            api_key_requests_per_minute: optional("API_KEY_REQUESTS_PER_MINUTE", 600)?,
         })
     }
 }

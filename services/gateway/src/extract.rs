@@ -2,14 +2,20 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
+    http::Method,
     extract::{ConnectInfo, FromRequest, FromRequestParts, Request, rejection::JsonRejection},
     http::request::Parts,
 };
 use serde::de::DeserializeOwned;
-use stagecast_authn::{AccessClaims, TokenError};
+use stagecast_authn::{AccessClaims, Scope, TokenError};
 use stagecast_kit::{ApiError, ErrorKind};
 
-use crate::{problem::Problem, revocation, state::AppState};
+use crate::{
+    access::{self, Need},
+    problem::Problem,
+    revocation,
+    state::AppState,
+};
 
 /// A JSON body, or a problem response that says exactly what is wrong with it.
 pub struct ApiJson<T>(pub T);
@@ -48,31 +54,54 @@ fn json_problem(rejection: JsonRejection) -> Problem {
     }
 }
 
-/// The caller, authenticated by a bearer access token.
+/// The caller, authenticated by a bearer access token or an API key.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub user_id: String,
+    /// The session of an access token; for an API key, `key:` and the key's id.
     pub session_id: String,
     pub display_name: String,
     /// A guest session's event: the only event this caller may act on.
     pub event_scope: Option<String>,
+    /// The scopes of an API key; `None` for a signed-in person, who is not limited by scopes.
+    pub key_scopes: Option<Vec<Scope>>,
 }
 
 impl AuthUser {
-    /// Refuses a guest outside their event. `path` is the request path under the API root.
-    pub fn check_scope(&self, path: &str) -> Result<(), Problem> {
-        let Some(event) = &self.event_scope else { return Ok(()) };
-        let own = format!("/api/v1/events/{event}");
-        let inside = path == own || path.starts_with(&format!("{own}/")) || path == "/api/v1/me";
-        if inside {
-            Ok(())
-        } else {
-            Err(Problem::new(
-                ErrorKind::PermissionDenied,
-                "guest_session_scope",
-                "a guest session can only take part in the event it was invited to",
-            ))
+    /// Refuses what this caller may not call at all, whatever their role: a guest outside their
+    /// event, an API key without the route's scope. `path` is the full request path.
+    pub fn check_access(&self, method: &Method, path: &str) -> Result<(), Problem> {
+        if let Some(event) = &self.event_scope {
+            let own = format!("/api/v1/events/{event}");
+            let inside = path == own || path.starts_with(&format!("{own}/")) || path == "/api/v1/me";
+            if !inside {
+                return Err(Problem::new(
+                    ErrorKind::PermissionDenied,
+                    "guest_session_scope",
+                    "a guest session can only take part in the event it was invited to",
+                ));
+            }
         }
+        if let Some(scopes) = &self.key_scopes {
+            match access::need(method, path) {
+                Need::Scope(needed) if needed.satisfied_by(scopes) => {}
+                Need::Scope(needed) => {
+                    return Err(Problem::new(
+                        ErrorKind::PermissionDenied,
+                        "insufficient_scope",
+                        format!("this API key lacks the scope {needed}; create a key that has it"),
+                    ));
+                }
+                Need::Session => {
+                    return Err(Problem::new(
+                        ErrorKind::PermissionDenied,
+                        "session_required",
+                        "this route cannot be called with an API key; sign in and use an access token",
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -107,7 +136,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let user = authenticate(state, token).await?;
         // The API is nested under /api/v1, which nesting strips from `parts.uri`.
         let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
-        user.check_scope(path)?;
+        user.check_access(&parts.method, path)?;
         Ok(user)
     }
 }
@@ -138,31 +167,82 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// Verifies an access token (signature, expiry, audience) and that its session is still active.
+/// Verifies an access token (signature, expiry, audience) and that its session is still active,
+/// or an API key (known, not revoked, not expired, within its request rate).
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Problem> {
+    if token.starts_with(API_KEY_PREFIX) {
+        return authenticate_key(state, token).await;
+    }
     let verifier = state.keys.verifier_for(token).await?;
     let now = chrono::Utc::now().timestamp();
     let claims: AccessClaims = verifier.verify(token, now).map_err(token_problem)?;
     let mut redis = state.redis.clone();
     match revocation::is_revoked(&mut redis, &claims.sid).await {
-        Ok(true) => {
+        Ok(Some(true)) => {
             return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
         }
-        Ok(false) => {}
+        Ok(Some(false)) => {}
+        // Redis lost the list (restarted empty): ask the auth service, and rebuild the list.
+        Ok(None) => {
+            revocation::refill_soon(state);
+            check_with_auth(state, &claims.sid).await?;
+        }
         // Without Redis, fall back to asking the auth service: slower, still correct.
         Err(e) => {
             tracing::warn!(error = %e, "revocation list unavailable; checking session with auth");
-            let active = state
-                .auth
-                .clone()
-                .check_session(stagecast_proto::auth::v1::CheckSessionRequest { session_id: claims.sid.clone() })
-                .await?
-                .into_inner()
-                .active;
-            if !active {
-                return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
-            }
+            check_with_auth(state, &claims.sid).await?;
         }
     }
-    Ok(AuthUser { user_id: claims.sub, session_id: claims.sid, display_name: claims.name, event_scope: claims.evt })
+    Ok(AuthUser {
+        user_id: claims.sub,
+        session_id: claims.sid,
+        display_name: claims.name,
+        event_scope: claims.evt,
+        key_scopes: None,
+    })
+}
+
+/// Every API key starts with this (the auth service issues them so).
+pub const API_KEY_PREFIX: &str = "sck_";
+
+async fn authenticate_key(state: &AppState, secret: &str) -> Result<AuthUser, Problem> {
+    let key = state
+        .auth
+        .clone()
+        .verify_api_key(stagecast_proto::auth::v1::VerifyApiKeyRequest { secret: secret.to_owned() })
+        .await?
+        .into_inner();
+    let mut redis = state.redis.clone();
+    crate::ratelimit::check(
+        &mut redis,
+        &format!("apikey:{}", key.key_id),
+        state.config.api_key_requests_per_minute,
+        std::time::Duration::from_secs(60),
+    )
+    .await?;
+    // Unknown names cannot come back from the auth service, which parsed them at creation;
+    // if one did, dropping it only narrows what the key may do.
+    let scopes = key.scopes.iter().filter_map(|s| Scope::parse(s)).collect();
+    Ok(AuthUser {
+        user_id: key.user_id,
+        session_id: format!("key:{}", key.key_id),
+        display_name: key.display_name,
+        event_scope: None,
+        key_scopes: Some(scopes),
+    })
+}
+
+async fn check_with_auth(state: &AppState, session_id: &str) -> Result<(), Problem> {
+    let active = state
+        .auth
+        .clone()
+        .check_session(stagecast_proto::auth::v1::CheckSessionRequest { session_id: session_id.to_owned() })
+        .await?
+        .into_inner()
+        .active;
+    if active {
+        Ok(())
+    } else {
+        Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"))
+    }
 }

@@ -16,6 +16,7 @@
 //! - [`startup`]: wiring and graceful shutdown.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod avatar_store;
 pub mod config;
 pub mod extract;

@@ -10,7 +10,11 @@
 use futures::StreamExt;
 use redis::{AsyncCommands, aio::ConnectionManager};
 use stagecast_bus::Envelope;
-use stagecast_proto::auth::v1::SessionRevoked;
+use std::sync::atomic::Ordering;
+
+use stagecast_proto::auth::v1::{ListRevokedSessionsRequest, SessionRevoked, auth_service_client::AuthServiceClient};
+
+use crate::state::{AppState, Grpc};
 
 /// Longer than any access token lives (the auth service caps their TTL at one hour).
 const REMEMBER_SECS: u64 = 3600;
@@ -23,8 +27,47 @@ pub async fn revoke(redis: &mut ConnectionManager, session_id: &str) -> redis::R
     redis.set_ex::<_, _, ()>(key(session_id), 1, REMEMBER_SECS).await
 }
 
-pub async fn is_revoked(redis: &mut ConnectionManager, session_id: &str) -> redis::RedisResult<bool> {
-    redis.exists(key(session_id)).await
+/// Set once the list has been filled from the auth service. Redis restarted empty loses it with
+/// the list, which is how a lost list is told from one that holds no entry for a session.
+const COMPLETE: &str = "stagecast:revoked_sessions:complete";
+
+/// Whether the session is on the list; `None` when the list itself is missing (Redis lost it):
+/// then only the auth service knows.
+pub async fn is_revoked(redis: &mut ConnectionManager, session_id: &str) -> redis::RedisResult<Option<bool>> {
+    let (revoked, complete): (bool, bool) = redis::pipe().exists(key(session_id)).exists(COMPLETE).query_async(redis).await?;
+    Ok(if revoked { Some(true) } else if complete { Some(false) } else { None })
+}
+
+/// Rebuilds the list from the auth service's durable record: every session ended within the
+/// last [`REMEMBER_SECS`], then the mark that the list is complete. Entries written meanwhile
+/// (a sign-out, a bus message) only add to it.
+pub async fn refill(auth: &mut AuthServiceClient<Grpc>, redis: &mut ConnectionManager) -> anyhow::Result<usize> {
+    let since = chrono::Utc::now().timestamp() - REMEMBER_SECS as i64;
+    let ids = auth.list_revoked_sessions(ListRevokedSessionsRequest { revoked_since_unix: since }).await?.into_inner().session_ids;
+    for chunk in ids.chunks(500) {
+        let mut pipe = redis::pipe();
+        for id in chunk {
+            pipe.set_ex(key(id), 1, REMEMBER_SECS).ignore();
+        }
+        pipe.query_async::<()>(redis).await?;
+    }
+    redis.set::<_, _, ()>(COMPLETE, 1).await?;
+    Ok(ids.len())
+}
+
+/// Starts a refill unless one is already running in this gateway.
+pub fn refill_soon(state: &AppState) {
+    if state.revocation_refill.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let (mut auth, mut redis, running) = (state.auth.clone(), state.redis.clone(), state.revocation_refill.clone());
+    tokio::spawn(async move {
+        match refill(&mut auth, &mut redis).await {
+            Ok(n) => tracing::info!(sessions = n, "revoked sessions reloaded from the auth service"),
+            Err(e) => tracing::warn!(error = %e, "cannot reload revoked sessions; will try again on the next request"),
+        }
+        running.store(false, Ordering::SeqCst);
+    });
 }
 
 pub const SUBJECT: &str = "stagecast.auth.v1.session.*.revoked";

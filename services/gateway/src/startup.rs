@@ -96,8 +96,7 @@ impl Application {
             channel(&config.media_grpc_url).context("MEDIA_GRPC_URL")?,
             crate::state::MediaControl::new(config.media_control_secret.as_ref())?,
         );
-        let redis_client = redis::Client::open(config.redis_url.as_str()).context("REDIS_URL")?;
-        let redis = redis::aio::ConnectionManager::new(redis_client).await.context("connecting to Redis (REDIS_URL)")?;
+        let redis = stagecast_kit::cache::connect(&config.redis_url).await.context("REDIS_URL")?;
         let nats = stagecast_bus::stream::connect(&config.nats_url, "gateway").await.context("connecting to NATS (NATS_URL)")?;
         let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
         let state = AppState {
@@ -120,6 +119,7 @@ impl Application {
             bucket,
             recording,
             broadcast,
+            revocation_refill: Arc::default(),
         };
         let router = routes::router(state.clone())
             .layer(axum::middleware::from_fn_with_state(state.clone(), observe::middleware))
@@ -143,6 +143,8 @@ impl Application {
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let follower = tokio::spawn(crate::revocation::follow(self.nats.clone(), self.state.redis.clone()));
+        // A gateway starting after Redis did fills the revoked-session list before it is needed.
+        crate::revocation::refill_soon(&self.state);
         let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let shutdown_tx = self.shutdown_tx;
         let shutdown = async move {

@@ -47,4 +47,6 @@ pub struct AppState {
     pub bucket: Option<stagecast_storage::Bucket>,
     pub recording: RecordingServiceClient<Grpc>,
     pub broadcast: stagecast_proto::broadcast::v1::broadcast_service_client::BroadcastServiceClient<Grpc>,
+    /// True while the revoked-session list is being reloaded into Redis (one reload at a time).
+    pub revocation_refill: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -19,6 +19,8 @@ pub struct Application {
     listener: TcpListener,
     port: u16,
     recordings: Recordings,
+    /// The database, probed for the health status.
+    pool: sqlx::PgPool,
     nats: async_nats::Client,
     stop_background: watch::Sender<bool>,
     relay: JoinHandle<()>,
@@ -51,7 +53,7 @@ impl Application {
         ));
         let bucket = stagecast_storage::Bucket::new(config.s3.clone()).context("S3 configuration")?;
         let clients = Clients::connect(&config.events_grpc_url, &config.auth_grpc_url, &config.egress_grpc_url, bucket)?;
-        Ok(Self { listener, port, recordings: Recordings::new(pool, clients), nats, stop_background, relay })
+        Ok(Self { listener, port, recordings: Recordings::new(pool.clone(), clients), pool, nats, stop_background, relay })
     }
 
     pub fn port(&self) -> u16 {
@@ -62,7 +64,7 @@ impl Application {
         let jobs = tokio::spawn(crate::follow::jobs(self.nats.clone(), self.recordings.clone()));
         let events = tokio::spawn(crate::follow::events(self.nats.clone(), self.recordings.clone()));
         let routes = Routes::new(RecordingServiceServer::new(RecordingApi::new(self.recordings)));
-        let served = stagecast_kit::grpc::serve(self.listener, routes, &[SERVICE_NAME], shutdown).await;
+        let served = stagecast_kit::grpc::serve_with_database(self.listener, routes, &[SERVICE_NAME], self.pool, shutdown).await;
         jobs.abort();
         events.abort();
         let _ = self.stop_background.send(true);

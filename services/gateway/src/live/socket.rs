@@ -112,7 +112,7 @@ async fn admit(
             )
         })?;
     let user = authenticate(st, &token).await?;
-    user.check_scope(&format!("/api/v1/events/{event_id}/live"))?;
+    user.check_access(&http::Method::GET, &format!("/api/v1/events/{event_id}/live"))?;
     let profile = st.auth.clone().get_profile(auth_pb::GetProfileRequest { user_id: user.user_id.clone() }).await?.into_inner();
     let author =
         pb::Author { user_id: user.user_id.clone(), display_name: profile.display_name, avatar_url: profile.avatar_url, role: 0 };

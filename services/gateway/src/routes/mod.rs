@@ -4,6 +4,7 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::state::AppState;
 
+pub mod api_keys;
 pub mod auth;
 pub mod avatars;
 pub mod broadcasts;
@@ -17,6 +18,7 @@ pub mod system;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
+        .merge(api_keys::router())
         .merge(avatars::router())
         .merge(events::router())
         .merge(media::router())

@@ -376,6 +376,8 @@ async fn viewer(st: &AppState, headers: &HeaderMap, q: &TokenQuery) -> Result<St
         )
     })?;
     let user = authenticate(st, token).await?;
+    // Playback is reading a recording, whatever file of it is asked for.
+    user.check_access(&http::Method::GET, "/api/v1/recordings")?;
     if user.event_scope.is_some() {
         return Err(Problem::new(ErrorKind::PermissionDenied, "guest_session_scope", "a guest session cannot watch recordings"));
     }

@@ -48,18 +48,48 @@ pub enum Storage {
 }
 
 pub async fn spawn_with(limits: Limits) -> TestApp {
-    spawn_full(limits, Storage::TestServer, 10).await
+    spawn_setup(Setup { limits, ..Setup::default() }).await
 }
 
 pub async fn spawn_with_storage(storage: Storage, avatar_uploads_per_hour: u32) -> TestApp {
-    spawn_full(Limits { login_per_minute: 1000 }, storage, avatar_uploads_per_hour).await
+    spawn_setup(Setup { storage, avatar_uploads_per_hour, ..Setup::default() }).await
 }
 
-async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u32) -> TestApp {
+/// Everything a test may choose about the platform it starts.
+pub struct Setup {
+    pub limits: Limits,
+    pub storage: Storage,
+    pub avatar_uploads_per_hour: u32,
+    pub api_key_requests_per_minute: u32,
+    /// A Postgres server of the test's own (to stop it); default the shared test server.
+    pub database_url: Option<String>,
+    /// A Redis server of the test's own (to stop or restart it); default the shared one.
+    pub redis_url: Option<String>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            limits: Limits { login_per_minute: 1000 },
+            storage: Storage::TestServer,
+            avatar_uploads_per_hour: 10,
+            api_key_requests_per_minute: 1000,
+            database_url: None,
+            redis_url: None,
+        }
+    }
+}
+
+pub async fn spawn_setup(setup: Setup) -> TestApp {
+    let Setup { limits, storage, avatar_uploads_per_hour, api_key_requests_per_minute, database_url, redis_url } = setup;
+    let redis_url = redis_url.unwrap_or_else(stagecast_testkit::redis_url);
     // Real tracing, as in production, so trace propagation can be asserted.
     static TELEMETRY: std::sync::OnceLock<stagecast_telemetry::TelemetryGuard> = std::sync::OnceLock::new();
     TELEMETRY.get_or_init(|| stagecast_telemetry::init("gateway-test"));
-    let db = stagecast_testkit::fresh_database().await;
+    let db = match database_url {
+        Some(url) => url,
+        None => stagecast_testkit::fresh_database().await,
+    };
     let nats = stagecast_testkit::nats_url();
     let seed: [u8; 32] = *uuid::Uuid::new_v4().as_bytes().repeat(2).first_chunk().unwrap();
     let mut stops = Vec::new();
@@ -98,7 +128,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
         database_url: db.parse().unwrap(),
         database_max_connections: 5,
         nats_url: nats.clone(),
-        redis_url: stagecast_testkit::redis_url().parse().unwrap(),
+        redis_url: redis_url.parse().unwrap(),
         events_grpc_url: format!("http://127.0.0.1:{events_port}"),
         grpc_addr: "127.0.0.1:0".parse().unwrap(),
         rate_limit_messages: 5,
@@ -217,7 +247,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
             chat_grpc_url: format!("http://127.0.0.1:{chat_port}"),
             recording_grpc_url: format!("http://127.0.0.1:{recording_port}"),
             broadcast_grpc_url: format!("http://127.0.0.1:{broadcast_port}"),
-            redis_url: stagecast_testkit::redis_url(),
+            redis_url: redis_url.clone(),
             nats_url: nats.clone(),
             signup_limit_per_hour: 1000,
             login_limit_per_minute: limits.login_per_minute,
@@ -229,6 +259,7 @@ async fn spawn_full(limits: Limits, storage: Storage, avatar_uploads_per_hour: u
             public_url: None,
             s3: s3.clone(),
             avatar_upload_limit_per_hour: avatar_uploads_per_hour,
+            api_key_requests_per_minute,
         })
         .await
         .unwrap();
