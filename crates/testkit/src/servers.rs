@@ -125,8 +125,10 @@ impl PrivatePostgres {
     }
 
     pub fn resume(&self) {
+        // fsync off (the OS keeps what was written), but commits stay synchronous: an
+        // immediate stop is a crash to Postgres, and must not lose what it acknowledged.
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
             self.port,
             self.dir.display()
         );
