@@ -22,7 +22,7 @@
 // viewer without anyone rejoining; the host mutes them (only they unmute) and moves them back. A
 // guest joins through an invite link without an account, waits backstage (the host hears them,
 // the viewer gets nothing of them) and is brought on air (the viewer hears them).
-// E2E_MEDIA=skip leaves these steps out (the mock platform has no SFU).
+// E2E_MEDIA=skip leaves these steps out (for a platform whose SFU the browser cannot reach).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';

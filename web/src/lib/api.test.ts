@@ -19,16 +19,20 @@ const problem = (status: number, code: string, detail = `${code} happened`) => j
 
 const tokens = (n: number) => ({ ...session(n), token_type: 'Bearer', expires_in: 900, session_id: 's1' });
 
-/** A fake fetch: each call is answered by the next handler; calls are recorded. */
-function fakeFetch(...handlers: ((url: string, init: RequestInit) => Response | Promise<Response>)[]) {
+/** A fake fetch: each call is answered by the next handler; calls are recorded (openapi-fetch hands
+ * fetch a Request on this page's origin: `url` is its path and query). */
+function fakeFetch(...handlers: ((url: string, request: Request) => Response | Promise<Response>)[]) {
   const calls: { url: string; method: string; auth: string | null; body: unknown }[] = [];
-  const fn = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const url = String(input);
-    const headers = (init.headers ?? {}) as Record<string, string>;
-    calls.push({ url, method: init.method ?? 'GET', auth: headers.Authorization ?? null, body: init.body ? JSON.parse(String(init.body)) : undefined });
+  const fn = vi.fn(async (input: RequestInfo | URL) => {
+    const request = input as Request;
+    const { pathname, search } = new URL(request.url);
+    const call = { url: pathname + search, method: request.method, auth: request.headers.get('Authorization'), body: undefined as unknown };
+    calls.push(call);
     const h = handlers.shift();
-    if (!h) throw new Error(`unexpected request ${url}`);
-    return h(url, init);
+    const text = await request.clone().text();
+    call.body = text ? JSON.parse(text) : undefined;
+    if (!h) throw new Error(`unexpected request ${call.url}`);
+    return h(call.url, request);
   });
   return { fetch: fn as unknown as typeof fetch, calls };
 }
@@ -207,17 +211,22 @@ describe('errorText', () => {
 describe('ApiClient avatar upload', () => {
   it('sends the image as the raw body with its type and keeps the updated user in the session', async () => {
     const updated = { ...user, avatar_url: 'http://127.0.0.1:8080/api/v1/avatars/u1/0190.png' };
-    const seen: { method?: string; url: string; type?: string; body: unknown }[] = [];
-    const fetch = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-      const headers = (init.headers ?? {}) as Record<string, string>;
-      seen.push({ method: init.method, url: String(input), type: headers['Content-Type'], body: init.body });
+    const seen: Request[] = [];
+    const fetch = vi.fn(async (input: RequestInfo | URL) => {
+      seen.push(input as Request);
       return json(200, updated);
     }) as unknown as typeof globalThis.fetch;
     const store = memorySessionStore(session(1));
     const api = new ApiClient({ store, fetch });
-    const image = new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])]);
+    const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+    const image = new Blob([bytes]);
     await expect(api.uploadAvatar(image, 'image/png')).resolves.toEqual(updated);
-    expect(seen[0]).toEqual({ method: 'PUT', url: '/api/v1/me/avatar', type: 'image/png', body: image });
+    expect(seen).toHaveLength(1);
+    expect(seen[0].method).toBe('PUT');
+    expect(new URL(seen[0].url).pathname).toBe('/api/v1/me/avatar');
+    expect(seen[0].headers.get('Content-Type')).toBe('image/png');
+    expect(seen[0].headers.get('Authorization')).toBe('Bearer access-1');
+    expect(new Uint8Array(await seen[0].arrayBuffer())).toEqual(bytes);
     expect(store.get()?.user.avatar_url).toBe(updated.avatar_url);
   });
 });

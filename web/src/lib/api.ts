@@ -1,11 +1,15 @@
-// The REST client: same-origin `/api/v1`, Bearer tokens, problem documents turned into ApiError,
-// and one token refresh (shared by concurrent callers) when an access token has expired.
+// The REST client: an openapi-fetch client typed by the gateway's OpenAPI document (./api.gen.ts,
+// generated from services/gateway/openapi.json), so every path, parameter and body below is
+// checked against the document. Around it: same-origin `/api/v1`, Bearer tokens, problem
+// documents turned into ApiError, and one token refresh (shared by concurrent callers) when an
+// access token has expired.
+import createClient, { type Client } from 'openapi-fetch';
+import type { paths } from './api.gen';
 import { type Session, type SessionStore, jwtExpiry, sessionFromTokens } from './session';
 import type {
   AuditPage,
-  Standing,
-  ChatMessage,
-  ChatSettings,
+  ChatSettingsChanged,
+  ChatSettingsInput,
   Destination,
   DestinationInput,
   DestinationList,
@@ -20,6 +24,7 @@ import type {
   GuestLinkInfo,
   GuestLinkInput,
   GuestLinkList,
+  HeldMessages,
   MessagePage,
   ModerationAction,
   MediaToken,
@@ -38,12 +43,16 @@ import type {
   StageRole,
   StageView,
   StageRemoved,
+  Standing,
   Tokens,
   TrackSource,
   User,
 } from './types';
 
 export const API_BASE = '/api/v1';
+
+/** What an ApiError is made of: a problem document's `status`, `code`, `detail`, `retry_after`. */
+export type ProblemInit = Pick<Problem, 'status' | 'code' | 'detail' | 'retry_after'>;
 
 /** An error to show the user: `detail` comes from the server's problem document. */
 export class ApiError extends Error {
@@ -52,7 +61,7 @@ export class ApiError extends Error {
   readonly detail: string;
   readonly retryAfter?: number;
 
-  constructor(problem: Problem) {
+  constructor(problem: ProblemInit) {
     super(problem.detail);
     this.name = 'ApiError';
     this.status = problem.status;
@@ -73,42 +82,72 @@ export function networkError(): ApiError {
   });
 }
 
-export async function problemOf(res: Response): Promise<ApiError> {
-  let body: Partial<Problem> | null = null;
-  try {
-    body = (await res.json()) as Partial<Problem>;
-  } catch {
-    body = null;
-  }
-  if (body && typeof body.detail === 'string' && typeof body.code === 'string') {
-    return new ApiError({ ...body, status: res.status } as Problem);
+/** The ApiError for a failed answer: its problem document, or words for whatever else came back. */
+export function problemFrom(status: number, body: unknown): ApiError {
+  const p = body && typeof body === 'object' ? (body as Partial<Problem>) : null;
+  if (p && typeof p.detail === 'string' && typeof p.code === 'string') {
+    return new ApiError({ status, code: p.code, detail: p.detail, retry_after: p.retry_after });
   }
   // Not a problem document (a proxy, or the gateway is down): still say what to do.
   const detail =
-    res.status >= 500
-      ? `stagecast is not answering right now (HTTP ${res.status}). Try again in a moment.`
-      : `The request failed (HTTP ${res.status}). Reload the page and try again.`;
-  return new ApiError({ status: res.status, code: `http_${res.status}`, detail });
+    status >= 500
+      ? `stagecast is not answering right now (HTTP ${status}). Try again in a moment.`
+      : `The request failed (HTTP ${status}). Reload the page and try again.`;
+  return new ApiError({ status, code: `http_${status}`, detail });
 }
 
-export interface RequestOptions {
-  body?: unknown;
-  /** A body sent as is (an image upload) instead of JSON. */
-  raw?: { data: Blob; contentType: string };
-  /** Send the access token (default true). */
-  auth?: boolean;
-  query?: Record<string, string | number | undefined | null>;
-  signal?: AbortSignal;
+export async function problemOf(res: Response): Promise<ApiError> {
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  return problemFrom(res.status, body);
 }
 
 export interface ApiClientOptions {
   store: SessionStore;
+  /** Called with each request (a `Request`); default: the global fetch. */
   fetch?: typeof fetch;
+  /** Where the API is (default: `/api/v1` on this page's origin). */
+  baseUrl?: string;
   /** Called once the session is gone (refresh failed, token revoked): go to sign-in. */
   onSignedOut?: (reason: ApiError) => void;
   /** Called whenever tokens change (sign in, refresh). */
   onSession?: (session: Session | null) => void;
   now?: () => number;
+}
+
+/** What an openapi-fetch call answers. */
+interface Answer<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/** One request, sent with the given headers (the Authorization header, or none). */
+type Send<T> = (headers: Record<string, string>) => Promise<Answer<T>>;
+
+/** The client without the document's types, for the endpoints it does not list yet. */
+interface UntypedClient {
+  request(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    init: { headers: Record<string, string>; params?: { path?: Record<string, string>; query?: Record<string, unknown> }; body?: unknown },
+  ): Promise<Answer<unknown>>;
+}
+
+/** Query values as the API takes them: absent, null and empty ones are left out. */
+function querySerializer(query: Record<string, unknown>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+  return params.toString();
+}
+
+function defaultBaseUrl(): string {
+  // Same origin: the gateway serves the app and the API (and `npm run dev` proxies /api).
+  return `${globalThis.location?.origin ?? 'http://localhost'}${API_BASE}`;
 }
 
 export class ApiClient {
@@ -117,6 +156,7 @@ export class ApiClient {
   private readonly onSignedOut?: (reason: ApiError) => void;
   private readonly onSession?: (session: Session | null) => void;
   private readonly now: () => number;
+  private readonly client: Client<paths>;
   private refreshing: Promise<Session> | null = null;
 
   constructor(opts: ApiClientOptions) {
@@ -125,6 +165,12 @@ export class ApiClient {
     this.onSignedOut = opts.onSignedOut;
     this.onSession = opts.onSession;
     this.now = opts.now ?? Date.now;
+    this.client = createClient<paths>({
+      baseUrl: opts.baseUrl ?? defaultBaseUrl(),
+      headers: { Accept: 'application/json' },
+      querySerializer,
+      fetch: (request) => this.transport(request),
+    });
   }
 
   get session(): Session | null {
@@ -142,33 +188,58 @@ export class ApiClient {
     this.onSignedOut?.(reason);
   }
 
-  private url(path: string, query?: RequestOptions['query']): string {
-    let url = API_BASE + path;
-    if (query) {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
-      const qs = params.toString();
-      if (qs) url += `?${qs}`;
-    }
-    return url;
-  }
-
-  private async send(method: string, path: string, opts: RequestOptions, token: string | null): Promise<Response> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
-    if (opts.raw) headers['Content-Type'] = opts.raw.contentType;
-    if (token) headers.Authorization = `Bearer ${token}`;
+  private async transport(request: Request): Promise<Response> {
     try {
-      return await this.fetchImpl(this.url(path, opts.query), {
-        method,
-        headers,
-        body: opts.raw ? opts.raw.data : opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: opts.signal,
-      });
+      return await this.fetchImpl(request);
     } catch (e) {
       if ((e as Error)?.name === 'AbortError') throw e;
       throw networkError();
     }
+  }
+
+  /**
+   * Runs a request with the access token (unless `auth` is false): an expired token is refreshed
+   * once and the request sent again; answers other than 2xx become ApiError.
+   */
+  private async call<T>(send: Send<T>, auth = true): Promise<T> {
+    const used = auth ? (this.store.get()?.access_token ?? null) : null;
+    let answer = await send(bearer(used));
+    if (auth && answer.response.status === 401) {
+      const err = problemFrom(401, answer.error);
+      if (err.code !== 'token_expired') {
+        if (SESSION_OVER.has(err.code)) this.signOutLocally(err);
+        throw err;
+      }
+      // Expired: refresh once (unless another request already did) and retry once.
+      const latest = this.store.get();
+      const token = latest && latest.access_token !== used ? latest.access_token : (await this.refresh()).access_token;
+      answer = await send(bearer(token));
+      if (answer.response.status === 401) {
+        const again = problemFrom(401, answer.error);
+        this.signOutLocally(again);
+        throw again;
+      }
+    }
+    if (!answer.response.ok) throw problemFrom(answer.response.status, answer.error);
+    return answer.data as T;
+  }
+
+  /**
+   * An endpoint the OpenAPI document does not list yet (the stage view and its changes, guest
+   * links, the chat's standing list): the same client, but its types come from types.ts, by hand.
+   * Once the document lists it, call it through `this.client` like the others.
+   */
+  private undocumented<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    opts: { path?: Record<string, string>; query?: Record<string, unknown>; body?: unknown; auth?: boolean } = {},
+  ): Promise<T> {
+    const client = this.client as unknown as UntypedClient;
+    return this.call<T>(
+      (headers) =>
+        client.request(method, path, { headers, params: { path: opts.path, query: opts.query }, body: opts.body }) as Promise<Answer<T>>,
+      opts.auth,
+    );
   }
 
   /**
@@ -187,20 +258,20 @@ export class ApiClient {
   private async doRefresh(): Promise<Session> {
     const current = this.store.get();
     if (!current) throw new ApiError({ status: 401, code: 'missing_token', detail: 'Sign in to continue.' });
-    const res = await this.send('POST', '/auth/refresh', { body: { refresh_token: current.refresh_token } }, null);
-    if (!res.ok) {
-      const err = await problemOf(res);
+    const { data, error, response } = await this.client.POST('/auth/refresh', { body: { refresh_token: current.refresh_token } });
+    if (!data) {
+      const err = problemFrom(response.status, error);
       if (err.status === 401 || err.status === 422) {
         // Another tab may have refreshed first and spent our refresh token: use its tokens.
         const latest = this.store.get();
         if (latest && latest.refresh_token !== current.refresh_token) return latest;
         this.signOutLocally(
-          new ApiError({ ...err, status: err.status, detail: 'Your session has ended. Sign in again to continue.', code: err.code }),
+          new ApiError({ ...err, retry_after: err.retryAfter, detail: 'Your session has ended. Sign in again to continue.' }),
         );
       }
       throw err;
     }
-    let session = sessionFromTokens((await res.json()) as Tokens);
+    let session = sessionFromTokens(data);
     // A guest stays a guest: keep the event their session is for if the answer leaves it out.
     const guestEvent = current.user?.guest_event_id;
     if (guestEvent && session.user && session.user.id === current.user.id && !session.user.guest_event_id) {
@@ -219,58 +290,39 @@ export class ApiClient {
     return (await this.refresh()).access_token;
   }
 
-  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const auth = opts.auth ?? true;
-    const used = auth ? (this.store.get()?.access_token ?? null) : null;
-    let res = await this.send(method, path, opts, used);
-    if (auth && res.status === 401) {
-      const err = await problemOf(res);
-      if (err.code !== 'token_expired') {
-        if (SESSION_OVER.has(err.code)) this.signOutLocally(err);
-        throw err;
-      }
-      // Expired: refresh once (unless another request already did) and retry once.
-      const latest = this.store.get();
-      const token = latest && latest.access_token !== used ? latest.access_token : (await this.refresh()).access_token;
-      res = await this.send(method, path, opts, token);
-      if (res.status === 401) {
-        const again = await problemOf(res);
-        this.signOutLocally(again);
-        throw again;
-      }
-    }
-    if (!res.ok) throw await problemOf(res);
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-
   // ---- accounts ----
 
-  async signUp(email: string, password: string, display_name: string): Promise<Session> {
-    const t = await this.request<Tokens>('POST', '/auth/signup', { auth: false, body: { email, password, display_name } });
+  private signedIn(t: Tokens): Session {
     const s = sessionFromTokens(t);
     this.setSession(s);
     return s;
+  }
+
+  async signUp(email: string, password: string, display_name: string): Promise<Session> {
+    const t = await this.call((headers) => this.client.POST('/auth/signup', { headers, body: { email, password, display_name } }), false);
+    return this.signedIn(t);
   }
 
   async signIn(email: string, password: string): Promise<Session> {
-    const t = await this.request<Tokens>('POST', '/auth/login', { auth: false, body: { email, password } });
-    const s = sessionFromTokens(t);
-    this.setSession(s);
-    return s;
+    const t = await this.call((headers) => this.client.POST('/auth/login', { headers, body: { email, password } }), false);
+    return this.signedIn(t);
+  }
+
+  /** Ends a session on the server (best effort: the local one is gone either way). */
+  private endSession(refresh_token: string): Promise<void> {
+    return this.call((headers) => this.client.POST('/auth/logout', { headers, body: { refresh_token } }), false).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   async signOut(): Promise<void> {
     const s = this.store.get();
     this.setSession(null);
-    if (s) {
-      // Best effort: the local session is gone either way.
-      await this.request('POST', '/auth/logout', { auth: false, body: { refresh_token: s.refresh_token } }).catch(() => undefined);
-    }
+    if (s) await this.endSession(s.refresh_token);
   }
 
-  me = () => this.request<User>('GET', '/me');
+  me = (): Promise<User> => this.call((headers) => this.client.GET('/me', { headers }));
 
   /** Whether the signed-in user is a guest whose session works for one event only. */
   get guestEventId(): string | null {
@@ -280,209 +332,267 @@ export class ApiClient {
   // ---- guest invite links ----
 
   /** The join page's view of a link (no sign-in needed). */
-  guestLinkInfo = (token: string) => this.request<GuestLinkInfo>('GET', `/guest-links/${encodeURIComponent(token)}`, { auth: false });
+  guestLinkInfo = (token: string) => this.undocumented<GuestLinkInfo>('GET', '/guest-links/{token}', { path: { token }, auth: false });
 
   /** Joins the link's event as a guest; the guest session replaces any session in this browser. */
   async joinAsGuest(token: string, display_name: string, avatar_url?: string): Promise<GuestJoined> {
     const body = avatar_url ? { display_name, avatar_url } : { display_name };
-    const joined = await this.request<GuestJoined>('POST', `/guest-links/${encodeURIComponent(token)}/join`, { auth: false, body });
+    const joined = await this.undocumented<GuestJoined>('POST', '/guest-links/{token}/join', { path: { token }, body, auth: false });
     const previous = this.store.get();
     const s = sessionFromTokens(joined);
     if (s.user && !s.user.guest_event_id) s.user = { ...s.user, guest_event_id: joined.event_id };
     this.setSession(s);
     // Best effort: end the account's session this browser held (the guest one took its place).
-    if (previous) await this.request('POST', '/auth/logout', { auth: false, body: { refresh_token: previous.refresh_token } }).catch(() => undefined);
+    if (previous) await this.endSession(previous.refresh_token);
     return joined;
   }
 
-  async updateMe(patch: { display_name?: string; avatar_url?: string }): Promise<User> {
-    const user = await this.request<User>('PATCH', '/me', { body: patch });
+  /** Keeps the session's copy of the signed-in user up to date. */
+  private updatedUser(user: User): User {
     const s = this.store.get();
     if (s) this.setSession({ ...s, user });
     return user;
+  }
+
+  async updateMe(patch: { display_name?: string; avatar_url?: string }): Promise<User> {
+    return this.updatedUser(await this.call((headers) => this.client.PATCH('/me', { headers, body: patch })));
   }
 
   /** Uploads a profile photo (PNG, JPEG or WebP, at most 2 MiB); answers the updated user. */
   async uploadAvatar(data: Blob, contentType: string): Promise<User> {
-    const user = await this.request<User>('PUT', '/me/avatar', { raw: { data, contentType } });
-    const s = this.store.get();
-    if (s) this.setSession({ ...s, user });
-    return user;
+    const user = await this.call((headers) =>
+      this.client.PUT('/me/avatar', {
+        headers: { ...headers, 'Content-Type': contentType },
+        body: data,
+        bodySerializer: (b: Blob) => b,
+      }),
+    );
+    return this.updatedUser(user);
   }
 
   async removeAvatar(): Promise<User> {
-    const user = await this.request<User>('DELETE', '/me/avatar');
-    const s = this.store.get();
-    if (s) this.setSession({ ...s, user });
-    return user;
+    return this.updatedUser(await this.call((headers) => this.client.DELETE('/me/avatar', { headers })));
   }
 
   // ---- events ----
 
-  listEvents = (status: EventListStatus, cursor?: string | null, limit = 10) =>
-    this.request<EventPage>('GET', '/events', { query: { status, cursor, limit } });
-  getEvent = (id: string) => this.request<StageEvent>('GET', `/events/${encodeURIComponent(id)}`);
-  createEvent = (input: EventInput) => this.request<StageEvent>('POST', '/events', { body: input });
-  updateEvent = (id: string, input: EventInput) => this.request<StageEvent>('PATCH', `/events/${encodeURIComponent(id)}`, { body: input });
-  transition = (id: string, action: 'go-live' | 'end' | 'cancel') =>
-    this.request<StageEvent>('POST', `/events/${encodeURIComponent(id)}/${action}`);
+  listEvents = (status: EventListStatus, cursor?: string | null, limit = 10): Promise<EventPage> =>
+    this.call((headers) => this.client.GET('/events', { headers, params: { query: { status, cursor: cursor ?? undefined, limit } } }));
+  getEvent = (id: string): Promise<StageEvent> => this.call((headers) => this.client.GET('/events/{id}', { headers, params: { path: { id } } }));
+  /** Schedules an event; the form always gives a title and a start (the server says when one is empty). */
+  createEvent = (input: EventInput): Promise<StageEvent> =>
+    this.call((headers) =>
+      this.client.POST('/events', { headers, body: { ...input, title: input.title ?? '', starts_at: input.starts_at ?? '' } }),
+    );
+  updateEvent = (id: string, input: EventInput): Promise<StageEvent> =>
+    this.call((headers) => this.client.PATCH('/events/{id}', { headers, params: { path: { id } }, body: input }));
+  transition = (id: string, action: 'go-live' | 'end' | 'cancel'): Promise<StageEvent> => {
+    const params = { path: { id } };
+    if (action === 'go-live') return this.call((headers) => this.client.POST('/events/{id}/go-live', { headers, params }));
+    if (action === 'end') return this.call((headers) => this.client.POST('/events/{id}/end', { headers, params }));
+    return this.call((headers) => this.client.POST('/events/{id}/cancel', { headers, params }));
+  };
 
   // ---- media ----
 
   /** A media token for the event's room on the SFU (one per join: they are short-lived). */
-  mediaToken = (id: string) => this.request<MediaToken>('POST', `/events/${encodeURIComponent(id)}/media-token`);
+  mediaToken = (id: string): Promise<MediaToken> =>
+    this.call((headers) => this.client.POST('/events/{id}/media-token', { headers, params: { path: { id } } }));
 
   // ---- stage control (hosts and co-hosts) ----
 
   /** Who is connected to the event's SFU room, with their tracks. */
-  stageParticipants = (id: string) => this.request<StageParticipantList>('GET', `/events/${encodeURIComponent(id)}/stage/participants`);
+  stageParticipants = (id: string): Promise<StageParticipantList> =>
+    this.call((headers) => this.client.GET('/events/{id}/stage/participants', { headers, params: { path: { id } } }));
   /** Stops forwarding a user's track at once; only they can unmute it. */
-  stageMute = (id: string, userId: string, source: TrackSource) =>
-    this.request<StageMuted>('POST', `/events/${encodeURIComponent(id)}/stage/mute`, { body: { user_id: userId, source } });
+  stageMute = (id: string, userId: string, source: TrackSource): Promise<StageMuted> =>
+    this.call((headers) => this.client.POST('/events/{id}/stage/mute', { headers, params: { path: { id } }, body: { user_id: userId, source } }));
   /** Disconnects a user from the stage (the SFU tells them `reason`). */
-  stageRemove = (id: string, userId: string, reason?: string) =>
-    this.request<StageRemoved>('POST', `/events/${encodeURIComponent(id)}/stage/remove`, {
-      body: reason ? { user_id: userId, reason } : { user_id: userId },
-    });
+  stageRemove = (id: string, userId: string, reason?: string): Promise<StageRemoved> =>
+    this.call((headers) =>
+      this.client.POST('/events/{id}/stage/remove', {
+        headers,
+        params: { path: { id } },
+        body: reason ? { user_id: userId, reason } : { user_id: userId },
+      }),
+    );
 
-  // ---- the stage: hands, invitations, roles, kicks and bans ----
-
-  private stagePath(id: string, rest = '') {
-    return `/events/${encodeURIComponent(id)}${rest}`;
-  }
+  // ---- the stage: hands, invitations, roles, kicks and bans (not in the document yet) ----
 
   /** Who is on stage, the hand queue, pending invitations and bans (staff see all of them). */
-  stage = (id: string) => this.request<StageView>('GET', this.stagePath(id, '/stage'));
-  raiseHand = (id: string) => this.request<StageChanged>('POST', this.stagePath(id, '/stage/hand'));
-  lowerHand = (id: string) => this.request<StageChanged>('DELETE', this.stagePath(id, '/stage/hand'));
+  stage = (id: string) => this.undocumented<StageView>('GET', '/events/{id}/stage', { path: { id } });
+  raiseHand = (id: string) => this.undocumented<StageChanged>('POST', '/events/{id}/stage/hand', { path: { id } });
+  lowerHand = (id: string) => this.undocumented<StageChanged>('DELETE', '/events/{id}/stage/hand', { path: { id } });
   /** Staff: lowers someone else's hand. */
   lowerHandOf = (id: string, userId: string) =>
-    this.request<StageChanged>('DELETE', this.stagePath(id, `/stage/hands/${encodeURIComponent(userId)}`));
+    this.undocumented<StageChanged>('DELETE', '/events/{id}/stage/hands/{user_id}', { path: { id, user_id: userId } });
   /** Staff: invites someone to speak (the invitation expires after 120 s). */
-  invite = (id: string, userId: string) => this.request<StageChanged>('POST', this.stagePath(id, '/stage/invitations'), { body: { user_id: userId } });
+  invite = (id: string, userId: string) =>
+    this.undocumented<StageChanged>('POST', '/events/{id}/stage/invitations', { path: { id }, body: { user_id: userId } });
   answerInvitation = (id: string, invitationId: string, answer: 'accept' | 'decline') =>
-    this.request<StageChanged>('POST', this.stagePath(id, `/stage/invitations/${encodeURIComponent(invitationId)}/${answer}`));
+    this.undocumented<StageChanged>(
+      'POST',
+      answer === 'accept' ? '/events/{id}/stage/invitations/{invitation_id}/accept' : '/events/{id}/stage/invitations/{invitation_id}/decline',
+      { path: { id, invitation_id: invitationId } },
+    );
   /** Staff: withdraws an open invitation to speak (the invitee can no longer accept it). */
   withdrawInvitation = (id: string, invitationId: string) =>
-    this.request<StageChanged>('DELETE', this.stagePath(id, `/stage/invitations/${encodeURIComponent(invitationId)}`));
+    this.undocumented<StageChanged>('DELETE', '/events/{id}/stage/invitations/{invitation_id}', { path: { id, invitation_id: invitationId } });
   /** Promotes, demotes ("audience") or hands over the host role ("host"). */
   setStageRole = (id: string, userId: string, role: StageRole) =>
-    this.request<StageChanged>('PUT', this.stagePath(id, `/stage/roles/${encodeURIComponent(userId)}`), { body: { role } });
+    this.undocumented<StageChanged>('PUT', '/events/{id}/stage/roles/{user_id}', { path: { id, user_id: userId }, body: { role } });
   /** Back to the audience by oneself. */
-  leaveStage = (id: string) => this.request<StageChanged>('POST', this.stagePath(id, '/stage/leave'));
+  leaveStage = (id: string) => this.undocumented<StageChanged>('POST', '/events/{id}/stage/leave', { path: { id } });
   /** The green room: brings a backstage co-host or speaker on air (host, co-hosts by rank). */
   bringOnAir = (id: string, userId: string) =>
-    this.request<StageChanged>('POST', this.stagePath(id, `/stage/on-air/${encodeURIComponent(userId)}`));
+    this.undocumented<StageChanged>('POST', '/events/{id}/stage/on-air/{user_id}', { path: { id, user_id: userId } });
   /** Sends an on-air co-host or speaker backstage (host, co-hosts by rank; or oneself). */
   sendBackstage = (id: string, userId: string) =>
-    this.request<StageChanged>('POST', this.stagePath(id, `/stage/backstage/${encodeURIComponent(userId)}`));
+    this.undocumented<StageChanged>('POST', '/events/{id}/stage/backstage/{user_id}', { path: { id, user_id: userId } });
   kick = (id: string, userId: string, reason?: string) =>
-    this.request<StageChanged>('POST', this.stagePath(id, '/kick'), { body: reason ? { user_id: userId, reason } : { user_id: userId } });
+    this.undocumented<StageChanged>('POST', '/events/{id}/kick', { path: { id }, body: reason ? { user_id: userId, reason } : { user_id: userId } });
   banFromEvent = (id: string, userId: string, reason?: string) =>
-    this.request<StageChanged>('POST', this.stagePath(id, '/bans'), { body: reason ? { user_id: userId, reason } : { user_id: userId } });
-  unbanFromEvent = (id: string, userId: string) => this.request<StageChanged>('DELETE', this.stagePath(id, `/bans/${encodeURIComponent(userId)}`));
+    this.undocumented<StageChanged>('POST', '/events/{id}/bans', { path: { id }, body: reason ? { user_id: userId, reason } : { user_id: userId } });
+  unbanFromEvent = (id: string, userId: string) =>
+    this.undocumented<StageChanged>('DELETE', '/events/{id}/bans/{user_id}', { path: { id, user_id: userId } });
   /** Staff: the latest stage changes, newest first. */
-  stageLog = (id: string, limit = 50) => this.request<StageLog>('GET', this.stagePath(id, '/stage/log'), { query: { limit } });
+  stageLog = (id: string, limit = 50) => this.undocumented<StageLog>('GET', '/events/{id}/stage/log', { path: { id }, query: { limit } });
 
-  // ---- guest invite links (host and co-hosts) ----
+  // ---- guest invite links (host and co-hosts; not in the document yet) ----
 
-  guestLinks = (id: string) => this.request<GuestLinkList>('GET', this.stagePath(id, '/stage/links'));
-  createGuestLink = (id: string, input: GuestLinkInput) => this.request<GuestLinkCreated>('POST', this.stagePath(id, '/stage/links'), { body: input });
+  guestLinks = (id: string) => this.undocumented<GuestLinkList>('GET', '/events/{id}/stage/links', { path: { id } });
+  createGuestLink = (id: string, input: GuestLinkInput) =>
+    this.undocumented<GuestLinkCreated>('POST', '/events/{id}/stage/links', { path: { id }, body: input });
   /** Withdraws a link: its URL stops working at once. */
-  withdrawGuestLink = (id: string, linkId: string) => this.request<GuestLink>('DELETE', this.stagePath(id, `/stage/links/${encodeURIComponent(linkId)}`));
+  withdrawGuestLink = (id: string, linkId: string) =>
+    this.undocumented<GuestLink>('DELETE', '/events/{id}/stage/links/{link_id}', { path: { id, link_id: linkId } });
   /** Replaces a link by a new one with the same settings (the old URL stops working at once). */
   regenerateGuestLink = (id: string, linkId: string) =>
-    this.request<GuestLinkCreated>('POST', this.stagePath(id, `/stage/links/${encodeURIComponent(linkId)}/regenerate`));
+    this.undocumented<GuestLinkCreated>('POST', '/events/{id}/stage/links/{link_id}/regenerate', { path: { id, link_id: linkId } });
 
   // ---- chat companions ----
 
-  private chat(id: string, rest = '') {
-    return `/events/${encodeURIComponent(id)}${rest}`;
-  }
-
-  presence = (id: string) => this.request<Presence>('GET', this.chat(id, '/presence'));
-  history = (id: string, before?: string | null, limit = 50) =>
-    this.request<MessagePage>('GET', this.chat(id, '/chat/messages'), { query: { before, limit } });
-  deleteMessage = (id: string, messageId: string) =>
-    this.request<ModerationAction>('DELETE', this.chat(id, `/chat/messages/${encodeURIComponent(messageId)}`));
-  timeout = (id: string, userId: string, durationSecs: number) =>
-    this.request<ModerationAction>('POST', this.chat(id, '/chat/timeouts'), { body: { user_id: userId, duration_secs: durationSecs } });
-  ban = (id: string, userId: string) => this.request<ModerationAction>('POST', this.chat(id, '/chat/bans'), { body: { user_id: userId } });
-  unban = (id: string, userId: string) =>
-    this.request<ModerationAction>('DELETE', this.chat(id, `/chat/bans/${encodeURIComponent(userId)}`));
-  addModerator = (id: string, userId: string) =>
-    this.request<ModerationAction>('POST', this.chat(id, '/chat/moderators'), { body: { user_id: userId } });
-  removeModerator = (id: string, userId: string) =>
-    this.request<ModerationAction>('DELETE', this.chat(id, `/chat/moderators/${encodeURIComponent(userId)}`));
-  updateChatSettings = (id: string, settings: Partial<ChatSettings>) =>
-    this.request<{ actions: ModerationAction[] }>('PUT', this.chat(id, '/chat/settings'), { body: settings });
-  pin = (id: string, messageId: string) => this.request<ModerationAction>('PUT', this.chat(id, '/chat/pin'), { body: { message_id: messageId } });
-  unpin = (id: string) => this.request<ModerationAction>('DELETE', this.chat(id, '/chat/pin'));
-  held = (id: string) => this.request<{ messages: ChatMessage[] }>('GET', this.chat(id, '/chat/held'));
-  reviewHeld = (id: string, messageId: string, verdict: 'approve' | 'deny') =>
-    this.request<ModerationAction>('POST', this.chat(id, `/chat/held/${encodeURIComponent(messageId)}/${verdict}`));
-  audit = (id: string, before?: string | null, limit = 20) =>
-    this.request<AuditPage>('GET', this.chat(id, '/chat/audit'), { query: { before, limit } });
-  standing = (id: string) => this.request<Standing>('GET', this.chat(id, '/chat/standing'));
+  presence = (id: string): Promise<Presence> =>
+    this.call((headers) => this.client.GET('/events/{id}/presence', { headers, params: { path: { id } } }));
+  history = (id: string, before?: string | null, limit = 50): Promise<MessagePage> =>
+    this.call((headers) =>
+      this.client.GET('/events/{id}/chat/messages', { headers, params: { path: { id }, query: { before: before ?? undefined, limit } } }),
+    );
+  deleteMessage = (id: string, messageId: string): Promise<ModerationAction> =>
+    this.call((headers) =>
+      this.client.DELETE('/events/{id}/chat/messages/{message_id}', { headers, params: { path: { id, message_id: messageId } } }),
+    );
+  timeout = (id: string, userId: string, durationSecs: number): Promise<ModerationAction> =>
+    this.call((headers) =>
+      this.client.POST('/events/{id}/chat/timeouts', { headers, params: { path: { id } }, body: { user_id: userId, duration_secs: durationSecs } }),
+    );
+  /** Bans from the event (the chat's bans are the stage's): answers the stage change. */
+  ban = (id: string, userId: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.POST('/events/{id}/chat/bans', { headers, params: { path: { id } }, body: { user_id: userId } }));
+  unban = (id: string, userId: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.DELETE('/events/{id}/chat/bans/{user_id}', { headers, params: { path: { id, user_id: userId } } }));
+  addModerator = (id: string, userId: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.POST('/events/{id}/chat/moderators', { headers, params: { path: { id } }, body: { user_id: userId } }));
+  removeModerator = (id: string, userId: string): Promise<StageChanged> =>
+    this.call((headers) =>
+      this.client.DELETE('/events/{id}/chat/moderators/{user_id}', { headers, params: { path: { id, user_id: userId } } }),
+    );
+  updateChatSettings = (id: string, settings: ChatSettingsInput): Promise<ChatSettingsChanged> =>
+    this.call((headers) => this.client.PUT('/events/{id}/chat/settings', { headers, params: { path: { id } }, body: settings }));
+  pin = (id: string, messageId: string): Promise<ModerationAction> =>
+    this.call((headers) => this.client.PUT('/events/{id}/chat/pin', { headers, params: { path: { id } }, body: { message_id: messageId } }));
+  unpin = (id: string): Promise<ModerationAction> =>
+    this.call((headers) => this.client.DELETE('/events/{id}/chat/pin', { headers, params: { path: { id } } }));
+  held = (id: string): Promise<HeldMessages> =>
+    this.call((headers) => this.client.GET('/events/{id}/chat/held', { headers, params: { path: { id } } }));
+  reviewHeld = (id: string, messageId: string, verdict: 'approve' | 'deny'): Promise<ModerationAction> => {
+    const params = { path: { id, message_id: messageId } };
+    if (verdict === 'approve') return this.call((headers) => this.client.POST('/events/{id}/chat/held/{message_id}/approve', { headers, params }));
+    return this.call((headers) => this.client.POST('/events/{id}/chat/held/{message_id}/deny', { headers, params }));
+  };
+  audit = (id: string, before?: string | null, limit = 20): Promise<AuditPage> =>
+    this.call((headers) =>
+      this.client.GET('/events/{id}/chat/audit', { headers, params: { path: { id }, query: { before: before ?? undefined, limit } } }),
+    );
+  /** Not in the document yet. */
+  standing = (id: string) => this.undocumented<Standing>('GET', '/events/{id}/chat/standing', { path: { id } });
 
   // ---- cloud recording (docs/recording.md) ----
 
-  private recordingPath(rid: string, rest = '') {
-    return `/recordings/${encodeURIComponent(rid)}${rest}`;
-  }
-
   /** Host, co-host: starts recording the live event (state `starting`). */
-  startRecording = (eventId: string, input: RecordingStartInput = {}) =>
-    this.request<Recording>('POST', `/events/${encodeURIComponent(eventId)}/recordings`, { body: input });
+  startRecording = (eventId: string, input: RecordingStartInput = {}): Promise<Recording> =>
+    this.call((headers) => this.client.POST('/events/{id}/recordings', { headers, params: { path: { id: eventId } }, body: input }));
   /** Host, co-host: stops a running recording (state `stopping`, then `ready`). */
-  stopRecording = (eventId: string, rid: string) =>
-    this.request<Recording>('POST', `/events/${encodeURIComponent(eventId)}/recordings/${encodeURIComponent(rid)}/stop`);
+  stopRecording = (eventId: string, rid: string): Promise<Recording> =>
+    this.call((headers) => this.client.POST('/events/{id}/recordings/{rid}/stop', { headers, params: { path: { id: eventId, rid } } }));
   /** Host, co-host: switches a running recording's layout. */
-  setRecordingLayout = (eventId: string, rid: string, layout: RecordingLayout) =>
-    this.request<Recording>('PUT', `/events/${encodeURIComponent(eventId)}/recordings/${encodeURIComponent(rid)}/layout`, { body: { layout } });
+  setRecordingLayout = (eventId: string, rid: string, layout: RecordingLayout): Promise<Recording> =>
+    this.call((headers) =>
+      this.client.PUT('/events/{id}/recordings/{rid}/layout', { headers, params: { path: { id: eventId, rid } }, body: { layout } }),
+    );
   /** The event's recordings, newest first. */
-  eventRecordings = (eventId: string, signal?: AbortSignal) =>
-    this.request<RecordingList>('GET', `/events/${encodeURIComponent(eventId)}/recordings`, { signal });
+  eventRecordings = (eventId: string, signal?: AbortSignal): Promise<RecordingList> =>
+    this.call((headers) => this.client.GET('/events/{id}/recordings', { headers, params: { path: { id: eventId } }, signal }));
   /** Recordings of the events I host or co-host. */
-  myRecordings = () => this.request<RecordingList>('GET', '/recordings', { query: { scope: 'mine' } });
+  myRecordings = (): Promise<RecordingList> => this.call((headers) => this.client.GET('/recordings', { headers, params: { query: { scope: 'mine' } } }));
   /** One recording, with `playback` once it can be played. */
-  getRecording = (rid: string) => this.request<Recording>('GET', this.recordingPath(rid));
+  getRecording = (rid: string): Promise<Recording> => this.call((headers) => this.client.GET('/recordings/{rid}', { headers, params: { path: { rid } } }));
   /** A page of the chat replay, aligned to the recording (`offset_ms` from its first frame). */
-  recordingChat = (rid: string, fromOffsetMs = 0, limit = 500) =>
-    this.request<ReplayPage>('GET', this.recordingPath(rid, '/chat'), { query: { from_offset_ms: fromOffsetMs, limit } });
+  recordingChat = (rid: string, fromOffsetMs = 0, limit = 500): Promise<ReplayPage> =>
+    this.call((headers) =>
+      this.client.GET('/recordings/{rid}/chat', { headers, params: { path: { rid }, query: { from_offset_ms: fromOffsetMs, limit } } }),
+    );
   /** Host: deletes a recording and its files. */
-  deleteRecording = (rid: string) => this.request<void>('DELETE', this.recordingPath(rid));
+  deleteRecording = (rid: string): Promise<void> =>
+    this.call((headers) => this.client.DELETE('/recordings/{rid}', { headers, params: { path: { rid } } })).then(() => undefined);
 
   // ---- restreaming destinations (docs/api.md "Destinations") ----
 
   /** My saved destinations (any event can use them). */
-  myDestinations = () => this.request<DestinationList>('GET', '/destinations');
+  myDestinations = (): Promise<DestinationList> => this.call((headers) => this.client.GET('/destinations', { headers }));
   /** Saves a destination; the stream key is stored encrypted and never sent back. */
-  createDestination = (input: DestinationInput) => this.request<Destination>('POST', '/destinations', { body: input });
+  createDestination = (input: DestinationInput): Promise<Destination> =>
+    this.call((headers) => this.client.POST('/destinations', { headers, body: input }));
   /** Deletes a saved destination (409 `destination_in_use` while an event uses it). */
-  deleteDestination = (did: string) => this.request<void>('DELETE', `/destinations/${encodeURIComponent(did)}`);
-
-  private eventDestinationPath(eventId: string, did?: string, rest = '') {
-    return `/events/${encodeURIComponent(eventId)}/destinations${did === undefined ? '' : `/${encodeURIComponent(did)}`}${rest}`;
-  }
+  deleteDestination = (did: string): Promise<void> =>
+    this.call((headers) => this.client.DELETE('/destinations/{id}', { headers, params: { path: { id: did } } })).then(() => undefined);
 
   /** Host, co-host: the event's destinations with their push's state. */
-  eventDestinations = (eventId: string, signal?: AbortSignal) =>
-    this.request<EventDestinationList>('GET', this.eventDestinationPath(eventId), { signal });
+  eventDestinations = (eventId: string, signal?: AbortSignal): Promise<EventDestinationList> =>
+    this.call((headers) => this.client.GET('/events/{id}/destinations', { headers, params: { path: { id: eventId } }, signal }));
   /** Host, co-host: attaches a saved destination to the event. */
-  attachDestination = (eventId: string, did: string, autoStart?: boolean) =>
-    this.request<EventDestination>('POST', this.eventDestinationPath(eventId), {
-      body: autoStart === undefined ? { destination_id: did } : { destination_id: did, auto_start: autoStart },
-    });
+  attachDestination = (eventId: string, did: string, autoStart?: boolean): Promise<EventDestination> =>
+    this.call((headers) =>
+      this.client.POST('/events/{id}/destinations', {
+        headers,
+        params: { path: { id: eventId } },
+        body: autoStart === undefined ? { destination_id: did } : { destination_id: did, auto_start: autoStart },
+      }),
+    );
   /** Host, co-host: whether the destination starts by itself when the event goes live. */
-  setDestinationAutoStart = (eventId: string, did: string, autoStart: boolean) =>
-    this.request<EventDestination>('PATCH', this.eventDestinationPath(eventId, did), { body: { auto_start: autoStart } });
+  setDestinationAutoStart = (eventId: string, did: string, autoStart: boolean): Promise<EventDestination> =>
+    this.call((headers) =>
+      this.client.PATCH('/events/{id}/destinations/{destination_id}', {
+        headers,
+        params: { path: { id: eventId, destination_id: did } },
+        body: { auto_start: autoStart },
+      }),
+    );
   /** Host, co-host: detaches a destination (stopping its push first); it stays saved. */
-  detachDestination = (eventId: string, did: string) => this.request<void>('DELETE', this.eventDestinationPath(eventId, did));
+  detachDestination = (eventId: string, did: string): Promise<void> =>
+    this.call((headers) =>
+      this.client.DELETE('/events/{id}/destinations/{destination_id}', { headers, params: { path: { id: eventId, destination_id: did } } }),
+    ).then(() => undefined);
   /** Host, co-host: starts pushing the live event to the destination (state `connecting`). */
-  startDestination = (eventId: string, did: string) => this.request<EventDestination>('POST', this.eventDestinationPath(eventId, did, '/start'));
+  startDestination = (eventId: string, did: string): Promise<EventDestination> =>
+    this.call((headers) =>
+      this.client.POST('/events/{id}/destinations/{destination_id}/start', { headers, params: { path: { id: eventId, destination_id: did } } }),
+    );
   /** Host, co-host: stops the push (state `stopped`). */
-  stopDestination = (eventId: string, did: string) => this.request<EventDestination>('POST', this.eventDestinationPath(eventId, did, '/stop'));
+  stopDestination = (eventId: string, did: string): Promise<EventDestination> =>
+    this.call((headers) =>
+      this.client.POST('/events/{id}/destinations/{destination_id}/stop', { headers, params: { path: { id: eventId, destination_id: did } } }),
+    );
 
   /** The live socket's URL (same origin; browsers cannot set headers, so the token rides in the query). */
   async liveUrl(eventId: string, location: Pick<Location, 'protocol' | 'host'> = window.location): Promise<string> {
@@ -490,6 +600,10 @@ export class ApiClient {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     return `${scheme}//${location.host}${API_BASE}/events/${encodeURIComponent(eventId)}/live?access_token=${encodeURIComponent(token)}`;
   }
+}
+
+function bearer(token: string | null): Record<string, string> {
+  return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
 /** What to do about an error, by its stable `code`, where the server's `detail` may not say. */

@@ -29,9 +29,12 @@ const problem = (status: number, code: string, detail = `${code} happened`, extr
 
 function client(...answers: Response[]) {
   const calls: { url: string; method: string; auth: string | null; body: unknown }[] = [];
-  const fetch = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const headers = (init.headers ?? {}) as Record<string, string>;
-    calls.push({ url: String(input), method: init.method ?? 'GET', auth: headers.Authorization ?? null, body: init.body ? JSON.parse(String(init.body)) : undefined });
+  // openapi-fetch hands fetch a Request on this page's origin: `url` is its path and query.
+  const fetch = vi.fn(async (input: RequestInfo | URL) => {
+    const request = input as Request;
+    const { pathname, search } = new URL(request.url);
+    const text = await request.clone().text();
+    calls.push({ url: pathname + search, method: request.method, auth: request.headers.get('Authorization'), body: text ? JSON.parse(text) : undefined });
     const a = answers.shift();
     if (!a) throw new Error('unexpected request');
     return a;

@@ -49,7 +49,7 @@ describe('guest links', () => {
   it('lets a guest open only their event, its studio and join links', () => {
     const user = { id: 'g', email: '', display_name: 'G', avatar_url: null, created_at: '', guest_event_id: 'ev1' };
     expect(guestEventOf(user)).toBe('ev1');
-    expect(guestEventOf({ ...user, guest_event_id: null })).toBeNull();
+    expect(guestEventOf({ ...user, guest_event_id: undefined })).toBeNull();
     expect(guestEventOf(null)).toBeNull();
     expect(guestMayOpen('/events/ev1', 'ev1')).toBe(true);
     expect(guestMayOpen('/events/ev1/studio', 'ev1')).toBe(true);

@@ -28,9 +28,16 @@ function rec(over: Partial<Recording> = {}): Recording {
     duration_ms: 0,
     size_bytes: 0,
     thumbnail_url: null,
+    updated_at: null,
     layout_changes: [{ at_ms: 0, layout: 'grid' }],
+    gaps: [],
     ...over,
   };
+}
+
+/** A copy without what the document says is always there: the defensive paths still cope. */
+function lacking(over: Record<string, unknown>): Recording {
+  return rec(over as unknown as Partial<Recording>);
 }
 
 describe('formatElapsed', () => {
@@ -59,7 +66,7 @@ describe('recordingElapsedMs', () => {
   it('is zero while starting and the duration once stopped', () => {
     expect(recordingElapsedMs(rec({ state: 'starting', started_at: null }), now)).toBe(0);
     expect(recordingElapsedMs(rec({ state: 'ready', duration_ms: 61_000 }), now)).toBe(61_000);
-    expect(recordingElapsedMs(rec({ state: 'stopping', duration_ms: null, ended_at: '2026-12-05T10:00:30Z' }), now)).toBe(30_000);
+    expect(recordingElapsedMs(lacking({ state: 'stopping', duration_ms: null, ended_at: '2026-12-05T10:00:30Z' }), now)).toBe(30_000);
   });
 });
 
@@ -96,7 +103,7 @@ describe('isNotOlder', () => {
     expect(isNotOlder(rec({ state: 'recording' }), rec({ state: 'stopping' }))).toBe(false);
     expect(isNotOlder(rec({ state: 'recording' }), rec({ state: 'ready' }))).toBe(false);
     expect(isNotOlder(rec({ state: 'failed' }), rec({ state: 'recording' }))).toBe(true);
-    const two = [
+    const two: Recording['layout_changes'] = [
       { at_ms: 0, layout: 'grid' },
       { at_ms: 30_500, layout: 'screen' },
     ];
@@ -110,7 +117,7 @@ describe('isNotOlder', () => {
     expect(isNotOlder(rec({ updated_at: '2026-12-05T10:00:00Z' }), rec({ updated_at: '2026-12-05T10:00:01Z' }))).toBe(false);
   });
   it('does not call a copy older for what it leaves out', () => {
-    expect(isNotOlder(rec({ layout_changes: undefined, duration_ms: null }), rec({ duration_ms: 9000 }))).toBe(true);
+    expect(isNotOlder(lacking({ layout_changes: undefined, duration_ms: null }), rec({ duration_ms: 9000 }))).toBe(true);
   });
 });
 

@@ -15,9 +15,12 @@ const problem = (status: number, code: string, detail = `${code} happened`) => j
 
 function client(...answers: Response[]) {
   const calls: { url: string; method: string; auth: string | null; body: unknown }[] = [];
-  const fetch = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const headers = (init.headers ?? {}) as Record<string, string>;
-    calls.push({ url: String(input), method: init.method ?? 'GET', auth: headers.Authorization ?? null, body: init.body ? JSON.parse(String(init.body)) : undefined });
+  // openapi-fetch hands fetch a Request on this page's origin: `url` is its path and query.
+  const fetch = vi.fn(async (input: RequestInfo | URL) => {
+    const request = input as Request;
+    const { pathname, search } = new URL(request.url);
+    const text = await request.clone().text();
+    calls.push({ url: pathname + search, method: request.method, auth: request.headers.get('Authorization'), body: text ? JSON.parse(text) : undefined });
     const a = answers.shift();
     if (!a) throw new Error('unexpected request');
     return a;
@@ -77,5 +80,24 @@ describe('recording API', () => {
     expect(errorText(await api.setRecordingLayout('e1', 'r', 'grid').catch((e: unknown) => e))).toMatch(/Active speaker, Grid or Screen share/);
     const gone = await api.getRecording('r').catch((e: unknown) => e);
     expect(gone).toMatchObject({ status: 404, code: 'recording_not_found' });
+  });
+
+  it('passes the abort signal along and lets an abort through as it is (not as a network error)', async () => {
+    const fetch = vi.fn(
+      (input: RequestInfo | URL) =>
+        new Promise<Response>((_, reject) => {
+          const { signal } = input as Request;
+          const abort = () => reject(new DOMException('The operation was aborted.', 'AbortError'));
+          if (signal.aborted) abort();
+          else signal.addEventListener('abort', abort);
+        }),
+    );
+    const api = new ApiClient({ store: memorySessionStore({ access_token: 'acc', refresh_token: 'ref', user }), fetch: fetch as unknown as typeof globalThis.fetch });
+    const controller = new AbortController();
+    const pending = api.eventRecordings('e1', controller.signal).catch((e: unknown) => e);
+    controller.abort();
+    const err = await pending;
+    expect(err).not.toBeInstanceOf(ApiError);
+    expect((err as Error).name).toBe('AbortError');
   });
 });

@@ -1,92 +1,39 @@
 // Shapes of the stagecast REST API and live WebSocket protocol v1 (docs/api.md, docs/websocket.md).
+//
+// The REST shapes come from the gateway's OpenAPI document (services/gateway/openapi.json) through
+// the generated ./api.gen.ts (`npm run gen:api`). This file is the one place that names the
+// document's schemas and paths: when the document renames a schema, only the aliases here change.
+// Written by hand: what the document does not describe yet (the stage view, guest invite links and
+// the chat's standing list, whose paths it does not list) and the WebSocket frames.
+import type { components, paths } from './api.gen';
 
-export interface User {
-  id: string;
-  email: string;
-  display_name: string;
-  avatar_url: string | null;
-  created_at: string;
-  /** Set for a guest (joined through an invite link): the one event their session works for. */
-  guest_event_id?: string | null;
-}
+type Schemas = components['schemas'];
 
-export interface Tokens {
-  access_token: string;
-  refresh_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  session_id: string;
-  user: User;
-}
+export type User = Schemas['User'];
+export type Tokens = Schemas['Tokens'];
 
-export type EventStatus = 'scheduled' | 'live' | 'ended' | 'cancelled';
-export type EventListStatus = 'live' | 'upcoming' | 'past';
-
-export interface StageEvent {
-  id: string;
-  title: string;
-  description: string;
-  starts_at: string;
-  cover_url: string | null;
-  status: EventStatus;
-  host_id: string;
-  cohost_ids: string[];
-  created_at: string;
-  updated_at: string;
-  went_live_at: string | null;
-  ended_at: string | null;
-  cancelled_at: string | null;
-}
-
-export interface EventPage {
-  events: StageEvent[];
-  next_cursor: string | null;
-}
-
-export interface EventInput {
-  title?: string;
-  description?: string;
-  starts_at?: string;
-  cover_url?: string;
-  cohost_ids?: string[];
-}
+export type StageEvent = Schemas['Event'];
+export type EventStatus = StageEvent['status'];
+export type EventListStatus = NonNullable<NonNullable<paths['/events']['get']['parameters']['query']>['status']>;
+export type EventPage = Schemas['EventPage'];
+/** What the event form sends: PATCH /events/{id} takes any of it; POST /events needs `title`
+ * and `starts_at` (ApiClient.createEvent always sends them). */
+export type EventInput = Schemas['PatchEvent'];
 
 /** RFC 9457 problem document. */
-export interface Problem {
-  type?: string;
-  title?: string;
-  status: number;
-  detail: string;
-  code: string;
-  retry_after?: number;
-}
+export type Problem = Schemas['Problem'];
 
-export type ChatRole = 'host' | 'cohost' | 'moderator' | 'viewer';
+export type Author = Schemas['Author'];
+export type ChatRole = Author['role'];
+export type ChatMessage = Schemas['ChatMessage'];
+/** A room's settings, as moderation actions and the hello frame carry them. */
+export type ChatSettings = Schemas['ChatRoomSettings'];
+/** PUT /events/{id}/chat/settings: what to change. */
+export type ChatSettingsInput = Schemas['ChatSettings'];
+export type BlockedTermMode = ChatSettings['blocked_term_mode'];
+export type ChatSettingsChanged = Schemas['ChatSettingsChanged'];
 
-export interface Author {
-  user_id: string;
-  display_name: string;
-  avatar_url: string | null;
-  role: ChatRole;
-}
-
-export interface ChatMessage {
-  id: string;
-  event_id: string;
-  author: Author;
-  text: string;
-  sent_at: string | null;
-  client_msg_id: string;
-}
-
-export type BlockedTermMode = 'reject' | 'hold';
-
-export interface ChatSettings {
-  slow_mode_secs: number;
-  blocked_terms: string[];
-  blocked_term_mode: BlockedTermMode;
-}
-
+/** The moderation kinds the UI knows (the document says only "string"). */
 export type ModerationKind =
   | 'delete_message'
   | 'timeout'
@@ -101,33 +48,13 @@ export type ModerationKind =
   | 'approve'
   | 'deny';
 
-export interface ModerationAction {
-  id: string;
-  kind: ModerationKind | string;
-  actor_id: string;
-  target_user_id: string | null;
-  target_message_id: string | null;
-  reason: string | null;
-  at: string | null;
-  duration_secs: number | null;
-  message: ChatMessage | null;
-  settings: ChatSettings | null;
-}
+export type ModerationAction = Schemas['ModerationAction'];
+export type Presence = Schemas['Presence'];
+export type MessagePage = Schemas['MessagePage'];
+export type AuditPage = Schemas['AuditPage'];
+export type HeldMessages = Schemas['HeldMessages'];
 
-export interface Presence {
-  viewer_count: number;
-  users: Author[];
-}
-
-export interface MessagePage {
-  messages: ChatMessage[];
-  next_before: string | null;
-}
-
-export interface AuditPage {
-  actions: ModerationAction[];
-  next_before: string | null;
-}
+// Not in the document yet (GET /events/{id}/chat/standing is not listed there).
 
 /** Someone named in a standing list; `display_name` is null when the account is gone. */
 export interface Person {
@@ -153,62 +80,32 @@ export interface Standing {
 
 // ---- media (docs/api.md "Media"; the SFU's signalling in services/media/src/signal.rs) --------
 
-export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen_audio';
-
-export interface MediaGrants {
-  subscribe: boolean;
-  publish: TrackSource[];
-  hidden: boolean;
-  /** In the green room: this participant's media reaches only those who see the backstage. */
-  backstage?: boolean;
-  /** Receives the backstage's media (host, co-hosts, moderators and the backstage itself). */
-  see_backstage?: boolean;
-}
-
+export type MediaGrants = Schemas['MediaGrants'];
+export type TrackSource = MediaGrants['publish'][number];
 /** POST /events/{id}/media-token: a ticket to the event's room on the SFU at `url`. */
-export interface MediaToken {
-  token: string;
-  expires_in: number;
-  url: string;
-  room: string;
-  role: string;
-  grants: MediaGrants;
-}
-
+export type MediaToken = Schemas['MediaToken'];
 /** One of a participant's tracks as the stage control API lists it. */
-export interface StageControlTrack {
-  source: TrackSource;
-  kind: 'audio' | 'video';
-  muted: boolean;
-}
-
+export type StageControlTrack = Schemas['StageTrack'];
 /** GET /events/{id}/stage/participants: one connection to the event's SFU room. */
-export interface StageControlParticipant {
-  participant_id: string;
-  user_id: string;
-  name: string;
-  /** The media connection is up (false while it is still being set up). */
-  connected: boolean;
-  tracks: StageControlTrack[];
-}
-
-export interface StageParticipantList {
-  participants: StageControlParticipant[];
-}
-
+export type StageControlParticipant = Schemas['StageParticipant'];
+export type StageParticipantList = Schemas['StageParticipants'];
 /** POST /events/{id}/stage/mute: how many tracks stopped being forwarded (0: nothing to mute). */
-export interface StageMuted {
-  tracks_muted: number;
-}
-
+export type StageMuted = Schemas['StageMuted'];
 /** POST /events/{id}/stage/remove: how many connections were closed (0: they had left). */
-export interface StageRemoved {
-  participants_removed: number;
-}
+export type StageRemoved = Schemas['StageRemoved'];
 
 // ---- the stage: hands, invitations, roles, bans (docs/api.md "Stage") ---------------------------
 
-export type StageRole = 'host' | 'cohost' | 'moderator' | 'speaker' | 'audience';
+/** One stage change, as every change endpoint and the `stage` WebSocket frame carry it. */
+export type StageChange = Schemas['StageChange'];
+export type StageChangeKind = StageChange['kind'];
+export type StageRole = StageChange['role'];
+export type StageInvitation = Schemas['StageInvitation'];
+/** What every stage change endpoint answers. */
+export type StageChanged = Schemas['StageChanged'];
+
+// Not in the document yet: GET /events/{id}/stage and /stage/log (the change endpoints are not
+// listed there either; they answer StageChanged, which is).
 
 export interface StageMember {
   user_id: string;
@@ -226,14 +123,6 @@ export interface StageHand {
   display_name: string;
   avatar_url: string | null;
   raised_at: string | null;
-}
-
-export interface StageInvitation {
-  id: string;
-  user_id: string;
-  invited_by: string;
-  created_at: string | null;
-  expires_at: string | null;
 }
 
 export interface StageBan {
@@ -258,48 +147,11 @@ export interface StageView {
   bans: StageBan[];
 }
 
-export type StageChangeKind =
-  | 'hand_raised'
-  | 'hand_lowered'
-  | 'invited'
-  | 'invitation_accepted'
-  | 'invitation_declined'
-  | 'invitation_withdrawn'
-  | 'role_changed'
-  | 'muted'
-  | 'kicked'
-  | 'banned'
-  | 'unbanned'
-  | 'brought_on_air'
-  | 'sent_backstage';
-
-/** One stage change, as every change endpoint and the `stage` WebSocket frame carry it. */
-export interface StageChange {
-  kind: StageChangeKind | string;
-  actor_id: string;
-  target_user_id: string;
-  role: StageRole | string;
-  previous_role?: StageRole | string;
-  reason?: string;
-  at: string | null;
-  invitation?: StageInvitation;
-  source?: TrackSource | string;
-}
-
-/** What every stage change endpoint answers. */
-export interface StageChanged {
-  change: StageChange;
-  /** The target's new media rights (absent once banned or the event is over). */
-  grants?: MediaGrants;
-  /** False when the SFU could not be reached (the next media token carries the new rights). */
-  applied_to_media: boolean;
-}
-
 export interface StageLog {
   entries: StageChange[];
 }
 
-// ---- guest invite links (docs/api.md "Guest invite links") ------------------------------------
+// ---- guest invite links (docs/api.md "Guest invite links"; not in the document yet) ------------
 
 /** The stage role a guest link grants. */
 export type GuestLinkRole = 'speaker' | 'cohost';
@@ -356,125 +208,40 @@ export interface GuestJoined extends Tokens {
 
 // ---- cloud recording (docs/recording.md) -------------------------------------------------------
 
+export type Recording = Schemas['Recording'];
 /** How the composite is laid out: the active speaker large, everyone the same size, or a shared
  * screen large with the cameras beside it. */
-export type RecordingLayout = 'speaker' | 'grid' | 'screen';
-export type RecordingQuality = '720p' | '1080p';
+export type RecordingLayout = Recording['layout'];
+export type RecordingQuality = Recording['quality'];
 /** `starting` → `recording` → `stopping` → `ready`; or `failed` (with `error`). */
-export type RecordingState = 'starting' | 'recording' | 'stopping' | 'ready' | 'failed';
-
-export interface RecordingPlayback {
-  /** The HLS playlist (an EVENT playlist that grows while recording). */
-  hls_url: string;
-  /** The MP4 download (exists once the recording is `ready`). */
-  mp4_url: string;
-}
-
-export interface Recording {
-  id: string;
-  event_id: string;
-  event_title: string;
-  host_id: string;
-  state: RecordingState | string;
-  layout: RecordingLayout | string;
-  quality: RecordingQuality | string;
-  started_at: string | null;
-  ended_at: string | null;
-  duration_ms: number | null;
-  size_bytes: number | null;
-  thumbnail_url: string | null;
-  layout_changes?: { at_ms: number; layout: RecordingLayout | string }[];
-  gaps?: { at_ms: number; duration_ms: number; reason: string }[];
-  /** Why a `failed` recording failed. */
-  error?: string | null;
-  /** Absent until the first segment is stored. */
-  playback?: RecordingPlayback | null;
-  /** Not in the contract (yet): when the server last changed this recording. Used, when present,
-   * to tell an older copy from a newer one. */
-  updated_at?: string | null;
-}
-
-export interface RecordingList {
-  recordings: Recording[];
-}
-
-export interface RecordingStartInput {
-  layout?: RecordingLayout;
-  quality?: RecordingQuality;
-}
-
+export type RecordingState = Recording['state'];
+/** Absent from a recording until its first segment is stored; `mp4_url` once it is `ready`. */
+export type RecordingPlayback = NonNullable<Recording['playback']>;
+export type RecordingList = Schemas['RecordingList'];
+export type RecordingStartInput = NonNullable<paths['/events/{id}/recordings']['post']['requestBody']>['content']['application/json'];
 /** One message of a recording's chat replay; `offset_ms` counts from the recording's first frame. */
-export interface ReplayMessage {
-  message_id: string;
-  user_id: string;
-  display_name: string;
-  text: string;
-  offset_ms: number;
-}
-
-export interface ReplayPage {
-  messages: ReplayMessage[];
-}
+export type ReplayMessage = Schemas['ReplayMessage'];
+export type ReplayPage = Schemas['RecordingChatPage'];
 
 // ---- restreaming destinations (docs/api.md "Destinations") ----------------------------------
 
-export type DestinationPlatform = 'youtube' | 'twitch' | 'facebook' | 'custom';
-
 /** A saved RTMP(S) destination of mine, reusable across events. The stream key is never sent
  * back: `key_hint` is its last 4 characters ("…abcd"). */
-export interface Destination {
-  id: string;
-  platform: DestinationPlatform | string;
-  name: string;
-  /** The server and application path, without the key. */
-  server_url: string;
-  key_hint: string;
-  created_at: string | null;
-}
-
+export type Destination = Schemas['Destination'];
+export type DestinationPlatform = Destination['platform'];
 /** POST /destinations. `name` (1–80 characters) and `server_url` default from the platform;
  * `server_url` is required for `custom`. */
-export interface DestinationInput {
-  platform: DestinationPlatform;
-  name?: string;
-  server_url?: string;
-  stream_key: string;
-}
-
-export interface DestinationList {
-  destinations: Destination[];
-}
-
-/** `idle` (attached, never started) → `connecting` → `live`, or `retrying` (reconnecting after a
- * drop) → `live` again, or `failed` (with `error`); `stopped` once stopped. */
-export type DestinationState = 'idle' | 'connecting' | 'live' | 'retrying' | 'failed' | 'stopped';
-
-/** Why a push failed or is retrying ("" when it is fine). */
-export type DestinationErrorCode = 'key_refused' | 'unreachable' | 'stalled' | 'disconnected' | 'tls' | 'invalid_url' | '';
-
+export type DestinationInput = Schemas['CreateDestination'];
+export type DestinationList = Schemas['DestinationList'];
 /** A destination attached to an event, with its push's state. (The gateway may send a null
  * `destination` if the service lost it; the reducer drops such copies, so the UI never sees one.) */
-export interface EventDestination {
-  event_id: string;
-  destination: Destination;
-  /** Starts by itself when the event goes live. */
-  auto_start: boolean;
-  state: DestinationState | string;
-  bitrate_bps: number;
-  bytes_sent: number;
-  /** When the push last became live (RFC 3339), null when it is not. */
-  live_since: string | null;
-  retries: number;
-  /** Why it failed or is retrying, in words for the host. */
-  error: string;
-  error_code: DestinationErrorCode | string;
-  /** Moves with every change. */
-  updated_at: string | null;
-}
-
-export interface EventDestinationList {
-  destinations: EventDestination[];
-}
+export type EventDestination = Schemas['EventDestination'];
+/** `idle` (attached, never started) → `connecting` → `live`, or `retrying` (reconnecting after a
+ * drop) → `live` again, or `failed` (with `error`); `stopped` once stopped. */
+export type DestinationState = EventDestination['state'];
+/** Why a push failed or is retrying ("" when it is fine). */
+export type DestinationErrorCode = EventDestination['error_code'];
+export type EventDestinationList = Schemas['EventDestinationList'];
 
 /** A destination of the event changed state (host and co-hosts' sockets). */
 export interface DestinationFrame {

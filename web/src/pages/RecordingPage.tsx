@@ -164,7 +164,7 @@ function RecordingView({ recording, reload }: { recording: Recording; reload: ()
           </Link>
         </div>
         <div className="row">
-          {playback && recording.state === 'ready' ? (
+          {playback?.mp4_url && recording.state === 'ready' ? (
             <DownloadLink url={playback.mp4_url} />
           ) : (
             <span className="muted small">The MP4 download is ready once the recording is saved.</span>
