@@ -13,6 +13,7 @@
 //! - [`cache`]: Redis with short timeouts, so an outage fails requests fast instead of slowly.
 //! - [`db`]: connects to Postgres inside a service's own schema and runs its migrations.
 //! - [`keys`]: the auth service's public keys, cached, for verifying tokens locally.
+//! - [`ratelimit`]: the one rate limiter (GCRA in Redis) for limits that hold across replicas.
 //! - [`problem`]: RFC 9457 problem JSON, the shape of every HTTP error.
 //! - [`sync`]: locking std mutexes that guard short, synchronous work.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod error;
 pub mod grpc;
 pub mod keys;
 pub mod problem;
+pub mod ratelimit;
 pub mod shutdown;
 pub mod stage;
 pub mod sync;

@@ -65,6 +65,13 @@ impl IntoResponse for Problem {
             && let Ok(v) = HeaderValue::from_str(&after.as_secs().max(1).to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
+            // The IETF RateLimit header (draft-ietf-httpapi-ratelimit-headers): nothing left in
+            // this policy, and when the next request passes.
+            if self.0.kind == ErrorKind::RateLimited
+                && let Ok(v) = HeaderValue::from_str(&format!("\"default\";r=0;t={}", after.as_secs().max(1)))
+            {
+                resp.headers_mut().insert("ratelimit", v);
+            }
         }
         resp
     }

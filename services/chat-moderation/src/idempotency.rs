@@ -115,7 +115,7 @@ pub async fn claim(redis: &mut ConnectionManager, key: SendKey) -> Result<Claime
 static CLAIM_AND_CHECK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{}{}",
-        throttle::CHECK_FUNCTION,
+        *throttle::CHECK_FUNCTION,
         r"
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', tonumber(ARGV[2])) then
   return {3, 0}

@@ -3,19 +3,20 @@
 //! Keys:
 //! - `stagecast:chat:slow:{event_id}:{user_id}`: exists while the user must wait (SET NX EX
 //!   slow-mode seconds), so its remaining TTL is the retry-after.
-//! - `stagecast:chat:rate:{event_id}:{user_id}:{window}`: a fixed-window counter (INCR), where
-//!   `window` is the Unix time divided by the window length.
+//! - `stagecast:chat:rate:{event_id}:{user_id}`: the shared GCRA limiter's state
+//!   ([`stagecast_kit::ratelimit`]): at most `messages` in any `window`, never twice that
+//!   around a window's edge.
 //!
 //! Both are checked in one Lua script, so a message refused by the rate limit does not also
 //! use up the user's slow-mode slot. If Redis is unreachable the message is let through (and
 //! logged): a cache outage must not silence every chat.
-use std::{
-    sync::LazyLock,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{sync::LazyLock, time::Duration};
 
 use redis::{Script, aio::ConnectionManager};
-use stagecast_kit::{ApiError, ErrorKind};
+use stagecast_kit::{
+    ApiError, ErrorKind,
+    ratelimit::{GCRA_FUNCTION, whole_seconds},
+};
 
 use crate::domain::{EventId, SlowMode, UserId};
 
@@ -26,46 +27,43 @@ pub struct RateLimit {
     pub window: Duration,
 }
 
-/// The check itself, as a Lua function: returns {0} when allowed, {1, pttl_ms} for slow mode,
-/// {2} for the rate limit. Shared by [`SCRIPT`] and the claim-and-check script of
-/// [`crate::idempotency`], which runs it in the same round trip as the idempotency claim.
-pub const CHECK_FUNCTION: &str = r"
-local function throttle(slow_key, rate_key, slow, limit, window)
+/// The check itself, as Lua functions: returns {0} when allowed, {1, pttl_ms} for slow mode,
+/// {2, retry_after_ms} for the rate limit. Shared by [`SCRIPT`] and the claim-and-check script
+/// of [`crate::idempotency`], which runs it in the same round trip as the idempotency claim.
+pub static CHECK_FUNCTION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{GCRA_FUNCTION}{}",
+        r"
+local function throttle(slow_key, rate_key, slow, limit, window_ms)
   if slow > 0 then
     if not redis.call('SET', slow_key, '1', 'NX', 'EX', slow) then
       return {1, redis.call('PTTL', slow_key)}
     end
   end
-  local n = redis.call('INCR', rate_key)
-  if n == 1 then
-    redis.call('EXPIRE', rate_key, window + 1)
-  end
-  if n > limit then
+  local d = gcra(rate_key, limit, window_ms)
+  if d[1] == 0 then
     if slow > 0 then
       redis.call('DEL', slow_key)
     end
-    return {2, 0}
+    return {2, d[3]}
   end
   return {0, 0}
 end
-";
+"
+    )
+});
 
 /// Hashed once; `invoke_async` sends EVALSHA and loads the script only when Redis does not
 /// have it yet.
 static SCRIPT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{CHECK_FUNCTION}return throttle(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))"
+        "{}return throttle(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))",
+        *CHECK_FUNCTION
     ))
 });
 
 fn slow_key(event: EventId, user: UserId) -> String {
     format!("stagecast:chat:slow:{event}:{user}")
-}
-
-/// Whole seconds, rounded up and at least one: a client told "0" would retry at once and be
-/// refused again.
-fn whole_seconds(d: Duration) -> Duration {
-    Duration::from_secs(d.as_millis().div_ceil(1000).max(1) as u64)
 }
 
 /// One message's throttle check: its keys, arguments and how to read the answer.
@@ -74,30 +72,16 @@ pub struct Check {
     pub rate_key: String,
     slow: SlowMode,
     limit: RateLimit,
-    now: Duration,
-    slot: u64,
-    window: u64,
 }
 
 impl Check {
     pub fn new(event: EventId, user: UserId, slow: SlowMode, limit: RateLimit) -> Self {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        let window = limit.window.as_secs().max(1);
-        let slot = now.as_secs() / window;
-        Check {
-            slow_key: slow_key(event, user),
-            rate_key: format!("stagecast:chat:rate:{event}:{user}:{slot}"),
-            slow,
-            limit,
-            now,
-            slot,
-            window,
-        }
+        Check { slow_key: slow_key(event, user), rate_key: format!("stagecast:chat:rate:{event}:{user}"), slow, limit }
     }
 
-    /// Adds the Lua function's arguments after its two keys: slow-mode seconds, limit, window.
+    /// Adds the Lua function's arguments after its two keys: slow-mode seconds, limit, window (ms).
     pub fn add_args(&self, invocation: &mut redis::ScriptInvocation<'_>) {
-        invocation.arg(self.slow.secs()).arg(self.limit.messages).arg(self.window);
+        invocation.arg(self.slow.secs()).arg(self.limit.messages.max(1)).arg(self.limit.window.as_millis().max(1) as u64);
     }
 
     /// The refusal the Lua function's answer means, if any.
@@ -115,13 +99,17 @@ impl Check {
                 )
                 .with_retry_after(wait))
             }
-            [2, ..] => {
-                let window_end = Duration::from_secs((self.slot + 1) * self.window);
-                let wait = whole_seconds(window_end.saturating_sub(self.now));
+            [2, retry_ms, ..] => {
+                let wait = whole_seconds(Duration::from_millis((*retry_ms).max(0) as u64));
                 Err(ApiError::new(
                     ErrorKind::RateLimited,
                     "rate_limited",
-                    format!("at most {} messages per {} s; try again in {} s", self.limit.messages, self.window, wait.as_secs()),
+                    format!(
+                        "at most {} messages per {} s; try again in {} s",
+                        self.limit.messages,
+                        self.limit.window.as_secs().max(1),
+                        wait.as_secs()
+                    ),
                 )
                 .with_retry_after(wait))
             }
@@ -151,17 +139,5 @@ pub async fn release_slow_mode(redis: &mut ConnectionManager, event: EventId, us
     let result: redis::RedisResult<()> = redis::cmd("DEL").arg(slow_key(event, user)).query_async(redis).await;
     if let Err(e) = result {
         tracing::warn!(error = %e, "cannot release a slow-mode slot");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_rounds_up_to_whole_seconds() {
-        assert_eq!(whole_seconds(Duration::from_millis(9_001)), Duration::from_secs(10));
-        assert_eq!(whole_seconds(Duration::from_millis(10_000)), Duration::from_secs(10));
-        assert_eq!(whole_seconds(Duration::ZERO), Duration::from_secs(1));
     }
 }
