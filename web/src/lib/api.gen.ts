@@ -40,6 +40,7 @@ export interface paths {
                 415: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
                 429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -83,6 +84,7 @@ export interface paths {
                 400: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
                 429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -124,6 +126,7 @@ export interface paths {
                     };
                 };
                 422: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -163,6 +166,7 @@ export interface paths {
                     content?: never;
                 };
                 422: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -198,7 +202,10 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -230,7 +237,10 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         trace?: never;
@@ -272,11 +282,12 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
                 413: components["responses"]["Problem"];
                 415: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
                 429: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         post?: never;
@@ -300,6 +311,9 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -343,12 +357,136 @@ export interface paths {
                     };
                 };
                 404: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your API keys, newest first (never their secrets)
+         * @description Revoked and expired keys are listed too. Only with a signed-in person's access token: an API key gets 403 session_required (a leaked key cannot make more), a guest session 403 guest_session_scope. Refusals: 503 database_unavailable, unavailable.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKeyList"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        /**
+         * Create an API key for your backend; its secret is in this answer only
+         * @description The key acts as you, within its scopes, wherever an access token is accepted (Authorization: Bearer sck_...). Only a SHA-256 hash of the secret is stored: it cannot be shown again, so keep it now. At most 25 usable (neither revoked nor expired) keys per person. Only with a signed-in person's access token: an API key gets 403 session_required (a leaked key cannot make more), a guest session 403 guest_session_scope. Refusals: 422 unknown_scope, scopes_required, api_key_name_required, api_key_name_too_long, invalid_api_key_name (control characters), invalid_expires_at (not RFC 3339, or not in the future), invalid_body; 400 malformed_json; 409 api_key_limit; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateApiKey"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreatedApiKey"];
+                    };
+                };
+                400: components["responses"]["Problem"];
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                415: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of your API keys; it stops working at once
+         * @description Revoking a revoked key answers it unchanged. Only with a signed-in person's access token: an API key gets 403 session_required (a leaked key cannot make more), a guest session 403 guest_session_scope. Refusals: 404 api_key_not_found (unknown, someone else's, or not a UUID); 503 database_unavailable, unavailable.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The key, with revoked_at set */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKey"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -386,7 +524,10 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -414,7 +555,10 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -452,8 +596,11 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -491,6 +638,8 @@ export interface paths {
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         trace?: never;
@@ -529,6 +678,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -571,6 +722,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -613,6 +766,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -652,10 +807,12 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
                 429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -730,6 +887,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 426: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -772,6 +931,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -817,6 +978,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -845,12 +1008,22 @@ export interface paths {
                         "application/json": components["schemas"]["Sent"];
                     };
                 };
+                /** @description Accepted: held for a moderator's review (held: true); only moderators see it until approved */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Sent"];
+                    };
+                };
                 401: components["responses"]["Problem"];
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
                 429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -897,6 +1070,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -939,6 +1114,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -987,6 +1164,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -1033,6 +1212,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -1079,6 +1260,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -1124,6 +1307,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -1168,6 +1353,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -1212,6 +1399,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         post?: never;
@@ -1258,6 +1447,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         post?: never;
@@ -1286,6 +1477,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -1325,6 +1518,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -1370,6 +1565,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -1413,6 +1610,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -1456,6 +1655,55 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/standing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who moderates the chat, who is banned and whose timeout is running, with names (moderators)
+         * @description Refusals: 403 not_a_moderator; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Standing"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -1498,7 +1746,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -1551,7 +1800,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -1601,7 +1851,1071 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The stage: who holds a role, the hands raised, open invitations and bans
+         * @description Staff see every hand, open invitation and ban; others only their own hand and invitation, and no bans. Backstage members are listed only to those who see the green room. Refusals: 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageView"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/hand": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Raise your hand to speak (the audience)
+         * @description Answers the change hand_raised. Refusals: 403 banned, not_allowed; 409 hand_already_raised, already_on_stage, event_over. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Created: the change */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        /**
+         * Lower your own hand
+         * @description Answers the change hand_lowered. Refusals: 409 hand_not_raised. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/hands/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Lower someone's hand (staff, on a lower rank)
+         * @description Answers the change hand_lowered. Refusals: 409 hand_not_raised; 422 invalid_target_user_id. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invite someone to speak (staff, on a lower rank); the invitation is open for 120 s
+         * @description Answers the change invited, with the invitation. Refusals: 403 banned (lift the ban first); 409 already_invited, already_on_stage, stage_full, event_over; 422 cannot_invite_yourself, invalid_target_user_id, invalid_body. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["StageInvite"];
+                };
+            };
+            responses: {
+                /** @description Created: the change */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                400: components["responses"]["Problem"];
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                415: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw an open invitation to speak (staff, on a lower rank)
+         * @description Answers the change invitation_withdrawn; the invitee can no longer accept it. Refusals: 404 invitation_not_found (also once answered, withdrawn, or the invitee is on stage). Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    invitation_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/invitations/{invitation_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept your invitation: you become a speaker
+         * @description Answers the change invitation_accepted. Refusals: 404 invitation_not_found (not yours, answered or withdrawn); 403 banned; 409 invitation_expired, already_on_stage, stage_full, event_over. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    invitation_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/invitations/{invitation_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline your invitation
+         * @description Answers the change invitation_declined. Refusals: 404 invitation_not_found; 409 invitation_expired. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    invitation_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/roles/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Give someone a role: promote, demote (audience) or hand over the host role (by rank)
+         * @description Answers the change role_changed. Only the host appoints or removes co-hosts and hands the host role over (the old host stays as a co-host); host and co-hosts appoint moderators. Giving yourself audience is leaving the stage. Refusals: 403 banned (lift the ban first), not_allowed; 409 role_unchanged, stage_full, host_must_hand_over, too_many_cohosts, event_over; 422 invalid_role, invalid_target_user_id, invalid_body. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["StageRoleChange"];
+                };
+            };
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                400: components["responses"]["Problem"];
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                415: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Go back to the audience yourself (speaker, moderator, co-host)
+         * @description Answers the change role_changed to audience. Refusals: 409 host_must_hand_over (the host hands the role over first), event_over; 403 not_allowed (you are in the audience already). Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/on-air/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bring a backstage co-host or speaker on air (host, co-hosts by rank); takes a seat
+         * @description Answers the change brought_on_air. Refusals: 409 not_backstage, stage_full, event_over; 422 invalid_target_user_id. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/backstage/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an on-air co-host or speaker to the green room (host, co-hosts by rank; or yourself)
+         * @description Answers the change sent_backstage; the audience stops receiving them at once. Refusals: 409 already_backstage, event_over; 403 not_allowed (the host, moderators and the audience cannot go backstage); 422 invalid_target_user_id. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest stage changes, newest first (staff)
+         * @description Refusals: 403 not_allowed; 404 event_not_found; 422 invalid_event_id, invalid_limit; 503 database_unavailable, unavailable.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageLog"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/kick": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Kick someone out of the event (staff, on a lower rank); they may come back
+         * @description Answers the change kicked: the SFU disconnects them and their live sockets close with 4010. Refusals: 422 cannot_act_on_yourself, invalid_target_user_id, reason_too_long, invalid_reason, invalid_body. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["StageTarget"];
+                };
+            };
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                400: components["responses"]["Problem"];
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                415: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/bans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ban someone from the event (staff, on a lower rank)
+         * @description Answers the change banned: as a kick, and they lose their role; media tokens, the live socket, chat and the stage refuse them (banned) until the ban is lifted. Refusals: 409 already_banned; 422 cannot_act_on_yourself, invalid_target_user_id, reason_too_long, invalid_reason, invalid_body. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["StageTarget"];
+                };
+            };
+            responses: {
+                /** @description Created: the change */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                400: components["responses"]["Problem"];
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                415: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/bans/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Lift a ban (staff)
+         * @description Answers the change unbanned. Refusals: 409 not_banned; 422 invalid_target_user_id. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK: the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StageChanged"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event's guest invite links, without their secrets (host, co-hosts)
+         * @description Withdrawn, expired and used-up links are listed too. Refusals: 403 not_allowed; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GuestLinkList"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        /**
+         * Make a guest invite link (host, co-hosts; co-host links: the host)
+         * @description The secret (token, join_url) is in this answer only; only its hash is stored. Each person who opens the link gets a guest identity and a session for this event only. Refusals: 403 not_allowed; 409 event_over; 422 invalid_role, invalid_link_role, invalid_expiry, invalid_max_uses, invalid_body; 404 event_not_found; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateGuestLink"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GuestLinkCreated"];
+                    };
+                };
+                400: components["responses"]["Problem"];
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                415: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/links/{link_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw a guest invite link; its URL stops working at once
+         * @description Refusals: 404 link_not_found; 409 link_revoked (withdrawn already); 403 not_allowed; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    link_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The link, with revoked_at set */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GuestLink"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/links/{link_id}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a guest invite link by a new one with the same settings (the old URL stops working at once)
+         * @description Refusals: 404 link_not_found; 409 event_over; 403 not_allowed; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    link_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Created: the new link and its secret */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GuestLinkCreated"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/guest-links/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a guest invite link offers, for the join page (no sign-in)
+         * @description Refusals: 404 link_not_found, event_not_found; 409 link_revoked, link_expired, link_exhausted, event_over; 503 database_unavailable, unavailable.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The link's secret (the last part of its join URL) */
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GuestLinkOffer"];
+                    };
+                };
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/guest-links/{token}/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join an event as a guest through an invite link (no account)
+         * @description Makes a guest identity and a session whose access tokens work for this event only. The guest holds the link's role in the green room until brought on air; with needs_approval they join the audience with a raised hand instead. Rate limited per client address as sign-up (SIGNUP_LIMIT_PER_HOUR). Refusals: 404 link_not_found; 409 link_revoked, link_expired, link_exhausted, event_over, already_on_stage; 422 display_name_required, display_name_too_long, invalid_display_name, invalid_avatar_url, invalid_body; 400 malformed_json; 429 rate_limited; 503 database_unavailable, unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The link's secret */
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["JoinGuestLink"];
+                };
+            };
+            responses: {
+                /** @description Created: a guest session */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GuestJoined"];
+                    };
+                };
+                400: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                415: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -1644,7 +2958,8 @@ export interface paths {
                 401: components["responses"]["Problem"];
                 403: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -1693,7 +3008,7 @@ export interface paths {
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
                 429: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -1742,7 +3057,8 @@ export interface paths {
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -1797,7 +3113,8 @@ export interface paths {
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         post?: never;
@@ -1842,7 +3159,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         /**
@@ -1883,7 +3201,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         post?: never;
@@ -1927,7 +3246,8 @@ export interface paths {
                 401: components["responses"]["Problem"];
                 403: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -1974,7 +3294,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -2007,7 +3328,8 @@ export interface paths {
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -2054,7 +3376,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -2131,7 +3454,8 @@ export interface paths {
                     content?: never;
                 };
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -2210,7 +3534,8 @@ export interface paths {
                     content?: never;
                 };
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -2284,7 +3609,8 @@ export interface paths {
                     content?: never;
                 };
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -2326,7 +3652,8 @@ export interface paths {
                 };
                 401: components["responses"]["Problem"];
                 403: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -2359,7 +3686,8 @@ export interface paths {
                 401: components["responses"]["Problem"];
                 403: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -2406,7 +3734,8 @@ export interface paths {
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -2448,7 +3777,8 @@ export interface paths {
                 401: components["responses"]["Problem"];
                 403: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -2485,7 +3815,8 @@ export interface paths {
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -2532,7 +3863,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -2571,7 +3903,8 @@ export interface paths {
                 403: components["responses"]["Problem"];
                 404: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         trace?: never;
@@ -2617,7 +3950,7 @@ export interface paths {
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
                 429: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -2666,7 +3999,8 @@ export interface paths {
                 404: components["responses"]["Problem"];
                 409: components["responses"]["Problem"];
                 422: components["responses"]["Problem"];
-                503: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -3130,11 +4464,233 @@ export interface components {
         DestinationAutoStart: {
             auto_start: boolean;
         };
+        /**
+         * @description What an API key may do; each operation's `x-required-scope` names the one it needs. A write scope includes its read scope (events:write gives events:read; chat:write and chat:moderate give chat:read; recordings:write gives recordings:read; profile:write gives profile:read).
+         * @enum {string}
+         */
+        ApiKeyScope: "profile:read" | "profile:write" | "events:read" | "events:write" | "chat:read" | "chat:write" | "chat:moderate" | "tokens:mint" | "recordings:read" | "recordings:write" | "broadcasts:manage" | "webhooks:manage";
+        CreateApiKey: {
+            /** @description What the key is for (1-64 characters, no control characters) */
+            name: string;
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /**
+             * Format: date-time
+             * @description RFC 3339, in the future; left out, the key does not expire
+             */
+            expires_at?: string;
+        };
+        /** @description An API key, without its secret */
+        ApiKey: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description Without duplicates */
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /** @description The secret's first 12 characters (sck_ and 8 more), to tell keys apart */
+            prefix: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description null: it never expires
+             */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it last authenticated a request (updated at most once a minute)
+             */
+            last_used_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
+        /** @description A new API key with its secret, shown this once (only a hash of it is stored) */
+        CreatedApiKey: components["schemas"]["ApiKey"] & {
+            /** @description sck_ and 43 more characters; send it as Authorization: Bearer <secret> */
+            secret: string;
+        };
+        ApiKeyList: {
+            /** @description Newest first */
+            api_keys: components["schemas"]["ApiKey"][];
+        };
+        /** @description Someone holding a role on the stage */
+        StageMember: {
+            user_id: string;
+            /** @description Empty when the profile could not be read */
+            display_name: string;
+            avatar_url: string | null;
+            /** @enum {string} */
+            role: "host" | "cohost" | "moderator" | "speaker" | "audience";
+            /** Format: date-time */
+            since: string | null;
+            /** @description In the green room: seen and heard only by the host, co-hosts, moderators and the backstage (and listed only to them); takes no seat */
+            backstage?: boolean;
+        };
+        /** @description A raised hand */
+        StageHand: {
+            user_id: string;
+            /** @description Empty when the profile could not be read */
+            display_name: string;
+            avatar_url: string | null;
+            /** Format: date-time */
+            raised_at: string | null;
+        };
+        /** @description Someone banned from the event */
+        StageBan: {
+            user_id: string;
+            /** @description Empty when the profile could not be read */
+            display_name: string;
+            avatar_url: string | null;
+            banned_by: string;
+            /** @description Empty when none was given */
+            reason: string;
+            /** Format: date-time */
+            banned_at: string | null;
+        };
+        /** @description The stage of an event. Staff (host, co-hosts, moderators) see every hand, open invitation and ban; others see only their own hand and invitation, and no bans */
+        StageView: {
+            event_id: string;
+            /** @description Seats: host, co-hosts and speakers on air */
+            max_speakers: number;
+            /** @enum {string} */
+            your_role: "host" | "cohost" | "moderator" | "speaker" | "audience";
+            /** @description Host, co-hosts, moderators and speakers (everyone else is the audience) */
+            members: components["schemas"]["StageMember"][];
+            hands: components["schemas"]["StageHand"][];
+            /** @description Open ones only */
+            invitations: components["schemas"]["StageInvitation"][];
+            bans: components["schemas"]["StageBan"][];
+        };
+        StageLog: {
+            /** @description Newest first */
+            entries: components["schemas"]["StageChange"][];
+        };
+        StageInvite: {
+            /**
+             * Format: uuid
+             * @description Who is invited to speak
+             */
+            user_id: string;
+        };
+        StageTarget: {
+            /** Format: uuid */
+            user_id: string;
+            /** @description Shown to them; no control characters */
+            reason?: string;
+        };
+        StageRoleChange: {
+            /** @enum {string} */
+            role: "host" | "cohost" | "moderator" | "speaker" | "audience";
+        };
+        /** @description A guest invite link, without its secret */
+        GuestLink: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description The stage role it grants
+             * @enum {string}
+             */
+            role: "speaker" | "cohost";
+            needs_approval: boolean;
+            max_uses: number;
+            uses: number;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
+        CreateGuestLink: {
+            /**
+             * @description cohost links are the host's alone
+             * @enum {string}
+             */
+            role: "speaker" | "cohost";
+            /** @default 86400 */
+            expires_in_secs?: number;
+            /** @default 1 */
+            max_uses?: number;
+            /**
+             * @description Guests join the audience with a raised hand instead of taking the role
+             * @default false
+             */
+            needs_approval?: boolean;
+        };
+        /** @description A new link and its secret, shown this once (only a hash of it is stored) */
+        GuestLinkCreated: {
+            link: components["schemas"]["GuestLink"];
+            token: string;
+            /** @description The web client's join page, {GATEWAY_PUBLIC_URL}/join/{token} (relative when that is not set) */
+            join_url: string;
+        };
+        GuestLinkList: {
+            links: components["schemas"]["GuestLink"][];
+        };
+        /** @description What a link offers, for the join page */
+        GuestLinkOffer: {
+            event: components["schemas"]["Event"];
+            /** @enum {string} */
+            role: "speaker" | "cohost";
+            needs_approval: boolean;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        JoinGuestLink: {
+            display_name: string;
+            /** @description http(s) URL of an image */
+            avatar_url?: string;
+        };
+        /** @description A guest session (as sign-up answers) and where it leads */
+        GuestJoined: components["schemas"]["Tokens"] & {
+            event_id: string;
+            /**
+             * @description audience when the link needs approval (the guest's hand is raised)
+             * @enum {string}
+             */
+            role: "speaker" | "cohost" | "audience";
+            change: components["schemas"]["StageChange"];
+        };
+        /** @description Someone named in a standing list, with the name and photo they have now */
+        StandingPerson: {
+            user_id: string;
+            /** @description null when the account is gone */
+            display_name: string | null;
+            avatar_url: string | null;
+        };
+        StandingEntry: {
+            user: components["schemas"]["StandingPerson"];
+            by: components["schemas"]["StandingPerson"];
+            /** Format: date-time */
+            since: string | null;
+            /**
+             * Format: date-time
+             * @description When a timeout ends (timeouts only)
+             */
+            until?: string;
+        };
+        /** @description Who moderates the chat, who is banned and whose timeout is running */
+        Standing: {
+            moderators: components["schemas"]["StandingEntry"][];
+            banned: components["schemas"]["StandingEntry"][];
+            timed_out: components["schemas"]["StandingEntry"][];
+        };
     };
     responses: {
         /** @description Problem details (RFC 9457) */
         Problem: {
             headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A dependency is down; retry later. `database_unavailable`: the service's database cannot be reached (answered within about a second; nothing was changed; `Retry-After: 5` and `retry_after: 5`); `unavailable`: a backend service cannot be reached; `storage_unavailable`: the object store (avatars, recording files). `GET /readyz` (outside /api/v1) says which dependency is down. */
+        Unavailable: {
+            headers: {
+                /** @description Seconds to wait before retrying (5 for database_unavailable) */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {

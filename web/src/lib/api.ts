@@ -18,6 +18,7 @@ import type {
   EventInput,
   EventListStatus,
   EventPage,
+  GuestJoinInput,
   GuestJoined,
   GuestLink,
   GuestLinkCreated,
@@ -129,15 +130,6 @@ interface Answer<T> {
 /** One request, sent with the given headers (the Authorization header, or none). */
 type Send<T> = (headers: Record<string, string>) => Promise<Answer<T>>;
 
-/** The client without the document's types, for the endpoints it does not list yet. */
-interface UntypedClient {
-  request(
-    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-    path: string,
-    init: { headers: Record<string, string>; params?: { path?: Record<string, string>; query?: Record<string, unknown> }; body?: unknown },
-  ): Promise<Answer<unknown>>;
-}
-
 /** Query values as the API takes them: absent, null and empty ones are left out. */
 function querySerializer(query: Record<string, unknown>): string {
   const params = new URLSearchParams();
@@ -222,24 +214,6 @@ export class ApiClient {
     }
     if (!answer.response.ok) throw problemFrom(answer.response.status, answer.error);
     return answer.data as T;
-  }
-
-  /**
-   * An endpoint the OpenAPI document does not list yet (the stage view and its changes, guest
-   * links, the chat's standing list): the same client, but its types come from types.ts, by hand.
-   * Once the document lists it, call it through `this.client` like the others.
-   */
-  private undocumented<T>(
-    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-    path: string,
-    opts: { path?: Record<string, string>; query?: Record<string, unknown>; body?: unknown; auth?: boolean } = {},
-  ): Promise<T> {
-    const client = this.client as unknown as UntypedClient;
-    return this.call<T>(
-      (headers) =>
-        client.request(method, path, { headers, params: { path: opts.path, query: opts.query }, body: opts.body }) as Promise<Answer<T>>,
-      opts.auth,
-    );
   }
 
   /**
@@ -332,12 +306,16 @@ export class ApiClient {
   // ---- guest invite links ----
 
   /** The join page's view of a link (no sign-in needed). */
-  guestLinkInfo = (token: string) => this.undocumented<GuestLinkInfo>('GET', '/guest-links/{token}', { path: { token }, auth: false });
+  guestLinkInfo = (token: string): Promise<GuestLinkInfo> =>
+    this.call((headers) => this.client.GET('/guest-links/{token}', { headers, params: { path: { token } } }), false);
 
   /** Joins the link's event as a guest; the guest session replaces any session in this browser. */
   async joinAsGuest(token: string, display_name: string, avatar_url?: string): Promise<GuestJoined> {
-    const body = avatar_url ? { display_name, avatar_url } : { display_name };
-    const joined = await this.undocumented<GuestJoined>('POST', '/guest-links/{token}/join', { path: { token }, body, auth: false });
+    const body: GuestJoinInput = avatar_url ? { display_name, avatar_url } : { display_name };
+    const joined = await this.call(
+      (headers) => this.client.POST('/guest-links/{token}/join', { headers, params: { path: { token } }, body }),
+      false,
+    );
     const previous = this.store.get();
     const s = sessionFromTokens(joined);
     if (s.user && !s.user.guest_event_id) s.user = { ...s.user, guest_event_id: joined.event_id };
@@ -417,58 +395,75 @@ export class ApiClient {
       }),
     );
 
-  // ---- the stage: hands, invitations, roles, kicks and bans (not in the document yet) ----
+  // ---- the stage: hands, invitations, roles, kicks and bans ----
 
   /** Who is on stage, the hand queue, pending invitations and bans (staff see all of them). */
-  stage = (id: string) => this.undocumented<StageView>('GET', '/events/{id}/stage', { path: { id } });
-  raiseHand = (id: string) => this.undocumented<StageChanged>('POST', '/events/{id}/stage/hand', { path: { id } });
-  lowerHand = (id: string) => this.undocumented<StageChanged>('DELETE', '/events/{id}/stage/hand', { path: { id } });
+  stage = (id: string): Promise<StageView> =>
+    this.call((headers) => this.client.GET('/events/{id}/stage', { headers, params: { path: { id } } }));
+  raiseHand = (id: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.POST('/events/{id}/stage/hand', { headers, params: { path: { id } } }));
+  lowerHand = (id: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.DELETE('/events/{id}/stage/hand', { headers, params: { path: { id } } }));
   /** Staff: lowers someone else's hand. */
-  lowerHandOf = (id: string, userId: string) =>
-    this.undocumented<StageChanged>('DELETE', '/events/{id}/stage/hands/{user_id}', { path: { id, user_id: userId } });
+  lowerHandOf = (id: string, userId: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.DELETE('/events/{id}/stage/hands/{user_id}', { headers, params: { path: { id, user_id: userId } } }));
   /** Staff: invites someone to speak (the invitation expires after 120 s). */
-  invite = (id: string, userId: string) =>
-    this.undocumented<StageChanged>('POST', '/events/{id}/stage/invitations', { path: { id }, body: { user_id: userId } });
-  answerInvitation = (id: string, invitationId: string, answer: 'accept' | 'decline') =>
-    this.undocumented<StageChanged>(
-      'POST',
-      answer === 'accept' ? '/events/{id}/stage/invitations/{invitation_id}/accept' : '/events/{id}/stage/invitations/{invitation_id}/decline',
-      { path: { id, invitation_id: invitationId } },
-    );
+  invite = (id: string, userId: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.POST('/events/{id}/stage/invitations', { headers, params: { path: { id } }, body: { user_id: userId } }));
+  answerInvitation = (id: string, invitationId: string, answer: 'accept' | 'decline'): Promise<StageChanged> => {
+    const params = { path: { id, invitation_id: invitationId } };
+    if (answer === 'accept') {
+      return this.call((headers) => this.client.POST('/events/{id}/stage/invitations/{invitation_id}/accept', { headers, params }));
+    }
+    return this.call((headers) => this.client.POST('/events/{id}/stage/invitations/{invitation_id}/decline', { headers, params }));
+  };
   /** Staff: withdraws an open invitation to speak (the invitee can no longer accept it). */
-  withdrawInvitation = (id: string, invitationId: string) =>
-    this.undocumented<StageChanged>('DELETE', '/events/{id}/stage/invitations/{invitation_id}', { path: { id, invitation_id: invitationId } });
+  withdrawInvitation = (id: string, invitationId: string): Promise<StageChanged> =>
+    this.call((headers) =>
+      this.client.DELETE('/events/{id}/stage/invitations/{invitation_id}', { headers, params: { path: { id, invitation_id: invitationId } } }),
+    );
   /** Promotes, demotes ("audience") or hands over the host role ("host"). */
-  setStageRole = (id: string, userId: string, role: StageRole) =>
-    this.undocumented<StageChanged>('PUT', '/events/{id}/stage/roles/{user_id}', { path: { id, user_id: userId }, body: { role } });
+  setStageRole = (id: string, userId: string, role: StageRole): Promise<StageChanged> =>
+    this.call((headers) =>
+      this.client.PUT('/events/{id}/stage/roles/{user_id}', { headers, params: { path: { id, user_id: userId } }, body: { role } }),
+    );
   /** Back to the audience by oneself. */
-  leaveStage = (id: string) => this.undocumented<StageChanged>('POST', '/events/{id}/stage/leave', { path: { id } });
+  leaveStage = (id: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.POST('/events/{id}/stage/leave', { headers, params: { path: { id } } }));
   /** The green room: brings a backstage co-host or speaker on air (host, co-hosts by rank). */
-  bringOnAir = (id: string, userId: string) =>
-    this.undocumented<StageChanged>('POST', '/events/{id}/stage/on-air/{user_id}', { path: { id, user_id: userId } });
+  bringOnAir = (id: string, userId: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.POST('/events/{id}/stage/on-air/{user_id}', { headers, params: { path: { id, user_id: userId } } }));
   /** Sends an on-air co-host or speaker backstage (host, co-hosts by rank; or oneself). */
-  sendBackstage = (id: string, userId: string) =>
-    this.undocumented<StageChanged>('POST', '/events/{id}/stage/backstage/{user_id}', { path: { id, user_id: userId } });
-  kick = (id: string, userId: string, reason?: string) =>
-    this.undocumented<StageChanged>('POST', '/events/{id}/kick', { path: { id }, body: reason ? { user_id: userId, reason } : { user_id: userId } });
-  banFromEvent = (id: string, userId: string, reason?: string) =>
-    this.undocumented<StageChanged>('POST', '/events/{id}/bans', { path: { id }, body: reason ? { user_id: userId, reason } : { user_id: userId } });
-  unbanFromEvent = (id: string, userId: string) =>
-    this.undocumented<StageChanged>('DELETE', '/events/{id}/bans/{user_id}', { path: { id, user_id: userId } });
+  sendBackstage = (id: string, userId: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.POST('/events/{id}/stage/backstage/{user_id}', { headers, params: { path: { id, user_id: userId } } }));
+  kick = (id: string, userId: string, reason?: string): Promise<StageChanged> =>
+    this.call((headers) =>
+      this.client.POST('/events/{id}/kick', { headers, params: { path: { id } }, body: reason ? { user_id: userId, reason } : { user_id: userId } }),
+    );
+  banFromEvent = (id: string, userId: string, reason?: string): Promise<StageChanged> =>
+    this.call((headers) =>
+      this.client.POST('/events/{id}/bans', { headers, params: { path: { id } }, body: reason ? { user_id: userId, reason } : { user_id: userId } }),
+    );
+  unbanFromEvent = (id: string, userId: string): Promise<StageChanged> =>
+    this.call((headers) => this.client.DELETE('/events/{id}/bans/{user_id}', { headers, params: { path: { id, user_id: userId } } }));
   /** Staff: the latest stage changes, newest first. */
-  stageLog = (id: string, limit = 50) => this.undocumented<StageLog>('GET', '/events/{id}/stage/log', { path: { id }, query: { limit } });
+  stageLog = (id: string, limit = 50): Promise<StageLog> =>
+    this.call((headers) => this.client.GET('/events/{id}/stage/log', { headers, params: { path: { id }, query: { limit } } }));
 
-  // ---- guest invite links (host and co-hosts; not in the document yet) ----
+  // ---- guest invite links (host and co-hosts) ----
 
-  guestLinks = (id: string) => this.undocumented<GuestLinkList>('GET', '/events/{id}/stage/links', { path: { id } });
-  createGuestLink = (id: string, input: GuestLinkInput) =>
-    this.undocumented<GuestLinkCreated>('POST', '/events/{id}/stage/links', { path: { id }, body: input });
+  guestLinks = (id: string): Promise<GuestLinkList> =>
+    this.call((headers) => this.client.GET('/events/{id}/stage/links', { headers, params: { path: { id } } }));
+  createGuestLink = (id: string, input: GuestLinkInput): Promise<GuestLinkCreated> =>
+    this.call((headers) => this.client.POST('/events/{id}/stage/links', { headers, params: { path: { id } }, body: input }));
   /** Withdraws a link: its URL stops working at once. */
-  withdrawGuestLink = (id: string, linkId: string) =>
-    this.undocumented<GuestLink>('DELETE', '/events/{id}/stage/links/{link_id}', { path: { id, link_id: linkId } });
+  withdrawGuestLink = (id: string, linkId: string): Promise<GuestLink> =>
+    this.call((headers) => this.client.DELETE('/events/{id}/stage/links/{link_id}', { headers, params: { path: { id, link_id: linkId } } }));
   /** Replaces a link by a new one with the same settings (the old URL stops working at once). */
-  regenerateGuestLink = (id: string, linkId: string) =>
-    this.undocumented<GuestLinkCreated>('POST', '/events/{id}/stage/links/{link_id}/regenerate', { path: { id, link_id: linkId } });
+  regenerateGuestLink = (id: string, linkId: string): Promise<GuestLinkCreated> =>
+    this.call((headers) =>
+      this.client.POST('/events/{id}/stage/links/{link_id}/regenerate', { headers, params: { path: { id, link_id: linkId } } }),
+    );
 
   // ---- chat companions ----
 
@@ -514,8 +509,9 @@ export class ApiClient {
     this.call((headers) =>
       this.client.GET('/events/{id}/chat/audit', { headers, params: { path: { id }, query: { before: before ?? undefined, limit } } }),
     );
-  /** Not in the document yet. */
-  standing = (id: string) => this.undocumented<Standing>('GET', '/events/{id}/chat/standing', { path: { id } });
+  /** Moderators: who moderates, who is banned and whose timeout is running. */
+  standing = (id: string): Promise<Standing> =>
+    this.call((headers) => this.client.GET('/events/{id}/chat/standing', { headers, params: { path: { id } } }));
 
   // ---- cloud recording (docs/recording.md) ----
 

@@ -3,8 +3,8 @@
 // The REST shapes come from the gateway's OpenAPI document (services/gateway/openapi.json) through
 // the generated ./api.gen.ts (`npm run gen:api`). This file is the one place that names the
 // document's schemas and paths: when the document renames a schema, only the aliases here change.
-// Written by hand: what the document does not describe yet (the stage view, guest invite links and
-// the chat's standing list, whose paths it does not list) and the WebSocket frames.
+// Written by hand: the WebSocket frames, and narrower names the UI gives some of the document's
+// plain strings.
 import type { components, paths } from './api.gen';
 
 type Schemas = components['schemas'];
@@ -54,29 +54,12 @@ export type MessagePage = Schemas['MessagePage'];
 export type AuditPage = Schemas['AuditPage'];
 export type HeldMessages = Schemas['HeldMessages'];
 
-// Not in the document yet (GET /events/{id}/chat/standing is not listed there).
-
 /** Someone named in a standing list; `display_name` is null when the account is gone. */
-export interface Person {
-  user_id: string;
-  display_name: string | null;
-  avatar_url: string | null;
-}
-
-export interface StandingEntry {
-  user: Person;
-  by: Person;
-  since: string | null;
-  /** When a timeout ends. */
-  until?: string;
-}
-
+export type Person = Schemas['StandingPerson'];
+/** `until`: when a timeout ends (timeouts only). */
+export type StandingEntry = Schemas['StandingEntry'];
 /** Who moderates, who is banned and whose timeout is running (GET …/chat/standing). */
-export interface Standing {
-  moderators: StandingEntry[];
-  banned: StandingEntry[];
-  timed_out: StandingEntry[];
-}
+export type Standing = Schemas['Standing'];
 
 // ---- media (docs/api.md "Media"; the SFU's signalling in services/media/src/signal.rs) --------
 
@@ -104,107 +87,37 @@ export type StageInvitation = Schemas['StageInvitation'];
 /** What every stage change endpoint answers. */
 export type StageChanged = Schemas['StageChanged'];
 
-// Not in the document yet: GET /events/{id}/stage and /stage/log (the change endpoints are not
-// listed there either; they answer StageChanged, which is).
-
-export interface StageMember {
-  user_id: string;
-  display_name: string;
-  avatar_url: string | null;
-  role: StageRole;
-  since: string | null;
-  /** In the green room: seen and heard only by the host, co-hosts, moderators and the backstage
-   * (listed only to them); takes no seat. Absent means false. */
-  backstage?: boolean;
-}
-
-export interface StageHand {
-  user_id: string;
-  display_name: string;
-  avatar_url: string | null;
-  raised_at: string | null;
-}
-
-export interface StageBan {
-  user_id: string;
-  display_name: string;
-  avatar_url: string | null;
-  banned_by: string;
-  reason: string;
-  banned_at: string | null;
-}
-
+/** Someone holding a role. `backstage`: in the green room, seen and heard only by the host,
+ * co-hosts, moderators and the backstage (listed only to them); takes no seat. Absent means false. */
+export type StageMember = Schemas['StageMember'];
+export type StageHand = Schemas['StageHand'];
+export type StageBan = Schemas['StageBan'];
 /** GET /events/{id}/stage. Staff see every hand, invitation and ban; others see only their own
  * hand and invitation, and no bans. */
-export interface StageView {
-  event_id: string;
-  max_speakers: number;
-  your_role: StageRole;
-  /** Host, co-hosts, moderators and speakers (everyone else is the audience). */
-  members: StageMember[];
-  hands: StageHand[];
-  invitations: StageInvitation[];
-  bans: StageBan[];
-}
+export type StageView = Schemas['StageView'];
+/** GET /events/{id}/stage/log: the latest changes, newest first. */
+export type StageLog = Schemas['StageLog'];
 
-export interface StageLog {
-  entries: StageChange[];
-}
-
-// ---- guest invite links (docs/api.md "Guest invite links"; not in the document yet) ------------
-
-/** The stage role a guest link grants. */
-export type GuestLinkRole = 'speaker' | 'cohost';
+// ---- guest invite links (docs/api.md "Guest invite links") --------------------------------------
 
 /** A guest invite link, without its secret (shown once, when made or regenerated). */
-export interface GuestLink {
-  id: string;
-  role: GuestLinkRole;
-  needs_approval: boolean;
-  max_uses: number;
-  uses: number;
-  created_by: string;
-  created_at: string;
-  expires_at: string;
-  revoked_at: string | null;
-}
-
-export interface GuestLinkInput {
-  role: GuestLinkRole;
-  /** 60 to 604800 (default a day). */
-  expires_in_secs?: number;
-  /** 1 to 1000 (default 1). */
-  max_uses?: number;
-  needs_approval?: boolean;
-}
-
-/** POST …/stage/links and …/regenerate: the link and its secret, shown this once. */
-export interface GuestLinkCreated {
-  link: GuestLink;
-  token: string;
-  /** `/join/{token}`, relative or absolute. */
-  join_url: string;
-}
-
-export interface GuestLinkList {
-  links: GuestLink[];
-}
-
+export type GuestLink = Schemas['GuestLink'];
+/** The stage role a guest link grants. */
+export type GuestLinkRole = GuestLink['role'];
+/** POST …/stage/links: `expires_in_secs` 60 to 604800 (default a day), `max_uses` 1 to 1000
+ * (default 1). */
+export type GuestLinkInput = Schemas['CreateGuestLink'];
+/** POST …/stage/links and …/regenerate: the link and its secret, shown this once. `join_url` is
+ * `/join/{token}`, relative or absolute. */
+export type GuestLinkCreated = Schemas['GuestLinkCreated'];
+export type GuestLinkList = Schemas['GuestLinkList'];
 /** GET /guest-links/{token}: what the join page shows. */
-export interface GuestLinkInfo {
-  event: Pick<StageEvent, 'id' | 'title' | 'description' | 'starts_at' | 'cover_url' | 'status' | 'host_id'> & Partial<StageEvent>;
-  role: GuestLinkRole;
-  needs_approval: boolean;
-  expires_at: string;
-}
-
+export type GuestLinkInfo = Schemas['GuestLinkOffer'];
 /** POST /guest-links/{token}/join: a guest session, as sign-up answers, plus where it leads.
  * `role` is "audience" when the link needs the host's approval (the guest's hand is up). */
-export interface GuestJoined extends Tokens {
-  event_id: string;
-  role: GuestLinkRole | 'audience';
-  change?: StageChange | null;
-}
+export type GuestJoined = Schemas['GuestJoined'];
+/** POST /guest-links/{token}/join: the guest's name and, optionally, photo URL. */
+export type GuestJoinInput = Schemas['JoinGuestLink'];
 
 // ---- cloud recording (docs/recording.md) -------------------------------------------------------
 
