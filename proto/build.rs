@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/stagecast/egress/v1/egress.proto",
         "proto/stagecast/recording/v1/recording.proto",
         "proto/stagecast/broadcast/v1/broadcast.proto",
+        "proto/stagecast/webhooks/v1/webhooks.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

@@ -56,3 +56,9 @@ pub mod broadcast {
         include!(concat!(env!("OUT_DIR"), "/stagecast.broadcast.v1.rs"));
     }
 }
+
+pub mod webhooks {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/stagecast.webhooks.v1.rs"));
+    }
+}

@@ -16,6 +16,7 @@
 //! and sent as a NATS header, so one trace runs from the gateway into every subscriber.
 #![forbid(unsafe_code)]
 
+pub mod durable;
 pub mod envelope;
 pub mod follow;
 pub mod outbox;

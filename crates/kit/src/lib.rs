@@ -14,6 +14,7 @@
 //! - [`db`]: connects to Postgres inside a service's own schema and runs its migrations.
 //! - [`keys`]: the auth service's public keys, cached, for verifying tokens locally.
 //! - [`ratelimit`]: the one rate limiter (GCRA in Redis) for limits that hold across replicas.
+//! - [`seal`]: secrets at rest (AES-256-GCM, rotatable keys).
 //! - [`problem`]: RFC 9457 problem JSON, the shape of every HTTP error.
 //! - [`sync`]: locking std mutexes that guard short, synchronous work.
 #![forbid(unsafe_code)]
@@ -26,6 +27,7 @@ pub mod grpc;
 pub mod keys;
 pub mod problem;
 pub mod ratelimit;
+pub mod seal;
 pub mod shutdown;
 pub mod stage;
 pub mod sync;

@@ -1,14 +1,14 @@
-//! Stream keys at rest: AES-256-GCM with a random nonce per key, the destination id as associated
-//! data (a ciphertext copied onto another row does not open), and the id of the key that sealed it
-//! stored beside it, so keys can be rotated: the first configured key seals, every configured
-//! key opens.
+//! Secrets at rest (stream keys, webhook signing secrets): AES-256-GCM with a random nonce per
+//! secret, the owning row's id as associated data (a ciphertext copied onto another row does not
+//! open), and the id of the key that sealed it stored beside it, so keys can be rotated: the
+//! first configured key seals, every configured key opens.
 use base64::Engine;
 use ring::{
     aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
     rand::{SecureRandom, SystemRandom},
 };
 
-/// A stream key sealed for storage.
+/// A secret sealed for storage.
 #[derive(Debug, Clone)]
 pub struct Sealed {
     pub key_id: String,

@@ -11,7 +11,8 @@
 
 pub mod clients;
 pub mod config;
-pub mod crypto;
+/// The stream keys at rest: the kit's sealing, under the name this service's code uses.
+pub use stagecast_kit::seal as crypto;
 pub mod follow;
 pub mod grpc;
 pub mod http;

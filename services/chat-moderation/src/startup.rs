@@ -56,13 +56,13 @@ pub struct Application {
 pub fn consumers(config: &Config) -> (DurableConsumer, DurableConsumer) {
     let rooms = DurableConsumer {
         name: format!("{}-rooms", config.consumer_prefix),
-        filter: bus::EVENT_SUBJECTS,
+        filters: vec![bus::EVENT_SUBJECTS.to_owned()],
         from_start: config.consumers_from_start,
         ack_wait: Duration::from_secs(30),
     };
     let persister = DurableConsumer {
         name: format!("{}-persister", config.consumer_prefix),
-        filter: bus::MESSAGE_SUBJECTS,
+        filters: vec![bus::MESSAGE_SUBJECTS.to_owned()],
         from_start: config.consumers_from_start,
         // A batch commits in milliseconds; messages held by a replica that died (or by a pull
         // request the server still thinks is open) come back after this, so history catches up
