@@ -11,27 +11,14 @@
 //!
 //! Consumed: `stagecast.events.v1.event.>` (rooms) and `stagecast.chat.v1.room.*.message`
 //! (the persister).
-use std::time::Duration;
-
-use async_nats::{
-    HeaderMap,
-    jetstream::{
-        self,
-        consumer::{
-            AckPolicy, DeliverPolicy, PullConsumer,
-            pull::{self, MessagesError, MessagesErrorKind},
-        },
-    },
-};
+use async_nats::{HeaderMap, jetstream};
 use prost::{Message, Name};
 use sqlx::PgConnection;
 use stagecast_bus::{
     Envelope,
     envelope::{HEADER_MSG_ID, HEADER_TRACEPARENT, HEADER_TYPE},
-    stream::STREAM_NAME,
 };
 use stagecast_proto::chat::v1 as pb;
-use tokio::sync::watch;
 
 use crate::domain::{ChatMessage, EventId, ModerationAction};
 

@@ -17,6 +17,8 @@ pub struct Config {
     pub recording_grpc_url: String,
     /// `BROADCAST_GRPC_URL`, default http://127.0.0.1:50058 (restreaming).
     pub broadcast_grpc_url: String,
+    /// `WEBHOOKS_GRPC_URL`, default http://127.0.0.1:50059.
+    pub webhooks_grpc_url: String,
     /// `REDIS_URL`, default redis://127.0.0.1:6379.
     pub redis_url: String,
     /// `NATS_URL`, default nats://127.0.0.1:4222.
@@ -87,6 +89,7 @@ impl Config {
             chat_grpc_url: optional("CHAT_GRPC_URL", "http://127.0.0.1:50053".to_owned())?,
             recording_grpc_url: optional("RECORDING_GRPC_URL", "http://127.0.0.1:50057".to_owned())?,
             broadcast_grpc_url: optional("BROADCAST_GRPC_URL", "http://127.0.0.1:50058".to_owned())?,
+            webhooks_grpc_url: optional("WEBHOOKS_GRPC_URL", "http://127.0.0.1:50059".to_owned())?,
             redis_url: optional("REDIS_URL", "redis://127.0.0.1:6379".to_owned())?,
             nats_url: optional("NATS_URL", "nats://127.0.0.1:4222".to_owned())?,
             signup_limit_per_hour: optional("SIGNUP_LIMIT_PER_HOUR", 20)?,

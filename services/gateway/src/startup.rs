@@ -84,6 +84,10 @@ impl Application {
             channel(&config.broadcast_grpc_url).context("BROADCAST_GRPC_URL")?,
             PropagateTrace,
         );
+        let webhooks = stagecast_proto::webhooks::v1::webhooks_service_client::WebhooksServiceClient::with_interceptor(
+            channel(&config.webhooks_grpc_url).context("WEBHOOKS_GRPC_URL")?,
+            PropagateTrace,
+        );
         let auth_channel = channel(&config.auth_grpc_url).context("AUTH_GRPC_URL")?;
         let events_channel = channel(&config.events_grpc_url).context("EVENTS_GRPC_URL")?;
         let auth = AuthServiceClient::with_interceptor(auth_channel.clone(), PropagateTrace);
@@ -119,6 +123,7 @@ impl Application {
             bucket,
             recording,
             broadcast,
+            webhooks,
             revocation_refill: Arc::default(),
         };
         let router = routes::router(state.clone())

@@ -47,6 +47,7 @@ pub struct AppState {
     pub bucket: Option<stagecast_storage::Bucket>,
     pub recording: RecordingServiceClient<Grpc>,
     pub broadcast: stagecast_proto::broadcast::v1::broadcast_service_client::BroadcastServiceClient<Grpc>,
+    pub webhooks: stagecast_proto::webhooks::v1::webhooks_service_client::WebhooksServiceClient<Grpc>,
     /// True while the revoked-session list is being reloaded into Redis (one reload at a time).
     pub revocation_refill: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -14,6 +14,7 @@ pub mod media;
 pub mod recordings;
 pub mod stage;
 pub mod system;
+pub mod webhooks;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .merge(chat::router())
         .merge(recordings::router())
         .merge(broadcasts::router())
+        .merge(webhooks::router())
         .merge(system::api_router())
         .fallback(crate::problem::route_not_found);
     let router = Router::new().nest("/api/v1", api).merge(system::router());

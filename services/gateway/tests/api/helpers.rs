@@ -18,6 +18,8 @@ pub struct TestApp {
     pub storage: stagecast_storage::Config,
     /// The services' database (each service in its own schema).
     pub database_url: String,
+    /// The webhooks service, which tests may stop and start again.
+    pub webhooks: tokio::sync::Mutex<WebhooksWorker>,
     _stops: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -65,6 +67,12 @@ pub struct Setup {
     pub database_url: Option<String>,
     /// A Redis server of the test's own (to stop or restart it); default the shared one.
     pub redis_url: Option<String>,
+    /// The webhooks service's waits between attempts, in seconds.
+    pub webhook_retry_schedule: &'static str,
+    /// An endpoint failing this long is disabled.
+    pub webhook_disable_after_s: u64,
+    /// Whether endpoints may be on loopback (the tests' receivers are).
+    pub webhooks_allow_private: bool,
 }
 
 impl Default for Setup {
@@ -76,12 +84,25 @@ impl Default for Setup {
             api_key_requests_per_minute: 1000,
             database_url: None,
             redis_url: None,
+            webhook_retry_schedule: "0.2,0.4,0.8,1.6,3.2",
+            webhook_disable_after_s: 3600,
+            webhooks_allow_private: true,
         }
     }
 }
 
 pub async fn spawn_setup(setup: Setup) -> TestApp {
-    let Setup { limits, storage, avatar_uploads_per_hour, api_key_requests_per_minute, database_url, redis_url } = setup;
+    let Setup {
+        limits,
+        storage,
+        avatar_uploads_per_hour,
+        api_key_requests_per_minute,
+        database_url,
+        redis_url,
+        webhook_retry_schedule,
+        webhook_disable_after_s,
+        webhooks_allow_private,
+    } = setup;
     let redis_url = redis_url.unwrap_or_else(stagecast_testkit::redis_url);
     // Real tracing, as in production, so trace propagation can be asserted.
     static TELEMETRY: std::sync::OnceLock<stagecast_telemetry::TelemetryGuard> = std::sync::OnceLock::new();
@@ -238,6 +259,22 @@ pub async fn spawn_setup(setup: Setup) -> TestApp {
     stops.push(tx);
     tokio::spawn(broadcast.run_until(stop));
 
+    // Webhooks, restartable on the same port (a test restarts it mid-show).
+    let mut webhooks = WebhooksWorker {
+        database_url: db.clone(),
+        nats_url: nats.clone(),
+        events_port,
+        consumer: format!("gwtest-webhooks-{}", uuid::Uuid::new_v4().simple()),
+        retry_schedule: webhook_retry_schedule,
+        disable_after_s: webhook_disable_after_s,
+        allow_private: webhooks_allow_private,
+        port: 0,
+        stop: None,
+        task: None,
+    };
+    webhooks.start().await;
+    let webhooks_port = webhooks.port;
+
     let mut bases = Vec::new();
     for _ in 0..2 {
         let gateway = stagecast_gateway::startup::Application::build(stagecast_gateway::config::Config {
@@ -247,6 +284,7 @@ pub async fn spawn_setup(setup: Setup) -> TestApp {
             chat_grpc_url: format!("http://127.0.0.1:{chat_port}"),
             recording_grpc_url: format!("http://127.0.0.1:{recording_port}"),
             broadcast_grpc_url: format!("http://127.0.0.1:{broadcast_port}"),
+            webhooks_grpc_url: format!("http://127.0.0.1:{webhooks_port}"),
             redis_url: redis_url.clone(),
             nats_url: nats.clone(),
             signup_limit_per_hour: 1000,
@@ -270,7 +308,67 @@ pub async fn spawn_setup(setup: Setup) -> TestApp {
     }
     let base2 = bases.pop().unwrap();
     let base = bases.pop().unwrap();
-    TestApp { base, base2, http: Client::new(), seed, storage, database_url: db, _stops: stops }
+    TestApp {
+        base,
+        base2,
+        http: Client::new(),
+        seed,
+        storage,
+        database_url: db,
+        webhooks: tokio::sync::Mutex::new(webhooks),
+        _stops: stops,
+    }
+}
+
+/// The test's key for sealing webhook secrets.
+pub const WEBHOOK_TEST_KEY: &str = "test:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+pub struct WebhooksWorker {
+    database_url: String,
+    nats_url: String,
+    events_port: u16,
+    consumer: String,
+    retry_schedule: &'static str,
+    disable_after_s: u64,
+    allow_private: bool,
+    /// Chosen by the first start, kept by the next ones (the gateways dial it).
+    pub port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl WebhooksWorker {
+    pub async fn start(&mut self) {
+        let app = stagecast_webhooks::startup::Application::build(stagecast_webhooks::config::Config {
+            database_url: self.database_url.parse().unwrap(),
+            nats_url: self.nats_url.clone(),
+            grpc_addr: format!("127.0.0.1:{}", self.port).parse().unwrap(),
+            http_addr: "127.0.0.1:0".parse().unwrap(),
+            events_grpc_url: format!("http://127.0.0.1:{}", self.events_port),
+            keys: stagecast_kit::seal::KeyRing::parse(WEBHOOK_TEST_KEY).unwrap(),
+            retry_schedule: self.retry_schedule.parse().unwrap(),
+            timeout: Duration::from_millis(1000),
+            disable_after: Duration::from_secs(self.disable_after_s),
+            allow_private: self.allow_private,
+            consumer_name: self.consumer.clone(),
+        })
+        .await
+        .unwrap();
+        self.port = app.port();
+        let (tx, stop) = stopper();
+        self.stop = Some(tx);
+        self.task = Some(tokio::spawn(app.run_until(stop)));
+    }
+
+    /// Stops it and waits until it has (attempts in flight finish, the bus stops being read).
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
 }
 
 pub fn unique_email() -> String {

@@ -13,3 +13,4 @@ mod outages;
 mod recordings;
 mod stage;
 mod system;
+mod webhooks;
