@@ -49,9 +49,28 @@ impl PrivateRedis {
         wait_until_listening(self.port, "redis-server", String::new);
     }
 
+    /// Freezes it (SIGSTOP): it keeps its data and its connections but answers nothing, as a
+    /// server stuck or cut off by the network.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn unpause(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("redis-server is running").id();
+        let status = Command::new("kill").arg(sig).arg(pid.to_string()).status().expect("kill runs");
+        assert!(status.success(), "kill {sig} {pid}");
+    }
+
     /// Stops it at once (SIGKILL): what clients see when a server dies.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A paused server would not die of SIGKILL until continued.
+            let _ = Command::new("kill").arg("-CONT").arg(child.id().to_string()).status();
             let _ = child.kill();
             let _ = child.wait();
         }

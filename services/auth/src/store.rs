@@ -262,7 +262,8 @@ pub async fn use_api_key(conn: &mut PgConnection, secret_hash: &[u8]) -> Result<
             .fetch_optional(&mut *conn)
             .await?;
     let Some(row) = row else { return Ok(None) };
-    if row.revoked_at.is_none() && row.last_used_at.is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60)) {
+    let usable = row.revoked_at.is_none() && row.expires_at.is_none_or(|t| t > Utc::now());
+    if usable && row.last_used_at.is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60)) {
         sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1").bind(row.id).execute(&mut *conn).await?;
     }
     let name: String =

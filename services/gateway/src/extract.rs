@@ -176,8 +176,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Pro
     let verifier = state.keys.verifier_for(token).await?;
     let now = chrono::Utc::now().timestamp();
     let claims: AccessClaims = verifier.verify(token, now).map_err(token_problem)?;
-    let mut redis = state.redis.clone();
-    match revocation::is_revoked(&mut redis, &claims.sid).await {
+    match revocation::check(state, &claims.sid).await {
         Ok(Some(true)) => {
             return Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"));
         }
@@ -204,6 +203,20 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Pro
 
 /// Every API key starts with this (the auth service issues them so).
 pub const API_KEY_PREFIX: &str = "sck_";
+
+/// Refuses an API key passed in a URL (`?access_token=`): URLs end up in logs, proxies and, for
+/// playback, in every segment link of a playlist, and a key lives until revoked. Short-lived
+/// access tokens may go there; keys go in the Authorization header.
+pub fn no_key_in_url(token: &str) -> Result<(), Problem> {
+    if token.starts_with(API_KEY_PREFIX) {
+        return Err(Problem::new(
+            ErrorKind::Unauthenticated,
+            "api_key_in_url",
+            "send API keys in the Authorization header (Bearer), never in a URL",
+        ));
+    }
+    Ok(())
+}
 
 async fn authenticate_key(state: &AppState, secret: &str) -> Result<AuthUser, Problem> {
     let key = state

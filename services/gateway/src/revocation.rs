@@ -10,7 +10,7 @@
 use futures::StreamExt;
 use redis::{AsyncCommands, aio::ConnectionManager};
 use stagecast_bus::Envelope;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use stagecast_proto::auth::v1::{ListRevokedSessionsRequest, SessionRevoked, auth_service_client::AuthServiceClient};
 
@@ -36,6 +36,26 @@ const COMPLETE: &str = "stagecast:revoked_sessions:complete";
 pub async fn is_revoked(redis: &mut ConnectionManager, session_id: &str) -> redis::RedisResult<Option<bool>> {
     let (revoked, complete): (bool, bool) = redis::pipe().exists(key(session_id)).exists(COMPLETE).query_async(redis).await?;
     Ok(if revoked { Some(true) } else if complete { Some(false) } else { None })
+}
+
+/// Records a revocation; when Redis cannot take it, marks the list lost in `lost`, so the next
+/// check drops the completeness mark and the list is rebuilt (else the session would be
+/// accepted again once Redis answers, the mark still there and the entry missing).
+pub async fn record(redis: &mut ConnectionManager, lost: &AtomicBool, session_id: &str) {
+    if let Err(e) = revoke(redis, session_id).await {
+        tracing::warn!(error = %e, session_id = %session_id, "cannot record a revoked session; the list will be rebuilt");
+        lost.store(true, Ordering::SeqCst);
+    }
+}
+
+/// [`is_revoked`], after dropping the completeness mark if a revocation could not be recorded.
+pub async fn check(state: &AppState, session_id: &str) -> redis::RedisResult<Option<bool>> {
+    let mut redis = state.redis.clone();
+    if state.revocation_lost.load(Ordering::SeqCst) {
+        redis.del::<_, ()>(COMPLETE).await?;
+        state.revocation_lost.store(false, Ordering::SeqCst);
+    }
+    is_revoked(&mut redis, session_id).await
 }
 
 /// Rebuilds the list from the auth service's durable record: every session ended within the
@@ -73,7 +93,7 @@ pub fn refill_soon(state: &AppState) {
 pub const SUBJECT: &str = "stagecast.auth.v1.session.*.revoked";
 
 /// Follows the auth service's revocations until the subscription ends.
-pub async fn follow(nats: async_nats::Client, mut redis: ConnectionManager) {
+pub async fn follow(nats: async_nats::Client, mut redis: ConnectionManager, lost: std::sync::Arc<AtomicBool>) {
     let mut sub = match nats.subscribe(SUBJECT).await {
         Ok(s) => s,
         Err(e) => {
@@ -85,11 +105,7 @@ pub async fn follow(nats: async_nats::Client, mut redis: ConnectionManager) {
         let session_id =
             Envelope::decode(&msg.payload).ok().and_then(|env| env.open::<SessionRevoked>().ok()).map(|m| m.session_id);
         match session_id {
-            Some(sid) => {
-                if let Err(e) = revoke(&mut redis, &sid).await {
-                    tracing::warn!(error = %e, session_id = %sid, "cannot record revoked session");
-                }
-            }
+            Some(sid) => record(&mut redis, &lost, &sid).await,
             None => tracing::warn!(subject = %msg.subject, len = msg.payload.len(), "undecodable session revocation"),
         }
     }

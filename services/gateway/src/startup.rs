@@ -125,6 +125,7 @@ impl Application {
             broadcast,
             webhooks,
             revocation_refill: Arc::default(),
+            revocation_lost: Arc::default(),
         };
         let router = routes::router(state.clone())
             .layer(axum::middleware::from_fn_with_state(state.clone(), observe::middleware))
@@ -147,7 +148,11 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let follower = tokio::spawn(crate::revocation::follow(self.nats.clone(), self.state.redis.clone()));
+        let follower = tokio::spawn(crate::revocation::follow(
+            self.nats.clone(),
+            self.state.redis.clone(),
+            self.state.revocation_lost.clone(),
+        ));
         // A gateway starting after Redis did fills the revoked-session list before it is needed.
         crate::revocation::refill_soon(&self.state);
         let app = self.router.into_make_service_with_connect_info::<SocketAddr>();

@@ -50,4 +50,6 @@ pub struct AppState {
     pub webhooks: stagecast_proto::webhooks::v1::webhooks_service_client::WebhooksServiceClient<Grpc>,
     /// True while the revoked-session list is being reloaded into Redis (one reload at a time).
     pub revocation_refill: Arc<std::sync::atomic::AtomicBool>,
+    /// Set when a revocation could not be written to Redis: the list must be rebuilt.
+    pub revocation_lost: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -183,6 +183,7 @@ pub struct Platform {
     pub egress: Service,
     pub recording: Service,
     pub broadcast: Service,
+    pub webhooks: Service,
     /// A private nginx-rtmp: the platform restreams to it as it would to YouTube.
     pub ingest: stagecast_testkit::rtmp::NginxRtmp,
     pub gateway: Service,
@@ -286,6 +287,22 @@ impl Platform {
             ]),
             dir.path(),
         );
+        let (webhooks_port, webhooks_http_port) = (free_port(), free_port());
+        let webhook_key: Vec<u8> =
+            uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
+        let webhooks = Service::new(
+            "webhooks",
+            webhooks_port,
+            common(&[
+                ("WEBHOOKS_GRPC_ADDR", format!("127.0.0.1:{webhooks_port}")),
+                ("WEBHOOKS_HTTP_ADDR", format!("127.0.0.1:{webhooks_http_port}")),
+                ("WEBHOOK_KEYS", format!("e2e:{}", base64::engine::general_purpose::STANDARD.encode(webhook_key))),
+                ("WEBHOOK_CONSUMER", format!("e2e-webhooks-{}", uuid::Uuid::new_v4().simple())),
+                ("WEBHOOK_ALLOW_PRIVATE", "true".to_owned()),
+                ("EVENTS_GRPC_URL", format!("http://127.0.0.1:{events_port}")),
+            ]),
+            dir.path(),
+        );
         let ingest = stagecast_testkit::rtmp::NginxRtmp::start();
         let gateway_env = |port: u16| {
             common(&[
@@ -295,6 +312,7 @@ impl Platform {
                 ("CHAT_GRPC_URL", format!("http://127.0.0.1:{chat_port}")),
                 ("RECORDING_GRPC_URL", format!("http://127.0.0.1:{recording_port}")),
                 ("BROADCAST_GRPC_URL", format!("http://127.0.0.1:{broadcast_port}")),
+                ("WEBHOOKS_GRPC_URL", format!("http://127.0.0.1:{webhooks_port}")),
                 ("REDIS_URL", stagecast_testkit::redis_url()),
                 // Tests share one Redis and one client address; limits have their own tests.
                 ("SIGNUP_LIMIT_PER_HOUR", "100000".to_owned()),
@@ -325,6 +343,7 @@ impl Platform {
             egress,
             recording,
             broadcast,
+            webhooks,
             ingest,
             media_grpc_url,
             media_control_secret,
@@ -361,7 +380,7 @@ impl Platform {
 
     pub fn logs(&self) -> String {
         format!(
-            "--- auth\n{}\n--- events\n{}\n--- chat\n{}\n--- media\n{}\n--- egress\n{}\n--- recording\n{}\n--- broadcast\n{}\n--- gateway\n{}\n--- gateway2\n{}",
+            "--- auth\n{}\n--- events\n{}\n--- chat\n{}\n--- media\n{}\n--- egress\n{}\n--- recording\n{}\n--- broadcast\n{}\n--- webhooks\n{}\n--- gateway\n{}\n--- gateway2\n{}",
             self.auth.log(),
             self.events.log(),
             self.chat.log(),
@@ -369,6 +388,7 @@ impl Platform {
             self.egress.log(),
             self.recording.log(),
             self.broadcast.log(),
+            self.webhooks.log(),
             self.gateway.log(),
             self.gateway2.log()
         )

@@ -98,11 +98,17 @@ async fn admit(
     headers: &http::HeaderMap,
     query_token: Option<String>,
 ) -> Result<(Author, pb::JoinResponse), Problem> {
-    let token = headers
+    let from_header = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::to_owned)
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::to_owned);
+    if from_header.is_none()
+        && let Some(t) = &query_token
+    {
+        crate::extract::no_key_in_url(t)?;
+    }
+    let token = from_header
         .or(query_token)
         .ok_or_else(|| {
             Problem::new(

@@ -130,9 +130,7 @@ async fn logout(State(st): State<AppState>, ApiJson(b): ApiJson<RefreshBody>) ->
     let resp = st.auth.clone().sign_out(pb::SignOutRequest { refresh_token: b.refresh_token }).await?.into_inner();
     // The session's access tokens stop working with the next request, not when they expire.
     let mut redis = st.redis.clone();
-    if let Err(e) = revocation::revoke(&mut redis, &resp.session_id).await {
-        tracing::warn!(error = %e, "cannot record revoked session; the bus message will");
-    }
+    revocation::record(&mut redis, &st.revocation_lost, &resp.session_id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

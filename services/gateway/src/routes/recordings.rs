@@ -368,6 +368,11 @@ async fn viewer(st: &AppState, headers: &HeaderMap, q: &TokenQuery) -> Result<St
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim);
+    if header.is_none()
+        && let Some(t) = q.access_token.as_deref()
+    {
+        crate::extract::no_key_in_url(t)?;
+    }
     let token = header.or(q.access_token.as_deref()).filter(|t| !t.is_empty()).ok_or_else(|| {
         Problem::new(
             ErrorKind::Unauthenticated,

@@ -188,3 +188,17 @@ async fn every_route_family_enforces_its_scope_for_keys_of_every_scope() {
         app.delete(&format!("/api/v1/api-keys/{}", key["id"].as_str().unwrap()), &owner.access).await;
     }
 }
+
+#[tokio::test]
+async fn a_key_in_a_url_is_refused_so_it_never_lands_in_logs_or_playlists() {
+    let app = spawn().await;
+    let owner = app.sign_up().await;
+    let key = create_key(&app, &owner.access, &["recordings:read", "chat:read"]).await;
+    let secret = key["secret"].as_str().unwrap();
+    let rid = uuid::Uuid::now_v7();
+    let r = app.get(&format!("/api/v1/recordings/{rid}/hls/index.m3u8?access_token={secret}"), None).await;
+    assert_problem(r, StatusCode::UNAUTHORIZED, "api_key_in_url").await;
+    // In the header it is accepted (and the recording does not exist).
+    let r = app.get(&format!("/api/v1/recordings/{rid}/hls/index.m3u8"), Some(secret)).await;
+    assert_ne!(r.status(), StatusCode::UNAUTHORIZED);
+}

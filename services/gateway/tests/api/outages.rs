@@ -126,3 +126,29 @@ async fn a_signed_out_token_stays_refused_after_redis_restarts_empty() {
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_problem(app.get("/api/v1/me", Some(&gone.access)).await, StatusCode::UNAUTHORIZED, "token_revoked").await;
 }
+
+#[tokio::test]
+async fn a_sign_out_while_redis_does_not_answer_is_still_refused_once_redis_answers_again() {
+    let redis = PrivateRedis::start();
+    let app = spawn_setup(Setup { redis_url: Some(redis.url()), ..Setup::default() }).await;
+    let gone = app.sign_up().await;
+    // The list is complete before the outage (the gateways fill it at start).
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !redis::cmd("EXISTS").arg("stagecast:revoked_sessions:complete").query_async::<bool>(&mut conn).await.unwrap() {
+        assert!(Instant::now() < deadline, "the revoked-session list was never marked complete");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Redis freezes (keeping its data): the sign-out cannot be written to the list.
+    redis.pause();
+    let r = app.post("/api/v1/auth/logout", None, json!({"refresh_token": gone.refresh})).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_problem(app.get("/api/v1/me", Some(&gone.access)).await, StatusCode::UNAUTHORIZED, "token_revoked").await;
+    redis.unpause();
+    for base in [&app.base, &app.base2] {
+        let r = app.http.get(format!("{base}/api/v1/me")).bearer_auth(&gone.access).send().await.unwrap();
+        assert_problem(r, StatusCode::UNAUTHORIZED, "token_revoked").await;
+    }
+}
