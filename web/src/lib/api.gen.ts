@@ -4009,8 +4009,409 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your webhook endpoints
+         * @description Only your own, newest first; the signing secret is never in this answer (only when an endpoint is created or its secret rotated). See docs/webhooks.md. Refusals: 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpointList"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        /**
+         * Register a webhook endpoint: the events you host, signed (Standard Webhooks), POSTed to your URL
+         * @description The answer carries the signing secret (whsec_…) this once: it is stored encrypted and never shown again (rotate it to get a new one). The endpoint receives the events of the events you host that happen from now on, filtered by event_types (left out or empty: every type). At most 20 endpoints per user. See docs/webhooks.md. Refusals: 422 url_required, url_too_long (over 2048 bytes), invalid_url (not an absolute http(s) URL with a host, or with credentials in it), url_not_allowed (a loopback, private, link-local or otherwise internal address, or localhost; allowed only where the service runs with WEBHOOK_ALLOW_PRIVATE=true), unknown_event_type, too_many_event_types (over 50), description_too_long (over 200 characters), invalid_description (control characters), invalid_body; 409 webhook_limit (20 endpoints already: delete one first); 400 malformed_json; 415 unsupported_media_type; 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateWebhook"];
+                };
+            };
+            responses: {
+                /** @description The endpoint, with its signing secret (shown this once) */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                    };
+                };
+                400: components["responses"]["Problem"];
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                409: components["responses"]["Problem"];
+                415: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your webhook endpoints
+         * @description Refusals: 404 webhook_not_found (unknown, someone else's, or not a UUID); 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook endpoint id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpoint"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint, with its deliveries and their log
+         * @description Nothing more is sent to it, pending deliveries included. Refusals: 404 webhook_not_found; 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook endpoint id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint: its URL, description, event types, or whether it is enabled
+         * @description Fields left out stay as they are; event_types replaces the list ([] means every type). enabled false disables it (disabled_reason by_owner): nothing is sent, and events meanwhile are not kept for it. enabled true enables it again (also one disabled after failing, disabled_reason failing) and restarts its failure clock (failing_since null); its pending deliveries are then sent, oldest first. Refusals: 404 webhook_not_found; 422 url_required, url_too_long, invalid_url, url_not_allowed, unknown_event_type, too_many_event_types, description_too_long, invalid_description, invalid_body; 400 malformed_json; 415 unsupported_media_type; 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook endpoint id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateWebhook"];
+                };
+            };
+            responses: {
+                /** @description The endpoint as it is now */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpoint"];
+                    };
+                };
+                400: components["responses"]["Problem"];
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                415: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        trace?: never;
+    };
+    "/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new signing secret for the endpoint, shown this once; the previous one keeps signing beside it for 24 hours
+         * @description For 24 hours every delivery carries two signatures in webhook-signature (space separated: the new secret's first, then the previous one's), so the receiver can switch to the new secret without missing a delivery. Rotating again within those 24 hours drops the older secret at once. Refusals: 404 webhook_not_found; 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook endpoint id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The endpoint, with its new signing secret (shown this once) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The endpoint's delivery log: its newest deliveries first, each with its attempts and the body sent
+         * @description Refusals: 404 webhook_not_found; 422 invalid_limit (not 1..200), invalid_query (an unknown or malformed parameter); 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many deliveries, newest first */
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description The webhook endpoint id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookDeliveryList"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                422: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries/{did}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again: it becomes pending, due now, whatever its state
+         * @description The same body and the same webhook-id as before (receivers deduplicate on it), with a fresh webhook-timestamp and signature. It is attempted before the endpoint's newer pending deliveries (deliveries go in order). It keeps its attempt count, so it is retried only for what is left of the retry schedule: a delivery that had failed gets one attempt. An endpoint that is disabled sends it once enabled again. Refusals: 404 webhook_not_found, delivery_not_found (not this endpoint's, or not a UUID); 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook endpoint id */
+                    id: string;
+                    /** @description The delivery id */
+                    did: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The delivery, pending */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookDelivery"];
+                    };
+                };
+                401: components["responses"]["Problem"];
+                403: components["responses"]["Problem"];
+                404: components["responses"]["Problem"];
+                429: components["responses"]["Problem"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A webhook delivery: what stagecast POSTs to a registered endpoint
+         * @description Signed as Standard Webhooks: webhook-signature holds v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{raw body}">, keyed with the base64-decoded part of the endpoint's secret after whsec_; two signatures, space separated, for 24 hours after a rotation. Verify the signature over the raw body and refuse timestamps more than 5 minutes away. At least once: deduplicate on webhook-id. In order per endpoint. Answer 2xx within 10 seconds; anything else (a redirect too) is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h. See docs/webhooks.md.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /**
+                     * @description msg_ and 32 hex digits: the message, the same on every attempt
+                     * @example msg_0190f3a2b4c87d6e9f0a1b2c3d4e5f60
+                     */
+                    "webhook-id": string;
+                    /**
+                     * @description Unix seconds when this attempt was signed
+                     * @example 1767607200
+                     */
+                    "webhook-timestamp": string;
+                    /** @description v1,<base64> (space separated, one per secret) */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookPayload"];
+                };
+            };
+            responses: {
+                /** @description Delivered */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not delivered: retried on the schedule, then failed */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         Problem: {
@@ -4674,6 +5075,113 @@ export interface components {
             moderators: components["schemas"]["StandingEntry"][];
             banned: components["schemas"]["StandingEntry"][];
             timed_out: components["schemas"]["StandingEntry"][];
+        };
+        /** @description An event type filter: "*" (everything), a family as "family.*" (event.*, stage.*, chat.*, recording.*, broadcast.*), or one type such as "event.live", "stage.banned", "chat.ban", "recording.ready", "broadcast.failed". event.* types are scheduled, updated, live, ended, cancelled; the others take the bus message's kind (docs/webhooks.md#event-types-and-filters) */
+        WebhookEventTypeFilter: string;
+        CreateWebhook: {
+            /**
+             * Format: uri
+             * @description An absolute http:// or https:// URL, without credentials; not a loopback, private or link-local address (unless the service allows them: WEBHOOK_ALLOW_PRIVATE). Deliveries are POSTed here; redirects are not followed
+             */
+            url: string;
+            /** @description For you; no control characters. Default empty */
+            description?: string;
+            /** @description Which event types to send; left out or empty: all */
+            event_types?: components["schemas"]["WebhookEventTypeFilter"][];
+        };
+        UpdateWebhook: {
+            /** Format: uri */
+            url?: string;
+            description?: string;
+            /** @description Replaces the list; [] means all */
+            event_types?: components["schemas"]["WebhookEventTypeFilter"][];
+            /** @description false: disabled by you (disabled_reason by_owner); true: enabled again, its failure clock restarted */
+            enabled?: boolean;
+        };
+        /** @description A webhook endpoint of the signed-in user (docs/webhooks.md). The signing secret is only in the answers to creating it and rotating it */
+        WebhookEndpoint: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uri */
+            url: string;
+            description: string;
+            /** @description The filters, sorted and without duplicates; empty: every type */
+            event_types: string[];
+            enabled: boolean;
+            /**
+             * @description Empty while enabled; by_owner (PATCH enabled false) or failing (no successful delivery for WEBHOOK_DISABLE_AFTER_S, 5 days by default)
+             * @enum {string}
+             */
+            disabled_reason: "" | "by_owner" | "failing";
+            /**
+             * Format: date-time
+             * @description Events from this time on are delivered
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description The first failed attempt since the last success; null while deliveries succeed
+             */
+            failing_since: string | null;
+        };
+        /** @description A webhook endpoint with its signing secret, shown this once (it is stored encrypted and never returned again) */
+        WebhookEndpointWithSecret: components["schemas"]["WebhookEndpoint"] & {
+            /** @description whsec_ and base64: the HMAC-SHA256 key is the base64-decoded part after whsec_ (docs/webhooks.md#verifying-a-delivery) */
+            secret: string;
+        };
+        WebhookEndpointList: {
+            webhooks: components["schemas"]["WebhookEndpoint"][];
+        };
+        /** @description The JSON body POSTed to an endpoint (the same bytes on every attempt) */
+        WebhookPayload: {
+            /** @description The event type, e.g. event.live, stage.banned, chat.ban, recording.ready, broadcast.failed */
+            type: string;
+            /**
+             * Format: date-time
+             * @description When the change happened (the bus message's occurred_at), RFC 3339 UTC with milliseconds
+             */
+            timestamp: string;
+            /** @description The bus message (docs/nats.md) in the protobuf JSON mapping with the .proto field names, plus event_id */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description One attempt to deliver */
+        WebhookAttempt: {
+            /** Format: date-time */
+            at: string;
+            /** @description The receiver's HTTP status; 0 when no HTTP answer came (timeout, refused connection, an address not allowed) */
+            status_code: number;
+            /** @description Empty on success; otherwise what went wrong, or the first 300 characters of the receiver's answer */
+            error: string;
+            duration_ms: number;
+        };
+        /** @description One event to one endpoint, with its attempts */
+        WebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            /** @description The webhook-id header: the same on every attempt and redelivery */
+            message_id: string;
+            event_type: string;
+            /**
+             * @description pending: waiting for its first attempt or a retry (or for older deliveries of the endpoint); succeeded: a 2xx answer; failed: the retries are exhausted
+             * @enum {string}
+             */
+            state: "pending" | "succeeded" | "failed";
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it is tried next while pending; null otherwise
+             */
+            next_attempt_at: string | null;
+            /** @description The attempts, oldest first */
+            log: components["schemas"]["WebhookAttempt"][];
+            payload: components["schemas"]["WebhookPayload"];
+        };
+        WebhookDeliveryList: {
+            deliveries: components["schemas"]["WebhookDelivery"][];
         };
     };
     responses: {
