@@ -22,6 +22,11 @@ const POLL: Duration = Duration::from_millis(500);
 const PARALLEL: usize = 16;
 /// How much of a receiver's answer is kept in the log.
 const KEEP_ERROR_CHARS: usize = 300;
+/// How long the address check before an attempt may take.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Finished deliveries (and messages no delivery needs) are kept this long for the log.
+const KEEP_FINISHED: Duration = Duration::from_secs(30 * 86_400);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Clone)]
 pub struct Deliverer {
@@ -65,6 +70,7 @@ impl Deliverer {
              ) \
              UPDATE deliveries d SET next_attempt_at = now() + $1 \
              FROM heads WHERE d.id = heads.id AND heads.next_attempt_at <= now() \
+               AND d.next_attempt_at <= now() AND d.state = 'pending' \
              RETURNING d.id, d.endpoint_id, d.message_id, d.attempts",
         )
         .bind(lease)
@@ -85,8 +91,10 @@ impl Deliverer {
         let body: String =
             sqlx::query_scalar("SELECT payload FROM messages WHERE id = $1").bind(due.message).fetch_one(&self.pool).await?;
         let url = url::Url::parse(&endpoint.url).map_err(ApiError::internal)?;
-        if let Err(e) = target::resolves_allowed(&url, self.webhooks.allow_private()).await {
-            return Ok((0, e, false));
+        match tokio::time::timeout(RESOLVE_TIMEOUT, target::resolves_allowed(&url, self.webhooks.allow_private())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Ok((0, e, false)),
+            Err(_) => return Ok((0, "the endpoint's name did not resolve in time".to_owned(), false)),
         }
         let secrets = self.webhooks.secrets(&endpoint)?;
         let msg_id = format!("msg_{}", due.message.simple());
@@ -173,11 +181,11 @@ impl Deliverer {
         let started = std::time::Instant::now();
         let (status, error, ok) = match self.attempt(&due).await {
             Ok(r) => r,
+            // Our side failed (database, a secret that will not open): logged as an attempt, so
+            // the owner sees it and it follows the retry schedule instead of spinning.
             Err(e) => {
-                // Our side failed (database, a secret that will not open): try again soon
-                // without counting it against the receiver.
                 tracing::warn!(delivery_id = %due.delivery, error = %e, "cannot attempt a webhook delivery");
-                return;
+                (0, format!("not sent: {} ({})", e.message, e.code), false)
             }
         };
         if let Err(e) = self.record(&due, status, &error, ok, started.elapsed()).await {
@@ -185,12 +193,31 @@ impl Deliverer {
         }
     }
 
+    /// Drops finished deliveries older than [`KEEP_FINISHED`] and messages nothing needs.
+    async fn prune(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM deliveries WHERE state <> 'pending' AND created_at < now() - $1")
+            .bind(KEEP_FINISHED)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM messages m WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Delivers until told to stop; in-flight attempts finish first.
     pub async fn run(self, due: Arc<Notify>, mut stop: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(PARALLEL));
+        let mut next_prune = tokio::time::Instant::now();
         loop {
             if *stop.borrow() {
                 break;
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune += PRUNE_EVERY;
+                if let Err(e) = self.prune().await {
+                    tracing::warn!(error = %e, "cannot prune old webhook deliveries");
+                }
             }
             match self.lease().await {
                 Ok(batch) => {

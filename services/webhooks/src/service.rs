@@ -133,7 +133,12 @@ impl Webhooks {
         if let (Some(k), Some(n), Some(s), Some(until)) = (&e.previous_key_id, &e.previous_nonce, &e.previous_sealed, e.previous_until)
             && until > Utc::now()
         {
-            out.push(open(k, n, s)?);
+            // The previous secret only adds a second signature: if its key is gone, sign with
+            // the current one alone rather than not at all.
+            match open(k, n, s) {
+                Ok(previous) => out.push(previous),
+                Err(_) => tracing::warn!(endpoint_id = %e.id, "the previous webhook secret cannot be opened; signing with the current one only"),
+            }
         }
         Ok(out)
     }
@@ -227,8 +232,10 @@ impl Webhooks {
         let description = description.map(|d| text::clean(d, &DESCRIPTION)).transpose()?.unwrap_or(current.description);
         let event_types = event_types.map(filters).transpose()?.unwrap_or(current.event_types);
         let (enabled, reason, failing_since) = match enabled {
-            // Enabling again starts afresh: the failure clock restarts with the next failure.
-            Some(true) => (true, String::new(), None),
+            // Enabling a disabled endpoint starts afresh: the failure clock restarts with the
+            // next failure. Enabling an enabled one changes nothing.
+            Some(true) if !current.enabled => (true, String::new(), None),
+            Some(true) => (true, String::new(), current.failing_since),
             Some(false) => (false, "by_owner".to_owned(), current.failing_since),
             None => (current.enabled, current.disabled_reason, current.failing_since),
         };
@@ -314,7 +321,8 @@ impl Webhooks {
         let missing = || ApiError::not_found("delivery_not_found", "this endpoint has no delivery with this id");
         let delivery = Uuid::parse_str(delivery).map_err(|_| missing())?;
         let updated = sqlx::query(
-            "UPDATE deliveries SET state = 'pending', next_attempt_at = now() WHERE id = $1 AND endpoint_id = $2",
+            // A fresh run of the retry schedule (the log keeps the earlier attempts).
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = now() WHERE id = $1 AND endpoint_id = $2",
         )
         .bind(delivery)
         .bind(e.id)

@@ -18,8 +18,15 @@ fn internal(ip: IpAddr) -> bool {
                 || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_documentation()
-                // 100.64.0.0/10, carrier-grade NAT (and cloud metadata neighbours).
+                || v4.is_multicast()
+                // 0.0.0.0/8 "this network", 240.0.0.0/4 reserved.
+                || v4.octets()[0] == 0
+                || v4.octets()[0] >= 240
+                // 100.64.0.0/10 carrier-grade NAT, 192.0.0.0/24 protocol assignments,
+                // 198.18.0.0/15 benchmarking.
                 || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+                || (v4.octets()[0..3] == [192, 0, 0])
+                || (v4.octets()[0] == 198 && (v4.octets()[1] & 0xfe) == 18)
         }
         IpAddr::V6(v6) => {
             v6.is_loopback()
@@ -27,9 +34,24 @@ fn internal(ip: IpAddr) -> bool {
                 // fc00::/7 unique local, fe80::/10 link local.
                 || (v6.segments()[0] & 0xfe00) == 0xfc00
                 || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.is_multicast()
+                // fec0::/10 site local (deprecated, still routable inside some networks).
+                || (v6.segments()[0] & 0xffc0) == 0xfec0
+                // Addresses that embed an IPv4 one: mapped, NAT64 64:ff9b::/96, 6to4 2002::/16,
+                // and the old IPv4-compatible ::a.b.c.d.
                 || v6.to_ipv4_mapped().is_some_and(|v4| internal(IpAddr::V4(v4)))
+                || (v6.segments()[0..6] == [0x64, 0xff9b, 0, 0, 0, 0] && internal(IpAddr::V4(embedded_v4(&v6, 6))))
+                || (v6.segments()[0] == 0x2002 && internal(IpAddr::V4(embedded_v4(&v6, 1))))
+                || (v6.segments()[0..6] == [0, 0, 0, 0, 0, 0] && internal(IpAddr::V4(embedded_v4(&v6, 6))))
         }
     }
+}
+
+/// The IPv4 address in segments `at` and `at + 1` of `v6`.
+fn embedded_v4(v6: &std::net::Ipv6Addr, at: usize) -> std::net::Ipv4Addr {
+    let s = v6.segments();
+    let (hi, lo) = (s[at], s[at + 1]);
+    std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
 }
 
 /// An endpoint URL as the owner gave it: absolute http(s), at most 2 KiB, and (unless private
@@ -105,6 +127,11 @@ mod tests {
             ("http://[::1]/", "url_not_allowed"),
             ("http://[fd00::1]/", "url_not_allowed"),
             ("http://[::ffff:127.0.0.1]/", "url_not_allowed"),
+            ("http://0.0.0.0/", "url_not_allowed"),
+            ("http://198.18.0.1/", "url_not_allowed"),
+            ("http://[64:ff9b::a00:1]/", "url_not_allowed"),
+            ("http://[2002:c0a8:1::1]/", "url_not_allowed"),
+            ("http://[::127.0.0.1]/", "url_not_allowed"),
         ] {
             assert_eq!(check_url(bad, false).unwrap_err().code, code, "{bad}");
         }
