@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod api_doc;
 pub mod avatar_store;
 pub mod config;
 pub mod extract;

@@ -1,5 +1,6 @@
 //! The HTTP API. Each module exposes `router()`; [`router`] merges them under `/api/v1`.
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::state::AppState;
@@ -16,20 +17,26 @@ pub mod stage;
 pub mod system;
 pub mod webhooks;
 
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(auth::router())
+/// The `/api/v1` routes with their OpenAPI description (see [`crate::api_doc`]).
+pub fn api_router() -> OpenApiRouter<AppState> {
+    use utoipa::OpenApi;
+    OpenApiRouter::with_openapi(crate::api_doc::ApiDoc::openapi())
+        .merge(auth::router().into())
         .merge(api_keys::router())
-        .merge(avatars::router())
-        .merge(events::router())
-        .merge(media::router())
-        .merge(stage::router())
-        .merge(chat::router())
-        .merge(recordings::router())
-        .merge(broadcasts::router())
-        .merge(webhooks::router())
-        .merge(system::api_router())
-        .fallback(crate::problem::route_not_found);
+        .merge(avatars::router().into())
+        .merge(events::router().into())
+        .merge(media::router().into())
+        .merge(stage::router().into())
+        .merge(chat::router().into())
+        .merge(recordings::router().into())
+        .merge(broadcasts::router().into())
+        .merge(webhooks::router().into())
+        .merge(system::api_router().into())
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, _) = api_router().split_for_parts();
+    let api = api.fallback(crate::problem::route_not_found);
     let router = Router::new().nest("/api/v1", api).merge(system::router());
     // The web client, when built: its files, and index.html for the client-side routes.
     let router = match state.config.web_dir.as_deref() {
