@@ -6,7 +6,8 @@
 // A host signs up, schedules an event, opens the studio and goes live; a viewer in a second
 // browser context (phone-sized) signs up and opens the event page; both chat and each sees the
 // other's message; the host deletes the viewer's message (it disappears for the viewer) and bans
-// the viewer (who is told so). Then profile, edit, end, lists, sign-in errors and 404. Every page
+// the viewer (who is told so). Then profile, edit, end, lists, the Developer page (an API key made,
+// its secret shown once, revoked; a webhook endpoint added), sign-in errors and 404. Every page
 // is screenshotted to e2e/artifacts/. Every wait is bounded; assertions wait for real UI state.
 //
 // Live video (through the SFU, services/media): the host's camera and microphone (Chromium's fake
@@ -885,6 +886,91 @@ async function main() {
       await settled(host);
       await host.getByRole('region', { name: 'Past' }).getByRole('link', { name: title }).waitFor();
       await screenshot(host, 'home-after');
+    });
+
+    // The Developer page: an API key (its secret shown once, then revoked) and a webhook endpoint.
+    // example.com passes the URL check whether or not the platform allows private addresses (the
+    // check does not resolve names when an endpoint is made).
+    const keyName = `e2e key ${RUN}`;
+    const hookUrl = 'https://example.com/stagecast-hook';
+
+    await step('host makes an API key on the Developer page, sees its secret once, and revokes it', async () => {
+      await host.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Developer' }).click();
+      await host.waitForURL(/\/developer$/);
+      await host.getByRole('heading', { level: 1, name: 'Developer' }).waitFor();
+      await settled(host);
+      const keys = host.getByRole('region', { name: 'API keys' });
+      // Loaded: the count of keys in use shows (the list may be empty).
+      await keys.getByText(/keys in use/).waitFor();
+      await keys.getByLabel('Name', { exact: true }).fill(keyName);
+      await keys.getByRole('checkbox', { name: 'events:read', exact: true }).check();
+      await keys.getByRole('button', { name: 'Create key' }).click();
+      const box = host.getByTestId('api-key-secret');
+      await box.waitFor();
+      await box.getByText('Copy it now: you will not see it again').waitFor();
+      const secretField = box.getByRole('textbox', { name: 'API key secret' });
+      const secret = await secretField.inputValue();
+      check(secret.startsWith('sck_') && secret.length > 12, `the new key's secret starts with sck_ (got "${secret.slice(0, 6)}…")`);
+      // The secret field takes the focus, for keyboard users.
+      await host.waitForFunction(() => document.activeElement?.closest('[data-testid="api-key-secret"]') != null, null, { timeout: STEP_MS });
+      await screenshot(host, 'developer-api-key-secret');
+      await box.getByRole('button', { name: 'Done' }).click();
+      await box.waitFor({ state: 'detached' });
+      check(!((await host.content()) ?? '').includes(secret), 'the secret is gone from the page once dismissed');
+      const row = keys.getByTestId('api-key').filter({ hasText: keyName });
+      await row.waitFor();
+      check((await row.getAttribute('data-state')) === 'active', 'the new key is listed as active');
+      const prefix = (await row.getByTestId('api-key-prefix').textContent()) ?? '';
+      check(prefix.startsWith(secret.slice(0, 12)) && !prefix.includes(secret), `the list shows the key's prefix only (got "${prefix}")`);
+      await row.getByText('events:read', { exact: true }).waitFor();
+      await row.getByRole('button', { name: `Revoke ${keyName}` }).click();
+      await row.getByRole('alertdialog').getByRole('button', { name: 'Yes, revoke it' }).click();
+      await keys.locator('[data-testid="api-key"][data-state="revoked"]').filter({ hasText: keyName }).waitFor();
+      await row.locator('[data-testid="api-key-state"]', { hasText: 'Revoked' }).waitFor();
+      check((await row.getByRole('button', { name: `Revoke ${keyName}` }).count()) === 0, 'a revoked key offers no Revoke button');
+    });
+
+    await step('host adds a webhook endpoint for event.*; its secret is shown once and it is listed enabled', async () => {
+      const hooks = host.getByRole('region', { name: 'Webhooks' });
+      await hooks.getByLabel('Endpoint URL').fill(hookUrl);
+      await hooks.getByRole('checkbox', { name: /event\.\*/ }).check();
+      check(!(await hooks.getByRole('checkbox', { name: 'All events', exact: true }).isChecked()), 'ticking a family unticks "All events"');
+      await hooks.getByRole('button', { name: 'Add endpoint' }).click();
+      const box = host.getByTestId('webhook-secret');
+      await box.waitFor();
+      await box.getByText('Copy it now: you will not see it again').waitFor();
+      const secret = await box.getByRole('textbox', { name: 'Signing secret' }).inputValue();
+      check(secret.startsWith('whsec_'), `the endpoint's signing secret starts with whsec_ (got "${secret.slice(0, 7)}…")`);
+      const row = hooks.getByTestId('webhook').filter({ hasText: hookUrl });
+      await row.waitFor();
+      check((await row.getAttribute('data-enabled')) === 'true', 'the new endpoint is enabled');
+      check(await row.getByRole('switch').isChecked(), 'its Enabled switch is on');
+      const events = (await row.getByTestId('webhook-events').textContent()) ?? '';
+      check(events.includes('event.*'), `the endpoint gets the event.* family (got "${events}")`);
+      await screenshot(host, 'developer-webhook-secret');
+      await box.getByRole('button', { name: 'Done' }).click();
+      await box.waitFor({ state: 'detached' });
+      check(!((await host.content()) ?? '').includes(secret), 'the signing secret is gone from the page once dismissed');
+      // Shown once: the list read again has the endpoint, and no secret anywhere.
+      await host.reload();
+      await host.getByRole('heading', { level: 1, name: 'Developer' }).waitFor();
+      await settled(host);
+      const again = host.getByRole('region', { name: 'Webhooks' }).getByTestId('webhook').filter({ hasText: hookUrl });
+      await again.waitFor();
+      check((await again.getAttribute('data-enabled')) === 'true', 'the endpoint is still listed enabled after a reload');
+      check((await host.getByTestId('webhook-secret').count()) === 0 && !((await host.content()) ?? '').includes(secret), 'the signing secret is not shown again');
+      await host.getByRole('region', { name: 'API keys' }).locator('[data-testid="api-key"][data-state="revoked"]').filter({ hasText: keyName }).waitFor();
+      // Its (empty) delivery log opens.
+      await again.getByRole('button', { name: `Deliveries of ${hookUrl}`, exact: true }).click();
+      await again.getByTestId('webhook-deliveries').waitFor();
+      await settled(host);
+      await host.evaluate(() => window.scrollTo(0, 0));
+      await screenshot(host, 'developer');
+      // The page on a phone-sized screen.
+      await host.setViewportSize({ width: 390, height: 844 });
+      await host.evaluate(() => window.scrollTo(0, 0));
+      await screenshot(host, 'developer-phone');
+      await host.setViewportSize({ width: 1280, height: 900 });
     });
 
     const guest = await newPage(browser, 'guest', { width: 800, height: 700 });

@@ -5,6 +5,7 @@ import { guestEventOf, guestMayOpen } from './lib/guestLinks';
 import { usePageTitle } from './lib/hooks';
 import { Link, matchPath, navigate, safeNext, useLocation } from './lib/router';
 import { SignInPage, SignUpPage } from './pages/AuthPages';
+import { DeveloperPage } from './pages/DeveloperPage';
 import { EditEventPage, NewEventPage } from './pages/EventFormPages';
 import { EventPage } from './pages/EventPage';
 import { HomePage } from './pages/HomePage';
@@ -34,6 +35,7 @@ const ROUTES: Route[] = [
   { path: '/events/:id', auth: 'required', render: (p) => <EventPage key={p.id} id={p.id} /> },
   { path: '/recordings', auth: 'required', render: () => <RecordingsPage /> },
   { path: '/recordings/:id', auth: 'required', render: (p) => <RecordingPage key={p.id} id={p.id} /> },
+  { path: '/developer', auth: 'required', render: () => <DeveloperPage /> },
 ];
 
 function Redirect({ to }: { to: string }) {

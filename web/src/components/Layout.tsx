@@ -62,6 +62,9 @@ export function Layout({ children }: { children: ReactNode }) {
               <Link to="/recordings" aria-current={current('/recordings')}>
                 Recordings
               </Link>
+              <Link to="/developer" aria-current={current('/developer')}>
+                Developer
+              </Link>
               <Link to="/profile" aria-current={current('/profile')}>
                 <Avatar name={user.display_name} url={user.avatar_url} size={24} />
                 <span className="nav-name">{user.display_name}</span>

@@ -7,9 +7,14 @@ import createClient, { type Client } from 'openapi-fetch';
 import type { paths } from './api.gen';
 import { type Session, type SessionStore, jwtExpiry, sessionFromTokens } from './session';
 import type {
+  ApiKey,
+  ApiKeyInput,
+  ApiKeyList,
   AuditPage,
   ChatSettingsChanged,
   ChatSettingsInput,
+  CreatedApiKey,
+  CreatedWebhook,
   Destination,
   DestinationInput,
   DestinationList,
@@ -48,6 +53,12 @@ import type {
   Tokens,
   TrackSource,
   User,
+  WebhookDelivery,
+  WebhookDeliveryList,
+  WebhookEndpoint,
+  WebhookInput,
+  WebhookList,
+  WebhookPatch,
 } from './types';
 
 export const API_BASE = '/api/v1';
@@ -149,6 +160,7 @@ export class ApiClient {
   private readonly onSession?: (session: Session | null) => void;
   private readonly now: () => number;
   private readonly client: Client<paths>;
+  private readonly baseUrl: string;
   private refreshing: Promise<Session> | null = null;
 
   constructor(opts: ApiClientOptions) {
@@ -157,8 +169,9 @@ export class ApiClient {
     this.onSignedOut = opts.onSignedOut;
     this.onSession = opts.onSession;
     this.now = opts.now ?? Date.now;
+    this.baseUrl = (opts.baseUrl ?? defaultBaseUrl()).replace(/\/+$/, '');
     this.client = createClient<paths>({
-      baseUrl: opts.baseUrl ?? defaultBaseUrl(),
+      baseUrl: this.baseUrl,
       headers: { Accept: 'application/json' },
       querySerializer,
       fetch: (request) => this.transport(request),
@@ -214,6 +227,34 @@ export class ApiClient {
     }
     if (!answer.response.ok) throw problemFrom(answer.response.status, answer.error);
     return answer.data as T;
+  }
+
+  /**
+   * A request to a path the OpenAPI document does not describe yet, sent the way the typed client
+   * sends (same base URL, Accept header, query serializer and transport) for `call` to add the
+   * token, the one refresh and the ApiError. `path` is relative to the base URL, its segments
+   * already encoded.
+   */
+  private untyped<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { query?: Record<string, unknown>; body?: unknown; signal?: AbortSignal } = {}): Send<T> {
+    return async (headers) => {
+      const query = opts.query ? querySerializer(opts.query) : '';
+      const init: RequestInit = { method, headers: { Accept: 'application/json', ...headers }, signal: opts.signal };
+      if (opts.body !== undefined) {
+        init.headers = { ...init.headers, 'Content-Type': 'application/json' };
+        init.body = JSON.stringify(opts.body);
+      }
+      const response = await this.transport(new Request(`${this.baseUrl}${path}${query ? `?${query}` : ''}`, init));
+      let body: unknown = undefined;
+      if (response.status !== 204) {
+        const text = await response.text().catch(() => '');
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          body = text;
+        }
+      }
+      return response.ok ? { data: body as T, response } : { error: body, response };
+    };
   }
 
   /**
@@ -590,6 +631,40 @@ export class ApiClient {
       this.client.POST('/events/{id}/destinations/{destination_id}/stop', { headers, params: { path: { id: eventId, destination_id: did } } }),
     );
 
+  // ---- API keys (signed-in people only: an API key cannot manage keys) ----
+
+  /** My API keys, newest first, revoked and expired ones too (never their secrets). */
+  apiKeys = (): Promise<ApiKeyList> => this.call((headers) => this.client.GET('/api-keys', { headers }));
+  /** Makes an API key; the answer holds its secret, which is never shown again. */
+  createApiKey = (input: ApiKeyInput): Promise<CreatedApiKey> => this.call((headers) => this.client.POST('/api-keys', { headers, body: input }));
+  /** Revokes a key: it stops working at once (revoking a revoked key answers it unchanged). */
+  revokeApiKey = (id: string): Promise<ApiKey> =>
+    this.call((headers) => this.client.DELETE('/api-keys/{id}', { headers, params: { path: { id } } }));
+
+  // ---- webhooks (not in the OpenAPI document yet: sent through `untyped`) ----
+
+  /** My webhook endpoints, newest first (never their secrets). */
+  webhooks = (): Promise<WebhookList> => this.call(this.untyped<WebhookList>('GET', '/webhooks'));
+  /** Adds an endpoint; the answer holds its signing secret, which is never shown again. */
+  createWebhook = (input: WebhookInput): Promise<CreatedWebhook> => this.call(this.untyped<CreatedWebhook>('POST', '/webhooks', { body: input }));
+  getWebhook = (id: string): Promise<WebhookEndpoint> => this.call(this.untyped<WebhookEndpoint>('GET', `/webhooks/${encodeURIComponent(id)}`));
+  /** Changes an endpoint; `enabled: true` switches it back on (and restarts its failure clock). */
+  updateWebhook = (id: string, patch: WebhookPatch): Promise<WebhookEndpoint> =>
+    this.call(this.untyped<WebhookEndpoint>('PATCH', `/webhooks/${encodeURIComponent(id)}`, { body: patch }));
+  deleteWebhook = (id: string): Promise<void> =>
+    this.call(this.untyped<void>('DELETE', `/webhooks/${encodeURIComponent(id)}`)).then(() => undefined);
+  /** A new signing secret (in the answer only); the previous one keeps signing for 24 hours. */
+  rotateWebhookSecret = (id: string): Promise<CreatedWebhook> =>
+    this.call(this.untyped<CreatedWebhook>('POST', `/webhooks/${encodeURIComponent(id)}/rotate-secret`));
+  /** The endpoint's latest deliveries, newest first, each with its attempts (limit 1 to 200). */
+  webhookDeliveries = (id: string, limit = 50, signal?: AbortSignal): Promise<WebhookDeliveryList> =>
+    this.call(this.untyped<WebhookDeliveryList>('GET', `/webhooks/${encodeURIComponent(id)}/deliveries`, { query: { limit }, signal }));
+  /** Sends a delivery again, now (same webhook-id, so a receiver can tell it is a repeat). */
+  redeliver = (id: string, deliveryId: string): Promise<WebhookDelivery> =>
+    this.call(
+      this.untyped<WebhookDelivery>('POST', `/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`),
+    );
+
   /** The live socket's URL (same origin; browsers cannot set headers, so the token rides in the query). */
   async liveUrl(eventId: string, location: Pick<Location, 'protocol' | 'host'> = window.location): Promise<string> {
     const token = await this.freshAccessToken();
@@ -677,6 +752,24 @@ const NEXT_STEP: Record<string, string | ((e: ApiError) => string)> = {
   not_started: 'It is not streaming there any more. The studio shows its state in a moment.',
   egress_busy: (e) =>
     e.retryAfter ? `The restreaming service is busy. Wait ${e.retryAfter} s, then press Start again.` : 'The restreaming service is busy. Wait a moment, then press Start again.',
+  unknown_scope: 'Reload the page and choose the scopes from the list.',
+  scopes_required: 'Tick at least one scope.',
+  api_key_name_required: 'Enter a name for the key, such as "CI deploys".',
+  api_key_name_too_long: 'Use at most 64 characters for the name.',
+  invalid_api_key_name: 'Use a name on one line, without control characters.',
+  invalid_expires_at: 'Pick an expiry in the future, or choose "Never".',
+  api_key_limit: 'You have 25 keys in use: revoke one you no longer need, then create the new one.',
+  api_key_not_found: 'That key no longer exists. Reload the page to see your keys as they are.',
+  session_required: 'Sign in with your email and password to do this: an API key cannot.',
+  url_required: 'Enter the https:// address of your endpoint.',
+  url_too_long: 'Use a shorter URL.',
+  invalid_url: 'Use a full address such as https://example.com/stagecast-hook, without a user name or password.',
+  url_not_allowed: "Use your server's public https:// address.",
+  unknown_event_type: 'Choose "All events" or families from the list, or check the spelling of the types you typed (such as event.live).',
+  too_many_event_types: 'List at most 50 event types, or choose whole families instead.',
+  webhook_limit: 'Delete an endpoint you no longer use, then add the new one.',
+  webhook_not_found: 'That endpoint was deleted. Reload the page to see your endpoints as they are.',
+  delivery_not_found: 'Refresh the deliveries to see them as they are.',
   rate_limited: (e) => (e.retryAfter ? `Wait ${e.retryAfter} s, then try again.` : 'Wait a moment, then try again.'),
 };
 

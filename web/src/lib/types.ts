@@ -156,6 +156,97 @@ export type DestinationState = EventDestination['state'];
 export type DestinationErrorCode = EventDestination['error_code'];
 export type EventDestinationList = Schemas['EventDestinationList'];
 
+// ---- API keys (docs/api.md "API keys") ---------------------------------------------------------
+
+/** What an API key may do. A write scope includes its read scope (events:write gives events:read;
+ * chat:write and chat:moderate give chat:read; recordings:write gives recordings:read;
+ * profile:write gives profile:read). */
+export type ApiKeyScope = Schemas['ApiKeyScope'];
+/** An API key, without its secret. `prefix`: the secret's first 12 characters (sck_ and 8 more). */
+export type ApiKey = Schemas['ApiKey'];
+/** POST /api-keys: `name` 1–64 characters, at least one scope, `expires_at` (RFC 3339, in the
+ * future) left out for a key that never expires. */
+export type ApiKeyInput = Schemas['CreateApiKey'];
+/** POST /api-keys answers the key with its `secret` (sck_…), shown this once. */
+export type CreatedApiKey = Schemas['CreatedApiKey'];
+export type ApiKeyList = Schemas['ApiKeyList'];
+
+// ---- webhooks (services/gateway/src/routes/webhooks.rs) ----------------------------------------
+// TODO: alias generated types once /webhooks is in the document
+
+/** Why an endpoint is off: "" while enabled, "by_owner" (switched off by its owner) or
+ * "failing" (stagecast switched it off after its deliveries kept failing). */
+export type WebhookDisabledReason = '' | 'by_owner' | 'failing';
+
+/** One of my webhook endpoints, without its signing secret. `event_types`: the filters ("*",
+ * "event.*", "event.live"…); empty means every event. */
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  description: string;
+  event_types: string[];
+  enabled: boolean;
+  disabled_reason: WebhookDisabledReason | (string & {});
+  created_at: string | null;
+  /** Since when its deliveries have been failing without a success (null: they are not). */
+  failing_since: string | null;
+}
+
+/** POST /webhooks and POST /webhooks/{id}/rotate-secret: the endpoint with its signing secret
+ * (whsec_…), shown this once. */
+export interface CreatedWebhook extends WebhookEndpoint {
+  secret: string;
+}
+
+export interface WebhookList {
+  webhooks: WebhookEndpoint[];
+}
+
+/** POST /webhooks. */
+export interface WebhookInput {
+  url: string;
+  description?: string;
+  event_types?: string[];
+}
+
+/** PATCH /webhooks/{id}: what to change. `enabled: true` also clears the failure clock. */
+export interface WebhookPatch {
+  url?: string;
+  description?: string;
+  event_types?: string[];
+  enabled?: boolean;
+}
+
+export type WebhookDeliveryState = 'pending' | 'succeeded' | 'failed';
+
+/** One try of a delivery. `status_code` 0: no HTTP answer came (`error` says why). */
+export interface WebhookAttempt {
+  at: string | null;
+  status_code: number;
+  error: string;
+  duration_ms: number;
+}
+
+/** One event sent (or being sent) to an endpoint, with its attempts, oldest first. */
+export interface WebhookDelivery {
+  id: string;
+  /** The webhook-id header: the same for a redelivery. */
+  message_id: string;
+  event_type: string;
+  state: WebhookDeliveryState | (string & {});
+  attempts: number;
+  created_at: string | null;
+  next_attempt_at: string | null;
+  log: WebhookAttempt[];
+  /** The JSON body sent: {type, timestamp, data}. */
+  payload: unknown;
+}
+
+/** GET /webhooks/{id}/deliveries: the newest first. */
+export interface WebhookDeliveryList {
+  deliveries: WebhookDelivery[];
+}
+
 /** A destination of the event changed state (host and co-hosts' sockets). */
 export interface DestinationFrame {
   type: 'destination';

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// What an API key may do (docs/api.md, "API keys"); a write scope includes its read scope.
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)] // documents the names `stagecast_authn::Scope` parses
+#[schema(as = ApiKeyScope)]
 pub enum Scope {
     #[serde(rename = "profile:read")]
     ProfileRead,
