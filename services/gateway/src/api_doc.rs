@@ -42,6 +42,21 @@ pub struct Problem {
     retry_after: Option<u64>,
 }
 
+/// Raw bytes in a response or request body (a video segment, an MP4, a JPEG): a binary string,
+/// not a JSON array of numbers.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(openapi::SchemaFormat::KnownFormat(openapi::KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for Binary {}
+
 const DESCRIPTION: &str = "Public REST API of the stagecast gateway, generated from the gateway's code. Errors are \
 RFC 9457 problem documents (application/problem+json) with a stable machine-readable `code`; see docs/api.md. Secured \
 operations take an access token or an API key, both as `Authorization: Bearer <token>` (see the `bearer` security \
@@ -167,7 +182,19 @@ pub fn finish(doc: &mut openapi::OpenApi) {
                     problem("`rate_limited`: the API key went beyond its requests a minute; see Retry-After")
                 });
             }
-            responses.entry("503".into()).or_insert_with(|| RefOr::Ref(openapi::Ref::from_response_name("Unavailable")));
+            if matches!(&op.request_body, Some(RefOr::T(b)) if b.content.contains_key("application/json")) {
+                responses
+                    .entry("400".into())
+                    .or_insert_with(|| problem("`malformed_json`: the body is not valid JSON"));
+                responses.entry("413".into()).or_insert_with(|| problem("`body_too_large`: the body is over 64 KiB"));
+                responses.entry("415".into()).or_insert_with(|| {
+                    problem("`unsupported_media_type`: send the body as JSON with Content-Type: application/json")
+                });
+            }
+            // The document itself is built in the gateway: nothing it needs can be down.
+            if path != "/openapi.json" {
+                responses.entry("503".into()).or_insert_with(|| RefOr::Ref(openapi::Ref::from_response_name("Unavailable")));
+            }
         }
     }
 }
@@ -177,4 +204,40 @@ pub fn document() -> openapi::OpenApi {
     let (_, mut doc) = crate::routes::api_router().split_for_parts();
     finish(&mut doc);
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    /// The web client is generated from the checked-in file, so it must be what the code says.
+    #[test]
+    fn the_checked_in_document_is_the_one_the_code_generates() {
+        let generated: serde_json::Value = serde_json::from_str(&super::document().to_json().unwrap()).unwrap();
+        let checked_in: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+        assert!(
+            generated == checked_in,
+            "services/gateway/openapi.json is out of date: run \
+             `cargo run -q -p stagecast-gateway --bin openapi > services/gateway/openapi.json`, then `npm run gen:api` in web/"
+        );
+    }
+
+    #[test]
+    fn every_operation_has_a_unique_id_and_every_reference_resolves() {
+        let doc: serde_json::Value = serde_json::from_str(&super::document().to_json().unwrap()).unwrap();
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+                assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+            }
+        }
+        let text = doc.to_string();
+        for r in text.split("\"$ref\":\"").skip(1) {
+            let target = &r[..r.find('"').unwrap()];
+            let mut node = &doc;
+            for part in target.trim_start_matches("#/").split('/') {
+                node = &node[part];
+            }
+            assert!(!node.is_null(), "{target} does not resolve");
+        }
+    }
 }

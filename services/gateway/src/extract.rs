@@ -54,6 +54,20 @@ fn json_problem(rejection: JsonRejection) -> Problem {
     }
 }
 
+/// A query string, or a problem response (422 `invalid_query`) that says what is wrong with it.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(e) => Err(Problem::new(ErrorKind::InvalidInput, "invalid_query", e.body_text())),
+        }
+    }
+}
+
 /// The caller, authenticated by a bearer access token or an API key.
 #[derive(Debug, Clone)]
 pub struct AuthUser {

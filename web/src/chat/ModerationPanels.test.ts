@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ModerationAction } from '../lib/types';
+import type { ModerationAction, ModerationKind } from '../lib/types';
 import { standingBans } from './ModerationPanels';
 
-function action(id: string, kind: string, target: string | null): ModerationAction {
+function action(id: string, kind: ModerationKind, target: string | null): ModerationAction {
   return { id, kind, actor_id: 'host', target_user_id: target, target_message_id: null, reason: null, at: null, duration_secs: null, message: null, settings: null };
 }
 

@@ -27,7 +27,8 @@ export function EventForm({ event, canEditCohosts, submitLabel, onSubmit, error,
   async function submit(e: FormEvent) {
     e.preventDefault();
     setLocalError(null);
-    let starts_at = '';
+    // null: not the form's to change (as PATCH reads null), so not sent.
+    let starts_at: string | null = null;
     if (!startLocked) {
       const converted = startsAt ? localInputToRfc3339(startsAt) : null;
       if (!converted) {
@@ -41,7 +42,7 @@ export function EventForm({ event, canEditCohosts, submitLabel, onSubmit, error,
       description: description.trim(),
       starts_at,
       cover_url: coverUrl.trim(),
-      cohost_ids: canEditCohosts ? parseIds(cohosts) : (event?.cohost_ids ?? []),
+      cohost_ids: canEditCohosts ? parseIds(cohosts) : null,
     });
     if (event && Object.keys(input).length === 0) {
       setLocalError('Nothing has changed. Edit a field, then save.');

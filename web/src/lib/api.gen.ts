@@ -3,371 +3,6 @@
 // while this file and the document disagree. Use these types through src/lib/types.ts.
 
 export interface paths {
-    "/auth/signup": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Create an account and sign in */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["SignUp"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Tokens"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/login": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Sign in with email and password */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["Login"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Tokens"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/refresh": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Exchange a refresh token for a new pair (rotation; a reused token ends the session) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RefreshToken"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Tokens"];
-                    };
-                };
-                422: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/logout": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** End the session of a refresh token; its access tokens stop working at once */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RefreshToken"];
-                };
-            };
-            responses: {
-                /** @description Done */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                422: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The caller's profile */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["User"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /** Change display name and/or avatar URL */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ProfilePatch"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["User"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        trace?: never;
-    };
-    "/me/avatar": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Upload a profile photo (raw image body); the profile's avatar_url points at it
-         * @description The body is the image itself, PNG, JPEG or WebP, at most 2 MiB; its first bytes must match Content-Type. Stored in S3 under a new name; the previous upload is deleted. 10 uploads per hour per user.
-         */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "image/png": Blob;
-                    "image/jpeg": Blob;
-                    "image/webp": Blob;
-                };
-            };
-            responses: {
-                /** @description The updated user */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["User"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                413: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        post?: never;
-        /** Remove the profile photo (clears avatar_url and deletes an uploaded image) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The updated user */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["User"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/avatars/{user_id}/{file}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * A profile photo (public)
-         * @description Served with its image type and Cache-Control: public, max-age=31536000, immutable. Only `{uuid}.{png|jpg|webp}` names of a user uuid exist; anything else is 404 avatar_not_found.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    user_id: string;
-                    file: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The image */
-                200: {
-                    headers: {
-                        "Cache-Control"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "image/png": Blob;
-                        "image/jpeg": Blob;
-                        "image/webp": Blob;
-                    };
-                };
-                404: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api-keys": {
         parameters: {
             query?: never;
@@ -375,71 +10,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Your API keys, newest first (never their secrets)
-         * @description Revoked and expired keys are listed too. Only with a signed-in person's access token: an API key gets 403 session_required (a leaked key cannot make more), a guest session 403 guest_session_scope. Refusals: 503 database_unavailable, unavailable.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ApiKeyList"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        /** List your API keys */
+        get: operations["listApiKeys"];
         put?: never;
         /**
-         * Create an API key for your backend; its secret is in this answer only
-         * @description The key acts as you, within its scopes, wherever an access token is accepted (Authorization: Bearer sck_...). Only a SHA-256 hash of the secret is stored: it cannot be shown again, so keep it now. At most 25 usable (neither revoked nor expired) keys per person. Only with a signed-in person's access token: an API key gets 403 session_required (a leaked key cannot make more), a guest session 403 guest_session_scope. Refusals: 422 unknown_scope, scopes_required, api_key_name_required, api_key_name_too_long, invalid_api_key_name (control characters), invalid_expires_at (not RFC 3339, or not in the future), invalid_body; 400 malformed_json; 409 api_key_limit; 503 database_unavailable, unavailable.
+         * Create an API key
+         * @description For a developer's backend: the key acts as you, within its scopes. Its secret is in this
+         *     answer only. At most 25 usable keys per person.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateApiKey"];
-                };
-            };
-            responses: {
-                /** @description Created */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CreatedApiKey"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["createApiKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -457,36 +36,158 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Revoke one of your API keys; it stops working at once
-         * @description Revoking a revoked key answers it unchanged. Only with a signed-in person's access token: an API key gets 403 session_required (a leaked key cannot make more), a guest session 403 guest_session_scope. Refusals: 404 api_key_not_found (unknown, someone else's, or not a UUID); 503 database_unavailable, unavailable.
+         * Revoke an API key
+         * @description It stops working at once. Revoking it again changes nothing.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The key, with revoked_at set */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ApiKey"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with email and password
+         * @description At most LOGIN_LIMIT_PER_MINUTE attempts (default 10) a minute per client address and per
+         *     email. A guest (who has no password) cannot log in.
+         */
+        post: operations["logIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End the session of a refresh token; its access tokens stop working at once
+         * @description Ending a session that has ended already changes nothing.
+         */
+        post: operations["logOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a refresh token for a new pair (rotation; a reused token ends the session)
+         * @description A refresh token works once: presenting a spent one again ends its whole session (it leaked,
+         *     or a client raced itself), and every token of that session stops working.
+         */
+        post: operations["refreshSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an account and sign in
+         * @description At most SIGNUP_LIMIT_PER_HOUR sign-ups (default 20) an hour per client address.
+         */
+        post: operations["signUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/avatars/{user_id}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A profile photo (public)
+         * @description Served with its image type, `Cache-Control: public, max-age=31536000, immutable` (a name never
+         *     changes content) and `X-Content-Type-Options: nosniff`. Only `{uuid}.{png|jpg|webp}` names under
+         *     a user uuid (both lower-case, hyphenated) exist; anything else is 404 `avatar_not_found`.
+         */
+        get: operations["getAvatar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/destinations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your saved restreaming destinations
+         * @description Only your own; stream keys are never returned (key_hint only).
+         */
+        get: operations["listDestinations"];
+        put?: never;
+        /**
+         * Save a restreaming destination (YouTube, Twitch, Facebook or a custom RTMP(S) server)
+         * @description The stream key is stored encrypted and never returned (key_hint only). See docs/broadcast.md.
+         */
+        post: operations["createDestination"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/destinations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of your saved destinations
+         * @description It is detached from every event and its encrypted key erased.
+         */
+        delete: operations["deleteDestination"];
         options?: never;
         head?: never;
         patch?: never;
@@ -499,68 +200,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List live, upcoming or past events */
-        get: {
-            parameters: {
-                query?: {
-                    status?: "live" | "upcoming" | "past";
-                    limit?: number;
-                    /** @description next_cursor of the previous page */
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EventPage"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        /**
+         * List live, upcoming or past events
+         * @description One page at a time: pass `next_cursor` back as `cursor` for the next one.
+         */
+        get: operations["listEvents"];
         put?: never;
         /** Schedule an event (the caller becomes its host) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateEvent"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["createEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -575,1969 +222,18 @@ export interface paths {
             cookie?: never;
         };
         /** One event */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getEvent"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Edit an event (host or co-host; co-host list: host only) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["PatchEvent"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        trace?: never;
-    };
-    "/events/{id}/go-live": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** scheduled → live (host or co-host) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/end": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** live → ended (host or co-host) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/cancel": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** scheduled → cancelled (host) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/media-token": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** A media token to join the event's room on the SFU (grants from your role: host and co-hosts publish, others subscribe) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MediaToken"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/openapi.json": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** This document */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OpenAPI 3.1 */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/live": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The live WebSocket (chat, presence); protocol in docs/websocket.md. Token as Authorization or ?access_token= */
-        get: {
-            parameters: {
-                query?: {
-                    access_token?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                101: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                426: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/presence": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Viewer count and who is here */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Presence"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/messages": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Chat history, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    before?: string;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MessagePage"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        /** Send a message without a socket (202 when held for review) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ChatSend"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Sent"];
-                    };
-                };
-                /** @description Accepted: held for a moderator's review (held: true); only moderators see it until approved */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Sent"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/messages/{message_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Delete a message (moderators) */
-        delete: {
-            parameters: {
-                query?: {
-                    reason?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                    message_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ModerationAction"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/replay": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Messages with their offset from go-live */
-        get: {
-            parameters: {
-                query?: {
-                    from_offset_ms?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReplayPage"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/timeouts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Time a user out (moderators) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["Timeout"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ModerationAction"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/bans": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Ban a user from the chat (moderators) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["UserAction"];
-                };
-            };
-            responses: {
-                /** @description OK: the stage change (the chat's bans and moderators are the event's stage bans and roles) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/bans/{user_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Unban (moderators) */
-        delete: {
-            parameters: {
-                query?: {
-                    reason?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                    user_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the stage change (the chat's bans and moderators are the event's stage bans and roles) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/moderators": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Appoint a moderator (host, co-hosts) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["UserAction"];
-                };
-            };
-            responses: {
-                /** @description OK: the stage change (the chat's bans and moderators are the event's stage bans and roles) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/moderators/{user_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove a moderator (host, co-hosts) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    user_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the stage change (the chat's bans and moderators are the event's stage bans and roles) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/settings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /** Slow mode and blocked terms (moderators) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ChatSettings"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ChatSettingsChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/pin": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /** Pin a message (moderators) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["Pin"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ModerationAction"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        post?: never;
-        /** Unpin (moderators) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ModerationAction"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/held": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Messages held for review (moderators) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["HeldMessages"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/held/{message_id}/approve": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Publish a held message (moderators) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    message_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ModerationAction"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/held/{message_id}/deny": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Drop a held message (moderators) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    message_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ModerationAction"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Audit log of moderation, newest first (moderators) */
-        get: {
-            parameters: {
-                query?: {
-                    before?: string;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AuditPage"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/chat/standing": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
         /**
-         * Who moderates the chat, who is banned and whose timeout is running, with names (moderators)
-         * @description Refusals: 403 not_a_moderator; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         * Edit an event (host or co-host; co-host list: host only)
+         * @description Fields left out (or null) stay as they are. Details stay editable while the event is live; the
+         *     start time only while it is scheduled; nothing once it has ended or was cancelled.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Standing"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/participants": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Who is connected to the event's media room (hosts and co-hosts only) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageParticipants"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/mute": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Mute a participant's track at the SFU; only that participant can unmute (hosts and co-hosts only) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        user_id: string;
-                        /** @enum {string} */
-                        source: "camera" | "microphone" | "screen" | "screen_audio";
-                    };
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageMuted"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/remove": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Disconnect a participant from the media room with a reason (hosts and co-hosts only) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        user_id: string;
-                        reason?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageRemoved"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The stage: who holds a role, the hands raised, open invitations and bans
-         * @description Staff see every hand, open invitation and ban; others only their own hand and invitation, and no bans. Backstage members are listed only to those who see the green room. Refusals: 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageView"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/hand": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Raise your hand to speak (the audience)
-         * @description Answers the change hand_raised. Refusals: 403 banned, not_allowed; 409 hand_already_raised, already_on_stage, event_over. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Created: the change */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        /**
-         * Lower your own hand
-         * @description Answers the change hand_lowered. Refusals: 409 hand_not_raised. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/hands/{user_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Lower someone's hand (staff, on a lower rank)
-         * @description Answers the change hand_lowered. Refusals: 409 hand_not_raised; 422 invalid_target_user_id. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    user_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/invitations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Invite someone to speak (staff, on a lower rank); the invitation is open for 120 s
-         * @description Answers the change invited, with the invitation. Refusals: 403 banned (lift the ban first); 409 already_invited, already_on_stage, stage_full, event_over; 422 cannot_invite_yourself, invalid_target_user_id, invalid_body. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["StageInvite"];
-                };
-            };
-            responses: {
-                /** @description Created: the change */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/invitations/{invitation_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Withdraw an open invitation to speak (staff, on a lower rank)
-         * @description Answers the change invitation_withdrawn; the invitee can no longer accept it. Refusals: 404 invitation_not_found (also once answered, withdrawn, or the invitee is on stage). Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    invitation_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/invitations/{invitation_id}/accept": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Accept your invitation: you become a speaker
-         * @description Answers the change invitation_accepted. Refusals: 404 invitation_not_found (not yours, answered or withdrawn); 403 banned; 409 invitation_expired, already_on_stage, stage_full, event_over. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    invitation_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/invitations/{invitation_id}/decline": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Decline your invitation
-         * @description Answers the change invitation_declined. Refusals: 404 invitation_not_found; 409 invitation_expired. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    invitation_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/roles/{user_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Give someone a role: promote, demote (audience) or hand over the host role (by rank)
-         * @description Answers the change role_changed. Only the host appoints or removes co-hosts and hands the host role over (the old host stays as a co-host); host and co-hosts appoint moderators. Giving yourself audience is leaving the stage. Refusals: 403 banned (lift the ban first), not_allowed; 409 role_unchanged, stage_full, host_must_hand_over, too_many_cohosts, event_over; 422 invalid_role, invalid_target_user_id, invalid_body. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    user_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["StageRoleChange"];
-                };
-            };
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/leave": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Go back to the audience yourself (speaker, moderator, co-host)
-         * @description Answers the change role_changed to audience. Refusals: 409 host_must_hand_over (the host hands the role over first), event_over; 403 not_allowed (you are in the audience already). Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/on-air/{user_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Bring a backstage co-host or speaker on air (host, co-hosts by rank); takes a seat
-         * @description Answers the change brought_on_air. Refusals: 409 not_backstage, stage_full, event_over; 422 invalid_target_user_id. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    user_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/backstage/{user_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Send an on-air co-host or speaker to the green room (host, co-hosts by rank; or yourself)
-         * @description Answers the change sent_backstage; the audience stops receiving them at once. Refusals: 409 already_backstage, event_over; 403 not_allowed (the host, moderators and the audience cannot go backstage); 422 invalid_target_user_id. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    user_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/stage/log": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The latest stage changes, newest first (staff)
-         * @description Refusals: 403 not_allowed; 404 event_not_found; 422 invalid_event_id, invalid_limit; 503 database_unavailable, unavailable.
-         */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageLog"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/kick": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Kick someone out of the event (staff, on a lower rank); they may come back
-         * @description Answers the change kicked: the SFU disconnects them and their live sockets close with 4010. Refusals: 422 cannot_act_on_yourself, invalid_target_user_id, reason_too_long, invalid_reason, invalid_body. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["StageTarget"];
-                };
-            };
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
+        patch: operations["updateEvent"];
         trace?: never;
     };
     "/events/{id}/bans": {
@@ -2551,43 +247,11 @@ export interface paths {
         put?: never;
         /**
          * Ban someone from the event (staff, on a lower rank)
-         * @description Answers the change banned: as a kick, and they lose their role; media tokens, the live socket, chat and the stage refuse them (banned) until the ban is lifted. Refusals: 409 already_banned; 422 cannot_act_on_yourself, invalid_target_user_id, reason_too_long, invalid_reason, invalid_body. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         * @description Answers the change `banned`: as a kick, and they lose their role, hand and invitations;
+         *     media tokens, the live socket, chat and the stage refuse them (`banned`) until the ban is
+         *     lifted. Also `POST /events/{id}/chat/bans`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["StageTarget"];
-                };
-            };
-            responses: {
-                /** @description Created: the change */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["banFromEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2606,38 +270,825 @@ export interface paths {
         post?: never;
         /**
          * Lift a ban (staff)
-         * @description Answers the change unbanned. Refusals: 409 not_banned; 422 invalid_target_user_id. Refusals common to stage changes: 403 not_allowed (your role may not do this), cannot_act_on_higher_role; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         * @description Answers the change `unbanned`. They come back as the audience.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    user_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK: the change */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StageChanged"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
+        delete: operations["unbanFromEvent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /** scheduled → cancelled (host) */
+        post: operations["cancelEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit log of moderation, newest first (moderators) */
+        get: operations["listChatAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/bans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ban a user from the event (staff, on a lower rank)
+         * @description The event's one ban (the stage's `POST /events/{id}/bans`): they lose any role, their open
+         *     sockets close with 4003, and the chat refuses them once it has applied the ban from the bus
+         *     (a moment later; a `moderation` frame of kind `ban` says so).
+         */
+        post: operations["banChatUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/bans/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Lift a ban (staff)
+         * @description The stage's `DELETE /events/{id}/bans/{user_id}`. Lifting a ban gives no role back.
+         */
+        delete: operations["unbanChatUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/held": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages held for review (moderators) */
+        get: operations["listHeldChatMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/held/{message_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a held message (moderators)
+         * @description It reaches every socket as sent by its author, with its original id.
+         */
+        post: operations["approveHeldChatMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/held/{message_id}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Drop a held message (moderators) */
+        post: operations["denyHeldChatMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Chat history, newest first
+         * @description Deleted messages and held ones are left out.
+         */
+        get: operations["listChatMessages"];
+        put?: never;
+        /**
+         * Send a chat message without a socket
+         * @description For bots and clients without a socket; the message reaches the sockets like any other.
+         *     Refusals come in this order: closed chat, ban, timeout, slow mode, rate limit, blocked terms.
+         *     The host, co-hosts and moderators are never slowed or rate limited.
+         */
+        post: operations["sendChatMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a message (moderators)
+         * @description It disappears from every socket (`chat.deleted`), the history and the replay; a pinned
+         *     message is unpinned. A message sent a moment ago is waited for (up to 2 s) while it is stored.
+         */
+        delete: operations["deleteChatMessage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/moderators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Appoint a moderator (host, co-hosts)
+         * @description The stage's moderator role (`PUT /events/{id}/stage/roles/{user_id}` with `moderator`); the
+         *     chat follows from the bus.
+         */
+        post: operations["addChatModerator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/moderators/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a moderator (host, co-hosts)
+         * @description Moves them back to the audience (the stage's role change); the chat follows from the bus.
+         */
+        delete: operations["removeChatModerator"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Pin a message (moderators)
+         * @description One message is pinned at a time: pinning replaces the pin. Sockets get the `moderation` frame
+         *     with the message, and `hello` carries the pin. A message sent a moment ago is waited for (up
+         *     to 2 s) while it is stored.
+         */
+        put: operations["pinChatMessage"];
+        post?: never;
+        /** Unpin (moderators) */
+        delete: operations["unpinChatMessage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Chat replay: messages with their offset from go-live
+         * @description Deleted messages are left out. Messages of the millisecond where a page ends move to the next
+         *     page.
+         */
+        get: operations["listChatReplay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Slow mode and blocked terms (moderators)
+         * @description Each setting given is its own moderation action, applied in turn: if blocked_terms is refused,
+         *     a slow mode given with it has been applied already.
+         */
+        put: operations["updateChatSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/standing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who moderates the chat, who is banned and whose timeout is running, with names (moderators)
+         * @description Names and photos are the accounts' current ones (`display_name` null for a deleted account).
+         */
+        get: operations["getChatStanding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/chat/timeouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Time a user out (moderators)
+         * @description A new timeout replaces a running one. Their sockets get a `moderation` frame; their messages
+         *     are refused with `timed_out` until it ends.
+         */
+        post: operations["timeoutChatUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/destinations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event's destinations with the state of each push (host and co-hosts)
+         * @description Bitrates are as the egress worker last reported (every 5 s while pushing).
+         */
+        get: operations["listEventDestinations"];
+        put?: never;
+        /**
+         * Attach a saved destination to the event (host and co-hosts)
+         * @description A co-host may attach their own destinations or the host's.
+         */
+        post: operations["attachDestination"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/destinations/{did}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Detach a destination from the event (host and co-hosts)
+         * @description A push is stopped first. The destination stays saved.
+         */
+        delete: operations["detachDestination"];
+        options?: never;
+        head?: never;
+        /** Set whether the destination starts by itself when the event goes live (host and co-hosts) */
+        patch: operations["setDestinationAutoStart"];
+        trace?: never;
+    };
+    "/events/{id}/destinations/{did}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start pushing the live event to the destination (host and co-hosts)
+         * @description If the event's composite job runs (a recording), the destination becomes an output of it (one
+         *     encode); otherwise a broadcast-only job is started for the event. State changes follow on the
+         *     live socket as `destination` frames. A failed destination can be started again.
+         */
+        post: operations["startDestination"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/destinations/{did}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop pushing to the destination (host and co-hosts) */
+        post: operations["stopDestination"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * live → ended (host)
+         * @description A co-host gets 403 `host_only`.
+         */
+        post: operations["endEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/go-live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** scheduled → live (host or co-host) */
+        post: operations["goLive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/kick": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Kick someone out of the event (staff, on a lower rank); they may come back
+         * @description Answers the change `kicked`: the SFU disconnects them and their live sockets close with
+         *     4010. Their role stays.
+         */
+        post: operations["kickFromEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open the live WebSocket (chat, presence, stage, recording and destination frames)
+         * @description The protocol (frames, heartbeats, close codes) is in docs/websocket.md. The access token goes
+         *     in `Authorization: Bearer` or, for browsers, `?access_token=`; an API key (header only) needs
+         *     `chat:read`. A browser cannot read a refused handshake's status, so a WebSocket handshake is
+         *     always upgraded (101) and a refusal is then told in one `error` frame and a close code
+         *     (4001 token, 4003 banned or a 403, 4004 no such event, 1011 a backend down). Only a plain
+         *     HTTP request (no handshake) gets the refusal as a problem document; one that would be
+         *     admitted gets 426 `websocket_required`.
+         */
+        get: operations["openLiveSocket"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/media-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A media token to join the event's room on the SFU
+         * @description The grants come from your role in the event: the host and co-hosts publish every source (also
+         *     while the event is scheduled, to check their setup), speakers their camera and microphone,
+         *     moderators and the audience only subscribe. At most 30 tokens a minute per user.
+         */
+        post: operations["createMediaToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Viewer count and who is here
+         * @description Read from the live sockets' shared presence: people whose socket vouched for them in the last
+         *     45 seconds. The event id is not checked: an unknown event has nobody here.
+         */
+        get: operations["getPresence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/recording-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event's recording settings (host and co-hosts)
+         * @description The defaults (no automatic recording, grid, 720p) when never set.
+         */
+        get: operations["getRecordingSettings"];
+        /**
+         * Set the event's recording settings (host and co-hosts)
+         * @description With auto_record a recording starts, as the host, when the event goes live.
+         */
+        put: operations["setRecordingSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/recordings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event's recordings (anyone signed in and not banned from the event)
+         * @description An event without recordings, or no such event, answers an empty list.
+         */
+        get: operations["listEventRecordings"];
+        put?: never;
+        /**
+         * Start recording the live event (host and co-hosts)
+         * @description One composite recording per event at a time (docs/recording.md). The body may be empty
+         *     (grid, 720p); it is read as JSON whatever its Content-Type. A refused start leaves no
+         *     recording behind.
+         */
+        post: operations["startRecording"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/recordings/{rid}/layout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a running recording's layout (host and co-hosts)
+         * @description Applied at the next frame and added to layout_changes.
+         */
+        put: operations["setRecordingLayout"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/recordings/{rid}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a recording (host and co-hosts)
+         * @description It becomes stopping, then ready once everything is stored.
+         */
+        post: operations["stopRecording"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The stage: who holds a role, the hands raised, open invitations and bans
+         * @description Staff (host, co-hosts, moderators) see every hand, open invitation and ban; others only their
+         *     own hand and invitation, and no bans. Backstage members are listed only to those who see the
+         *     green room (staff and the backstage). Names and avatars come from the profiles; someone whose
+         *     profile cannot be read is listed with an empty name.
+         */
+        get: operations["getStage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/backstage/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an on-air co-host or speaker to the green room (host, co-hosts, by rank; or yourself)
+         * @description The audience stops receiving them at once; the host, co-hosts, moderators and the backstage
+         *     still see and hear them. Their seat is freed. Answers the change `sent_backstage`.
+         */
+        post: operations["sendBackstage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/hand": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Raise your hand to speak (the audience)
+         * @description Answers the change `hand_raised`; staff see the hand in the stage view and every live socket
+         *     hears the change.
+         */
+        post: operations["raiseHand"];
+        /**
+         * Lower your own hand
+         * @description Answers the change `hand_lowered`.
+         */
+        delete: operations["lowerOwnHand"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/hands/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Lower someone's hand (staff, on a lower rank)
+         * @description Answers the change `hand_lowered`. Lowering your own hand this way needs no rank.
+         */
+        delete: operations["lowerHand"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invite someone to speak (staff, on a lower rank)
+         * @description The invitation is open for 120 seconds. Answers the change `invited`, with the invitation;
+         *     the invitee accepts or declines it. `reason` is not used.
+         */
+        post: operations["inviteToSpeak"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw an open invitation to speak (staff, on a lower rank)
+         * @description Answers the change `invitation_withdrawn`; the invitee can no longer accept it.
+         */
+        delete: operations["withdrawInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/invitations/{invitation_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept your invitation: you become a speaker
+         * @description Answers the change `invitation_accepted`; you take a seat and may publish your microphone
+         *     and camera at once.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/invitations/{invitation_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline your invitation
+         * @description Answers the change `invitation_declined`.
+         */
+        post: operations["declineInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Go back to the audience yourself (speaker, moderator, co-host)
+         * @description Answers the change `role_changed` to `audience`.
+         */
+        post: operations["leaveStage"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2652,76 +1103,17 @@ export interface paths {
         };
         /**
          * The event's guest invite links, without their secrets (host, co-hosts)
-         * @description Withdrawn, expired and used-up links are listed too. Refusals: 403 not_allowed; 404 event_not_found; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         * @description Withdrawn, expired and used-up links are listed too.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["GuestLinkList"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["listGuestLinks"];
         put?: never;
         /**
          * Make a guest invite link (host, co-hosts; co-host links: the host)
-         * @description The secret (token, join_url) is in this answer only; only its hash is stored. Each person who opens the link gets a guest identity and a session for this event only. Refusals: 403 not_allowed; 409 event_over; 422 invalid_role, invalid_link_role, invalid_expiry, invalid_max_uses, invalid_body; 404 event_not_found; 503 database_unavailable, unavailable.
+         * @description The secret (`token`, `join_url`) is in this answer only; only its hash is stored. Each
+         *     person who opens the link gets a guest identity of their own and a session for this event
+         *     only.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateGuestLink"];
-                };
-            };
-            responses: {
-                /** @description Created */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["GuestLinkCreated"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["createGuestLink"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2739,39 +1131,10 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Withdraw a guest invite link; its URL stops working at once
-         * @description Refusals: 404 link_not_found; 409 link_revoked (withdrawn already); 403 not_allowed; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         * Withdraw a guest invite link
+         * @description Its URL stops working at once; guests who joined through it stay.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    link_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The link, with revoked_at set */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["GuestLink"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        delete: operations["revokeGuestLink"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2787,39 +1150,132 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Replace a guest invite link by a new one with the same settings (the old URL stops working at once)
-         * @description Refusals: 404 link_not_found; 409 event_over; 403 not_allowed; 422 invalid_event_id; 503 database_unavailable, unavailable.
+         * Replace a guest invite link by a new one with the same settings
+         * @description The old URL stops working at once (when it still worked); the new link has the same role,
+         *     approval and number of uses, no uses yet, and lasts as long as the old one was made to last,
+         *     from now. Its secret is in this answer only.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    link_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Created: the new link and its secret */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["GuestLinkCreated"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
+        post: operations["regenerateGuestLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /** The latest stage changes, newest first (staff) */
+        get: operations["getStageLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/mute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mute a participant's track at the SFU; only that participant can unmute
+         * @description For the staff (host, co-hosts, moderators), on someone of a lower rank (the host on anyone).
+         *     Forwarding stops at once and the participant is told; logged in the stage log as `muted`.
+         */
+        post: operations["muteStageTrack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/on-air/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bring a backstage co-host or speaker on air (host, co-hosts, by rank)
+         * @description From the green room on air: they take a seat and the audience receives them from now on.
+         *     Answers the change `brought_on_air`.
+         */
+        post: operations["bringOnAir"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/participants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who is connected to the event's media room (host, co-hosts and moderators) */
+        get: operations["listStageParticipants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disconnect a participant from the media room with a reason
+         * @description A kick, as `POST /events/{id}/kick`: for the staff (host, co-hosts, moderators), on someone of
+         *     a lower rank (the host on anyone); they may come back. The SFU sends `bye` with the reason.
+         */
+        post: operations["removeStageParticipant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/stage/roles/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Give someone a role: promote, demote (audience) or hand over the host role (by rank)
+         * @description Answers the change `role_changed`. Only the host appoints or removes co-hosts and hands the
+         *     host role over (the old host stays on as a co-host); the host and co-hosts appoint
+         *     moderators; staff bring people up to speak and back to the audience. Giving yourself
+         *     `audience` is leaving the stage (as `POST …/stage/leave`).
+         */
+        put: operations["setStageRole"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2835,34 +1291,10 @@ export interface paths {
         };
         /**
          * What a guest invite link offers, for the join page (no sign-in)
-         * @description Refusals: 404 link_not_found, event_not_found; 409 link_revoked, link_expired, link_exhausted, event_over; 503 database_unavailable, unavailable.
+         * @description The event, the role and whether the host approves guests first; refused once the link can
+         *     no longer be used.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The link's secret (the last part of its join URL) */
-                    token: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["GuestLinkOffer"];
-                    };
-                };
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["peekGuestLink"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2882,249 +1314,69 @@ export interface paths {
         put?: never;
         /**
          * Join an event as a guest through an invite link (no account)
-         * @description Makes a guest identity and a session whose access tokens work for this event only. The guest holds the link's role in the green room until brought on air; with needs_approval they join the audience with a raised hand instead. Rate limited per client address as sign-up (SIGNUP_LIMIT_PER_HOUR). Refusals: 404 link_not_found; 409 link_revoked, link_expired, link_exhausted, event_over, already_on_stage; 422 display_name_required, display_name_too_long, invalid_display_name, invalid_avatar_url, invalid_body; 400 malformed_json; 429 rate_limited; 503 database_unavailable, unavailable.
+         * @description A person without an account joins through a link: the link is checked, a guest identity of
+         *     their own is made, with a session whose access tokens work for this event only, and the
+         *     link's role is theirs; they wait in the green room until brought on air. With
+         *     `needs_approval` they join the audience with a raised hand instead. Rate limited per client
+         *     address as sign-up is (`SIGNUP_LIMIT_PER_HOUR`, default 20 an hour).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The link's secret */
-                    token: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["JoinGuestLink"];
-                };
-            };
-            responses: {
-                /** @description Created: a guest session */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["GuestJoined"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["joinGuestLink"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/events/{id}/recordings": {
+    "/me": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * The event's recordings, newest first (at most 200; anyone signed in and not banned from the event)
-         * @description An event without recordings, or no such event, answers an empty list. Refusals: 403 banned; 422 invalid_event_id; 503 unavailable.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RecordingList"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        /** The caller's profile */
+        get: operations["getMe"];
         put?: never;
-        /**
-         * Start recording the live event (host and co-hosts); the body may be empty (grid, 720p)
-         * @description One composite recording per event at a time; see docs/recording.md. A refused start leaves no recording behind. Refusals: 422 invalid_json (an unparseable body or an unknown field), unknown_layout, unknown_quality, invalid_event_id; 404 event_not_found; 403 not_event_staff; 409 event_not_live, recording_already_running; 429 egress_busy (the egress worker is full); 503 unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    "application/json": {
-                        /**
-                         * @default grid
-                         * @enum {string}
-                         */
-                        layout?: "speaker" | "grid" | "screen";
-                        /**
-                         * @default 720p
-                         * @enum {string}
-                         */
-                        quality?: "720p" | "1080p";
-                    };
-                };
-            };
-            responses: {
-                /** @description The recording, in state recording */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Recording"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/recordings/{rid}/stop": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Stop a recording (host and co-hosts); it becomes stopping, then ready once everything is stored
-         * @description Refusals: 404 recording_not_found (also a recording of another event); 403 not_event_staff, banned; 409 recording_not_running (already stopping, ready or failed); 422 invalid_recording_id; 503 unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    /** @description The recording id */
-                    rid: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The recording, in state stopping */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Recording"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/recordings/{rid}/layout": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Change a running recording's layout (host and co-hosts); applied at the next frame and added to layout_changes
-         * @description Refusals: 404 recording_not_found (also a recording of another event); 403 not_event_staff, banned; 409 recording_not_running (only while recording); 422 unknown_layout, invalid_body, invalid_recording_id; 503 unavailable.
-         */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    /** @description The recording id */
-                    rid: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        layout: "speaker" | "grid" | "screen";
-                    };
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Recording"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Change display name and/or avatar URL
+         * @description At least one of the two; a field left out (or null) stays as it is.
+         */
+        patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/me/avatar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload a profile photo (raw image body); the profile's avatar_url points at it
+         * @description The body is the image itself, PNG, JPEG or WebP, at most 2 MiB; its first bytes must match
+         *     Content-Type (PNG signature, JPEG `FF D8 FF`, WebP `RIFF….WEBP`). Stored in S3 under a new
+         *     name, and `avatar_url` becomes `{GATEWAY_PUBLIC_URL}/api/v1/avatars/{user_id}/{uuid}.{png|jpg|webp}`;
+         *     the previous upload is deleted. At most AVATAR_UPLOAD_LIMIT_PER_HOUR uploads (default 10) an
+         *     hour per user. Refusals change nothing.
+         */
+        put: operations["uploadAvatar"];
+        post?: never;
+        /**
+         * Remove the profile photo (clears avatar_url and deletes an uploaded image)
+         * @description Also clears an `avatar_url` set with `PATCH /me`. Removing when there is none changes nothing.
+         */
+        delete: operations["removeAvatar"];
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
-    "/events/{id}/recording-settings": {
+    "/openapi.json": {
         parameters: {
             query?: never;
             header?: never;
@@ -3132,79 +1384,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The event's recording settings (host and co-hosts); the defaults (no automatic recording, grid, 720p) when never set
-         * @description Refusals: 403 not_event_staff; 404 event_not_found; 422 invalid_event_id; 503 unavailable.
+         * This document
+         * @description The OpenAPI 3.1 description of `/api/v1`, generated from the gateway's code (public).
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RecordingSettings"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        /**
-         * Set the event's recording settings (host and co-hosts); with auto_record a recording starts, as the host, when the event goes live
-         * @description layout and quality left out keep their current values; they are also what the automatic recording uses. Refusals: 403 not_event_staff; 404 event_not_found; 422 unknown_layout, unknown_quality, invalid_body, invalid_event_id; 503 unavailable.
-         */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        auto_record: boolean;
-                        /** @enum {string} */
-                        layout?: "speaker" | "grid" | "screen";
-                        /** @enum {string} */
-                        quality?: "720p" | "1080p";
-                    };
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RecordingSettings"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getOpenApi"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -3220,36 +1404,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My recordings: those of events I hosted or co-hosted when they were recorded, newest first (at most 200)
-         * @description Refusals: 403 guest_session_scope; 422 unknown_scope (scope other than mine); 503 unavailable.
+         * My recordings
+         * @description Those of events I hosted or co-hosted when they were recorded, newest first (at most 200).
          */
-        get: {
-            parameters: {
-                query?: {
-                    scope?: "mine";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RecordingList"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["listMyRecordings"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3266,72 +1424,18 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A recording, with playback URLs once it can be played (anyone signed in and not banned from the event)
-         * @description Refusals: 404 recording_not_found (also once deleted); 403 banned, guest_session_scope; 422 invalid_recording_id; 503 unavailable.
+         * A recording (anyone signed in and not banned from the event)
+         * @description With playback URLs once it can be played.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The recording id */
-                    rid: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Recording"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getRecording"];
         put?: never;
         post?: never;
         /**
          * Delete a recording and its stored files (the event's host)
-         * @description The objects in S3 go first, then the recording. Refusals: 403 host_only, guest_session_scope; 404 recording_not_found; 409 recording_running (stop it first); 422 invalid_recording_id; 503 storage_unavailable (nothing changed, try again), unavailable.
+         * @description The objects in S3 go first, then the recording; if the object store fails nothing is changed
+         *     (503 `storage_unavailable`: try again).
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The recording id */
-                    rid: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        delete: operations["deleteRecording"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3345,119 +1449,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The event's chat replay on the recording's timeline: offset_ms from the recording's first frame
-         * @description Messages before the first frame, and once ready those after the end, are left out; limit bounds the replay page before that, so a page may hold fewer messages: ask for the next from the last offset_ms + 1. Empty before the first frame is stored. Refusals: 404 recording_not_found; 403 banned, guest_session_scope; 422 invalid_limit, invalid_recording_id; 503 unavailable.
+         * The event's chat replay on the recording's timeline
+         * @description Offsets are counted from the recording's first frame (its playlist's first
+         *     PROGRAM-DATE-TIME), not from go-live: a message appears in the video at the moment it was
+         *     sent. Messages before the first frame, and once ready those after the end, are left out;
+         *     limit bounds the replay page before that, so a page may hold fewer messages: ask for the next
+         *     from the last offset_ms + 1. Empty before the first frame is stored. A query value of the
+         *     wrong type is refused with a plain-text 400 (not a problem document).
          */
-        get: {
-            parameters: {
-                query?: {
-                    from_offset_ms?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    /** @description The recording id */
-                    rid: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RecordingChatPage"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/recordings/{rid}/hls/{file}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * HLS playback: the playlist (index.m3u8) or a segment (seg-NNNNN.ts), streamed from S3. Token as Authorization or ?access_token=
-         * @description The playlist is an EVENT playlist that grows while recording and ends with EXT-X-ENDLIST once ready; segment URIs are relative. Asked for with ?access_token=, the playlist comes back (whole) with the token appended to each segment URI. Token as Authorization or ?access_token=. Checked on every request: signed in, not a guest session, not banned from the event. Refusals: 401 missing_token, token_invalid, token_expired, token_revoked; 403 guest_session_scope, banned; 404 recording_not_found, recording_file_not_found (not stored yet, or any other file name); 503 storage_unavailable, unavailable.
-         */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description The access token, for players and links that cannot send Authorization (the header wins when both are sent) */
-                    access_token?: string;
-                };
-                header?: {
-                    /** @description A byte range (e.g. bytes=0-1023): answered with 206 and Content-Range */
-                    Range?: string;
-                };
-                path: {
-                    /** @description The recording id */
-                    rid: string;
-                    file: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The whole file */
-                200: {
-                    headers: {
-                        "Accept-Ranges"?: "bytes";
-                        "Cache-Control"?: "private, no-cache";
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/vnd.apple.mpegurl": Blob;
-                        "video/mp2t": Blob;
-                    };
-                };
-                /** @description The requested range */
-                206: {
-                    headers: {
-                        "Accept-Ranges"?: "bytes";
-                        "Cache-Control"?: "private, no-cache";
-                        "Content-Range"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/vnd.apple.mpegurl": Blob;
-                        "video/mp2t": Blob;
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                /** @description The Range is outside the file (no body) */
-                416: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getRecordingChat"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3474,70 +1474,38 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The recording as one MP4 (once ready), streamed from S3 as a download. Token as Authorization or ?access_token=
-         * @description Token as Authorization or ?access_token=. Checked on every request: signed in, not a guest session, not banned from the event. Refusals: 401 missing_token, token_invalid, token_expired, token_revoked; 403 guest_session_scope, banned; 404 recording_not_found, recording_file_not_found; 409 recording_not_ready (the MP4 is written when the recording is ready); 503 storage_unavailable, unavailable.
+         * The recording as one MP4, as a download
+         * @description Written when the recording is ready; streamed from S3 with range requests, with
+         *     `Content-Disposition: attachment` named after the event. The token goes in
+         *     `Authorization: Bearer` or `?access_token=`; an API key (header only) needs `recordings:read`.
+         *     Checked on every request: signed in, not a guest session, not banned from the event.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description The access token, for players and links that cannot send Authorization (the header wins when both are sent) */
-                    access_token?: string;
-                };
-                header?: {
-                    /** @description A byte range (e.g. bytes=0-1023): answered with 206 and Content-Range */
-                    Range?: string;
-                };
-                path: {
-                    /** @description The recording id */
-                    rid: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The whole file */
-                200: {
-                    headers: {
-                        "Accept-Ranges"?: "bytes";
-                        "Cache-Control"?: "private, no-cache";
-                        /** @description attachment; filename="<event title>.mp4" */
-                        "Content-Disposition"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "video/mp4": Blob;
-                    };
-                };
-                /** @description The requested range */
-                206: {
-                    headers: {
-                        "Accept-Ranges"?: "bytes";
-                        "Cache-Control"?: "private, no-cache";
-                        "Content-Range"?: string;
-                        /** @description attachment; filename="<event title>.mp4" */
-                        "Content-Disposition"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "video/mp4": Blob;
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                /** @description The Range is outside the file (no body) */
-                416: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
+        get: operations["downloadRecordingMp4"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/recordings/{rid}/hls/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /**
+         * HLS playback: the playlist or a segment
+         * @description `index.m3u8` (an EVENT playlist that grows while recording and ends with EXT-X-ENDLIST once
+         *     ready; segment URIs are relative) or a segment `seg-NNNNN.ts`, streamed from S3 with range
+         *     requests. Asked for with `?access_token=`, the playlist comes back whole, with the token
+         *     appended to each segment URI. The token goes in `Authorization: Bearer` or `?access_token=`;
+         *     an API key (header only) needs `recordings:read`. Checked on every request: signed in, not a
+         *     guest session, not banned from the event.
+         */
+        get: operations["getRecordingHlsFile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3554,455 +1522,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A frame of the recording (480x270 JPEG), stored when it is ready. Token as Authorization or ?access_token=
-         * @description Token as Authorization or ?access_token=. Checked on every request: signed in, not a guest session, not banned from the event. Refusals: 401 missing_token, token_invalid, token_expired, token_revoked; 403 guest_session_scope, banned; 404 recording_not_found, recording_file_not_found (before ready); 503 storage_unavailable, unavailable.
+         * A frame of the recording (480x270 JPEG)
+         * @description Stored when the recording is ready; streamed from S3 with range requests. The token goes in
+         *     `Authorization: Bearer` or `?access_token=`; an API key (header only) needs `recordings:read`.
+         *     Checked on every request: signed in, not a guest session, not banned from the event.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description The access token, for players and links that cannot send Authorization (the header wins when both are sent) */
-                    access_token?: string;
-                };
-                header?: {
-                    /** @description A byte range (e.g. bytes=0-1023): answered with 206 and Content-Range */
-                    Range?: string;
-                };
-                path: {
-                    /** @description The recording id */
-                    rid: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The whole file */
-                200: {
-                    headers: {
-                        "Accept-Ranges"?: "bytes";
-                        "Cache-Control"?: "private, no-cache";
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "image/jpeg": Blob;
-                    };
-                };
-                /** @description The requested range */
-                206: {
-                    headers: {
-                        "Accept-Ranges"?: "bytes";
-                        "Cache-Control"?: "private, no-cache";
-                        "Content-Range"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "image/jpeg": Blob;
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                /** @description The Range is outside the file (no body) */
-                416: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getRecordingThumbnail"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/destinations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Your saved restreaming destinations
-         * @description Only your own; stream keys are never returned (key_hint only). Refusals: 403 guest_session_scope; 503 unavailable.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["DestinationList"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        /**
-         * Save a restreaming destination (YouTube, Twitch, Facebook or a custom RTMP(S) server)
-         * @description The stream key is stored encrypted (AES-256-GCM) and never returned; server_url left out is the platform's ingest, and custom requires it; name left out is the platform's name. See docs/broadcast.md. Refusals: 422 invalid_platform, invalid_server_url (not rtmp:// or rtmps:// with a host and an application path, or missing for custom), invalid_stream_key (empty, over 512 characters, spaces or slashes), invalid_name (over 80 characters), invalid_body; 403 guest_session_scope; 503 unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateDestination"];
-                };
-            };
-            responses: {
-                /** @description The saved destination */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Destination"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/destinations/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Delete one of your saved destinations; it is detached from every event and its encrypted key erased
-         * @description Refusals: 404 destination_not_found (also someone else's); 409 destination_in_use (it is started for an event now: stop it first); 422 invalid_destination_id; 403 guest_session_scope; 503 unavailable.
-         */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The destination id */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/destinations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The event's destinations with the state of each push (host and co-hosts)
-         * @description Bitrates are as the egress worker last reported (every 5 s while pushing). Refusals: 403 not_event_staff; 422 invalid_event_id; 503 unavailable.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EventDestinationList"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        /**
-         * Attach one of your saved destinations to the event (host and co-hosts; a co-host may also attach the host's)
-         * @description Refusals: 404 destination_not_found (unknown, or another user's); 409 already_attached; 403 not_event_staff; 422 invalid_event_id, invalid_destination_id, invalid_body; 503 unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["AttachDestination"];
-                };
-            };
-            responses: {
-                /** @description The event destination */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EventDestination"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/destinations/{destination_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Detach a destination from the event (host and co-hosts); a push is stopped first
-         * @description The destination stays saved. Refusals: 404 not_attached; 403 not_event_staff; 422 invalid_event_id, invalid_destination_id; 503 unavailable.
-         */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    /** @description The destination id */
-                    destination_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Detached */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        /**
-         * Set whether the destination starts by itself when the event goes live (host and co-hosts)
-         * @description Refusals: 404 not_attached; 403 not_event_staff; 422 invalid_event_id, invalid_destination_id, invalid_body; 503 unavailable.
-         */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    /** @description The destination id */
-                    destination_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["DestinationAutoStart"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EventDestination"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        trace?: never;
-    };
-    "/events/{id}/destinations/{destination_id}/start": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Start pushing the live event to the destination (host and co-hosts); it answers in state connecting
-         * @description If the event's composite job runs (a recording), the destination becomes an output of it (one encode); otherwise a broadcast-only job is started for the event. State changes follow on the live socket as destination frames. A failed destination can be started again. Refusals: 409 already_started (connecting, live or retrying), event_not_live; 404 not_attached; 429 egress_busy (the egress worker is full); 403 not_event_staff; 422 invalid_event_id, invalid_destination_id; 503 unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    /** @description The destination id */
-                    destination_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The event destination, in state connecting */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EventDestination"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events/{id}/destinations/{destination_id}/stop": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Stop pushing to the destination (host and co-hosts)
-         * @description Refusals: 409 not_started (it is not started, or it failed); 404 not_attached; 403 not_event_staff; 422 invalid_event_id, invalid_destination_id; 503 unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    /** @description The destination id */
-                    destination_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The event destination, in state stopped */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EventDestination"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
         delete?: never;
         options?: never;
         head?: never;
@@ -4016,71 +1543,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Your webhook endpoints
-         * @description Only your own, newest first; the signing secret is never in this answer (only when an endpoint is created or its secret rotated). See docs/webhooks.md. Refusals: 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookEndpointList"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        /** Your webhook endpoints */
+        get: operations["listWebhooks"];
         put?: never;
         /**
-         * Register a webhook endpoint: the events you host, signed (Standard Webhooks), POSTed to your URL
-         * @description The answer carries the signing secret (whsec_…) this once: it is stored encrypted and never shown again (rotate it to get a new one). The endpoint receives the events of the events you host that happen from now on, filtered by event_types (left out or empty: every type). At most 20 endpoints per user. See docs/webhooks.md. Refusals: 422 url_required, url_too_long (over 2048 bytes), invalid_url (not an absolute http(s) URL with a host, or with credentials in it), url_not_allowed (a loopback, private, link-local or otherwise internal address, or localhost; allowed only where the service runs with WEBHOOK_ALLOW_PRIVATE=true), unknown_event_type, too_many_event_types (over 50), description_too_long (over 200 characters), invalid_description (control characters), invalid_body; 409 webhook_limit (20 endpoints already: delete one first); 400 malformed_json; 415 unsupported_media_type; 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         * Register a webhook endpoint
+         * @description The events you host, signed (Standard Webhooks), POSTed to your URL. The secret is in this
+         *     answer only. At most 20 endpoints per person.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CreateWebhook"];
-                };
-            };
-            responses: {
-                /** @description The endpoint, with its signing secret (shown this once) */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookEndpointWithSecret"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                409: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["createWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4094,158 +1565,22 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * One of your webhook endpoints
-         * @description Refusals: 404 webhook_not_found (unknown, someone else's, or not a UUID); 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The webhook endpoint id */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookEndpoint"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        /** One of your webhook endpoints */
+        get: operations["getWebhook"];
         put?: never;
         post?: never;
         /**
-         * Delete a webhook endpoint, with its deliveries and their log
-         * @description Nothing more is sent to it, pending deliveries included. Refusals: 404 webhook_not_found; 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         * Delete a webhook endpoint
+         * @description With its deliveries and their log.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The webhook endpoint id */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
         /**
-         * Change a webhook endpoint: its URL, description, event types, or whether it is enabled
-         * @description Fields left out stay as they are; event_types replaces the list ([] means every type). enabled false disables it (disabled_reason by_owner): nothing is sent, and events meanwhile are not kept for it. enabled true enables it again (also one disabled after failing, disabled_reason failing) and restarts its failure clock (failing_since null); its pending deliveries are then sent, oldest first. Refusals: 404 webhook_not_found; 422 url_required, url_too_long, invalid_url, url_not_allowed, unknown_event_type, too_many_event_types, description_too_long, invalid_description, invalid_body; 400 malformed_json; 415 unsupported_media_type; 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         * Change a webhook endpoint
+         * @description Its URL, description, event types, or whether it is enabled.
          */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The webhook endpoint id */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["UpdateWebhook"];
-                };
-            };
-            responses: {
-                /** @description The endpoint as it is now */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookEndpoint"];
-                    };
-                };
-                400: components["responses"]["Problem"];
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                415: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        trace?: never;
-    };
-    "/webhooks/{id}/rotate-secret": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * A new signing secret for the endpoint, shown this once; the previous one keeps signing beside it for 24 hours
-         * @description For 24 hours every delivery carries two signatures in webhook-signature (space separated: the new secret's first, then the previous one's), so the receiver can switch to the new secret without missing a delivery. Rotating again within those 24 hours drops the older secret at once. Refusals: 404 webhook_not_found; 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The webhook endpoint id */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The endpoint, with its new signing secret (shown this once) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookEndpointWithSecret"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
+        patch: operations["updateWebhook"];
         trace?: never;
     };
     "/webhooks/{id}/deliveries": {
@@ -4256,41 +1591,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The endpoint's delivery log: its newest deliveries first, each with its attempts and the body sent
-         * @description Refusals: 404 webhook_not_found; 422 invalid_limit (not 1..200), invalid_query (an unknown or malformed parameter); 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         * An endpoint's delivery log
+         * @description Its newest deliveries first, each with its attempts and the body sent.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description How many deliveries, newest first */
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    /** @description The webhook endpoint id */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookDeliveryList"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                422: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["listWebhookDeliveries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4309,48 +1613,18 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a delivery again: it becomes pending, due now, whatever its state
-         * @description The same body and the same webhook-id as before (receivers deduplicate on it), with a fresh webhook-timestamp and signature. It is attempted before the endpoint's newer pending deliveries (deliveries go in order). It keeps its attempt count, so it is retried only for what is left of the retry schedule: a delivery that had failed gets one attempt. An endpoint that is disabled sends it once enabled again. Refusals: 404 webhook_not_found, delivery_not_found (not this endpoint's, or not a UUID); 403 insufficient_scope (an API key without webhooks:manage), guest_session_scope; 429 rate_limited; 503 unavailable.
+         * Send a delivery again
+         * @description It becomes pending and due now, whatever its state, with a fresh run of the retry schedule;
+         *     the same body and webhook-id.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The webhook endpoint id */
-                    id: string;
-                    /** @description The delivery id */
-                    did: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The delivery, pending */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookDelivery"];
-                    };
-                };
-                401: components["responses"]["Problem"];
-                403: components["responses"]["Problem"];
-                404: components["responses"]["Problem"];
-                429: components["responses"]["Problem"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["redeliverWebhook"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-}
-export interface webhooks {
-    event: {
+    "/webhooks/{id}/rotate-secret": {
         parameters: {
             query?: never;
             header?: never;
@@ -4360,51 +1634,11 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * A webhook delivery: what stagecast POSTs to a registered endpoint
-         * @description Signed as Standard Webhooks: webhook-signature holds v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{raw body}">, keyed with the base64-decoded part of the endpoint's secret after whsec_; two signatures, space separated, for 24 hours after a rotation. Verify the signature over the raw body and refuse timestamps more than 5 minutes away. At least once: deduplicate on webhook-id. In order per endpoint. Answer 2xx within 10 seconds; anything else (a redirect too) is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h. See docs/webhooks.md.
+         * Rotate an endpoint's signing secret
+         * @description A new secret, shown this once; the previous one keeps signing beside it (a second
+         *     signature) for 24 hours, so receivers can switch without missing a delivery.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header: {
-                    /**
-                     * @description msg_ and 32 hex digits: the message, the same on every attempt
-                     * @example msg_0190f3a2b4c87d6e9f0a1b2c3d4e5f60
-                     */
-                    "webhook-id": string;
-                    /**
-                     * @description Unix seconds when this attempt was signed
-                     * @example 1767607200
-                     */
-                    "webhook-timestamp": string;
-                    /** @description v1,<base64> (space separated, one per secret) */
-                    "webhook-signature": string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["WebhookPayload"];
-                };
-            };
-            responses: {
-                /** @description Delivered */
-                "2XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Not delivered: retried on the schedule, then failed */
-                default: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        post: operations["rotateWebhookSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4412,72 +1646,268 @@ export interface webhooks {
         trace?: never;
     };
 }
+export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        Problem: {
-            type: string;
-            title: string;
-            status: number;
-            detail: string;
-            code: string;
-            retry_after?: number;
-        };
-        SignUp: {
-            email: string;
-            password: string;
-            display_name: string;
-        };
-        Login: {
-            email: string;
-            password: string;
-        };
-        RefreshToken: {
-            refresh_token: string;
-        };
-        ProfilePatch: {
-            display_name?: string;
-            /** @description http(s) URL; empty string removes it */
-            avatar_url?: string;
-        };
-        User: {
-            /** Format: uuid */
+        /** @description An API key as its owner sees it: never its secret. */
+        ApiKey: {
             id: string;
-            email: string;
-            display_name: string;
-            avatar_url: string | null;
+            name: string;
+            /** @description Sorted, without duplicates. */
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /** @description The secret's first 12 characters (`sck_` and 8 more), to tell keys apart. */
+            prefix: string;
             /** Format: date-time */
-            created_at: string;
+            created_at?: string | null;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /**
+             * Format: date-time
+             * @description Updated at most once a minute.
+             */
+            last_used_at?: string | null;
+            /** Format: date-time */
+            revoked_at?: string | null;
+        };
+        ApiKeyList: {
+            /** @description Newest first, revoked and expired ones included. */
+            api_keys: components["schemas"]["ApiKey"][];
+        };
+        /**
+         * @description What an API key may do (docs/api.md, "API keys"); a write scope includes its read scope.
+         * @enum {string}
+         */
+        ApiKeyScope: "profile:read" | "profile:write" | "events:read" | "events:write" | "chat:read" | "chat:write" | "chat:moderate" | "tokens:mint" | "recordings:read" | "recordings:write" | "broadcasts:manage" | "webhooks:manage";
+        /** @description A saved destination to attach. */
+        AttachDestination: {
             /**
              * Format: uuid
-             * @description Only for a guest (joined through an invite link): the one event their session may act on
+             * @description One of your saved destinations (a co-host may also attach the host's).
              */
-            guest_event_id?: string;
+            destination_id: string;
+            /** @description Start it when the event goes live; left out: false. */
+            auto_start?: boolean;
         };
-        Tokens: {
-            access_token: string;
-            refresh_token: string;
-            /** @constant */
-            token_type: "Bearer";
-            expires_in: number;
-            session_id: string;
-            user: components["schemas"]["User"];
+        /** @description A page of the event's moderation log, newest first. */
+        AuditPage: {
+            actions: components["schemas"]["ModerationAction"][];
+            /**
+             * Format: uuid
+             * @description Pass as `before` for the next (older) page; null on the last.
+             */
+            next_before: string | null;
+        };
+        /** @description Who wrote a message, or is here. */
+        Author: {
+            /** Format: uuid */
+            user_id: string;
+            /** @description Empty for a guest without a name. */
+            display_name: string;
+            avatar_url: string | null;
+            /** @description Their role in the event's chat. */
+            role: components["schemas"]["ChatRole"];
+        };
+        /** Format: binary */
+        Binary: Blob;
+        /** @description A blocked term: 1–50 characters after trimming, at least one word, no control characters. */
+        BlockedTerm: string;
+        /**
+         * @description What happens to a message holding a blocked term.
+         * @enum {string}
+         */
+        BlockedTermMode: "reject" | "hold";
+        ChatMessage: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            event_id: string;
+            author: components["schemas"]["Author"];
+            text: string;
+            /** Format: date-time */
+            sent_at: string | null;
+            /** @description The sender's id for the message (see `chat.send`). */
+            client_msg_id: string;
+        };
+        /**
+         * @description A role in an event's chat, as messages and presence name their authors.
+         * @enum {string}
+         */
+        ChatRole: "host" | "cohost" | "moderator" | "viewer";
+        /**
+         * @description A chat room's settings, as moderation actions and the live socket's `hello` carry them
+         *     (ChatSettings is the request that changes them).
+         */
+        ChatRoomSettings: {
+            /**
+             * Format: int32
+             * @description 0: no slow mode.
+             */
+            slow_mode_secs: number;
+            blocked_terms: string[];
+            blocked_term_mode: components["schemas"]["BlockedTermMode"];
+        };
+        /** @description A chat message to send. */
+        ChatSend: {
+            /**
+             * @description Your id for this message, unique per message: a retry with the same id is never
+             *     duplicated (it gets the first attempt's answer). 1–64 characters, no control characters;
+             *     taken as is (not trimmed).
+             */
+            client_msg_id: string;
+            /**
+             * @description 1–500 characters after NFC normalisation and trimming; no control characters (line breaks
+             *     included).
+             */
+            text: string;
+        };
+        /** @description Changes to the chat's settings: give slow_mode_secs, blocked_terms or both. */
+        ChatSettings: {
+            /**
+             * Format: int32
+             * @description Seconds each viewer waits between messages; 0 turns slow mode off.
+             */
+            slow_mode_secs?: number | null;
+            /** @description Replaces the list; [] clears it. A term matches whole words, case-insensitively. */
+            blocked_terms?: components["schemas"]["BlockedTerm"][] | null;
+            blocked_term_mode?: components["schemas"]["BlockedTermMode"] | null;
+            /** @description Shown in the audit log: at most 500 characters, no control characters. */
+            reason?: string | null;
+        };
+        /** @description What changing the chat's settings did. */
+        ChatSettingsChanged: {
+            /** @description One moderation action per setting changed: `slow_mode` first, then `blocked_terms`. */
+            actions: components["schemas"]["ModerationAction"][];
+        };
+        CreateApiKey: {
+            /** @description What the key is for ("CI deploys"): 1–64 characters, no control characters. */
+            name: string;
+            /** @description At least one. */
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /**
+             * Format: date-time
+             * @description When the key stops working (in the future); none: until revoked.
+             */
+            expires_at?: string | null;
+        };
+        /** @description A destination to save. */
+        CreateDestination: {
+            platform: components["schemas"]["DestinationPlatform"];
+            /**
+             * @description Left out or blank: the platform's name (YouTube, Twitch, Facebook, Custom RTMP). At most
+             *     80 characters after trimming.
+             */
+            name?: string;
+            /**
+             * @description rtmp:// or rtmps://, a host (and a valid port, if any) and an application path, without the
+             *     stream key; at most 512 characters, no spaces. Left out or blank: the platform's ingest
+             *     (youtube rtmps://a.rtmps.youtube.com:443/live2, twitch rtmp://live.twitch.tv/app, facebook
+             *     rtmps://live-api-s.facebook.com:443/rtmp); required for custom.
+             */
+            server_url?: string;
+            /**
+             * @description The platform's stream key: 1–512 bytes, no spaces, control characters or slashes. Stored
+             *     encrypted (AES-256-GCM), never returned.
+             */
+            stream_key: string;
         };
         CreateEvent: {
+            /**
+             * @description NFC-normalised and trimmed: 1–140 characters, no control characters (no line breaks).
+             * @example Launch day
+             */
             title: string;
+            /**
+             * @description NFC-normalised and trimmed: at most 5000 characters; line breaks and tabs allowed, other
+             *     control characters not.
+             */
             description?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339; not more than 60 seconds in the past.
+             * @example 2030-01-31T18:00:00Z
+             */
             starts_at: string;
+            /** @description The cover image: an absolute http(s) URL of at most 2048 characters, or empty for none. */
             cover_url?: string;
+            /** @description Co-hosts' user ids (UUIDs): at most 10 different users (repeats collapse), not the host. */
             cohost_ids?: string[];
         };
-        PatchEvent: {
-            title?: string;
+        /** @description What a new guest invite link grants, and its limits. */
+        CreateGuestLink: {
+            /** @description `cohost` links are the host's alone. */
+            role: components["schemas"]["GuestLinkRole"];
+            /**
+             * Format: int32
+             * @description How long the link works: 60 to 604800 seconds (a week); 0 or absent: a day.
+             * @default 86400
+             */
+            expires_in_secs?: number;
+            /**
+             * Format: int32
+             * @description How many guests may join through it: 1 to 1000; 0 or absent: one.
+             * @default 1
+             */
+            max_uses?: number;
+            /** @description Guests join the audience with a raised hand instead of taking the role. */
+            needs_approval?: boolean;
+        };
+        CreateWebhook: {
+            /**
+             * Format: uri
+             * @description An absolute http:// or https:// URL, without credentials; not a loopback, private or
+             *     link-local address (unless the service allows them: WEBHOOK_ALLOW_PRIVATE). Deliveries are
+             *     POSTed here; redirects are not followed.
+             */
+            url: string;
+            /** @description For you; no control characters. */
             description?: string;
-            /** Format: date-time */
-            starts_at?: string;
-            cover_url?: string;
-            cohost_ids?: string[];
+            /** @description Which event types to send; left out or empty: all. */
+            event_types?: components["schemas"]["WebhookEventTypeFilter"][];
         };
+        /** @description A new key and its secret, which is shown this once (only a hash is stored). */
+        CreatedApiKey: components["schemas"]["ApiKey"] & {
+            /** @description `sck_` and 43 characters: send it as `Authorization: Bearer <secret>`. */
+            secret: string;
+        };
+        /**
+         * @description A saved RTMP(S) destination of the signed-in user, reusable across events. The stream key is
+         *     never returned.
+         */
+        Destination: {
+            /** Format: uuid */
+            id: string;
+            platform: components["schemas"]["DestinationPlatform"];
+            name: string;
+            /** @description rtmp:// or rtmps://, the host and the application path, without the stream key. */
+            server_url: string;
+            /** @description The stream key's last four characters, e.g. …abcd. */
+            key_hint: string;
+            /** Format: date-time */
+            created_at: string | null;
+        };
+        /** @description Whether the destination starts by itself. */
+        DestinationAutoStart: {
+            /** @description Start it when the event goes live. */
+            auto_start: boolean;
+        };
+        /**
+         * @description Why a push is retrying or failed, as the egress worker reports it; empty when fine: `key_refused` (the platform refused the stream key), `unreachable` (the server refused the connection, its name is unknown or it did not answer), `stalled` (it stopped taking the stream), `disconnected` (the connection broke), `tls` (the rtmps connection failed), `invalid_url`.
+         * @enum {string}
+         */
+        DestinationErrorCode: "key_refused" | "unreachable" | "stalled" | "disconnected" | "tls" | "invalid_url" | "";
+        DestinationList: {
+            destinations: components["schemas"]["Destination"][];
+        };
+        /**
+         * @description A restreaming platform.
+         * @enum {string}
+         */
+        DestinationPlatform: "youtube" | "twitch" | "facebook" | "custom";
+        /**
+         * @description Where a push to a destination is (docs/broadcast.md).
+         * @enum {string}
+         */
+        DestinationState: "idle" | "connecting" | "live" | "retrying" | "failed" | "stopped";
         Event: {
             /** Format: uuid */
             id: string;
@@ -4485,719 +1915,919 @@ export interface components {
             description: string;
             /** Format: date-time */
             starts_at: string;
+            /**
+             * Format: uri
+             * @description The cover image's URL; null when none.
+             */
             cover_url: string | null;
-            /** @enum {string} */
+            /**
+             * @description Where an event is in its lifecycle: scheduled → live → ended, or scheduled → cancelled.
+             * @enum {string}
+             */
             status: "scheduled" | "live" | "ended" | "cancelled";
+            /** Format: uuid */
             host_id: string;
+            /** @description The co-hosts' user ids, sorted. */
             cohost_ids: string[];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             updated_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Set once the event has gone live.
+             */
             went_live_at: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Set once the event has ended.
+             */
             ended_at: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Set once the event was cancelled.
+             */
             cancelled_at: string | null;
         };
-        EventPage: {
-            events: components["schemas"]["Event"][];
-            next_cursor: string | null;
-        };
-        Author: {
-            user_id: string;
-            display_name: string;
-            avatar_url: string | null;
-            /** @enum {string} */
-            role: "host" | "cohost" | "moderator" | "viewer";
-        };
-        ChatMessage: {
-            id: string;
-            event_id: string;
-            author: components["schemas"]["Author"];
-            text: string;
-            /** Format: date-time */
-            sent_at: string | null;
-            client_msg_id: string;
-        };
-        MessagePage: {
-            messages: components["schemas"]["ChatMessage"][];
-            next_before: string | null;
-        };
-        ReplayPage: {
-            items?: {
-                offset_ms?: number;
-                message?: components["schemas"]["ChatMessage"];
-            }[];
-            next_offset_ms?: number | null;
-        };
-        Presence: {
-            viewer_count: number;
-            users: components["schemas"]["Author"][];
-        };
-        ChatSend: {
-            client_msg_id: string;
-            text: string;
-        };
-        Sent: {
-            message?: components["schemas"]["ChatMessage"];
-            held?: boolean;
-        };
-        Timeout: {
-            user_id: string;
-            duration_secs: number;
-            reason?: string;
-        };
-        UserAction: {
-            user_id: string;
-            reason?: string;
-        };
-        ChatSettings: {
-            slow_mode_secs?: number;
-            blocked_terms?: string[];
-            /** @enum {string} */
-            blocked_term_mode?: "reject" | "hold";
-            reason?: string;
-        };
-        /** @description A chat room's settings, as moderation actions and the live socket's hello carry them (ChatSettings is the request that changes them) */
-        ChatRoomSettings: {
-            /** @description 0: no slow mode */
-            slow_mode_secs: number;
-            blocked_terms: string[];
-            /** @enum {string} */
-            blocked_term_mode: "reject" | "hold";
-        };
-        Pin: {
-            message_id: string;
-        };
-        ModerationAction: {
-            id: string;
-            kind: string;
-            actor_id: string;
-            target_user_id: string | null;
-            target_message_id: string | null;
-            reason: string | null;
-            /** Format: date-time */
-            at: string | null;
-            duration_secs: number | null;
-            /** @description The message acted on (deleted, pinned, approved, denied) */
-            message: components["schemas"]["ChatMessage"] | null;
-            /** @description The room's settings after a slow_mode or blocked_terms action */
-            settings: components["schemas"]["ChatRoomSettings"] | null;
-        };
-        /** @description PUT /events/{id}/chat/settings: one moderation action per setting changed (slow mode, blocked terms) */
-        ChatSettingsChanged: {
-            actions: components["schemas"]["ModerationAction"][];
-        };
-        /** @description Messages held for a moderator's review (blocked_term_mode hold) */
-        HeldMessages: {
-            messages: components["schemas"]["ChatMessage"][];
-        };
-        /** @description A page of the event's moderation log, newest first */
-        AuditPage: {
-            actions: components["schemas"]["ModerationAction"][];
-            /** @description Pass as before for the next page; null on the last */
-            next_before: string | null;
-        };
-        MediaGrants: {
-            /** @description May receive the room's tracks */
-            subscribe: boolean;
-            /** @description Track sources the holder may publish; empty for the audience */
-            publish: ("camera" | "microphone" | "screen" | "screen_audio")[];
-            /** @description Not announced to other participants (recorders) */
-            hidden: boolean;
-            /** @description In the green room: only the host, co-hosts, moderators and the backstage receive this participant's media. Absent means false */
-            backstage?: boolean;
-            /** @description Receives the backstage's media (host, co-hosts, moderators and the backstage itself). Absent means false */
-            see_backstage?: boolean;
-        };
-        MediaToken: {
-            /** @description JWT (EdDSA) for the SFU, audience stagecast-media */
-            token: string;
-            /** @description Seconds until the token expires */
-            expires_in: number;
-            /** @description The SFU's base URL */
-            url: string;
-            /**
-             * Format: uuid
-             * @description The room: the event id
-             */
-            room: string;
-            /** @enum {string} */
-            role: "host" | "cohost" | "moderator" | "speaker" | "audience";
-            grants: components["schemas"]["MediaGrants"];
-        };
-        StageParticipants: {
-            participants: components["schemas"]["StageParticipant"][];
-        };
-        /** @description One connection to the event's SFU room */
-        StageParticipant: {
-            participant_id: string;
-            user_id: string;
-            name: string;
-            /** @description The media connection is up (false while it is being set up) */
-            connected: boolean;
-            tracks: components["schemas"]["StageTrack"][];
-        };
-        StageTrack: {
-            /** @enum {string} */
-            source: "camera" | "microphone" | "screen" | "screen_audio";
-            /** @enum {string} */
-            kind: "audio" | "video";
-            muted: boolean;
-        };
-        StageMuted: {
-            tracks_muted: number;
-        };
-        StageRemoved: {
-            participants_removed: number;
-        };
-        /** @description An invitation to speak */
-        StageInvitation: {
-            id: string;
-            /** @description Who is invited */
-            user_id: string;
-            invited_by: string;
-            /** Format: date-time */
-            created_at: string | null;
-            /** Format: date-time */
-            expires_at: string | null;
-        };
-        /** @description One stage change, as every stage change endpoint and the live socket's stage frame carry it */
-        StageChange: {
-            /** @enum {string} */
-            kind: "hand_raised" | "hand_lowered" | "invited" | "invitation_accepted" | "invitation_declined" | "invitation_withdrawn" | "role_changed" | "muted" | "kicked" | "banned" | "unbanned" | "brought_on_air" | "sent_backstage";
-            actor_id: string;
-            target_user_id: string;
-            /**
-             * @description The target's role after the change
-             * @enum {string}
-             */
-            role: "host" | "cohost" | "moderator" | "speaker" | "audience";
-            /**
-             * @description The target's role before, when it changed
-             * @enum {string}
-             */
-            previous_role?: "host" | "cohost" | "moderator" | "speaker" | "audience";
-            /** @description Absent when none was given */
-            reason?: string;
-            /** Format: date-time */
-            at: string | null;
-            invitation?: components["schemas"]["StageInvitation"];
-            /**
-             * @description The track a muted change muted
-             * @enum {string}
-             */
-            source?: "camera" | "microphone" | "screen" | "screen_audio";
-        };
-        /** @description What a stage change endpoint answers */
-        StageChanged: {
-            change: components["schemas"]["StageChange"];
-            /** @description The target's new media rights (absent once banned or the event is over) */
-            grants?: components["schemas"]["MediaGrants"];
-            /** @description False when the SFU could not be reached (the target's next media token carries the new rights) */
-            applied_to_media: boolean;
-        };
-        Recording: {
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            event_id: string;
-            /** @description The event's title when the recording started */
-            event_title: string;
-            /**
-             * Format: uuid
-             * @description The event's host when the recording started
-             */
-            host_id: string;
-            /**
-             * @description starting (only while the start request runs) → recording → stopping → ready; or failed, with error
-             * @enum {string}
-             */
-            state: "starting" | "recording" | "stopping" | "ready" | "failed";
-            /** @enum {string} */
-            layout: "speaker" | "grid" | "screen";
-            /** @enum {string} */
-            quality: "720p" | "1080p";
-            /**
-             * Format: date-time
-             * @description When the egress job started
-             */
-            started_at: string | null;
-            /**
-             * Format: date-time
-             * @description When it became ready or failed
-             */
-            ended_at: string | null;
-            /**
-             * Format: date-time
-             * @description Moves with each change announced on the live socket
-             */
-            updated_at: string | null;
-            /** @description Recorded time, gaps excluded */
-            duration_ms: number;
-            /** @description Stored segments plus the MP4 */
-            size_bytes: number;
-            /** @description Once ready */
-            thumbnail_url: string | null;
-            /** @description The first is the starting layout at 0 */
-            layout_changes: {
-                /** @description Position on the recording's timeline */
-                at_ms: number;
-                /** @enum {string} */
-                layout: "speaker" | "grid" | "screen";
-            }[];
-            gaps: {
-                /** @description Position on the recording's timeline */
-                at_ms: number;
-                /** @description Wall-clock time missing */
-                duration_ms: number;
-                reason: string;
-            }[];
-            /** @description Why it failed, or an alarm while recording; absent when empty */
-            error?: string;
-            /** @description Absent until the first segment is stored */
-            playback?: {
-                hls_url: string;
-                /** @description Once ready */
-                mp4_url?: string;
-            };
-        };
-        RecordingList: {
-            recordings: components["schemas"]["Recording"][];
-        };
-        RecordingSettings: {
-            /** Format: uuid */
-            event_id: string;
-            /** @description Start a recording, as the host, when the event goes live */
-            auto_record: boolean;
-            /** @enum {string} */
-            layout: "speaker" | "grid" | "screen";
-            /** @enum {string} */
-            quality: "720p" | "1080p";
-        };
-        ReplayMessage: {
-            message_id: string;
-            user_id: string;
-            display_name: string;
-            text: string;
-            /** @description Milliseconds from the recording's first frame */
-            offset_ms: number;
-        };
-        RecordingChatPage: {
-            messages: components["schemas"]["ReplayMessage"][];
-        };
-        /** @description A saved RTMP(S) destination of the signed-in user, reusable across events. The stream key is never returned. */
-        Destination: {
-            /** Format: uuid */
-            id: string;
-            /** @enum {string} */
-            platform: "youtube" | "twitch" | "facebook" | "custom";
-            name: string;
-            /** @description rtmp:// or rtmps://, the host and the application path, without the stream key */
-            server_url: string;
-            /** @description The stream key's last four characters, e.g. …abcd */
-            key_hint: string;
-            /** Format: date-time */
-            created_at: string;
-        };
-        DestinationList: {
-            destinations: components["schemas"]["Destination"][];
-        };
-        CreateDestination: {
-            /** @enum {string} */
-            platform: "youtube" | "twitch" | "facebook" | "custom";
-            /** @description Left out or blank: the platform's name (YouTube, Twitch, Facebook, Custom RTMP) */
-            name?: string;
-            /** @description rtmp:// or rtmps://, the host and the application path, without the stream key. Left out: the platform's ingest (youtube rtmps://a.rtmps.youtube.com:443/live2, twitch rtmp://live.twitch.tv/app, facebook rtmps://live-api-s.facebook.com:443/rtmp); required for custom */
-            server_url?: string;
-            /** @description The platform's stream key, without spaces or slashes; stored encrypted, never returned */
-            stream_key: string;
-        };
-        /** @description A destination attached to an event, with its push's state (docs/broadcast.md) */
+        /** @description A destination attached to an event, with its push's state (docs/broadcast.md). */
         EventDestination: {
             /** Format: uuid */
             event_id: string;
+            /** @description Always present (the broadcast service always sends it). */
             destination: components["schemas"]["Destination"];
-            /** @description Start it when the event goes live */
+            /** @description Start it when the event goes live. */
             auto_start: boolean;
             /**
-             * @description idle (attached, not started) → connecting → live; retrying while reconnecting after a break; failed (with error and error_code) until started again; stopped by a host or co-host or by the end of the event
-             * @enum {string}
+             * @description idle (attached, not started) → connecting → live; retrying while reconnecting after a
+             *     break; failed (with error and error_code) until started again; stopped by a host or
+             *     co-host or by the end of the event.
              */
-            state: "idle" | "connecting" | "live" | "retrying" | "failed" | "stopped";
-            /** @description Bits per second the server accepted, as the egress worker last reported */
+            state: components["schemas"]["DestinationState"];
+            /**
+             * Format: int64
+             * @description Bits per second the server accepted, as the egress worker last reported (every 5 s while
+             *     pushing).
+             */
             bitrate_bps: number;
+            /** Format: int64 */
             bytes_sent: number;
             /**
              * Format: date-time
-             * @description When the current live stretch began; null when not live
+             * @description When the current live stretch began; null when not live.
              */
             live_since: string | null;
-            /** @description Reconnection attempts */
-            retries: number;
-            /** @description Why it is retrying or failed, in words for a host; empty when fine */
-            error: string;
             /**
-             * @description Empty when fine
-             * @enum {string}
+             * Format: int32
+             * @description Reconnection attempts.
              */
-            error_code: "key_refused" | "unreachable" | "stalled" | "disconnected" | "tls" | "invalid_url" | "";
+            retries: number;
+            /** @description Why it is retrying or failed, in words for a host; empty when fine. */
+            error: string;
+            error_code: components["schemas"]["DestinationErrorCode"];
             /** Format: date-time */
-            updated_at: string;
+            updated_at: string | null;
         };
         EventDestinationList: {
             destinations: components["schemas"]["EventDestination"][];
         };
-        AttachDestination: {
-            /**
-             * Format: uuid
-             * @description One of your saved destinations
-             */
-            destination_id: string;
-            /**
-             * @description Start it when the event goes live
-             * @default false
-             */
-            auto_start?: boolean;
+        EventPage: {
+            events: components["schemas"]["Event"][];
+            /** @description Pass it back as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
         };
-        DestinationAutoStart: {
-            auto_start: boolean;
-        };
-        /**
-         * @description What an API key may do; each operation's `x-required-scope` names the one it needs. A write scope includes its read scope (events:write gives events:read; chat:write and chat:moderate give chat:read; recordings:write gives recordings:read; profile:write gives profile:read).
-         * @enum {string}
-         */
-        ApiKeyScope: "profile:read" | "profile:write" | "events:read" | "events:write" | "chat:read" | "chat:write" | "chat:moderate" | "tokens:mint" | "recordings:read" | "recordings:write" | "broadcasts:manage" | "webhooks:manage";
-        CreateApiKey: {
-            /** @description What the key is for (1-64 characters, no control characters) */
-            name: string;
-            scopes: components["schemas"]["ApiKeyScope"][];
-            /**
-             * Format: date-time
-             * @description RFC 3339, in the future; left out, the key does not expire
-             */
-            expires_at?: string;
-        };
-        /** @description An API key, without its secret */
-        ApiKey: {
-            /** Format: uuid */
-            id: string;
-            name: string;
-            /** @description Without duplicates */
-            scopes: components["schemas"]["ApiKeyScope"][];
-            /** @description The secret's first 12 characters (sck_ and 8 more), to tell keys apart */
-            prefix: string;
-            /** Format: date-time */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @description null: it never expires
-             */
-            expires_at: string | null;
-            /**
-             * Format: date-time
-             * @description When it last authenticated a request (updated at most once a minute)
-             */
-            last_used_at: string | null;
-            /** Format: date-time */
-            revoked_at: string | null;
-        };
-        /** @description A new API key with its secret, shown this once (only a hash of it is stored) */
-        CreatedApiKey: components["schemas"]["ApiKey"] & {
-            /** @description sck_ and 43 more characters; send it as Authorization: Bearer <secret> */
-            secret: string;
-        };
-        ApiKeyList: {
-            /** @description Newest first */
-            api_keys: components["schemas"]["ApiKey"][];
-        };
-        /** @description Someone holding a role on the stage */
-        StageMember: {
-            user_id: string;
-            /** @description Empty when the profile could not be read */
-            display_name: string;
-            avatar_url: string | null;
-            /** @enum {string} */
-            role: "host" | "cohost" | "moderator" | "speaker" | "audience";
-            /** Format: date-time */
-            since: string | null;
-            /** @description In the green room: seen and heard only by the host, co-hosts, moderators and the backstage (and listed only to them); takes no seat */
-            backstage?: boolean;
-        };
-        /** @description A raised hand */
-        StageHand: {
-            user_id: string;
-            /** @description Empty when the profile could not be read */
-            display_name: string;
-            avatar_url: string | null;
-            /** Format: date-time */
-            raised_at: string | null;
-        };
-        /** @description Someone banned from the event */
-        StageBan: {
-            user_id: string;
-            /** @description Empty when the profile could not be read */
-            display_name: string;
-            avatar_url: string | null;
-            banned_by: string;
-            /** @description Empty when none was given */
-            reason: string;
-            /** Format: date-time */
-            banned_at: string | null;
-        };
-        /** @description The stage of an event. Staff (host, co-hosts, moderators) see every hand, open invitation and ban; others see only their own hand and invitation, and no bans */
-        StageView: {
+        /** @description A guest session (as sign-up answers) and where it leads. */
+        GuestJoined: components["schemas"]["Tokens"] & {
+            /** @description The one event the session may act on. */
             event_id: string;
-            /** @description Seats: host, co-hosts and speakers on air */
-            max_speakers: number;
-            /** @enum {string} */
-            your_role: "host" | "cohost" | "moderator" | "speaker" | "audience";
-            /** @description Host, co-hosts, moderators and speakers (everyone else is the audience) */
-            members: components["schemas"]["StageMember"][];
-            hands: components["schemas"]["StageHand"][];
-            /** @description Open ones only */
-            invitations: components["schemas"]["StageInvitation"][];
-            bans: components["schemas"]["StageBan"][];
-        };
-        StageLog: {
-            /** @description Newest first */
-            entries: components["schemas"]["StageChange"][];
-        };
-        StageInvite: {
             /**
-             * Format: uuid
-             * @description Who is invited to speak
+             * @description The role the guest holds: the link's, or `audience` when the link needs approval (the
+             *     guest's hand is raised).
+             * @enum {string}
              */
-            user_id: string;
+            role: "speaker" | "cohost" | "audience";
+            /**
+             * @description `role_changed` (into the green room, with the link's role) or, with approval,
+             *     `hand_raised`.
+             */
+            change: components["schemas"]["StageChange"];
         };
-        StageTarget: {
-            /** Format: uuid */
-            user_id: string;
-            /** @description Shown to them; no control characters */
-            reason?: string;
-        };
-        StageRoleChange: {
-            /** @enum {string} */
-            role: "host" | "cohost" | "moderator" | "speaker" | "audience";
-        };
-        /** @description A guest invite link, without its secret */
+        /** @description A guest invite link, without its secret. */
         GuestLink: {
             /** Format: uuid */
             id: string;
-            /**
-             * @description The stage role it grants
-             * @enum {string}
-             */
-            role: "speaker" | "cohost";
+            /** @description The stage role it grants. */
+            role: components["schemas"]["GuestLinkRole"];
+            /** @description Guests join the audience with a raised hand instead of taking the role. */
             needs_approval: boolean;
+            /**
+             * Format: int32
+             * @description How many guests may join through it.
+             */
             max_uses: number;
+            /**
+             * Format: int32
+             * @description How many have.
+             */
             uses: number;
             created_by: string;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             expires_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was withdrawn (or replaced by a regenerated one).
+             */
             revoked_at: string | null;
         };
-        CreateGuestLink: {
-            /**
-             * @description cohost links are the host's alone
-             * @enum {string}
-             */
-            role: "speaker" | "cohost";
-            /** @default 86400 */
-            expires_in_secs?: number;
-            /** @default 1 */
-            max_uses?: number;
-            /**
-             * @description Guests join the audience with a raised hand instead of taking the role
-             * @default false
-             */
-            needs_approval?: boolean;
-        };
-        /** @description A new link and its secret, shown this once (only a hash of it is stored) */
+        /**
+         * @description A new link and its secret (in `token` and `join_url`), shown this once: only a hash of it is
+         *     stored.
+         */
         GuestLinkCreated: {
             link: components["schemas"]["GuestLink"];
+            /** @description 43 URL-safe base64 characters. */
             token: string;
-            /** @description The web client's join page, {GATEWAY_PUBLIC_URL}/join/{token} (relative when that is not set) */
+            /**
+             * @description The web client's join page for this link: `{GATEWAY_PUBLIC_URL}/join/{token}`, relative
+             *     (`/join/{token}`) when that is not set.
+             */
             join_url: string;
         };
+        /** @description An event's guest invite links. */
         GuestLinkList: {
+            /** @description Newest first (at most 200), withdrawn, expired and used-up ones included. */
             links: components["schemas"]["GuestLink"][];
         };
-        /** @description What a link offers, for the join page */
+        /** @description What a link offers, for the join page. */
         GuestLinkOffer: {
             event: components["schemas"]["Event"];
-            /** @enum {string} */
-            role: "speaker" | "cohost";
+            role: components["schemas"]["GuestLinkRole"];
+            /** @description Guests join the audience with a raised hand instead of taking the role. */
             needs_approval: boolean;
             /** Format: date-time */
             expires_at: string;
         };
+        /**
+         * @description The stage role a guest invite link grants.
+         * @enum {string}
+         */
+        GuestLinkRole: "speaker" | "cohost";
+        /** @description Messages held for a moderator's review (blocked_term_mode `hold`). */
+        HeldMessages: {
+            /** @description Oldest first, at most 500. */
+            messages: components["schemas"]["ChatMessage"][];
+        };
+        /** @description Who joins through a guest invite link. */
         JoinGuestLink: {
+            /** @description Trimmed and NFC-normalised: 1 to 50 characters, no control characters. */
             display_name: string;
-            /** @description http(s) URL of an image */
+            /** @description Empty, or an absolute http(s) URL of an image (at most 2048 bytes, no whitespace). */
             avatar_url?: string;
         };
-        /** @description A guest session (as sign-up answers) and where it leads */
-        GuestJoined: components["schemas"]["Tokens"] & {
-            event_id: string;
+        Login: {
+            /** @example ada@example.com */
+            email: string;
+            password: string;
+        };
+        /** @description Media grants as the API shows them (media tokens, stage changes). */
+        MediaGrants: {
+            /** @description May receive the room's tracks. */
+            subscribe: boolean;
+            /** @description Track sources the holder may publish; empty for the audience. */
+            publish: ("camera" | "microphone" | "screen" | "screen_audio")[];
+            /** @description Not announced to other participants (recorders). */
+            hidden: boolean;
             /**
-             * @description audience when the link needs approval (the guest's hand is raised)
+             * @description In the green room: only the host, co-hosts, moderators and the backstage receive this
+             *     participant's media. Absent means false.
+             */
+            backstage?: boolean;
+            /**
+             * @description Receives the backstage's media (host, co-hosts, moderators and the backstage itself).
+             *     Absent means false.
+             */
+            see_backstage?: boolean;
+        };
+        /** @description A ticket to the event's room on the SFU: connect to `url` with `token`. */
+        MediaToken: {
+            /** @description A JWT (EdDSA) for the SFU, audience `stagecast-media` (not an access token: the API refuses it). */
+            token: string;
+            /**
+             * Format: int64
+             * @description Seconds until the token expires (AUTH_MEDIA_TOKEN_TTL_SECS, default 300); ask for a new one
+             *     to reconnect later.
+             * @example 300
+             */
+            expires_in: number;
+            /**
+             * @description Where the SFU is, for the client to connect to with `token`.
+             * @example http://127.0.0.1:8090
+             */
+            url: string;
+            /**
+             * Format: uuid
+             * @description The room: the event id in its canonical spelling.
+             */
+            room: string;
+            /**
+             * @description The caller's role in the event, which decided the grants (highest rank first).
              * @enum {string}
              */
-            role: "speaker" | "cohost" | "audience";
-            change: components["schemas"]["StageChange"];
+            role: "host" | "cohost" | "moderator" | "speaker" | "audience";
+            grants: components["schemas"]["MediaGrants"];
         };
-        /** @description Someone named in a standing list, with the name and photo they have now */
-        StandingPerson: {
+        /** @description A page of the chat's history, newest first. */
+        MessagePage: {
+            messages: components["schemas"]["ChatMessage"][];
+            /**
+             * Format: uuid
+             * @description Pass as `before` for the next (older) page; null on the last.
+             */
+            next_before: string | null;
+        };
+        /**
+         * @description One moderation action: the answer of every moderation endpoint, an audit-log entry and the
+         *     live socket's `moderation` frame.
+         */
+        ModerationAction: {
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["ModerationActionKind"];
+            /** Format: uuid */
+            actor_id: string;
+            /** Format: uuid */
+            target_user_id: string | null;
+            /** Format: uuid */
+            target_message_id: string | null;
+            /** @description Null when none was given. */
+            reason: string | null;
+            /** Format: date-time */
+            at: string | null;
+            /**
+             * Format: int32
+             * @description The timeout's length, or the new slow mode (null when slow mode was turned off).
+             */
+            duration_secs: number | null;
+            message: components["schemas"]["ChatMessage"] | null;
+            settings: components["schemas"]["ChatRoomSettings"] | null;
+        };
+        /**
+         * @description What a moderation action did (the chat service's `ActionKind`). `ban`, `unban`,
+         *     `add_moderator` and `remove_moderator` are recorded when the chat applies the event's stage
+         *     bans and roles.
+         * @enum {string}
+         */
+        ModerationActionKind: "delete_message" | "timeout" | "ban" | "unban" | "add_moderator" | "remove_moderator" | "slow_mode" | "blocked_terms" | "pin" | "unpin" | "approve" | "deny";
+        MuteTrack: {
+            /**
+             * Format: uuid
+             * @description Whose track.
+             */
             user_id: string;
-            /** @description null when the account is gone */
-            display_name: string | null;
+            /**
+             * @description A track source in the media room.
+             * @enum {string}
+             */
+            source: "camera" | "microphone" | "screen" | "screen_audio";
+        };
+        PatchEvent: {
+            /** @description NFC-normalised and trimmed: 1–140 characters, no control characters (no line breaks). */
+            title?: string | null;
+            /** @description NFC-normalised and trimmed: at most 5000 characters; line breaks and tabs allowed. */
+            description?: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339; not more than 60 seconds in the past; only while the event is scheduled
+             *     (409 `starts_at_locked`).
+             */
+            starts_at?: string | null;
+            /** @description An absolute http(s) URL of at most 2048 characters; the empty string removes the cover. */
+            cover_url?: string | null;
+            /**
+             * @description Replaces the whole co-host list (host only; `[]` removes every co-host): at most 10
+             *     different user ids (UUIDs), not the host.
+             */
+            cohost_ids?: string[] | null;
+        };
+        /** @description The message to pin. */
+        Pin: {
+            /** Format: uuid */
+            message_id: string;
+        };
+        /** @description Who is in the event's room. */
+        Presence: {
+            /**
+             * Format: int32
+             * @description People here now (their sockets vouched for them in the last 45 s).
+             */
+            viewer_count: number;
+            /** @description Up to 100, most recently seen first. */
+            users: components["schemas"]["Author"][];
+        };
+        /** @description An RFC 9457 problem document: the body of every error. */
+        Problem: {
+            /** @description `urn:stagecast:problem:{code}`. */
+            type: string;
+            /** @description The HTTP reason phrase. */
+            title: string;
+            /** Format: int32 */
+            status: number;
+            /** @description What went wrong and what to do, for people. */
+            detail: string;
+            /** @description Stable and machine-readable: branch on this (docs/api.md lists them). */
+            code: string;
+            /**
+             * Format: int64
+             * @description Seconds to wait, when retrying later can succeed (also the `Retry-After` header).
+             */
+            retry_after?: number | null;
+        };
+        ProfilePatch: {
+            /** @description NFC-normalised and trimmed: 1–50 characters, no control characters. Absent or null: unchanged. */
+            display_name?: string | null;
+            /**
+             * @description An absolute http(s) URL of at most 2048 characters; the empty string removes it. Absent or
+             *     null: unchanged.
+             */
+            avatar_url?: string | null;
+        };
+        /** @description A cloud recording of an event (docs/recording.md). */
+        Recording: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            event_id: string;
+            /** @description The event's title when the recording started. */
+            event_title: string;
+            /**
+             * Format: uuid
+             * @description The event's host when the recording started.
+             */
+            host_id: string;
+            /**
+             * @description starting (only while the start request runs) → recording → stopping → ready; or failed,
+             *     with error.
+             */
+            state: components["schemas"]["RecordingState"];
+            layout: components["schemas"]["RecordingLayout"];
+            quality: components["schemas"]["RecordingQuality"];
+            /**
+             * Format: date-time
+             * @description When the egress job started.
+             */
+            started_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it became ready or failed.
+             */
+            ended_at: string | null;
+            /**
+             * Format: date-time
+             * @description Moves with each change announced on the live socket.
+             */
+            updated_at: string | null;
+            /**
+             * Format: int64
+             * @description Recorded time, gaps excluded.
+             */
+            duration_ms: number;
+            /**
+             * Format: int64
+             * @description Stored segments plus the MP4.
+             */
+            size_bytes: number;
+            /** @description Once ready (`/api/v1/recordings/{id}/thumbnail.jpg`). */
+            thumbnail_url: string | null;
+            /** @description The first is the starting layout at 0. */
+            layout_changes: components["schemas"]["RecordingLayoutChange"][];
+            gaps: components["schemas"]["RecordingGap"][];
+            /** @description Why it failed, or an alarm while recording; absent when empty. */
+            error?: string;
+            /** @description Absent until the first segment is stored. */
+            playback?: components["schemas"]["RecordingPlayback"];
+        };
+        RecordingChatPage: {
+            /** @description Oldest first. */
+            messages: components["schemas"]["ReplayMessage"][];
+        };
+        /** @description A stretch the recording is missing (the egress worker lost the room for a while). */
+        RecordingGap: {
+            /**
+             * Format: int64
+             * @description Position on the recording's timeline.
+             */
+            at_ms: number;
+            /**
+             * Format: int64
+             * @description Wall-clock time missing.
+             */
+            duration_ms: number;
+            reason: string;
+        };
+        /**
+         * @description A composite layout (docs/recording.md).
+         * @enum {string}
+         */
+        RecordingLayout: "speaker" | "grid" | "screen";
+        /** @description A layout from a point of the recording on. */
+        RecordingLayoutChange: {
+            /**
+             * Format: int64
+             * @description Position on the recording's timeline.
+             */
+            at_ms: number;
+            layout: components["schemas"]["RecordingLayout"];
+        };
+        RecordingList: {
+            /** @description Newest first, at most 200. */
+            recordings: components["schemas"]["Recording"][];
+        };
+        /** @description Where to play a recording (each URL takes the access token as a header or `?access_token=`). */
+        RecordingPlayback: {
+            /** @description The HLS playlist (`/api/v1/recordings/{id}/hls/index.m3u8`). */
+            hls_url: string;
+            /** @description The MP4 download, once ready. */
+            mp4_url?: string;
+        };
+        /**
+         * @description A recording's resolution.
+         * @enum {string}
+         */
+        RecordingQuality: "720p" | "1080p";
+        /** @description An event's recording settings. */
+        RecordingSettings: {
+            /** Format: uuid */
+            event_id: string;
+            /** @description Start a recording, as the host, when the event goes live. */
+            auto_record: boolean;
+            layout: components["schemas"]["RecordingLayout"];
+            quality: components["schemas"]["RecordingQuality"];
+        };
+        /**
+         * @description Where a recording is in its life.
+         * @enum {string}
+         */
+        RecordingState: "starting" | "recording" | "stopping" | "ready" | "failed";
+        RefreshToken: {
+            /** @description The `refresh_token` of the last sign-up, log-in or refresh (each works once). */
+            refresh_token: string;
+        };
+        RemoveParticipant: {
+            /**
+             * Format: uuid
+             * @description Who to disconnect (not yourself).
+             */
+            user_id: string;
+            /** @description Shown to them; trimmed, at most 200 characters, no control characters. */
+            reason?: string;
+        };
+        /** @description A message on the replay's timeline. */
+        ReplayItem: {
+            /**
+             * Format: int64
+             * @description Milliseconds after the event went live.
+             */
+            offset_ms: number;
+            message: components["schemas"]["ChatMessage"];
+        };
+        /** @description A chat message on a recording's timeline. */
+        ReplayMessage: {
+            /** Format: uuid */
+            message_id: string;
+            /** Format: uuid */
+            user_id: string;
+            display_name: string;
+            text: string;
+            /**
+             * Format: int64
+             * @description Milliseconds from the recording's first frame.
+             */
+            offset_ms: number;
+        };
+        /** @description A page of the chat replay, oldest first. */
+        ReplayPage: {
+            items: components["schemas"]["ReplayItem"][];
+            /**
+             * Format: int64
+             * @description Pass as `from_offset_ms` for the next page; null on the last.
+             */
+            next_offset_ms: number | null;
+        };
+        /** @description A message accepted: published, or held for a moderator's review. */
+        Sent: {
+            message: components["schemas"]["ChatMessage"];
+            /**
+             * @description True when held for review (blocked_term_mode `hold`): only moderators see it until
+             *     approved.
+             */
+            held: boolean;
+        };
+        /** @description The layout to switch to. */
+        SetRecordingLayout: {
+            layout: components["schemas"]["RecordingLayout"];
+        };
+        /** @description New recording settings. */
+        SetRecordingSettings: {
+            /** @description Start a recording, as the host, when the event goes live. */
+            auto_record: boolean;
+            layout?: components["schemas"]["RecordingLayout"] | null;
+            quality?: components["schemas"]["RecordingQuality"] | null;
+        };
+        SignUp: {
+            /**
+             * @description Trimmed and lowercased (one mailbox, one account); at most 254 characters, `name@domain.tld`.
+             * @example ada@example.com
+             */
+            email: string;
+            /** @description 8–128 characters, no other rules. */
+            password: string;
+            /**
+             * @description NFC-normalised and trimmed: 1–50 characters, no control characters.
+             * @example Ada
+             */
+            display_name: string;
+        };
+        /** @description Someone banned from the event. */
+        StageBan: components["schemas"]["StagePerson"] & {
+            banned_by: string;
+            /** @description Empty when none was given. */
+            reason: string;
+            /** Format: date-time */
+            banned_at: string | null;
+        };
+        /** @description One stage change, as the REST API and the `stage` WebSocket frame carry it. */
+        StageChange: {
+            kind: components["schemas"]["StageChangeKind"];
+            /** @description Who made the change (the guest themself, or the link's maker, for a guest who joined). */
+            actor_id: string;
+            target_user_id: string;
+            /** @description The target's role after the change. */
+            role: components["schemas"]["StageRole"];
+            /** @description The target's role before, when it changed (role changes, invitation answers, bans). */
+            previous_role?: components["schemas"]["StageRole"];
+            /** @description Absent when none was given. */
+            reason?: string;
+            /** Format: date-time */
+            at: string | null;
+            /** @description The invitation, for the invitation changes. */
+            invitation?: components["schemas"]["StageInvitation"];
+            /**
+             * @description The track a `muted` change muted (`stagecast_authn::TrackSource`).
+             * @enum {string}
+             */
+            source?: "camera" | "microphone" | "screen" | "screen_audio";
+        };
+        /**
+         * @description What a stage change did.
+         * @enum {string}
+         */
+        StageChangeKind: "hand_raised" | "hand_lowered" | "invited" | "invitation_accepted" | "invitation_declined" | "invitation_withdrawn" | "role_changed" | "muted" | "kicked" | "banned" | "unbanned" | "brought_on_air" | "sent_backstage";
+        /** @description What a stage change endpoint answers. */
+        StageChanged: {
+            change: components["schemas"]["StageChange"];
+            /** @description What the target may now do in the media room (absent once banned or the event is over). */
+            grants?: components["schemas"]["MediaGrants"];
+            /**
+             * @description Whether the SFU took the change (false when it could not be reached: the user's next
+             *     media token carries the new rights anyway).
+             */
+            applied_to_media: boolean;
+        };
+        /** @description A raised hand. */
+        StageHand: components["schemas"]["StagePerson"] & {
+            /** Format: date-time */
+            raised_at: string | null;
+        };
+        /** @description An invitation to speak; open for 120 seconds. */
+        StageInvitation: {
+            /** Format: uuid */
+            id: string;
+            /** @description Who is invited. */
+            user_id: string;
+            invited_by: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it can no longer be accepted.
+             */
+            expires_at: string | null;
+        };
+        /** @description The latest stage changes. */
+        StageLog: {
+            /**
+             * @description Newest first. The log keeps each change's kind, actor, target, role, reason and time:
+             *     its entries have no `previous_role`, `invitation` or `source`.
+             */
+            entries: components["schemas"]["StageChange"][];
+        };
+        /** @description Someone holding a role on the stage. */
+        StageMember: components["schemas"]["StagePerson"] & {
+            role: components["schemas"]["StageRole"];
+            /**
+             * Format: date-time
+             * @description Since when they hold the role.
+             */
+            since: string | null;
+            /** @description In the green room (listed only to the host, co-hosts, moderators and the backstage). */
+            backstage: boolean;
+        };
+        StageMuted: {
+            /**
+             * Format: int32
+             * @description Tracks muted now (0 when the participant is not connected or publishes no such track).
+             */
+            tracks_muted: number;
+        };
+        /** @description One connection to the event's SFU room. */
+        StageParticipant: {
+            /** @description This connection (one user may have several). */
+            participant_id: string;
+            /** Format: uuid */
+            user_id: string;
+            /** @description The display name from the user's media token. */
+            name: string;
+            /** @description The media connection is up (false while it is being set up). */
+            connected: boolean;
+            tracks: components["schemas"]["StageTrack"][];
+        };
+        StageParticipants: {
+            /** @description Recorders and other hidden participants are not listed. */
+            participants: components["schemas"]["StageParticipant"][];
+        };
+        /** @description Someone on the stage, with their name and avatar. */
+        StagePerson: {
+            user_id: string;
+            /** @description Empty when the profile could not be read. */
+            display_name: string;
             avatar_url: string | null;
         };
+        StageRemoved: {
+            /**
+             * Format: int32
+             * @description Connections closed (0 when they were not connected).
+             */
+            participants_removed: number;
+        };
+        /**
+         * @description A role in an event (the events service's one role model); everyone without a role of their
+         *     own is the audience.
+         * @enum {string}
+         */
+        StageRole: "host" | "cohost" | "moderator" | "speaker" | "audience";
+        /** @description The role to give. */
+        StageRoleChange: {
+            role: components["schemas"]["StageRole"];
+        };
+        /** @description Whom a stage action is for, and why. */
+        StageTarget: {
+            /** Format: uuid */
+            user_id: string;
+            /**
+             * @description Kicks and bans: shown to them (trimmed; at most 200 characters, no control characters).
+             *     Accepted and ignored by an invitation.
+             */
+            reason?: string;
+        };
+        StageTrack: {
+            /**
+             * @description A track source in the media room.
+             * @enum {string}
+             */
+            source: "camera" | "microphone" | "screen" | "screen_audio";
+            /**
+             * @description A track's kind.
+             * @enum {string}
+             */
+            kind: "audio" | "video";
+            /** @description Muted by its publisher or by the staff (`POST /events/{id}/stage/mute`). */
+            muted: boolean;
+        };
+        /**
+         * @description The stage of an event. Staff (host, co-hosts, moderators) see every hand, open invitation
+         *     and ban; others see only their own hand and invitation, and no bans.
+         */
+        StageView: {
+            event_id: string;
+            /**
+             * Format: int32
+             * @description Seats: the host, co-hosts and speakers on air.
+             */
+            max_speakers: number;
+            your_role: components["schemas"]["StageRole"];
+            /**
+             * @description The host, co-hosts, moderators and speakers (everyone else is the audience); backstage
+             *     members only for those who see the green room.
+             */
+            members: components["schemas"]["StageMember"][];
+            /** @description Oldest first. */
+            hands: components["schemas"]["StageHand"][];
+            /** @description Open ones only. */
+            invitations: components["schemas"]["StageInvitation"][];
+            bans: components["schemas"]["StageBan"][];
+        };
+        /** @description Who moderates the chat, who is banned and whose timeout is running. */
+        Standing: {
+            /** @description Each list newest first, at most 500. */
+            moderators: components["schemas"]["StandingEntry"][];
+            banned: components["schemas"]["StandingEntry"][];
+            /** @description Running timeouts only, with `until`. */
+            timed_out: components["schemas"]["StandingEntry"][];
+        };
+        /** @description One person on a standing list. */
         StandingEntry: {
             user: components["schemas"]["StandingPerson"];
+            /** @description Who appointed, banned or timed them out. */
             by: components["schemas"]["StandingPerson"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the audit log recorded it.
+             */
             since: string | null;
             /**
              * Format: date-time
-             * @description When a timeout ends (timeouts only)
+             * @description When a timeout ends.
              */
             until?: string;
         };
-        /** @description Who moderates the chat, who is banned and whose timeout is running */
-        Standing: {
-            moderators: components["schemas"]["StandingEntry"][];
-            banned: components["schemas"]["StandingEntry"][];
-            timed_out: components["schemas"]["StandingEntry"][];
+        /** @description Someone named in a standing list, with the name and photo they have now. */
+        StandingPerson: {
+            /** Format: uuid */
+            user_id: string;
+            /** @description Null when the account is gone. */
+            display_name: string | null;
+            avatar_url: string | null;
         };
-        /** @description An event type filter: "*" (everything), a family as "family.*" (event.*, stage.*, chat.*, recording.*, broadcast.*), or one type such as "event.live", "stage.banned", "chat.ban", "recording.ready", "broadcast.failed". event.* types are scheduled, updated, live, ended, cancelled; the others take the bus message's kind (docs/webhooks.md#event-types-and-filters) */
-        WebhookEventTypeFilter: string;
-        CreateWebhook: {
+        /** @description How to record; the body may be left out (grid, 720p). */
+        StartRecording: {
+            layout?: components["schemas"]["RecordingLayout"] | null;
+            quality?: components["schemas"]["RecordingQuality"] | null;
+        };
+        /** @description A timeout: the user may read but not send until it ends. */
+        Timeout: {
+            /** Format: uuid */
+            user_id: string;
             /**
-             * Format: uri
-             * @description An absolute http:// or https:// URL, without credentials; not a loopback, private or link-local address (unless the service allows them: WEBHOOK_ALLOW_PRIVATE). Deliveries are POSTed here; redirects are not followed
+             * Format: int32
+             * @description 1 second to 24 hours.
              */
-            url: string;
-            /** @description For you; no control characters. Default empty */
-            description?: string;
-            /** @description Which event types to send; left out or empty: all */
-            event_types?: components["schemas"]["WebhookEventTypeFilter"][];
+            duration_secs: number;
+            /** @description Shown in the audit log: at most 500 characters, no control characters. */
+            reason?: string | null;
+        };
+        Tokens: {
+            /** @description A JWT (EdDSA) for `Authorization: Bearer`, valid for `expires_in` seconds. */
+            access_token: string;
+            /** @description Opaque; works once, with `POST /auth/refresh` (or `POST /auth/logout`). */
+            refresh_token: string;
+            /**
+             * @description Always `Bearer`.
+             * @enum {string}
+             */
+            token_type: "Bearer";
+            /**
+             * Format: int64
+             * @description Seconds until the access token expires (AUTH_ACCESS_TOKEN_TTL_SECS, default 900).
+             * @example 900
+             */
+            expires_in: number;
+            /** Format: uuid */
+            session_id: string;
+            user: components["schemas"]["User"];
         };
         UpdateWebhook: {
             /** Format: uri */
-            url?: string;
-            description?: string;
-            /** @description Replaces the list; [] means all */
-            event_types?: components["schemas"]["WebhookEventTypeFilter"][];
-            /** @description false: disabled by you (disabled_reason by_owner); true: enabled again, its failure clock restarted */
-            enabled?: boolean;
+            url?: string | null;
+            description?: string | null;
+            /** @description Replaces the list; [] means all. */
+            event_types?: components["schemas"]["WebhookEventTypeFilter"][] | null;
+            /** @description false: disabled by you (by_owner); true: enabled again, its failure clock restarted. */
+            enabled?: boolean | null;
         };
-        /** @description A webhook endpoint of the signed-in user (docs/webhooks.md). The signing secret is only in the answers to creating it and rotating it */
+        User: {
+            /** Format: uuid */
+            id: string;
+            /** @description Lowercased. Empty for a guest (who joined through a guest link and has no account). */
+            email: string;
+            display_name: string;
+            /**
+             * Format: uri
+             * @description An absolute http(s) URL (an upload is served under `/api/v1/avatars/`); null when none.
+             */
+            avatar_url: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description Only for a guest (joined through a guest link): the one event their session may act on.
+             */
+            guest_event_id?: string;
+        };
+        /** @description Someone to ban or to appoint as a moderator. */
+        UserAction: {
+            /** Format: uuid */
+            user_id: string;
+            /**
+             * @description For a ban: kept with it (at most 200 characters, no control characters). Ignored when
+             *     appointing a moderator.
+             */
+            reason?: string | null;
+        };
+        /** @description One attempt to deliver. */
+        WebhookAttempt: {
+            /** Format: date-time */
+            at?: string | null;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status; 0 when no HTTP answer came (timeout, refused connection, an
+             *     address not allowed).
+             */
+            status_code: number;
+            /** @description Empty on success; otherwise what went wrong, or the first 300 characters of the answer. */
+            error: string;
+            /** Format: int32 */
+            duration_ms: number;
+        };
+        /** @description One event to one endpoint, with its attempts. */
+        WebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            /** @description The webhook-id header: the same on every attempt and redelivery. */
+            message_id: string;
+            event_type: string;
+            state: components["schemas"]["WebhookDeliveryState"];
+            /** Format: int32 */
+            attempts: number;
+            /** Format: date-time */
+            created_at?: string | null;
+            /**
+             * Format: date-time
+             * @description While pending, when it is tried next.
+             */
+            next_attempt_at?: string | null;
+            /** @description Each attempt, oldest first. */
+            log: components["schemas"]["WebhookAttempt"][];
+            /** @description The JSON body sent: `{type, timestamp, data}`. */
+            payload: Record<string, never>;
+        };
+        WebhookDeliveryList: {
+            deliveries: components["schemas"]["WebhookDelivery"][];
+        };
+        /**
+         * @description A delivery's state.
+         * @enum {string}
+         */
+        WebhookDeliveryState: "pending" | "succeeded" | "failed";
+        /**
+         * @description Empty while enabled; `by_owner` (PATCH enabled false) or `failing` (no successful delivery for WEBHOOK_DISABLE_AFTER_S, 5 days by default).
+         * @enum {string}
+         */
+        WebhookDisabledReason: "" | "by_owner" | "failing";
+        /**
+         * @description A webhook endpoint of the signed-in user (docs/webhooks.md). The signing secret is only in
+         *     the answers to creating it and rotating it.
+         */
         WebhookEndpoint: {
             /** Format: uuid */
             id: string;
             /** Format: uri */
             url: string;
             description: string;
-            /** @description The filters, sorted and without duplicates; empty: every type */
-            event_types: string[];
+            /** @description The filters, sorted and without duplicates; empty: every type. */
+            event_types: components["schemas"]["WebhookEventTypeFilter"][];
             enabled: boolean;
-            /**
-             * @description Empty while enabled; by_owner (PATCH enabled false) or failing (no successful delivery for WEBHOOK_DISABLE_AFTER_S, 5 days by default)
-             * @enum {string}
-             */
-            disabled_reason: "" | "by_owner" | "failing";
+            disabled_reason: components["schemas"]["WebhookDisabledReason"];
+            /** Format: date-time */
+            created_at?: string | null;
             /**
              * Format: date-time
-             * @description Events from this time on are delivered
+             * @description The first failed attempt since the last success.
              */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @description The first failed attempt since the last success; null while deliveries succeed
-             */
-            failing_since: string | null;
-        };
-        /** @description A webhook endpoint with its signing secret, shown this once (it is stored encrypted and never returned again) */
-        WebhookEndpointWithSecret: components["schemas"]["WebhookEndpoint"] & {
-            /** @description whsec_ and base64: the HMAC-SHA256 key is the base64-decoded part after whsec_ (docs/webhooks.md#verifying-a-delivery) */
-            secret: string;
+            failing_since?: string | null;
         };
         WebhookEndpointList: {
+            /** @description Newest first. */
             webhooks: components["schemas"]["WebhookEndpoint"][];
         };
-        /** @description The JSON body POSTed to an endpoint (the same bytes on every attempt) */
-        WebhookPayload: {
-            /** @description The event type, e.g. event.live, stage.banned, chat.ban, recording.ready, broadcast.failed */
-            type: string;
-            /**
-             * Format: date-time
-             * @description When the change happened (the bus message's occurred_at), RFC 3339 UTC with milliseconds
-             */
-            timestamp: string;
-            /** @description The bus message (docs/nats.md) in the protobuf JSON mapping with the .proto field names, plus event_id */
-            data: {
-                [key: string]: unknown;
-            };
+        /** @description An endpoint with its signing secret, shown this once. */
+        WebhookEndpointWithSecret: components["schemas"]["WebhookEndpoint"] & {
+            /** @description `whsec_` and base64: verify deliveries with it (docs/webhooks.md). */
+            secret: string;
         };
-        /** @description One attempt to deliver */
-        WebhookAttempt: {
-            /** Format: date-time */
-            at: string;
-            /** @description The receiver's HTTP status; 0 when no HTTP answer came (timeout, refused connection, an address not allowed) */
-            status_code: number;
-            /** @description Empty on success; otherwise what went wrong, or the first 300 characters of the receiver's answer */
-            error: string;
-            duration_ms: number;
-        };
-        /** @description One event to one endpoint, with its attempts */
-        WebhookDelivery: {
-            /** Format: uuid */
-            id: string;
-            /** @description The webhook-id header: the same on every attempt and redelivery */
-            message_id: string;
-            event_type: string;
-            /**
-             * @description pending: waiting for its first attempt or a retry (or for older deliveries of the endpoint); succeeded: a 2xx answer; failed: the retries are exhausted
-             * @enum {string}
-             */
-            state: "pending" | "succeeded" | "failed";
-            attempts: number;
-            /** Format: date-time */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @description When it is tried next while pending; null otherwise
-             */
-            next_attempt_at: string | null;
-            /** @description The attempts, oldest first */
-            log: components["schemas"]["WebhookAttempt"][];
-            payload: components["schemas"]["WebhookPayload"];
-        };
-        WebhookDeliveryList: {
-            deliveries: components["schemas"]["WebhookDelivery"][];
-        };
+        /**
+         * @description An event type filter: "*" (everything), a family as "family.*" (event.*, stage.*, chat.*,
+         *     recording.*, broadcast.*), or one type such as "event.live", "stage.banned", "chat.ban",
+         *     "recording.ready", "broadcast.failed". event.* types are scheduled, updated, live, ended,
+         *     cancelled; the others take the bus message's kind (docs/webhooks.md).
+         */
+        WebhookEventTypeFilter: string;
     };
     responses: {
-        /** @description Problem details (RFC 9457) */
-        Problem: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description A dependency is down; retry later. `database_unavailable`: the service's database cannot be reached (answered within about a second; nothing was changed; `Retry-After: 5` and `retry_after: 5`); `unavailable`: a backend service cannot be reached; `storage_unavailable`: the object store (avatars, recording files). `GET /readyz` (outside /api/v1) says which dependency is down. */
+        /** @description A dependency is down; retry later. `database_unavailable`: a service's database cannot be reached (answered within about a second; nothing was changed; `Retry-After: 5`); `unavailable`: a backend service cannot be reached; `storage_unavailable`: the object store. */
         Unavailable: {
             headers: {
-                /** @description Seconds to wait before retrying (5 for database_unavailable) */
+                /** @description Seconds to wait before retrying */
                 "Retry-After"?: number;
                 [name: string]: unknown;
             };
@@ -5212,4 +2842,7588 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your keys, newest first (never their secrets) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key: `session_required` (this operation needs a signed-in person); a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKey"];
+            };
+        };
+        responses: {
+            /** @description The key and its secret (shown this once) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description `malformed_json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key: `session_required` (this operation needs a signed-in person); a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `api_key_limit`: 25 usable keys already; revoke one */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body as JSON with Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown_scope`, `scopes_required`, `api_key_name_required`, `api_key_name_too_long`, `invalid_api_key_name`, `invalid_expires_at`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key, with `revoked_at` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key: `session_required` (this operation needs a signed-in person); a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `api_key_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    logIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Login"];
+            };
+        };
+        responses: {
+            /** @description A new session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tokens"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_credentials`: the email or the password is wrong (also a malformed email, an empty or over-long password) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_body` (a missing or unknown field, a wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: too many attempts from this address or for this email; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    logOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshToken"];
+            };
+        };
+        responses: {
+            /** @description The session has ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `refresh_token_invalid`: no session has this refresh token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `refresh_token_required`, `invalid_body` (a missing or unknown field, a wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    refreshSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshToken"];
+            };
+        };
+        responses: {
+            /** @description A new access token and refresh token for the same session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tokens"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sign in again: `refresh_token_invalid`, `refresh_token_expired`, `refresh_token_revoked` (the session has ended), `refresh_token_reused` (the token was spent already, so the session was ended) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `refresh_token_required`, `invalid_body` (a missing or unknown field, a wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    signUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignUp"];
+            };
+        };
+        responses: {
+            /** @description The new account, signed in */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tokens"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `email_taken`: an account with this email exists; log in instead */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `email_required`, `invalid_email`, `display_name_required`, `display_name_too_long`, `invalid_display_name`, `password_too_short`, `password_too_long`, `invalid_body` (a missing or unknown field, a wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: too many sign-ups from this address; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getAvatar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The owner's id */
+                user_id: string;
+                /** @description The image's name, as in `avatar_url` */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image */
+            200: {
+                headers: {
+                    /** @description `public, max-age=31536000, immutable` */
+                    "Cache-Control"?: string;
+                    /** @description `nosniff` */
+                    "X-Content-Type-Options"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": Blob;
+                    "image/jpeg": Blob;
+                    "image/webp": Blob;
+                };
+            };
+            /** @description `avatar_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listDestinations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your destinations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DestinationList"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `broadcasts:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateDestination"];
+            };
+        };
+        responses: {
+            /** @description The saved destination */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Destination"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `broadcasts:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_platform`; `invalid_server_url` (not rtmp:// or rtmps:// with a host and an application path, or missing for custom); `invalid_stream_key` (empty, over 512 bytes, spaces or slashes); `invalid_name` (over 80 characters); `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The destination's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `broadcasts:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `destination_not_found` (also someone else's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `destination_in_use` (it is pushing to a live event now: stop it there first) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_destination_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description live (most recently started first), upcoming (scheduled, soonest first; the default) or
+                 *     past (ended, most recently ended first).
+                 */
+                status?: "live" | "upcoming" | "past";
+                /** @description Events per page; 0 means the default. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page (of the same `status`). */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `events:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_status`, `invalid_limit` (over 100), `invalid_cursor` (not one this listing returned), `invalid_query` (a malformed value or an unknown parameter) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateEvent"];
+            };
+        };
+        responses: {
+            /** @description The event, scheduled */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `title_required`, `title_too_long`, `invalid_title`, `description_too_long`, `invalid_description`, `invalid_timestamp` (starts_at is not RFC 3339), `starts_at_in_past`, `invalid_cover_url`, `invalid_cohost_id`, `too_many_cohosts`, `host_cannot_be_cohost`, `invalid_body` (a missing or unknown field, a wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `events:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchEvent"];
+            };
+        };
+        responses: {
+            /** @description The event as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_host`: only the host or a co-host edits; `host_only`: only the host changes the co-hosts. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_closed`: the event has ended or was cancelled; `starts_at_locked`: the start time changes only while the event is scheduled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `title_required`, `title_too_long`, `invalid_title`, `description_too_long`, `invalid_description`, `invalid_timestamp`, `starts_at_in_past`, `invalid_cover_url`, `invalid_cohost_id`, `too_many_cohosts`, `host_cannot_be_cohost`, `invalid_body` (an unknown field, a wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    banFromEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageTarget"];
+            };
+        };
+        responses: {
+            /** @description Banned: the change */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: your role may not ban; `cannot_act_on_higher_role`: they rank as high as you or higher. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `already_banned` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `cannot_act_on_yourself`; `reason_too_long`: over 200 characters; `invalid_reason`: control characters; `invalid_body`: the body does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    unbanFromEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description Who is banned */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ban is lifted: the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: your role may not lift bans. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_banned` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: the user id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event, now cancelled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_host` (neither host nor co-host), `host_only` (a co-host). Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `illegal_transition`: the event is not scheduled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listChatAudit: {
+        parameters: {
+            query?: {
+                /** @description The previous page's `next_before`: entries older than this id. */
+                before?: string;
+                /** @description How many, newest first: at most 200; left out or 0: 50. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the log */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_moderator`. Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `invalid_before_id`, `invalid_limit` (over 200), `invalid_query` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    banChatUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserAction"];
+            };
+        };
+        responses: {
+            /** @description The stage change (`banned`): the chat's bans and moderators are the event's stage bans and roles */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed` (not the host, a co-host or a moderator); `cannot_act_on_higher_role` (someone of your rank or above). Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `already_banned` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_target_user_id`, `cannot_act_on_yourself`, `reason_too_long`, `invalid_reason`, `invalid_event_id`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    unbanChatUser: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Shown in the audit log when deleting a message: at most 500 characters, no control
+                 *     characters. Accepted but not recorded when lifting a ban.
+                 */
+                reason?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The banned user's id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stage change (`unbanned`). `reason` is accepted but not recorded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed` (not the host, a co-host or a moderator). Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_banned` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_target_user_id`, `invalid_event_id`, `invalid_query` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listHeldChatMessages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The held messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldMessages"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_moderator`. Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    approveHeldChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The held message's id */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The moderation action (`approve`, with the message) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModerationAction"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_moderator`. Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `message_not_found` (not held, or approved or denied already), `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `chat_closed` (the event is over) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_message_id`, `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    denyHeldChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The held message's id */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The moderation action (`deny`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModerationAction"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_moderator`. Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `message_not_found` (not held, or approved or denied already), `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_message_id`, `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listChatMessages: {
+        parameters: {
+            query?: {
+                /** @description The previous page's `next_before`: entries older than this id. */
+                before?: string;
+                /** @description How many, newest first: at most 200; left out or 0: 50. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePage"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `chat:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `invalid_before_id`, `invalid_limit` (over 200), `invalid_query` (an unknown parameter or a value of the wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sendChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatSend"];
+            };
+        };
+        responses: {
+            /** @description Published */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sent"];
+                };
+            };
+            /** @description Accepted but held for a moderator's review (`held: true`); only moderators see it until approved */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sent"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `banned`; `timed_out` (with `retry_after`: seconds left). Also: Called with an API key without `chat:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `chat_closed` (the event ended or was cancelled: its chat is read-only); `duplicate_in_flight` (a message with this client_msg_id is still being sent; retry shortly) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_client_msg_id`, `message_empty`, `message_too_long`, `control_characters`, `blocked_term` (blocked_term_mode `reject`), `invalid_event_id`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `slow_mode` (slow mode is on), `rate_limited` (too many messages, or an API key beyond its requests a minute); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteChatMessage: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Shown in the audit log when deleting a message: at most 500 characters, no control
+                 *     characters. Accepted but not recorded when lifting a ban.
+                 */
+                reason?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The message's id */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The moderation action (`delete_message`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModerationAction"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_moderator`; `cannot_moderate_host` (a message of the host or a co-host). Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `message_not_found` (also one deleted already), `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_message_id`, `invalid_event_id`, `reason_too_long`, `invalid_reason`, `invalid_query` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    addChatModerator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserAction"];
+            };
+        };
+        responses: {
+            /** @description The stage change (`role_changed` to `moderator`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed` (not the host or a co-host, or yourself); `cannot_act_on_higher_role`; `banned` (they are banned from the event). Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_unchanged` (a moderator already); `event_over`; `host_must_hand_over` (the host naming themself) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_target_user_id`, `invalid_event_id`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeChatModerator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The moderator's id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stage change (`role_changed` to `audience`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`, `cannot_act_on_higher_role` (not the host or a co-host); `banned` (they are banned from the event, so not a moderator). Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `moderator_not_found` (they are not a moderator), `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_over` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_user_id`, `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pinChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Pin"];
+            };
+        };
+        responses: {
+            /** @description The moderation action (`pin`, with the message) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModerationAction"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_moderator`. Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `message_not_found` (also a deleted one), `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_message_id`, `invalid_event_id`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    unpinChatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The moderation action (`unpin`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModerationAction"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_moderator`. Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `nothing_pinned`, `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listChatReplay: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Where the page starts, in milliseconds after go-live (the previous page's
+                 *     `next_offset_ms`); left out: 0.
+                 */
+                from_offset_ms?: number;
+                /** @description How many: at most 500; left out: 200 (0: 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the replay */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayPage"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `chat:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_live_yet`: the replay starts when the event goes live */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `invalid_from_offset` (negative or too large), `invalid_limit` (over 500), `invalid_query` (an unknown parameter or a value of the wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateChatSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatSettings"];
+            };
+        };
+        responses: {
+            /** @description The actions taken, with the room's settings after each */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatSettingsChanged"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_moderator`. Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `nothing_to_update` (neither slow_mode_secs nor blocked_terms), `invalid_blocked_term_mode`, `invalid_slow_mode`, `invalid_blocked_term`, `too_many_blocked_terms`, `reason_too_long`, `invalid_reason`, `invalid_event_id`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getChatStanding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The standing lists */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Standing"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_moderator`. Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    timeoutChatUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Timeout"];
+            };
+        };
+        responses: {
+            /** @description The moderation action (`timeout`, with `duration_secs`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModerationAction"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_moderator`; `cannot_moderate_host` (the host or a co-host). Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_user_id`, `invalid_timeout_duration`, `reason_too_long`, `invalid_reason`, `invalid_event_id`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEventDestinations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event's destinations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDestinationList"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`. Also: Called with an API key without `broadcasts:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    attachDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttachDestination"];
+            };
+        };
+        responses: {
+            /** @description The event destination, in state idle */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDestination"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`. Also: Called with an API key without `broadcasts:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `destination_not_found` (unknown, or not yours or the host's), `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `already_attached` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `invalid_destination_id`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    detachDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The destination's id */
+                did: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Detached */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`. Also: Called with an API key without `broadcasts:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_attached`, `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `invalid_destination_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setDestinationAutoStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The destination's id */
+                did: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DestinationAutoStart"];
+            };
+        };
+        responses: {
+            /** @description The event destination */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDestination"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`. Also: Called with an API key without `broadcasts:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_attached`, `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `invalid_destination_id`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The destination's id */
+                did: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event destination, in state connecting */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDestination"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`. Also: Called with an API key without `broadcasts:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_attached`, `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `already_started` (connecting, live or retrying), `event_not_live` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `invalid_destination_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `egress_busy` (the egress worker is full; try again later); `rate_limited` (an API key beyond its requests a minute) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    stopDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The destination's id */
+                did: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event destination, in state stopped */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDestination"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`. Also: Called with an API key without `broadcasts:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_attached`, `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_started` (it is not started, or it failed) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `invalid_destination_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    endEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event, now ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_host` (neither host nor co-host), `host_only` (a co-host). Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `illegal_transition`: the event is not live */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    goLive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event, now live */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_host`: only the host or a co-host takes it live. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `illegal_transition`: the event is not scheduled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    kickFromEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageTarget"];
+            };
+        };
+        responses: {
+            /** @description Kicked: the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: your role may not kick; `cannot_act_on_higher_role`: they rank as high as you or higher. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `cannot_act_on_yourself`; `reason_too_long`: over 200 characters; `invalid_reason`: control characters; `invalid_body`: the body does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    openLiveSocket: {
+        parameters: {
+            query?: {
+                /** @description The access token, for browsers (which cannot set headers on a WebSocket); the Authorization header wins when both are sent. Never an API key (401 `api_key_in_url`) */
+                access_token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols: the socket is open (or opened only to tell a refusal, see above); the first frame is `hello` (docs/websocket.md) */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a WebSocket handshake, and refused: `banned` (from the event's chat). Also: Called with an API key without `chat:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a WebSocket handshake, and refused: `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a WebSocket handshake, and refused: `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `websocket_required`: a request that would be admitted but is not a WebSocket handshake (HTTP/1.1 GET with `Connection: Upgrade`, `Upgrade: websocket`, `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key`); the detail says what is missing */
+            426: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createMediaToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id (also its media room) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token, where to use it, and what it allows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaToken"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `banned`: you are banned from this event. Also: Called with an API key without `tokens:mint`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: over 30 media tokens a minute (or an API key beyond its requests a minute); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getPresence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The viewer count and up to 100 of the people here, most recently seen first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Presence"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `events:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRecordingSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingSettings"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`. Also: Called with an API key without `recordings:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setRecordingSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetRecordingSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingSettings"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`. Also: Called with an API key without `recordings:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown_layout`, `unknown_quality`, `invalid_event_id`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEventRecordings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first, at most 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingList"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `banned`. Also: Called with an API key without `recordings:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startRecording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Optional: no body (or only whitespace) records grid at 720p */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StartRecording"];
+            };
+        };
+        responses: {
+            /** @description The recording, in state recording */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recording"];
+                };
+            };
+            /** @description `malformed_json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`. Also: Called with an API key without `recordings:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_live`, `recording_already_running` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body as JSON with Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_json` (an unparseable body or an unknown field), `unknown_layout`, `unknown_quality`, `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `egress_busy` (the egress worker is full; try again later); `rate_limited` (an API key beyond its requests a minute) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setRecordingLayout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The recording's id */
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetRecordingLayout"];
+            };
+        };
+        responses: {
+            /** @description The recording, with the change in layout_changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recording"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`, `banned`. Also: Called with an API key without `recordings:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_found` (also a recording of another event) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_running` (only while recording) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown_layout`, `invalid_recording_id`, `invalid_body` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    stopRecording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The recording's id */
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recording, in state stopping */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recording"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_event_staff`, `banned`. Also: Called with an API key without `recordings:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_found` (also a recording of another event) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_running` (already stopping, ready or failed) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_recording_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getStage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stage as you may see it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageView"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `events:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sendBackstage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The target's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Backstage: the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: only the host and co-hosts move others, and only co-hosts and speakers can go backstage; `cannot_act_on_higher_role`: they rank as high as you or higher. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `already_backstage`; `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: the user id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    raiseHand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your hand is up: the change */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `banned`: you are banned from this event; `not_allowed`: a moderator cannot raise a hand. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `hand_already_raised`; `already_on_stage`: the host, co-hosts and speakers are on the stage already; `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    lowerOwnHand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your hand is down: the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `hand_not_raised` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    lowerHand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description Whose hand */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hand is down: the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: your role may not lower hands; `cannot_act_on_higher_role`: they rank as high as you or higher. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `hand_not_raised` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: the user id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    inviteToSpeak: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageTarget"];
+            };
+        };
+        responses: {
+            /** @description Invited: the change, with the invitation */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: your role may not invite; `cannot_act_on_higher_role`: they rank as high as you or higher; `banned`: they are banned from this event (lift the ban first). Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `already_on_stage`: they are on the stage already; `already_invited`: they have an open invitation; `stage_full`: every seat is taken; `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `cannot_invite_yourself`; `invalid_body`: the body does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    withdrawInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The invitation's id */
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn: the change, with the invitation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: your role may not invite; `cannot_act_on_higher_role`: the invitee ranks as high as you or higher. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invitation_not_found`: no such invitation (also once answered or withdrawn, or when the invitee is on the stage meanwhile, or the id is not a UUID); `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The invitation's id */
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description You are a speaker: the change, with the invitation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `banned`: you are banned from this event. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invitation_not_found`: not yours, answered or withdrawn (or the id is not a UUID); `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invitation_expired`: raise your hand to be invited again; `already_on_stage`; `stage_full`: every seat is taken; `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    declineInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The invitation's id */
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Declined: the change, with the invitation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invitation_not_found`: not yours, answered or withdrawn (or the id is not a UUID); `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invitation_expired` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    leaveStage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description You are in the audience: the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: you are in the audience already. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `host_must_hand_over`: the host hands the role over first; `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listGuestLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The links, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuestLinkList"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: only the host and co-hosts see the links. Also: Called with an API key without `events:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createGuestLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateGuestLink"];
+            };
+        };
+        responses: {
+            /** @description The link and its secret (shown this once) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuestLinkCreated"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: only the host and co-hosts make links, and only the host co-host links. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_role`: not a role; `invalid_link_role`: a link grants `speaker` or `cohost`; `invalid_expiry`: `expires_in_secs` not 0 or 60 to 604800; `invalid_max_uses`: over 1000; `invalid_body`: the body does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeGuestLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The link's id */
+                link_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link, with `revoked_at` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuestLink"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: only the host and co-hosts withdraw links, and only the host co-host links. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `link_not_found` (also when the id is not a UUID); `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `link_revoked`: withdrawn already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    regenerateGuestLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The link's id */
+                link_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new link and its secret (shown this once) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuestLinkCreated"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: only the host and co-hosts manage links, and only the host co-host links. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `link_not_found` (also when the id is not a UUID); `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getStageLog: {
+        parameters: {
+            query?: {
+                /** @description How many entries, newest first. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest changes, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageLog"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: only staff see the stage log. Also: Called with an API key without `events:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_limit`: `limit` is not between 1 and 500; `invalid_query`: the query string does not parse (a parameter other than `limit`, a `limit` that is not a number) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    muteStageTrack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id (also its media room) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MuteTrack"];
+            };
+        };
+        responses: {
+            /** @description What was muted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageMuted"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed` (not on the staff), `cannot_act_on_higher_role` (the target's rank is not lower). Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `invalid_target_user_id` (user_id is not a UUID), `unknown_source`, `invalid_body` (a missing or unknown field, a wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    bringOnAir: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The target's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description On air: the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: only the host and co-hosts move people between the backstage and the air; `cannot_act_on_higher_role`: they rank as high as you or higher. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_backstage`; `stage_full`: every seat is taken; `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: the user id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listStageParticipants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id (also its media room) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The room's participants */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageParticipants"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: only the host, co-hosts and moderators run the stage; `banned`. Also: Called with an API key without `events:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeStageParticipant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id (also its media room) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemoveParticipant"];
+            };
+        };
+        responses: {
+            /** @description What was closed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageRemoved"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed` (not on the staff), `cannot_act_on_higher_role` (the target's rank is not lower). Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`, `invalid_target_user_id` (user_id is not a UUID), `cannot_act_on_yourself`, `reason_too_long`, `invalid_reason`, `invalid_body` (a missing or unknown field, a wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setStageRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id */
+                id: string;
+                /** @description The target's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageRoleChange"];
+            };
+        };
+        responses: {
+            /** @description The role changed: the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageChanged"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_allowed`: your role may not give this role (or you may only move yourself to the audience); `cannot_act_on_higher_role`: they rank as high as you or higher; `banned`: they are banned from this event (lift the ban first). Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_unchanged`: they hold this role already; `stage_full`: every seat is taken; `host_must_hand_over`: the host cannot step down, only hand the role over; `too_many_cohosts`: 10 co-hosts already; `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: the user id is not a UUID; `invalid_role`; `invalid_body`: the body does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    peekGuestLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's secret (the last part of its join URL) */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the link offers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuestLinkOffer"];
+                };
+            };
+            /** @description `link_not_found`: no such link (also when the token is not shaped like one); `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `link_revoked`, `link_expired`, `link_exhausted`: ask the host for a new link; `event_over`: the event has ended or was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    joinGuestLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's secret */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JoinGuestLink"];
+            };
+        };
+        responses: {
+            /** @description A guest session */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuestJoined"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `link_not_found`: no such link (also when the token is not shaped like one); `event_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `link_revoked`, `link_expired`, `link_exhausted`: ask the host for a new link; `event_over`: the event has ended or was cancelled; `already_on_stage` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `display_name_required`, `display_name_too_long`, `invalid_display_name`, `invalid_avatar_url`, `invalid_body`: the body does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: too many guests joined from your address this hour; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `profile:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfilePatch"];
+            };
+        };
+        responses: {
+            /** @description The updated profile */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `profile:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `nothing_to_update` (neither field given), `display_name_required`, `display_name_too_long`, `invalid_display_name`, `invalid_avatar_url`, `invalid_body` (an unknown field, a wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    uploadAvatar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The image itself (not multipart), at most 2 MiB */
+        requestBody: {
+            content: {
+                "image/jpeg": Blob;
+                "image/png": Blob;
+                "image/webp": Blob;
+            };
+        };
+        responses: {
+            /** @description The updated profile, with the new `avatar_url` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `profile:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `image_too_large`: the image is over 2 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_image_type`: Content-Type is not image/png, image/jpeg or image/webp (or is missing) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `image_required` (an empty body), `image_type_mismatch` (the first bytes are not of the declared type), `invalid_body` (the body could not be read) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: too many uploads this hour (or an API key beyond its requests a minute); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeAvatar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The updated profile, with `avatar_url: null` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `profile:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getOpenApi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OpenAPI 3.1 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    listMyRecordings: {
+        parameters: {
+            query?: {
+                /** @description Only `mine` (the default). */
+                scope?: "mine";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first, at most 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingList"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `recordings:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown_scope` (a scope other than mine), `invalid_query` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRecording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The recording's id */
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recording */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recording"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `banned`. Also: Called with an API key without `recordings:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_found` (also once deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_recording_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteRecording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The recording's id */
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `host_only`. Also: Called with an API key without `recordings:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_running` (stop it first) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_recording_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRecordingChat: {
+        parameters: {
+            query?: {
+                /**
+                 * @description From this position on the recording's timeline (ms); left out: 0. A negative value counts
+                 *     as 0.
+                 */
+                from_offset_ms?: number;
+                /**
+                 * @description How many messages the replay page holds before those outside the recording are left out:
+                 *     1–500, left out: 200.
+                 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The recording's id */
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingChatPage"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `banned`. Also: Called with an API key without `recordings:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_limit`, `invalid_recording_id`, `invalid_from_offset` (too large), `invalid_query` (a value of the wrong type) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    downloadRecordingMp4: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The access token, for players and links that cannot send Authorization (the header wins
+                 *     when both are sent). Never an API key (401 `api_key_in_url`).
+                 */
+                access_token?: string;
+            };
+            header?: {
+                /** @description A byte range (e.g. bytes=0-1023): answered with 206 and Content-Range */
+                Range?: string;
+            };
+            path: {
+                /** @description The recording's id */
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole file */
+            200: {
+                headers: {
+                    /** @description bytes */
+                    "Accept-Ranges"?: string;
+                    /** @description attachment; filename="<event title>.mp4" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": components["schemas"]["Binary"];
+                };
+            };
+            /** @description The requested range */
+            206: {
+                headers: {
+                    "Content-Disposition"?: string;
+                    /** @description The range sent, e.g. bytes 0-1023/146515 */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": components["schemas"]["Binary"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `banned`. Also: Called with an API key without `recordings:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_found`, `recording_file_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_ready` (the MP4 is written when the recording is ready) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Range is outside the file (no body) */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_recording_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRecordingHlsFile: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The access token, for players and links that cannot send Authorization (the header wins
+                 *     when both are sent). Never an API key (401 `api_key_in_url`).
+                 */
+                access_token?: string;
+            };
+            header?: {
+                /** @description A byte range (e.g. bytes=0-1023): answered with 206 and Content-Range (not for the playlist rewritten for `?access_token=`) */
+                Range?: string;
+            };
+            path: {
+                /** @description The recording's id */
+                rid: string;
+                /** @description `index.m3u8` or a segment `seg-NNNNN.ts` */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole file */
+            200: {
+                headers: {
+                    /** @description bytes */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": components["schemas"]["Binary"];
+                };
+            };
+            /** @description The requested range */
+            206: {
+                headers: {
+                    /** @description The range sent, e.g. bytes 0-1023/146515 */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                    "video/mp2t": components["schemas"]["Binary"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `banned`. Also: Called with an API key without `recordings:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_found`; `recording_file_not_found` (not stored yet, or any other file name) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Range is outside the file (no body) */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_recording_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRecordingThumbnail: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The access token, for players and links that cannot send Authorization (the header wins
+                 *     when both are sent). Never an API key (401 `api_key_in_url`).
+                 */
+                access_token?: string;
+            };
+            header?: {
+                /** @description A byte range (e.g. bytes=0-1023): answered with 206 and Content-Range */
+                Range?: string;
+            };
+            path: {
+                /** @description The recording's id */
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole file */
+            200: {
+                headers: {
+                    /** @description bytes */
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": components["schemas"]["Binary"];
+                };
+            };
+            /** @description The requested range */
+            206: {
+                headers: {
+                    /** @description The range sent, e.g. bytes 0-1023/20480 */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": components["schemas"]["Binary"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `banned`. Also: Called with an API key without `recordings:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `recording_not_found`, `recording_file_not_found` (before ready) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Range is outside the file (no body) */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_recording_id` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `webhooks:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description The endpoint and its signing secret (shown this once) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description `malformed_json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `webhooks:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_limit`: 20 endpoints already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body as JSON with Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `url_required`, `url_too_long`, `invalid_url`, `url_not_allowed`, `unknown_event_type`, `too_many_event_types`, `description_too_long`, `invalid_description` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `webhooks:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `webhooks:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhook"];
+            };
+        };
+        responses: {
+            /** @description The endpoint as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description `malformed_json`: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `webhooks:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body as JSON with Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `url_required`, `url_too_long`, `invalid_url`, `url_not_allowed`, `unknown_event_type`, `too_many_event_types`, `description_too_long`, `invalid_description` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description How many, newest first: 1–200, default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `webhooks:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_limit`, `invalid_query` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    redeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+                /** @description The delivery's id */
+                did: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, pending */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `webhooks:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_not_found`, `delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint and its new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `webhooks:manage`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+}

@@ -156,6 +156,29 @@ describe('ApiClient', () => {
     await expect(api.signUp('a@example.com', 'password1', 'Ada')).rejects.toMatchObject({ status: 429, code: 'rate_limited', retryAfter: 30 });
   });
 
+  it('takes a null retry_after (the document allows it) as none', async () => {
+    const { fetch } = fakeFetch(() => json(409, { type: 't', title: 'Conflict', status: 409, code: 'email_taken', detail: 'That email is taken.', retry_after: null }));
+    const api = new ApiClient({ store: memorySessionStore(null), fetch });
+    const e = await api.signUp('a@example.com', 'password1', 'Ada').catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(ApiError);
+    expect((e as ApiError).retryAfter).toBeUndefined();
+  });
+
+  it('leaves null fields out of a new event (POST /events takes no nulls) and sends an edit as given', async () => {
+    const event = { id: 'e1' };
+    const { fetch, calls } = fakeFetch(
+      () => json(201, event),
+      () => json(200, event),
+    );
+    const api = new ApiClient({ store: memorySessionStore(session(1)), fetch });
+    await api.createEvent({ title: 'Launch', starts_at: '2030-01-01T10:00:00Z', description: null, cover_url: null, cohost_ids: null });
+    await api.updateEvent('e1', { title: 'Launch 2', description: null });
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['POST', '/api/v1/events', { title: 'Launch', starts_at: '2030-01-01T10:00:00Z' }],
+      ['PATCH', '/api/v1/events/e1', { title: 'Launch 2', description: null }],
+    ]);
+  });
+
   it('explains what to do when the answer is not a problem document or the network fails', async () => {
     const { fetch } = fakeFetch(
       () => new Response('<html>bad gateway</html>', { status: 502 }),

@@ -18,6 +18,7 @@ import type {
   Destination,
   DestinationInput,
   DestinationList,
+  EventCreateInput,
   EventDestination,
   EventDestinationList,
   EventInput,
@@ -79,7 +80,7 @@ export class ApiError extends Error {
     this.status = problem.status;
     this.code = problem.code;
     this.detail = problem.detail;
-    this.retryAfter = problem.retry_after;
+    this.retryAfter = problem.retry_after ?? undefined;
   }
 }
 
@@ -98,7 +99,7 @@ export function networkError(): ApiError {
 export function problemFrom(status: number, body: unknown): ApiError {
   const p = body && typeof body === 'object' ? (body as Partial<Problem>) : null;
   if (p && typeof p.detail === 'string' && typeof p.code === 'string') {
-    return new ApiError({ status, code: p.code, detail: p.detail, retry_after: p.retry_after });
+    return new ApiError({ status, code: p.code, detail: p.detail, retry_after: typeof p.retry_after === 'number' ? p.retry_after : undefined });
   }
   // Not a problem document (a proxy, or the gateway is down): still say what to do.
   const detail =
@@ -160,7 +161,6 @@ export class ApiClient {
   private readonly onSession?: (session: Session | null) => void;
   private readonly now: () => number;
   private readonly client: Client<paths>;
-  private readonly baseUrl: string;
   private refreshing: Promise<Session> | null = null;
 
   constructor(opts: ApiClientOptions) {
@@ -169,9 +169,8 @@ export class ApiClient {
     this.onSignedOut = opts.onSignedOut;
     this.onSession = opts.onSession;
     this.now = opts.now ?? Date.now;
-    this.baseUrl = (opts.baseUrl ?? defaultBaseUrl()).replace(/\/+$/, '');
     this.client = createClient<paths>({
-      baseUrl: this.baseUrl,
+      baseUrl: (opts.baseUrl ?? defaultBaseUrl()).replace(/\/+$/, ''),
       headers: { Accept: 'application/json' },
       querySerializer,
       fetch: (request) => this.transport(request),
@@ -227,34 +226,6 @@ export class ApiClient {
     }
     if (!answer.response.ok) throw problemFrom(answer.response.status, answer.error);
     return answer.data as T;
-  }
-
-  /**
-   * A request to a path the OpenAPI document does not describe yet, sent the way the typed client
-   * sends (same base URL, Accept header, query serializer and transport) for `call` to add the
-   * token, the one refresh and the ApiError. `path` is relative to the base URL, its segments
-   * already encoded.
-   */
-  private untyped<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { query?: Record<string, unknown>; body?: unknown; signal?: AbortSignal } = {}): Send<T> {
-    return async (headers) => {
-      const query = opts.query ? querySerializer(opts.query) : '';
-      const init: RequestInit = { method, headers: { Accept: 'application/json', ...headers }, signal: opts.signal };
-      if (opts.body !== undefined) {
-        init.headers = { ...init.headers, 'Content-Type': 'application/json' };
-        init.body = JSON.stringify(opts.body);
-      }
-      const response = await this.transport(new Request(`${this.baseUrl}${path}${query ? `?${query}` : ''}`, init));
-      let body: unknown = undefined;
-      if (response.status !== 204) {
-        const text = await response.text().catch(() => '');
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          body = text;
-        }
-      }
-      return response.ok ? { data: body as T, response } : { error: body, response };
-    };
   }
 
   /**
@@ -398,11 +369,15 @@ export class ApiClient {
   listEvents = (status: EventListStatus, cursor?: string | null, limit = 10): Promise<EventPage> =>
     this.call((headers) => this.client.GET('/events', { headers, params: { query: { status, cursor: cursor ?? undefined, limit } } }));
   getEvent = (id: string): Promise<StageEvent> => this.call((headers) => this.client.GET('/events/{id}', { headers, params: { path: { id } } }));
-  /** Schedules an event; the form always gives a title and a start (the server says when one is empty). */
-  createEvent = (input: EventInput): Promise<StageEvent> =>
-    this.call((headers) =>
-      this.client.POST('/events', { headers, body: { ...input, title: input.title ?? '', starts_at: input.starts_at ?? '' } }),
-    );
+  /** Schedules an event; the form always gives a title and a start (the server says when one is
+   * empty). POST /events takes no nulls: a null field is left out (the server's default). */
+  createEvent = (input: EventInput): Promise<StageEvent> => {
+    const body: EventCreateInput = { title: input.title ?? '', starts_at: input.starts_at ?? '' };
+    if (input.description != null) body.description = input.description;
+    if (input.cover_url != null) body.cover_url = input.cover_url;
+    if (input.cohost_ids != null) body.cohost_ids = input.cohost_ids;
+    return this.call((headers) => this.client.POST('/events', { headers, body }));
+  };
   updateEvent = (id: string, input: EventInput): Promise<StageEvent> =>
     this.call((headers) => this.client.PATCH('/events/{id}', { headers, params: { path: { id } }, body: input }));
   transition = (id: string, action: 'go-live' | 'end' | 'cancel'): Promise<StageEvent> => {
@@ -609,26 +584,26 @@ export class ApiClient {
   /** Host, co-host: whether the destination starts by itself when the event goes live. */
   setDestinationAutoStart = (eventId: string, did: string, autoStart: boolean): Promise<EventDestination> =>
     this.call((headers) =>
-      this.client.PATCH('/events/{id}/destinations/{destination_id}', {
+      this.client.PATCH('/events/{id}/destinations/{did}', {
         headers,
-        params: { path: { id: eventId, destination_id: did } },
+        params: { path: { id: eventId, did } },
         body: { auto_start: autoStart },
       }),
     );
   /** Host, co-host: detaches a destination (stopping its push first); it stays saved. */
   detachDestination = (eventId: string, did: string): Promise<void> =>
     this.call((headers) =>
-      this.client.DELETE('/events/{id}/destinations/{destination_id}', { headers, params: { path: { id: eventId, destination_id: did } } }),
+      this.client.DELETE('/events/{id}/destinations/{did}', { headers, params: { path: { id: eventId, did } } }),
     ).then(() => undefined);
   /** Host, co-host: starts pushing the live event to the destination (state `connecting`). */
   startDestination = (eventId: string, did: string): Promise<EventDestination> =>
     this.call((headers) =>
-      this.client.POST('/events/{id}/destinations/{destination_id}/start', { headers, params: { path: { id: eventId, destination_id: did } } }),
+      this.client.POST('/events/{id}/destinations/{did}/start', { headers, params: { path: { id: eventId, did } } }),
     );
   /** Host, co-host: stops the push (state `stopped`). */
   stopDestination = (eventId: string, did: string): Promise<EventDestination> =>
     this.call((headers) =>
-      this.client.POST('/events/{id}/destinations/{destination_id}/stop', { headers, params: { path: { id: eventId, destination_id: did } } }),
+      this.client.POST('/events/{id}/destinations/{did}/stop', { headers, params: { path: { id: eventId, did } } }),
     );
 
   // ---- API keys (signed-in people only: an API key cannot manage keys) ----
@@ -641,28 +616,29 @@ export class ApiClient {
   revokeApiKey = (id: string): Promise<ApiKey> =>
     this.call((headers) => this.client.DELETE('/api-keys/{id}', { headers, params: { path: { id } } }));
 
-  // ---- webhooks (not in the OpenAPI document yet: sent through `untyped`) ----
+  // ---- webhooks (docs/webhooks.md) ----
 
   /** My webhook endpoints, newest first (never their secrets). */
-  webhooks = (): Promise<WebhookList> => this.call(this.untyped<WebhookList>('GET', '/webhooks'));
+  webhooks = (): Promise<WebhookList> => this.call((headers) => this.client.GET('/webhooks', { headers }));
   /** Adds an endpoint; the answer holds its signing secret, which is never shown again. */
-  createWebhook = (input: WebhookInput): Promise<CreatedWebhook> => this.call(this.untyped<CreatedWebhook>('POST', '/webhooks', { body: input }));
-  getWebhook = (id: string): Promise<WebhookEndpoint> => this.call(this.untyped<WebhookEndpoint>('GET', `/webhooks/${encodeURIComponent(id)}`));
+  createWebhook = (input: WebhookInput): Promise<CreatedWebhook> => this.call((headers) => this.client.POST('/webhooks', { headers, body: input }));
+  getWebhook = (id: string): Promise<WebhookEndpoint> =>
+    this.call((headers) => this.client.GET('/webhooks/{id}', { headers, params: { path: { id } } }));
   /** Changes an endpoint; `enabled: true` switches it back on (and restarts its failure clock). */
   updateWebhook = (id: string, patch: WebhookPatch): Promise<WebhookEndpoint> =>
-    this.call(this.untyped<WebhookEndpoint>('PATCH', `/webhooks/${encodeURIComponent(id)}`, { body: patch }));
+    this.call((headers) => this.client.PATCH('/webhooks/{id}', { headers, params: { path: { id } }, body: patch }));
   deleteWebhook = (id: string): Promise<void> =>
-    this.call(this.untyped<void>('DELETE', `/webhooks/${encodeURIComponent(id)}`)).then(() => undefined);
+    this.call((headers) => this.client.DELETE('/webhooks/{id}', { headers, params: { path: { id } } })).then(() => undefined);
   /** A new signing secret (in the answer only); the previous one keeps signing for 24 hours. */
   rotateWebhookSecret = (id: string): Promise<CreatedWebhook> =>
-    this.call(this.untyped<CreatedWebhook>('POST', `/webhooks/${encodeURIComponent(id)}/rotate-secret`));
+    this.call((headers) => this.client.POST('/webhooks/{id}/rotate-secret', { headers, params: { path: { id } } }));
   /** The endpoint's latest deliveries, newest first, each with its attempts (limit 1 to 200). */
   webhookDeliveries = (id: string, limit = 50, signal?: AbortSignal): Promise<WebhookDeliveryList> =>
-    this.call(this.untyped<WebhookDeliveryList>('GET', `/webhooks/${encodeURIComponent(id)}/deliveries`, { query: { limit }, signal }));
+    this.call((headers) => this.client.GET('/webhooks/{id}/deliveries', { headers, params: { path: { id }, query: { limit } }, signal }));
   /** Sends a delivery again, now (same webhook-id, so a receiver can tell it is a repeat). */
   redeliver = (id: string, deliveryId: string): Promise<WebhookDelivery> =>
-    this.call(
-      this.untyped<WebhookDelivery>('POST', `/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`),
+    this.call((headers) =>
+      this.client.POST('/webhooks/{id}/deliveries/{did}/redeliver', { headers, params: { path: { id, did: deliveryId } } }),
     );
 
   /** The live socket's URL (same origin; browsers cannot set headers, so the token rides in the query). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ChatState, chatReducer, initialChatState, nameOf, newClientMsgId, retryLabel, retryWait, sendErrorText } from './chatState';
-import type { Author, ChatMessage, HelloFrame, ModerationAction, ServerFrame } from './types';
+import type { Author, ChatMessage, HelloFrame, ModerationAction, ModerationKind, ServerFrame } from './types';
 
 const me: Author = { user_id: 'me', display_name: 'Me', avatar_url: null, role: 'viewer' };
 const ada: Author = { user_id: 'ada', display_name: 'Ada', avatar_url: 'https://img.example/ada.png', role: 'host' };
@@ -32,7 +32,7 @@ function run(state: ChatState, ...frames: ServerFrame[]): ChatState {
 const ids = (s: ChatState) => s.timeline.flatMap((i) => (i.kind === 'message' ? [i.message.id] : []));
 const notices = (s: ChatState) => s.timeline.flatMap((i) => (i.kind === 'notice' ? [i.notice.text] : []));
 
-function action(kind: string, over: Partial<ModerationAction> = {}): ModerationAction {
+function action(kind: ModerationKind, over: Partial<ModerationAction> = {}): ModerationAction {
   return { id: `a-${kind}`, kind, actor_id: 'ada', target_user_id: null, target_message_id: null, reason: null, at: null, duration_secs: null, message: null, settings: null, ...over };
 }
 

@@ -49,8 +49,7 @@ function session(n: number): Session {
 
 function client(...answers: (Response | (() => Response))[]) {
   const calls: { url: string; method: string; auth: string | null; contentType: string | null; accept: string | null; body: unknown }[] = [];
-  // openapi-fetch (and the client's own requests for paths not in the document) hand fetch a
-  // Request on this page's origin: `url` is its path and query.
+  // openapi-fetch hands fetch a Request on this page's origin: `url` is its path and query.
   const fetch = vi.fn(async (input: RequestInfo | URL) => {
     const request = input as Request;
     const { pathname, search } = new URL(request.url);
@@ -109,7 +108,7 @@ describe('API keys API', () => {
   });
 });
 
-describe('webhooks API (not in the OpenAPI document yet)', () => {
+describe('webhooks API', () => {
   it('sends every webhook request with the token, JSON bodies and encoded paths', async () => {
     const created = { ...hook, secret: 'whsec_c2VjcmV0' };
     const { api, calls } = client(
@@ -151,7 +150,7 @@ describe('webhooks API (not in the OpenAPI document yet)', () => {
     expect(calls[0].url).toBe('/api/v1/webhooks/w1/deliveries?limit=10');
   });
 
-  it('refreshes an expired token once and retries, as typed requests do', async () => {
+  it('refreshes an expired token once and retries', async () => {
     const { api, calls, store } = client(problem(401, 'token_expired'), json(200, { ...session(2), token_type: 'Bearer', expires_in: 900, session_id: 's1' }), json(200, { webhooks: [] }));
     await expect(api.webhooks()).resolves.toEqual({ webhooks: [] });
     expect(calls.map((c) => [c.method, c.url, c.auth])).toEqual([

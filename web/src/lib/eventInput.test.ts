@@ -39,7 +39,18 @@ describe('event form input', () => {
       starts_at: '2030-01-01T11:00:00Z',
       cover_url: 'https://img.example/c.png',
     });
-    // A locked start time is passed as '' and never sent.
+    // A locked start time is passed as null (or '') and never sent.
+    expect(eventChanges({ ...event, status: 'live' }, { ...same, starts_at: null })).toEqual({});
     expect(eventChanges({ ...event, status: 'live' }, { ...same, starts_at: '' })).toEqual({});
+  });
+
+  it('never sends a field passed as null (PATCH leaves it as it is), but sends an empty cover to remove it', () => {
+    const none = { title: null, description: null, starts_at: null, cover_url: null, cohost_ids: null };
+    expect(eventChanges(event, none)).toEqual({});
+    expect(eventChanges(undefined, none)).toEqual({});
+    // A co-host cannot change the co-hosts: the form passes null.
+    expect(eventChanges(event, { ...none, title: 'Launch 2' })).toEqual({ title: 'Launch 2' });
+    expect(eventChanges({ ...event, cover_url: 'https://img.example/c.png' }, { ...none, cover_url: '' })).toEqual({ cover_url: '' });
+    expect(eventChanges(event, { ...none, cohost_ids: [] })).toEqual({ cohost_ids: [] });
   });
 });

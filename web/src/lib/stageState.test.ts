@@ -39,8 +39,8 @@ function view(patch: Partial<StageView> = {}): StageView {
     max_speakers: 8,
     your_role: 'host',
     members: [
-      { user_id: 'host', display_name: 'Hana', avatar_url: null, role: 'host', since: at(-600) },
-      { user_id: 'sp', display_name: 'Sam', avatar_url: null, role: 'speaker', since: at(-60) },
+      { user_id: 'host', display_name: 'Hana', avatar_url: null, role: 'host', since: at(-600), backstage: false },
+      { user_id: 'sp', display_name: 'Sam', avatar_url: null, role: 'speaker', since: at(-60), backstage: false },
     ],
     hands: [
       { user_id: 'b', display_name: 'Bo', avatar_url: null, raised_at: at(-10) },
@@ -318,7 +318,7 @@ describe('handing the host role over', () => {
   });
 
   it('makes the old host a co-host at once', () => {
-    const v = view({ members: [...view().members, { user_id: 'c', display_name: 'Cy', avatar_url: null, role: 'cohost', since: at(-5) }] });
+    const v = view({ members: [...view().members, { user_id: 'c', display_name: 'Cy', avatar_url: null, role: 'cohost', since: at(-5), backstage: false }] });
     const after = applyStageChange(v, change('role_changed', 'c', { role: 'host', previous_role: 'cohost' }), 'host');
     expect(after.members.map((m) => [m.user_id, m.role])).toEqual([
       ['host', 'cohost'],

@@ -3,8 +3,8 @@
 // The REST shapes come from the gateway's OpenAPI document (services/gateway/openapi.json) through
 // the generated ./api.gen.ts (`npm run gen:api`). This file is the one place that names the
 // document's schemas and paths: when the document renames a schema, only the aliases here change.
-// Written by hand: the WebSocket frames, and narrower names the UI gives some of the document's
-// plain strings.
+// Written by hand: the WebSocket frames, narrower names the UI gives some of the document's plain
+// strings, and a webhook delivery's `payload` (any JSON; see WebhookDelivery).
 import type { components, paths } from './api.gen';
 
 type Schemas = components['schemas'];
@@ -16,37 +16,28 @@ export type StageEvent = Schemas['Event'];
 export type EventStatus = StageEvent['status'];
 export type EventListStatus = NonNullable<NonNullable<paths['/events']['get']['parameters']['query']>['status']>;
 export type EventPage = Schemas['EventPage'];
-/** What the event form sends: PATCH /events/{id} takes any of it; POST /events needs `title`
- * and `starts_at` (ApiClient.createEvent always sends them). */
+/** What the event form sends: PATCH /events/{id} takes any of it, a field left out or null being
+ * left as it is; POST /events needs `title` and `starts_at` (ApiClient.createEvent always sends
+ * them, and leaves the null fields out: POST takes no nulls). */
 export type EventInput = Schemas['PatchEvent'];
+/** POST /events: what ApiClient.createEvent makes of an EventInput. */
+export type EventCreateInput = Schemas['CreateEvent'];
 
 /** RFC 9457 problem document. */
 export type Problem = Schemas['Problem'];
 
 export type Author = Schemas['Author'];
-export type ChatRole = Author['role'];
+export type ChatRole = Schemas['ChatRole'];
 export type ChatMessage = Schemas['ChatMessage'];
 /** A room's settings, as moderation actions and the hello frame carry them. */
 export type ChatSettings = Schemas['ChatRoomSettings'];
 /** PUT /events/{id}/chat/settings: what to change. */
 export type ChatSettingsInput = Schemas['ChatSettings'];
-export type BlockedTermMode = ChatSettings['blocked_term_mode'];
+export type BlockedTermMode = Schemas['BlockedTermMode'];
 export type ChatSettingsChanged = Schemas['ChatSettingsChanged'];
 
-/** The moderation kinds the UI knows (the document says only "string"). */
-export type ModerationKind =
-  | 'delete_message'
-  | 'timeout'
-  | 'ban'
-  | 'unban'
-  | 'add_moderator'
-  | 'remove_moderator'
-  | 'slow_mode'
-  | 'blocked_terms'
-  | 'pin'
-  | 'unpin'
-  | 'approve'
-  | 'deny';
+/** What a moderation action did (delete_message, timeout, ban, pin, slow_mode…). */
+export type ModerationKind = Schemas['ModerationActionKind'];
 
 export type ModerationAction = Schemas['ModerationAction'];
 export type Presence = Schemas['Presence'];
@@ -81,14 +72,16 @@ export type StageRemoved = Schemas['StageRemoved'];
 
 /** One stage change, as every change endpoint and the `stage` WebSocket frame carry it. */
 export type StageChange = Schemas['StageChange'];
-export type StageChangeKind = StageChange['kind'];
-export type StageRole = StageChange['role'];
+export type StageChangeKind = Schemas['StageChangeKind'];
+export type StageRole = Schemas['StageRole'];
 export type StageInvitation = Schemas['StageInvitation'];
 /** What every stage change endpoint answers. */
 export type StageChanged = Schemas['StageChanged'];
 
+/** Someone on the stage as lists name them: id, name and photo. */
+export type StagePerson = Schemas['StagePerson'];
 /** Someone holding a role. `backstage`: in the green room, seen and heard only by the host,
- * co-hosts, moderators and the backstage (listed only to them); takes no seat. Absent means false. */
+ * co-hosts, moderators and the backstage (listed only to them); takes no seat. Always sent. */
 export type StageMember = Schemas['StageMember'];
 export type StageHand = Schemas['StageHand'];
 export type StageBan = Schemas['StageBan'];
@@ -103,7 +96,7 @@ export type StageLog = Schemas['StageLog'];
 /** A guest invite link, without its secret (shown once, when made or regenerated). */
 export type GuestLink = Schemas['GuestLink'];
 /** The stage role a guest link grants. */
-export type GuestLinkRole = GuestLink['role'];
+export type GuestLinkRole = Schemas['GuestLinkRole'];
 /** POST …/stage/links: `expires_in_secs` 60 to 604800 (default a day), `max_uses` 1 to 1000
  * (default 1). */
 export type GuestLinkInput = Schemas['CreateGuestLink'];
@@ -124,14 +117,15 @@ export type GuestJoinInput = Schemas['JoinGuestLink'];
 export type Recording = Schemas['Recording'];
 /** How the composite is laid out: the active speaker large, everyone the same size, or a shared
  * screen large with the cameras beside it. */
-export type RecordingLayout = Recording['layout'];
-export type RecordingQuality = Recording['quality'];
+export type RecordingLayout = Schemas['RecordingLayout'];
+export type RecordingQuality = Schemas['RecordingQuality'];
 /** `starting` → `recording` → `stopping` → `ready`; or `failed` (with `error`). */
-export type RecordingState = Recording['state'];
+export type RecordingState = Schemas['RecordingState'];
 /** Absent from a recording until its first segment is stored; `mp4_url` once it is `ready`. */
-export type RecordingPlayback = NonNullable<Recording['playback']>;
+export type RecordingPlayback = Schemas['RecordingPlayback'];
 export type RecordingList = Schemas['RecordingList'];
-export type RecordingStartInput = NonNullable<paths['/events/{id}/recordings']['post']['requestBody']>['content']['application/json'];
+/** POST /events/{id}/recordings: `layout` and `quality` left out (or null) take the defaults. */
+export type RecordingStartInput = Schemas['StartRecording'];
 /** One message of a recording's chat replay; `offset_ms` counts from the recording's first frame. */
 export type ReplayMessage = Schemas['ReplayMessage'];
 export type ReplayPage = Schemas['RecordingChatPage'];
@@ -141,7 +135,7 @@ export type ReplayPage = Schemas['RecordingChatPage'];
 /** A saved RTMP(S) destination of mine, reusable across events. The stream key is never sent
  * back: `key_hint` is its last 4 characters ("…abcd"). */
 export type Destination = Schemas['Destination'];
-export type DestinationPlatform = Destination['platform'];
+export type DestinationPlatform = Schemas['DestinationPlatform'];
 /** POST /destinations. `name` (1–80 characters) and `server_url` default from the platform;
  * `server_url` is required for `custom`. */
 export type DestinationInput = Schemas['CreateDestination'];
@@ -151,9 +145,9 @@ export type DestinationList = Schemas['DestinationList'];
 export type EventDestination = Schemas['EventDestination'];
 /** `idle` (attached, never started) → `connecting` → `live`, or `retrying` (reconnecting after a
  * drop) → `live` again, or `failed` (with `error`); `stopped` once stopped. */
-export type DestinationState = EventDestination['state'];
+export type DestinationState = Schemas['DestinationState'];
 /** Why a push failed or is retrying ("" when it is fine). */
-export type DestinationErrorCode = EventDestination['error_code'];
+export type DestinationErrorCode = Schemas['DestinationErrorCode'];
 export type EventDestinationList = Schemas['EventDestinationList'];
 
 // ---- API keys (docs/api.md "API keys") ---------------------------------------------------------
@@ -171,81 +165,43 @@ export type ApiKeyInput = Schemas['CreateApiKey'];
 export type CreatedApiKey = Schemas['CreatedApiKey'];
 export type ApiKeyList = Schemas['ApiKeyList'];
 
-// ---- webhooks (services/gateway/src/routes/webhooks.rs) ----------------------------------------
-// TODO: alias generated types once /webhooks is in the document
+// ---- webhooks (docs/webhooks.md) ---------------------------------------------------------------
 
 /** Why an endpoint is off: "" while enabled, "by_owner" (switched off by its owner) or
  * "failing" (stagecast switched it off after its deliveries kept failing). */
-export type WebhookDisabledReason = '' | 'by_owner' | 'failing';
+export type WebhookDisabledReason = Schemas['WebhookDisabledReason'];
 
 /** One of my webhook endpoints, without its signing secret. `event_types`: the filters ("*",
- * "event.*", "event.live"…); empty means every event. */
-export interface WebhookEndpoint {
-  id: string;
-  url: string;
-  description: string;
-  event_types: string[];
-  enabled: boolean;
-  disabled_reason: WebhookDisabledReason | (string & {});
-  created_at: string | null;
-  /** Since when its deliveries have been failing without a success (null: they are not). */
-  failing_since: string | null;
-}
+ * "event.*", "event.live"…); empty means every event. `failing_since` (absent or null: its
+ * deliveries are not failing) and `created_at` may be left out. */
+export type WebhookEndpoint = Schemas['WebhookEndpoint'];
 
 /** POST /webhooks and POST /webhooks/{id}/rotate-secret: the endpoint with its signing secret
  * (whsec_…), shown this once. */
-export interface CreatedWebhook extends WebhookEndpoint {
-  secret: string;
-}
+export type CreatedWebhook = Schemas['WebhookEndpointWithSecret'];
 
-export interface WebhookList {
-  webhooks: WebhookEndpoint[];
-}
+export type WebhookList = Schemas['WebhookEndpointList'];
 
 /** POST /webhooks. */
-export interface WebhookInput {
-  url: string;
-  description?: string;
-  event_types?: string[];
-}
+export type WebhookInput = Schemas['CreateWebhook'];
 
-/** PATCH /webhooks/{id}: what to change. `enabled: true` also clears the failure clock. */
-export interface WebhookPatch {
-  url?: string;
-  description?: string;
-  event_types?: string[];
-  enabled?: boolean;
-}
+/** PATCH /webhooks/{id}: what to change (a field left out or null stays as it is). `enabled: true`
+ * also clears the failure clock. */
+export type WebhookPatch = Schemas['UpdateWebhook'];
 
-export type WebhookDeliveryState = 'pending' | 'succeeded' | 'failed';
+export type WebhookDeliveryState = Schemas['WebhookDeliveryState'];
 
 /** One try of a delivery. `status_code` 0: no HTTP answer came (`error` says why). */
-export interface WebhookAttempt {
-  at: string | null;
-  status_code: number;
-  error: string;
-  duration_ms: number;
-}
+export type WebhookAttempt = Schemas['WebhookAttempt'];
 
-/** One event sent (or being sent) to an endpoint, with its attempts, oldest first. */
-export interface WebhookDelivery {
-  id: string;
-  /** The webhook-id header: the same for a redelivery. */
-  message_id: string;
-  event_type: string;
-  state: WebhookDeliveryState | (string & {});
-  attempts: number;
-  created_at: string | null;
-  next_attempt_at: string | null;
-  log: WebhookAttempt[];
-  /** The JSON body sent: {type, timestamp, data}. */
-  payload: unknown;
-}
+/** One event sent (or being sent) to an endpoint, with its attempts, oldest first. `payload` is
+ * the JSON body sent ({type, timestamp, data}): the document says only "object", which the
+ * generator renders as an object without keys, and the gateway answers null for a payload it
+ * cannot read, so the UI takes it as any JSON value (it only shows it). */
+export type WebhookDelivery = Omit<Schemas['WebhookDelivery'], 'payload'> & { payload: unknown };
 
 /** GET /webhooks/{id}/deliveries: the newest first. */
-export interface WebhookDeliveryList {
-  deliveries: WebhookDelivery[];
-}
+export type WebhookDeliveryList = Omit<Schemas['WebhookDeliveryList'], 'deliveries'> & { deliveries: WebhookDelivery[] };
 
 /** A destination of the event changed state (host and co-hosts' sockets). */
 export interface DestinationFrame {

@@ -16,8 +16,8 @@ function view(patch: Partial<StageView> = {}): StageView {
     max_speakers: 4,
     your_role: 'host',
     members: [
-      { user_id: 'host', display_name: 'Hana Host', avatar_url: null, role: 'host', since: iso(-600) },
-      { user_id: 'sp', display_name: 'Sam Speaker', avatar_url: null, role: 'speaker', since: iso(-60) },
+      { user_id: 'host', display_name: 'Hana Host', avatar_url: null, role: 'host', since: iso(-600), backstage: false },
+      { user_id: 'sp', display_name: 'Sam Speaker', avatar_url: null, role: 'speaker', since: iso(-60), backstage: false },
     ],
     hands: [{ user_id: 'a', display_name: 'Ann Audience', avatar_url: null, raised_at: iso(-30) }],
     invitations: [],
@@ -89,7 +89,7 @@ describe('StageControlPanel', () => {
   });
 
   it('lets a co-host go backstage themselves and tells them when they are', () => {
-    const c = { user_id: 'c', display_name: 'Cho', avatar_url: null, role: 'cohost' as const, since: iso(-5) };
+    const c = { user_id: 'c', display_name: 'Cho', avatar_url: null, role: 'cohost' as const, since: iso(-5), backstage: false };
     const onAir = staffPanel(view({ your_role: 'cohost', members: [...view().members, c] }), 'c');
     expect(onAir).toContain('>Go backstage<');
     const back = staffPanel(view({ your_role: 'cohost', members: [...view().members, { ...c, backstage: true }] }), 'c');
@@ -98,7 +98,7 @@ describe('StageControlPanel', () => {
   });
 
   it('lets the host hand the host role over to a member', () => {
-    const c = { user_id: 'c', display_name: 'Cho Cohost', avatar_url: null, role: 'cohost' as const, since: iso(-5) };
+    const c = { user_id: 'c', display_name: 'Cho Cohost', avatar_url: null, role: 'cohost' as const, since: iso(-5), backstage: false };
     const html = staffPanel(view({ members: [...view().members, c] }));
     expect(html).toContain('aria-label="Make Cho Cohost the host"');
     expect(html).toContain('aria-label="Make Sam Speaker the host"');

@@ -1,6 +1,7 @@
 //! WebSocket protocol v1: JSON text frames, each an object with a `type`.
 use serde::{Deserialize, Serialize};
 use stagecast_proto::chat::v1 as pb;
+use utoipa::ToSchema;
 
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -35,48 +36,82 @@ pub enum ClientMessage {
     },
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Who wrote a message, or is here.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Author {
+    #[schema(format = Uuid)]
     pub user_id: String,
+    /// Empty for a guest without a name.
     pub display_name: String,
+    #[schema(required = true)]
     pub avatar_url: Option<String>,
+    /// Their role in the event's chat.
+    #[schema(value_type = crate::routes::chat::ChatRole)]
     pub role: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChatMessage {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub event_id: String,
     pub author: Author,
     pub text: String,
+    #[schema(format = DateTime, required = true)]
     pub sent_at: Option<String>,
+    /// The sender's id for the message (see `chat.send`).
     pub client_msg_id: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A chat room's settings, as moderation actions and the live socket's `hello` carry them
+/// (ChatSettings is the request that changes them).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ChatRoomSettings)]
 pub struct Settings {
+    /// 0: no slow mode.
     pub slow_mode_secs: u32,
     pub blocked_terms: Vec<String>,
+    #[schema(value_type = crate::routes::chat::BlockedTermMode)]
     pub blocked_term_mode: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One moderation action: the answer of every moderation endpoint, an audit-log entry and the
+/// live socket's `moderation` frame.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ModerationAction {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(value_type = crate::routes::chat::ModerationActionKind)]
     pub kind: String,
+    #[schema(format = Uuid)]
     pub actor_id: String,
+    #[schema(format = Uuid, required = true)]
     pub target_user_id: Option<String>,
+    #[schema(format = Uuid, required = true)]
     pub target_message_id: Option<String>,
+    /// Null when none was given.
+    #[schema(required = true)]
     pub reason: Option<String>,
+    #[schema(format = DateTime, required = true)]
     pub at: Option<String>,
+    /// The timeout's length, or the new slow mode (null when slow mode was turned off).
+    #[schema(required = true)]
     pub duration_secs: Option<u32>,
+    /// The message acted on (pinned, approved).
+    #[schema(required = true)]
     pub message: Option<ChatMessage>,
+    /// The room's settings after a `slow_mode` or `blocked_terms` action.
+    #[schema(required = true)]
     pub settings: Option<Settings>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Who is in the event's room.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Presence {
+    /// People here now (their sockets vouched for them in the last 45 s).
     pub viewer_count: u32,
+    /// Up to 100, most recently seen first.
     pub users: Vec<Author>,
 }
 

@@ -136,7 +136,7 @@ struct CreateBody {
     responses(
         (status = 201, description = "The key and its secret (shown this once)", body = CreatedApiKey),
         (status = 409, description = "`api_key_limit`: 25 usable keys already; revoke one", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_scope`, `scopes_required`, `api_key_name_required`, `api_key_name_too_long`, `invalid_api_key_name`, `invalid_expires_at`, `invalid_body`, `malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_scope`, `scopes_required`, `api_key_name_required`, `api_key_name_too_long`, `invalid_api_key_name`, `invalid_expires_at`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -6,19 +6,21 @@
 use std::time::Duration;
 
 use axum::{
-    Json, Router,
+    Json,
     body::{Body, Bytes},
     extract::{DefaultBodyLimit, Path, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
-    routing::{get, put},
 };
 use stagecast_kit::ErrorKind;
 use stagecast_proto::auth::v1 as pb;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::auth::{User, user};
 use crate::{
+    api_doc::Problem as ProblemDoc,
     avatar_store::{self, AvatarFile, AvatarStore, ImageKind, MAX_AVATAR_BYTES},
     extract::AuthUser,
     problem::Problem,
@@ -26,12 +28,32 @@ use crate::{
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        // The one route whose body may exceed the API-wide 64 KiB.
-        .route("/me/avatar", put(upload).delete(remove).layer(DefaultBodyLimit::max(MAX_AVATAR_BYTES)))
-        .route("/avatars/{user_id}/{file}", get(download))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload, remove))
+        // The one route whose body may exceed the API-wide 64 KiB. A router's layer wraps the
+        // routes added before it only: the download route below keeps the API-wide limit.
+        .layer(DefaultBodyLimit::max(MAX_AVATAR_BYTES))
+        .routes(routes!(download))
 }
+
+/// A PNG image.
+#[derive(ToSchema)]
+#[schema(value_type = String, content_media_type = "image/png")]
+#[allow(dead_code)] // documents a raw (non-JSON) body
+struct PngImage(Vec<u8>);
+
+/// A JPEG image.
+#[derive(ToSchema)]
+#[schema(value_type = String, content_media_type = "image/jpeg")]
+#[allow(dead_code)] // documents a raw (non-JSON) body
+struct JpegImage(Vec<u8>);
+
+/// A WebP image.
+#[derive(ToSchema)]
+#[schema(value_type = String, content_media_type = "image/webp")]
+#[allow(dead_code)] // documents a raw (non-JSON) body
+struct WebpImage(Vec<u8>);
 
 fn storage_unavailable(e: impl std::fmt::Display) -> Problem {
     tracing::warn!(error = %e, "avatar storage unavailable");
@@ -77,6 +99,35 @@ fn image(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<(Im
     Ok((kind, bytes))
 }
 
+/// Upload a profile photo (raw image body); the profile's avatar_url points at it
+///
+/// The body is the image itself, PNG, JPEG or WebP, at most 2 MiB; its first bytes must match
+/// Content-Type (PNG signature, JPEG `FF D8 FF`, WebP `RIFF….WEBP`). Stored in S3 under a new
+/// name, and `avatar_url` becomes `{GATEWAY_PUBLIC_URL}/api/v1/avatars/{user_id}/{uuid}.{png|jpg|webp}`;
+/// the previous upload is deleted. At most AVATAR_UPLOAD_LIMIT_PER_HOUR uploads (default 10) an
+/// hour per user. Refusals change nothing.
+#[utoipa::path(
+    put,
+    path = "/me/avatar",
+    tag = "Avatars",
+    operation_id = "uploadAvatar",
+    request_body(
+        description = "The image itself (not multipart), at most 2 MiB",
+        content(
+            (inline(PngImage) = "image/png"),
+            (inline(JpegImage) = "image/jpeg"),
+            (inline(WebpImage) = "image/webp"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "The updated profile, with the new `avatar_url`", body = User),
+        (status = 413, description = "`image_too_large`: the image is over 2 MiB", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_image_type`: Content-Type is not image/png, image/jpeg or image/webp (or is missing)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`image_required` (an empty body), `image_type_mismatch` (the first bytes are not of the declared type), `invalid_body` (the body could not be read)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many uploads this hour (or an API key beyond its requests a minute); see Retry-After", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn upload(
     State(st): State<AppState>,
     who: AuthUser,
@@ -120,6 +171,17 @@ async fn upload_checked(st: AppState, who: AuthUser, kind: ImageKind, bytes: Byt
     Ok(Json(user(updated)))
 }
 
+/// Remove the profile photo (clears avatar_url and deletes an uploaded image)
+///
+/// Also clears an `avatar_url` set with `PATCH /me`. Removing when there is none changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/me/avatar",
+    tag = "Avatars",
+    operation_id = "removeAvatar",
+    responses((status = 200, description = "The updated profile, with `avatar_url: null`", body = User)),
+    security(("bearer" = []))
+)]
 async fn remove(State(st): State<AppState>, who: AuthUser) -> Result<Json<User>, Problem> {
     let owner = caller_id(&who)?;
     let previous = st.auth.clone().get_profile(pb::GetProfileRequest { user_id: who.user_id.clone() }).await?.into_inner();
@@ -148,6 +210,37 @@ async fn delete_replaced(bucket: &stagecast_storage::Bucket, previous_url: &str,
     }
 }
 
+/// A profile photo (public)
+///
+/// Served with its image type, `Cache-Control: public, max-age=31536000, immutable` (a name never
+/// changes content) and `X-Content-Type-Options: nosniff`. Only `{uuid}.{png|jpg|webp}` names under
+/// a user uuid (both lower-case, hyphenated) exist; anything else is 404 `avatar_not_found`.
+#[utoipa::path(
+    get,
+    path = "/avatars/{user_id}/{file}",
+    tag = "Avatars",
+    operation_id = "getAvatar",
+    params(
+        ("user_id" = String, Path, format = "uuid", pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", description = "The owner's id"),
+        ("file" = String, Path, pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.(png|jpg|webp)$", description = "The image's name, as in `avatar_url`"),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "The image",
+            headers(
+                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"),
+                ("X-Content-Type-Options" = String, description = "`nosniff`"),
+            ),
+            content(
+                (inline(PngImage) = "image/png"),
+                (inline(JpegImage) = "image/jpeg"),
+                (inline(WebpImage) = "image/webp"),
+            ),
+        ),
+        (status = 404, description = "`avatar_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
 async fn download(State(st): State<AppState>, Path((user_id, file)): Path<(String, String)>) -> Result<Response, Problem> {
     let not_found = || Problem::new(ErrorKind::NotFound, "avatar_not_found", "there is no such avatar");
     let (Some(owner), Some(file)) = (avatar_store::user_id(&user_id), AvatarFile::parse(&file)) else {

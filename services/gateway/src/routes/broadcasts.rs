@@ -2,53 +2,142 @@
 //! co-hosts) attaching, starting and stopping them. Stream keys go in once and never come back
 //! out: responses carry only their last four characters.
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     http::StatusCode,
-    routing::{delete, get, post},
 };
 use serde::{Deserialize, Serialize};
 use stagecast_proto::broadcast::v1 as pb;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
     problem::Problem,
     routes::rfc3339,
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/destinations", post(create).get(list))
-        .route("/destinations/{id}", delete(remove))
-        .route("/events/{id}/destinations", get(list_event).post(attach))
-        .route("/events/{id}/destinations/{did}", delete(detach).patch(set_auto_start))
-        .route("/events/{id}/destinations/{did}/start", post(start))
-        .route("/events/{id}/destinations/{did}/stop", post(stop))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(remove))
+        .routes(routes!(list_event, attach))
+        .routes(routes!(detach, set_auto_start))
+        .routes(routes!(start))
+        .routes(routes!(stop))
 }
 
-#[derive(Debug, Serialize)]
+/// A restreaming platform.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the names the broadcast service's `Platform` parses
+pub enum DestinationPlatform {
+    #[serde(rename = "youtube")]
+    Youtube,
+    #[serde(rename = "twitch")]
+    Twitch,
+    #[serde(rename = "facebook")]
+    Facebook,
+    /// Any RTMP(S) server (server_url required).
+    #[serde(rename = "custom")]
+    Custom,
+}
+
+/// Where a push to a destination is (docs/broadcast.md).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the event_destinations table's state CHECK
+pub enum DestinationState {
+    /// Attached, not started.
+    #[serde(rename = "idle")]
+    Idle,
+    #[serde(rename = "connecting")]
+    Connecting,
+    #[serde(rename = "live")]
+    Live,
+    /// Reconnecting after a break.
+    #[serde(rename = "retrying")]
+    Retrying,
+    /// With error and error_code, until started again.
+    #[serde(rename = "failed")]
+    Failed,
+    /// By a host or co-host, or by the end of the event.
+    #[serde(rename = "stopped")]
+    Stopped,
+}
+
+/// Why a push is retrying or failed, as the egress worker reports it; empty when fine:
+/// `key_refused` (the platform refused the stream key), `unreachable` (the server refused the
+/// connection, its name is unknown or it did not answer), `stalled` (it stopped taking the
+/// stream), `disconnected` (the connection broke), `tls` (the rtmps connection failed),
+/// `invalid_url`.
+///
+/// Written by hand: the derive cannot spell the empty string as an enum value.
+pub struct DestinationErrorCode;
+
+impl utoipa::PartialSchema for DestinationErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "Why a push is retrying or failed, as the egress worker reports it; empty when fine: `key_refused` (the \
+                 platform refused the stream key), `unreachable` (the server refused the connection, its name is unknown \
+                 or it did not answer), `stalled` (it stopped taking the stream), `disconnected` (the connection broke), \
+                 `tls` (the rtmps connection failed), `invalid_url`.",
+            ))
+            .enum_values(Some(["key_refused", "unreachable", "stalled", "disconnected", "tls", "invalid_url", ""]))
+            .into()
+    }
+}
+
+impl ToSchema for DestinationErrorCode {}
+
+/// A saved RTMP(S) destination of the signed-in user, reusable across events. The stream key is
+/// never returned.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Destination {
+    #[schema(format = Uuid)]
     id: String,
+    #[schema(value_type = DestinationPlatform)]
     platform: String,
     name: String,
+    /// rtmp:// or rtmps://, the host and the application path, without the stream key.
     server_url: String,
+    /// The stream key's last four characters, e.g. …abcd.
     key_hint: String,
+    #[schema(format = DateTime, required = true)]
     created_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A destination attached to an event, with its push's state (docs/broadcast.md).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EventDestination {
+    #[schema(format = Uuid)]
     event_id: String,
+    /// Always present (the broadcast service always sends it).
+    #[schema(value_type = Destination)]
     destination: Option<Destination>,
+    /// Start it when the event goes live.
     auto_start: bool,
+    /// idle (attached, not started) → connecting → live; retrying while reconnecting after a
+    /// break; failed (with error and error_code) until started again; stopped by a host or
+    /// co-host or by the end of the event.
+    #[schema(value_type = DestinationState)]
     state: String,
+    /// Bits per second the server accepted, as the egress worker last reported (every 5 s while
+    /// pushing).
     bitrate_bps: u64,
     bytes_sent: u64,
+    /// When the current live stretch began; null when not live.
+    #[schema(format = DateTime, required = true)]
     live_since: Option<String>,
+    /// Reconnection attempts.
     retries: u32,
+    /// Why it is retrying or failed, in words for a host; empty when fine.
     error: String,
+    #[schema(value_type = DestinationErrorCode)]
     error_code: String,
+    #[schema(format = DateTime, required = true)]
     updated_at: Option<String>,
 }
 
@@ -79,24 +168,38 @@ pub fn event_destination(d: pb::EventDestination) -> EventDestination {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct DestinationList {
     destinations: Vec<Destination>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct EventDestinationList {
     destinations: Vec<EventDestination>,
 }
 
-#[derive(Deserialize)]
+/// A destination to save.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreateDestination)]
 struct CreateBody {
+    #[schema(value_type = DestinationPlatform)]
     platform: String,
+    /// Left out or blank: the platform's name (YouTube, Twitch, Facebook, Custom RTMP). At most
+    /// 80 characters after trimming.
     #[serde(default)]
+    #[schema(max_length = 80)]
     name: String,
+    /// rtmp:// or rtmps://, a host (and a valid port, if any) and an application path, without the
+    /// stream key; at most 512 characters, no spaces. Left out or blank: the platform's ingest
+    /// (youtube rtmps://a.rtmps.youtube.com:443/live2, twitch rtmp://live.twitch.tv/app, facebook
+    /// rtmps://live-api-s.facebook.com:443/rtmp); required for custom.
     #[serde(default)]
+    #[schema(max_length = 512)]
     server_url: String,
+    /// The platform's stream key: 1–512 bytes, no spaces, control characters or slashes. Stored
+    /// encrypted (AES-256-GCM), never returned.
+    #[schema(min_length = 1, max_length = 512, pattern = r"^[^\s/]+$")]
     stream_key: String,
 }
 
@@ -110,6 +213,24 @@ impl std::fmt::Debug for CreateBody {
     }
 }
 
+/// Save a restreaming destination (YouTube, Twitch, Facebook or a custom RTMP(S) server)
+///
+/// The stream key is stored encrypted and never returned (key_hint only). See docs/broadcast.md.
+#[utoipa::path(
+    post,
+    path = "/destinations",
+    tag = "Restreaming",
+    operation_id = "createDestination",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The saved destination", body = Destination),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_platform`; `invalid_server_url` (not rtmp:// or rtmps:// with a host and an application path, or missing for custom); `invalid_stream_key` (empty, over 512 bytes, spaces or slashes); `invalid_name` (over 80 characters); `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn create(
     State(st): State<AppState>,
     who: AuthUser,
@@ -130,16 +251,61 @@ async fn create(
     Ok((StatusCode::CREATED, Json(destination(d))))
 }
 
+/// Your saved restreaming destinations
+///
+/// Only your own; stream keys are never returned (key_hint only).
+#[utoipa::path(
+    get,
+    path = "/destinations",
+    tag = "Restreaming",
+    operation_id = "listDestinations",
+    responses((status = 200, description = "Your destinations", body = DestinationList)),
+    security(("bearer" = []))
+)]
 async fn list(State(st): State<AppState>, who: AuthUser) -> Result<Json<DestinationList>, Problem> {
     let r = st.broadcast.clone().list_destinations(pb::ListDestinationsRequest { actor_id: who.user_id }).await?.into_inner();
     Ok(Json(DestinationList { destinations: r.destinations.into_iter().map(destination).collect() }))
 }
 
+/// Delete one of your saved destinations
+///
+/// It is detached from every event and its encrypted key erased.
+#[utoipa::path(
+    delete,
+    path = "/destinations/{id}",
+    tag = "Restreaming",
+    operation_id = "deleteDestination",
+    params(("id" = String, Path, format = Uuid, description = "The destination's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`destination_not_found` (also someone else's)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`destination_in_use` (it is pushing to a live event now: stop it there first)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_destination_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn remove(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     st.broadcast.clone().delete_destination(pb::DestinationRef { actor_id: who.user_id, destination_id: id }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The event's destinations with the state of each push (host and co-hosts)
+///
+/// Bitrates are as the egress worker last reported (every 5 s while pushing).
+#[utoipa::path(
+    get,
+    path = "/events/{id}/destinations",
+    tag = "Restreaming",
+    operation_id = "listEventDestinations",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    responses(
+        (status = 200, description = "The event's destinations", body = EventDestinationList),
+        (status = 403, description = "`not_event_staff`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn list_event(
     State(st): State<AppState>,
     who: AuthUser,
@@ -150,14 +316,41 @@ async fn list_event(
     Ok(Json(EventDestinationList { destinations: r.destinations.into_iter().map(event_destination).collect() }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A saved destination to attach.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AttachDestination)]
 struct AttachBody {
+    /// One of your saved destinations (a co-host may also attach the host's).
+    #[schema(format = Uuid)]
     destination_id: String,
+    /// Start it when the event goes live; left out: false.
     #[serde(default)]
     auto_start: bool,
 }
 
+/// Attach a saved destination to the event (host and co-hosts)
+///
+/// A co-host may attach their own destinations or the host's.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/destinations",
+    tag = "Restreaming",
+    operation_id = "attachDestination",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    request_body = AttachBody,
+    responses(
+        (status = 201, description = "The event destination, in state idle", body = EventDestination),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`not_event_staff`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`destination_not_found` (unknown, or not yours or the host's), `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`already_attached`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`, `invalid_destination_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn attach(
     State(st): State<AppState>,
     who: AuthUser,
@@ -178,12 +371,37 @@ async fn attach(
     Ok((StatusCode::CREATED, Json(event_destination(d))))
 }
 
-#[derive(Debug, Deserialize)]
+/// Whether the destination starts by itself.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DestinationAutoStart)]
 struct AutoStartBody {
+    /// Start it when the event goes live.
     auto_start: bool,
 }
 
+/// Set whether the destination starts by itself when the event goes live (host and co-hosts)
+#[utoipa::path(
+    patch,
+    path = "/events/{id}/destinations/{did}",
+    tag = "Restreaming",
+    operation_id = "setDestinationAutoStart",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("did" = String, Path, format = Uuid, description = "The destination's id"),
+    ),
+    request_body = AutoStartBody,
+    responses(
+        (status = 200, description = "The event destination", body = EventDestination),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`not_event_staff`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`not_attached`, `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`, `invalid_destination_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn set_auto_start(
     State(st): State<AppState>,
     who: AuthUser,
@@ -208,6 +426,26 @@ fn target(who: AuthUser, id: String, did: String) -> pb::EventDestinationRef {
     pb::EventDestinationRef { actor_id: who.user_id, event_id: id, destination_id: did }
 }
 
+/// Detach a destination from the event (host and co-hosts)
+///
+/// A push is stopped first. The destination stays saved.
+#[utoipa::path(
+    delete,
+    path = "/events/{id}/destinations/{did}",
+    tag = "Restreaming",
+    operation_id = "detachDestination",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("did" = String, Path, format = Uuid, description = "The destination's id"),
+    ),
+    responses(
+        (status = 204, description = "Detached"),
+        (status = 403, description = "`not_event_staff`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`not_attached`, `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`, `invalid_destination_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn detach(
     State(st): State<AppState>,
     who: AuthUser,
@@ -217,6 +455,30 @@ async fn detach(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Start pushing the live event to the destination (host and co-hosts)
+///
+/// If the event's composite job runs (a recording), the destination becomes an output of it (one
+/// encode); otherwise a broadcast-only job is started for the event. State changes follow on the
+/// live socket as `destination` frames. A failed destination can be started again.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/destinations/{did}/start",
+    tag = "Restreaming",
+    operation_id = "startDestination",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("did" = String, Path, format = Uuid, description = "The destination's id"),
+    ),
+    responses(
+        (status = 200, description = "The event destination, in state connecting", body = EventDestination),
+        (status = 403, description = "`not_event_staff`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`not_attached`, `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`already_started` (connecting, live or retrying), `event_not_live`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`, `invalid_destination_id`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "`egress_busy` (the egress worker is full; try again later); `rate_limited` (an API key beyond its requests a minute)", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn start(
     State(st): State<AppState>,
     who: AuthUser,
@@ -226,6 +488,25 @@ async fn start(
     Ok(Json(event_destination(d)))
 }
 
+/// Stop pushing to the destination (host and co-hosts)
+#[utoipa::path(
+    post,
+    path = "/events/{id}/destinations/{did}/stop",
+    tag = "Restreaming",
+    operation_id = "stopDestination",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("did" = String, Path, format = Uuid, description = "The destination's id"),
+    ),
+    responses(
+        (status = 200, description = "The event destination, in state stopped", body = EventDestination),
+        (status = 403, description = "`not_event_staff`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`not_attached`, `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`not_started` (it is not started, or it failed)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`, `invalid_destination_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn stop(
     State(st): State<AppState>,
     who: AuthUser,

@@ -1,64 +1,192 @@
 //! Chat over REST: the live socket's route, history, replay, presence, sending (for bots and
 //! clients without a socket) and every moderation action.
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, Query, State},
-    http::StatusCode,
-    routing::{delete, get, post, put},
+    http::{HeaderMap, StatusCode},
+    response::Response,
 };
 use serde::{Deserialize, Serialize};
 use stagecast_kit::ErrorKind;
 use stagecast_proto::chat::v1::{self as pb, moderate_request::Action};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
     live::{
         presence,
         protocol::{self, ChatMessage, ModerationAction, Presence},
+        socket::LiveQuery,
+        upgrade::{NotUpgradable, Upgrade},
     },
     problem::Problem,
     routes::stage,
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/events/{id}/live", get(crate::live::socket::live))
-        .route("/events/{id}/presence", get(presence_of))
-        .route("/events/{id}/chat/messages", get(history).post(send))
-        .route("/events/{id}/chat/messages/{message_id}", delete(delete_message))
-        .route("/events/{id}/chat/replay", get(replay))
-        .route("/events/{id}/chat/timeouts", post(timeout))
-        .route("/events/{id}/chat/bans", post(ban))
-        .route("/events/{id}/chat/bans/{user_id}", delete(unban))
-        .route("/events/{id}/chat/moderators", post(add_moderator))
-        .route("/events/{id}/chat/moderators/{user_id}", delete(remove_moderator))
-        .route("/events/{id}/chat/settings", put(settings))
-        .route("/events/{id}/chat/pin", put(pin).delete(unpin))
-        .route("/events/{id}/chat/held", get(held))
-        .route("/events/{id}/chat/held/{message_id}/approve", post(approve))
-        .route("/events/{id}/chat/held/{message_id}/deny", post(deny))
-        .route("/events/{id}/chat/audit", get(audit))
-        .route("/events/{id}/chat/standing", get(standing))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(live))
+        .routes(routes!(presence_of))
+        .routes(routes!(history, send))
+        .routes(routes!(delete_message))
+        .routes(routes!(replay))
+        .routes(routes!(timeout))
+        .routes(routes!(ban))
+        .routes(routes!(unban))
+        .routes(routes!(add_moderator))
+        .routes(routes!(remove_moderator))
+        .routes(routes!(settings))
+        .routes(routes!(pin, unpin))
+        .routes(routes!(held))
+        .routes(routes!(approve))
+        .routes(routes!(deny))
+        .routes(routes!(audit))
+        .routes(routes!(standing))
+}
+
+/// A role in an event's chat, as messages and presence name their authors.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the names `live::protocol::role_name` gives
+pub enum ChatRole {
+    #[serde(rename = "host")]
+    Host,
+    #[serde(rename = "cohost")]
+    Cohost,
+    #[serde(rename = "moderator")]
+    Moderator,
+    /// Everyone else (speakers and the audience of the stage included).
+    #[serde(rename = "viewer")]
+    Viewer,
+}
+
+/// What happens to a message holding a blocked term.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the names `live::protocol::settings` gives and `settings` parses
+pub enum BlockedTermMode {
+    /// Refused with `blocked_term`; the sender may rephrase.
+    #[serde(rename = "reject")]
+    Reject,
+    /// Accepted but held for a moderator's review (202 `held: true`); nobody else sees it until
+    /// approved.
+    #[serde(rename = "hold")]
+    Hold,
+}
+
+/// What a moderation action did (the chat service's `ActionKind`). `ban`, `unban`,
+/// `add_moderator` and `remove_moderator` are recorded when the chat applies the event's stage
+/// bans and roles.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the names the chat service's `ActionKind` spells
+pub enum ModerationActionKind {
+    #[serde(rename = "delete_message")]
+    DeleteMessage,
+    #[serde(rename = "timeout")]
+    Timeout,
+    #[serde(rename = "ban")]
+    Ban,
+    #[serde(rename = "unban")]
+    Unban,
+    #[serde(rename = "add_moderator")]
+    AddModerator,
+    #[serde(rename = "remove_moderator")]
+    RemoveModerator,
+    #[serde(rename = "slow_mode")]
+    SlowMode,
+    #[serde(rename = "blocked_terms")]
+    BlockedTerms,
+    #[serde(rename = "pin")]
+    Pin,
+    #[serde(rename = "unpin")]
+    Unpin,
+    #[serde(rename = "approve")]
+    Approve,
+    #[serde(rename = "deny")]
+    Deny,
+}
+
+/// Open the live WebSocket (chat, presence, stage, recording and destination frames)
+///
+/// The protocol (frames, heartbeats, close codes) is in docs/websocket.md. The access token goes
+/// in `Authorization: Bearer` or, for browsers, `?access_token=`; an API key (header only) needs
+/// `chat:read`. A browser cannot read a refused handshake's status, so a WebSocket handshake is
+/// always upgraded (101) and a refusal is then told in one `error` frame and a close code
+/// (4001 token, 4003 banned or a 403, 4004 no such event, 1011 a backend down). Only a plain
+/// HTTP request (no handshake) gets the refusal as a problem document; one that would be
+/// admitted gets 426 `websocket_required`.
+#[utoipa::path(
+    get,
+    path = "/events/{id}/live",
+    tag = "Chat",
+    operation_id = "openLiveSocket",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("access_token" = Option<String>, Query, description = "The access token, for browsers (which cannot set headers on a WebSocket); the Authorization header wins when both are sent. Never an API key (401 `api_key_in_url`)"),
+    ),
+    responses(
+        (status = 101, description = "Switching Protocols: the socket is open (or opened only to tell a refusal, see above); the first frame is `hello` (docs/websocket.md)"),
+        (status = 403, description = "Not a WebSocket handshake, and refused: `banned` (from the event's chat).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "Not a WebSocket handshake, and refused: `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Not a WebSocket handshake, and refused: `invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 426, description = "`websocket_required`: a request that would be admitted but is not a WebSocket handshake (HTTP/1.1 GET with `Connection: Upgrade`, `Upgrade: websocket`, `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key`); the detail says what is missing", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn live(
+    st: State<AppState>,
+    id: Path<String>,
+    q: Query<LiveQuery>,
+    headers: HeaderMap,
+    ws: Result<Upgrade, NotUpgradable>,
+) -> Result<Response, Problem> {
+    // The socket itself lives in `crate::live::socket`; this is its documented route.
+    crate::live::socket::live(st, id, q, headers, ws).await
 }
 
 pub(crate) fn query_problem(e: axum::extract::rejection::QueryRejection) -> Problem {
     Problem::new(ErrorKind::InvalidInput, "invalid_query", e.body_text())
 }
 
-#[derive(Deserialize)]
+/// A page of history or of the audit log. Other query parameters are refused (`invalid_query`).
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// The previous page's `next_before`: entries older than this id.
+    #[param(format = Uuid)]
     before: Option<String>,
+    /// How many, newest first: at most 200; left out or 0: 50.
+    #[param(maximum = 200)]
     limit: Option<u32>,
 }
 
-#[derive(Serialize)]
+/// A page of the chat's history, newest first.
+#[derive(Serialize, ToSchema)]
 pub struct MessagePage {
     messages: Vec<ChatMessage>,
+    /// Pass as `before` for the next (older) page; null on the last.
+    #[schema(format = Uuid, required = true)]
     next_before: Option<String>,
 }
 
+/// Chat history, newest first
+///
+/// Deleted messages and held ones are left out.
+#[utoipa::path(
+    get,
+    path = "/events/{id}/chat/messages",
+    tag = "Chat",
+    operation_id = "listChatMessages",
+    params(("id" = String, Path, format = Uuid, description = "The event's id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = MessagePage),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`, `invalid_before_id`, `invalid_limit` (over 200), `invalid_query` (an unknown parameter or a value of the wrong type)", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn history(
     State(st): State<AppState>,
     _who: AuthUser,
@@ -78,19 +206,57 @@ async fn history(
     }))
 }
 
-#[derive(Deserialize)]
+/// A chat message to send.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ChatSend)]
 pub struct SendBody {
+    /// Your id for this message, unique per message: a retry with the same id is never
+    /// duplicated (it gets the first attempt's answer). 1–64 characters, no control characters;
+    /// taken as is (not trimmed).
+    #[schema(min_length = 1, max_length = 64)]
     client_msg_id: String,
+    /// 1–500 characters after NFC normalisation and trimming; no control characters (line breaks
+    /// included).
+    #[schema(min_length = 1, max_length = 500)]
     text: String,
 }
 
-#[derive(Serialize)]
+/// A message accepted: published, or held for a moderator's review.
+#[derive(Serialize, ToSchema)]
 pub struct Sent {
     message: ChatMessage,
+    /// True when held for review (blocked_term_mode `hold`): only moderators see it until
+    /// approved.
     held: bool,
 }
 
+/// Send a chat message without a socket
+///
+/// For bots and clients without a socket; the message reaches the sockets like any other.
+/// Refusals come in this order: closed chat, ban, timeout, slow mode, rate limit, blocked terms.
+/// The host, co-hosts and moderators are never slowed or rate limited.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/chat/messages",
+    tag = "Chat",
+    operation_id = "sendChatMessage",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    request_body = SendBody,
+    responses(
+        (status = 201, description = "Published", body = Sent),
+        (status = 202, description = "Accepted but held for a moderator's review (`held: true`); only moderators see it until approved", body = Sent),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`banned`; `timed_out` (with `retry_after`: seconds left).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`chat_closed` (the event ended or was cancelled: its chat is read-only); `duplicate_in_flight` (a message with this client_msg_id is still being sent; retry shortly)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_client_msg_id`, `message_empty`, `message_too_long`, `control_characters`, `blocked_term` (blocked_term_mode `reject`), `invalid_event_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "`slow_mode` (slow mode is on), `rate_limited` (too many messages, or an API key beyond its requests a minute); see Retry-After", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn send(
     State(st): State<AppState>,
     who: AuthUser,
@@ -123,25 +289,55 @@ async fn send(
     Ok((status, Json(Sent { message: protocol::message(r.message.unwrap_or_default()), held: r.held })))
 }
 
-#[derive(Deserialize)]
+/// A page of the replay. Other query parameters are refused (`invalid_query`).
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReplayQuery {
+    /// Where the page starts, in milliseconds after go-live (the previous page's
+    /// `next_offset_ms`); left out: 0.
+    #[param(minimum = 0)]
     from_offset_ms: Option<i64>,
+    /// How many: at most 500; left out: 200 (0: 100).
+    #[param(maximum = 500)]
     limit: Option<u32>,
 }
 
-#[derive(Serialize)]
+/// A message on the replay's timeline.
+#[derive(Serialize, ToSchema)]
 pub struct ReplayItem {
+    /// Milliseconds after the event went live.
     offset_ms: i64,
     message: ChatMessage,
 }
 
-#[derive(Serialize)]
+/// A page of the chat replay, oldest first.
+#[derive(Serialize, ToSchema)]
 pub struct ReplayPage {
     items: Vec<ReplayItem>,
+    /// Pass as `from_offset_ms` for the next page; null on the last.
+    #[schema(required = true)]
     next_offset_ms: Option<i64>,
 }
 
+/// Chat replay: messages with their offset from go-live
+///
+/// Deleted messages are left out. Messages of the millisecond where a page ends move to the next
+/// page.
+#[utoipa::path(
+    get,
+    path = "/events/{id}/chat/replay",
+    tag = "Chat",
+    operation_id = "listChatReplay",
+    params(("id" = String, Path, format = Uuid, description = "The event's id"), ReplayQuery),
+    responses(
+        (status = 200, description = "A page of the replay", body = ReplayPage),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`not_live_yet`: the replay starts when the event goes live", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`, `invalid_from_offset` (negative or too large), `invalid_limit` (over 500), `invalid_query` (an unknown parameter or a value of the wrong type)", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn replay(
     State(st): State<AppState>,
     _who: AuthUser,
@@ -165,6 +361,19 @@ async fn replay(
     }))
 }
 
+/// Viewer count and who is here
+///
+/// Read from the live sockets' shared presence: people whose socket vouched for them in the last
+/// 45 seconds. The event id is not checked: an unknown event has nobody here.
+#[utoipa::path(
+    get,
+    path = "/events/{id}/presence",
+    tag = "Chat",
+    operation_id = "getPresence",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    responses((status = 200, description = "The viewer count and up to 100 of the people here, most recently seen first", body = Presence)),
+    security(("bearer" = []))
+)]
 async fn presence_of(State(st): State<AppState>, _who: AuthUser, Path(id): Path<String>) -> Result<Json<Presence>, Problem> {
     let mut redis = st.redis.clone();
     let p = presence::snapshot(&mut redis, &id, 100).await.map_err(|e| Problem(stagecast_kit::ApiError::internal(e)))?;
@@ -194,12 +403,39 @@ async fn moderate(
     Ok(Json(protocol::action(action)))
 }
 
-#[derive(Deserialize)]
+/// Why, for the audit log. Other query parameters are refused (`invalid_query`).
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReasonQuery {
+    /// Shown in the audit log when deleting a message: at most 500 characters, no control
+    /// characters. Accepted but not recorded when lifting a ban.
+    #[param(max_length = 500)]
     reason: Option<String>,
 }
 
+/// Delete a message (moderators)
+///
+/// It disappears from every socket (`chat.deleted`), the history and the replay; a pinned
+/// message is unpinned. A message sent a moment ago is waited for (up to 2 s) while it is stored.
+#[utoipa::path(
+    delete,
+    path = "/events/{id}/chat/messages/{message_id}",
+    tag = "Chat",
+    operation_id = "deleteChatMessage",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("message_id" = String, Path, format = Uuid, description = "The message's id"),
+        ReasonQuery,
+    ),
+    responses(
+        (status = 200, description = "The moderation action (`delete_message`)", body = ModerationAction),
+        (status = 403, description = "`not_a_moderator`; `cannot_moderate_host` (a message of the host or a co-host).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`message_not_found` (also one deleted already), `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_message_id`, `invalid_event_id`, `reason_too_long`, `invalid_reason`, `invalid_query`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn delete_message(
     State(st): State<AppState>,
     who: AuthUser,
@@ -210,14 +446,43 @@ async fn delete_message(
     moderate(&st, who, id, q.reason, Action::DeleteMessageId(message_id)).await
 }
 
-#[derive(Deserialize)]
+/// A timeout: the user may read but not send until it ends.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Timeout)]
 pub struct TimeoutBody {
+    #[schema(format = Uuid)]
     user_id: String,
+    /// 1 second to 24 hours.
+    #[schema(minimum = 1, maximum = 86400)]
     duration_secs: u32,
+    /// Shown in the audit log: at most 500 characters, no control characters.
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
+/// Time a user out (moderators)
+///
+/// A new timeout replaces a running one. Their sockets get a `moderation` frame; their messages
+/// are refused with `timed_out` until it ends.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/chat/timeouts",
+    tag = "Chat",
+    operation_id = "timeoutChatUser",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    request_body = TimeoutBody,
+    responses(
+        (status = 200, description = "The moderation action (`timeout`, with `duration_secs`)", body = ModerationAction),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`not_a_moderator`; `cannot_moderate_host` (the host or a co-host).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_user_id`, `invalid_timeout_duration`, `reason_too_long`, `invalid_reason`, `invalid_event_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn timeout(
     State(st): State<AppState>,
     who: AuthUser,
@@ -227,10 +492,16 @@ async fn timeout(
     moderate(&st, who, id, b.reason, Action::Timeout(pb::Timeout { user_id: b.user_id, duration_secs: b.duration_secs })).await
 }
 
-#[derive(Deserialize)]
+/// Someone to ban or to appoint as a moderator.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UserAction)]
 pub struct UserBody {
+    #[schema(format = Uuid)]
     user_id: String,
+    /// For a ban: kept with it (at most 200 characters, no control characters). Ignored when
+    /// appointing a moderator.
+    #[schema(max_length = 200)]
     reason: Option<String>,
 }
 
@@ -238,6 +509,30 @@ pub struct UserBody {
 // the chat follows it from the bus. These chat-flavoured paths are kept for clients of the chat
 // API and answer with the stage change (see routes/stage.rs).
 
+/// Ban a user from the event (staff, on a lower rank)
+///
+/// The event's one ban (the stage's `POST /events/{id}/bans`): they lose any role, their open
+/// sockets close with 4003, and the chat refuses them once it has applied the ban from the bus
+/// (a moment later; a `moderation` frame of kind `ban` says so).
+#[utoipa::path(
+    post,
+    path = "/events/{id}/chat/bans",
+    tag = "Chat",
+    operation_id = "banChatUser",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    request_body = UserBody,
+    responses(
+        (status = 200, description = "The stage change (`banned`): the chat's bans and moderators are the event's stage bans and roles", body = stage::Changed),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`not_allowed` (not the host, a co-host or a moderator); `cannot_act_on_higher_role` (someone of your rank or above).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`already_banned`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_target_user_id`, `cannot_act_on_yourself`, `reason_too_long`, `invalid_reason`, `invalid_event_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn ban(
     State(st): State<AppState>,
     who: AuthUser,
@@ -247,6 +542,28 @@ async fn ban(
     stage::ban_user(&st, &who, &id, b.user_id, b.reason.unwrap_or_default()).await
 }
 
+/// Lift a ban (staff)
+///
+/// The stage's `DELETE /events/{id}/bans/{user_id}`. Lifting a ban gives no role back.
+#[utoipa::path(
+    delete,
+    path = "/events/{id}/chat/bans/{user_id}",
+    tag = "Chat",
+    operation_id = "unbanChatUser",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("user_id" = String, Path, format = Uuid, description = "The banned user's id"),
+        ReasonQuery,
+    ),
+    responses(
+        (status = 200, description = "The stage change (`unbanned`). `reason` is accepted but not recorded", body = stage::Changed),
+        (status = 403, description = "`not_allowed` (not the host, a co-host or a moderator).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`not_banned`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_target_user_id`, `invalid_event_id`, `invalid_query`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn unban(
     State(st): State<AppState>,
     who: AuthUser,
@@ -257,6 +574,29 @@ async fn unban(
     stage::unban_user(&st, &who, &id, user_id).await
 }
 
+/// Appoint a moderator (host, co-hosts)
+///
+/// The stage's moderator role (`PUT /events/{id}/stage/roles/{user_id}` with `moderator`); the
+/// chat follows from the bus.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/chat/moderators",
+    tag = "Chat",
+    operation_id = "addChatModerator",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    request_body = UserBody,
+    responses(
+        (status = 200, description = "The stage change (`role_changed` to `moderator`)", body = stage::Changed),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`not_allowed` (not the host or a co-host, or yourself); `cannot_act_on_higher_role`; `banned` (they are banned from the event).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`role_unchanged` (a moderator already); `event_over`; `host_must_hand_over` (the host naming themself)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_target_user_id`, `invalid_event_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn add_moderator(
     State(st): State<AppState>,
     who: AuthUser,
@@ -266,6 +606,27 @@ async fn add_moderator(
     stage::set_user_role(&st, &who, &id, b.user_id, "moderator").await
 }
 
+/// Remove a moderator (host, co-hosts)
+///
+/// Moves them back to the audience (the stage's role change); the chat follows from the bus.
+#[utoipa::path(
+    delete,
+    path = "/events/{id}/chat/moderators/{user_id}",
+    tag = "Chat",
+    operation_id = "removeChatModerator",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("user_id" = String, Path, format = Uuid, description = "The moderator's id"),
+    ),
+    responses(
+        (status = 200, description = "The stage change (`role_changed` to `audience`)", body = stage::Changed),
+        (status = 403, description = "`not_allowed`, `cannot_act_on_higher_role` (not the host or a co-host); `banned` (they are banned from the event, so not a moderator).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`moderator_not_found` (they are not a moderator), `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`event_over`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_user_id`, `invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn remove_moderator(
     State(st): State<AppState>,
     who: AuthUser,
@@ -274,20 +635,61 @@ async fn remove_moderator(
     stage::remove_moderator(&st, &who, &id, user_id).await
 }
 
-#[derive(Deserialize)]
+/// Changes to the chat's settings: give slow_mode_secs, blocked_terms or both.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ChatSettings)]
 pub struct SettingsBody {
+    /// Seconds each viewer waits between messages; 0 turns slow mode off.
+    #[schema(maximum = 3600)]
     slow_mode_secs: Option<u32>,
+    /// Replaces the list; [] clears it. A term matches whole words, case-insensitively.
+    #[schema(value_type = Option<Vec<BlockedTermDoc>>, max_items = 100)]
     blocked_terms: Option<Vec<String>>,
+    /// Applies with blocked_terms (ignored without them); left out: `reject`.
+    #[schema(value_type = Option<BlockedTermMode>)]
     blocked_term_mode: Option<String>,
+    /// Shown in the audit log: at most 500 characters, no control characters.
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A blocked term: 1–50 characters after trimming, at least one word, no control characters.
+#[derive(ToSchema)]
+#[schema(as = BlockedTerm, value_type = String, min_length = 1, max_length = 50)]
+#[allow(dead_code)] // documents the terms the chat service's `BlockedTerm` parses
+pub struct BlockedTermDoc(String);
+
+/// What changing the chat's settings did.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ChatSettingsChanged)]
 pub struct SettingsChanged {
+    /// One moderation action per setting changed: `slow_mode` first, then `blocked_terms`.
     actions: Vec<ModerationAction>,
 }
 
+/// Slow mode and blocked terms (moderators)
+///
+/// Each setting given is its own moderation action, applied in turn: if blocked_terms is refused,
+/// a slow mode given with it has been applied already.
+#[utoipa::path(
+    put,
+    path = "/events/{id}/chat/settings",
+    tag = "Chat",
+    operation_id = "updateChatSettings",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    request_body = SettingsBody,
+    responses(
+        (status = 200, description = "The actions taken, with the room's settings after each", body = SettingsChanged),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`not_a_moderator`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`nothing_to_update` (neither slow_mode_secs nor blocked_terms), `invalid_blocked_term_mode`, `invalid_slow_mode`, `invalid_blocked_term`, `too_many_blocked_terms`, `reason_too_long`, `invalid_reason`, `invalid_event_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn settings(
     State(st): State<AppState>,
     who: AuthUser,
@@ -320,12 +722,38 @@ async fn settings(
     Ok(Json(SettingsChanged { actions }))
 }
 
-#[derive(Deserialize)]
+/// The message to pin.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Pin)]
 pub struct PinBody {
+    #[schema(format = Uuid)]
     message_id: String,
 }
 
+/// Pin a message (moderators)
+///
+/// One message is pinned at a time: pinning replaces the pin. Sockets get the `moderation` frame
+/// with the message, and `hello` carries the pin. A message sent a moment ago is waited for (up
+/// to 2 s) while it is stored.
+#[utoipa::path(
+    put,
+    path = "/events/{id}/chat/pin",
+    tag = "Chat",
+    operation_id = "pinChatMessage",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    request_body = PinBody,
+    responses(
+        (status = 200, description = "The moderation action (`pin`, with the message)", body = ModerationAction),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`not_a_moderator`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`message_not_found` (also a deleted one), `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_message_id`, `invalid_event_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn pin(
     State(st): State<AppState>,
     who: AuthUser,
@@ -335,20 +763,74 @@ async fn pin(
     moderate(&st, who, id, None, Action::PinMessageId(b.message_id)).await
 }
 
+/// Unpin (moderators)
+#[utoipa::path(
+    delete,
+    path = "/events/{id}/chat/pin",
+    tag = "Chat",
+    operation_id = "unpinChatMessage",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    responses(
+        (status = 200, description = "The moderation action (`unpin`)", body = ModerationAction),
+        (status = 403, description = "`not_a_moderator`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`nothing_pinned`, `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn unpin(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<ModerationAction>, Problem> {
     moderate(&st, who, id, None, Action::Unpin(true)).await
 }
 
-#[derive(Serialize)]
+/// Messages held for a moderator's review (blocked_term_mode `hold`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = HeldMessages)]
 pub struct Held {
+    /// Oldest first, at most 500.
     messages: Vec<ChatMessage>,
 }
 
+/// Messages held for review (moderators)
+#[utoipa::path(
+    get,
+    path = "/events/{id}/chat/held",
+    tag = "Chat",
+    operation_id = "listHeldChatMessages",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    responses(
+        (status = 200, description = "The held messages", body = Held),
+        (status = 403, description = "`not_a_moderator`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn held(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Held>, Problem> {
     let r = st.chat.clone().list_held(pb::ListHeldRequest { event_id: id, actor_id: who.user_id }).await?.into_inner();
     Ok(Json(Held { messages: r.messages.into_iter().map(protocol::message).collect() }))
 }
 
+/// Publish a held message (moderators)
+///
+/// It reaches every socket as sent by its author, with its original id.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/chat/held/{message_id}/approve",
+    tag = "Chat",
+    operation_id = "approveHeldChatMessage",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("message_id" = String, Path, format = Uuid, description = "The held message's id"),
+    ),
+    responses(
+        (status = 200, description = "The moderation action (`approve`, with the message)", body = ModerationAction),
+        (status = 403, description = "`not_a_moderator`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`message_not_found` (not held, or approved or denied already), `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`chat_closed` (the event is over)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_message_id`, `invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn approve(
     State(st): State<AppState>,
     who: AuthUser,
@@ -357,6 +839,24 @@ async fn approve(
     moderate(&st, who, id, None, Action::ApproveMessageId(message_id)).await
 }
 
+/// Drop a held message (moderators)
+#[utoipa::path(
+    post,
+    path = "/events/{id}/chat/held/{message_id}/deny",
+    tag = "Chat",
+    operation_id = "denyHeldChatMessage",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("message_id" = String, Path, format = Uuid, description = "The held message's id"),
+    ),
+    responses(
+        (status = 200, description = "The moderation action (`deny`)", body = ModerationAction),
+        (status = 403, description = "`not_a_moderator`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`message_not_found` (not held, or approved or denied already), `event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_message_id`, `invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn deny(
     State(st): State<AppState>,
     who: AuthUser,
@@ -365,12 +865,30 @@ async fn deny(
     moderate(&st, who, id, None, Action::DenyMessageId(message_id)).await
 }
 
-#[derive(Serialize)]
+/// A page of the event's moderation log, newest first.
+#[derive(Serialize, ToSchema)]
 pub struct AuditPage {
     actions: Vec<ModerationAction>,
+    /// Pass as `before` for the next (older) page; null on the last.
+    #[schema(format = Uuid, required = true)]
     next_before: Option<String>,
 }
 
+/// Audit log of moderation, newest first (moderators)
+#[utoipa::path(
+    get,
+    path = "/events/{id}/chat/audit",
+    tag = "Chat",
+    operation_id = "listChatAudit",
+    params(("id" = String, Path, format = Uuid, description = "The event's id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of the log", body = AuditPage),
+        (status = 403, description = "`not_a_moderator`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`, `invalid_before_id`, `invalid_limit` (over 200), `invalid_query`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn audit(
     State(st): State<AppState>,
     who: AuthUser,
@@ -396,35 +914,63 @@ async fn audit(
 }
 
 /// Someone named in a standing list, with the name and photo they have now.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = StandingPerson)]
 pub struct Person {
+    #[schema(format = Uuid)]
     user_id: String,
-    /// None when the account is gone.
+    /// Null when the account is gone.
+    #[schema(required = true)]
     display_name: Option<String>,
+    #[schema(required = true)]
     avatar_url: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One person on a standing list.
+#[derive(Serialize, ToSchema)]
 pub struct StandingEntry {
     user: Person,
+    /// Who appointed, banned or timed them out.
     by: Person,
+    /// When the audit log recorded it.
+    #[schema(format = DateTime, required = true)]
     since: Option<String>,
     /// When a timeout ends.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime, nullable = false)]
     until: Option<String>,
 }
 
-#[derive(Serialize)]
+/// Who moderates the chat, who is banned and whose timeout is running.
+#[derive(Serialize, ToSchema)]
 pub struct Standing {
+    /// Each list newest first, at most 500.
     moderators: Vec<StandingEntry>,
     banned: Vec<StandingEntry>,
+    /// Running timeouts only, with `until`.
     timed_out: Vec<StandingEntry>,
 }
 
 /// Profile lookups in flight at once while naming a standing list.
 const NAME_LOOKUPS: usize = 16;
 
-/// Who moderates, who is banned and who is timed out (moderators only), with names.
+/// Who moderates the chat, who is banned and whose timeout is running, with names (moderators)
+///
+/// Names and photos are the accounts' current ones (`display_name` null for a deleted account).
+#[utoipa::path(
+    get,
+    path = "/events/{id}/chat/standing",
+    tag = "Chat",
+    operation_id = "getChatStanding",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    responses(
+        (status = 200, description = "The standing lists", body = Standing),
+        (status = 403, description = "`not_a_moderator`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn standing(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Standing>, Problem> {
     use futures::StreamExt;
     let r = st.chat.clone().list_standing(pb::ListStandingRequest { event_id: id, actor_id: who.user_id }).await?.into_inner();

@@ -1,80 +1,160 @@
 //! Events: schedule, edit, list, and the lifecycle (go live, end, cancel).
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, Query, State},
     http::StatusCode,
-    routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
 use stagecast_kit::ErrorKind;
 use stagecast_proto::events::v1 as pb;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
     problem::Problem,
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/events", post(create).get(list))
-        .route("/events/{id}", get(get_one).patch(update))
-        .route("/events/{id}/go-live", post(go_live))
-        .route("/events/{id}/end", post(end))
-        .route("/events/{id}/cancel", post(cancel))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one, update))
+        .routes(routes!(go_live))
+        .routes(routes!(end))
+        .routes(routes!(cancel))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEvent {
+    /// NFC-normalised and trimmed: 1–140 characters, no control characters (no line breaks).
+    #[schema(min_length = 1, max_length = 140, example = "Launch day")]
     title: String,
+    /// NFC-normalised and trimmed: at most 5000 characters; line breaks and tabs allowed, other
+    /// control characters not.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     description: String,
+    /// RFC 3339; not more than 60 seconds in the past.
+    #[schema(format = DateTime, example = "2030-01-31T18:00:00Z")]
     starts_at: String,
+    /// The cover image: an absolute http(s) URL of at most 2048 characters, or empty for none.
     #[serde(default)]
+    #[schema(max_length = 2048)]
     cover_url: String,
+    /// Co-hosts' user ids (UUIDs): at most 10 different users (repeats collapse), not the host.
     #[serde(default)]
+    #[schema(format = "uuid")]
     cohost_ids: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchEvent {
+    /// NFC-normalised and trimmed: 1–140 characters, no control characters (no line breaks).
+    #[schema(min_length = 1, max_length = 140)]
     title: Option<String>,
+    /// NFC-normalised and trimmed: at most 5000 characters; line breaks and tabs allowed.
+    #[schema(max_length = 5000)]
     description: Option<String>,
+    /// RFC 3339; not more than 60 seconds in the past; only while the event is scheduled
+    /// (409 `starts_at_locked`).
+    #[schema(format = DateTime)]
     starts_at: Option<String>,
+    /// An absolute http(s) URL of at most 2048 characters; the empty string removes the cover.
+    #[schema(max_length = 2048)]
     cover_url: Option<String>,
+    /// Replaces the whole co-host list (host only; `[]` removes every co-host): at most 10
+    /// different user ids (UUIDs), not the host.
+    #[schema(format = "uuid")]
     cohost_ids: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
+/// Which events `GET /events` lists.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the names `list` accepts
+pub enum EventListing {
+    /// Live now, most recently started first.
+    #[serde(rename = "live")]
+    Live,
+    /// Scheduled, soonest first.
+    #[serde(rename = "upcoming")]
+    Upcoming,
+    /// Ended, most recently ended first.
+    #[serde(rename = "past")]
+    Past,
+}
+
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// live (most recently started first), upcoming (scheduled, soonest first; the default) or
+    /// past (ended, most recently ended first).
+    #[param(inline, value_type = Option<EventListing>)]
     status: Option<String>,
+    /// Events per page; 0 means the default.
+    #[param(minimum = 0, maximum = 100, default = 20)]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page (of the same `status`).
     cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Where an event is in its lifecycle: scheduled → live → ended, or scheduled → cancelled.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the names `status_name` gives
+pub enum EventStatus {
+    #[serde(rename = "scheduled")]
+    Scheduled,
+    #[serde(rename = "live")]
+    Live,
+    #[serde(rename = "ended")]
+    Ended,
+    #[serde(rename = "cancelled")]
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Event {
+    #[schema(format = "uuid")]
     id: String,
     title: String,
     description: String,
+    // The events service always sends it (as created_at and updated_at).
+    #[schema(value_type = String, format = DateTime)]
     starts_at: Option<String>,
+    /// The cover image's URL; null when none.
+    #[schema(format = "uri", required = true)]
     cover_url: Option<String>,
+    #[schema(inline, value_type = EventStatus)]
     status: &'static str,
+    #[schema(format = "uuid")]
     host_id: String,
+    /// The co-hosts' user ids, sorted.
+    #[schema(value_type = Vec<String>, format = "uuid")]
     cohost_ids: Vec<String>,
+    #[schema(value_type = String, format = DateTime)]
     created_at: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
     updated_at: Option<String>,
+    /// Set once the event has gone live.
+    #[schema(format = DateTime, required = true)]
     went_live_at: Option<String>,
+    /// Set once the event has ended.
+    #[schema(format = DateTime, required = true)]
     ended_at: Option<String>,
+    /// Set once the event was cancelled.
+    #[schema(format = DateTime, required = true)]
     cancelled_at: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EventPage {
     events: Vec<Event>,
+    /// Pass it back as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 
@@ -118,6 +198,22 @@ fn timestamp(field: &'static str, raw: &str) -> Result<prost_types::Timestamp, P
     Ok(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
 }
 
+/// Schedule an event (the caller becomes its host)
+#[utoipa::path(
+    post,
+    path = "/events",
+    tag = "Events",
+    operation_id = "createEvent",
+    request_body = CreateEvent,
+    responses(
+        (status = 201, description = "The event, scheduled", body = Event),
+        (status = 400, description = "`malformed_json`: the body is not JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large`: the body is over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: send the body with `Content-Type: application/json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`title_required`, `title_too_long`, `invalid_title`, `description_too_long`, `invalid_description`, `invalid_timestamp` (starts_at is not RFC 3339), `starts_at_in_past`, `invalid_cover_url`, `invalid_cohost_id`, `too_many_cohosts`, `host_cannot_be_cohost`, `invalid_body` (a missing or unknown field, a wrong type)", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn create(
     State(st): State<AppState>,
     who: AuthUser,
@@ -135,6 +231,21 @@ async fn create(
     Ok((StatusCode::CREATED, Json(event(e))))
 }
 
+/// List live, upcoming or past events
+///
+/// One page at a time: pass `next_cursor` back as `cursor` for the next one.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "Events",
+    operation_id = "listEvents",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of events", body = EventPage),
+        (status = 422, description = "`invalid_status`, `invalid_limit` (over 100), `invalid_cursor` (not one this listing returned), `invalid_query` (a malformed value or an unknown parameter)", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn list(
     State(st): State<AppState>,
     _who: AuthUser,
@@ -169,11 +280,48 @@ async fn list(
     }))
 }
 
+/// One event
+#[utoipa::path(
+    get,
+    path = "/events/{id}",
+    tag = "Events",
+    operation_id = "getEvent",
+    params(("id" = String, Path, format = "uuid", description = "The event's id")),
+    responses(
+        (status = 200, description = "The event", body = Event),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`: the id is not a UUID", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn get_one(State(st): State<AppState>, _who: AuthUser, Path(id): Path<String>) -> Result<Json<Event>, Problem> {
     let e = st.events.clone().get_event(pb::GetEventRequest { id }).await?.into_inner();
     Ok(Json(event(e)))
 }
 
+/// Edit an event (host or co-host; co-host list: host only)
+///
+/// Fields left out (or null) stay as they are. Details stay editable while the event is live; the
+/// start time only while it is scheduled; nothing once it has ended or was cancelled.
+#[utoipa::path(
+    patch,
+    path = "/events/{id}",
+    tag = "Events",
+    operation_id = "updateEvent",
+    params(("id" = String, Path, format = "uuid", description = "The event's id")),
+    request_body = PatchEvent,
+    responses(
+        (status = 200, description = "The event as it is now", body = Event),
+        (status = 400, description = "`malformed_json`: the body is not JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large`: the body is over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: send the body with `Content-Type: application/json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`not_a_host`: only the host or a co-host edits; `host_only`: only the host changes the co-hosts.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`event_closed`: the event has ended or was cancelled; `starts_at_locked`: the start time changes only while the event is scheduled", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`, `title_required`, `title_too_long`, `invalid_title`, `description_too_long`, `invalid_description`, `invalid_timestamp`, `starts_at_in_past`, `invalid_cover_url`, `invalid_cohost_id`, `too_many_cohosts`, `host_cannot_be_cohost`, `invalid_body` (an unknown field, a wrong type)", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn update(
     State(st): State<AppState>,
     who: AuthUser,
@@ -195,16 +343,66 @@ async fn update(
     Ok(Json(event(e)))
 }
 
+/// scheduled → live (host or co-host)
+#[utoipa::path(
+    post,
+    path = "/events/{id}/go-live",
+    tag = "Events",
+    operation_id = "goLive",
+    params(("id" = String, Path, format = "uuid", description = "The event's id")),
+    responses(
+        (status = 200, description = "The event, now live", body = Event),
+        (status = 403, description = "`not_a_host`: only the host or a co-host takes it live.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`illegal_transition`: the event is not scheduled", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn go_live(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Event>, Problem> {
     let e = st.events.clone().go_live(pb::TransitionRequest { actor_id: who.user_id, id }).await?.into_inner();
     Ok(Json(event(e)))
 }
 
+/// live → ended (host)
+///
+/// A co-host gets 403 `host_only`.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/end",
+    tag = "Events",
+    operation_id = "endEvent",
+    params(("id" = String, Path, format = "uuid", description = "The event's id")),
+    responses(
+        (status = 200, description = "The event, now ended", body = Event),
+        (status = 403, description = "`not_a_host` (neither host nor co-host), `host_only` (a co-host).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`illegal_transition`: the event is not live", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn end(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Event>, Problem> {
     let e = st.events.clone().end_event(pb::TransitionRequest { actor_id: who.user_id, id }).await?.into_inner();
     Ok(Json(event(e)))
 }
 
+/// scheduled → cancelled (host)
+#[utoipa::path(
+    post,
+    path = "/events/{id}/cancel",
+    tag = "Events",
+    operation_id = "cancelEvent",
+    params(("id" = String, Path, format = "uuid", description = "The event's id")),
+    responses(
+        (status = 200, description = "The event, now cancelled", body = Event),
+        (status = 403, description = "`not_a_host` (neither host nor co-host), `host_only` (a co-host).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`illegal_transition`: the event is not scheduled", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn cancel(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Event>, Problem> {
     let e = st.events.clone().cancel_event(pb::TransitionRequest { actor_id: who.user_id, id }).await?.into_inner();
     Ok(Json(event(e)))

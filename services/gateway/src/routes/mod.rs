@@ -21,17 +21,17 @@ pub mod webhooks;
 pub fn api_router() -> OpenApiRouter<AppState> {
     use utoipa::OpenApi;
     OpenApiRouter::with_openapi(crate::api_doc::ApiDoc::openapi())
-        .merge(auth::router().into())
+        .merge(auth::router())
         .merge(api_keys::router())
-        .merge(avatars::router().into())
-        .merge(events::router().into())
-        .merge(media::router().into())
-        .merge(stage::router().into())
-        .merge(chat::router().into())
-        .merge(recordings::router().into())
-        .merge(broadcasts::router().into())
-        .merge(webhooks::router().into())
-        .merge(system::api_router().into())
+        .merge(avatars::router())
+        .merge(events::router())
+        .merge(media::router())
+        .merge(stage::router())
+        .merge(chat::router())
+        .merge(recordings::router())
+        .merge(broadcasts::router())
+        .merge(webhooks::router())
+        .merge(system::api_router())
 }
 
 pub fn router(state: AppState) -> Router {

@@ -2,79 +2,179 @@
 //! library, the chat replay aligned to a recording, and playback streamed from S3 with range
 //! requests after checking, on every request, that the caller may watch.
 use axum::{
-    Json, Router,
+    Json,
     body::Body,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post, put},
 };
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use stagecast_kit::ErrorKind;
 use stagecast_proto::{chat::v1 as chat_pb, recording::v1 as pb};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser, authenticate},
     problem::Problem,
     routes::rfc3339,
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/events/{id}/recordings", post(start).get(list_for_event))
-        .route("/events/{id}/recordings/{rid}/stop", post(stop))
-        .route("/events/{id}/recording-settings", get(settings).put(set_settings))
-        .route("/events/{id}/recordings/{rid}/layout", put(layout))
-        .route("/recordings", get(list_mine))
-        .route("/recordings/{rid}", get(one).delete(remove))
-        .route("/recordings/{rid}/chat", get(chat))
-        .route("/recordings/{rid}/hls/{file}", get(hls))
-        .route("/recordings/{rid}/download.mp4", get(mp4))
-        .route("/recordings/{rid}/thumbnail.jpg", get(thumbnail))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(optional_body(routes!(start, list_for_event), "/events/{id}/recordings"))
+        .routes(routes!(stop))
+        .routes(routes!(settings, set_settings))
+        .routes(routes!(layout))
+        .routes(routes!(list_mine))
+        .routes(routes!(one, remove))
+        .routes(routes!(chat))
+        .routes(routes!(hls))
+        .routes(routes!(mp4))
+        .routes(routes!(thumbnail))
 }
 
-#[derive(Debug, Serialize)]
+/// Marks the POST body of `path` optional: `#[utoipa::path]` says so only for `Option<T>`,
+/// which would also allow a JSON `null` (refused with `invalid_json`).
+fn optional_body(
+    (schemas, mut paths, router): utoipa_axum::router::UtoipaMethodRouter<AppState>,
+    path: &str,
+) -> utoipa_axum::router::UtoipaMethodRouter<AppState> {
+    if let Some(utoipa::openapi::RefOr::T(body)) =
+        paths.paths.get_mut(path).and_then(|p| p.post.as_mut()).and_then(|op| op.request_body.as_mut())
+    {
+        body.required = Some(utoipa::openapi::Required::False);
+    }
+    (schemas, paths, router)
+}
+
+/// A composite layout (docs/recording.md).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the names the recording service's LAYOUTS accepts
+pub enum RecordingLayout {
+    /// The active speaker large, the others in a strip.
+    #[serde(rename = "speaker")]
+    Speaker,
+    /// Everyone on air in equal tiles.
+    #[serde(rename = "grid")]
+    Grid,
+    /// The shared screen large, the speakers beside it.
+    #[serde(rename = "screen")]
+    Screen,
+}
+
+/// A recording's resolution.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the names the recording service's QUALITIES accepts
+pub enum RecordingQuality {
+    #[serde(rename = "720p")]
+    P720,
+    #[serde(rename = "1080p")]
+    P1080,
+}
+
+/// Where a recording is in its life.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the recordings table's state CHECK
+pub enum RecordingState {
+    /// Only while the start request runs.
+    #[serde(rename = "starting")]
+    Starting,
+    #[serde(rename = "recording")]
+    Recording,
+    /// Stopped; the last segments and the MP4 are being stored.
+    #[serde(rename = "stopping")]
+    Stopping,
+    /// Everything is stored.
+    #[serde(rename = "ready")]
+    Ready,
+    /// With `error`.
+    #[serde(rename = "failed")]
+    Failed,
+}
+
+/// A stretch the recording is missing (the egress worker lost the room for a while).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RecordingGap)]
 pub struct Gap {
+    /// Position on the recording's timeline.
     at_ms: u64,
+    /// Wall-clock time missing.
     duration_ms: u64,
     reason: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A layout from a point of the recording on.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RecordingLayoutChange)]
 pub struct LayoutChange {
+    /// Position on the recording's timeline.
     at_ms: u64,
+    #[schema(value_type = RecordingLayout)]
     layout: String,
 }
 
-#[derive(Debug, Serialize)]
+/// Where to play a recording (each URL takes the access token as a header or `?access_token=`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RecordingPlayback)]
 pub struct Playback {
+    /// The HLS playlist (`/api/v1/recordings/{id}/hls/index.m3u8`).
     hls_url: String,
+    /// The MP4 download, once ready.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     mp4_url: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A cloud recording of an event (docs/recording.md).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Recording {
+    #[schema(format = Uuid)]
     id: String,
+    #[schema(format = Uuid)]
     event_id: String,
+    /// The event's title when the recording started.
     event_title: String,
+    /// The event's host when the recording started.
+    #[schema(format = Uuid)]
     host_id: String,
+    /// starting (only while the start request runs) → recording → stopping → ready; or failed,
+    /// with error.
+    #[schema(value_type = RecordingState)]
     state: String,
+    #[schema(value_type = RecordingLayout)]
     layout: String,
+    #[schema(value_type = RecordingQuality)]
     quality: String,
+    /// When the egress job started.
+    #[schema(format = DateTime, required = true)]
     started_at: Option<String>,
+    /// When it became ready or failed.
+    #[schema(format = DateTime, required = true)]
     ended_at: Option<String>,
+    /// Moves with each change announced on the live socket.
+    #[schema(format = DateTime, required = true)]
     updated_at: Option<String>,
+    /// Recorded time, gaps excluded.
     duration_ms: u64,
+    /// Stored segments plus the MP4.
     size_bytes: u64,
+    /// Once ready (`/api/v1/recordings/{id}/thumbnail.jpg`).
+    #[schema(required = true)]
     thumbnail_url: Option<String>,
+    /// The first is the starting layout at 0.
     layout_changes: Vec<LayoutChange>,
     gaps: Vec<Gap>,
+    /// Why it failed, or an alarm while recording; absent when empty.
     #[serde(skip_serializing_if = "String::is_empty")]
+    #[schema(required = false)]
     error: String,
+    /// Absent until the first segment is stored.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     playback: Option<Playback>,
 }
 
@@ -104,18 +204,47 @@ pub fn recording(r: pb::Recording) -> Recording {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RecordingList {
+    /// Newest first, at most 200.
     recordings: Vec<Recording>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+/// How to record; the body may be left out (grid, 720p).
+#[derive(Debug, Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StartRecording)]
 struct StartBody {
+    /// Left out: grid.
+    #[schema(value_type = Option<RecordingLayout>)]
     layout: Option<String>,
+    /// Left out: 720p.
+    #[schema(value_type = Option<RecordingQuality>)]
     quality: Option<String>,
 }
 
+/// Start recording the live event (host and co-hosts)
+///
+/// One composite recording per event at a time (docs/recording.md). The body may be empty
+/// (grid, 720p); it is read as JSON whatever its Content-Type. A refused start leaves no
+/// recording behind.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/recordings",
+    tag = "Recordings",
+    operation_id = "startRecording",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    request_body(content = StartBody, description = "Optional: no body (or only whitespace) records grid at 720p"),
+    responses(
+        (status = 201, description = "The recording, in state recording", body = Recording),
+        (status = 403, description = "`not_event_staff`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`event_not_live`, `recording_already_running`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_json` (an unparseable body or an unknown field), `unknown_layout`, `unknown_quality`, `invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "`egress_busy` (the egress worker is full; try again later); `rate_limited` (an API key beyond its requests a minute)", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn start(
     State(st): State<AppState>,
     who: AuthUser,
@@ -158,6 +287,27 @@ async fn of_event(st: &AppState, event_id: &str, rid: &str, actor: &str) -> Resu
     Ok(r)
 }
 
+/// Stop a recording (host and co-hosts)
+///
+/// It becomes stopping, then ready once everything is stored.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/recordings/{rid}/stop",
+    tag = "Recordings",
+    operation_id = "stopRecording",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("rid" = String, Path, format = Uuid, description = "The recording's id"),
+    ),
+    responses(
+        (status = 200, description = "The recording, in state stopping", body = Recording),
+        (status = 403, description = "`not_event_staff`, `banned`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`recording_not_found` (also a recording of another event)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`recording_not_running` (already stopping, ready or failed)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_recording_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn stop(
     State(st): State<AppState>,
     who: AuthUser,
@@ -169,12 +319,40 @@ async fn stop(
     Ok(Json(recording(r)))
 }
 
-#[derive(Debug, Deserialize)]
+/// The layout to switch to.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SetRecordingLayout)]
 struct LayoutBody {
+    #[schema(value_type = RecordingLayout)]
     layout: String,
 }
 
+/// Change a running recording's layout (host and co-hosts)
+///
+/// Applied at the next frame and added to layout_changes.
+#[utoipa::path(
+    put,
+    path = "/events/{id}/recordings/{rid}/layout",
+    tag = "Recordings",
+    operation_id = "setRecordingLayout",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id"),
+        ("rid" = String, Path, format = Uuid, description = "The recording's id"),
+    ),
+    request_body = LayoutBody,
+    responses(
+        (status = 200, description = "The recording, with the change in layout_changes", body = Recording),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`not_event_staff`, `banned`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`recording_not_found` (also a recording of another event)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`recording_not_running` (only while recording)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_layout`, `invalid_recording_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn layout(
     State(st): State<AppState>,
     who: AuthUser,
@@ -191,6 +369,22 @@ async fn layout(
     Ok(Json(recording(r)))
 }
 
+/// The event's recordings (anyone signed in and not banned from the event)
+///
+/// An event without recordings, or no such event, answers an empty list.
+#[utoipa::path(
+    get,
+    path = "/events/{id}/recordings",
+    tag = "Recordings",
+    operation_id = "listEventRecordings",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    responses(
+        (status = 200, description = "Newest first, at most 200", body = RecordingList),
+        (status = 403, description = "`banned`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn list_for_event(
     State(st): State<AppState>,
     who: AuthUser,
@@ -205,15 +399,41 @@ async fn list_for_event(
     Ok(Json(RecordingList { recordings: r.recordings.into_iter().map(recording).collect() }))
 }
 
-#[derive(Debug, Deserialize)]
+/// Which recordings.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct MineQuery {
+    /// Only `mine` (the default).
+    #[param(value_type = Option<MineScope>, inline)]
     scope: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the one scope `list_mine` accepts
+enum MineScope {
+    #[serde(rename = "mine")]
+    Mine,
+}
+
+/// My recordings
+///
+/// Those of events I hosted or co-hosted when they were recorded, newest first (at most 200).
+#[utoipa::path(
+    get,
+    path = "/recordings",
+    tag = "Recordings",
+    operation_id = "listMyRecordings",
+    params(MineQuery),
+    responses(
+        (status = 200, description = "Newest first, at most 200", body = RecordingList),
+        (status = 422, description = "`unknown_scope` (a scope other than mine), `invalid_query`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn list_mine(
     State(st): State<AppState>,
     who: AuthUser,
-    Query(q): Query<MineQuery>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<MineQuery>,
 ) -> Result<Json<RecordingList>, Problem> {
     if q.scope.as_deref().is_some_and(|s| s != "mine") {
         return Err(Problem::new(ErrorKind::InvalidInput, "unknown_scope", "scope must be \"mine\""));
@@ -227,22 +447,64 @@ async fn list_mine(
     Ok(Json(RecordingList { recordings: r.recordings.into_iter().map(recording).collect() }))
 }
 
+/// A recording (anyone signed in and not banned from the event)
+///
+/// With playback URLs once it can be played.
+#[utoipa::path(
+    get,
+    path = "/recordings/{rid}",
+    tag = "Recordings",
+    operation_id = "getRecording",
+    params(("rid" = String, Path, format = Uuid, description = "The recording's id")),
+    responses(
+        (status = 200, description = "The recording", body = Recording),
+        (status = 403, description = "`banned`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`recording_not_found` (also once deleted)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_recording_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn one(State(st): State<AppState>, who: AuthUser, Path(rid): Path<String>) -> Result<Json<Recording>, Problem> {
     let r =
         st.recording.clone().get_recording(pb::RecordingAction { recording_id: rid, actor_id: who.user_id }).await?.into_inner();
     Ok(Json(recording(r)))
 }
 
+/// Delete a recording and its stored files (the event's host)
+///
+/// The objects in S3 go first, then the recording; if the object store fails nothing is changed
+/// (503 `storage_unavailable`: try again).
+#[utoipa::path(
+    delete,
+    path = "/recordings/{rid}",
+    tag = "Recordings",
+    operation_id = "deleteRecording",
+    params(("rid" = String, Path, format = Uuid, description = "The recording's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "`host_only`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`recording_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`recording_running` (stop it first)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_recording_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn remove(State(st): State<AppState>, who: AuthUser, Path(rid): Path<String>) -> Result<StatusCode, Problem> {
     st.recording.clone().delete_recording(pb::RecordingAction { recording_id: rid, actor_id: who.user_id }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize)]
+/// An event's recording settings.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RecordingSettings)]
 struct Settings {
+    #[schema(format = Uuid)]
     event_id: String,
+    /// Start a recording, as the host, when the event goes live.
     auto_record: bool,
+    #[schema(value_type = RecordingLayout)]
     layout: String,
+    #[schema(value_type = RecordingQuality)]
     quality: String,
 }
 
@@ -250,19 +512,64 @@ fn settings_json(s: pb::Settings) -> Settings {
     Settings { event_id: s.event_id, auto_record: s.auto_record, layout: s.layout, quality: s.quality }
 }
 
+/// The event's recording settings (host and co-hosts)
+///
+/// The defaults (no automatic recording, grid, 720p) when never set.
+#[utoipa::path(
+    get,
+    path = "/events/{id}/recording-settings",
+    tag = "Recordings",
+    operation_id = "getRecordingSettings",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    responses(
+        (status = 200, description = "The settings", body = Settings),
+        (status = 403, description = "`not_event_staff`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn settings(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Settings>, Problem> {
     let s = st.recording.clone().get_settings(pb::SettingsRequest { event_id: id, actor_id: who.user_id }).await?.into_inner();
     Ok(Json(settings_json(s)))
 }
 
-#[derive(Debug, Deserialize)]
+/// New recording settings.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SetRecordingSettings)]
 struct SettingsBody {
+    /// Start a recording, as the host, when the event goes live.
     auto_record: bool,
+    /// Left out: unchanged. Also what the automatic recording uses.
+    #[schema(value_type = Option<RecordingLayout>)]
     layout: Option<String>,
+    /// Left out: unchanged. Also what the automatic recording uses.
+    #[schema(value_type = Option<RecordingQuality>)]
     quality: Option<String>,
 }
 
+/// Set the event's recording settings (host and co-hosts)
+///
+/// With auto_record a recording starts, as the host, when the event goes live.
+#[utoipa::path(
+    put,
+    path = "/events/{id}/recording-settings",
+    tag = "Recordings",
+    operation_id = "setRecordingSettings",
+    params(("id" = String, Path, format = Uuid, description = "The event's id")),
+    request_body = SettingsBody,
+    responses(
+        (status = 200, description = "The settings now", body = Settings),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`not_event_staff`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_layout`, `unknown_quality`, `invalid_event_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn set_settings(
     State(st): State<AppState>,
     who: AuthUser,
@@ -284,23 +591,36 @@ async fn set_settings(
     Ok(Json(settings_json(s)))
 }
 
-#[derive(Debug, Deserialize)]
+/// A page of the recording's chat.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ChatQuery {
+    /// From this position on the recording's timeline (ms); left out: 0. A negative value counts
+    /// as 0.
     from_offset_ms: Option<i64>,
+    /// How many messages the replay page holds before those outside the recording are left out:
+    /// 1–500, left out: 200.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+/// A chat message on a recording's timeline.
+#[derive(Debug, Serialize, ToSchema)]
 struct ReplayMessage {
+    #[schema(format = Uuid)]
     message_id: String,
+    #[schema(format = Uuid)]
     user_id: String,
     display_name: String,
     text: String,
+    /// Milliseconds from the recording's first frame.
     offset_ms: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RecordingChatPage)]
 struct ReplayPage {
+    /// Oldest first.
     messages: Vec<ReplayMessage>,
 }
 
@@ -308,14 +628,33 @@ fn millis(t: Option<&prost_types::Timestamp>) -> Option<i64> {
     t.map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
 }
 
-/// The event's chat replay, with offsets counted from the recording's first frame (its
-/// playlist's first PROGRAM-DATE-TIME), not from go-live: a message appears in the video at the
-/// moment it was sent.
+/// The event's chat replay on the recording's timeline
+///
+/// Offsets are counted from the recording's first frame (its playlist's first
+/// PROGRAM-DATE-TIME), not from go-live: a message appears in the video at the moment it was
+/// sent. Messages before the first frame, and once ready those after the end, are left out;
+/// limit bounds the replay page before that, so a page may hold fewer messages: ask for the next
+/// from the last offset_ms + 1. Empty before the first frame is stored. A query value of the
+/// wrong type is refused with a plain-text 400 (not a problem document).
+#[utoipa::path(
+    get,
+    path = "/recordings/{rid}/chat",
+    tag = "Recordings",
+    operation_id = "getRecordingChat",
+    params(("rid" = String, Path, format = Uuid, description = "The recording's id"), ChatQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = ReplayPage),
+        (status = 403, description = "`banned`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`recording_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_limit`, `invalid_recording_id`, `invalid_from_offset` (too large), `invalid_query` (a value of the wrong type)", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn chat(
     State(st): State<AppState>,
     who: AuthUser,
     Path(rid): Path<String>,
-    Query(q): Query<ChatQuery>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<ChatQuery>,
 ) -> Result<Json<ReplayPage>, Problem> {
     let limit = q.limit.unwrap_or(200);
     if !(1..=500).contains(&limit) {
@@ -355,8 +694,12 @@ async fn chat(
     Ok(Json(ReplayPage { messages }))
 }
 
-#[derive(Debug, Deserialize)]
+/// Playback's token in the URL.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TokenQuery {
+    /// The access token, for players and links that cannot send Authorization (the header wins
+    /// when both are sent). Never an API key (401 `api_key_in_url`).
     access_token: Option<String>,
 }
 
@@ -451,11 +794,42 @@ async fn object(
     res.body(body).map_err(|e| Problem(stagecast_kit::ApiError::internal(e)))
 }
 
+/// HLS playback: the playlist or a segment
+///
+/// `index.m3u8` (an EVENT playlist that grows while recording and ends with EXT-X-ENDLIST once
+/// ready; segment URIs are relative) or a segment `seg-NNNNN.ts`, streamed from S3 with range
+/// requests. Asked for with `?access_token=`, the playlist comes back whole, with the token
+/// appended to each segment URI. The token goes in `Authorization: Bearer` or `?access_token=`;
+/// an API key (header only) needs `recordings:read`. Checked on every request: signed in, not a
+/// guest session, not banned from the event.
+#[utoipa::path(
+    get,
+    path = "/recordings/{rid}/hls/{file}",
+    tag = "Recordings",
+    operation_id = "getRecordingHlsFile",
+    params(
+        ("rid" = String, Path, format = Uuid, description = "The recording's id"),
+        ("file" = String, Path, pattern = r"^(index\.m3u8|seg-[0-9]{5}\.ts)$", description = "`index.m3u8` or a segment `seg-NNNNN.ts`"),
+        TokenQuery,
+        ("Range" = Option<String>, Header, nullable = false, description = "A byte range (e.g. bytes=0-1023): answered with 206 and Content-Range (not for the playlist rewritten for `?access_token=`)"),
+    ),
+    responses(
+        (status = 200, description = "The whole file", headers(("Accept-Ranges" = String, description = "bytes")),
+            content((String = "application/vnd.apple.mpegurl"), (crate::api_doc::Binary = "video/mp2t"))),
+        (status = 206, description = "The requested range", headers(("Content-Range" = String, description = "The range sent, e.g. bytes 0-1023/146515")),
+            content((String = "application/vnd.apple.mpegurl"), (crate::api_doc::Binary = "video/mp2t"))),
+        (status = 403, description = "`banned`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`recording_not_found`; `recording_file_not_found` (not stored yet, or any other file name)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 416, description = "The Range is outside the file (no body)"),
+        (status = 422, description = "`invalid_recording_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn hls(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path((rid, file)): Path<(String, String)>,
-    Query(q): Query<TokenQuery>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<TokenQuery>,
 ) -> Result<Response, Problem> {
     let r = playable(&st, &headers, &q, &rid).await?;
     // Only the playlist and its segments: nothing else under the prefix is reachable.
@@ -509,11 +883,40 @@ async fn playlist_with_token(st: &AppState, r: &pb::Recording, token: &str) -> R
         .into_response())
 }
 
+/// The recording as one MP4, as a download
+///
+/// Written when the recording is ready; streamed from S3 with range requests, with
+/// `Content-Disposition: attachment` named after the event. The token goes in
+/// `Authorization: Bearer` or `?access_token=`; an API key (header only) needs `recordings:read`.
+/// Checked on every request: signed in, not a guest session, not banned from the event.
+#[utoipa::path(
+    get,
+    path = "/recordings/{rid}/download.mp4",
+    tag = "Recordings",
+    operation_id = "downloadRecordingMp4",
+    params(
+        ("rid" = String, Path, format = Uuid, description = "The recording's id"),
+        TokenQuery,
+        ("Range" = Option<String>, Header, nullable = false, description = "A byte range (e.g. bytes=0-1023): answered with 206 and Content-Range"),
+    ),
+    responses(
+        (status = 200, description = "The whole file", body = crate::api_doc::Binary, content_type = "video/mp4",
+            headers(("Content-Disposition" = String, description = "attachment; filename=\"<event title>.mp4\""), ("Accept-Ranges" = String, description = "bytes"))),
+        (status = 206, description = "The requested range", body = crate::api_doc::Binary, content_type = "video/mp4",
+            headers(("Content-Range" = String, description = "The range sent, e.g. bytes 0-1023/146515"), ("Content-Disposition" = String))),
+        (status = 403, description = "`banned`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`recording_not_found`, `recording_file_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "`recording_not_ready` (the MP4 is written when the recording is ready)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 416, description = "The Range is outside the file (no body)"),
+        (status = 422, description = "`invalid_recording_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn mp4(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(rid): Path<String>,
-    Query(q): Query<TokenQuery>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<TokenQuery>,
 ) -> Result<Response, Problem> {
     let r = playable(&st, &headers, &q, &rid).await?;
     if !r.has_mp4 {
@@ -531,11 +934,36 @@ async fn mp4(
     object(&st, &headers, &format!("{}recording.mp4", r.key_prefix), "video/mp4", Some(&name)).await
 }
 
+/// A frame of the recording (480x270 JPEG)
+///
+/// Stored when the recording is ready; streamed from S3 with range requests. The token goes in
+/// `Authorization: Bearer` or `?access_token=`; an API key (header only) needs `recordings:read`.
+/// Checked on every request: signed in, not a guest session, not banned from the event.
+#[utoipa::path(
+    get,
+    path = "/recordings/{rid}/thumbnail.jpg",
+    tag = "Recordings",
+    operation_id = "getRecordingThumbnail",
+    params(
+        ("rid" = String, Path, format = Uuid, description = "The recording's id"),
+        TokenQuery,
+        ("Range" = Option<String>, Header, nullable = false, description = "A byte range (e.g. bytes=0-1023): answered with 206 and Content-Range"),
+    ),
+    responses(
+        (status = 200, description = "The whole file", body = crate::api_doc::Binary, content_type = "image/jpeg", headers(("Accept-Ranges" = String, description = "bytes"))),
+        (status = 206, description = "The requested range", body = crate::api_doc::Binary, content_type = "image/jpeg", headers(("Content-Range" = String, description = "The range sent, e.g. bytes 0-1023/20480"))),
+        (status = 403, description = "`banned`.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "`recording_not_found`, `recording_file_not_found` (before ready)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 416, description = "The Range is outside the file (no body)"),
+        (status = 422, description = "`invalid_recording_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 async fn thumbnail(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(rid): Path<String>,
-    Query(q): Query<TokenQuery>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<TokenQuery>,
 ) -> Result<Response, Problem> {
     let r = playable(&st, &headers, &q, &rid).await?;
     object(&st, &headers, &format!("{}thumbnail.jpg", r.key_prefix), "image/jpeg", None).await

@@ -10,11 +10,14 @@ use axum::{
 };
 use serde_json::json;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{problem::Problem, state::AppState};
 
-/// The OpenAPI 3.1 description of `/api/v1`, kept beside the code it describes.
-pub const OPENAPI: &str = include_str!("../../openapi.json");
+/// The generated document, serialised once.
+static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    crate::api_doc::document().to_json().expect("the generated document serialises")
+});
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,8 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
 }
 
-pub fn api_router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi))
+/// What `/api/v1` serves of this module: the API description. The routes above stay outside
+/// `/api/v1` and outside the document.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi))
 }
 
 /// Liveness: the process answers. Says nothing about dependencies, so Kubernetes does not
@@ -81,6 +86,16 @@ async fn jwks(State(st): State<AppState>) -> Result<impl IntoResponse, Problem> 
     Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(jwks)))
 }
 
+/// This document
+///
+/// The OpenAPI 3.1 description of `/api/v1`, generated from the gateway's code (public).
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "System",
+    operation_id = "getOpenApi",
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json", body = Object))
+)]
 async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI.as_str())
 }

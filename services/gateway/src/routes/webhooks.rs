@@ -41,20 +41,26 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[allow(dead_code)]
 struct EventTypeFilter(String);
 
-/// Why an endpoint is disabled.
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-#[schema(as = WebhookDisabledReason)]
-enum DisabledReason {
-    /// Enabled.
-    #[serde(rename = "")]
-    None,
-    /// PATCH enabled: false.
-    #[serde(rename = "by_owner")]
-    ByOwner,
-    /// No successful delivery for WEBHOOK_DISABLE_AFTER_S (5 days by default).
-    #[serde(rename = "failing")]
-    Failing,
+/// Why an endpoint is disabled (written by hand: the derive cannot name the empty string).
+struct DisabledReason;
+
+impl utoipa::PartialSchema for DisabledReason {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "Empty while enabled; `by_owner` (PATCH enabled false) or `failing` (no successful delivery for \
+                 WEBHOOK_DISABLE_AFTER_S, 5 days by default).",
+            ))
+            .enum_values(Some(["", "by_owner", "failing"]))
+            .into()
+    }
+}
+
+impl ToSchema for DisabledReason {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "WebhookDisabledReason".into()
+    }
 }
 
 /// A webhook endpoint of the signed-in user (docs/webhooks.md). The signing secret is only in
@@ -254,7 +260,7 @@ struct DeliveriesQuery {
     responses(
         (status = 201, description = "The endpoint and its signing secret (shown this once)", body = WithSecret),
         (status = 409, description = "`webhook_limit`: 20 endpoints already", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "`url_required`, `url_too_long`, `invalid_url`, `url_not_allowed`, `unknown_event_type`, `too_many_event_types`, `description_too_long`, `invalid_description`, `invalid_body`, `malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`url_required`, `url_too_long`, `invalid_url`, `url_not_allowed`, `unknown_event_type`, `too_many_event_types`, `description_too_long`, `invalid_description`", body = ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -322,7 +328,7 @@ async fn one(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) 
     responses(
         (status = 200, description = "The endpoint as changed", body = Endpoint),
         (status = 404, description = "`webhook_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "`url_required`, `url_too_long`, `invalid_url`, `url_not_allowed`, `unknown_event_type`, `too_many_event_types`, `description_too_long`, `invalid_description`, `invalid_body`, `malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`url_required`, `url_too_long`, `invalid_url`, `url_not_allowed`, `unknown_event_type`, `too_many_event_types`, `description_too_long`, `invalid_description`", body = ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
