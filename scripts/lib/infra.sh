@@ -160,6 +160,25 @@ ensure_chromium() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 }
 
+# schemathesis (PyPI), the contract test's request generator (tests/e2e/tests/contract.rs), in a
+# virtualenv of its own; prints nothing, sets STAGECAST_SCHEMATHESIS.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/stagecast/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+      log "installing python3-venv (for the contract test's schemathesis)"
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    fi
+    log "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) for the contract test"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" >/dev/null
+  fi
+  export STAGECAST_SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
 # What the WHIP publisher test (tests/e2e/tests/whip_gstreamer.rs) needs: GStreamer's webrtcbin
 # (libnice, DTLS, VP8, Opus) driven from Debian's python3-gi, iproute2 for its private network
 # namespace, and openssl for its DTLS certificate.

@@ -186,7 +186,7 @@ impl StageService for StageApi {
         let (id, actor) = stage_call(&r.event_id, &r.actor_id)?;
         let who = target(&r.target_user_id)?;
         if who == actor {
-            return Err(ApiError::invalid("cannot_invite_yourself", "you cannot invite yourself to speak").into());
+            return Err(ApiError::forbidden("cannot_invite_yourself", "you cannot invite yourself to speak").into());
         }
         Ok(outcome(self.stages.invite(id, actor, who).await?, id))
     }
@@ -339,7 +339,7 @@ fn link_created((link, token): (GuestLink, LinkToken)) -> pb::LinkCreated {
 
 fn refuse_self(target: UserId, actor: UserId) -> Result<(), ApiError> {
     if target == actor {
-        return Err(ApiError::invalid("cannot_act_on_yourself", "you cannot do this to yourself"));
+        return Err(ApiError::forbidden("cannot_act_on_yourself", "you cannot do this to yourself"));
     }
     Ok(())
 }

@@ -2370,7 +2370,10 @@ export interface components {
          */
         RecordingState: "starting" | "recording" | "stopping" | "ready" | "failed";
         RefreshToken: {
-            /** @description The `refresh_token` of the last sign-up, log-in or refresh (each works once). */
+            /**
+             * @description The `refresh_token` of the last sign-up, log-in or refresh (each works once): 32 random
+             *     bytes in base64url.
+             */
             refresh_token: string;
         };
         RemoveParticipant: {
@@ -3973,7 +3976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `not_allowed`: your role may not ban; `cannot_act_on_higher_role`: they rank as high as you or higher. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            /** @description `cannot_act_on_yourself`: not on yourself; `not_allowed`: your role may not ban; `cannot_act_on_higher_role`: they rank as high as you or higher. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4018,7 +4021,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `cannot_act_on_yourself`; `reason_too_long`: over 200 characters; `invalid_reason`: control characters; `invalid_body`: the body does not match the schema */
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `reason_too_long`: over 200 characters; `invalid_reason`: control characters; `invalid_body`: the body does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4314,7 +4317,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `not_allowed` (not the host, a co-host or a moderator); `cannot_act_on_higher_role` (someone of your rank or above). Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            /** @description `cannot_act_on_yourself`: not on yourself; `not_allowed` (not the host, a co-host or a moderator); `cannot_act_on_higher_role` (someone of your rank or above). Also: Called with an API key without `chat:moderate`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4359,7 +4362,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_target_user_id`, `cannot_act_on_yourself`, `reason_too_long`, `invalid_reason`, `invalid_event_id`, `invalid_body` */
+            /** @description `invalid_target_user_id`, `reason_too_long`, `invalid_reason`, `invalid_event_id`, `invalid_body` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6376,7 +6379,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `not_allowed`: your role may not kick; `cannot_act_on_higher_role`: they rank as high as you or higher. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            /** @description `cannot_act_on_yourself`: not on yourself; `not_allowed`: your role may not kick; `cannot_act_on_higher_role`: they rank as high as you or higher. Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6412,7 +6415,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `cannot_act_on_yourself`; `reason_too_long`: over 200 characters; `invalid_reason`: control characters; `invalid_body`: the body does not match the schema */
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `reason_too_long`: over 200 characters; `invalid_reason`: control characters; `invalid_body`: the body does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6622,6 +6625,15 @@ export interface operations {
             };
             /** @description Called with an API key without `events:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_event_id` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7599,7 +7611,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `not_allowed`: your role may not invite; `cannot_act_on_higher_role`: they rank as high as you or higher; `banned`: they are banned from this event (lift the ban first). Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            /** @description `cannot_invite_yourself`: not on yourself; `not_allowed`: your role may not invite; `cannot_act_on_higher_role`: they rank as high as you or higher; `banned`: they are banned from this event (lift the ban first). Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7644,7 +7656,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `cannot_invite_yourself`; `invalid_body`: the body does not match the schema */
+            /** @description `invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `invalid_body`: the body does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8685,7 +8697,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `not_allowed` (not on the staff), `cannot_act_on_higher_role` (the target's rank is not lower). Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            /** @description `cannot_act_on_yourself`: not on yourself; `not_allowed` (not on the staff), `cannot_act_on_higher_role` (the target's rank is not lower). Also: Called with an API key without `events:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8721,7 +8733,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_event_id`, `invalid_target_user_id` (user_id is not a UUID), `cannot_act_on_yourself`, `reason_too_long`, `invalid_reason`, `invalid_body` (a missing or unknown field, a wrong type) */
+            /** @description `invalid_event_id`, `invalid_target_user_id` (user_id is not a UUID), `reason_too_long`, `invalid_reason`, `invalid_body` (a missing or unknown field, a wrong type) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -50,7 +50,9 @@ pub struct Login {
 #[serde(deny_unknown_fields)]
 #[schema(as = RefreshToken)]
 pub struct RefreshBody {
-    /// The `refresh_token` of the last sign-up, log-in or refresh (each works once).
+    /// The `refresh_token` of the last sign-up, log-in or refresh (each works once): 32 random
+    /// bytes in base64url.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
     refresh_token: String,
 }
 

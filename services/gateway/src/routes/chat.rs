@@ -197,7 +197,7 @@ async fn history(
     let r = st
         .chat
         .clone()
-        .history(pb::HistoryRequest { event_id: id, before_id: q.before.unwrap_or_default(), limit: q.limit.unwrap_or(50) })
+        .history(pb::HistoryRequest { event_id: id, before_id: before_id(q.before)?, limit: q.limit.unwrap_or(50) })
         .await?
         .into_inner();
     Ok(Json(MessagePage {
@@ -371,10 +371,16 @@ async fn replay(
     tag = "Chat",
     operation_id = "getPresence",
     params(("id" = String, Path, format = Uuid, description = "The event's id")),
-    responses((status = 200, description = "The viewer count and up to 100 of the people here, most recently seen first", body = Presence)),
+    responses(
+        (status = 200, description = "The viewer count and up to 100 of the people here, most recently seen first", body = Presence),
+        (status = 422, description = "`invalid_event_id`", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 async fn presence_of(State(st): State<AppState>, _who: AuthUser, Path(id): Path<String>) -> Result<Json<Presence>, Problem> {
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return Err(Problem::new(ErrorKind::InvalidInput, "invalid_event_id", "the event id must be a UUID"));
+    }
     let mut redis = st.redis.clone();
     let p = presence::snapshot(&mut redis, &id, 100).await.map_err(|e| Problem(stagecast_kit::ApiError::internal(e)))?;
     Ok(Json(p))
@@ -524,12 +530,12 @@ pub struct UserBody {
     responses(
         (status = 200, description = "The stage change (`banned`): the chat's bans and moderators are the event's stage bans and roles", body = stage::Changed),
         (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "`not_allowed` (not the host, a co-host or a moderator); `cannot_act_on_higher_role` (someone of your rank or above).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`cannot_act_on_yourself`: not on yourself; `not_allowed` (not the host, a co-host or a moderator); `cannot_act_on_higher_role` (someone of your rank or above).", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "`already_banned`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_target_user_id`, `cannot_act_on_yourself`, `reason_too_long`, `invalid_reason`, `invalid_event_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_target_user_id`, `reason_too_long`, `invalid_reason`, `invalid_event_id`, `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -638,7 +644,7 @@ async fn remove_moderator(
 /// Changes to the chat's settings: give slow_mode_secs, blocked_terms or both.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = ChatSettings)]
+#[schema(as = ChatSettings, min_properties = 1)]
 pub struct SettingsBody {
     /// Seconds each viewer waits between messages; 0 turns slow mode off.
     #[schema(maximum = 3600)]
@@ -903,7 +909,7 @@ async fn audit(
             event_id: id,
             actor_id: who.user_id,
             limit: q.limit.unwrap_or(50),
-            before_id: q.before.unwrap_or_default(),
+            before_id: before_id(q.before)?,
         })
         .await?
         .into_inner();
@@ -1014,4 +1020,15 @@ async fn standing(State(st): State<AppState>, who: AuthUser, Path(id): Path<Stri
             .collect()
     };
     Ok(Json(Standing { moderators: entries(&r.moderators), banned: entries(&r.banned), timed_out: entries(&r.timed_out) }))
+}
+
+/// A `before` cursor as the services take it: absent is "from the newest"; present, it must be
+/// an id (an empty one is a mistake, not "from the newest").
+fn before_id(before: Option<String>) -> Result<String, Problem> {
+    match before {
+        Some(b) if b.is_empty() => {
+            Err(Problem::new(ErrorKind::InvalidInput, "invalid_before_id", "before must be the id of an entry (the previous page's next_before)"))
+        }
+        b => Ok(b.unwrap_or_default()),
+    }
 }

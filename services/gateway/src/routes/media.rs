@@ -277,11 +277,11 @@ pub struct Removed {
     responses(
         (status = 200, description = "What was closed", body = Removed),
         (status = 400, description = "`malformed_json`: the body is not JSON", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "`not_allowed` (not on the staff), `cannot_act_on_higher_role` (the target's rank is not lower).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`cannot_act_on_yourself`: not on yourself; `not_allowed` (not on the staff), `cannot_act_on_higher_role` (the target's rank is not lower).", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large`: the body is over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`: send the body with `Content-Type: application/json`", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_event_id`, `invalid_target_user_id` (user_id is not a UUID), `cannot_act_on_yourself`, `reason_too_long`, `invalid_reason`, `invalid_body` (a missing or unknown field, a wrong type)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`, `invalid_target_user_id` (user_id is not a UUID), `reason_too_long`, `invalid_reason`, `invalid_body` (a missing or unknown field, a wrong type)", body = ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

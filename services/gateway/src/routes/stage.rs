@@ -532,10 +532,10 @@ pub struct TargetBody {
         (status = 400, description = "`malformed_json`: the body is not JSON", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large`: the body is over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`: send the body with `Content-Type: application/json`", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "`not_allowed`: your role may not invite; `cannot_act_on_higher_role`: they rank as high as you or higher; `banned`: they are banned from this event (lift the ban first).", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`cannot_invite_yourself`: not on yourself; `not_allowed`: your role may not invite; `cannot_act_on_higher_role`: they rank as high as you or higher; `banned`: they are banned from this event (lift the ban first).", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "`already_on_stage`: they are on the stage already; `already_invited`: they have an open invitation; `stage_full`: every seat is taken; `event_over`: the event has ended or was cancelled", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `cannot_invite_yourself`; `invalid_body`: the body does not match the schema", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `invalid_body`: the body does not match the schema", body = ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -846,9 +846,9 @@ pub(crate) async fn remove_moderator(st: &AppState, who: &AuthUser, id: &str, ta
         (status = 400, description = "`malformed_json`: the body is not JSON", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large`: the body is over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`: send the body with `Content-Type: application/json`", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "`not_allowed`: your role may not kick; `cannot_act_on_higher_role`: they rank as high as you or higher.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`cannot_act_on_yourself`: not on yourself; `not_allowed`: your role may not kick; `cannot_act_on_higher_role`: they rank as high as you or higher.", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `cannot_act_on_yourself`; `reason_too_long`: over 200 characters; `invalid_reason`: control characters; `invalid_body`: the body does not match the schema", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `reason_too_long`: over 200 characters; `invalid_reason`: control characters; `invalid_body`: the body does not match the schema", body = ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -880,10 +880,10 @@ async fn kick(
         (status = 400, description = "`malformed_json`: the body is not JSON", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large`: the body is over 64 KiB", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`: send the body with `Content-Type: application/json`", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, description = "`not_allowed`: your role may not ban; `cannot_act_on_higher_role`: they rank as high as you or higher.", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "`cannot_act_on_yourself`: not on yourself; `not_allowed`: your role may not ban; `cannot_act_on_higher_role`: they rank as high as you or higher.", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "`already_banned`", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `cannot_act_on_yourself`; `reason_too_long`: over 200 characters; `invalid_reason`: control characters; `invalid_body`: the body does not match the schema", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_event_id`: the event id is not a UUID; `invalid_target_user_id`: `user_id` is not a UUID; `reason_too_long`: over 200 characters; `invalid_reason`: control characters; `invalid_body`: the body does not match the schema", body = ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
