@@ -10,9 +10,19 @@ use sqlx::{Connection, PgConnection};
 pub mod rtmp;
 pub mod servers;
 
-/// A port nothing listens on now (the OS picked it; taken again only by chance).
+/// A port nothing listens on now (the OS picked it), and never handed out before by this process:
+/// two servers of one test must not be given the same port (the OS may pick a port again once
+/// its probe socket is closed).
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 fn env(var: &str) -> String {

@@ -53,12 +53,35 @@ impl NginxRtmp {
 
     fn start_with(tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (rtmp_port, http_port) = (free_port(), free_port());
-        let tls_port = tls.then(free_port);
-        let d = dir.path().display();
+        if tls {
+            make_certificates(dir.path());
+        }
+        let mut n = Self { dir, rtmp_port: 0, http_port: 0, tls_port: None, child: None };
+        // A port picked free can be taken by another test process before nginx binds it; nginx
+        // then logs the failed bind and exits a few seconds later, after the ports it did get
+        // looked ready. Such a start is retried on other ports (bounded).
+        for attempt in 1..=5 {
+            n.rtmp_port = free_port();
+            n.http_port = free_port();
+            n.tls_port = tls.then(free_port);
+            n.write_config();
+            match n.spawn_and_wait() {
+                Ok(()) => return n,
+                Err(log) => {
+                    assert!(attempt < 5, "nginx could not bind its ports five times: {log}");
+                    n.kill();
+                    let _ = std::fs::remove_file(n.dir.path().join("error.log"));
+                }
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    fn write_config(&self) {
+        let (rtmp_port, http_port, tls_port) = (self.rtmp_port, self.http_port, self.tls_port);
+        let d = self.dir.path().display();
         let (stream_module, stream) = match tls_port {
             Some(port) => {
-                make_certificates(dir.path());
                 (
                     "load_module /usr/lib/nginx/modules/ngx_stream_module.so;".to_owned(),
                     format!(
@@ -98,10 +121,14 @@ rtmp {{
 {stream}
 "#
         );
-        std::fs::write(dir.path().join("nginx.conf"), conf).expect("nginx.conf");
-        let mut n = Self { dir, rtmp_port, http_port, tls_port, child: None };
-        n.resume();
-        n
+        std::fs::write(self.dir.path().join("nginx.conf"), conf).expect("nginx.conf");
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     pub fn url(&self, app: &str, key: &str) -> String {
@@ -120,6 +147,21 @@ rtmp {{
 
     /// Starts nginx (again, on the same ports); returns once it accepts connections.
     pub fn resume(&mut self) {
+        for attempt in 1..=5 {
+            match self.spawn_and_wait() {
+                Ok(()) => return,
+                Err(log) => {
+                    assert!(attempt < 5, "nginx could not bind its ports again: {log}");
+                    self.kill();
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+    }
+
+    /// Spawns nginx and waits until its ports accept connections; `Err` with its log when a
+    /// port was taken (it would exit shortly).
+    fn spawn_and_wait(&mut self) -> Result<(), String> {
         // Debian puts it in /usr/sbin, which a user's PATH may lack.
         let bin = if Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" };
         let child = Command::new(bin)
@@ -140,6 +182,11 @@ rtmp {{
             assert!(Instant::now() < deadline, "nginx did not listen: {}", self.error_log());
             std::thread::sleep(Duration::from_millis(20));
         }
+        let log = self.error_log();
+        if log.contains("Address already in use") || self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_some()) {
+            return Err(log);
+        }
+        Ok(())
     }
 
     /// Stops nginx and waits until its ports are closed.

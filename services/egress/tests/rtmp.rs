@@ -8,7 +8,7 @@ use std::{
 };
 
 use stagecast_egress::{
-    job::{JobContext, JobSpec, JobState, JobView},
+    job::{self, JobContext, JobSpec, JobState, JobView},
     observe::Metrics,
     rtmp::{OutputState, OutputStatus},
     rtmps::{Tls, Tunnel},
@@ -90,7 +90,12 @@ async fn two_destinations_get_the_recordings_encode_one_is_removed_live_and_one_
     let again = worker.add_output(job, "twitch", &twitch.url("live", "tw-key")).await.expect("a retried add is harmless");
     assert_eq!(again.outputs.iter().filter(|o| o.id == "twitch").count(), 1);
 
-    wait_view(&worker, job, Duration::from_secs(20), "both destinations live", |v| {
+    // Normally a few seconds. Under a loaded CI machine the composite has been seen to produce
+    // nothing at first (the known start-up stall, docs/recording.md): the job then restarts it
+    // after STALL (12 s) and every destination reconnects onto the new encode, which the bound
+    // must leave room for.
+    let recover = job::STALL + Duration::from_secs(20);
+    wait_view(&worker, job, recover, "both destinations live", |v| {
         v.outputs.len() == 2 && v.outputs.iter().all(|o| o.state == OutputState::Live)
     })
     .await;
