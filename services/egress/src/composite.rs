@@ -671,10 +671,12 @@ impl Composite {
             MessageView::Element(e) => {
                 let s = e.structure()?;
                 let location = s.get::<String>("location").ok()?;
-                let running = Duration::from_nanos(s.get::<u64>("running-time").ok()?);
+                let running = fragment_time(s.get::<u64>("running-time").ok());
                 match s.name().as_str() {
                     "splitmuxsink-fragment-opened" => {
-                        self.opened.insert(location, running);
+                        if let Some(running) = running {
+                            self.opened.insert(location, running);
+                        }
                         None
                     }
                     "splitmuxsink-fragment-closed" => {
@@ -684,7 +686,7 @@ impl Composite {
                             index,
                             path: PathBuf::from(location),
                             start,
-                            duration: running.saturating_sub(start),
+                            duration: running.map(|r| r.saturating_sub(start)).unwrap_or_default(),
                         })
                     }
                     _ => None,
@@ -1031,9 +1033,25 @@ fn sanitize(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).take(40).collect()
 }
 
+/// A fragment's running time from splitmuxsink, if it is one: GStreamer reports "none" as
+/// u64::MAX (and a pipeline restarted under load has been seen to report times centuries away),
+/// which added to the wall clock put a recording's first frame in the year 2319.
+fn fragment_time(raw: Option<u64>) -> Option<Duration> {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+    raw.map(Duration::from_nanos).filter(|d| *d < CENTURY)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fragment_time_of_none_or_centuries_is_no_time() {
+        assert_eq!(fragment_time(Some(2_000_000_000)), Some(Duration::from_secs(2)));
+        assert_eq!(fragment_time(Some(u64::MAX)), None);
+        assert_eq!(fragment_time(Some(1u64 << 63)), None);
+        assert_eq!(fragment_time(None), None);
+    }
 
     #[test]
     fn initials_take_the_first_and_last_word() {
