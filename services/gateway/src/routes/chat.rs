@@ -145,10 +145,6 @@ async fn live(
     crate::live::socket::live(st, id, q, headers, ws).await
 }
 
-pub(crate) fn query_problem(e: axum::extract::rejection::QueryRejection) -> Problem {
-    Problem::new(ErrorKind::InvalidInput, "invalid_query", e.body_text())
-}
-
 /// A page of history or of the audit log. Other query parameters are refused (`invalid_query`).
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -191,9 +187,8 @@ async fn history(
     State(st): State<AppState>,
     _who: AuthUser,
     Path(id): Path<String>,
-    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<PageQuery>,
 ) -> Result<Json<MessagePage>, Problem> {
-    let Query(q) = q.map_err(query_problem)?;
     let r = st
         .chat
         .clone()
@@ -342,9 +337,8 @@ async fn replay(
     State(st): State<AppState>,
     _who: AuthUser,
     Path(id): Path<String>,
-    q: Result<Query<ReplayQuery>, axum::extract::rejection::QueryRejection>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<ReplayQuery>,
 ) -> Result<Json<ReplayPage>, Problem> {
-    let Query(q) = q.map_err(query_problem)?;
     let r = st
         .chat
         .clone()
@@ -446,9 +440,8 @@ async fn delete_message(
     State(st): State<AppState>,
     who: AuthUser,
     Path((id, message_id)): Path<(String, String)>,
-    q: Result<Query<ReasonQuery>, axum::extract::rejection::QueryRejection>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<ReasonQuery>,
 ) -> Result<Json<ModerationAction>, Problem> {
-    let Query(q) = q.map_err(query_problem)?;
     moderate(&st, who, id, q.reason, Action::DeleteMessageId(message_id)).await
 }
 
@@ -574,9 +567,8 @@ async fn unban(
     State(st): State<AppState>,
     who: AuthUser,
     Path((id, user_id)): Path<(String, String)>,
-    q: Result<Query<ReasonQuery>, axum::extract::rejection::QueryRejection>,
+    crate::extract::ApiQuery(_q): crate::extract::ApiQuery<ReasonQuery>,
 ) -> Result<Json<stage::Changed>, Problem> {
-    let Query(_) = q.map_err(query_problem)?;
     stage::unban_user(&st, &who, &id, user_id).await
 }
 
@@ -899,9 +891,8 @@ async fn audit(
     State(st): State<AppState>,
     who: AuthUser,
     Path(id): Path<String>,
-    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<PageQuery>,
 ) -> Result<Json<AuditPage>, Problem> {
-    let Query(q) = q.map_err(query_problem)?;
     let r = st
         .chat
         .clone()

@@ -1,7 +1,7 @@
 //! Events: schedule, edit, list, and the lifecycle (go live, end, cancel).
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
@@ -249,9 +249,8 @@ async fn create(
 async fn list(
     State(st): State<AppState>,
     _who: AuthUser,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<ListQuery>,
 ) -> Result<Json<EventPage>, Problem> {
-    let Query(q) = q.map_err(|e| Problem::new(ErrorKind::InvalidInput, "invalid_query", e.body_text()))?;
     let filter = match q.status.as_deref().unwrap_or("upcoming") {
         "live" => pb::ListFilter::Live,
         "upcoming" => pb::ListFilter::Upcoming,

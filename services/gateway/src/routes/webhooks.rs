@@ -2,7 +2,7 @@
 //! secret is in the answers to creating and rotating only.
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
@@ -410,9 +410,8 @@ async fn deliveries(
     State(st): State<AppState>,
     who: AuthUser,
     Path(id): Path<String>,
-    q: Result<Query<DeliveriesQuery>, axum::extract::rejection::QueryRejection>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<DeliveriesQuery>,
 ) -> Result<Json<DeliveryList>, Problem> {
-    let Query(q) = q.map_err(|e| Problem::new(ErrorKind::InvalidInput, "invalid_query", e.body_text()))?;
     if q.limit.is_some_and(|l| !(1..=200).contains(&l)) {
         return Err(Problem::new(ErrorKind::InvalidInput, "invalid_limit", "limit must be between 1 and 200"));
     }
