@@ -1,20 +1,23 @@
-//! Compact JWS with `alg: EdDSA` (RFC 8037), and the JWK Set that publishes the verifying keys.
+//! EdDSA (Ed25519) JSON Web Tokens through jsonwebtoken, and the JWK Set that publishes the
+//! verifying keys.
 //!
-//! Why our own few lines instead of a general JWT library: we accept exactly one algorithm, so
-//! there is no `alg` negotiation to get wrong (`none`, HS/RS confusion), and the key id is
-//! derived from the key itself. Invariants:
-//! - a token verifies only if its header says `EdDSA`, its `kid` names a key we hold, the
-//!   signature is valid under `verify_strict`, and its `iss`, `aud`, `exp` (and `nbf`) check out;
+//! Invariants:
+//! - a token verifies only if its header says `EdDSA` (no `alg` negotiation: `none` and HS/RS
+//!   confusion are refused before any key is looked at), its `kid` names a key we hold, its
+//!   signature is valid, and its `iss`, `aud`, `exp` (and `nbf`) check out;
+//! - the key id is derived from the key itself;
 //! - [`Verifier`] never sees a private key.
 #![forbid(unsafe_code)]
 
 pub mod scope;
 pub use scope::Scope;
 
+mod provider;
+
 use std::collections::HashMap;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
@@ -57,34 +60,24 @@ pub struct Jwks {
     pub keys: Vec<Jwk>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Header {
-    alg: String,
-    typ: String,
-    kid: String,
-}
-
 /// The registered claims every token must carry; checked before the caller's claims are parsed.
 #[derive(Deserialize)]
 struct Registered {
-    iss: String,
-    aud: String,
     exp: i64,
     #[serde(default)]
     nbf: Option<i64>,
 }
 
-fn kid_for(key: &VerifyingKey) -> String {
-    let digest = Sha256::digest(key.as_bytes());
+fn kid_for(public_key: &[u8]) -> String {
+    let digest = Sha256::digest(public_key);
     B64.encode(&digest[..12])
 }
 
 /// Signs tokens. Holds the private key: lives only in the auth service.
 pub struct Signer {
-    key: SigningKey,
-    /// The same key for signing: aws-lc signs in about half the time of ed25519-dalek, and
-    /// Ed25519 signatures are deterministic, so the bytes are the same either way.
-    signing: aws_lc_rs::signature::Ed25519KeyPair,
+    key: EncodingKey,
+    header: Header,
+    public_key: Vec<u8>,
     kid: String,
 }
 
@@ -106,10 +99,14 @@ impl Signer {
     }
 
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        let key = SigningKey::from_bytes(&seed);
-        let kid = kid_for(&key.verifying_key());
-        let signing = aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(&seed).expect("any 32 bytes are an Ed25519 seed");
-        Self { key, signing, kid }
+        use aws_lc_rs::signature::KeyPair as _;
+        provider::install();
+        let pair = aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(&seed).expect("any 32 bytes are an Ed25519 seed");
+        let public_key = pair.public_key().as_ref().to_vec();
+        let pkcs8 = pair.to_pkcs8().expect("an Ed25519 key pair encodes as PKCS#8");
+        let kid = kid_for(&public_key);
+        let header = Header { typ: Some("JWT".into()), kid: Some(kid.clone()), ..Header::new(Algorithm::EdDSA) };
+        Self { key: EncodingKey::from_ed_der(pkcs8.as_ref()), header, public_key, kid }
     }
 
     /// A fresh random key (for tests and first-run development setups).
@@ -125,7 +122,7 @@ impl Signer {
         Jwk {
             kty: "OKP".into(),
             crv: "Ed25519".into(),
-            x: B64.encode(self.key.verifying_key().as_bytes()),
+            x: B64.encode(&self.public_key),
             kid: self.kid.clone(),
             alg: "EdDSA".into(),
             use_: "sig".into(),
@@ -134,78 +131,100 @@ impl Signer {
 
     /// Signs `claims`, which must include `iss`, `aud` and `exp` (seconds since the epoch).
     pub fn sign<C: Serialize>(&self, claims: &C) -> String {
-        let header = Header { alg: "EdDSA".into(), typ: "JWT".into(), kid: self.kid.clone() };
-        let header = B64.encode(serde_json::to_vec(&header).expect("header serialises"));
-        let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialise"));
-        let signing_input = format!("{header}.{payload}");
-        let sig = self.signing.sign(signing_input.as_bytes());
-        format!("{signing_input}.{}", B64.encode(sig.as_ref()))
+        // Cannot fail: the key was made here as an Ed25519 PKCS#8 document, the header says EdDSA,
+        // and the claims are plain structs.
+        jsonwebtoken::encode(&self.header, claims, &self.key).expect("an EdDSA token signs")
     }
 }
 
 /// Verifies tokens with public keys only.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Verifier {
-    keys: HashMap<String, VerifyingKey>,
-    issuer: String,
-    audience: String,
+    keys: HashMap<String, DecodingKey>,
+    /// Checks the algorithm, the signature, `iss` and `aud`; `exp` and `nbf` are checked here
+    /// against the caller's clock instead, so that time is an input (and tests can set it).
+    validation: Validation,
     /// Clock skew tolerated on `exp` / `nbf`, in seconds.
     leeway: i64,
 }
 
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("kids", &self.keys.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+    }
+}
+
 impl Verifier {
     pub fn new(jwks: &Jwks, issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, KeyError> {
+        provider::install();
         let mut keys = HashMap::new();
         for jwk in &jwks.keys {
             if jwk.kty != "OKP" || jwk.crv != "Ed25519" {
                 continue;
             }
             let raw = B64.decode(&jwk.x).map_err(|_| KeyError(format!("key {} is not base64url", jwk.kid)))?;
-            let raw: [u8; 32] = raw.try_into().map_err(|_| KeyError(format!("key {} is not 32 bytes", jwk.kid)))?;
-            let key = VerifyingKey::from_bytes(&raw).map_err(|e| KeyError(format!("key {}: {e}", jwk.kid)))?;
+            if raw.len() != 32 {
+                return Err(KeyError(format!("key {} is not 32 bytes", jwk.kid)));
+            }
+            let key = DecodingKey::from_ed_components(&jwk.x).map_err(|e| KeyError(format!("key {}: {e}", jwk.kid)))?;
             keys.insert(jwk.kid.clone(), key);
         }
-        Ok(Self { keys, issuer: issuer.into(), audience: audience.into(), leeway: 5 })
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.set_issuer(&[issuer.into()]);
+        validation.set_audience(&[audience.into()]);
+        Ok(Self { keys, validation, leeway: 5 })
     }
 
     pub fn knows_kid_of(&self, token: &str) -> bool {
-        parse_header(token).is_ok_and(|h| self.keys.contains_key(&h.kid))
+        jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid).is_some_and(|kid| self.keys.contains_key(&kid))
     }
 
     /// Verifies `token` at time `now` (seconds since the epoch) and returns its claims.
     pub fn verify<C: DeserializeOwned>(&self, token: &str, now: i64) -> Result<C, TokenError> {
-        let header = parse_header(token)?;
-        if header.alg != "EdDSA" {
+        if token.split('.').count() != 3 {
+            return Err(TokenError::Malformed);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| refusal_of_header(token))?;
+        if header.alg != Algorithm::EdDSA {
             return Err(TokenError::UnsupportedAlgorithm);
         }
-        let key = self.keys.get(&header.kid).ok_or(TokenError::UnknownKey)?;
-        let (signing_input, sig_b64) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let sig = B64.decode(sig_b64).map_err(|_| TokenError::Malformed)?;
-        let sig = Signature::from_slice(&sig).map_err(|_| TokenError::Malformed)?;
-        key.verify_strict(signing_input.as_bytes(), &sig).map_err(|_| TokenError::BadSignature)?;
-        let payload_b64 = signing_input.split_once('.').map(|(_, p)| p).ok_or(TokenError::Malformed)?;
-        let payload = B64.decode(payload_b64).map_err(|_| TokenError::Malformed)?;
-        let reg: Registered = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
-        if reg.iss != self.issuer || reg.aud != self.audience {
-            return Err(TokenError::WrongIssuerOrAudience);
-        }
+        let key = header.kid.as_deref().and_then(|kid| self.keys.get(kid)).ok_or(TokenError::UnknownKey)?;
+        let data = jsonwebtoken::decode::<serde_json::Value>(token, key, &self.validation).map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => TokenError::BadSignature,
+            ErrorKind::InvalidAlgorithm | ErrorKind::UnsupportedAlgorithm => TokenError::UnsupportedAlgorithm,
+            ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenError::WrongIssuerOrAudience,
+            _ => TokenError::Malformed,
+        })?;
+        let reg = Registered::deserialize(&data.claims).map_err(|_| TokenError::Malformed)?;
         if now > reg.exp + self.leeway {
             return Err(TokenError::Expired);
         }
         if reg.nbf.is_some_and(|nbf| now + self.leeway < nbf) {
             return Err(TokenError::NotYetValid);
         }
-        serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)
+        C::deserialize(data.claims).map_err(|_| TokenError::Malformed)
     }
 }
 
-fn parse_header(token: &str) -> Result<Header, TokenError> {
-    let mut parts = token.split('.');
-    let (Some(h), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(TokenError::Malformed);
-    };
-    let raw = B64.decode(h).map_err(|_| TokenError::Malformed)?;
-    serde_json::from_slice(&raw).map_err(|_| TokenError::Malformed)
+/// Why a header jsonwebtoken could not read is refused: an algorithm it does not know at all
+/// (`none`) is still an unsupported algorithm, anything else is a malformed token.
+fn refusal_of_header(token: &str) -> TokenError {
+    #[derive(Deserialize)]
+    struct Alg {
+        alg: String,
+    }
+    let alg = token
+        .split('.')
+        .next()
+        .and_then(|h| B64.decode(h).ok())
+        .and_then(|raw| serde_json::from_slice::<Alg>(&raw).ok());
+    match alg {
+        Some(a) if a.alg != "EdDSA" => TokenError::UnsupportedAlgorithm,
+        _ => TokenError::Malformed,
+    }
 }
 
 /// The claims of a stagecast access token.
@@ -317,18 +336,62 @@ pub struct MediaClaims {
 mod tests {
     use super::*;
 
-    /// Tokens signed before the switch to aws-lc and those signed after are the same bytes:
-    /// Ed25519 is deterministic, and both libraries implement RFC 8032.
+    /// RFC 8032 §7.1, test 1: the key a seed makes is the RFC's, so the published JWK (and the
+    /// key id derived from it) is what any Ed25519 implementation derives from that seed.
     #[test]
-    fn a_token_signature_is_the_rfc_8032_signature_of_its_signing_input() {
-        use ed25519_dalek::Signer as _;
-        for seed in [[0u8; 32], [7u8; 32], rand::random()] {
-            let signer = Signer::from_seed(seed);
-            let token = signer.sign(&claims(2_000));
-            let (input, sig) = token.rsplit_once('.').unwrap();
-            let expected = SigningKey::from_bytes(&seed).sign(input.as_bytes());
-            assert_eq!(B64.decode(sig).unwrap(), expected.to_bytes().to_vec());
+    fn a_seed_publishes_the_rfc_8032_public_key() {
+        let seed: [u8; 32] = hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").try_into().unwrap();
+        let jwk = Signer::from_seed(seed).jwk();
+        assert_eq!(B64.decode(&jwk.x).unwrap(), hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"));
+        assert_eq!((jwk.kty.as_str(), jwk.crv.as_str(), jwk.alg.as_str()), ("OKP", "Ed25519", "EdDSA"));
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// A token signed by the hand-written JWS code this crate had before jsonwebtoken (its header
+    /// fields in another order) still verifies: tokens in flight survive a rolling deploy.
+    #[test]
+    fn a_token_from_before_jsonwebtoken_still_verifies() {
+        let seed = [3u8; 32];
+        let signer = Signer::from_seed(seed);
+        let header = B64.encode(format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#, signer.kid()));
+        let payload = B64.encode(serde_json::to_vec(&claims(2_000)).unwrap());
+        let input = format!("{header}.{payload}");
+        let pair = aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+        let token = format!("{input}.{}", B64.encode(pair.sign(input.as_bytes()).as_ref()));
+        assert_eq!(verifier_for(&signer).verify::<AccessClaims>(&token, 1_500), Ok(claims(2_000)));
+    }
+
+    #[test]
+    fn a_token_carries_the_eddsa_header_with_the_key_id() {
+        let signer = Signer::generate();
+        let token = signer.sign(&claims(2_000));
+        let header: serde_json::Value = serde_json::from_slice(&B64.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+        assert_eq!(header, serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": signer.kid()}));
+    }
+
+    #[test]
+    fn a_token_before_its_not_before_time_is_refused() {
+        #[derive(Serialize)]
+        struct WithNbf {
+            #[serde(flatten)]
+            claims: AccessClaims,
+            nbf: i64,
         }
+        let signer = Signer::generate();
+        let token = signer.sign(&WithNbf { claims: claims(3_000), nbf: 2_000 });
+        let v = verifier_for(&signer);
+        assert_eq!(v.verify::<AccessClaims>(&token, 1_990), Err(TokenError::NotYetValid));
+        assert!(v.verify::<AccessClaims>(&token, 1_996).is_ok());
+    }
+
+    #[test]
+    fn a_token_without_an_audience_is_refused() {
+        let signer = Signer::generate();
+        let token = signer.sign(&serde_json::json!({"iss": ISSUER, "exp": 2_000, "sub": "u1"}));
+        assert_eq!(verifier_for(&signer).verify::<serde_json::Value>(&token, 1_500), Err(TokenError::Malformed));
     }
 
     fn claims(exp: i64) -> AccessClaims {
@@ -386,7 +449,7 @@ mod tests {
         let signer = Signer::generate();
         let token = signer.sign(&claims(2_000));
         let (_, rest) = token.split_once('.').unwrap();
-        for alg in ["none", "HS256"] {
+        for alg in ["none", "HS256", "RS256", "ES256"] {
             let header = B64.encode(format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"{}"}}"#, signer.kid()));
             let t = format!("{header}.{rest}");
             assert_eq!(verifier_for(&signer).verify::<AccessClaims>(&t, 1_500), Err(TokenError::UnsupportedAlgorithm));
