@@ -9,6 +9,27 @@ use serde::Serialize;
 
 use crate::{ApiError, ErrorKind};
 
+// The OpenAPI schema of the body `Problem` writes, named `Problem` in every document: one
+// definition for the gateway's document and the SFU's.
+/// An RFC 9457 problem document: the body of every error.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Problem)]
+#[allow(dead_code)] // documents the shape `Body` serialises
+pub struct ProblemSchema {
+    /// `urn:stagecast:problem:{code}`.
+    #[schema(rename = "type")]
+    type_: String,
+    /// The HTTP reason phrase.
+    title: String,
+    status: u16,
+    /// What went wrong and what to do, for people.
+    detail: String,
+    /// Stable and machine-readable: branch on this (docs/api.md lists them).
+    code: String,
+    /// Seconds to wait, when retrying later can succeed (also the `Retry-After` header).
+    retry_after: Option<u64>,
+}
+
 /// An error response. Handlers return `Result<_, Problem>`; `?` converts service errors.
 #[derive(Debug)]
 pub struct Problem(pub ApiError);

@@ -24,23 +24,8 @@ use utoipa::{
 
 use crate::access::{self, Need};
 
-/// An RFC 9457 problem document: the body of every error.
-#[derive(ToSchema)]
-#[allow(dead_code)] // documents the shape `stagecast_kit::problem::Problem` serialises
-pub struct Problem {
-    /// `urn:stagecast:problem:{code}`.
-    #[schema(rename = "type")]
-    type_: String,
-    /// The HTTP reason phrase.
-    title: String,
-    status: u16,
-    /// What went wrong and what to do, for people.
-    detail: String,
-    /// Stable and machine-readable: branch on this (docs/api.md lists them).
-    code: String,
-    /// Seconds to wait, when retrying later can succeed (also the `Retry-After` header).
-    retry_after: Option<u64>,
-}
+/// An RFC 9457 problem document: the body of every error (one schema with the SFU's document).
+pub use stagecast_kit::problem::ProblemSchema as Problem;
 
 /// Raw bytes in a response or request body (a video segment, an MP4, a JPEG): a binary string,
 /// not a JSON array of numbers.

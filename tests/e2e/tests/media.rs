@@ -480,8 +480,16 @@ async fn a_whip_publisher_reaches_a_whep_viewer_and_only_its_owner_can_end_it() 
     let sfu = host_token["url"].as_str().unwrap().to_owned();
     let (ht, vt) = (host_token["token"].as_str().unwrap(), viewer_token["token"].as_str().unwrap());
 
+    // The SFU serves its generated document; every answer below is one it documents.
+    let doc: Value = http.get(format!("{sfu}/rtc/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let documented = |method: &str, path: &str, status: StatusCode| {
+        let op = &doc["paths"][path][method];
+        assert!(op["responses"][status.as_str()].is_object(), "{method} {path} answered {status}, which its document does not list");
+    };
+
     // WHIP wants SDP, not JSON.
     let r = http.post(format!("{sfu}/rtc/v1/whip")).bearer_auth(ht).json(&json!({})).send().await.unwrap();
+    documented("post", "/rtc/v1/whip", r.status());
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "unsupported_media_type");
     // The audience cannot publish over WHIP either.
     let mut refused = Peer::new();
@@ -494,6 +502,7 @@ async fn a_whip_publisher_reaches_a_whep_viewer_and_only_its_owner_can_end_it() 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    documented("post", "/rtc/v1/whip", r.status());
 
     let mut obs = Peer::new();
     let r = http
@@ -505,6 +514,7 @@ async fn a_whip_publisher_reaches_a_whep_viewer_and_only_its_owner_can_end_it() 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+    documented("post", "/rtc/v1/whip", r.status());
     assert_eq!(r.headers()["content-type"], "application/sdp");
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     obs.accept(&r.text().await.unwrap());
@@ -519,6 +529,7 @@ async fn a_whip_publisher_reaches_a_whep_viewer_and_only_its_owner_can_end_it() 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+    documented("post", "/rtc/v1/whep", r.status());
     player.accept(&r.text().await.unwrap());
 
     let (_obs, player) = run_pair(obs, player, Duration::from_secs(20)).await;
@@ -527,8 +538,11 @@ async fn a_whip_publisher_reaches_a_whep_viewer_and_only_its_owner_can_end_it() 
     // Someone else cannot end the publisher's session; the publisher can, once.
     let r = http.delete(format!("{sfu}{location}")).bearer_auth(vt).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    documented("delete", "/rtc/v1/whip/{id}", r.status());
     let r = http.delete(format!("{sfu}{location}")).bearer_auth(ht).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    documented("delete", "/rtc/v1/whip/{id}", r.status());
     let r = http.delete(format!("{sfu}{location}")).bearer_auth(ht).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    documented("delete", "/rtc/v1/whip/{id}", r.status());
 }
