@@ -202,3 +202,63 @@ async fn a_key_in_a_url_is_refused_so_it_never_lands_in_logs_or_playlists() {
     let r = app.get(&format!("/api/v1/recordings/{rid}/hls/index.m3u8"), Some(secret)).await;
     assert_ne!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The matrix over the whole generated document: every secured operation × a key of every scope.
+/// A key without the operation's `x-required-scope` (or any key, where the operation has none) is
+/// refused before the handler runs; a key with it always gets past the scope check (the dummy ids
+/// may then be refused as not found or invalid, which is the handler's answer, not the scope's).
+#[tokio::test]
+async fn every_operation_in_the_document_enforces_its_scope_for_keys_of_every_scope() {
+    let app = spawn().await;
+    let owner = app.sign_up().await;
+    let doc = serde_json::to_value(stagecast_gateway::api_doc::document()).unwrap();
+    let some_id = "0190f5c2-7d4e-7c3a-9f1e-3b2a1c0d9e8f";
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op["security"].as_array().is_none_or(|s| s.is_empty()) {
+                continue;
+            }
+            let needed = op.get("x-required-scope").and_then(Value::as_str).map(|s| Scope::parse(s).unwrap());
+            let concrete: String = path
+                .split('/')
+                .map(|seg| if seg.starts_with('{') { some_id } else { seg })
+                .collect::<Vec<_>>()
+                .join("/");
+            operations.push((Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), format!("/api/v1{concrete}"), needed));
+        }
+    }
+    assert!(operations.len() > 80, "the document lists {} secured operations", operations.len());
+    let mut checked = 0;
+    for granted in Scope::ALL {
+        let key = create_key(&app, &owner.access, &[granted.as_str()]).await;
+        let secret = key["secret"].as_str().unwrap();
+        for (method, path, needed) in &operations {
+            let body = matches!(*method, Method::POST | Method::PUT | Method::PATCH).then(|| json!({}));
+            let r = call(&app, method.clone(), path, secret, body).await;
+            let status = r.status();
+            let code = r.json::<Value>().await.unwrap_or(Value::Null)["code"].as_str().map(str::to_owned);
+            let refused_for_scope = status == StatusCode::FORBIDDEN
+                && matches!(code.as_deref(), Some("insufficient_scope" | "session_required"));
+            match needed {
+                Some(n) if n.satisfied_by(&[granted]) => assert!(
+                    !refused_for_scope && status != StatusCode::UNAUTHORIZED,
+                    "a key with {granted} should pass the scope check of {method} {path} (needs {n}): {status} {code:?}"
+                ),
+                Some(n) => assert_eq!(
+                    (status, code.as_deref()),
+                    (StatusCode::FORBIDDEN, Some("insufficient_scope")),
+                    "a key with {granted} calling {method} {path} (needs {n})"
+                ),
+                None => assert_eq!(
+                    (status, code.as_deref()),
+                    (StatusCode::FORBIDDEN, Some("session_required")),
+                    "a key with {granted} calling {method} {path}, which takes no key"
+                ),
+            }
+            checked += 1;
+        }
+        app.delete(&format!("/api/v1/api-keys/{}", key["id"].as_str().unwrap()), &owner.access).await;
+    }
+    assert_eq!(checked, operations.len() * Scope::ALL.len());
+}
