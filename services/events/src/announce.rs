@@ -62,9 +62,18 @@ pub fn stage_subject(id: EventId) -> String {
     format!("stagecast.events.v1.event.{id}.stage")
 }
 
-/// Writes a stage change into the outbox of `tx`'s transaction.
-pub async fn enqueue_stage(tx: &mut PgConnection, id: EventId, change: &StageChange) -> Result<(), sqlx::Error> {
-    stagecast_bus::outbox::enqueue(tx, &stage_subject(id), &crate::grpc::stage_changed(id, change)).await?;
+/// Writes a stage change into the outbox of `tx`'s transaction, with the target's grants after
+/// it: the SFU applies them from the bus (a change the gateway could not apply at once still
+/// reaches it, and a restarted SFU rebuilds who was removed).
+pub async fn enqueue_stage(
+    tx: &mut PgConnection,
+    id: EventId,
+    change: &StageChange,
+    grants: Option<&stagecast_authn::MediaGrants>,
+) -> Result<(), sqlx::Error> {
+    let mut message = crate::grpc::stage_changed(id, change);
+    message.target_grants = grants.map(crate::grpc::media_grants);
+    stagecast_bus::outbox::enqueue(tx, &stage_subject(id), &message).await?;
     Ok(())
 }
 

@@ -367,6 +367,8 @@ pub fn stage_changed(id: EventId, c: &StageChange) -> pb::StageChanged {
         invitation: c.invitation.as_ref().map(invitation),
         source: c.source.clone().unwrap_or_default(),
         previous_role: c.previous_role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
+        // Set on the bus message only (announce::enqueue_stage).
+        target_grants: None,
     }
 }
 
@@ -464,7 +466,7 @@ impl TryFrom<pb::ListEventsRequest> for ListQuery {
             }
         };
         let limit = PageSize::parse(r.limit)?;
-        let cursor = if r.cursor.is_empty() { None } else { Some(Cursor::decode(&r.cursor, filter)?) };
+        let cursor = if r.cursor.is_empty() { None } else { Some(Cursor::decode(&r.cursor)?) };
         Ok(Self { filter, limit, cursor })
     }
 }
@@ -512,7 +514,7 @@ impl From<&Event> for pb::Event {
     }
 }
 
-fn media_grants(g: &stagecast_authn::MediaGrants) -> pb::MediaGrants {
+pub(crate) fn media_grants(g: &stagecast_authn::MediaGrants) -> pb::MediaGrants {
     pb::MediaGrants {
         subscribe: g.subscribe,
         publish: g.publish.iter().map(|s| s.as_str().to_owned()).collect(),

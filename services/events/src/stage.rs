@@ -569,15 +569,15 @@ async fn apply_role(
 /// Logs the change, announces it and commits; then says what the target may now do.
 async fn commit(mut tx: sqlx::Transaction<'_, sqlx::Postgres>, stage: &Stage, change: StageChange) -> Result<Outcome, ApiError> {
     let id = stage.event.id;
-    stage_store::log(&mut tx, id, &change).await?;
-    announce::enqueue_stage(&mut tx, id, &change).await?;
-    tx.commit().await?;
-    tracing::info!(event_id = %id, actor_id = %change.actor, target_id = %change.target, kind = change.kind.as_str(),
-        role = change.role.as_str(), "stage changed");
     let grants = if change.kind == ChangeKind::Banned {
         None
     } else {
         media_grants_in(change.role, stage.event.status, stage.is_backstage(change.target)).ok()
     };
+    stage_store::log(&mut tx, id, &change).await?;
+    announce::enqueue_stage(&mut tx, id, &change, grants.as_ref()).await?;
+    tx.commit().await?;
+    tracing::info!(event_id = %id, actor_id = %change.actor, target_id = %change.target, kind = change.kind.as_str(),
+        role = change.role.as_str(), "stage changed");
     Ok(Outcome { change, grants })
 }

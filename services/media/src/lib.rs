@@ -29,6 +29,7 @@ pub mod rewrite;
 pub mod rooms;
 pub mod sdp;
 pub mod sfu;
+pub mod stage_feed;
 pub mod signal;
 pub mod startup;
 pub mod tap;

@@ -33,11 +33,18 @@ pub struct Overrides {
 pub struct Removed;
 
 impl Overrides {
+    /// Records a change unless a later one is already known: changes arrive twice (from the
+    /// gateway at once and from the bus, services/media/src/stage_feed.rs), and the bus replays
+    /// the recent past after a restart.
     fn put(&mut self, room: &str, user: &str, at: i64, grants: Option<MediaGrants>) {
         if self.entries.len() >= SWEEP_AT {
             self.entries.retain(|_, e| e.at > at - KEEP_SECS);
         }
-        self.entries.insert((room.to_owned(), user.to_owned()), Entry { at, grants });
+        let key = (room.to_owned(), user.to_owned());
+        if self.entries.get(&key).is_some_and(|e| e.at > at) {
+            return;
+        }
+        self.entries.insert(key, Entry { at, grants });
     }
 
     /// New grants for `user` in `room` as of `at` (unix seconds).

@@ -110,13 +110,23 @@ impl Rooms {
     }
 
     pub async fn update_grants(&self, room: &str, user_id: &str, grants: MediaGrants) -> Result<u32, ApiError> {
+        self.update_grants_at(room, user_id, grants, crate::sfu::unix_now()).await
+    }
+
+    /// A grants change made at `at` (unix seconds): peers joined with a newer token keep theirs.
+    pub async fn update_grants_at(&self, room: &str, user_id: &str, grants: MediaGrants, at: i64) -> Result<u32, ApiError> {
         let (room, user_id) = (room.to_owned(), user_id.to_owned());
-        self.ask(self.worker_of(&room), |reply| Command::UpdateGrants { room, user_id, grants, reply }).await
+        self.ask(self.worker_of(&room), |reply| Command::UpdateGrants { room, user_id, grants, at, reply }).await
     }
 
     pub async fn remove(&self, room: &str, user_id: &str, reason: &str) -> Result<u32, ApiError> {
+        self.remove_at(room, user_id, reason, crate::sfu::unix_now()).await
+    }
+
+    /// A removal made at `at` (unix seconds): someone who came back since with a newer token stays.
+    pub async fn remove_at(&self, room: &str, user_id: &str, reason: &str, at: i64) -> Result<u32, ApiError> {
         let (room, user_id, reason) = (room.to_owned(), user_id.to_owned(), reason.to_owned());
-        self.ask(self.worker_of(&room), |reply| Command::Remove { room, user_id, reason, reply }).await
+        self.ask(self.worker_of(&room), |reply| Command::Remove { room, user_id, reason, at, reply }).await
     }
 
     pub async fn start_tap(

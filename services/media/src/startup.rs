@@ -77,6 +77,19 @@ impl Application {
         let publisher = tokio::spawn(crate::bus::publish(self.nats.clone(), self.events));
         let commands = tokio::spawn(crate::commands::follow(self.nats.clone(), MediaApi::new(self.rooms.clone())));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        // Stage changes from the bus; joins wait (a few seconds at most) until the recent
+        // removals are known again, so a restart does not readmit someone banned minutes ago.
+        let (caught_up_tx, caught_up) = tokio::sync::oneshot::channel();
+        let stage_feed = tokio::spawn(crate::stage_feed::follow(
+            self.nats.clone(),
+            self.rooms.clone(),
+            crate::stage_feed::SUBJECT.to_owned(),
+            caught_up_tx,
+            stop_rx.clone(),
+        ));
+        if tokio::time::timeout(std::time::Duration::from_secs(5), caught_up).await.is_err() {
+            tracing::warn!("stage changes from the bus not replayed within 5 s; admitting joins anyway");
+        }
         let app = http::router(http::HttpState {
             rooms: self.rooms.clone(),
             keys: self.keys,
@@ -106,6 +119,7 @@ impl Application {
         let _ = self.nats.flush().await;
         publisher.abort();
         commands.abort();
+        let _ = stage_feed.await;
         tracing::info!("media service stopped");
         http.context("HTTP server")?;
         grpc.context("gRPC server")

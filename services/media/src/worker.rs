@@ -31,16 +31,19 @@ pub enum Command {
         source: TrackSource,
         reply: oneshot::Sender<u32>,
     },
+    /// `at`: when the change was made (unix seconds).
     UpdateGrants {
         room: String,
         user_id: String,
         grants: MediaGrants,
+        at: i64,
         reply: oneshot::Sender<u32>,
     },
     Remove {
         room: String,
         user_id: String,
         reason: String,
+        at: i64,
         reply: oneshot::Sender<u32>,
     },
     StartTap {
@@ -160,11 +163,11 @@ async fn run(
                     Command::Disconnect(peer, reply) => { let _ = reply.send(sfu.disconnect(peer)); }
                     Command::Participants(room, reply) => { let _ = reply.send(sfu.participants(&room)); }
                     Command::Mute { room, user_id, source, reply } => { let _ = reply.send(sfu.mute(&room, &user_id, source)); }
-                    Command::UpdateGrants { room, user_id, grants, reply } => {
-                        let _ = reply.send(sfu.update_grants(&room, &user_id, grants));
+                    Command::UpdateGrants { room, user_id, grants, at, reply } => {
+                        let _ = reply.send(sfu.update_grants_at(&room, &user_id, grants, at));
                     }
-                    Command::Remove { room, user_id, reason, reply } => {
-                        let _ = reply.send(sfu.remove(now, &room, &user_id, &reason));
+                    Command::Remove { room, user_id, reason, at, reply } => {
+                        let _ = reply.send(sfu.remove_at(now, &room, &user_id, &reason, at));
                     }
                     Command::StartTap { room, user_id, sources, destination, reply } => {
                         let _ = reply.send(sfu.start_tap(&room, &user_id, &sources, destination));

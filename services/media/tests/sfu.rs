@@ -503,6 +503,34 @@ fn a_role_change_made_while_someone_reconnects_wins_over_the_token_they_rejoin_w
     net.join_with(Client::new("10.0.0.4:1002", net.now), elsewhere, &[]).expect("another room");
 }
 
+/// Stage changes reach the SFU twice (from the gateway at once, from the bus durably) and the
+/// bus replays the recent past after a restart: a late copy of a change acts only on tokens
+/// minted before it, and never undoes a newer change.
+#[test]
+fn a_late_copy_of_a_stage_change_leaves_whoever_holds_a_newer_token_alone() {
+    let mut net = Net::new();
+    let _host = net.join("10.0.0.2:1000", "host", host(), &[]).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    // Kicked at now-60, came back with a token minted at now-30: the late kick leaves them be.
+    let back = MediaClaims { iat: now - 30, ..claims("kicked", "room-1", audience()) };
+    net.join_with(Client::new("10.0.0.3:1000", net.now), back, &[]).expect("a token minted after the kick");
+    assert_eq!(net.sfu.remove_at(net.now, "room-1", "kicked", "kicked", now - 60), 0, "not the newer connection");
+    assert_eq!(net.sfu.participants("room-1").len(), 2);
+    // The same kick does refuse a token from before it, and a later ban removes the newer connection.
+    let old = MediaClaims { iat: now - 90, ..claims("kicked", "room-1", audience()) };
+    assert_eq!(net.join_with(Client::new("10.0.0.3:1001", net.now), old, &[]).expect_err("older than the kick").code(), "removed");
+    assert_eq!(net.sfu.remove_at(net.now, "room-1", "kicked", "banned", now - 10), 1);
+
+    // Promoted at now-20, then a late copy of an older demotion (now-40) arrives: the promotion
+    // stands for the next join with a token from before both.
+    let speaker = MediaGrants { publish: vec![TrackSource::Microphone], ..audience() };
+    assert_eq!(net.sfu.update_grants_at("room-1", "guest", speaker.clone(), now - 20), 0);
+    assert_eq!(net.sfu.update_grants_at("room-1", "guest", audience(), now - 40), 0);
+    let before_both = MediaClaims { iat: now - 50, ..claims("guest", "room-1", audience()) };
+    net.join_with(Client::new("10.0.0.4:1000", net.now), before_both, &[TrackSource::Microphone]).expect("admitted as a speaker");
+    assert_eq!(net.sfu.participants("room-1").iter().find(|p| p.user_id == "guest").unwrap().grants, speaker);
+}
+
 #[test]
 fn a_removed_participant_is_told_and_disconnected_and_a_vanished_one_is_cleaned_up() {
     let mut net = Net::new();
@@ -549,6 +577,35 @@ fn an_rtp_tap_sends_plain_rtp_of_the_chosen_source_until_stopped() {
     net.run(Duration::from_millis(500));
     assert_eq!(net.elsewhere.len(), sent, "nothing after stop");
     assert!(!net.sfu.stop_tap(taps[0].id), "stopping twice says so");
+}
+
+/// The egress worker asks through the tap when it lost RTP on the tap's leg, which the SFU
+/// cannot see; the request reaches the publisher like a subscriber's, throttled per track.
+#[test]
+fn a_keyframe_asked_through_a_video_tap_reaches_its_publisher_at_most_every_half_second() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Camera, TrackSource::Microphone]).unwrap();
+    net.run(Duration::from_secs(1));
+    let dest: SocketAddr = "10.0.0.9:7000".parse().unwrap();
+    let taps = net.sfu.start_tap("room-1", "host", &[TrackSource::Camera, TrackSource::Microphone], dest);
+    // Past the request the tap's start makes, and past its throttle.
+    net.run(Duration::from_secs(1));
+    let before = net.clients[host_ix].keyframe_requests;
+
+    assert_eq!(net.sfu.request_tap_keyframe(taps[0].id), Some(1), "the camera's one video track is asked");
+    net.run(Duration::from_millis(100));
+    assert_eq!(net.clients[host_ix].keyframe_requests, before + 1, "the publisher got a PLI");
+    assert_eq!(net.sfu.request_tap_keyframe(taps[0].id), Some(1));
+    net.run(Duration::from_millis(100));
+    assert_eq!(net.clients[host_ix].keyframe_requests, before + 1, "not twice within 500 ms");
+    net.run(Duration::from_millis(400));
+    net.sfu.request_tap_keyframe(taps[0].id);
+    net.run(Duration::from_millis(100));
+    assert_eq!(net.clients[host_ix].keyframe_requests, before + 2, "again once 500 ms have passed");
+
+    assert_eq!(net.sfu.request_tap_keyframe(taps[1].id), Some(0), "a microphone has no keyframes");
+    assert!(net.sfu.stop_tap(taps[0].id));
+    assert_eq!(net.sfu.request_tap_keyframe(taps[0].id), None, "a stopped tap is unknown");
 }
 
 #[test]

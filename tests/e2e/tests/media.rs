@@ -546,3 +546,58 @@ async fn a_whip_publisher_reaches_a_whep_viewer_and_only_its_owner_can_end_it() 
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     documented("delete", "/rtc/v1/whip/{id}", r.status());
 }
+
+/// The SFU's record of who was removed lives in memory; it is rebuilt from the stage changes on
+/// the bus when the SFU starts. Without that, a restart would readmit a banned user with the
+/// media token they got before the ban (good for five minutes).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sfu_restarted_after_a_ban_still_refuses_the_token_from_before_the_ban() {
+    let mut p = Platform::start().await;
+    let http = reqwest::Client::new();
+    let host = p.sign_up("Host").await;
+    let troll = p.sign_up("Troll").await;
+    let fan = p.sign_up("Fan").await;
+    let event = p.schedule(&host, "Late night").await;
+    let r = http.post(p.url(&format!("/api/v1/events/{event}/go-live"))).bearer_auth(&host).json(&json!({})).send();
+    assert_eq!(r.await.unwrap().status(), StatusCode::OK);
+    let troll_token = p.media_token(&troll, &event).await;
+    let fan_token = p.media_token(&fan, &event).await;
+    let sfu = troll_token["url"].as_str().unwrap().to_owned();
+    let me: Value = http.get(p.url("/api/v1/me")).bearer_auth(&troll).send().await.unwrap().json().await.unwrap();
+    let r = http
+        .post(p.url(&format!("/api/v1/events/{event}/bans")))
+        .bearer_auth(&host)
+        .json(&json!({"user_id": me["id"], "reason": "spam"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+
+    // The ban is on the bus (the events service's outbox is drained), then the SFU restarts.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        use sqlx::Connection;
+        let mut db = sqlx::PgConnection::connect(&p.database_url).await.unwrap();
+        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM events.outbox WHERE published_at IS NULL")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        if pending == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the events outbox did not drain\n{}", p.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    p.media.crash();
+    p.media.start();
+
+    let join = |token: &Value| {
+        let offer = Peer::new().offer(false);
+        http.post(format!("{sfu}/rtc/v1/join")).bearer_auth(token["token"].as_str().unwrap().to_owned()).json(&offer).send()
+    };
+    let r = join(&troll_token).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "removed", "\n{}", p.logs());
+    // Everyone else's tokens from before the restart still admit them.
+    assert_eq!(join(&fan_token).await.unwrap().status(), StatusCode::CREATED);
+}

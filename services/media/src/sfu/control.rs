@@ -43,10 +43,22 @@ impl Sfu {
 
     /// Replaces the grants of `user_id`'s peers in `room`; returns how many peers changed.
     pub fn update_grants(&mut self, room: &str, user_id: &str, grants: MediaGrants) -> u32 {
+        self.update_grants_at(room, user_id, grants, unix_now())
+    }
+
+    /// [`Self::update_grants`] for a change made at `at` (unix seconds): peers whose token was
+    /// minted after it already carry it (or something newer), and an older change never replaces
+    /// a newer one for later joins.
+    pub fn update_grants_at(&mut self, room: &str, user_id: &str, grants: MediaGrants, at: i64) -> u32 {
         // Also for whoever is not connected right now: their next join wins over an older token.
-        self.overrides.grants_changed(room, user_id, grants.clone(), unix_now());
+        self.overrides.grants_changed(room, user_id, grants.clone(), at);
         let mut n = 0;
-        let ids: Vec<PeerId> = self.peers.iter().filter(|p| p.room == room && p.user_id == user_id).map(|p| p.id).collect();
+        let ids: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|p| p.room == room && p.user_id == user_id && p.token_iat <= at)
+            .map(|p| p.id)
+            .collect();
         for id in ids {
             let Some(i) = self.index(id) else { continue };
             n += 1;
@@ -137,10 +149,20 @@ impl Sfu {
 
     /// Disconnects `user_id`'s peers in `room` after telling them why.
     pub fn remove(&mut self, now: Instant, room: &str, user_id: &str, reason: &str) -> u32 {
+        self.remove_at(now, room, user_id, reason, unix_now())
+    }
+
+    /// [`Self::remove`] for a removal made at `at` (unix seconds): someone who came back since
+    /// with a newer token (after a kick) stays.
+    pub fn remove_at(&mut self, now: Instant, room: &str, user_id: &str, reason: &str, at: i64) -> u32 {
         // The tokens they hold no longer admit them: a kicked or banned user must ask again.
-        self.overrides.removed(room, user_id, unix_now());
+        self.overrides.removed(room, user_id, at);
         let mut n = 0;
-        for peer in self.peers.iter_mut().filter(|p| p.room == room && p.user_id == user_id && p.close_at.is_none()) {
+        for peer in self
+            .peers
+            .iter_mut()
+            .filter(|p| p.room == room && p.user_id == user_id && p.close_at.is_none() && p.token_iat <= at)
+        {
             peer.send(&ServerMessage::Bye { reason: reason.to_owned(), reconnect: false });
             peer.close_at = Some(now + BYE_GRACE);
             peer.close_reason = "removed".into();

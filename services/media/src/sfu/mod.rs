@@ -279,6 +279,9 @@ struct Peer {
     name: String,
     avatar: String,
     grants: MediaGrants,
+    /// When the token this peer joined with was minted (unix seconds): a stage change made
+    /// before it is already in the token's grants, so a late copy of that change leaves the peer be.
+    token_iat: i64,
     kind: ConnectionKind,
     rtc: Rtc,
     joined_at: Instant,
@@ -436,7 +439,7 @@ impl Forward {
 }
 
 /// Wall-clock seconds, the unit of token times.
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
@@ -545,6 +548,7 @@ impl Sfu {
             user_id: claims.sub,
             name: claims.name,
             avatar: claims.avatar,
+            token_iat: claims.iat,
             grants: claims.grants,
             kind: req.kind,
             rtc: rtc_for(now, publishes),
