@@ -42,6 +42,7 @@ impl From<ChatRole> for pb::ChatRole {
     fn from(r: ChatRole) -> Self {
         match r {
             ChatRole::Viewer => pb::ChatRole::Viewer,
+            ChatRole::Speaker => pb::ChatRole::Speaker,
             ChatRole::Moderator => pb::ChatRole::Moderator,
             ChatRole::Cohost => pb::ChatRole::Cohost,
             ChatRole::Host => pb::ChatRole::Host,
@@ -52,6 +53,7 @@ impl From<ChatRole> for pb::ChatRole {
 fn role_from_proto(raw: i32) -> Result<ChatRole, InvalidField> {
     match pb::ChatRole::try_from(raw) {
         Ok(pb::ChatRole::Viewer) => Ok(ChatRole::Viewer),
+        Ok(pb::ChatRole::Speaker) => Ok(ChatRole::Speaker),
         Ok(pb::ChatRole::Moderator) => Ok(ChatRole::Moderator),
         Ok(pb::ChatRole::Cohost) => Ok(ChatRole::Cohost),
         Ok(pb::ChatRole::Host) => Ok(ChatRole::Host),

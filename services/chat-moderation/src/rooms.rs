@@ -59,6 +59,7 @@ const VIEW_CACHE_MAX: usize = 20_000;
 #[derive(Debug, Clone, Copy)]
 struct Standing {
     appointed: bool,
+    speaking: bool,
     banned: bool,
     timed_out_until: Option<chrono::DateTime<Utc>>,
     read_at: Instant,
@@ -96,6 +97,7 @@ impl ViewCache {
             room: views.room.clone(),
             settings: views.settings.clone(),
             appointed: standing.appointed,
+            speaking: standing.speaking,
             banned: standing.banned,
             timed_out_until: standing.timed_out_until,
         })
@@ -114,8 +116,8 @@ impl ViewCache {
             rooms.clear();
             self.entries.store(0, Ordering::Relaxed);
         }
-        let RoomView { room, settings, appointed, banned, timed_out_until } = view;
-        let standing = Standing { appointed, banned, timed_out_until, read_at };
+        let RoomView { room, settings, appointed, speaking, banned, timed_out_until } = view;
+        let standing = Standing { appointed, speaking, banned, timed_out_until, read_at };
         // The room part is the newest read; no change came in between (same generation).
         let views = match rooms.entry(event) {
             std::collections::hash_map::Entry::Occupied(e) => {
@@ -272,9 +274,10 @@ fn event_of(env: &Envelope) -> Result<Option<events_pb::Event>, Poison> {
 }
 
 /// A stage change that the chat must follow: the events service owns roles and bans, and the
-/// chat's moderator and ban rows are its copy, written only from these messages. Each one is
-/// also a chat moderation action (audit log and `moderation` message), as chat moderators and
-/// the banned user's sockets expect.
+/// chat's moderator, speaker and ban rows are its copy, written only from these messages. A ban
+/// or a moderator change is also a chat moderation action (audit log and `moderation` message),
+/// as chat moderators and the banned user's sockets expect; the speaker list only labels
+/// messages, so it changes silently.
 async fn apply_stage(pool: &PgPool, env: &Envelope) -> Result<Applied, ApplyError> {
     let c = env.open::<events_pb::StageChanged>().map_err(|e| Poison(e.to_string()))?;
     let parse = |raw: &str| uuid::Uuid::parse_str(raw).map_err(|e| Poison(format!("{raw:?}: {e}")));
@@ -284,16 +287,33 @@ async fn apply_stage(pool: &PgPool, env: &Envelope) -> Result<Applied, ApplyErro
         UserId::from_uuid(parse(&c.actor_id)?),
     );
     let kind = match (c.kind.as_str(), c.role.as_str(), c.previous_role.as_str()) {
-        ("banned", ..) => ActionKind::Ban,
-        ("unbanned", ..) => ActionKind::Unban,
-        ("role_changed", "moderator", _) => ActionKind::AddModerator,
-        ("role_changed", _, "moderator") => ActionKind::RemoveModerator,
-        _ => return Ok(Applied::Ignored),
+        ("banned", ..) => Some(ActionKind::Ban),
+        ("unbanned", ..) => Some(ActionKind::Unban),
+        ("role_changed", "moderator", _) => Some(ActionKind::AddModerator),
+        ("role_changed", _, "moderator") => Some(ActionKind::RemoveModerator),
+        _ => None,
     };
+    // `role` is the target's role after any change (hands and invitations included), so each
+    // message says whether they speak now; messages without a role say nothing.
+    let speaking = match c.role.as_str() {
+        "" => None,
+        role => Some(role == "speaker" && c.kind != "banned"),
+    };
+    if kind.is_none() && speaking.is_none() {
+        return Ok(Applied::Ignored);
+    }
     let mut tx = pool.begin().await?;
     if !store::mark_processed(&mut tx, env.id).await? {
         return Ok(Applied::NoChange);
     }
+    let speakers_changed = match speaking {
+        Some(s) => store::set_speaker(&mut tx, event, target, s).await?,
+        None => false,
+    };
+    let Some(kind) = kind else {
+        tx.commit().await?;
+        return Ok(if speakers_changed { Applied::Changed } else { Applied::NoChange });
+    };
     let changed = match kind {
         ActionKind::Ban => {
             let banned = store::add_ban(&mut tx, event, target, actor).await?;
@@ -515,6 +535,7 @@ mod tests {
             },
             settings: RoomSettings::default(),
             appointed: false,
+            speaking: false,
             banned,
             timed_out_until: None,
         }

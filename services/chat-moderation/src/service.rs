@@ -301,7 +301,7 @@ impl Chat {
             _ => None,
         };
         // Protection depends only on the event's host and co-hosts, never on the moderator list.
-        let protected = |user: UserId| ensure_can_be_moderated(view.room.role_of(user, false));
+        let protected = |user: UserId| ensure_can_be_moderated(view.room.role_of(user, false, false));
         let kind = command.kind();
         let mut action = ModerationAction {
             id: ActionId::generate(),
@@ -353,7 +353,7 @@ impl Chat {
                 action.target_user_id = Some(user);
             }
             Command::AddModerator(user) => {
-                if view.room.role_of(user, false).runs_the_event() || !store::add_moderator(&mut tx, event, user, actor).await? {
+                if view.room.role_of(user, false, false).runs_the_event() || !store::add_moderator(&mut tx, event, user, actor).await? {
                     return Err(ApiError::new(ErrorKind::Conflict, "already_moderator", "this user can moderate already"));
                 }
                 action.target_user_id = Some(user);

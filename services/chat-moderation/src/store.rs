@@ -20,6 +20,8 @@ pub struct RoomView {
     pub settings: RoomSettings,
     /// On the room's moderator list.
     pub appointed: bool,
+    /// On the stage as a speaker.
+    pub speaking: bool,
     pub banned: bool,
     /// The end of a timeout still running.
     pub timed_out_until: Option<DateTime<Utc>>,
@@ -27,7 +29,7 @@ pub struct RoomView {
 
 impl RoomView {
     pub fn role(&self, user: UserId) -> ChatRole {
-        self.room.role_of(user, self.appointed)
+        self.room.role_of(user, self.appointed, self.speaking)
     }
 }
 
@@ -90,6 +92,7 @@ struct RoomViewRow {
     #[sqlx(flatten)]
     settings: SettingsRow,
     appointed: bool,
+    speaking: bool,
     banned: bool,
     timed_out_until: Option<DateTime<Utc>>,
 }
@@ -139,6 +142,7 @@ pub async fn room_view(db: impl PgExecutor<'_>, event: EventId, user: UserId) ->
                 COALESCE(s.blocked_terms, '{}') AS blocked_terms, \
                 COALESCE(s.blocked_term_mode, 'reject') AS blocked_term_mode, \
                 EXISTS (SELECT 1 FROM moderators m WHERE m.event_id = r.event_id AND m.user_id = $2) AS appointed, \
+                EXISTS (SELECT 1 FROM speakers sp WHERE sp.event_id = r.event_id AND sp.user_id = $2) AS speaking, \
                 EXISTS (SELECT 1 FROM bans b WHERE b.event_id = r.event_id AND b.user_id = $2) AS banned, \
                 (SELECT t.until FROM timeouts t WHERE t.event_id = r.event_id AND t.user_id = $2 AND t.until > now()) \
                     AS timed_out_until \
@@ -154,6 +158,7 @@ pub async fn room_view(db: impl PgExecutor<'_>, event: EventId, user: UserId) ->
             room: row.room.try_into()?,
             settings: row.settings.try_into()?,
             appointed: row.appointed,
+            speaking: row.speaking,
             banned: row.banned,
             timed_out_until: row.timed_out_until,
         })
@@ -493,6 +498,20 @@ pub async fn remove_moderator(conn: &mut PgConnection, event: EventId, user: Use
         .execute(&mut *conn)
         .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Puts `user` on `event`'s speaker list or takes them off it. Returns whether it changed.
+pub async fn set_speaker(tx: &mut PgConnection, event: EventId, user: UserId, speaking: bool) -> Result<bool, sqlx::Error> {
+    let result = if speaking {
+        sqlx::query("INSERT INTO speakers (event_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+    } else {
+        sqlx::query("DELETE FROM speakers WHERE event_id = $1 AND user_id = $2")
+    }
+    .bind(event.as_uuid())
+    .bind(user.as_uuid())
+    .execute(&mut *tx)
+    .await?;
+    Ok(result.rows_affected() > 0)
 }
 
 /// Times `user` out until `until`, replacing any earlier timeout.

@@ -39,18 +39,22 @@ impl RoomStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChatRole {
     Viewer,
+    /// On the stage: shown as a speaker, with a viewer's rights in chat.
+    Speaker,
     Moderator,
     Cohost,
     Host,
 }
 
 impl ChatRole {
-    pub const ALL: [ChatRole; 4] = [ChatRole::Viewer, ChatRole::Moderator, ChatRole::Cohost, ChatRole::Host];
+    pub const ALL: [ChatRole; 5] =
+        [ChatRole::Viewer, ChatRole::Speaker, ChatRole::Moderator, ChatRole::Cohost, ChatRole::Host];
 
     /// The spelling stored with each message (`messages.role`).
     pub fn as_str(self) -> &'static str {
         match self {
             ChatRole::Viewer => "viewer",
+            ChatRole::Speaker => "speaker",
             ChatRole::Moderator => "moderator",
             ChatRole::Cohost => "cohost",
             ChatRole::Host => "host",
@@ -86,14 +90,17 @@ pub struct Room {
 }
 
 impl Room {
-    /// The role of `user`; `appointed` says whether they are on the room's moderator list.
-    pub fn role_of(&self, user: UserId, appointed: bool) -> ChatRole {
+    /// The role of `user`; `appointed` says whether they are on the room's moderator list,
+    /// `speaking` whether they are on the stage as a speaker.
+    pub fn role_of(&self, user: UserId, appointed: bool, speaking: bool) -> ChatRole {
         if user == self.host_id {
             ChatRole::Host
         } else if self.cohost_ids.contains(&user) {
             ChatRole::Cohost
         } else if appointed {
             ChatRole::Moderator
+        } else if speaking {
+            ChatRole::Speaker
         } else {
             ChatRole::Viewer
         }
@@ -136,10 +143,12 @@ mod tests {
     #[test]
     fn roles_come_from_the_event_first_then_the_moderator_list() {
         let r = room(RoomStatus::Live);
-        assert_eq!(r.role_of(r.host_id, true), ChatRole::Host);
-        assert_eq!(r.role_of(r.cohost_ids[0], false), ChatRole::Cohost);
-        assert_eq!(r.role_of(user(), true), ChatRole::Moderator);
-        assert_eq!(r.role_of(user(), false), ChatRole::Viewer);
+        assert_eq!(r.role_of(r.host_id, true, false), ChatRole::Host);
+        assert_eq!(r.role_of(r.cohost_ids[0], false, true), ChatRole::Cohost);
+        assert_eq!(r.role_of(user(), true, true), ChatRole::Moderator);
+        assert_eq!(r.role_of(user(), false, true), ChatRole::Speaker);
+        assert_eq!(r.role_of(user(), false, false), ChatRole::Viewer);
+        assert!(!ChatRole::Speaker.can_moderate() && !ChatRole::Speaker.runs_the_event());
         assert!(ChatRole::Moderator.can_moderate() && !ChatRole::Viewer.can_moderate());
         assert!(ChatRole::Cohost.runs_the_event() && !ChatRole::Moderator.runs_the_event());
     }

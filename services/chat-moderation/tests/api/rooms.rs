@@ -88,3 +88,44 @@ async fn a_malformed_event_message_is_skipped() {
     assert_eq!(stored, 0);
     app.stop().await;
 }
+
+/// The stage's speakers are labelled as such in chat: every stage change says the target's role
+/// after it, and the chat keeps its speaker list from them (a demotion or a ban takes it away).
+#[tokio::test]
+async fn a_speaker_on_the_stage_chats_as_a_speaker_until_moved_back_to_the_audience() {
+    let app = spawn_app().await;
+    let room = app.live_room().await;
+    let guest = user();
+    let stage = |kind: &str, role: &str, previous: &str| {
+        let env = stagecast_bus::Envelope::wrap(&events_pb::StageChanged {
+            event_id: room.id.clone(),
+            kind: kind.into(),
+            actor_id: room.host.to_string(),
+            target_user_id: guest.to_string(),
+            role: role.into(),
+            previous_role: previous.into(),
+            at: Some(ts(chrono::Utc::now())),
+            ..Default::default()
+        });
+        (format!("stagecast.events.v1.event.{}.stage", room.id), env)
+    };
+    assert_eq!(app.join(&room.id, guest).await.expect("join").role(), pb::ChatRole::Viewer);
+
+    let (subject, env) = stage("invitation_accepted", "speaker", "audience");
+    app.publish(subject, &env.id.to_string(), env.encode()).await;
+    chats_as(&app, &room.id, guest, pb::ChatRole::Speaker).await;
+    let said = app.say(&room.id, guest, "hello from the stage").await;
+    assert_eq!(said.author.expect("author").role(), pb::ChatRole::Speaker);
+
+    let (subject, env) = stage("role_changed", "audience", "speaker");
+    app.publish(subject, &env.id.to_string(), env.encode()).await;
+    chats_as(&app, &room.id, guest, pb::ChatRole::Viewer).await;
+    app.stop().await;
+}
+
+async fn chats_as(app: &crate::helpers::TestApp, event: &str, user: Uuid, want: pb::ChatRole) {
+    app.wait_until(&format!("the user chats as {want:?}"), || async {
+        app.join(event, user).await.expect("join").role() == want
+    })
+    .await
+}

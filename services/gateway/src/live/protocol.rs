@@ -178,6 +178,7 @@ pub fn role_name(role: i32) -> &'static str {
         Ok(pb::ChatRole::Host) => "host",
         Ok(pb::ChatRole::Cohost) => "cohost",
         Ok(pb::ChatRole::Moderator) => "moderator",
+        Ok(pb::ChatRole::Speaker) => "speaker",
         _ => "viewer",
     }
 }
@@ -188,6 +189,7 @@ pub fn role_value(role: &str) -> i32 {
         "host" => pb::ChatRole::Host,
         "cohost" => pb::ChatRole::Cohost,
         "moderator" => pb::ChatRole::Moderator,
+        "speaker" => pb::ChatRole::Speaker,
         _ => pb::ChatRole::Viewer,
     }) as i32
 }
