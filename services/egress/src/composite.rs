@@ -28,6 +28,11 @@
 //!   [`STALE`] is hidden (the initials show), so a dropped publisher never freezes the picture.
 //! - Pad properties are changed together from the compositor's `samples-selected` signal (changing
 //!   them one by one from another thread is not atomic: gst-plugins-base #771).
+//! - A depayloader that lost RTP asks upstream for a keyframe (`request-keyframe`), but the
+//!   request ends at `udpsrc`: the tap is one-way plain RTP, with no RTCP back to the SFU. The
+//!   request is caught there and reported, and the job asks the SFU (`RequestKeyframe`), which
+//!   sends the publisher a PLI; otherwise the tile would stay broken until the publisher's next
+//!   keyframe on its own, which a browser may not send for minutes.
 //! - RTP inputs are timestamped on arrival by the live pipeline clock, so a publisher who drops
 //!   and reconnects continues on the same timeline, and audio and video of one publisher stay
 //!   together; the SFU's tap keeps sequence numbers continuous across the reconnect.
@@ -128,6 +133,9 @@ pub enum Report {
     /// End of stream after [`Composite::finish`].
     Finished,
 }
+
+/// The bus message a video input posts when its depayloader asks for a keyframe.
+const KEYFRAME_WANTED: &str = "stagecast-keyframe-wanted";
 
 pub fn init() -> anyhow::Result<()> {
     gst::init().context("initialising GStreamer")?;
@@ -238,6 +246,9 @@ pub struct Composite {
     pending: Pending,
     /// Where segment `index` began, from `splitmuxsink-fragment-opened`.
     opened: HashMap<String, Duration>,
+    /// Video inputs whose depayloader asked for a keyframe since the last
+    /// [`Composite::take_keyframe_requests`].
+    keyframes_wanted: Vec<(String, TileKind)>,
     pub video_tee: gst::Element,
     pub audio_tee: gst::Element,
 }
@@ -426,6 +437,7 @@ impl Composite {
             applied: HashMap::new(),
             pending,
             opened: HashMap::new(),
+            keyframes_wanted: Vec::new(),
             video_tee,
             audio_tee,
         })
@@ -532,7 +544,7 @@ impl Composite {
         let _ = self.pipeline.remove_many(old.iter());
         let (src, _) = self.udp("rebuilt", codec.rtp_caps(), port)?;
         let mut chain = Vec::new();
-        self.video_chain(&src, codec, &pad, &seen, &mut chain)?;
+        self.video_chain(&src, (user_id, kind), codec, &pad, &seen, &mut chain)?;
         tracing::info!(user = user_id, ?kind, ?codec, port, "video input rebuilt for another codec");
         let slot = match kind {
             TileKind::Person => &mut self.people[i].camera_chain,
@@ -670,6 +682,12 @@ impl Composite {
         match msg.view() {
             MessageView::Element(e) => {
                 let s = e.structure()?;
+                if s.name() == KEYFRAME_WANTED {
+                    let user_id = s.get::<String>("user").ok()?;
+                    let kind = if s.get::<&str>("source").ok()? == "screen" { TileKind::Screen } else { TileKind::Person };
+                    self.keyframes_wanted.push((user_id, kind));
+                    return None;
+                }
                 let location = s.get::<String>("location").ok()?;
                 let running = fragment_time(s.get::<u64>("running-time").ok());
                 match s.name().as_str() {
@@ -699,6 +717,13 @@ impl Composite {
             MessageView::Eos(_) => Some(Report::Finished),
             _ => None,
         }
+    }
+
+    /// The video inputs (`(user_id, camera or screen)`) that lost RTP and asked for a keyframe
+    /// in the bus messages read since the last call: only their publisher can send one, so the
+    /// job asks the SFU.
+    pub fn take_keyframe_requests(&mut self) -> Vec<(String, TileKind)> {
+        std::mem::take(&mut self.keyframes_wanted)
     }
 
     /// Sends end-of-stream so the last segment is closed properly.
@@ -731,10 +756,21 @@ impl Composite {
         let screen_seen = LastSeen::new();
         let mut camera_chain = Vec::new();
         let mut screen_chain = Vec::new();
-        let (camera_port, camera_pad) =
-            self.video_input(&format!("cam-{id}"), VideoCodec::Vp8, &camera_seen, &mut camera_chain)?;
-        let (screen_port, screen_pad) =
-            self.video_input(&format!("scr-{id}"), VideoCodec::Vp8, &screen_seen, &mut screen_chain)?;
+        let user_id = participant.user_id.clone();
+        let (camera_port, camera_pad) = self.video_input(
+            &format!("cam-{id}"),
+            (&user_id, TileKind::Person),
+            VideoCodec::Vp8,
+            &camera_seen,
+            &mut camera_chain,
+        )?;
+        let (screen_port, screen_pad) = self.video_input(
+            &format!("scr-{id}"),
+            (&user_id, TileKind::Screen),
+            VideoCodec::Vp8,
+            &screen_seen,
+            &mut screen_chain,
+        )?;
         vpads.push(camera_pad.clone());
         vpads.push(screen_pad.clone());
 
@@ -813,20 +849,23 @@ impl Composite {
     fn video_input(
         &self,
         name: &str,
+        input: (&str, TileKind),
         codec: VideoCodec,
         seen: &LastSeen,
         elements: &mut Vec<gst::Element>,
     ) -> anyhow::Result<(u16, gst::Pad)> {
         let (src, port) = self.udp(name, codec.rtp_caps(), 0)?;
         let pad = self.new_vpad()?;
-        self.video_chain(&src, codec, &pad, seen, elements)?;
+        self.video_chain(&src, input, codec, &pad, seen, elements)?;
         Ok((port, pad))
     }
 
-    /// udpsrc → jitter buffer → depayloader → decoder → convert → leaky queue → `pad`.
+    /// udpsrc → jitter buffer → depayloader → decoder → convert → leaky queue → `pad`. `input`
+    /// names whose camera or screen this is, for the keyframe requests it reports.
     fn video_chain(
         &self,
         src: &gst::Element,
+        input: (&str, TileKind),
         codec: VideoCodec,
         pad: &gst::Pad,
         seen: &LastSeen,
@@ -852,6 +891,7 @@ impl Composite {
         // Freshness is measured where the RTP arrives, not where frames enter the compositor: a
         // busy compositor slows its inputs down, which is not the publisher going away.
         seen.watch(&src.static_pad("src").context("udpsrc src")?, self.origin);
+        report_keyframe_requests(src, input.0, input.1)?;
         queue.static_pad("src").context("queue src")?.link(pad)?;
         for e in [&queue, &conv, &dec, &depay, &jitter, src] {
             e.sync_state_with_parent()?;
@@ -967,6 +1007,33 @@ impl Drop for Composite {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
     }
+}
+
+/// Catches the keyframe requests that reach a video input's `udpsrc` (the depayloader's, after a
+/// loss) and posts them on the bus as [`KEYFRAME_WANTED`], naming the input; `udpsrc` itself
+/// would drop them.
+fn report_keyframe_requests(src: &gst::Element, user_id: &str, kind: TileKind) -> anyhow::Result<()> {
+    let source = match kind {
+        TileKind::Person => "camera",
+        TileKind::Screen => "screen",
+    };
+    let user = user_id.to_owned();
+    let element = src.downgrade();
+    src.static_pad("src").context("udpsrc src")?.add_probe(gst::PadProbeType::EVENT_UPSTREAM, move |_, info| {
+        if let Some(gst::PadProbeData::Event(event)) = &info.data
+            && gstreamer_video::ForceKeyUnitEvent::is(event)
+            && let Some(src) = element.upgrade()
+        {
+            let report = gst::message::Element::builder(
+                gst::Structure::builder(KEYFRAME_WANTED).field("user", &user).field("source", source).build(),
+            )
+            .src(&src)
+            .build();
+            let _ = src.post_message(report);
+        }
+        gst::PadProbeReturn::Ok
+    });
+    Ok(())
 }
 
 fn link_tee(tee: &gst::Element, sink: &gst::Element) -> anyhow::Result<()> {

@@ -68,6 +68,7 @@ pub fn to_proto(v: &JobView) -> pb::Job {
             })
             .collect(),
         broadcast_only: !v.spec.record,
+        idle_since_ms: v.idle_since.map(|t| t.timestamp_millis()).unwrap_or(0),
     }
 }
 

@@ -9,8 +9,13 @@
 //!   the next segment number, and the lost time is a recorded gap (a discontinuity in HLS).
 //! - A failed pipeline is rebuilt (at most [`MAX_RESTARTS`] in [`RESTART_WINDOW`]); an output that
 //!   produces no segment for [`STALL`] counts as failed.
+//! - While it runs, the job asks the SFU every [`PRESENCE_EVERY`] who publishes in its room, and
+//!   reports since when none of its people on air does (`idle_since`). It only reports: the
+//!   recording service decides when an idle recording stops.
+//! - A video input that lost RTP gets a keyframe from its publisher through the SFU, asked at
+//!   most every [`KEYFRAME_ASK_EVERY`] per input.
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, HashSet, VecDeque},
     path::{Path, PathBuf},
     sync::Arc,
     time::{Duration, Instant},
@@ -38,6 +43,11 @@ pub const RESTART_WINDOW: Duration = Duration::from_secs(60);
 pub const STALL: Duration = Duration::from_secs(12);
 const TICK: Duration = Duration::from_millis(200);
 const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How often a running job asks the SFU who publishes in its room.
+pub const PRESENCE_EVERY: Duration = Duration::from_secs(1);
+/// At most one keyframe request per video input this often (the SFU throttles per track too;
+/// this spares it the calls while a loss goes on).
+pub const KEYFRAME_ASK_EVERY: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -120,6 +130,11 @@ struct Manifest {
     finalized: bool,
     /// Wall-clock time of the recording's timeline zero (every pipeline of the job shares it).
     started_at: DateTime<Utc>,
+    /// Since when none of the people on air publishes in the SFU room; `None` while someone
+    /// does or before the SFU answered. Not kept across a restart of the worker: the SFU is
+    /// asked again.
+    #[serde(skip)]
+    idle_since: Option<DateTime<Utc>>,
 }
 
 /// A job as reported.
@@ -139,6 +154,8 @@ pub struct JobView {
     pub mp4_bytes: u64,
     /// The RTMP(S) destinations and how each is doing.
     pub outputs: Vec<OutputStatus>,
+    /// Since when nobody on air publishes in the SFU room (`None`: someone does, or unknown).
+    pub idle_since: Option<DateTime<Utc>>,
 }
 
 impl JobView {
@@ -207,6 +224,7 @@ pub fn start(ctx: JobContext, spec: JobSpec) -> anyhow::Result<JobHandle> {
         mp4_bytes: 0,
         finalized: false,
         started_at: Utc::now(),
+        idle_since: None,
     };
     Ok(spawn(ctx, manifest, dir))
 }
@@ -251,6 +269,8 @@ fn spawn(ctx: JobContext, manifest: Manifest, dir: PathBuf) -> JobHandle {
         base_wall: Utc::now(),
         pipeline_segments: 0,
         feed: Feed::new(),
+        keyframe_taps: HashMap::new(),
+        keyframe_asked: HashMap::new(),
     };
     tokio::spawn(job.run(rx));
     JobHandle { commands, view }
@@ -271,6 +291,7 @@ fn view_of(m: &Manifest, inputs: &[(String, InputPorts)], outputs: Vec<OutputSta
         inputs: inputs.to_vec(),
         mp4_bytes: m.mp4_bytes,
         outputs,
+        idle_since: m.idle_since,
     }
 }
 
@@ -287,9 +308,15 @@ struct Job {
     pipeline_segments: u32,
     /// The RTMP(S) destinations, fed from every pipeline the job builds.
     feed: Arc<Feed>,
+    /// The tap behind each video input of the current pipeline, for keyframe requests.
+    keyframe_taps: HashMap<(String, TileKind), String>,
+    /// When each video input last asked for a keyframe.
+    keyframe_asked: HashMap<(String, TileKind), Instant>,
 }
 
 type Upload = tokio::task::JoinHandle<Result<(), String>>;
+/// Who publishes in the room, as the SFU answered (`None`: no SFU to ask).
+type Presence = tokio::task::JoinHandle<Result<Option<HashSet<String>>, tonic::Status>>;
 
 impl Job {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
@@ -305,6 +332,8 @@ impl Job {
         let mut stop_replies: Vec<oneshot::Sender<bool>> = Vec::new();
         let mut stop_asked: Option<Instant> = None;
         let mut last_outputs = output_signature(&self.feed);
+        let mut presence: Option<Presence> = None;
+        let mut next_presence = Instant::now();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         if self.m.state == JobState::Running {
@@ -322,6 +351,10 @@ impl Job {
                 msg = async { bus.as_mut().expect("guarded").next().await }, if bus.is_some() => {
                     let Some(msg) = msg else { bus = None; continue };
                     let reports = self.composite.as_mut().map(|c| c.on_message(&msg)).unwrap_or_default();
+                    let keyframes = self.composite.as_mut().map(|c| c.take_keyframe_requests()).unwrap_or_default();
+                    for (user_id, kind) in keyframes {
+                        self.ask_keyframe(user_id, kind);
+                    }
                     for report in reports {
                         match report {
                             Report::Segment { index, path, start, duration } => {
@@ -401,9 +434,25 @@ impl Job {
                         }
                     }
                 }
+                res = async { (&mut presence.as_mut().expect("guarded")).await }, if presence.is_some() => {
+                    presence = None;
+                    next_presence = Instant::now() + PRESENCE_EVERY;
+                    match res {
+                        Ok(Ok(Some(publishing))) => self.on_presence(&publishing),
+                        Ok(Ok(None)) => {}
+                        // Unknown is not idle: the clock neither starts nor stops while the SFU
+                        // does not answer.
+                        Ok(Err(e)) => tracing::debug!(job = %id, error = %e, "cannot ask the SFU who publishes"),
+                        Err(e) => tracing::warn!(job = %id, error = %e, "the presence task failed"),
+                    }
+                }
                 _ = tick.tick() => {
                     if let Some(c) = self.composite.as_mut() {
                         c.refresh();
+                    }
+                    if presence.is_none() && self.m.state == JobState::Running && self.ctx.taps.has_sfu() && Instant::now() >= next_presence {
+                        let (taps, room) = (self.ctx.taps.clone(), self.m.spec.room.clone());
+                        presence = Some(tokio::spawn(async move { taps.publishers(&room).await }));
                     }
                     if upload.is_none() && Instant::now() >= retry_at && let Some(p) = self.m.pending.front().cloned() {
                         upload = Some((self.upload(&p), p));
@@ -499,9 +548,19 @@ impl Job {
 
     async fn tap(&mut self, user_id: &str, ports: InputPorts) {
         match self.ctx.taps.start(&self.m.spec.room, user_id, ports).await {
-            Ok((ids, codecs)) => {
-                self.m.taps.extend(ids);
-                for (source, codec) in codecs {
+            Ok(tapped) => {
+                for (source, tap_id) in tapped.taps {
+                    let kind = match source.as_str() {
+                        "camera" => Some(TileKind::Person),
+                        "screen" => Some(TileKind::Screen),
+                        _ => None,
+                    };
+                    if let Some(kind) = kind {
+                        self.keyframe_taps.insert((user_id.to_owned(), kind), tap_id.clone());
+                    }
+                    self.m.taps.push(tap_id);
+                }
+                for (source, codec) in tapped.codecs {
                     let kind = match source.as_str() {
                         "camera" => TileKind::Person,
                         "screen" => TileKind::Screen,
@@ -532,6 +591,7 @@ impl Job {
         }
         let taps = std::mem::take(&mut self.m.taps);
         self.ctx.taps.stop_all(&taps).await;
+        self.keyframe_taps.clear();
         self.inputs.clear();
         self.save();
     }
@@ -572,6 +632,44 @@ impl Job {
             Err(e) => self.fail(&format!("the pipeline could not restart: {e:#}")),
         }
         self.publish();
+    }
+
+    /// A video input lost RTP (its depayloader asked for a keyframe): asks the SFU to have the
+    /// publisher send one, at most every [`KEYFRAME_ASK_EVERY`] per input, without holding the job.
+    fn ask_keyframe(&mut self, user_id: String, kind: TileKind) {
+        let key = (user_id, kind);
+        let Some(tap_id) = self.keyframe_taps.get(&key).cloned() else { return };
+        let now = Instant::now();
+        if self.keyframe_asked.get(&key).is_some_and(|t| now.duration_since(*t) < KEYFRAME_ASK_EVERY) {
+            return;
+        }
+        self.keyframe_asked.insert(key.clone(), now);
+        self.ctx.metrics.keyframe_requests.inc();
+        let (taps, job) = (self.ctx.taps.clone(), self.m.spec.job_id.clone());
+        tracing::debug!(job = %job, user = %key.0, ?kind, "an input lost RTP: asking the publisher for a keyframe");
+        tokio::spawn(async move {
+            if let Err(e) = taps.request_keyframe(&tap_id).await {
+                tracing::warn!(job = %job, tap = %tap_id, error = %e, "cannot ask the SFU for a keyframe");
+            }
+        });
+    }
+
+    /// The SFU answered who publishes in the room: starts or clears the idle clock.
+    fn on_presence(&mut self, publishing: &HashSet<String>) {
+        if self.m.state != JobState::Running {
+            return;
+        }
+        let someone = self.m.spec.on_air.iter().any(|(user, _)| publishing.contains(user));
+        let idle_since = if someone { None } else { self.m.idle_since.or_else(|| Some(Utc::now())) };
+        if idle_since != self.m.idle_since {
+            if someone {
+                tracing::info!(job = %self.m.spec.job_id, "someone on air publishes again");
+            } else {
+                tracing::info!(job = %self.m.spec.job_id, "nobody on air publishes in the room");
+            }
+            self.m.idle_since = idle_since;
+            self.publish();
+        }
     }
 
     fn fail(&mut self, reason: &str) {
@@ -664,6 +762,7 @@ impl Job {
                     self.inputs.iter().map(|(u, _)| u.clone()).filter(|u| !on_air.iter().any(|p| &p.user_id == u)).collect();
                 for u in &gone {
                     c.remove(u);
+                    self.keyframe_taps.retain(|(user, _), _| user != u);
                 }
                 self.inputs.retain(|(u, _)| !gone.contains(u));
                 let mut added = Vec::new();

@@ -13,6 +13,8 @@ pub struct Metrics {
     pub spool_full: IntGauge,
     pub pipeline_restarts: IntCounter,
     pub refused_busy: IntCounter,
+    /// Keyframes asked of the SFU for inputs that lost RTP on the tap's leg.
+    pub keyframe_requests: IntCounter,
 }
 
 impl Metrics {
@@ -37,6 +39,10 @@ impl Metrics {
             spool_full: gauge("egress_spool_full", "1 while a spool is full and segments are dropped"),
             pipeline_restarts: counter("egress_pipeline_restarts_total", "pipelines rebuilt after a failure"),
             refused_busy: counter("egress_refused_busy_total", "jobs refused with egress_busy"),
+            keyframe_requests: counter(
+                "egress_keyframe_requests_total",
+                "keyframes asked of the SFU for video inputs that lost RTP",
+            ),
             registry,
         }
     }

@@ -188,6 +188,21 @@ impl MediaService for MediaApi {
         }
         Ok(Response::new(pb::StopTapResponse { stopped }))
     }
+
+    async fn request_keyframe(
+        &self,
+        request: Request<pb::RequestKeyframeRequest>,
+    ) -> Result<Response<pb::RequestKeyframeResponse>, Status> {
+        let r = request.into_inner();
+        let id = TapId::parse(r.tap_id.trim())
+            .ok_or_else(|| ApiError::invalid("invalid_argument", format!("{:?} is not a tap id", r.tap_id)))?;
+        let tracks = self
+            .rooms
+            .request_tap_keyframe(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tap_not_found", "no such tap; it may have been stopped"))?;
+        Ok(Response::new(pb::RequestKeyframeResponse { tracks }))
+    }
 }
 
 #[cfg(test)]

@@ -154,6 +154,15 @@ impl Rooms {
         }
     }
 
+    /// Asks the publisher behind a tap for a keyframe; `None` when there is no such tap.
+    pub async fn request_tap_keyframe(&self, id: TapId) -> Result<Option<u32>, ApiError> {
+        let worker = self.taps.lock().expect("taps lock").get(&id).copied();
+        match worker {
+            Some(w) => self.ask(w, |reply| Command::RequestTapKeyframe(id, reply)).await,
+            None => Ok(None),
+        }
+    }
+
     /// Tells every peer to reconnect elsewhere and waits (bounded) until the workers stop.
     pub async fn shutdown(&self) {
         for (i, _) in self.workers.iter().enumerate() {

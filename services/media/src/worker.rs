@@ -54,6 +54,8 @@ pub enum Command {
         reply: oneshot::Sender<Vec<TapInfo>>,
     },
     StopTap(TapId, oneshot::Sender<bool>),
+    /// Ask the publisher behind a tap for a keyframe; `None` when there is no such tap.
+    RequestTapKeyframe(TapId, oneshot::Sender<Option<u32>>),
     /// Tell everyone to reconnect elsewhere, then stop after the grace period.
     Shutdown(oneshot::Sender<()>),
 }
@@ -173,6 +175,7 @@ async fn run(
                         let _ = reply.send(sfu.start_tap(&room, &user_id, &sources, destination));
                     }
                     Command::StopTap(id, reply) => { let _ = reply.send(sfu.stop_tap(id)); }
+                    Command::RequestTapKeyframe(id, reply) => { let _ = reply.send(sfu.request_tap_keyframe(id)); }
                     Command::Shutdown(done) => {
                         sfu.shutdown(now);
                         stopping = Some((now + std::time::Duration::from_millis(500), done));

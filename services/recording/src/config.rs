@@ -1,5 +1,5 @@
 //! Typed configuration, read from the environment at startup.
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use stagecast_kit::config::{ConfigError, Secret, optional, required};
 
@@ -40,5 +40,89 @@ impl Config {
                 bucket: optional("S3_BUCKET", "stagecast".to_owned())?,
             },
         })
+    }
+}
+
+/// What the service does to recordings on its own: it stops a recording nobody has been on air
+/// in for a while, and deletes recordings past their retention. Read apart from [`Config`], so a
+/// caller that builds a `Config` by hand (the gateway's API tests) gets the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lifecycle {
+    /// `RECORDING_IDLE_GRACE_S`, default 300: a recording whose egress job has reported nobody on
+    /// air publishing in the SFU room for this long is stopped as a host would stop it (reason
+    /// `idle`); someone back on air before then cancels it. `0` turns it off (`None`).
+    pub idle_grace: Option<Duration>,
+    /// `RECORDING_RETENTION_DAYS`: recordings that ended (`ready` or `failed`) longer ago than
+    /// this are deleted as their host would delete them (objects first, then the row; reason
+    /// `retention`). Unset or `0` (the default): kept until the host deletes them (`None`).
+    pub retention: Option<Duration>,
+    /// `RECORDING_RETENTION_SWEEP_S`, default 900: how often each replica looks for recordings
+    /// past their retention.
+    pub retention_sweep_every: Duration,
+    /// `RECORDING_RETENTION_BATCH`, default 100: at most this many recordings deleted per sweep
+    /// and replica, so a large backlog is worked off over several sweeps.
+    pub retention_batch: u32,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self {
+            idle_grace: Some(Duration::from_secs(300)),
+            retention: None,
+            retention_sweep_every: Duration::from_secs(900),
+            retention_batch: 100,
+        }
+    }
+}
+
+impl Lifecycle {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let idle_s: u64 = optional("RECORDING_IDLE_GRACE_S", 300)?;
+        if idle_s > 86_400 {
+            return Err(ConfigError {
+                var: "RECORDING_IDLE_GRACE_S".into(),
+                reason: "at most 86400 (a day); 0 turns it off".into(),
+            });
+        }
+        let days: u32 = optional("RECORDING_RETENTION_DAYS", 0)?;
+        if days > 36_500 {
+            return Err(ConfigError {
+                var: "RECORDING_RETENTION_DAYS".into(),
+                reason: "at most 36500 days; 0 keeps recordings".into(),
+            });
+        }
+        let sweep_s: u64 = optional("RECORDING_RETENTION_SWEEP_S", d.retention_sweep_every.as_secs())?;
+        if !(1..=86_400).contains(&sweep_s) {
+            return Err(ConfigError { var: "RECORDING_RETENTION_SWEEP_S".into(), reason: "must be 1..=86400 seconds".into() });
+        }
+        let batch: u32 = optional("RECORDING_RETENTION_BATCH", d.retention_batch)?;
+        if !(1..=10_000).contains(&batch) {
+            return Err(ConfigError { var: "RECORDING_RETENTION_BATCH".into(), reason: "must be 1..=10000".into() });
+        }
+        Ok(Self {
+            idle_grace: (idle_s > 0).then(|| Duration::from_secs(idle_s)),
+            retention: (days > 0).then(|| Duration::from_secs(u64::from(days) * 86_400)),
+            retention_sweep_every: Duration::from_secs(sweep_s),
+            retention_batch: batch,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_recordings_stop_after_five_minutes_and_none_is_deleted_unless_a_retention_is_set() {
+        let d = Lifecycle::default();
+        assert_eq!(d.idle_grace, Some(Duration::from_secs(300)));
+        assert_eq!(d.retention, None, "retention is off by default");
+        let vars =
+            ["RECORDING_IDLE_GRACE_S", "RECORDING_RETENTION_DAYS", "RECORDING_RETENTION_SWEEP_S", "RECORDING_RETENTION_BATCH"];
+        // Only meaningful where none is set (the tests' environment sets none).
+        if vars.iter().all(|v| std::env::var(v).is_err()) {
+            assert_eq!(Lifecycle::from_env().unwrap(), d, "unset variables are the defaults");
+        }
     }
 }

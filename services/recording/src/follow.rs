@@ -3,6 +3,8 @@
 //! - `stagecast.egress.v1.job.*`: the egress jobs' status → the catalogue;
 //! - `stagecast.events.v1.event.*.stage`, `.ended`, `.live`: who is on air, the end of the event,
 //!   and automatic recording at go-live.
+//!
+//! And one clock: the retention sweep ([`retention`]), when a retention is configured.
 use futures::StreamExt;
 use stagecast_bus::follow;
 use stagecast_proto::egress::v1 as egress_pb;
@@ -38,6 +40,21 @@ pub async fn events(nats: async_nats::Client, recordings: Recordings) {
                 recordings.reconcile(None).await;
                 recordings.follow_jobs().await;
             }
+        }
+    }
+}
+
+/// Deletes recordings past their retention every `every` (the first sweep at once). Every
+/// replica sweeps; [`Recordings::sweep_retention`] keeps them from taking the same recording.
+pub async fn retention(recordings: Recordings, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match recordings.sweep_retention().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "retention sweep"),
+            Err(e) => tracing::warn!(error = %e.message, "the retention sweep stopped early; the next one goes on"),
         }
     }
 }

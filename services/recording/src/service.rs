@@ -1,6 +1,8 @@
-//! The recording use cases: start, stop, layout, the library, delete; and following the egress
-//! job and the stage. Every change to a recording row is written with its bus message through the
-//! outbox in one transaction.
+//! The recording use cases: start, stop, layout, the library, delete; following the egress job
+//! and the stage; and what happens to recordings on their own: the stop of a recording nobody is
+//! on air in ([`Lifecycle::idle_grace`]) and the deletion of recordings past their retention
+//! ([`Recordings::sweep_retention`]). Every change to a recording row is written with its bus
+//! message through the outbox in one transaction.
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -17,12 +19,37 @@ use stagecast_proto::{
 };
 use uuid::Uuid;
 
-use crate::clients::Clients;
+use crate::{clients::Clients, config::Lifecycle};
 
 pub const LAYOUTS: [&str; 3] = ["speaker", "grid", "screen"];
 pub const QUALITIES: [&str; 2] = ["720p", "1080p"];
 /// Active states: a second recording of the event is refused while one is in them.
 const ACTIVE: [&str; 3] = ["starting", "recording", "stopping"];
+
+/// Why a recording stopped or was deleted, as the catalogue (`stop_reason`) and the bus message
+/// (`reason`) say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// A host or co-host (stop), the event's host (delete).
+    Host,
+    /// The event is no longer live.
+    EventEnded,
+    /// Nobody on air published in the SFU room for the grace period.
+    Idle,
+    /// Older than the operator's retention period.
+    Retention,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Host => "host",
+            Self::EventEnded => "event_ended",
+            Self::Idle => "idle",
+            Self::Retention => "retention",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Gap {
@@ -81,10 +108,13 @@ pub struct Recording {
     pub error: String,
     pub staff_ids: Vec<Uuid>,
     pub updated_at: DateTime<Utc>,
+    /// `host`, `event_ended`, `idle` once stopped by this service; empty otherwise.
+    pub stop_reason: String,
 }
 
 const COLUMNS: &str = "id, event_id, event_title, host_id, state, layout, quality, key_prefix, started_at, ended_at, \
-    first_frame_at, event_went_live_at, duration_ms, size_bytes, segments, mp4_bytes, gaps, layout_changes, error, staff_ids, updated_at";
+    first_frame_at, event_went_live_at, duration_ms, size_bytes, segments, mp4_bytes, gaps, layout_changes, error, staff_ids, updated_at, \
+    stop_reason";
 
 fn from_row(r: &PgRow) -> Result<Recording, sqlx::Error> {
     let gaps: serde_json::Value = r.try_get("gaps")?;
@@ -111,6 +141,7 @@ fn from_row(r: &PgRow) -> Result<Recording, sqlx::Error> {
         error: r.try_get("error")?,
         staff_ids: r.try_get("staff_ids")?,
         updated_at: r.try_get("updated_at")?,
+        stop_reason: r.try_get("stop_reason")?,
     })
 }
 
@@ -151,6 +182,7 @@ impl Recording {
             has_mp4: self.mp4_bytes > 0,
             has_thumbnail: self.ended_at.is_some() && self.segments > 0,
             updated_at: Some(ts(self.updated_at)),
+            stop_reason: self.stop_reason.clone(),
         }
     }
 }
@@ -185,11 +217,12 @@ fn not_running() -> ApiError {
 pub struct Recordings {
     pool: PgPool,
     clients: Clients,
+    lifecycle: Lifecycle,
 }
 
 impl Recordings {
-    pub fn new(pool: PgPool, clients: Clients) -> Self {
-        Self { pool, clients }
+    pub fn new(pool: PgPool, clients: Clients, lifecycle: Lifecycle) -> Self {
+        Self { pool, clients, lifecycle }
     }
 
     async fn event(&self, event_id: Uuid) -> Result<EventInfo, ApiError> {
@@ -314,7 +347,7 @@ impl Recordings {
             .map_err(ApiError::internal)?
             .ok_or_else(not_found)?;
         let rec = from_row(&row).map_err(ApiError::internal)?;
-        publish(&mut tx, kind, &rec).await?;
+        publish(&mut tx, kind, "", &rec).await?;
         tx.commit().await.map_err(ApiError::internal)?;
         Ok(rec)
     }
@@ -325,10 +358,12 @@ impl Recordings {
         let rec = self.load(id).await?;
         let e = self.event(rec.event_id).await?;
         Self::staff(&e, actor)?;
-        self.stop_job(rec).await
+        self.stop_job(rec, Reason::Host).await
     }
 
-    async fn stop_job(&self, rec: Recording) -> Result<Recording, ApiError> {
+    /// Stops the job and marks the recording `stopping`, saying why. Every stop goes this way:
+    /// a host's, the end of the event, and nobody on air for the grace period.
+    async fn stop_job(&self, rec: Recording, reason: Reason) -> Result<Recording, ApiError> {
         if rec.state != "recording" && rec.state != "starting" {
             return Err(not_running());
         }
@@ -338,7 +373,27 @@ impl Recordings {
             Err(s) if matches!(s.code(), tonic::Code::FailedPrecondition | tonic::Code::NotFound) => {}
             Err(s) => return Err(ApiError::from_status(&s)),
         }
-        self.transition(rec.id, "stopping", "stopping", |_| {}).await
+        // The job's own `stopping` status may have reached the row first (and a quick job even
+        // its end): the row moves to `stopping` only from an active state, never back from
+        // `ready` or `failed`.
+        let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
+        let row = sqlx::query(sql(format!(
+            "UPDATE recordings SET state = 'stopping', stop_reason = $2, updated_at = now()
+             WHERE id = $1 AND deleted_at IS NULL AND state IN ('starting', 'recording', 'stopping') RETURNING {COLUMNS}"
+        )))
+        .bind(rec.id)
+        .bind(reason.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(ApiError::internal)?;
+        let Some(row) = row else {
+            drop(tx);
+            return self.load(rec.id).await;
+        };
+        let rec = from_row(&row).map_err(ApiError::internal)?;
+        publish(&mut tx, "stopping", reason.as_str(), &rec).await?;
+        tx.commit().await.map_err(ApiError::internal)?;
+        Ok(rec)
     }
 
     pub async fn set_layout(&self, id: &str, actor: &str, layout: &str) -> Result<Recording, ApiError> {
@@ -378,7 +433,7 @@ impl Recordings {
         .await
         .map_err(ApiError::internal)?;
         let rec = from_row(&row).map_err(ApiError::internal)?;
-        publish(&mut tx, "layout", &rec).await?;
+        publish(&mut tx, "layout", "", &rec).await?;
         tx.commit().await.map_err(ApiError::internal)?;
         Ok(rec)
     }
@@ -453,22 +508,54 @@ impl Recordings {
             ));
         }
         // Objects first: a failure leaves the row, so the delete can be retried.
-        self.clients.bucket.delete_prefix(&rec.key_prefix).await.map_err(|e| {
-            tracing::error!(error = %e, recording = %id, "cannot delete a recording's objects");
-            ApiError::new(ErrorKind::Unavailable, "storage_unavailable", "the object store did not answer; try again")
-        })?;
+        self.delete_objects(&rec).await?;
         let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
-        let row = sqlx::query(sql(format!(
-            "UPDATE recordings SET deleted_at = now(), updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
-        )))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(ApiError::internal)?;
-        let rec = from_row(&row).map_err(ApiError::internal)?;
-        publish(&mut tx, "deleted", &rec).await?;
+        // None: the retention sweep deleted it meanwhile, which is what was asked.
+        mark_deleted(&mut tx, id, Reason::Host).await?;
         tx.commit().await.map_err(ApiError::internal)?;
         Ok(())
+    }
+
+    /// Every object under the recording's prefix: what a delete removes first.
+    async fn delete_objects(&self, rec: &Recording) -> Result<(), ApiError> {
+        self.clients.bucket.delete_prefix(&rec.key_prefix).await.map(|_| ()).map_err(|e| {
+            tracing::error!(error = %e, recording = %rec.id, "cannot delete a recording's objects");
+            ApiError::new(ErrorKind::Unavailable, "storage_unavailable", "the object store did not answer; try again")
+        })
+    }
+
+    /// Deletes up to `RECORDING_RETENTION_BATCH` recordings that ended (`ready` or `failed`)
+    /// longer than the retention ago, oldest first, each as its host would: its objects first,
+    /// then the row with its `deleted` message (reason `retention`). Each one is claimed in a
+    /// transaction of its own with `FOR UPDATE SKIP LOCKED` and its lock held while its objects
+    /// go, so replicas sweeping at once never take the same recording nor wait on each other.
+    /// An object store that fails ends the sweep, leaving that recording as it was for the next
+    /// one. Answers how many were deleted; nothing without a retention.
+    pub async fn sweep_retention(&self) -> Result<u32, ApiError> {
+        let Some(retention) = self.lifecycle.retention else { return Ok(0) };
+        let mut deleted = 0;
+        while deleted < self.lifecycle.retention_batch {
+            let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
+            // The database's clock, the same for every replica.
+            let row = sqlx::query(sql(format!(
+                "SELECT {COLUMNS} FROM recordings
+                 WHERE deleted_at IS NULL AND state IN ('ready', 'failed') AND ended_at < now() - make_interval(secs => $1)
+                 ORDER BY ended_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+            )))
+            .bind(retention.as_secs_f64())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+            let Some(row) = row else { break };
+            let rec = from_row(&row).map_err(ApiError::internal)?;
+            // On failure the transaction rolls back as it is dropped: the row stays as it was.
+            self.delete_objects(&rec).await?;
+            mark_deleted(&mut tx, rec.id, Reason::Retention).await?;
+            tx.commit().await.map_err(ApiError::internal)?;
+            tracing::info!(recording = %rec.id, event = %rec.event_id, ended_at = ?rec.ended_at, "recording deleted: past its retention");
+            deleted += 1;
+        }
+        Ok(deleted)
     }
 
     /// The event's settings (staff only); the defaults when never set.
@@ -621,7 +708,9 @@ impl Recordings {
             && !kind.is_empty()
         {
             let rec = from_row(&row).map_err(ApiError::internal)?;
-            publish(&mut tx, kind, &rec).await?;
+            // A stop this service asked for may have recorded why already.
+            let reason = if kind == "stopping" { rec.stop_reason.clone() } else { String::new() };
+            publish(&mut tx, kind, &reason, &rec).await?;
         }
         tx.commit().await.map_err(ApiError::internal)?;
         Ok(())
@@ -674,7 +763,7 @@ impl Recordings {
             let Ok(e) = self.event(rec.event_id).await else { continue };
             if e.status != EventStatus::Live as i32 {
                 tracing::info!(recording = %rec.id, "the event is over: stopping its recording");
-                if let Err(err) = self.stop_job(rec).await {
+                if let Err(err) = self.stop_job(rec, Reason::EventEnded).await {
                     tracing::warn!(error = %err.message, "cannot stop a recording of an ended event");
                 }
                 continue;
@@ -691,6 +780,19 @@ impl Recordings {
                 }
                 Err(_) => false,
             };
+            // Nobody on air for the grace period: stopped as a host would stop it. Not while the
+            // people on air are being changed (the job's idle clock is about the old ones).
+            if !differs
+                && let (Some(grace), Ok(job)) = (self.lifecycle.idle_grace, &current)
+                && let Some(idle_for) = idle_for(job.get_ref(), Utc::now())
+                && idle_for >= grace
+            {
+                tracing::info!(recording = %rec.id, idle_for = ?idle_for, "nobody has been on air for the grace period: stopping the recording");
+                if let Err(err) = self.stop_job(rec, Reason::Idle).await {
+                    tracing::warn!(error = %err.message, "cannot stop an idle recording");
+                }
+                continue;
+            }
             if differs {
                 let update =
                     egress_pb::UpdateJobRequest { job_id: rec.id.to_string(), layout: String::new(), set_on_air: true, on_air };
@@ -702,8 +804,32 @@ impl Recordings {
     }
 }
 
-async fn publish(tx: &mut sqlx::PgConnection, kind: &str, rec: &Recording) -> Result<(), ApiError> {
-    let msg = pb::RecordingChanged { kind: kind.to_owned(), recording: Some(rec.to_proto()) };
+/// How long the job has reported nobody on air publishing, if it is running and says so.
+fn idle_for(job: &egress_pb::Job, now: DateTime<Utc>) -> Option<Duration> {
+    if job.state != "running" || job.idle_since_ms <= 0 {
+        return None;
+    }
+    u64::try_from(now.timestamp_millis() - job.idle_since_ms).ok().map(Duration::from_millis)
+}
+
+/// Marks a recording deleted (its objects are gone already) with its `deleted` message, unless
+/// it is deleted already: then `None`, and nothing is published twice.
+async fn mark_deleted(tx: &mut sqlx::PgConnection, id: Uuid, reason: Reason) -> Result<Option<Recording>, ApiError> {
+    let row = sqlx::query(sql(format!(
+        "UPDATE recordings SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(ApiError::internal)?;
+    let Some(row) = row else { return Ok(None) };
+    let rec = from_row(&row).map_err(ApiError::internal)?;
+    publish(tx, "deleted", reason.as_str(), &rec).await?;
+    Ok(Some(rec))
+}
+
+async fn publish(tx: &mut sqlx::PgConnection, kind: &str, reason: &str, rec: &Recording) -> Result<(), ApiError> {
+    let msg = pb::RecordingChanged { kind: kind.to_owned(), recording: Some(rec.to_proto()), reason: reason.to_owned() };
     stagecast_bus::outbox::enqueue(tx, &subject(rec.event_id), &msg).await.map_err(ApiError::internal)?;
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! Wiring: the database (schema `recording`), the outbox relay, the clients, the bus followers and
-//! the gRPC server.
+//! Wiring: the database (schema `recording`), the outbox relay, the clients, the bus followers,
+//! the retention sweep (when a retention is configured) and the gRPC server.
 use std::{future::Future, time::Duration};
 
 use anyhow::Context;
@@ -9,7 +9,13 @@ use stagecast_proto::recording::v1::recording_service_server::{self, RecordingSe
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use tonic::service::Routes;
 
-use crate::{MIGRATOR, clients::Clients, config::Config, grpc::RecordingApi, service::Recordings};
+use crate::{
+    MIGRATOR,
+    clients::Clients,
+    config::{Config, Lifecycle},
+    grpc::RecordingApi,
+    service::Recordings,
+};
 
 pub const SERVICE_NAME: &str = recording_service_server::SERVICE_NAME;
 pub const DB_SCHEMA: &str = "recording";
@@ -24,10 +30,16 @@ pub struct Application {
     nats: async_nats::Client,
     stop_background: watch::Sender<bool>,
     relay: JoinHandle<()>,
+    lifecycle: Lifecycle,
 }
 
 impl Application {
+    /// With the default [`Lifecycle`] (idle recordings stop after 5 minutes, no retention).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, Lifecycle::default()).await
+    }
+
+    pub async fn build_with(config: Config, lifecycle: Lifecycle) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("cannot listen on {} (RECORDING_GRPC_ADDR)", config.grpc_addr))?;
@@ -53,7 +65,8 @@ impl Application {
         ));
         let bucket = stagecast_storage::Bucket::new(config.s3.clone()).context("S3 configuration")?;
         let clients = Clients::connect(&config.events_grpc_url, &config.auth_grpc_url, &config.egress_grpc_url, bucket)?;
-        Ok(Self { listener, port, recordings: Recordings::new(pool.clone(), clients), pool, nats, stop_background, relay })
+        let recordings = Recordings::new(pool.clone(), clients, lifecycle.clone());
+        Ok(Self { listener, port, recordings, pool, nats, stop_background, relay, lifecycle })
     }
 
     pub fn port(&self) -> u16 {
@@ -63,10 +76,18 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let jobs = tokio::spawn(crate::follow::jobs(self.nats.clone(), self.recordings.clone()));
         let events = tokio::spawn(crate::follow::events(self.nats.clone(), self.recordings.clone()));
+        let retention = self
+            .lifecycle
+            .retention
+            .map(|_| tokio::spawn(crate::follow::retention(self.recordings.clone(), self.lifecycle.retention_sweep_every)));
         let routes = Routes::new(RecordingServiceServer::new(RecordingApi::new(self.recordings)));
         let served = stagecast_kit::grpc::serve_with_database(self.listener, routes, &[SERVICE_NAME], self.pool, shutdown).await;
         jobs.abort();
         events.abort();
+        // A sweep cut short leaves its recording as it was: its transaction rolls back.
+        if let Some(retention) = retention {
+            retention.abort();
+        }
         let _ = self.stop_background.send(true);
         if let Err(e) = self.relay.await {
             tracing::error!(error = %e, "outbox relay task failed");

@@ -74,6 +74,22 @@ impl Sfu {
         infos
     }
 
+    /// Asks the publisher behind tap `id` for a keyframe on each of its video tracks of the
+    /// tap's source (throttled per track like every other request). For a receiver that lost
+    /// packets between the SFU and itself: the SFU saw no loss, so it would not ask by itself.
+    /// `None` when there is no such tap; otherwise the number of tracks asked.
+    pub fn request_tap_keyframe(&mut self, id: TapId) -> Option<u32> {
+        let tap = self.taps.iter().find(|t| t.id == id)?;
+        let mut asked = 0;
+        for p in self.peers.iter().filter(|p| p.room == tap.room && p.user_id == tap.user_id && !p.grants.backstage) {
+            for t in p.tracks_in.iter().filter(|t| t.source == tap.source && t.kind == MediaKind::Video) {
+                self.queue.push_back(Propagated::KeyframeRequest(p.id, t.mid, KeyframeRequestKind::Pli));
+                asked += 1;
+            }
+        }
+        Some(asked)
+    }
+
     pub fn stop_tap(&mut self, id: TapId) -> bool {
         let before = self.taps.len();
         self.taps.retain(|t| t.id != id);
