@@ -78,6 +78,9 @@ pub struct RoomEvent {
     /// Every socket must close with this code and reason, without `json` (the gateway is
     /// shutting down). One watcher per room tells them, so an idle socket waits on its room only.
     pub close_all: Option<(u16, &'static str)>,
+    /// Only for those who see the backstage (the host, co-hosts and moderators) and for this
+    /// user: a change to someone in the green room, whom the audience must not learn about.
+    pub backstage_of: Option<String>,
 }
 
 impl RoomEvent {
@@ -86,6 +89,7 @@ impl RoomEvent {
             json: Utf8Bytes::default(),
             close_user: None,
             close_all: Some((protocol::close::GOING_AWAY, "server restarting; reconnect")),
+            backstage_of: None,
         }
     }
 }
@@ -99,6 +103,8 @@ struct Shard<T> {
 /// A socket in a shard, and whose it is (a ban closes the banned user's sockets).
 struct Member<T> {
     user_id: String,
+    /// Staff when the socket joined: receives changes to the backstage.
+    sees_backstage: bool,
     outlet: Arc<Outlet<T>>,
 }
 
@@ -115,8 +121,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Shards<T> {
     }
 
     /// Puts the outlet in the emptiest shard, or a new one when all are full.
-    fn add(&mut self, user_id: &str, outlet: Arc<Outlet<T>>) {
-        let member = Member { user_id: user_id.to_owned(), outlet };
+    fn add(&mut self, who: &Author, outlet: Arc<Outlet<T>>) {
+        let sees_backstage = matches!(who.role, "host" | "cohost" | "moderator");
+        let member = Member { user_id: who.user_id.clone(), sees_backstage, outlet };
         let emptiest = self.shards.iter().map(|s| lock(&s.outlets)).min_by_key(|members| members.len());
         if let Some(mut members) = emptiest.filter(|m| m.len() < SHARD_SIZE) {
             members.push(member);
@@ -209,7 +216,7 @@ impl Hub {
         let existing = {
             let mut rooms = self.lock();
             rooms.get_mut(event).map(|room| {
-                room.shards.add(&who.user_id, outlet.clone());
+                room.shards.add(&who, outlet.clone());
                 Self::add_user(room, &who)
             })
         };
@@ -229,7 +236,7 @@ impl Hub {
                 match rooms.get_mut(event) {
                     // Another socket created the room while we subscribed: use theirs.
                     Some(room) => {
-                        room.shards.add(&who.user_id, outlet.clone());
+                        room.shards.add(&who, outlet.clone());
                         Self::add_user(room, &who)
                     }
                     None => {
@@ -237,7 +244,7 @@ impl Hub {
                         let relay = tokio::spawn(relay_room(sub, tx.clone(), shutdown.clone()));
                         let refresh = tokio::spawn(refresh_presence(self.clone(), event.to_owned()));
                         let mut room = Room { shards: Shards::new(tx), users: HashMap::new(), tasks: vec![relay, refresh] };
-                        room.shards.add(&who.user_id, outlet.clone());
+                        room.shards.add(&who, outlet.clone());
                         Self::add_user(&mut room, &who);
                         rooms.insert(event.to_owned(), room);
                         true
@@ -355,19 +362,26 @@ async fn run_shard<T: AsyncRead + AsyncWrite + Unpin>(
         while let Some(ev) = next.take() {
             match ev {
                 Ok(ev) => {
-                    let control = ev.close_user.is_some() || ev.close_all.is_some();
-                    if !ev.json.is_empty() {
-                        outlet::put_text_frame(&mut batch, ev.json.as_str());
-                    }
-                    if control {
-                        // Whatever came before a ban or shutdown goes out before it acts.
+                    if let Some(user) = &ev.backstage_of {
+                        // Everyone's frames so far go out first, then this one to its few.
                         deliver(&outlets, &mut batch).await;
-                        let members = lock(&outlets);
-                        for m in members.iter() {
-                            match (&ev.close_user, ev.close_all) {
-                                (_, Some((code, why))) => m.outlet.close(code, why),
-                                (Some((user, code, why)), None) if *user == m.user_id => m.outlet.close(*code, why),
-                                _ => {}
+                        outlet::put_text_frame(&mut batch, ev.json.as_str());
+                        deliver_to(&outlets, &mut batch, |m| m.sees_backstage || m.user_id == *user).await;
+                    } else {
+                        let control = ev.close_user.is_some() || ev.close_all.is_some();
+                        if !ev.json.is_empty() {
+                            outlet::put_text_frame(&mut batch, ev.json.as_str());
+                        }
+                        if control {
+                            // Whatever came before a ban or shutdown goes out before it acts.
+                            deliver(&outlets, &mut batch).await;
+                            let members = lock(&outlets);
+                            for m in members.iter() {
+                                match (&ev.close_user, ev.close_all) {
+                                    (_, Some((code, why))) => m.outlet.close(code, why),
+                                    (Some((user, code, why)), None) if *user == m.user_id => m.outlet.close(*code, why),
+                                    _ => {}
+                                }
                             }
                         }
                     }
@@ -402,13 +416,22 @@ async fn run_shard<T: AsyncRead + AsyncWrite + Unpin>(
 /// the very wake-ups writing directly avoids. The work here is bounded by the shard's size, and
 /// the shard yields at its next receive.
 async fn deliver<T: AsyncRead + AsyncWrite + Unpin>(outlets: &Mutex<Vec<Member<T>>>, batch: &mut BytesMut) {
+    deliver_to(outlets, batch, |_| true).await
+}
+
+/// [`deliver`] to the members `to` picks.
+async fn deliver_to<T: AsyncRead + AsyncWrite + Unpin>(
+    outlets: &Mutex<Vec<Member<T>>>,
+    batch: &mut BytesMut,
+    to: impl Fn(&Member<T>) -> bool,
+) {
     if batch.is_empty() {
         return;
     }
     // Frozen, not copied: every outlet shares these bytes.
     let frames = batch.split().freeze();
     tokio::task::unconstrained(async {
-        for m in lock(outlets).iter() {
+        for m in lock(outlets).iter().filter(|m| to(m)) {
             m.outlet.offer(&frames);
         }
     })
@@ -422,7 +445,7 @@ fn frame(m: &ServerMessage<'_>) -> Utf8Bytes {
 /// What one bus message means for the sockets of its room.
 pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
     use prost::Name;
-    let plain = |json| RoomEvent { json, close_user: None, close_all: None };
+    let plain = |json| RoomEvent { json, close_user: None, close_all: None, backstage_of: None };
     if env.type_name == pb::ChatMessage::full_name() {
         if let Ok(m) = env.open::<pb::ChatMessage>() {
             return vec![plain(frame(&ServerMessage::ChatMessage { message: protocol::message(m) }))];
@@ -439,6 +462,7 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
                 json: frame(&ServerMessage::Moderation { action: protocol::action(a) }),
                 close_user,
                 close_all: None,
+                backstage_of: None,
             });
             return out;
         }
@@ -450,8 +474,10 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
                 "banned" => Some((c.target_user_id.clone(), protocol::close::BANNED, "you were banned from this event")),
                 _ => None,
             };
+            // Someone in the green room after the change: the audience learns nothing of them.
+            let backstage_of = c.target_grants.as_ref().is_some_and(|g| g.backstage).then(|| c.target_user_id.clone());
             let change = crate::routes::stage::change(c);
-            return vec![RoomEvent { json: frame(&ServerMessage::Stage { change }), close_user, close_all: None }];
+            return vec![RoomEvent { json: frame(&ServerMessage::Stage { change }), close_user, close_all: None, backstage_of }];
         }
     } else if env.type_name == stagecast_proto::recording::v1::RecordingChanged::full_name() {
         if let Ok(c) = env.open::<stagecast_proto::recording::v1::RecordingChanged>()
@@ -531,7 +557,41 @@ mod tests {
     use crate::live::outlet::{Alert, text_frame};
 
     fn plain(json: &str) -> RoomEvent {
-        RoomEvent { json: Utf8Bytes::from(json.to_owned()), close_user: None, close_all: None }
+        RoomEvent { json: Utf8Bytes::from(json.to_owned()), close_user: None, close_all: None, backstage_of: None }
+    }
+
+    fn who(user: &str, role: &'static str) -> Author {
+        Author { user_id: user.into(), display_name: user.into(), avatar_url: None, role }
+    }
+
+    /// A change to someone in the green room goes to the staff and to them, never to the
+    /// audience, and frames around it still reach everyone in order.
+    #[tokio::test]
+    async fn a_backstage_change_reaches_the_staff_and_its_target_and_nobody_else() {
+        let (tx, _) = broadcast::channel(ROOM_BUFFER);
+        let mut shards = Shards::new(tx.clone());
+        let mut clients = Vec::new();
+        for (user, role) in [("host", "host"), ("mod", "moderator"), ("guest", "viewer"), ("fan", "viewer"), ("speaker", "speaker")] {
+            let (server, client) = duplex(1 << 16);
+            let outlet = Outlet::new(server);
+            outlet.open(Bytes::new());
+            shards.add(&who(user, role), outlet.clone());
+            clients.push((user, outlet, client));
+        }
+        tx.send(plain(r#"{"n":1}"#)).unwrap();
+        tx.send(RoomEvent { backstage_of: Some("guest".into()), ..plain(r#"{"type":"stage"}"#) }).unwrap();
+        tx.send(plain(r#"{"n":2}"#)).unwrap();
+        for (user, _outlet, client) in &mut clients {
+            let expected = if matches!(*user, "host" | "mod" | "guest") {
+                [text_frame(r#"{"n":1}"#), text_frame(r#"{"type":"stage"}"#), text_frame(r#"{"n":2}"#)].concat()
+            } else {
+                [text_frame(r#"{"n":1}"#), text_frame(r#"{"n":2}"#)].concat()
+            };
+            read_frame(client, &expected).await;
+            let mut more = [0u8; 1];
+            let extra = tokio::time::timeout(Duration::from_millis(50), client.read(&mut more)).await;
+            assert!(extra.is_err(), "{user} got more than expected");
+        }
     }
 
     async fn read_frame(client: &mut DuplexStream, expected: &[u8]) {
@@ -552,7 +612,7 @@ mod tests {
             let outlet = Outlet::new(server);
             outlet.open(Bytes::new());
             let user = if i == SHARD_SIZE + 1 { "troll".to_owned() } else { format!("u{i}") };
-            shards.add(&user, outlet.clone());
+            shards.add(&who(&user, "viewer"), outlet.clone());
             clients.push((user, outlet, client));
         }
         assert_eq!(shards.shards.len(), 2);
@@ -561,6 +621,7 @@ mod tests {
             json: Utf8Bytes::from_static(r#"{"type":"moderation"}"#),
             close_user: Some(("troll".into(), protocol::close::BANNED, "banned")),
             close_all: None,
+            backstage_of: None,
         })
         .unwrap();
         let expected = [text_frame(r#"{"type":"chat.message"}"#), text_frame(r#"{"type":"moderation"}"#)].concat();
@@ -593,7 +654,7 @@ mod tests {
         let (server, mut client) = duplex(1 << 16);
         let outlet = Outlet::new(server);
         outlet.open(Bytes::new());
-        shards.add("u1", outlet.clone());
+        shards.add(&who("u1", "viewer"), outlet.clone());
         // The test's runtime has one thread: the shard task runs only once this test yields, so
         // the whole burst is in the channel before it reads, and the oldest are overwritten.
         for i in 0..ROOM_BUFFER + 10 {
@@ -605,6 +666,26 @@ mod tests {
         let mut buf = [0u8; 1];
         let read = tokio::time::timeout(Duration::from_millis(100), client.read(&mut buf)).await;
         assert!(read.is_err(), "nothing after the gap is written to a dropped socket");
+    }
+
+    #[test]
+    fn a_stage_change_that_leaves_its_target_backstage_is_for_the_backstage_only() {
+        use stagecast_proto::events::v1 as ev;
+        let change = |grants: Option<ev::MediaGrants>| {
+            let c = ev::StageChanged {
+                event_id: "e".into(),
+                kind: "sent_backstage".into(),
+                target_user_id: "guest".into(),
+                role: "speaker".into(),
+                target_grants: grants,
+                ..Default::default()
+            };
+            room_events(&Envelope::wrap(&c)).pop().unwrap().backstage_of
+        };
+        let backstage = ev::MediaGrants { subscribe: true, backstage: true, see_backstage: true, ..Default::default() };
+        assert_eq!(change(Some(backstage)), Some("guest".to_owned()));
+        assert_eq!(change(Some(ev::MediaGrants { subscribe: true, ..Default::default() })), None, "on air: everyone");
+        assert_eq!(change(None), None);
     }
 
     #[test]
