@@ -39,6 +39,7 @@ impl ChatService for ChatApi {
             pinned: joined.pinned.as_ref().map(pb::ChatMessage::from),
             settings: Some(pb::RoomSettings::from(&joined.settings)),
             timed_out_until: joined.timed_out_until.map(timestamp),
+            backstage: joined.backstage,
         }))
     }
 

@@ -60,6 +60,7 @@ const VIEW_CACHE_MAX: usize = 20_000;
 struct Standing {
     appointed: bool,
     speaking: bool,
+    backstage: bool,
     banned: bool,
     timed_out_until: Option<chrono::DateTime<Utc>>,
     read_at: Instant,
@@ -98,6 +99,7 @@ impl ViewCache {
             settings: views.settings.clone(),
             appointed: standing.appointed,
             speaking: standing.speaking,
+            backstage: standing.backstage,
             banned: standing.banned,
             timed_out_until: standing.timed_out_until,
         })
@@ -116,8 +118,8 @@ impl ViewCache {
             rooms.clear();
             self.entries.store(0, Ordering::Relaxed);
         }
-        let RoomView { room, settings, appointed, speaking, banned, timed_out_until } = view;
-        let standing = Standing { appointed, speaking, banned, timed_out_until, read_at };
+        let RoomView { room, settings, appointed, speaking, backstage, banned, timed_out_until } = view;
+        let standing = Standing { appointed, speaking, backstage, banned, timed_out_until, read_at };
         // The room part is the newest read; no change came in between (same generation).
         let views = match rooms.entry(event) {
             std::collections::hash_map::Entry::Occupied(e) => {
@@ -299,17 +301,22 @@ async fn apply_stage(pool: &PgPool, env: &Envelope) -> Result<Applied, ApplyErro
         "" => None,
         role => Some(role == "speaker" && c.kind != "banned"),
     };
-    if kind.is_none() && speaking.is_none() {
+    // The grants after the change say whether the target is in the green room; a ban ends it.
+    let backstage = if c.kind == "banned" { Some(false) } else { c.target_grants.as_ref().map(|g| g.backstage) };
+    if kind.is_none() && speaking.is_none() && backstage.is_none() {
         return Ok(Applied::Ignored);
     }
     let mut tx = pool.begin().await?;
     if !store::mark_processed(&mut tx, env.id).await? {
         return Ok(Applied::NoChange);
     }
-    let speakers_changed = match speaking {
+    let mut speakers_changed = match speaking {
         Some(s) => store::set_speaker(&mut tx, event, target, s).await?,
         None => false,
     };
+    if let Some(b) = backstage {
+        speakers_changed |= store::set_backstage(&mut tx, event, target, b).await?;
+    }
     let Some(kind) = kind else {
         tx.commit().await?;
         return Ok(if speakers_changed { Applied::Changed } else { Applied::NoChange });
@@ -536,6 +543,7 @@ mod tests {
             settings: RoomSettings::default(),
             appointed: false,
             speaking: false,
+            backstage: false,
             banned,
             timed_out_until: None,
         }

@@ -61,6 +61,8 @@ pub struct Joined {
     pub pinned: Option<ChatMessage>,
     pub settings: RoomSettings,
     pub timed_out_until: Option<DateTime<Utc>>,
+    /// In the green room.
+    pub backstage: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -166,7 +168,7 @@ impl Chat {
         )?;
         history.reverse();
         let timed_out_until = if role.runs_the_event() { None } else { view.timed_out_until };
-        Ok(Joined { role, history, pinned, settings: view.settings, timed_out_until })
+        Ok(Joined { role, history, pinned, settings: view.settings, timed_out_until, backstage: view.backstage })
     }
 
     /// Accepts a message, or returns the result of the first attempt with the same

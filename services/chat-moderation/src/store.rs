@@ -22,6 +22,8 @@ pub struct RoomView {
     pub appointed: bool,
     /// On the stage as a speaker.
     pub speaking: bool,
+    /// In the green room.
+    pub backstage: bool,
     pub banned: bool,
     /// The end of a timeout still running.
     pub timed_out_until: Option<DateTime<Utc>>,
@@ -93,6 +95,7 @@ struct RoomViewRow {
     settings: SettingsRow,
     appointed: bool,
     speaking: bool,
+    backstage: bool,
     banned: bool,
     timed_out_until: Option<DateTime<Utc>>,
 }
@@ -143,6 +146,7 @@ pub async fn room_view(db: impl PgExecutor<'_>, event: EventId, user: UserId) ->
                 COALESCE(s.blocked_term_mode, 'reject') AS blocked_term_mode, \
                 EXISTS (SELECT 1 FROM moderators m WHERE m.event_id = r.event_id AND m.user_id = $2) AS appointed, \
                 EXISTS (SELECT 1 FROM speakers sp WHERE sp.event_id = r.event_id AND sp.user_id = $2) AS speaking, \
+                EXISTS (SELECT 1 FROM backstage bs WHERE bs.event_id = r.event_id AND bs.user_id = $2) AS backstage, \
                 EXISTS (SELECT 1 FROM bans b WHERE b.event_id = r.event_id AND b.user_id = $2) AS banned, \
                 (SELECT t.until FROM timeouts t WHERE t.event_id = r.event_id AND t.user_id = $2 AND t.until > now()) \
                     AS timed_out_until \
@@ -159,6 +163,7 @@ pub async fn room_view(db: impl PgExecutor<'_>, event: EventId, user: UserId) ->
             settings: row.settings.try_into()?,
             appointed: row.appointed,
             speaking: row.speaking,
+            backstage: row.backstage,
             banned: row.banned,
             timed_out_until: row.timed_out_until,
         })
@@ -506,6 +511,20 @@ pub async fn set_speaker(tx: &mut PgConnection, event: EventId, user: UserId, sp
         sqlx::query("INSERT INTO speakers (event_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
     } else {
         sqlx::query("DELETE FROM speakers WHERE event_id = $1 AND user_id = $2")
+    }
+    .bind(event.as_uuid())
+    .bind(user.as_uuid())
+    .execute(&mut *tx)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Puts `user` in `event`'s green room or takes them out of it. Returns whether it changed.
+pub async fn set_backstage(tx: &mut PgConnection, event: EventId, user: UserId, backstage: bool) -> Result<bool, sqlx::Error> {
+    let result = if backstage {
+        sqlx::query("INSERT INTO backstage (event_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+    } else {
+        sqlx::query("DELETE FROM backstage WHERE event_id = $1 AND user_id = $2")
     }
     .bind(event.as_uuid())
     .bind(user.as_uuid())

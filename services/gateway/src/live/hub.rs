@@ -155,8 +155,9 @@ impl<T> Drop for Shards<T> {
 
 struct Room {
     shards: Shards<RawSocket>,
-    /// Local connections per user, and who they are (for presence).
-    users: HashMap<String, (usize, Author)>,
+    /// Local connections per user, who they are, and whether presence lists them (not while
+    /// they are in the green room).
+    users: HashMap<String, (usize, Author, bool)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -205,11 +206,13 @@ impl Hub {
     /// is the first socket here. Returns once the subscription is live, so nothing published
     /// afterwards is missed (the outlet holds it until the socket's first frame is in). When
     /// `shutdown` turns true, the room's sockets are closed with "going away"; one that joins
-    /// later should look at `shutdown` itself after joining.
+    /// later should look at `shutdown` itself after joining. `listed`: whether presence shows
+    /// them (not while they are in the green room).
     pub async fn join(
         self: &Arc<Self>,
         event: &str,
         who: Author,
+        listed: bool,
         outlet: Arc<SocketOutlet>,
         shutdown: &tokio::sync::watch::Receiver<bool>,
     ) -> Result<Membership, async_nats::Error> {
@@ -217,7 +220,7 @@ impl Hub {
             let mut rooms = self.lock();
             rooms.get_mut(event).map(|room| {
                 room.shards.add(&who, outlet.clone());
-                Self::add_user(room, &who)
+                Self::add_user(room, &who, listed)
             })
         };
         let first_of_user = match existing {
@@ -237,7 +240,7 @@ impl Hub {
                     // Another socket created the room while we subscribed: use theirs.
                     Some(room) => {
                         room.shards.add(&who, outlet.clone());
-                        Self::add_user(room, &who)
+                        Self::add_user(room, &who, listed)
                     }
                     None => {
                         let (tx, _) = broadcast::channel(ROOM_BUFFER);
@@ -245,14 +248,15 @@ impl Hub {
                         let refresh = tokio::spawn(refresh_presence(self.clone(), event.to_owned()));
                         let mut room = Room { shards: Shards::new(tx), users: HashMap::new(), tasks: vec![relay, refresh] };
                         room.shards.add(&who, outlet.clone());
-                        Self::add_user(&mut room, &who);
+                        Self::add_user(&mut room, &who, listed);
                         rooms.insert(event.to_owned(), room);
                         true
                     }
                 }
             }
         };
-        if first_of_user {
+        // Someone in the green room is not listed: the audience must not learn they are there.
+        if first_of_user && listed {
             let mut redis = self.redis.clone();
             match presence::vouch(&mut redis, event, std::slice::from_ref(&who)).await {
                 Ok(count) => self.announce_presence(event, who.clone(), true, count).await,
@@ -262,8 +266,8 @@ impl Hub {
         Ok(Membership { hub: self.clone(), event: event.to_owned(), user_id: who.user_id, outlet })
     }
 
-    fn add_user(room: &mut Room, who: &Author) -> bool {
-        let entry = room.users.entry(who.user_id.clone()).or_insert((0, who.clone()));
+    fn add_user(room: &mut Room, who: &Author, listed: bool) -> bool {
+        let entry = room.users.entry(who.user_id.clone()).or_insert((0, who.clone(), listed));
         entry.0 += 1;
         entry.0 == 1
     }
@@ -277,7 +281,7 @@ impl Hub {
         if let Some(entry) = room.users.get_mut(user_id) {
             entry.0 -= 1;
             if entry.0 == 0 {
-                last = room.users.remove(user_id).map(|(_, a)| a);
+                last = room.users.remove(user_id).filter(|(_, _, listed)| *listed).map(|(_, a, _)| a);
             }
         }
         if room.users.is_empty()
@@ -293,7 +297,7 @@ impl Hub {
 
     /// Local sockets per room (for metrics and tests).
     pub fn local_connections(&self) -> usize {
-        self.lock().values().map(|r| r.users.values().map(|(n, _)| n).sum::<usize>()).sum()
+        self.lock().values().map(|r| r.users.values().map(|(n, _, _)| n).sum::<usize>()).sum()
     }
 
     async fn announce_presence(&self, event: &str, user: Author, joined: bool, count: u32) {
@@ -536,7 +540,7 @@ async fn refresh_presence(hub: Arc<Hub>, event: String) {
         let users: Vec<Author> = {
             let rooms = hub.lock();
             match rooms.get(&event) {
-                Some(r) => r.users.values().map(|(_, a)| a.clone()).collect(),
+                Some(r) => r.users.values().filter(|(_, _, listed)| *listed).map(|(_, a, _)| a.clone()).collect(),
                 None => return,
             }
         };

@@ -227,7 +227,7 @@ async fn enter(admitted: Box<Admitted>, outlet: Arc<SocketOutlet>) -> Result<(Bo
     let Admitted { st, event_id, me, joined } = *admitted;
     // Subscribe before reading history so nothing published in between is missed (clients
     // dedupe by message id the few that may appear twice); the outlet holds it until the hello.
-    let membership = match st.hub.join(&event_id, me.clone(), outlet.clone(), &st.shutdown).await {
+    let membership = match st.hub.join(&event_id, me.clone(), !joined.backstage, outlet.clone(), &st.shutdown).await {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "cannot subscribe to room");

@@ -420,6 +420,30 @@ async fn a_guest_waits_backstage_unseen_by_the_audience_until_brought_on_air() {
     let member = host_view["members"].as_array().unwrap().iter().find(|m| m["user_id"] == guest_id.as_str()).unwrap().clone();
     assert_eq!((&member["role"], &member["backstage"]), (&json!("speaker"), &json!(true)));
     assert!(listed(&app.stage_view(&event, &guest_account).await), "the guest sees themselves backstage");
+
+    // Nor does the audience's presence list them: the chat knows the green room from the stage
+    // changes on the bus (a moment after the join), and the guest's socket is then not listed.
+    let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let known = eventually(async || {
+        sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM chat.backstage WHERE event_id = $1::uuid AND user_id = $2::uuid)")
+            .bind(&event)
+            .bind(&guest_id)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert!(known, "the chat learns who is backstage from the bus");
+    let mut watching = crate::chat::connect(&app.base, &event, &viewer.access).await;
+    crate::chat::next_of(&mut watching, "hello").await;
+    let mut green = crate::chat::connect(&app.base2, &event, &guest_access).await;
+    let hello = crate::chat::next_of(&mut green, "hello").await;
+    let here: Value = app.get(&format!("/api/v1/events/{event}/presence"), Some(&viewer.access)).await.json().await.unwrap();
+    let users: Vec<&str> = here["users"].as_array().unwrap().iter().map(|u| u["user_id"].as_str().unwrap()).collect();
+    assert_eq!(users, [viewer.user_id.as_str()], "the guest backstage is not listed: {here}");
+    assert_eq!(here["viewer_count"], 1);
+    assert_eq!(hello["presence"]["viewer_count"], 1);
+    drop(green);
     let host_token: Value =
         app.post(&format!("/api/v1/events/{event}/media-token"), Some(&host.access), json!({})).await.json().await.unwrap();
     assert_eq!(host_token["grants"]["see_backstage"], true);
