@@ -33,6 +33,9 @@
 //!   request is caught there and reported, and the job asks the SFU (`RequestKeyframe`), which
 //!   sends the publisher a PLI; otherwise the tile would stay broken until the publisher's next
 //!   keyframe on its own, which a browser may not send for minutes.
+//! - The encoded video runs [`AAC_PRIMING`] behind the mix, so that picture and sound, in step
+//!   in the mixers, are still in step once the AAC encoder's priming delays the sound; and half
+//!   a frame more ([`COMPOSITOR_CENTRING`]) so the compositor's choice of frame errs both ways.
 //! - RTP inputs are timestamped on arrival by the live pipeline clock, so a publisher who drops
 //!   and reconnects continues on the same timeline, and audio and video of one publisher stay
 //!   together; the SFU's tap keeps sequence numbers continuous across the reconnect.
@@ -64,6 +67,15 @@ const JITTER_MS: u32 = 150;
 const MIX_LATENCY: Duration = Duration::from_millis(200);
 pub const FPS: i32 = 30;
 pub const SEGMENT: Duration = Duration::from_secs(2);
+/// How late `avenc_aac` puts the sound: its output starts with 1024 samples of encoder priming
+/// that carry the first input's timestamp, and decoders play them (MPEG-TS cannot say to skip
+/// them), so every sound is heard 1024 samples (21.3 ms at 48 kHz) after its frame. The encoded
+/// video is delayed by as much to stay in step (measured by `tests/av_sync.rs`).
+pub const AAC_PRIMING: Duration = Duration::from_nanos(1024 * 1_000_000_000 / 48_000);
+/// The compositor shows an input frame in the output frame whose span holds its start, so a
+/// picture comes out between 0 and one output frame early (uniformly, by the publisher's phase).
+/// Half a frame more of video delay centres that error on zero (±17 ms instead of 0 to −33 ms).
+pub const COMPOSITOR_CENTRING: Duration = Duration::from_nanos(1_000_000_000 / (2 * FPS as u64));
 
 /// What a job's pipeline is asked to make.
 #[derive(Debug, Clone)]
@@ -318,6 +330,10 @@ impl Composite {
         black_filter.static_pad("src").context("capsfilter src")?.link(&bg_pad)?;
         gst::Element::link_many([&vmix, &out_caps, &vconv, &i420, &raw_tee])?;
         gst::Element::link_many([&enc_q, &x264, &h264_caps, &video_tee])?;
+        // A running-time offset on the encoded video, before every output (HLS and RTMP): later
+        // video rather than earlier audio, which would put the first AAC frames before zero.
+        let video_delay = AAC_PRIMING + COMPOSITOR_CENTRING;
+        h264_caps.static_pad("src").context("h264 capsfilter src")?.set_offset(video_delay.as_nanos() as i64);
         link_tee(&raw_tee, &enc_q)?;
 
         // Audio: silence, mixer, one AAC encode.
