@@ -9,7 +9,7 @@
 //! - [`shutdown`]: a future that resolves on SIGTERM or Ctrl-C.
 //! - [`grpc`]: serves tonic services with health, reflection and trace propagation.
 //! - [`text`]: the rules for text and links people type (normalised, bounded, refusals that
-//!   name the field).
+//!   name the field), each with the JSON Schema pattern the API document states it with.
 //! - [`cache`]: Redis with short timeouts, so an outage fails requests fast instead of slowly.
 //! - [`db`]: connects to Postgres inside a service's own schema and runs its migrations.
 //! - [`keys`]: the auth service's public keys, cached, for verifying tokens locally.

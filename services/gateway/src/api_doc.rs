@@ -17,7 +17,7 @@ use utoipa::{
         header::HeaderBuilder,
         path::Operation,
         response::ResponseBuilder,
-        schema::{ObjectBuilder, Type},
+        schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type},
         security::{Http, HttpAuthScheme, SecurityScheme},
     },
 };
@@ -135,9 +135,60 @@ fn methods(item: &mut openapi::PathItem) -> Vec<(Method, &mut Operation)> {
     out
 }
 
+/// A rule across a body's fields: at least one of `fields` is given, and not null (each with
+/// its type, since null is what leaves a field as it is).
+fn at_least_one_of(fields: &[(&str, Type)]) -> Schema {
+    let names: Vec<String> = fields.iter().map(|(name, _)| format!("`{name}`")).collect();
+    let mut any = AnyOfBuilder::new().description(Some(format!("At least one of {}, not null.", names.join(" and "))));
+    for (name, ty) in fields {
+        any = any.item(ObjectBuilder::new().required(*name).property(*name, ObjectBuilder::new().schema_type(ty.clone())));
+    }
+    any.into()
+}
+
+/// `POST /destinations`: the broadcast service's "a custom destination needs its server URL"
+/// (a blank `server_url` takes the platform's ingest, and `custom` has none).
+fn custom_destination_needs_server_url() -> Schema {
+    AnyOfBuilder::new()
+        .description(Some("`custom` needs a `server_url` that is not blank."))
+        .item(
+            ObjectBuilder::new()
+                .property(
+                    "platform",
+                    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["youtube", "twitch", "facebook"])),
+                ),
+        )
+        .item(ObjectBuilder::new().required("server_url").property(
+            "server_url",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(concat!("[^", stagecast_kit::pattern_white_space!(), "]"))),
+        ))
+        .into()
+}
+
+/// Rules across a body's fields, which the derive cannot state, by component; each is enforced
+/// where its operation's 422 says. The component becomes `allOf: [its fields, the rule]`.
+fn cross_field_rules() -> Vec<(&'static str, Schema)> {
+    vec![
+        // PATCH /me: the auth service's `nothing_to_update`.
+        ("ProfilePatch", at_least_one_of(&[("display_name", Type::String), ("avatar_url", Type::String)])),
+        // PUT /events/{id}/chat/settings: `nothing_to_update` (routes/chat.rs).
+        ("ChatSettings", at_least_one_of(&[("slow_mode_secs", Type::Integer), ("blocked_terms", Type::Array)])),
+        ("CreateDestination", custom_destination_needs_server_url()),
+    ]
+}
+
 /// Adds what every operation shares (see the module docs). Run on the merged document, once
 /// every handler's path is in.
 pub fn finish(doc: &mut openapi::OpenApi) {
+    if let Some(components) = doc.components.as_mut() {
+        for (name, rule) in cross_field_rules() {
+            if let Some(fields) = components.schemas.remove(name) {
+                components.schemas.insert(name.to_owned(), AllOfBuilder::new().item(fields).item(rule).into());
+            }
+        }
+    }
     for (path, item) in doc.paths.paths.iter_mut() {
         let full = format!("/api/v1{path}");
         for (method, op) in methods(item) {
@@ -203,6 +254,37 @@ mod tests {
             "services/gateway/openapi.json is out of date: run \
              `cargo run -q -p stagecast-gateway --bin openapi > services/gateway/openapi.json`, then `npm run gen:api` in web/"
         );
+    }
+
+    fn generated() -> serde_json::Value {
+        serde_json::from_str(&super::document().to_json().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_cross_field_rule_is_on_its_component() {
+        let doc = generated();
+        for (name, _) in super::cross_field_rules() {
+            assert!(doc["components"]["schemas"][name]["allOf"].is_array(), "{name} has no rule");
+        }
+    }
+
+    #[test]
+    fn the_documented_cursor_and_replay_offset_are_the_services_own() {
+        let doc = generated();
+        let param = |path: &str, name: &str| {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+                .map(|p| p["schema"].clone())
+                .unwrap_or_else(|| panic!("GET {path} has no parameter {name}"))
+        };
+        // Empty (the first page) or a cursor of the events service's form.
+        let cursor = stagecast_events::domain::Cursor::PATTERN;
+        let inner = cursor.strip_prefix('^').and_then(|p| p.strip_suffix('$')).unwrap();
+        assert_eq!(param("/events", "cursor")["pattern"], format!("^(?:{inner})?$"));
+        let max = param("/events/{id}/chat/replay", "from_offset_ms")["maximum"].as_i64().unwrap();
+        use stagecast_chat_moderation::domain::ReplayOffset;
+        assert!(ReplayOffset::parse(max).is_ok() && ReplayOffset::parse(max + 1).is_err());
     }
 
     #[test]

@@ -18,23 +18,53 @@ use crate::{
 };
 
 /// A JSON body, or a problem response that says exactly what is wrong with it.
+///
+/// A number with a zero fraction (`9401.0`, `1e3`) is taken as the integer it equals: JSON Schema
+/// calls it an integer, so a field the document types `integer` accepts it, though serde's
+/// integer types would refuse it.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(json_problem(rejection)),
+        let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(req, state).await.map_err(json_problem)?;
+        integral_numbers_as_integers(&mut value);
+        serde_path_to_error::deserialize(value).map(Self).map_err(|e| {
+            // serde's message names the field: "missing field `email`", "unknown field `admin`";
+            // the path says where: "duration_secs: invalid type: ...".
+            let detail =
+                if e.path().iter().next().is_some() { format!("{}: {}", e.path(), e.inner()) } else { e.inner().to_string() };
+            Problem::new(ErrorKind::InvalidInput, "invalid_body", format!("the request body does not match the schema: {detail}"))
+        })
+    }
+}
+
+/// Rewrites every float with a zero fraction that an `i64` or `u64` holds as that integer. Every
+/// float of 2^53 or more is a whole number, so the conversion is exact wherever it applies; a
+/// float field still takes the integer.
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
+                // `as` saturates; the range checks keep it to values it converts exactly.
+                if f >= 0.0 && f < u64::MAX as f64 {
+                    *n = (f as u64).into();
+                } else if f < 0.0 && f >= i64::MIN as f64 {
+                    *n = (f as i64).into();
+                }
+            }
         }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
     }
 }
 
 fn json_problem(rejection: JsonRejection) -> Problem {
     match rejection {
+        // Any JSON is a `serde_json::Value`, so this is only a body some other type refused.
         JsonRejection::JsonDataError(e) => {
-            // serde's message names the field: "missing field `email`", "unknown field `admin`".
             let detail = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.body_text());
             Problem::new(ErrorKind::InvalidInput, "invalid_body", format!("the request body does not match the schema: {detail}"))
         }
@@ -271,5 +301,44 @@ async fn check_with_auth(state: &AppState, session_id: &str) -> Result<(), Probl
         Ok(())
     } else {
         Err(Problem::new(ErrorKind::Unauthenticated, "token_revoked", "this session has ended; sign in again"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, extract::FromRequest, http::Request};
+    use serde::Deserialize;
+
+    use super::ApiJson;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Sample {
+        secs: u32,
+        offset: i64,
+        ratio: Option<f64>,
+        ids: Vec<u64>,
+    }
+
+    async fn read(json: &str) -> Result<Sample, String> {
+        let req = Request::post("/").header("content-type", "application/json").body(Body::from(json.to_owned())).unwrap();
+        ApiJson::<Sample>::from_request(req, &()).await.map(|ApiJson(b)| b).map_err(|p| format!("{}: {}", p.0.code, p.0.message))
+    }
+
+    #[tokio::test]
+    async fn a_number_with_a_zero_fraction_is_the_integer_json_schema_says_it_is() {
+        let b = read(r#"{"secs": 148.0, "offset": -2e3, "ratio": 2.0, "ids": [1.0, 18446744073709549568.0]}"#).await.unwrap();
+        assert_eq!(b, Sample { secs: 148, offset: -2000, ratio: Some(2.0), ids: vec![1, 18_446_744_073_709_549_568] });
+    }
+
+    #[tokio::test]
+    async fn a_fraction_or_a_value_out_of_range_is_still_refused_and_the_refusal_names_the_field() {
+        let e = read(r#"{"secs": 1.5, "offset": 0, "ids": []}"#).await.unwrap_err();
+        assert!(e.starts_with("invalid_body: ") && e.contains("secs: invalid type: floating point `1.5`"), "{e}");
+        let e = read(r#"{"secs": 4294967296.0, "offset": 0, "ids": []}"#).await.unwrap_err();
+        assert!(e.contains("secs: invalid value"), "{e}");
+        let e = read(r#"{"secs": 1, "offset": 0, "ids": [], "admin": true}"#).await.unwrap_err();
+        assert!(e.contains("unknown field `admin`"), "{e}");
+        assert!(read(r#"{"secs": 1"#).await.unwrap_err().starts_with("malformed_json: "));
     }
 }

@@ -5,6 +5,8 @@
 //! - [`extract`]: request extractors that parse before a handler runs: [`extract::ApiJson`]
 //!   (body → typed request, or a problem response), [`extract::AuthUser`] (bearer access token,
 //!   verified locally with the auth service's public keys, session not revoked).
+//! - [`input_schemas`]: the schemas of what people type (text, links, email addresses), built
+//!   from the rules the services check them with.
 //! - [`problem`]: the one error response, RFC 9457 problem JSON with a stable `code`, mapped from
 //!   the services' gRPC statuses through `stagecast_kit::ApiError`.
 //! - [`avatar_store`]: avatar images in S3 (through `stagecast_storage`): the image types we
@@ -21,6 +23,7 @@ pub mod api_doc;
 pub mod avatar_store;
 pub mod config;
 pub mod extract;
+pub mod input_schemas;
 pub mod live;
 pub mod observe;
 pub mod problem;

@@ -4,7 +4,7 @@
 //!
 //! The OpenAPI document of these endpoints is generated from the handlers below (utoipa), served
 //! at `/rtc/v1/openapi.json` and checked in as `services/media/openapi.json`
-//! (`cargo run -p stagecast-media --bin openapi`; a test fails while the copy differs).
+//! (`cargo run -p stagecast-media --bin sfu-openapi`; a test fails while the copy differs).
 use std::{collections::BTreeMap, sync::Arc};
 
 use axum::{
@@ -308,7 +308,7 @@ async fn whep_delete(State(s): State<HttpState>, headers: HeaderMap, Path(id): P
 #[cfg(test)]
 mod tests {
     /// The checked-in document is what the code generates: regenerate it with
-    /// `cargo run -q -p stagecast-media --bin openapi > services/media/openapi.json`.
+    /// `cargo run -q -p stagecast-media --bin sfu-openapi > services/media/openapi.json`.
     #[test]
     fn the_checked_in_openapi_document_is_the_generated_one() {
         let generated = super::document().to_pretty_json().unwrap();

@@ -2,7 +2,8 @@
 //! document the gateway serves — valid ones must be accepted, invalid ones refused, and every
 //! answer must have a documented status, content type, headers and schema — including stateful
 //! runs through the links it infers between operations (sign up → create event → go live →
-//! chat). Settings and the baseline of known failures: tests/contract/.
+//! chat). Any failure fails the test; the settings (tests/contract/) relax one check only where a
+//! rule is beyond what JSON Schema can state.
 use std::{path::PathBuf, process::Command};
 
 use stagecast_e2e::Platform;
@@ -40,8 +41,10 @@ async fn generated_requests_find_no_new_break_of_the_openapi_contract() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "schemathesis found contract failures that are not in tests/contract/baseline.json:\n{stdout}\n{}\n{}",
+        "schemathesis found contract failures:\n{stdout}\n{}\n{}",
         String::from_utf8_lossy(&out.stderr),
         p.logs()
     );
+    // What was covered (phases, operations, warnings), for a run that passed.
+    println!("{stdout}");
 }

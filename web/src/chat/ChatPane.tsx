@@ -71,7 +71,7 @@ function MessageItem({ message, mod, runsEvent, you, api, eventId, onError }: { 
   const mine = a.user_id === you;
   const canPunish = mod && !mine && a.role !== 'host';
   // Only the host and co-hosts appoint moderators, and only from among the audience.
-  const canAppoint = runsEvent && !mine && a.role === 'viewer';
+  const canAppoint = runsEvent && !mine && (a.role === 'viewer' || a.role === 'speaker');
 
   async function act(fn: () => Promise<unknown>) {
     setBusy(true);

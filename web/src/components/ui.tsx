@@ -38,7 +38,7 @@ export function StatusBadge({ status }: { status: EventStatus }) {
   );
 }
 
-const ROLE_LABEL: Record<ChatRole, string> = { host: 'Host', cohost: 'Co-host', moderator: 'Mod', viewer: '' };
+const ROLE_LABEL: Record<ChatRole, string> = { host: 'Host', cohost: 'Co-host', moderator: 'Mod', speaker: 'Speaker', viewer: '' };
 
 export function RoleBadge({ role }: { role: ChatRole }) {
   const label = ROLE_LABEL[role];

@@ -16,7 +16,9 @@ export interface paths {
         /**
          * Create an API key
          * @description For a developer's backend: the key acts as you, within its scopes. Its secret is in this
-         *     answer only. At most 25 usable keys per person.
+         *     answer only. At most 25 usable keys per person. An `expires_at` must be after the time the
+         *     request arrives (422 `invalid_expires_at`): a rule relative to the time of the request, which
+         *     the schema cannot state.
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -206,7 +208,12 @@ export interface paths {
          */
         get: operations["listEvents"];
         put?: never;
-        /** Schedule an event (the caller becomes its host) */
+        /**
+         * Schedule an event (the caller becomes its host)
+         * @description `starts_at` must not be more than 60 seconds before the time the request arrives (422
+         *     `starts_at_in_past`): a rule relative to the time of the request, which the schema cannot
+         *     state.
+         */
         post: operations["createEvent"];
         delete?: never;
         options?: never;
@@ -231,7 +238,10 @@ export interface paths {
         /**
          * Edit an event (host or co-host; co-host list: host only)
          * @description Fields left out (or null) stay as they are. Details stay editable while the event is live; the
-         *     start time only while it is scheduled; nothing once it has ended or was cancelled.
+         *     start time only while it is scheduled; nothing once it has ended or was cancelled. A new
+         *     `starts_at` must not be more than 60 seconds before the time the request arrives (422
+         *     `starts_at_in_past`): a rule relative to the time of the request, which the schema cannot
+         *     state.
          */
         patch: operations["updateEvent"];
         trace?: never;
@@ -1673,6 +1683,8 @@ export interface components {
             /** @description Newest first, revoked and expired ones included. */
             api_keys: components["schemas"]["ApiKey"][];
         };
+        /** @description What an API key is for ("CI deploys"). NFC-normalised and trimmed: 1–64 characters; no control characters (line breaks included). */
+        ApiKeyName: string;
         /**
          * @description What an API key may do (docs/api.md, "API keys"); a write scope includes its read scope.
          * @enum {string}
@@ -1709,7 +1721,7 @@ export interface components {
         };
         /** Format: binary */
         Binary: Blob;
-        /** @description A blocked term: 1–50 characters after trimming, at least one word, no control characters. */
+        /** @description NFC-normalised and trimmed: 1–50 characters, no control characters, at least one word (a letter or digit). It matches whole words, case-insensitively. */
         BlockedTerm: string;
         /**
          * @description What happens to a message holding a blocked term.
@@ -1728,11 +1740,13 @@ export interface components {
             /** @description The sender's id for the message (see `chat.send`). */
             client_msg_id: string;
         };
+        /** @description A chat message: one line. NFC-normalised and trimmed: 1–500 characters; no control characters (line breaks included). */
+        ChatMessageText: string;
         /**
          * @description A role in an event's chat, as messages and presence name their authors.
          * @enum {string}
          */
-        ChatRole: "host" | "cohost" | "moderator" | "viewer";
+        ChatRole: "host" | "cohost" | "moderator" | "speaker" | "viewer";
         /**
          * @description A chat room's settings, as moderation actions and the live socket's `hello` carry them
          *     (ChatSettings is the request that changes them).
@@ -1748,19 +1762,9 @@ export interface components {
         };
         /** @description A chat message to send. */
         ChatSend: {
-            /**
-             * @description Your id for this message, unique per message: a retry with the same id is never
-             *     duplicated (it gets the first attempt's answer). 1–64 characters, no control characters;
-             *     taken as is (not trimmed).
-             */
-            client_msg_id: string;
-            /**
-             * @description 1–500 characters after NFC normalisation and trimming; no control characters (line breaks
-             *     included).
-             */
-            text: string;
+            client_msg_id: components["schemas"]["ClientMsgId"];
+            text: components["schemas"]["ChatMessageText"];
         };
-        /** @description Changes to the chat's settings: give slow_mode_secs, blocked_terms or both. */
         ChatSettings: {
             /**
              * Format: int32
@@ -1770,26 +1774,30 @@ export interface components {
             /** @description Replaces the list; [] clears it. A term matches whole words, case-insensitively. */
             blocked_terms?: components["schemas"]["BlockedTerm"][] | null;
             blocked_term_mode?: components["schemas"]["BlockedTermMode"] | null;
-            /** @description Shown in the audit log: at most 500 characters, no control characters. */
-            reason?: string | null;
-        };
+            reason?: components["schemas"]["ModerationReason"] | null;
+        } & ({
+            slow_mode_secs: number;
+        } | {
+            blocked_terms: unknown[];
+        });
         /** @description What changing the chat's settings did. */
         ChatSettingsChanged: {
             /** @description One moderation action per setting changed: `slow_mode` first, then `blocked_terms`. */
             actions: components["schemas"]["ModerationAction"][];
         };
+        /** @description Your id for this message, unique per message: a retry with the same id is never duplicated (it gets the first attempt's answer). 1–64 characters, no control characters; taken as is (not trimmed). */
+        ClientMsgId: string;
         CreateApiKey: {
-            /** @description What the key is for ("CI deploys"): 1–64 characters, no control characters. */
-            name: string;
+            name: components["schemas"]["ApiKeyName"];
             /** @description At least one. */
             scopes: components["schemas"]["ApiKeyScope"][];
             /**
              * Format: date-time
-             * @description When the key stops working (in the future); none: until revoked.
+             * @description When the key stops working: RFC 3339, after the time the request arrives (see the
+             *     operation); none: until revoked.
              */
             expires_at?: string | null;
         };
-        /** @description A destination to save. */
         CreateDestination: {
             platform: components["schemas"]["DestinationPlatform"];
             /**
@@ -1798,37 +1806,29 @@ export interface components {
              */
             name?: string;
             /**
-             * @description rtmp:// or rtmps://, a host (and a valid port, if any) and an application path, without the
-             *     stream key; at most 512 characters, no spaces. Left out or blank: the platform's ingest
-             *     (youtube rtmps://a.rtmps.youtube.com:443/live2, twitch rtmp://live.twitch.tv/app, facebook
-             *     rtmps://live-api-s.facebook.com:443/rtmp); required for custom.
+             * @description Left out or blank: the platform's ingest (youtube rtmps://a.rtmps.youtube.com:443/live2,
+             *     twitch rtmp://live.twitch.tv/app, facebook rtmps://live-api-s.facebook.com:443/rtmp);
+             *     required (not blank) for custom.
              */
-            server_url?: string;
-            /**
-             * @description The platform's stream key: 1–512 bytes, no spaces, control characters or slashes. Stored
-             *     encrypted (AES-256-GCM), never returned.
-             */
-            stream_key: string;
-        };
+            server_url?: components["schemas"]["RtmpServerUrl"];
+            stream_key: components["schemas"]["StreamKey"];
+        } & ({
+            /** @enum {string} */
+            platform?: "youtube" | "twitch" | "facebook";
+        } | {
+            server_url: string;
+        });
         CreateEvent: {
-            /**
-             * @description NFC-normalised and trimmed: 1–140 characters, no control characters (no line breaks).
-             * @example Launch day
-             */
-            title: string;
-            /**
-             * @description NFC-normalised and trimmed: at most 5000 characters; line breaks and tabs allowed, other
-             *     control characters not.
-             */
-            description?: string;
+            title: components["schemas"]["EventTitle"];
+            description?: components["schemas"]["EventDescription"];
             /**
              * Format: date-time
-             * @description RFC 3339; not more than 60 seconds in the past.
+             * @description RFC 3339; not more than 60 seconds in the past (see the operation).
              * @example 2030-01-31T18:00:00Z
              */
             starts_at: string;
-            /** @description The cover image: an absolute http(s) URL of at most 2048 characters, or empty for none. */
-            cover_url?: string;
+            /** @description The cover image; blank for none. */
+            cover_url?: components["schemas"]["ImageUrl"];
             /** @description Co-hosts' user ids (UUIDs): at most 10 different users (repeats collapse), not the host. */
             cohost_ids?: string[];
         };
@@ -1836,12 +1836,7 @@ export interface components {
         CreateGuestLink: {
             /** @description `cohost` links are the host's alone. */
             role: components["schemas"]["GuestLinkRole"];
-            /**
-             * Format: int32
-             * @description How long the link works: 60 to 604800 seconds (a week); 0 or absent: a day.
-             * @default 86400
-             */
-            expires_in_secs?: number;
+            expires_in_secs?: components["schemas"]["GuestLinkLifetime"];
             /**
              * Format: int32
              * @description How many guests may join through it: 1 to 1000; 0 or absent: one.
@@ -1859,8 +1854,7 @@ export interface components {
              *     POSTed here; redirects are not followed.
              */
             url: string;
-            /** @description For you; no control characters. */
-            description?: string;
+            description?: components["schemas"]["WebhookDescription"];
             /** @description Which event types to send; left out or empty: all. */
             event_types?: components["schemas"]["WebhookEventTypeFilter"][];
         };
@@ -1908,6 +1902,13 @@ export interface components {
          * @enum {string}
          */
         DestinationState: "idle" | "connecting" | "live" | "retrying" | "failed" | "stopped";
+        /** @description A person's name as others see it. NFC-normalised and trimmed: 1–50 characters; no control characters (line breaks included). */
+        DisplayName: string;
+        /**
+         * @description `name@domain.tld`: a local part, one `@` and a domain of dot-separated labels, without white space or control characters; at most 254 bytes. Lowercased (one mailbox, one account).
+         * @example ada@example.com
+         */
+        Email: string;
         Event: {
             /** Format: uuid */
             id: string;
@@ -1949,6 +1950,8 @@ export interface components {
              */
             cancelled_at: string | null;
         };
+        /** @description An event's description. NFC-normalised and trimmed: at most 5000 characters; may be empty; line breaks and tabs allowed, other control characters not. */
+        EventDescription: string;
         /** @description A destination attached to an event, with its push's state (docs/broadcast.md). */
         EventDestination: {
             /** Format: uuid */
@@ -1995,6 +1998,8 @@ export interface components {
             /** @description Pass it back as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
         };
+        /** @description An event's title. NFC-normalised and trimmed: 1–140 characters; no control characters (line breaks included). */
+        EventTitle: string;
         /** @description A guest session (as sign-up answers) and where it leads. */
         GuestJoined: components["schemas"]["Tokens"] & {
             /** @description The one event the session may act on. */
@@ -2054,6 +2059,8 @@ export interface components {
              */
             join_url: string;
         };
+        /** @description Seconds the link works: 60 to 604800 (a week); 0 or left out: 86400 (a day). */
+        GuestLinkLifetime: 0 | number;
         /** @description An event's guest invite links. */
         GuestLinkList: {
             /** @description Newest first (at most 200), withdrawn, expired and used-up ones included. */
@@ -2078,12 +2085,13 @@ export interface components {
             /** @description Oldest first, at most 500. */
             messages: components["schemas"]["ChatMessage"][];
         };
+        /** @description An absolute http:// or https:// URL: a host name or IPv4 address, an optional port, then a path, query or fragment of printable ASCII; or empty for none. */
+        ImageUrl: string;
         /** @description Who joins through a guest invite link. */
         JoinGuestLink: {
-            /** @description Trimmed and NFC-normalised: 1 to 50 characters, no control characters. */
-            display_name: string;
-            /** @description Empty, or an absolute http(s) URL of an image (at most 2048 bytes, no whitespace). */
-            avatar_url?: string;
+            display_name: components["schemas"]["DisplayName"];
+            /** @description Blank for none. */
+            avatar_url?: components["schemas"]["ImageUrl"];
         };
         Login: {
             /** @example ada@example.com */
@@ -2179,6 +2187,8 @@ export interface components {
          * @enum {string}
          */
         ModerationActionKind: "delete_message" | "timeout" | "ban" | "unban" | "add_moderator" | "remove_moderator" | "slow_mode" | "blocked_terms" | "pin" | "unpin" | "approve" | "deny";
+        /** @description Why a moderator acted, for the audit log. NFC-normalised and trimmed: at most 500 characters; may be empty; no control characters (line breaks included). */
+        ModerationReason: string;
         MuteTrack: {
             /**
              * Format: uuid
@@ -2192,18 +2202,15 @@ export interface components {
             source: "camera" | "microphone" | "screen" | "screen_audio";
         };
         PatchEvent: {
-            /** @description NFC-normalised and trimmed: 1–140 characters, no control characters (no line breaks). */
-            title?: string | null;
-            /** @description NFC-normalised and trimmed: at most 5000 characters; line breaks and tabs allowed. */
-            description?: string | null;
+            title?: components["schemas"]["EventTitle"] | null;
+            description?: components["schemas"]["EventDescription"] | null;
             /**
              * Format: date-time
-             * @description RFC 3339; not more than 60 seconds in the past; only while the event is scheduled
-             *     (409 `starts_at_locked`).
+             * @description RFC 3339; not more than 60 seconds in the past (see the operation); only while the event
+             *     is scheduled (409 `starts_at_locked`).
              */
             starts_at?: string | null;
-            /** @description An absolute http(s) URL of at most 2048 characters; the empty string removes the cover. */
-            cover_url?: string | null;
+            cover_url?: components["schemas"]["ImageUrl"] | null;
             /**
              * @description Replaces the whole co-host list (host only; `[]` removes every co-host): at most 10
              *     different user ids (UUIDs), not the host.
@@ -2244,14 +2251,13 @@ export interface components {
             retry_after?: number | null;
         };
         ProfilePatch: {
-            /** @description NFC-normalised and trimmed: 1–50 characters, no control characters. Absent or null: unchanged. */
-            display_name?: string | null;
-            /**
-             * @description An absolute http(s) URL of at most 2048 characters; the empty string removes it. Absent or
-             *     null: unchanged.
-             */
-            avatar_url?: string | null;
-        };
+            display_name?: components["schemas"]["DisplayName"] | null;
+            avatar_url?: components["schemas"]["ImageUrl"] | null;
+        } & ({
+            display_name: string;
+        } | {
+            avatar_url: string;
+        });
         /** @description A cloud recording of an event (docs/recording.md). */
         Recording: {
             /** Format: uuid */
@@ -2304,6 +2310,11 @@ export interface components {
             gaps: components["schemas"]["RecordingGap"][];
             /** @description Why it failed, or an alarm while recording; absent when empty. */
             error?: string;
+            /**
+             * @description Why it stopped, once it has: the host or a co-host stopped it, the event ended, or
+             *     nobody was on air for the grace period (RECORDING_IDLE_GRACE_S).
+             */
+            stop_reason?: components["schemas"]["StopReason"];
             /** @description Absent until the first segment is stored. */
             playback?: components["schemas"]["RecordingPlayback"];
         };
@@ -2382,8 +2393,8 @@ export interface components {
              * @description Who to disconnect (not yourself).
              */
             user_id: string;
-            /** @description Shown to them; trimmed, at most 200 characters, no control characters. */
-            reason?: string;
+            /** @description Shown to them. */
+            reason?: components["schemas"]["StageReason"];
         };
         /** @description A message on the replay's timeline. */
         ReplayItem: {
@@ -2417,6 +2428,8 @@ export interface components {
              */
             next_offset_ms: number | null;
         };
+        /** @description `rtmp://` or `rtmps://`, a host name or IPv4 address, an optional port and an application path of printable ASCII, without the stream key; at most 512 characters. Empty: the platform's ingest (a `custom` destination needs one). */
+        RtmpServerUrl: string;
         /** @description A message accepted: published, or held for a moderator's review. */
         Sent: {
             message: components["schemas"]["ChatMessage"];
@@ -2438,18 +2451,10 @@ export interface components {
             quality?: components["schemas"]["RecordingQuality"] | null;
         };
         SignUp: {
-            /**
-             * @description Trimmed and lowercased (one mailbox, one account); at most 254 characters, `name@domain.tld`.
-             * @example ada@example.com
-             */
-            email: string;
+            email: components["schemas"]["Email"];
             /** @description 8–128 characters, no other rules. */
             password: string;
-            /**
-             * @description NFC-normalised and trimmed: 1–50 characters, no control characters.
-             * @example Ada
-             */
-            display_name: string;
+            display_name: components["schemas"]["DisplayName"];
         };
         /** @description Someone banned from the event. */
         StageBan: components["schemas"]["StagePerson"] & {
@@ -2566,6 +2571,8 @@ export interface components {
             display_name: string;
             avatar_url: string | null;
         };
+        /** @description Why, shown to the person concerned. NFC-normalised and trimmed: at most 200 characters; may be empty; no control characters (line breaks included). */
+        StageReason: string;
         StageRemoved: {
             /**
              * Format: int32
@@ -2587,11 +2594,8 @@ export interface components {
         StageTarget: {
             /** Format: uuid */
             user_id: string;
-            /**
-             * @description Kicks and bans: shown to them (trimmed; at most 200 characters, no control characters).
-             *     Accepted and ignored by an invitation.
-             */
-            reason?: string;
+            /** @description Kicks and bans: shown to them. Accepted and ignored by an invitation. */
+            reason?: components["schemas"]["StageReason"];
         };
         StageTrack: {
             /**
@@ -2667,6 +2671,13 @@ export interface components {
             layout?: components["schemas"]["RecordingLayout"] | null;
             quality?: components["schemas"]["RecordingQuality"] | null;
         };
+        /**
+         * @description Why a recording stopped.
+         * @enum {string}
+         */
+        StopReason: "host" | "event_ended" | "idle";
+        /** @description The platform's stream key: 1–512 printable ASCII characters, no spaces or slashes. Stored encrypted (AES-256-GCM), never returned. */
+        StreamKey: string;
         /** @description A timeout: the user may read but not send until it ends. */
         Timeout: {
             /** Format: uuid */
@@ -2676,8 +2687,7 @@ export interface components {
              * @description 1 second to 24 hours.
              */
             duration_secs: number;
-            /** @description Shown in the audit log: at most 500 characters, no control characters. */
-            reason?: string | null;
+            reason?: components["schemas"]["ModerationReason"] | null;
         };
         Tokens: {
             /** @description A JWT (EdDSA) for `Authorization: Bearer`, valid for `expires_in` seconds. */
@@ -2702,7 +2712,7 @@ export interface components {
         UpdateWebhook: {
             /** Format: uri */
             url?: string | null;
-            description?: string | null;
+            description?: components["schemas"]["WebhookDescription"] | null;
             /** @description Replaces the list; [] means all. */
             event_types?: components["schemas"]["WebhookEventTypeFilter"][] | null;
             /** @description false: disabled by you (by_owner); true: enabled again, its failure clock restarted. */
@@ -2731,11 +2741,7 @@ export interface components {
         UserAction: {
             /** Format: uuid */
             user_id: string;
-            /**
-             * @description For a ban: kept with it (at most 200 characters, no control characters). Ignored when
-             *     appointing a moderator.
-             */
-            reason?: string | null;
+            reason?: components["schemas"]["StageReason"] | null;
         };
         /** @description One attempt to deliver. */
         WebhookAttempt: {
@@ -2782,6 +2788,8 @@ export interface components {
          * @enum {string}
          */
         WebhookDeliveryState: "pending" | "succeeded" | "failed";
+        /** @description A note for yourself. NFC-normalised and trimmed: at most 200 characters; may be empty; no control characters (line breaks included). */
+        WebhookDescription: string;
         /**
          * @description Empty while enabled; `by_owner` (PATCH enabled false) or `failing` (no successful delivery for WEBHOOK_DISABLE_AFTER_S, 5 days by default).
          * @enum {string}
@@ -3610,7 +3618,11 @@ export interface operations {
                 status?: "live" | "upcoming" | "past";
                 /** @description Events per page; 0 means the default. */
                 limit?: number;
-                /** @description `next_cursor` of the previous page (of the same `status`). */
+                /**
+                 * @description `next_cursor` of the previous page (of the same `status`); empty or left out: the first
+                 *     page. A cursor is a position in the listing's order (a time and an event id), so any
+                 *     string of its form is accepted: one from another listing continues this one from there.
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -3646,7 +3658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_status`, `invalid_limit` (over 100), `invalid_cursor` (not one this listing returned), `invalid_query` (a malformed value or an unknown parameter) */
+            /** @description `invalid_status`, `invalid_limit` (over 100), `invalid_cursor` (not of a cursor's form), `invalid_query` (a malformed value or an unknown parameter) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4386,10 +4398,7 @@ export interface operations {
     unbanChatUser: {
         parameters: {
             query?: {
-                /**
-                 * @description Shown in the audit log when deleting a message: at most 500 characters, no control
-                 *     characters. Accepted but not recorded when lifting a ban.
-                 */
+                /** @description Accepted, not recorded (nor checked). */
                 reason?: string;
             };
             header?: never;
@@ -4884,11 +4893,8 @@ export interface operations {
     deleteChatMessage: {
         parameters: {
             query?: {
-                /**
-                 * @description Shown in the audit log when deleting a message: at most 500 characters, no control
-                 *     characters. Accepted but not recorded when lifting a ban.
-                 */
-                reason?: string;
+                /** @description Shown in the audit log. */
+                reason?: components["schemas"]["ModerationReason"];
             };
             header?: never;
             path: {
@@ -5321,7 +5327,8 @@ export interface operations {
             query?: {
                 /**
                  * @description Where the page starts, in milliseconds after go-live (the previous page's
-                 *     `next_offset_ms`); left out: 0.
+                 *     `next_offset_ms`); left out: 0. At most about 292 years (the chat service's
+                 *     `ReplayOffset`: beyond it the offset cannot be added to a time).
                  */
                 from_offset_ms?: number;
                 /** @description How many: at most 500; left out: 200 (0: 100). */

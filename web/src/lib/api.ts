@@ -37,6 +37,7 @@ import type {
   MediaToken,
   Presence,
   Problem,
+  ProfilePatch,
   Recording,
   RecordingLayout,
   RecordingList,
@@ -344,7 +345,7 @@ export class ApiClient {
     return user;
   }
 
-  async updateMe(patch: { display_name?: string; avatar_url?: string }): Promise<User> {
+  async updateMe(patch: ProfilePatch): Promise<User> {
     return this.updatedUser(await this.call((headers) => this.client.PATCH('/me', { headers, body: patch })));
   }
 

@@ -138,13 +138,14 @@ export function formErrors(form: DestinationForm): Partial<Record<DestinationFie
 /** The body of POST /destinations for the form: the name when one is given, the server URL for
  * custom (and for Twitch when it is not the default ingest server). */
 export function destinationInput(form: DestinationForm): DestinationInput {
-  const input: DestinationInput = { platform: form.platform, stream_key: form.key.trim() };
   const name = form.name.trim();
-  if (name) input.name = name;
+  const fields = { stream_key: form.key.trim(), ...(name ? { name } : {}) };
   // The server takes the scheme in lower case only ("RTMP://" is refused).
   const server = form.server.trim().replace(/^rtmps?:\/\//i, (m) => m.toLowerCase());
-  if (form.platform === 'custom' || (form.platform === 'twitch' && server && server !== defaultServer('twitch'))) input.server_url = server;
-  return input;
+  // Custom needs its server URL (the document's CreateDestination says so, hence two branches).
+  if (form.platform === 'custom') return { platform: 'custom', ...fields, server_url: server };
+  if (form.platform === 'twitch' && server && server !== defaultServer('twitch')) return { platform: 'twitch', ...fields, server_url: server };
+  return { platform: form.platform, ...fields };
 }
 
 /** The form field a 422 code of POST /destinations is about (null: about the whole form). */

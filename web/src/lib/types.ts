@@ -10,6 +10,8 @@ import type { components, paths } from './api.gen';
 type Schemas = components['schemas'];
 
 export type User = Schemas['User'];
+/** PATCH /me: at least one of display_name and avatar_url. */
+export type ProfilePatch = Schemas['ProfilePatch'];
 export type Tokens = Schemas['Tokens'];
 
 export type StageEvent = Schemas['Event'];

@@ -212,6 +212,9 @@ function RecordingView({ recording, reload }: { recording: Recording; reload: ()
           ) : (
             <NoPlayback recording={recording} />
           )}
+          {recording.stop_reason === 'idle' && (
+            <p className="muted small">Stopped automatically: nobody was on air for a while.</p>
+          )}
           {recording.gaps && recording.gaps.length > 0 && (
             <p className="muted small">
               {recording.gaps.length === 1 ? 'One gap' : `${recording.gaps.length} gaps`} in this recording:{' '}

@@ -3,7 +3,7 @@ use sha2::{Digest, Sha256};
 use stagecast_authn::Scope;
 use stagecast_kit::{
     ApiError,
-    text::{self, Field},
+    text::{self, fields},
 };
 
 /// Every key starts with this, so a secret found in a log or a repository is recognisable (and
@@ -54,14 +54,12 @@ impl ApiKeySecret {
     }
 }
 
-const NAME: Field = Field { name: "name", code: "api_key_name", max_chars: 64, required: true, line_breaks: false };
-
 /// What a key is for, as its owner calls it ("CI deploys").
 pub struct ApiKeyName(String);
 
 impl ApiKeyName {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        text::clean(raw, &NAME).map(Self)
+        text::clean(raw, &fields::API_KEY_NAME).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

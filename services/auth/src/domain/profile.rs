@@ -6,17 +6,10 @@ use stagecast_kit::text;
 pub struct DisplayName(String);
 
 impl DisplayName {
-    pub const MAX_CHARS: usize = 50;
+    pub const MAX_CHARS: usize = text::fields::DISPLAY_NAME.max_chars;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        const FIELD: text::Field = text::Field {
-            name: "display name",
-            code: "display_name",
-            max_chars: DisplayName::MAX_CHARS,
-            required: true,
-            line_breaks: false,
-        };
-        text::clean(raw, &FIELD).map(Self)
+        text::clean(raw, &text::fields::DISPLAY_NAME).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

@@ -11,23 +11,21 @@ use stagecast_kit::{
 pub struct MessageText(String);
 
 impl MessageText {
-    pub const MAX_CHARS: usize = 500;
+    pub const MAX_CHARS: usize = text::fields::CHAT_MESSAGE.max_chars;
 
+    /// The kit's rule for [`text::fields::CHAT_MESSAGE`] (stated as a pattern in the API
+    /// document), with the chat's own refusal codes.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let s = normalise(raw);
-        if s.is_empty() {
-            return Err(ApiError::invalid("message_empty", "the message is empty"));
-        }
-        if s.chars().count() > Self::MAX_CHARS {
-            return Err(ApiError::invalid("message_too_long", format!("a message is at most {} characters", Self::MAX_CHARS)));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(ApiError::invalid(
+        text::check(raw, &text::fields::CHAT_MESSAGE).map(Self).map_err(|broken| match broken {
+            text::Broken::Required => ApiError::invalid("message_empty", "the message is empty"),
+            text::Broken::TooLong => {
+                ApiError::invalid("message_too_long", format!("a message is at most {} characters", Self::MAX_CHARS))
+            }
+            text::Broken::ControlCharacters => ApiError::invalid(
                 "control_characters",
                 "a message must not contain control characters (including line breaks)",
-            ));
-        }
-        Ok(Self(s))
+            ),
+        })
     }
 
     /// Text read back from storage or from our own bus messages: it was parsed when it was
@@ -57,8 +55,8 @@ impl ClientMsgId {
             )
         };
         // Not trimmed or normalised: it is an opaque token, and "a" and "a " may well be two
-        // different messages of a client.
-        if raw.is_empty() || raw.chars().count() > Self::MAX_CHARS || raw.chars().any(char::is_control) {
+        // different messages of a client (the API document states it as `text::NO_CONTROL`).
+        if raw.is_empty() || raw.chars().count() > Self::MAX_CHARS || text::has_control(raw) {
             return Err(bad());
         }
         Ok(Self(raw.to_owned()))
@@ -78,12 +76,10 @@ impl ClientMsgId {
 pub struct Reason(String);
 
 impl Reason {
-    pub const MAX_CHARS: usize = 500;
+    pub const MAX_CHARS: usize = text::fields::MODERATION_REASON.max_chars;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        const FIELD: text::Field =
-            text::Field { name: "reason", code: "reason", max_chars: Reason::MAX_CHARS, required: false, line_breaks: false };
-        text::clean(raw, &FIELD).map(Self)
+        text::clean(raw, &text::fields::MODERATION_REASON).map(Self)
     }
 
     pub fn from_stored(s: String) -> Self {

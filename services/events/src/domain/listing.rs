@@ -33,14 +33,6 @@ impl ListFilter {
             ListFilter::Past => event.ended_at,
         }
     }
-
-    fn tag(self) -> u8 {
-        match self {
-            ListFilter::Live => 1,
-            ListFilter::Upcoming => 2,
-            ListFilter::Past => 3,
-        }
-    }
 }
 
 /// How many events one page holds: 1..=100, 20 when the caller does not say.
@@ -71,48 +63,62 @@ impl PageSize {
 /// removed meanwhile neither shift pages nor cause repeats, and deep pages cost the same as the
 /// first. The id breaks ties between events with equal timestamps.
 ///
-/// Opaque to callers: base64url of `[filter tag: u8][sort key: i64 µs since epoch, BE][id: 16 B]`.
-/// The filter is inside so a cursor from one listing cannot be replayed on another.
+/// Opaque to callers: base64url of `[sort key: i64 µs since epoch, BE][id: 16 B]`, 32
+/// characters. Every string of that shape is a position, so every one the API document's
+/// pattern ([`Cursor::PATTERN`]) allows is accepted: a position from another listing (or made
+/// up) continues this listing's order from there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    pub filter: ListFilter,
     pub after: DateTime<Utc>,
     pub id: EventId,
 }
 
 impl Cursor {
-    const LEN: usize = 1 + 8 + 16;
+    const LEN: usize = 8 + 16;
+
+    /// The form of every cursor, as a JSON Schema `pattern`: 24 bytes in unpadded base64url.
+    pub const PATTERN: &str = "^[A-Za-z0-9_-]{32}$";
 
     /// The cursor that continues after `event` in `filter`'s order; `None` for an event the
     /// listing cannot contain.
     pub fn after_event(filter: ListFilter, event: &Event) -> Option<Self> {
-        Some(Self { filter, after: filter.sort_key(event)?, id: event.id })
+        Some(Self { after: filter.sort_key(event)?, id: event.id })
     }
 
     pub fn encode(&self) -> String {
         let mut bytes = Vec::with_capacity(Self::LEN);
-        bytes.push(self.filter.tag());
         bytes.extend_from_slice(&self.after.timestamp_micros().to_be_bytes());
         bytes.extend_from_slice(self.id.as_uuid().as_bytes());
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// Decodes a cursor a caller sent back for a listing with `filter`.
-    pub fn decode(raw: &str, filter: ListFilter) -> Result<Self, ApiError> {
-        let bad = || ApiError::invalid("invalid_cursor", "cursor is not one this listing returned; start again without a cursor");
-        // A real cursor is 34 characters; refuse anything far longer before decoding it.
-        if raw.len() > 64 {
+    /// Decodes a cursor a caller sent back: any string of [`Cursor::PATTERN`]'s form.
+    pub fn decode(raw: &str) -> Result<Self, ApiError> {
+        let bad = || {
+            ApiError::invalid(
+                "invalid_cursor",
+                "cursor is not one a listing returned (32 base64url characters); start again without one",
+            )
+        };
+        // 32 characters are exactly 24 bytes, so no string of the pattern's form has trailing
+        // bits to refuse, and no other length is a cursor.
+        if raw.len() != 32 {
             return Err(bad());
         }
-        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
-        if bytes.len() != Self::LEN || bytes[0] != filter.tag() {
-            return Err(bad());
-        }
-        let micros = i64::from_be_bytes(bytes[1..9].try_into().map_err(|_| bad())?);
-        let after = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
-        let id = Uuid::from_slice(&bytes[9..]).map_err(|_| bad())?;
-        Ok(Self { filter, after, id: EventId::from_uuid(id) })
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+        let (key, id) = bytes.split_at_checked(8).ok_or_else(bad)?;
+        let micros = i64::from_be_bytes(key.try_into().map_err(|_| bad())?);
+        let id = Uuid::from_slice(id).map_err(|_| bad())?;
+        // Every sort key is an RFC 3339 time (years 0000–9999, and never in the past when it
+        // was set), so a position outside those years orders like the nearest of them; clamped
+        // there, it stays within what chrono and Postgres (4713 BC to 294276 AD) represent.
+        let after = DateTime::from_timestamp_micros(micros.clamp(Self::EARLIEST_MICROS, Self::LATEST_MICROS)).ok_or_else(bad)?;
+        Ok(Self { after, id: EventId::from_uuid(id) })
     }
+
+    /// 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z, in µs since the epoch.
+    const EARLIEST_MICROS: i64 = -62_167_219_200_000_000;
+    const LATEST_MICROS: i64 = 253_402_300_800_000_000;
 }
 
 /// One listing request, parsed.
@@ -133,37 +139,51 @@ pub struct Page {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Datelike;
+
     use super::*;
 
-    fn cursor(filter: ListFilter) -> Cursor {
+    fn cursor() -> Cursor {
         let after = DateTime::from_timestamp_micros(1_750_000_000_123_456).expect("in range");
-        Cursor { filter, after, id: EventId::generate() }
+        Cursor { after, id: EventId::generate() }
     }
 
     #[test]
-    fn cursor_round_trips_and_is_url_safe() {
-        for filter in [ListFilter::Live, ListFilter::Upcoming, ListFilter::Past] {
-            let c = cursor(filter);
-            let s = c.encode();
-            assert!(s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'), "{s}");
-            assert_eq!(Cursor::decode(&s, filter).expect("round trip"), c);
-        }
+    fn cursor_round_trips_and_has_the_documented_form() {
+        let c = cursor();
+        let s = c.encode();
+        assert!(s.len() == 32 && s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'), "{s}");
+        assert_eq!(Cursor::decode(&s).expect("round trip"), c);
     }
 
     #[test]
-    fn garbled_or_foreign_cursors_are_refused() {
-        let live = cursor(ListFilter::Live).encode();
-        assert_eq!(Cursor::decode(&live, ListFilter::Past).expect_err("other listing").code, "invalid_cursor");
-        let mut truncated = live.clone();
-        truncated.pop();
-        for bad in ["", "!!!", "abc", truncated.as_str(), &"A".repeat(500)] {
-            assert_eq!(Cursor::decode(bad, ListFilter::Live).expect_err(bad).code, "invalid_cursor", "{bad}");
+    fn every_string_of_the_documented_form_is_a_cursor() {
+        // The smallest and largest keys (and so out of chrono's range), digits, the URL-safe
+        // characters, and an ordinary mix: each is a position.
+        for s in [
+            "A".repeat(32),
+            "_".repeat(32),
+            "-".repeat(32),
+            "0".repeat(32),
+            "9zZ-_aA0".repeat(4),
+            "gAAAAAAAAAAA".repeat(3)[..32].to_owned(),
+        ] {
+            let c = Cursor::decode(&s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert!((0..=10_000).contains(&c.after.year()), "{s}: {}", c.after);
         }
-        // The right length and tag, but a timestamp chrono cannot represent.
-        let mut bytes = vec![1u8];
-        bytes.extend_from_slice(&i64::MAX.to_be_bytes());
-        bytes.extend_from_slice(&[0u8; 16]);
-        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(bytes), ListFilter::Live).expect_err("range").code, "invalid_cursor");
+        // i64::MIN µs, far before any event, orders before all of them.
+        assert_eq!(Cursor::decode(&format!("gAAAAAAAAAA{}", "A".repeat(21))).expect("minimum").after.year(), 0);
+        assert_eq!(Cursor::decode(&format!("f{}", "_".repeat(31))).expect("maximum").after.year(), 10_000);
+    }
+
+    #[test]
+    fn strings_of_another_form_are_refused() {
+        let good = cursor().encode();
+        for bad in
+            ["", "!!!", "abc", &good[..31], &format!("{good}A"), &format!(" {}", &good[1..]), &"A".repeat(500), &"+".repeat(32)]
+        {
+            assert_eq!(Cursor::decode(bad).expect_err(bad).code, "invalid_cursor", "{bad}");
+        }
     }
 
     #[test]

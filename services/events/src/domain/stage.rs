@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use stagecast_kit::{ApiError, ErrorKind};
+use stagecast_kit::{ApiError, ErrorKind, text};
 use uuid::Uuid;
 
 use super::{Event, Role, UserId};
@@ -13,18 +13,19 @@ use super::{Event, Role, UserId};
 pub const INVITATION_TTL: Duration = Duration::seconds(120);
 
 /// At most this many characters of a reason (kick, ban, mute) are kept.
-pub const REASON_MAX_CHARS: usize = 200;
+pub const REASON_MAX_CHARS: usize = text::fields::STAGE_REASON.max_chars;
 
-/// Parses a reason: trimmed, at most [`REASON_MAX_CHARS`], no control characters.
+/// Parses a reason by the kit's text rule (NFC-normalised, trimmed, at most
+/// [`REASON_MAX_CHARS`], no control characters), which the API document states as a pattern.
 pub fn parse_reason(raw: &str) -> Result<String, ApiError> {
-    let reason = raw.trim();
-    if reason.chars().count() > REASON_MAX_CHARS {
-        return Err(ApiError::invalid("reason_too_long", format!("the reason is at most {REASON_MAX_CHARS} characters")));
-    }
-    if reason.chars().any(char::is_control) {
-        return Err(ApiError::invalid("invalid_reason", "the reason must not contain control characters"));
-    }
-    Ok(reason.to_owned())
+    text::check(raw, &text::fields::STAGE_REASON).map_err(|broken| match broken {
+        text::Broken::TooLong => {
+            ApiError::invalid("reason_too_long", format!("the reason is at most {REASON_MAX_CHARS} characters"))
+        }
+        text::Broken::ControlCharacters | text::Broken::Required => {
+            ApiError::invalid("invalid_reason", "the reason must not contain control characters")
+        }
+    })
 }
 
 /// The roles kept beside the event row (moderators and speakers), each with when it was granted.

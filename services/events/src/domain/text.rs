@@ -5,12 +5,10 @@ use stagecast_kit::{ApiError, text};
 pub struct EventTitle(String);
 
 impl EventTitle {
-    pub const MAX_CHARS: usize = 140;
+    pub const MAX_CHARS: usize = text::fields::EVENT_TITLE.max_chars;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        const FIELD: text::Field =
-            text::Field { name: "title", code: "title", max_chars: EventTitle::MAX_CHARS, required: true, line_breaks: false };
-        text::clean(raw, &FIELD).map(Self)
+        text::clean(raw, &text::fields::EVENT_TITLE).map(Self)
     }
 
     /// A title read back from storage. It was parsed when it was written; parsing it again would
@@ -30,17 +28,10 @@ impl EventTitle {
 pub struct Description(String);
 
 impl Description {
-    pub const MAX_CHARS: usize = 5000;
+    pub const MAX_CHARS: usize = text::fields::EVENT_DESCRIPTION.max_chars;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        const FIELD: text::Field = text::Field {
-            name: "description",
-            code: "description",
-            max_chars: Description::MAX_CHARS,
-            required: false,
-            line_breaks: true,
-        };
-        text::clean(raw, &FIELD).map(Self)
+        text::clean(raw, &text::fields::EVENT_DESCRIPTION).map(Self)
     }
 
     pub fn from_stored(s: String) -> Self {

@@ -14,6 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
+    input_schemas::ApiKeyName,
     problem::Problem,
     state::AppState,
 };
@@ -111,13 +112,13 @@ fn api_key(k: pb::ApiKey) -> ApiKey {
 #[serde(deny_unknown_fields)]
 #[schema(as = CreateApiKey)]
 struct CreateBody {
-    /// What the key is for ("CI deploys"): 1–64 characters, no control characters.
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(value_type = ApiKeyName)]
     name: String,
     /// At least one.
     #[schema(value_type = Vec<Scope>, min_items = 1)]
     scopes: Vec<String>,
-    /// When the key stops working (in the future); none: until revoked.
+    /// When the key stops working: RFC 3339, after the time the request arrives (see the
+    /// operation); none: until revoked.
     #[serde(default)]
     #[schema(format = DateTime)]
     expires_at: Option<String>,
@@ -126,7 +127,9 @@ struct CreateBody {
 /// Create an API key
 ///
 /// For a developer's backend: the key acts as you, within its scopes. Its secret is in this
-/// answer only. At most 25 usable keys per person.
+/// answer only. At most 25 usable keys per person. An `expires_at` must be after the time the
+/// request arrives (422 `invalid_expires_at`): a rule relative to the time of the request, which
+/// the schema cannot state.
 #[utoipa::path(
     post,
     path = "/api-keys",

@@ -10,6 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser, ClientIp},
+    input_schemas::{DisplayName, Email, ImageUrl},
     problem::Problem,
     ratelimit, revocation,
     state::AppState,
@@ -27,14 +28,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUp {
-    /// Trimmed and lowercased (one mailbox, one account); at most 254 characters, `name@domain.tld`.
-    #[schema(max_length = 254, example = "ada@example.com")]
+    #[schema(value_type = Email)]
     email: String,
     /// 8–128 characters, no other rules.
     #[schema(min_length = 8, max_length = 128)]
     password: String,
-    /// NFC-normalised and trimmed: 1–50 characters, no control characters.
-    #[schema(min_length = 1, max_length = 50, example = "Ada")]
+    #[schema(value_type = DisplayName)]
     display_name: String,
 }
 
@@ -59,12 +58,11 @@ pub struct RefreshBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
-    /// NFC-normalised and trimmed: 1–50 characters, no control characters. Absent or null: unchanged.
-    #[schema(min_length = 1, max_length = 50)]
+    /// Absent or null: unchanged. At least one of the two is given (not null).
+    #[schema(value_type = Option<DisplayName>)]
     display_name: Option<String>,
-    /// An absolute http(s) URL of at most 2048 characters; the empty string removes it. Absent or
-    /// null: unchanged.
-    #[schema(max_length = 2048)]
+    /// Blank removes it. Absent or null: unchanged.
+    #[schema(value_type = Option<ImageUrl>)]
     avatar_url: Option<String>,
 }
 

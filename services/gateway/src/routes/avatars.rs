@@ -37,21 +37,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(download))
 }
 
+// `format: binary` on these says the body is a file of the type, not text: generators (the
+// contract test's schemathesis) then send a real image, whose first bytes the upload checks.
+
 /// A PNG image.
 #[derive(ToSchema)]
-#[schema(value_type = String, content_media_type = "image/png")]
+#[schema(value_type = String, format = Binary, content_media_type = "image/png")]
 #[allow(dead_code)] // documents a raw (non-JSON) body
 struct PngImage(Vec<u8>);
 
 /// A JPEG image.
 #[derive(ToSchema)]
-#[schema(value_type = String, content_media_type = "image/jpeg")]
+#[schema(value_type = String, format = Binary, content_media_type = "image/jpeg")]
 #[allow(dead_code)] // documents a raw (non-JSON) body
 struct JpegImage(Vec<u8>);
 
 /// A WebP image.
 #[derive(ToSchema)]
-#[schema(value_type = String, content_media_type = "image/webp")]
+#[schema(value_type = String, format = Binary, content_media_type = "image/webp")]
 #[allow(dead_code)] // documents a raw (non-JSON) body
 struct WebpImage(Vec<u8>);
 

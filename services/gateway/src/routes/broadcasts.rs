@@ -14,6 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
+    input_schemas::{RtmpServerUrl, StreamKey},
     problem::Problem,
     routes::rfc3339,
     state::AppState,
@@ -190,16 +191,14 @@ struct CreateBody {
     #[serde(default)]
     #[schema(max_length = 80)]
     name: String,
-    /// rtmp:// or rtmps://, a host (and a valid port, if any) and an application path, without the
-    /// stream key; at most 512 characters, no spaces. Left out or blank: the platform's ingest
-    /// (youtube rtmps://a.rtmps.youtube.com:443/live2, twitch rtmp://live.twitch.tv/app, facebook
-    /// rtmps://live-api-s.facebook.com:443/rtmp); required for custom.
+    /// Left out or blank: the platform's ingest (youtube rtmps://a.rtmps.youtube.com:443/live2,
+    /// twitch rtmp://live.twitch.tv/app, facebook rtmps://live-api-s.facebook.com:443/rtmp);
+    /// required (not blank) for custom.
+    // The document states "required for custom" as an `anyOf` (api_doc::cross_field_rules).
     #[serde(default)]
-    #[schema(max_length = 512)]
+    #[schema(value_type = RtmpServerUrl)]
     server_url: String,
-    /// The platform's stream key: 1–512 bytes, no spaces, control characters or slashes. Stored
-    /// encrypted (AES-256-GCM), never returned.
-    #[schema(min_length = 1, max_length = 512, pattern = r"^[^\s/]+$")]
+    #[schema(value_type = StreamKey)]
     stream_key: String,
 }
 

@@ -15,6 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
+    input_schemas::{BlockedTerm, ChatMessageText, ClientMsgId, ModerationReason, StageReason},
     live::{
         presence,
         protocol::{self, ChatMessage, ModerationAction, Presence},
@@ -57,7 +58,10 @@ pub enum ChatRole {
     Cohost,
     #[serde(rename = "moderator")]
     Moderator,
-    /// Everyone else (speakers and the audience of the stage included).
+    /// On the stage as a speaker (moderates nothing).
+    #[serde(rename = "speaker")]
+    Speaker,
+    /// Everyone else: the audience.
     #[serde(rename = "viewer")]
     Viewer,
 }
@@ -206,14 +210,9 @@ async fn history(
 #[serde(deny_unknown_fields)]
 #[schema(as = ChatSend)]
 pub struct SendBody {
-    /// Your id for this message, unique per message: a retry with the same id is never
-    /// duplicated (it gets the first attempt's answer). 1–64 characters, no control characters;
-    /// taken as is (not trimmed).
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(value_type = ClientMsgId)]
     client_msg_id: String,
-    /// 1–500 characters after NFC normalisation and trimming; no control characters (line breaks
-    /// included).
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(value_type = ChatMessageText)]
     text: String,
 }
 
@@ -290,8 +289,9 @@ async fn send(
 #[into_params(parameter_in = Query)]
 pub struct ReplayQuery {
     /// Where the page starts, in milliseconds after go-live (the previous page's
-    /// `next_offset_ms`); left out: 0.
-    #[param(minimum = 0)]
+    /// `next_offset_ms`); left out: 0. At most about 292 years (the chat service's
+    /// `ReplayOffset`: beyond it the offset cannot be added to a time).
+    #[param(minimum = 0, maximum = 9223372036854.0)]
     from_offset_ms: Option<i64>,
     /// How many: at most 500; left out: 200 (0: 100).
     #[param(maximum = 500)]
@@ -408,9 +408,19 @@ async fn moderate(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ReasonQuery {
-    /// Shown in the audit log when deleting a message: at most 500 characters, no control
-    /// characters. Accepted but not recorded when lifting a ban.
-    #[param(max_length = 500)]
+    /// Shown in the audit log.
+    #[param(value_type = Option<ModerationReason>)]
+    reason: Option<String>,
+}
+
+/// A reason that is accepted and not recorded. Other query parameters are refused
+/// (`invalid_query`).
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IgnoredReasonQuery {
+    /// Accepted, not recorded (nor checked).
+    #[allow(dead_code)] // accepted so that clients of the chat API may send it
     reason: Option<String>,
 }
 
@@ -455,8 +465,8 @@ pub struct TimeoutBody {
     /// 1 second to 24 hours.
     #[schema(minimum = 1, maximum = 86400)]
     duration_secs: u32,
-    /// Shown in the audit log: at most 500 characters, no control characters.
-    #[schema(max_length = 500)]
+    /// Shown in the audit log.
+    #[schema(value_type = Option<ModerationReason>)]
     reason: Option<String>,
 }
 
@@ -498,9 +508,8 @@ async fn timeout(
 pub struct UserBody {
     #[schema(format = Uuid)]
     user_id: String,
-    /// For a ban: kept with it (at most 200 characters, no control characters). Ignored when
-    /// appointing a moderator.
-    #[schema(max_length = 200)]
+    /// For a ban: kept with it. Ignored when appointing a moderator.
+    #[schema(value_type = Option<StageReason>)]
     reason: Option<String>,
 }
 
@@ -552,7 +561,7 @@ async fn ban(
     params(
         ("id" = String, Path, format = Uuid, description = "The event's id"),
         ("user_id" = String, Path, format = Uuid, description = "The banned user's id"),
-        ReasonQuery,
+        IgnoredReasonQuery,
     ),
     responses(
         (status = 200, description = "The stage change (`unbanned`). `reason` is accepted but not recorded", body = stage::Changed),
@@ -567,7 +576,7 @@ async fn unban(
     State(st): State<AppState>,
     who: AuthUser,
     Path((id, user_id)): Path<(String, String)>,
-    crate::extract::ApiQuery(_q): crate::extract::ApiQuery<ReasonQuery>,
+    crate::extract::ApiQuery(_q): crate::extract::ApiQuery<IgnoredReasonQuery>,
 ) -> Result<Json<stage::Changed>, Problem> {
     stage::unban_user(&st, &who, &id, user_id).await
 }
@@ -633,30 +642,25 @@ async fn remove_moderator(
     stage::remove_moderator(&st, &who, &id, user_id).await
 }
 
-/// Changes to the chat's settings: give slow_mode_secs, blocked_terms or both.
+/// Changes to the chat's settings: give slow_mode_secs, blocked_terms or both (not null).
+// The document states "at least one" as an `anyOf` (api_doc::cross_field_rules).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = ChatSettings, min_properties = 1)]
+#[schema(as = ChatSettings)]
 pub struct SettingsBody {
     /// Seconds each viewer waits between messages; 0 turns slow mode off.
     #[schema(maximum = 3600)]
     slow_mode_secs: Option<u32>,
     /// Replaces the list; [] clears it. A term matches whole words, case-insensitively.
-    #[schema(value_type = Option<Vec<BlockedTermDoc>>, max_items = 100)]
+    #[schema(value_type = Option<Vec<BlockedTerm>>, max_items = 100)]
     blocked_terms: Option<Vec<String>>,
     /// Applies with blocked_terms (ignored without them); left out: `reject`.
     #[schema(value_type = Option<BlockedTermMode>)]
     blocked_term_mode: Option<String>,
-    /// Shown in the audit log: at most 500 characters, no control characters.
-    #[schema(max_length = 500)]
+    /// Shown in the audit log.
+    #[schema(value_type = Option<ModerationReason>)]
     reason: Option<String>,
 }
-
-/// A blocked term: 1–50 characters after trimming, at least one word, no control characters.
-#[derive(ToSchema)]
-#[schema(as = BlockedTerm, value_type = String, min_length = 1, max_length = 50)]
-#[allow(dead_code)] // documents the terms the chat service's `BlockedTerm` parses
-pub struct BlockedTermDoc(String);
 
 /// What changing the chat's settings did.
 #[derive(Serialize, ToSchema)]

@@ -13,6 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
+    input_schemas::{EventDescription, EventTitle, ImageUrl},
     problem::Problem,
     state::AppState,
 };
@@ -29,20 +30,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEvent {
-    /// NFC-normalised and trimmed: 1–140 characters, no control characters (no line breaks).
-    #[schema(min_length = 1, max_length = 140, example = "Launch day")]
+    #[schema(value_type = EventTitle)]
     title: String,
-    /// NFC-normalised and trimmed: at most 5000 characters; line breaks and tabs allowed, other
-    /// control characters not.
     #[serde(default)]
-    #[schema(max_length = 5000)]
+    #[schema(value_type = EventDescription)]
     description: String,
-    /// RFC 3339; not more than 60 seconds in the past.
+    /// RFC 3339; not more than 60 seconds in the past (see the operation).
     #[schema(format = DateTime, example = "2030-01-31T18:00:00Z")]
     starts_at: String,
-    /// The cover image: an absolute http(s) URL of at most 2048 characters, or empty for none.
+    /// The cover image; blank for none.
     #[serde(default)]
-    #[schema(max_length = 2048)]
+    #[schema(value_type = ImageUrl)]
     cover_url: String,
     /// Co-hosts' user ids (UUIDs): at most 10 different users (repeats collapse), not the host.
     #[serde(default)]
@@ -53,18 +51,16 @@ pub struct CreateEvent {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchEvent {
-    /// NFC-normalised and trimmed: 1–140 characters, no control characters (no line breaks).
-    #[schema(min_length = 1, max_length = 140)]
+    #[schema(value_type = Option<EventTitle>)]
     title: Option<String>,
-    /// NFC-normalised and trimmed: at most 5000 characters; line breaks and tabs allowed.
-    #[schema(max_length = 5000)]
+    #[schema(value_type = Option<EventDescription>)]
     description: Option<String>,
-    /// RFC 3339; not more than 60 seconds in the past; only while the event is scheduled
-    /// (409 `starts_at_locked`).
+    /// RFC 3339; not more than 60 seconds in the past (see the operation); only while the event
+    /// is scheduled (409 `starts_at_locked`).
     #[schema(format = DateTime)]
     starts_at: Option<String>,
-    /// An absolute http(s) URL of at most 2048 characters; the empty string removes the cover.
-    #[schema(max_length = 2048)]
+    /// The cover image; blank removes it.
+    #[schema(value_type = Option<ImageUrl>)]
     cover_url: Option<String>,
     /// Replaces the whole co-host list (host only; `[]` removes every co-host): at most 10
     /// different user ids (UUIDs), not the host.
@@ -98,7 +94,10 @@ pub struct ListQuery {
     /// Events per page; 0 means the default.
     #[param(minimum = 0, maximum = 100, default = 20)]
     limit: Option<u32>,
-    /// `next_cursor` of the previous page (of the same `status`).
+    /// `next_cursor` of the previous page (of the same `status`); empty or left out: the first
+    /// page. A cursor is a position in the listing's order (a time and an event id), so any
+    /// string of its form is accepted: one from another listing continues this one from there.
+    #[param(pattern = "^(?:[A-Za-z0-9_-]{32})?$")]
     cursor: Option<String>,
 }
 
@@ -199,6 +198,10 @@ fn timestamp(field: &'static str, raw: &str) -> Result<prost_types::Timestamp, P
 }
 
 /// Schedule an event (the caller becomes its host)
+///
+/// `starts_at` must not be more than 60 seconds before the time the request arrives (422
+/// `starts_at_in_past`): a rule relative to the time of the request, which the schema cannot
+/// state.
 #[utoipa::path(
     post,
     path = "/events",
@@ -242,7 +245,7 @@ async fn create(
     params(ListQuery),
     responses(
         (status = 200, description = "One page of events", body = EventPage),
-        (status = 422, description = "`invalid_status`, `invalid_limit` (over 100), `invalid_cursor` (not one this listing returned), `invalid_query` (a malformed value or an unknown parameter)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_status`, `invalid_limit` (over 100), `invalid_cursor` (not of a cursor's form), `invalid_query` (a malformed value or an unknown parameter)", body = ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -301,7 +304,10 @@ async fn get_one(State(st): State<AppState>, _who: AuthUser, Path(id): Path<Stri
 /// Edit an event (host or co-host; co-host list: host only)
 ///
 /// Fields left out (or null) stay as they are. Details stay editable while the event is live; the
-/// start time only while it is scheduled; nothing once it has ended or was cancelled.
+/// start time only while it is scheduled; nothing once it has ended or was cancelled. A new
+/// `starts_at` must not be more than 60 seconds before the time the request arrives (422
+/// `starts_at_in_past`): a rule relative to the time of the request, which the schema cannot
+/// state.
 #[utoipa::path(
     patch,
     path = "/events/{id}",

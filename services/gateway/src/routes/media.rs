@@ -22,6 +22,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
+    input_schemas::StageReason,
     problem::Problem,
     ratelimit,
     state::AppState,
@@ -250,9 +251,9 @@ pub struct RemoveBody {
     /// Who to disconnect (not yourself).
     #[schema(format = "uuid")]
     user_id: String,
-    /// Shown to them; trimmed, at most 200 characters, no control characters.
+    /// Shown to them.
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(value_type = StageReason)]
     reason: String,
 }
 

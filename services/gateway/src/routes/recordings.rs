@@ -76,6 +76,18 @@ pub enum RecordingQuality {
     P1080,
 }
 
+/// Why a recording stopped.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // documents the names the recording service stores
+pub enum StopReason {
+    /// A host or co-host stopped it.
+    Host,
+    EventEnded,
+    /// Nobody was on air for the grace period.
+    Idle,
+}
+
 /// Where a recording is in its life.
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)] // documents the recordings table's state CHECK
@@ -172,6 +184,11 @@ pub struct Recording {
     #[serde(skip_serializing_if = "String::is_empty")]
     #[schema(required = false)]
     error: String,
+    /// Why it stopped, once it has: the host or a co-host stopped it, the event ended, or
+    /// nobody was on air for the grace period (RECORDING_IDLE_GRACE_S).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = StopReason)]
+    stop_reason: Option<String>,
     /// Absent until the first segment is stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -201,6 +218,7 @@ pub fn recording(r: pb::Recording) -> Recording {
         layout_changes: r.layout_changes.into_iter().map(|c| LayoutChange { at_ms: c.at_ms, layout: c.layout }).collect(),
         gaps: r.gaps.into_iter().map(|g| Gap { at_ms: g.at_ms, duration_ms: g.duration_ms, reason: g.reason }).collect(),
         error: r.error,
+        stop_reason: Some(r.stop_reason).filter(|s| !s.is_empty()),
     }
 }
 

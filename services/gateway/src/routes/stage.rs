@@ -18,6 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
+    input_schemas::{DisplayName, GuestLinkLifetime, ImageUrl, StageReason},
     problem::Problem,
     routes::{
         media::{Grants, room_of},
@@ -509,10 +510,9 @@ async fn lower_hand(
 pub struct TargetBody {
     #[schema(format = Uuid)]
     user_id: String,
-    /// Kicks and bans: shown to them (trimmed; at most 200 characters, no control characters).
-    /// Accepted and ignored by an invitation.
+    /// Kicks and bans: shown to them. Accepted and ignored by an invitation.
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(value_type = StageReason)]
     reason: String,
 }
 
@@ -1036,9 +1036,8 @@ pub struct LinkBody {
     /// `cohost` links are the host's alone.
     #[schema(value_type = GuestLinkRole)]
     role: String,
-    /// How long the link works: 60 to 604800 seconds (a week); 0 or absent: a day.
     #[serde(default)]
-    #[schema(maximum = 604800, default = 86400)]
+    #[schema(value_type = GuestLinkLifetime)]
     expires_in_secs: u32,
     /// How many guests may join through it: 1 to 1000; 0 or absent: one.
     #[serde(default)]
@@ -1243,12 +1242,11 @@ async fn peek_link(State(st): State<AppState>, Path(token): Path<String>) -> Res
 #[serde(deny_unknown_fields)]
 #[schema(as = JoinGuestLink)]
 pub struct JoinBody {
-    /// Trimmed and NFC-normalised: 1 to 50 characters, no control characters.
-    #[schema(min_length = 1, max_length = 50)]
+    #[schema(value_type = DisplayName)]
     display_name: String,
-    /// Empty, or an absolute http(s) URL of an image (at most 2048 bytes, no whitespace).
+    /// Blank for none.
     #[serde(default)]
-    #[schema(max_length = 2048)]
+    #[schema(value_type = ImageUrl)]
     avatar_url: String,
 }
 

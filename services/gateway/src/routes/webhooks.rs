@@ -14,6 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
+    input_schemas::WebhookDescription,
     problem::Problem,
     routes::rfc3339,
     state::AppState,
@@ -210,9 +211,8 @@ struct CreateBody {
     /// POSTed here; redirects are not followed.
     #[schema(format = Uri, max_length = 2048)]
     url: String,
-    /// For you; no control characters.
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(value_type = WebhookDescription)]
     description: String,
     /// Which event types to send; left out or empty: all.
     #[serde(default)]
@@ -226,7 +226,7 @@ struct CreateBody {
 struct UpdateBody {
     #[schema(format = Uri, max_length = 2048)]
     url: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(value_type = Option<WebhookDescription>)]
     description: Option<String>,
     /// Replaces the list; [] means all.
     #[schema(value_type = Option<Vec<EventTypeFilter>>, max_items = 50)]
