@@ -216,11 +216,7 @@ fn refusal_of_header(token: &str) -> TokenError {
     struct Alg {
         alg: String,
     }
-    let alg = token
-        .split('.')
-        .next()
-        .and_then(|h| B64.decode(h).ok())
-        .and_then(|raw| serde_json::from_slice::<Alg>(&raw).ok());
+    let alg = token.split('.').next().and_then(|h| B64.decode(h).ok()).and_then(|raw| serde_json::from_slice::<Alg>(&raw).ok());
     match alg {
         Some(a) if a.alg != "EdDSA" => TokenError::UnsupportedAlgorithm,
         _ => TokenError::Malformed,

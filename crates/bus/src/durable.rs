@@ -94,4 +94,3 @@ pub async fn pause(backoff: &mut Duration, stop: &mut watch::Receiver<bool>) {
     }
     *backoff = (*backoff * 2).min(Duration::from_secs(5));
 }
-

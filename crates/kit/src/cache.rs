@@ -25,7 +25,5 @@ fn config() -> ConnectionManagerConfig {
 /// Connects to Redis at `url` (the service starts only if Redis answers).
 pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
     let client = redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?;
-    ConnectionManager::new_with_config(client, config())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to Redis: {e}"))
+    ConnectionManager::new_with_config(client, config()).await.map_err(|e| anyhow::anyhow!("cannot connect to Redis: {e}"))
 }

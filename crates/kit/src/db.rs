@@ -44,11 +44,8 @@ pub async fn connect(url: &str, schema: &str, migrator: &Migrator, max_connectio
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&mut conn).await?;
         conn.close().await?;
     }
-    let pool = PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await?;
+    let pool =
+        PgPoolOptions::new().max_connections(max_connections).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
     migrator.run(&pool).await?;
     Ok(pool)
 }

@@ -35,9 +35,8 @@ local function gcra(key, limit, period_ms)
 end
 ";
 
-static SCRIPT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!("{GCRA_FUNCTION}return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))"))
-});
+static SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(&format!("{GCRA_FUNCTION}return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))")));
 
 /// At most `limit` in any `period`, spaced out evenly once the burst is spent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,12 +81,8 @@ pub fn whole_seconds(d: Duration) -> Duration {
 /// Counts one request against `key` (namespaced here) at `rate`.
 pub async fn take(redis: &mut ConnectionManager, key: &str, rate: Rate) -> redis::RedisResult<Decision> {
     let period_ms = rate.period.as_millis().max(1) as u64;
-    let answer: Vec<i64> = SCRIPT
-        .key(format!("stagecast:gcra:{key}"))
-        .arg(rate.limit.max(1))
-        .arg(period_ms)
-        .invoke_async(redis)
-        .await?;
+    let answer: Vec<i64> =
+        SCRIPT.key(format!("stagecast:gcra:{key}")).arg(rate.limit.max(1)).arg(period_ms).invoke_async(redis).await?;
     Decision::from_answer(&answer).ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Parse, "unexpected GCRA answer")))
 }
 

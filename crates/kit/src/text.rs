@@ -272,8 +272,17 @@ pub const MAX_EMAIL_BYTES: usize = 254;
 /// states the rule, but for white space around an address (trimmed, so accepted) and the limit
 /// being in bytes after lowercasing (an address near it holding non-ASCII letters is refused).
 pub const EMAIL: &str = concat!(
-    "^[^@", pattern_control!(), pattern_white_space!(), "]+@",
-    "[^@.", pattern_control!(), pattern_white_space!(), "]+(?:\\.[^@.", pattern_control!(), pattern_white_space!(), "]+)+$"
+    "^[^@",
+    pattern_control!(),
+    pattern_white_space!(),
+    "]+@",
+    "[^@.",
+    pattern_control!(),
+    pattern_white_space!(),
+    "]+(?:\\.[^@.",
+    pattern_control!(),
+    pattern_white_space!(),
+    "]+)+$"
 );
 
 /// An email address, trimmed and lowercased so that one mailbox is one account:
@@ -493,9 +502,17 @@ mod tests {
     #[test]
     fn emails_are_trimmed_lowercased_and_need_a_dotted_domain() {
         assert_eq!(email("  Ada@Example.COM ").unwrap(), "ada@example.com");
-        for bad in
-            ["", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com", "a da@example.com", "ada@.com", "ada@example..com"]
-        {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "a da@example.com",
+            "ada@.com",
+            "ada@example..com",
+        ] {
             let e = email(bad).unwrap_err();
             assert!(e.code == "invalid_email" || e.code == "email_required", "{bad}: {e}");
         }

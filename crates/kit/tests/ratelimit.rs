@@ -27,10 +27,7 @@ async fn a_burst_of_the_limit_passes_then_requests_are_spaced_and_never_double_a
     assert_eq!(remaining, vec![4, 3, 2, 1, 0]);
     let refused = take(&mut r, &key, rate).await.unwrap();
     assert!(!refused.allowed);
-    assert!(
-        refused.retry_after > Duration::ZERO && refused.retry_after <= Duration::from_millis(400),
-        "{refused:?}"
-    );
+    assert!(refused.retry_after > Duration::ZERO && refused.retry_after <= Duration::from_millis(400), "{refused:?}");
     // Once the wait it named has passed, exactly one more passes: a fixed window would let a
     // whole new burst through here.
     tokio::time::sleep(refused.retry_after + Duration::from_millis(20)).await;

@@ -30,7 +30,6 @@ pub struct StreamStat {
     pub audio_codec: String,
 }
 
-
 fn tag(block: &str, name: &str) -> String {
     let open = format!("<{name}>");
     let close = format!("</{name}>");
@@ -81,15 +80,13 @@ impl NginxRtmp {
         let (rtmp_port, http_port, tls_port) = (self.rtmp_port, self.http_port, self.tls_port);
         let d = self.dir.path().display();
         let (stream_module, stream) = match tls_port {
-            Some(port) => {
-                (
-                    "load_module /usr/lib/nginx/modules/ngx_stream_module.so;".to_owned(),
-                    format!(
-                        "stream {{ server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {d}/leaf.pem; \
+            Some(port) => (
+                "load_module /usr/lib/nginx/modules/ngx_stream_module.so;".to_owned(),
+                format!(
+                    "stream {{ server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {d}/leaf.pem; \
                          ssl_certificate_key {d}/leaf.key; proxy_pass 127.0.0.1:{rtmp_port}; }} }}"
-                    ),
-                )
-            }
+                ),
+            ),
             None => (String::new(), String::new()),
         };
         let conf = format!(

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool};
-use stagecast_authn::{ACCESS_AUDIENCE, Scope, AccessClaims, ISSUER, Jwks, MEDIA_AUDIENCE, MediaClaims, MediaGrants, Signer};
+use stagecast_authn::{ACCESS_AUDIENCE, AccessClaims, ISSUER, Jwks, MEDIA_AUDIENCE, MediaClaims, MediaGrants, Scope, Signer};
 use stagecast_ids::EventId;
 use stagecast_kit::{ApiError, ErrorKind};
 use stagecast_proto::auth::v1 as pb;
@@ -198,9 +198,8 @@ impl Auth {
             return Err(ApiError::invalid("invalid_expires_at", "expires_at must be in the future (or left out: no expiry)"));
         }
         let mut tx = self.pool.begin().await?;
-        let user = store::user_by_id(&mut tx, user_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user_not_found", "no such user"))?;
+        let user =
+            store::user_by_id(&mut tx, user_id).await?.ok_or_else(|| ApiError::not_found("user_not_found", "no such user"))?;
         if user.guest_event_id.is_some() {
             return Err(ApiError::forbidden("guest_session_scope", "a guest cannot create API keys"));
         }

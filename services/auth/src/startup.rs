@@ -68,7 +68,8 @@ impl Application {
             &[GRPC_SERVICE_NAME, TOKENS_SERVICE_NAME],
             self.pool,
             shutdown,
-        ).await;
+        )
+        .await;
         // Requests are done: now publish everything they committed.
         let _ = stop_relay.send(());
         let _ = relay.await;

@@ -236,9 +236,9 @@ pub async fn count_usable_api_keys(conn: &mut PgConnection, user_id: Uuid) -> Re
 
 pub async fn api_keys_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
     sqlx::query_as(concat!("SELECT ", api_key_columns!(), " FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id"))
-    .bind(user_id)
-    .fetch_all(conn)
-    .await
+        .bind(user_id)
+        .fetch_all(conn)
+        .await
 }
 
 /// Revokes a key of `user_id`; `None` if they have no such key. Revoking twice keeps the first time.
@@ -256,11 +256,10 @@ pub async fn revoke_api_key(conn: &mut PgConnection, user_id: Uuid, key_id: Uuid
 /// The key with this secret hash and its owner's display name; marks it used (at most once a
 /// minute, so a busy key does not write on every request).
 pub async fn use_api_key(conn: &mut PgConnection, secret_hash: &[u8]) -> Result<Option<(ApiKeyRow, String)>, sqlx::Error> {
-    let row: Option<ApiKeyRow> =
-        sqlx::query_as(concat!("SELECT ", api_key_columns!(), " FROM api_keys WHERE secret_hash = $1"))
-            .bind(secret_hash)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let row: Option<ApiKeyRow> = sqlx::query_as(concat!("SELECT ", api_key_columns!(), " FROM api_keys WHERE secret_hash = $1"))
+        .bind(secret_hash)
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let usable = row.revoked_at.is_none() && row.expires_at.is_none_or(|t| t > Utc::now());
     if usable && row.last_used_at.is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60)) {

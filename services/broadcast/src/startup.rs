@@ -82,7 +82,8 @@ impl Application {
                 .await;
         });
         let routes = Routes::new(BroadcastServiceServer::new(BroadcastApi::new(self.broadcasts)));
-        let served = stagecast_kit::grpc::serve_with_database(self.listener, routes, &[SERVICE_NAME], self.pool.clone(), shutdown).await;
+        let served =
+            stagecast_kit::grpc::serve_with_database(self.listener, routes, &[SERVICE_NAME], self.pool.clone(), shutdown).await;
         jobs.abort();
         events.abort();
         let _ = self.stop_background.send(true);

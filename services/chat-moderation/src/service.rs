@@ -355,7 +355,9 @@ impl Chat {
                 action.target_user_id = Some(user);
             }
             Command::AddModerator(user) => {
-                if view.room.role_of(user, false, false).runs_the_event() || !store::add_moderator(&mut tx, event, user, actor).await? {
+                if view.room.role_of(user, false, false).runs_the_event()
+                    || !store::add_moderator(&mut tx, event, user, actor).await?
+                {
                     return Err(ApiError::new(ErrorKind::Conflict, "already_moderator", "this user can moderate already"));
                 }
                 action.target_user_id = Some(user);

@@ -104,7 +104,8 @@ impl Application {
             &[SERVICE_NAME, STAGE_SERVICE_NAME],
             self.pool,
             shutdown,
-        ).await;
+        )
+        .await;
         tracing::info!("gRPC server stopped; draining the outbox");
         // Ignored error: the receivers are only gone if the background tasks already ended.
         let _ = self.stop_background.send(true);

@@ -151,18 +151,17 @@ fn at_least_one_of(fields: &[(&str, Type)]) -> Schema {
 fn custom_destination_needs_server_url() -> Schema {
     AnyOfBuilder::new()
         .description(Some("`custom` needs a `server_url` that is not blank."))
-        .item(
-            ObjectBuilder::new()
-                .property(
-                    "platform",
-                    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["youtube", "twitch", "facebook"])),
-                ),
-        )
+        .item(ObjectBuilder::new().property(
+            "platform",
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["youtube", "twitch", "facebook"])),
+        ))
         .item(ObjectBuilder::new().required("server_url").property(
             "server_url",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(concat!("[^", stagecast_kit::pattern_white_space!(), "]"))),
+            ObjectBuilder::new().schema_type(Type::String).pattern(Some(concat!(
+                "[^",
+                stagecast_kit::pattern_white_space!(),
+                "]"
+            ))),
         ))
         .into()
 }
@@ -201,7 +200,9 @@ pub fn finish(doc: &mut openapi::OpenApi) {
                 let scope = match access::need(&method, &full) {
                     Need::Scope(s) => {
                         let mut ext = op.extensions.take().unwrap_or_default();
-                        ext.merge([("x-required-scope", serde_json::Value::from(s.as_str()))].into_iter().collect::<Extensions>());
+                        ext.merge(
+                            [("x-required-scope", serde_json::Value::from(s.as_str()))].into_iter().collect::<Extensions>(),
+                        );
                         op.extensions = Some(ext);
                         format!("an API key without `{s}`: `insufficient_scope`")
                     }
@@ -214,14 +215,12 @@ pub fn finish(doc: &mut openapi::OpenApi) {
                         responses.insert("403".into(), problem(&format!("{refusal}.")));
                     }
                 }
-                responses.entry("429".into()).or_insert_with(|| {
-                    problem("`rate_limited`: the API key went beyond its requests a minute; see Retry-After")
-                });
+                responses
+                    .entry("429".into())
+                    .or_insert_with(|| problem("`rate_limited`: the API key went beyond its requests a minute; see Retry-After"));
             }
             if matches!(&op.request_body, Some(RefOr::T(b)) if b.content.contains_key("application/json")) {
-                responses
-                    .entry("400".into())
-                    .or_insert_with(|| problem("`malformed_json`: the body is not valid JSON"));
+                responses.entry("400".into()).or_insert_with(|| problem("`malformed_json`: the body is not valid JSON"));
                 responses.entry("413".into()).or_insert_with(|| problem("`body_too_large`: the body is over 64 KiB"));
                 responses.entry("415".into()).or_insert_with(|| {
                     problem("`unsupported_media_type`: send the body as JSON with Content-Type: application/json")

@@ -2,8 +2,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    http::Method,
     extract::{ConnectInfo, FromRequest, FromRequestParts, Request, rejection::JsonRejection},
+    http::Method,
     http::request::Parts,
 };
 use serde::de::DeserializeOwned;

@@ -171,9 +171,19 @@ pub struct BlockedTerm;
 /// it also takes words in other scripts and trims white space around a term, which the pattern
 /// does not promise (so that `maxLength` bounds what the service measures).
 pub const BLOCKED_TERM: &str = concat!(
-    "^(?:[^", pattern_control!(), pattern_white_space!(), "][^", pattern_control!(), "]*)?",
+    "^(?:[^",
+    pattern_control!(),
+    pattern_white_space!(),
+    "][^",
+    pattern_control!(),
+    "]*)?",
     "[A-Za-z0-9]",
-    "(?:[^", pattern_control!(), "]*[^", pattern_control!(), pattern_white_space!(), "])?$"
+    "(?:[^",
+    pattern_control!(),
+    "]*[^",
+    pattern_control!(),
+    pattern_white_space!(),
+    "])?$"
 );
 
 /// The chat service's `BlockedTerm::MAX_CHARS` (tests hold them equal).

@@ -32,3 +32,4 @@ pub mod revocation;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod wire;

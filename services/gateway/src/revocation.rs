@@ -35,7 +35,13 @@ const COMPLETE: &str = "stagecast:revoked_sessions:complete";
 /// then only the auth service knows.
 pub async fn is_revoked(redis: &mut ConnectionManager, session_id: &str) -> redis::RedisResult<Option<bool>> {
     let (revoked, complete): (bool, bool) = redis::pipe().exists(key(session_id)).exists(COMPLETE).query_async(redis).await?;
-    Ok(if revoked { Some(true) } else if complete { Some(false) } else { None })
+    Ok(if revoked {
+        Some(true)
+    } else if complete {
+        Some(false)
+    } else {
+        None
+    })
 }
 
 /// Records a revocation; when Redis cannot take it, marks the list lost in `lost`, so the next
@@ -63,7 +69,8 @@ pub async fn check(state: &AppState, session_id: &str) -> redis::RedisResult<Opt
 /// (a sign-out, a bus message) only add to it.
 pub async fn refill(auth: &mut AuthServiceClient<Grpc>, redis: &mut ConnectionManager) -> anyhow::Result<usize> {
     let since = chrono::Utc::now().timestamp() - REMEMBER_SECS as i64;
-    let ids = auth.list_revoked_sessions(ListRevokedSessionsRequest { revoked_since_unix: since }).await?.into_inner().session_ids;
+    let ids =
+        auth.list_revoked_sessions(ListRevokedSessionsRequest { revoked_since_unix: since }).await?.into_inner().session_ids;
     for chunk in ids.chunks(500) {
         let mut pipe = redis::pipe();
         for id in chunk {

@@ -34,10 +34,6 @@ pub const SUBJECT: &str = "stagecast.events.v1.event.*.stage";
 /// removal a held token could still get around is known again.
 pub const REPLAY: Duration = Duration::from_secs(15 * 60);
 
-/// A server mute is an act on a live microphone: replayed after a restart it would mute
-/// someone who has unmuted since. Only mutes this recent are applied.
-const MUTE_FRESH_SECS: i64 = 10;
-
 /// Follows `subject` until `stop`; `caught_up` fires once the replay is done (or could not start:
 /// the caller must not wait for ever on a bus that is away).
 pub async fn follow(
@@ -133,10 +129,9 @@ async fn apply(rooms: &Rooms, c: ev::StageChanged) {
             None => Ok(()),
         },
         "kicked" | "banned" => rooms.remove_at(room, user, &c.kind, at).await.map(drop),
-        "muted" if unix_now() - at <= MUTE_FRESH_SECS => match TrackSource::parse(c.source.trim()) {
-            Some(source) => rooms.mute(room, user, source).await.map(drop),
-            None => Ok(()),
-        },
+        // Not `muted`: a server mute is an act on a live microphone, which the gateway applies
+        // and reports (`tracks_muted`); from the bus it would race that call (and make it count
+        // nothing), and replayed it would mute someone who has unmuted since.
         _ => Ok(()),
     };
     if let Err(e) = result {

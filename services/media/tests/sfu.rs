@@ -518,7 +518,10 @@ fn a_late_copy_of_a_stage_change_leaves_whoever_holds_a_newer_token_alone() {
     assert_eq!(net.sfu.participants("room-1").len(), 2);
     // The same kick does refuse a token from before it, and a later ban removes the newer connection.
     let old = MediaClaims { iat: now - 90, ..claims("kicked", "room-1", audience()) };
-    assert_eq!(net.join_with(Client::new("10.0.0.3:1001", net.now), old, &[]).expect_err("older than the kick").code(), "removed");
+    assert_eq!(
+        net.join_with(Client::new("10.0.0.3:1001", net.now), old, &[]).expect_err("older than the kick").code(),
+        "removed"
+    );
     assert_eq!(net.sfu.remove_at(net.now, "room-1", "kicked", "banned", now - 10), 1);
 
     // Promoted at now-20, then a late copy of an older demotion (now-40) arrives: the promotion

@@ -77,7 +77,9 @@ impl Deliverer {
         .fetch_all(&self.pool)
         .await
         .map(|rows| {
-            rows.into_iter().map(|(delivery, endpoint, message, attempts)| Due { delivery, endpoint, message, attempts }).collect()
+            rows.into_iter()
+                .map(|(delivery, endpoint, message, attempts)| Due { delivery, endpoint, message, attempts })
+                .collect()
         })
     }
 

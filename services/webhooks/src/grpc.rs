@@ -101,7 +101,8 @@ impl WebhooksService for WebhooksApi {
 
     async fn list_deliveries(&self, req: Request<pb::ListDeliveriesRequest>) -> Reply<pb::DeliveryList> {
         let r = req.into_inner();
-        let deliveries = self.webhooks.deliveries(&r.actor_id, &r.endpoint_id, r.limit).await?.into_iter().map(delivery).collect();
+        let deliveries =
+            self.webhooks.deliveries(&r.actor_id, &r.endpoint_id, r.limit).await?.into_iter().map(delivery).collect();
         Ok(Response::new(pb::DeliveryList { deliveries }))
     }
 

@@ -37,7 +37,9 @@ impl Metrics {
 
     pub async fn refresh(&self, pool: &PgPool) {
         if let Ok((all, disabled)) =
-            sqlx::query_as::<_, (i64, i64)>("SELECT count(*), count(*) FILTER (WHERE NOT enabled) FROM endpoints").fetch_one(pool).await
+            sqlx::query_as::<_, (i64, i64)>("SELECT count(*), count(*) FILTER (WHERE NOT enabled) FROM endpoints")
+                .fetch_one(pool)
+                .await
         {
             self.endpoints.set(all);
             self.disabled.set(disabled);

@@ -30,8 +30,8 @@ pub fn valid_filter(f: &str) -> bool {
         return true;
     }
     let Some((family, kind)) = f.split_once('.') else { return false };
-    let kind_ok = kind == "*"
-        || (!kind.is_empty() && kind.len() <= 40 && kind.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+    let kind_ok =
+        kind == "*" || (!kind.is_empty() && kind.len() <= 40 && kind.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
     FAMILIES.contains(&family) && kind_ok && (family != "event" || kind == "*" || EVENT_KINDS.contains(&kind))
 }
 

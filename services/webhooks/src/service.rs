@@ -20,7 +20,8 @@ const MAX_FILTERS: usize = 50;
 /// How long the previous secret keeps signing after a rotation.
 pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 
-const DESCRIPTION: Field = Field { name: "description", code: "description", max_chars: 200, required: false, line_breaks: false };
+const DESCRIPTION: Field =
+    Field { name: "description", code: "description", max_chars: 200, required: false, line_breaks: false };
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EndpointRow {
@@ -130,14 +131,17 @@ impl Webhooks {
             SigningSecret::parse(&plain).ok_or_else(|| ApiError::internal("a stored webhook secret is malformed"))
         };
         let mut out = vec![open(&e.secret_key_id, &e.secret_nonce, &e.secret_sealed)?];
-        if let (Some(k), Some(n), Some(s), Some(until)) = (&e.previous_key_id, &e.previous_nonce, &e.previous_sealed, e.previous_until)
+        if let (Some(k), Some(n), Some(s), Some(until)) =
+            (&e.previous_key_id, &e.previous_nonce, &e.previous_sealed, e.previous_until)
             && until > Utc::now()
         {
             // The previous secret only adds a second signature: if its key is gone, sign with
             // the current one alone rather than not at all.
             match open(k, n, s) {
                 Ok(previous) => out.push(previous),
-                Err(_) => tracing::warn!(endpoint_id = %e.id, "the previous webhook secret cannot be opened; signing with the current one only"),
+                Err(_) => {
+                    tracing::warn!(endpoint_id = %e.id, "the previous webhook secret cannot be opened; signing with the current one only")
+                }
             }
         }
         Ok(out)
@@ -177,7 +181,8 @@ impl Webhooks {
         let mut tx = self.pool.begin().await?;
         // Serialises an owner's creations, so two at once cannot both pass the cap.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))").bind(owner).execute(&mut *tx).await?;
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM endpoints WHERE owner_id = $1").bind(owner).fetch_one(&mut *tx).await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM endpoints WHERE owner_id = $1").bind(owner).fetch_one(&mut *tx).await?;
         if count >= MAX_ENDPOINTS {
             return Err(ApiError::new(
                 ErrorKind::FailedPrecondition,
@@ -228,7 +233,8 @@ impl Webhooks {
         enabled: Option<bool>,
     ) -> Result<EndpointRow, ApiError> {
         let current = self.owned(actor(actor_id)?, endpoint_id(endpoint)?).await?;
-        let url = url.map(|u| target::check_url(u, self.allow_private)).transpose()?.map(|u| u.to_string()).unwrap_or(current.url);
+        let url =
+            url.map(|u| target::check_url(u, self.allow_private)).transpose()?.map(|u| u.to_string()).unwrap_or(current.url);
         let description = description.map(|d| text::clean(d, &DESCRIPTION)).transpose()?.unwrap_or(current.description);
         let event_types = event_types.map(filters).transpose()?.unwrap_or(current.event_types);
         let (enabled, reason, failing_since) = match enabled {

@@ -60,9 +60,11 @@ pub fn header(secrets: &[SigningSecret], msg_id: &str, timestamp: i64, body: &st
 /// with `secret` over this id, timestamp and body (constant-time comparison).
 pub fn verify(secret: &SigningSecret, msg_id: &str, timestamp: i64, body: &str, header: &str) -> bool {
     let content = format!("{msg_id}.{timestamp}.{body}");
-    header.split(' ').filter_map(|s| s.strip_prefix("v1,")).filter_map(|s| B64.decode(s).ok()).any(|sig| {
-        hmac::verify(&secret.key(), content.as_bytes(), &sig).is_ok()
-    })
+    header
+        .split(' ')
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .filter_map(|s| B64.decode(s).ok())
+        .any(|sig| hmac::verify(&secret.key(), content.as_bytes(), &sig).is_ok())
 }
 
 #[cfg(test)]

@@ -484,7 +484,10 @@ async fn a_whip_publisher_reaches_a_whep_viewer_and_only_its_owner_can_end_it() 
     let doc: Value = http.get(format!("{sfu}/rtc/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     let documented = |method: &str, path: &str, status: StatusCode| {
         let op = &doc["paths"][path][method];
-        assert!(op["responses"][status.as_str()].is_object(), "{method} {path} answered {status}, which its document does not list");
+        assert!(
+            op["responses"][status.as_str()].is_object(),
+            "{method} {path} answered {status}, which its document does not list"
+        );
     };
 
     // WHIP wants SDP, not JSON.
@@ -578,10 +581,8 @@ async fn an_sfu_restarted_after_a_ban_still_refuses_the_token_from_before_the_ba
     loop {
         use sqlx::Connection;
         let mut db = sqlx::PgConnection::connect(&p.database_url).await.unwrap();
-        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM events.outbox WHERE published_at IS NULL")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+        let pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM events.outbox WHERE published_at IS NULL").fetch_one(&mut db).await.unwrap();
         if pending == 0 {
             break;
         }

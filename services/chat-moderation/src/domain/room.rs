@@ -47,8 +47,7 @@ pub enum ChatRole {
 }
 
 impl ChatRole {
-    pub const ALL: [ChatRole; 5] =
-        [ChatRole::Viewer, ChatRole::Speaker, ChatRole::Moderator, ChatRole::Cohost, ChatRole::Host];
+    pub const ALL: [ChatRole; 5] = [ChatRole::Viewer, ChatRole::Speaker, ChatRole::Moderator, ChatRole::Cohost, ChatRole::Host];
 
     /// The spelling stored with each message (`messages.role`).
     pub fn as_str(self) -> &'static str {

@@ -21,10 +21,9 @@ impl MessageText {
             text::Broken::TooLong => {
                 ApiError::invalid("message_too_long", format!("a message is at most {} characters", Self::MAX_CHARS))
             }
-            text::Broken::ControlCharacters => ApiError::invalid(
-                "control_characters",
-                "a message must not contain control characters (including line breaks)",
-            ),
+            text::Broken::ControlCharacters => {
+                ApiError::invalid("control_characters", "a message must not contain control characters (including line breaks)")
+            }
         })
     }
 

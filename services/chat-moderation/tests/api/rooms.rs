@@ -124,8 +124,6 @@ async fn a_speaker_on_the_stage_chats_as_a_speaker_until_moved_back_to_the_audie
 }
 
 async fn chats_as(app: &crate::helpers::TestApp, event: &str, user: Uuid, want: pb::ChatRole) {
-    app.wait_until(&format!("the user chats as {want:?}"), || async {
-        app.join(event, user).await.expect("join").role() == want
-    })
-    .await
+    app.wait_until(&format!("the user chats as {want:?}"), || async { app.join(event, user).await.expect("join").role() == want })
+        .await
 }

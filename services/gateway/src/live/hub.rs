@@ -28,10 +28,12 @@ use tokio::{
 };
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::wire::{self, chat::Author};
+
 use super::{
     outlet::{self, Outlet},
     presence,
-    protocol::{self, Author, ServerMessage},
+    protocol::{self, ServerMessage},
     upgrade::RawSocket,
 };
 
@@ -307,7 +309,7 @@ impl Hub {
                 user_id: user.user_id,
                 display_name: user.display_name,
                 avatar_url: user.avatar_url.unwrap_or_default(),
-                role: protocol::role_value(user.role),
+                role: wire::chat::role_value(user.role),
             }),
             joined,
             viewer_count: count,
@@ -452,7 +454,7 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
     let plain = |json| RoomEvent { json, close_user: None, close_all: None, backstage_of: None };
     if env.type_name == pb::ChatMessage::full_name() {
         if let Ok(m) = env.open::<pb::ChatMessage>() {
-            return vec![plain(frame(&ServerMessage::ChatMessage { message: protocol::message(m) }))];
+            return vec![plain(frame(&ServerMessage::ChatMessage { message: wire::chat::message(m) }))];
         }
     } else if env.type_name == pb::ModerationAction::full_name() {
         if let Ok(a) = env.open::<pb::ModerationAction>() {
@@ -463,7 +465,7 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
             let close_user = (a.kind == "ban" && !a.target_user_id.is_empty())
                 .then(|| (a.target_user_id.clone(), protocol::close::BANNED, "you were banned from this event's chat"));
             out.push(RoomEvent {
-                json: frame(&ServerMessage::Moderation { action: protocol::action(a) }),
+                json: frame(&ServerMessage::Moderation { action: wire::chat::action(a) }),
                 close_user,
                 close_all: None,
                 backstage_of: None,
@@ -480,30 +482,30 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
             };
             // Someone in the green room after the change: the audience learns nothing of them.
             let backstage_of = c.target_grants.as_ref().is_some_and(|g| g.backstage).then(|| c.target_user_id.clone());
-            let change = crate::routes::stage::change(c);
+            let change = wire::stage::change(c);
             return vec![RoomEvent { json: frame(&ServerMessage::Stage { change }), close_user, close_all: None, backstage_of }];
         }
     } else if env.type_name == stagecast_proto::recording::v1::RecordingChanged::full_name() {
         if let Ok(c) = env.open::<stagecast_proto::recording::v1::RecordingChanged>()
             && let Some(r) = c.recording
         {
-            let recording = crate::routes::recordings::recording(r);
+            let recording = wire::recordings::recording(r);
             return vec![plain(frame(&ServerMessage::Recording { recording }))];
         }
     } else if env.type_name == stagecast_proto::broadcast::v1::DestinationChanged::full_name() {
         if let Ok(c) = env.open::<stagecast_proto::broadcast::v1::DestinationChanged>()
             && let Some(d) = c.destination
         {
-            let destination = crate::routes::broadcasts::event_destination(d);
+            let destination = wire::broadcasts::event_destination(d);
             return vec![plain(frame(&ServerMessage::Destination { destination }))];
         }
     } else if let Some((change, event)) = lifecycle(env) {
-        let event = crate::routes::events::event(event);
+        let event = wire::events::event(event);
         return vec![plain(frame(&ServerMessage::Event { change, event }))];
     } else if env.type_name == pb::PresenceChanged::full_name()
         && let Ok(p) = env.open::<pb::PresenceChanged>()
     {
-        let user = protocol::author(p.user);
+        let user = wire::chat::author(p.user);
         return vec![plain(frame(&ServerMessage::Presence { viewer_count: p.viewer_count, user, joined: p.joined }))];
     }
     tracing::debug!(type_name = %env.type_name, "room message of no interest to sockets");
@@ -575,7 +577,9 @@ mod tests {
         let (tx, _) = broadcast::channel(ROOM_BUFFER);
         let mut shards = Shards::new(tx.clone());
         let mut clients = Vec::new();
-        for (user, role) in [("host", "host"), ("mod", "moderator"), ("guest", "viewer"), ("fan", "viewer"), ("speaker", "speaker")] {
+        for (user, role) in
+            [("host", "host"), ("mod", "moderator"), ("guest", "viewer"), ("fan", "viewer"), ("speaker", "speaker")]
+        {
             let (server, client) = duplex(1 << 16);
             let outlet = Outlet::new(server);
             outlet.open(Bytes::new());
@@ -700,7 +704,7 @@ mod tests {
                 user_id: "u".into(),
                 display_name: "Ada".into(),
                 avatar_url: String::new(),
-                role: protocol::role_value("host"),
+                role: wire::chat::role_value("host"),
             }),
             joined: true,
             viewer_count: 3,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use super::protocol::{Author, Presence};
+use crate::wire::chat::{Author, Presence};
 
 pub const REFRESH: Duration = Duration::from_secs(15);
 pub const STALE_AFTER: Duration = Duration::from_secs(45);

@@ -24,7 +24,7 @@ use super::{
     hub::{Membership, SocketOutlet},
     outlet::{self, Alert, Outlet, Shared},
     presence,
-    protocol::{self, Author, ClientMessage, PROTOCOL_VERSION, ServerMessage, close},
+    protocol::{ClientMessage, PROTOCOL_VERSION, ServerMessage, close},
     upgrade::{self, NotUpgradable, RawSocket, Upgrade},
 };
 use crate::{
@@ -32,6 +32,7 @@ use crate::{
     observe::Metrics,
     problem::Problem,
     state::{AppState, Grpc},
+    wire::{self, chat::Author},
 };
 
 /// A live socket: tungstenite over the connection it shares with its room.
@@ -108,15 +109,13 @@ async fn admit(
     {
         crate::extract::no_key_in_url(t)?;
     }
-    let token = from_header
-        .or(query_token)
-        .ok_or_else(|| {
-            Problem::new(
-                ErrorKind::Unauthenticated,
-                "missing_token",
-                "pass the access token as ?access_token= or Authorization: Bearer",
-            )
-        })?;
+    let token = from_header.or(query_token).ok_or_else(|| {
+        Problem::new(
+            ErrorKind::Unauthenticated,
+            "missing_token",
+            "pass the access token as ?access_token= or Authorization: Bearer",
+        )
+    })?;
     let user = authenticate(st, &token).await?;
     user.check_access(&http::Method::GET, &format!("/api/v1/events/{event_id}/live"))?;
     let profile = st.auth.clone().get_profile(auth_pb::GetProfileRequest { user_id: user.user_id.clone() }).await?.into_inner();
@@ -128,8 +127,8 @@ async fn admit(
         .join(pb::JoinRequest { event_id: event_id.to_owned(), user: Some(author.clone()), history_limit: 0 })
         .await?
         .into_inner();
-    let mut me = protocol::author(Some(author));
-    me.role = protocol::role_name(joined.role);
+    let mut me = wire::chat::author(Some(author));
+    me.role = wire::chat::role_name(joined.role);
     Ok((me, joined))
 }
 
@@ -246,17 +245,18 @@ async fn enter(admitted: Box<Admitted>, outlet: Arc<SocketOutlet>) -> Result<(Bo
         .map(|r| r.into_inner().messages)
         .unwrap_or_default();
     let mut redis = st.redis.clone();
-    let presence =
-        presence::snapshot(&mut redis, &event_id, 100).await.unwrap_or(protocol::Presence { viewer_count: 0, users: Vec::new() });
+    let presence = presence::snapshot(&mut redis, &event_id, 100)
+        .await
+        .unwrap_or(wire::chat::Presence { viewer_count: 0, users: Vec::new() });
     let hello = ServerMessage::Hello {
         protocol: PROTOCOL_VERSION,
         event_id: &event_id,
         you: me.clone(),
         // History comes newest first; the hello lists it oldest first, as a chat pane shows it.
-        history: history.into_iter().rev().map(protocol::message).collect(),
-        pinned: joined.pinned.map(protocol::message),
-        settings: joined.settings.map(protocol::settings),
-        timed_out_until: crate::routes::rfc3339(joined.timed_out_until.as_ref()),
+        history: history.into_iter().rev().map(wire::chat::message).collect(),
+        pinned: joined.pinned.map(wire::chat::message),
+        settings: joined.settings.map(wire::chat::settings),
+        timed_out_until: wire::rfc3339(joined.timed_out_until.as_ref()),
         presence,
         heartbeat_secs: HEARTBEAT.as_secs(),
     }
@@ -367,7 +367,7 @@ async fn handle_client(client: &Client, text: Utf8Bytes) -> Option<String> {
             match client.chat.clone().send(req).await {
                 Ok(r) => {
                     let r = r.into_inner();
-                    let message = protocol::message(r.message.unwrap_or_default());
+                    let message = wire::chat::message(r.message.unwrap_or_default());
                     Some(ServerMessage::ChatAck { client_msg_id: &client_msg_id, message, held: r.held }.to_json())
                 }
                 Err(status) => {

@@ -152,9 +152,9 @@ async fn create(
         .expires_at
         .as_deref()
         .map(|t| {
-            chrono::DateTime::parse_from_rfc3339(t).map(|t| t.timestamp()).map_err(|_| {
-                Problem::new(ErrorKind::InvalidInput, "invalid_expires_at", "expires_at must be an RFC 3339 time")
-            })
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|t| t.timestamp())
+                .map_err(|_| Problem::new(ErrorKind::InvalidInput, "invalid_expires_at", "expires_at must be an RFC 3339 time"))
         })
         .transpose()?;
     let created = st

@@ -112,7 +112,7 @@ pub struct Tokens {
 
 pub(crate) fn user(p: pb::Profile) -> User {
     User {
-        created_at: super::rfc3339(p.created_at.as_ref()),
+        created_at: crate::wire::rfc3339(p.created_at.as_ref()),
         id: p.id,
         email: p.email,
         display_name: p.display_name,

@@ -18,13 +18,16 @@ use crate::{
     input_schemas::{BlockedTerm, ChatMessageText, ClientMsgId, ModerationReason, StageReason},
     live::{
         presence,
-        protocol::{self, ChatMessage, ModerationAction, Presence},
         socket::LiveQuery,
         upgrade::{NotUpgradable, Upgrade},
     },
     problem::Problem,
     routes::stage,
     state::AppState,
+    wire::{
+        self,
+        chat::{BlockedTermMode, ChatMessage, ModerationAction, Presence},
+    },
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,69 +49,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deny))
         .routes(routes!(audit))
         .routes(routes!(standing))
-}
-
-/// A role in an event's chat, as messages and presence name their authors.
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // documents the names `live::protocol::role_name` gives
-pub enum ChatRole {
-    #[serde(rename = "host")]
-    Host,
-    #[serde(rename = "cohost")]
-    Cohost,
-    #[serde(rename = "moderator")]
-    Moderator,
-    /// On the stage as a speaker (moderates nothing).
-    #[serde(rename = "speaker")]
-    Speaker,
-    /// Everyone else: the audience.
-    #[serde(rename = "viewer")]
-    Viewer,
-}
-
-/// What happens to a message holding a blocked term.
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // documents the names `live::protocol::settings` gives and `settings` parses
-pub enum BlockedTermMode {
-    /// Refused with `blocked_term`; the sender may rephrase.
-    #[serde(rename = "reject")]
-    Reject,
-    /// Accepted but held for a moderator's review (202 `held: true`); nobody else sees it until
-    /// approved.
-    #[serde(rename = "hold")]
-    Hold,
-}
-
-/// What a moderation action did (the chat service's `ActionKind`). `ban`, `unban`,
-/// `add_moderator` and `remove_moderator` are recorded when the chat applies the event's stage
-/// bans and roles.
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)] // documents the names the chat service's `ActionKind` spells
-pub enum ModerationActionKind {
-    #[serde(rename = "delete_message")]
-    DeleteMessage,
-    #[serde(rename = "timeout")]
-    Timeout,
-    #[serde(rename = "ban")]
-    Ban,
-    #[serde(rename = "unban")]
-    Unban,
-    #[serde(rename = "add_moderator")]
-    AddModerator,
-    #[serde(rename = "remove_moderator")]
-    RemoveModerator,
-    #[serde(rename = "slow_mode")]
-    SlowMode,
-    #[serde(rename = "blocked_terms")]
-    BlockedTerms,
-    #[serde(rename = "pin")]
-    Pin,
-    #[serde(rename = "unpin")]
-    Unpin,
-    #[serde(rename = "approve")]
-    Approve,
-    #[serde(rename = "deny")]
-    Deny,
 }
 
 /// Open the live WebSocket (chat, presence, stage, recording and destination frames)
@@ -200,7 +140,7 @@ async fn history(
         .await?
         .into_inner();
     Ok(Json(MessagePage {
-        messages: r.messages.into_iter().map(protocol::message).collect(),
+        messages: r.messages.into_iter().map(wire::chat::message).collect(),
         next_before: Some(r.next_before_id).filter(|s| !s.is_empty()),
     }))
 }
@@ -280,7 +220,7 @@ async fn send(
         .await?
         .into_inner();
     let status = if r.held { StatusCode::ACCEPTED } else { StatusCode::CREATED };
-    Ok((status, Json(Sent { message: protocol::message(r.message.unwrap_or_default()), held: r.held })))
+    Ok((status, Json(Sent { message: wire::chat::message(r.message.unwrap_or_default()), held: r.held })))
 }
 
 /// A page of the replay. Other query parameters are refused (`invalid_query`).
@@ -349,7 +289,7 @@ async fn replay(
         items: r
             .items
             .into_iter()
-            .map(|i| ReplayItem { offset_ms: i.offset_ms, message: protocol::message(i.message.unwrap_or_default()) })
+            .map(|i| ReplayItem { offset_ms: i.offset_ms, message: wire::chat::message(i.message.unwrap_or_default()) })
             .collect(),
         next_offset_ms: Some(r.next_offset_ms).filter(|o| *o >= 0),
     }))
@@ -400,7 +340,7 @@ async fn moderate(
         .await?
         .into_inner();
     let action = r.action.ok_or_else(|| Problem(stagecast_kit::ApiError::internal("moderation answered without an action")))?;
-    Ok(Json(protocol::action(action)))
+    Ok(Json(wire::chat::action(action)))
 }
 
 /// Why, for the audit log. Other query parameters are refused (`invalid_query`).
@@ -809,7 +749,7 @@ pub struct Held {
 )]
 async fn held(State(st): State<AppState>, who: AuthUser, Path(id): Path<String>) -> Result<Json<Held>, Problem> {
     let r = st.chat.clone().list_held(pb::ListHeldRequest { event_id: id, actor_id: who.user_id }).await?.into_inner();
-    Ok(Json(Held { messages: r.messages.into_iter().map(protocol::message).collect() }))
+    Ok(Json(Held { messages: r.messages.into_iter().map(wire::chat::message).collect() }))
 }
 
 /// Publish a held message (moderators)
@@ -909,7 +849,7 @@ async fn audit(
         .await?
         .into_inner();
     Ok(Json(AuditPage {
-        actions: r.actions.into_iter().map(protocol::action).collect(),
+        actions: r.actions.into_iter().map(wire::chat::action).collect(),
         next_before: Some(r.next_before_id).filter(|s| !s.is_empty()),
     }))
 }
@@ -1009,8 +949,8 @@ async fn standing(State(st): State<AppState>, who: AuthUser, Path(id): Path<Stri
             .map(|e| StandingEntry {
                 user: person(&e.user_id),
                 by: person(&e.by_user_id),
-                since: crate::routes::rfc3339(e.since.as_ref()),
-                until: crate::routes::rfc3339(e.until.as_ref()),
+                since: wire::rfc3339(e.since.as_ref()),
+                until: wire::rfc3339(e.until.as_ref()),
             })
             .collect()
     };
@@ -1021,9 +961,11 @@ async fn standing(State(st): State<AppState>, who: AuthUser, Path(id): Path<Stri
 /// an id (an empty one is a mistake, not "from the newest").
 fn before_id(before: Option<String>) -> Result<String, Problem> {
     match before {
-        Some(b) if b.is_empty() => {
-            Err(Problem::new(ErrorKind::InvalidInput, "invalid_before_id", "before must be the id of an entry (the previous page's next_before)"))
-        }
+        Some(b) if b.is_empty() => Err(Problem::new(
+            ErrorKind::InvalidInput,
+            "invalid_before_id",
+            "before must be the id of an entry (the previous page's next_before)",
+        )),
         b => Ok(b.unwrap_or_default()),
     }
 }

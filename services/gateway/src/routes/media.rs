@@ -33,11 +33,7 @@ use crate::{
 pub const MEDIA_TOKEN_LIMIT_PER_MINUTE: u32 = 30;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(media_token))
-        .routes(routes!(participants))
-        .routes(routes!(mute))
-        .routes(routes!(remove))
+    OpenApiRouter::new().routes(routes!(media_token)).routes(routes!(participants)).routes(routes!(mute)).routes(routes!(remove))
 }
 
 /// A track source in the media room.

@@ -1,7 +1,7 @@
 //! The HTTP API. Each module exposes `router()`; [`router`] merges them under `/api/v1`.
 use axum::Router;
-use utoipa_axum::router::OpenApiRouter;
 use tower_http::services::{ServeDir, ServeFile};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
@@ -47,11 +47,4 @@ pub fn router(state: AppState) -> Router {
         None => router.fallback(crate::problem::route_not_found),
     };
     router.with_state(state)
-}
-
-/// Timestamps in the API are RFC 3339 strings in UTC.
-pub(crate) fn rfc3339(ts: Option<&prost_types::Timestamp>) -> Option<String> {
-    let ts = ts?;
-    chrono::DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }

@@ -15,9 +15,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{problem::Problem, state::AppState};
 
 /// The generated document, serialised once.
-static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    crate::api_doc::document().to_json().expect("the generated document serialises")
-});
+static OPENAPI: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::api_doc::document().to_json().expect("the generated document serialises"));
 
 pub fn router() -> Router<AppState> {
     Router::new()

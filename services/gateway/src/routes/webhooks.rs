@@ -16,8 +16,8 @@ use crate::{
     extract::{ApiJson, AuthUser},
     input_schemas::WebhookDescription,
     problem::Problem,
-    routes::rfc3339,
     state::AppState,
+    wire::rfc3339,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -185,7 +185,12 @@ fn delivery(d: pb::Delivery) -> Delivery {
         log: d
             .log
             .into_iter()
-            .map(|a| Attempt { at: rfc3339(a.at.as_ref()), status_code: a.status_code, error: a.error, duration_ms: a.duration_ms })
+            .map(|a| Attempt {
+                at: rfc3339(a.at.as_ref()),
+                status_code: a.status_code,
+                error: a.error,
+                duration_ms: a.duration_ms,
+            })
             .collect(),
         payload: serde_json::from_str(&d.payload).unwrap_or(serde_json::Value::Null),
         id: d.id,
@@ -244,8 +249,6 @@ struct DeliveriesQuery {
     #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
-
-
 
 /// Register a webhook endpoint
 ///

@@ -51,8 +51,12 @@ async fn a_key_is_shown_once_acts_for_its_owner_and_stops_working_when_revoked()
 
     // Someone else cannot revoke it.
     let other = app.sign_up().await;
-    assert_problem(app.delete(&format!("/api/v1/api-keys/{id}"), &other.access).await, StatusCode::NOT_FOUND, "api_key_not_found")
-        .await;
+    assert_problem(
+        app.delete(&format!("/api/v1/api-keys/{id}"), &other.access).await,
+        StatusCode::NOT_FOUND,
+        "api_key_not_found",
+    )
+    .await;
     let r = app.delete(&format!("/api/v1/api-keys/{id}"), &owner.access).await;
     assert_eq!(r.status(), StatusCode::OK);
     let revoked: Value = r.json().await.unwrap();
@@ -220,12 +224,13 @@ async fn every_operation_in_the_document_enforces_its_scope_for_keys_of_every_sc
                 continue;
             }
             let needed = op.get("x-required-scope").and_then(Value::as_str).map(|s| Scope::parse(s).unwrap());
-            let concrete: String = path
-                .split('/')
-                .map(|seg| if seg.starts_with('{') { some_id } else { seg })
-                .collect::<Vec<_>>()
-                .join("/");
-            operations.push((Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), format!("/api/v1{concrete}"), needed));
+            let concrete: String =
+                path.split('/').map(|seg| if seg.starts_with('{') { some_id } else { seg }).collect::<Vec<_>>().join("/");
+            operations.push((
+                Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                format!("/api/v1{concrete}"),
+                needed,
+            ));
         }
     }
     assert!(operations.len() > 80, "the document lists {} secured operations", operations.len());
@@ -238,8 +243,8 @@ async fn every_operation_in_the_document_enforces_its_scope_for_keys_of_every_sc
             let r = call(&app, method.clone(), path, secret, body).await;
             let status = r.status();
             let code = r.json::<Value>().await.unwrap_or(Value::Null)["code"].as_str().map(str::to_owned);
-            let refused_for_scope = status == StatusCode::FORBIDDEN
-                && matches!(code.as_deref(), Some("insufficient_scope" | "session_required"));
+            let refused_for_scope =
+                status == StatusCode::FORBIDDEN && matches!(code.as_deref(), Some("insufficient_scope" | "session_required"));
             match needed {
                 Some(n) if n.satisfied_by(&[granted]) => assert!(
                     !refused_for_scope && status != StatusCode::UNAUTHORIZED,

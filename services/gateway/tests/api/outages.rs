@@ -17,7 +17,8 @@ const PROMPT: Duration = Duration::from_millis(1500);
 fn session_of(access: &str) -> String {
     use base64::Engine;
     let payload = access.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     claims["sid"].as_str().unwrap().to_owned()
 }
 
@@ -123,7 +124,8 @@ async fn a_signed_out_token_stays_refused_after_redis_restarts_empty() {
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let complete: bool = redis::cmd("EXISTS").arg("stagecast:revoked_sessions:complete").query_async(&mut conn).await.unwrap();
+        let complete: bool =
+            redis::cmd("EXISTS").arg("stagecast:revoked_sessions:complete").query_async(&mut conn).await.unwrap();
         if complete {
             break;
         }
@@ -133,8 +135,7 @@ async fn a_signed_out_token_stays_refused_after_redis_restarts_empty() {
     // The signed-out session is on the rebuilt list (other tests' sign-outs may be too: the bus
     // is shared, and every gateway records every revocation it hears of).
     let sid = session_of(&gone.access);
-    let listed: bool =
-        redis::cmd("EXISTS").arg(format!("stagecast:revoked_session:{sid}")).query_async(&mut conn).await.unwrap();
+    let listed: bool = redis::cmd("EXISTS").arg(format!("stagecast:revoked_session:{sid}")).query_async(&mut conn).await.unwrap();
     assert!(listed, "session {sid} is not on the rebuilt list");
     assert_problem(app.get("/api/v1/me", Some(&gone.access)).await, StatusCode::UNAUTHORIZED, "token_revoked").await;
 }

@@ -425,12 +425,14 @@ async fn a_guest_waits_backstage_unseen_by_the_audience_until_brought_on_air() {
     // changes on the bus (a moment after the join), and the guest's socket is then not listed.
     let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
     let known = eventually(async || {
-        sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM chat.backstage WHERE event_id = $1::uuid AND user_id = $2::uuid)")
-            .bind(&event)
-            .bind(&guest_id)
-            .fetch_one(&db)
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM chat.backstage WHERE event_id = $1::uuid AND user_id = $2::uuid)",
+        )
+        .bind(&event)
+        .bind(&guest_id)
+        .fetch_one(&db)
+        .await
+        .unwrap()
     })
     .await;
     assert!(known, "the chat learns who is backstage from the bus");

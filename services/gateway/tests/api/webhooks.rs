@@ -188,8 +188,9 @@ async fn a_rotated_secret_signs_beside_the_old_one_and_redelivery_sends_again() 
 
 #[tokio::test]
 async fn an_endpoint_that_never_answers_is_retried_logged_and_disabled_after_failing_long_enough() {
-    let app = spawn_setup(Setup { webhook_retry_schedule: "0.2,0.2,0.2,0.2,0.2,0.2", webhook_disable_after_s: 1, ..Setup::default() })
-        .await;
+    let app =
+        spawn_setup(Setup { webhook_retry_schedule: "0.2,0.2,0.2,0.2,0.2,0.2", webhook_disable_after_s: 1, ..Setup::default() })
+            .await;
     let host = app.sign_up().await;
     // Accepts connections and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -239,7 +240,8 @@ async fn bad_endpoints_are_refused_with_their_codes_and_others_endpoints_stay_in
         (json!({"url": "https://example.com/hook", "event_types": ["event.started"]}), "unknown_event_type"),
         (json!({"url": "https://example.com/hook", "description": "a\u{0000}b"}), "invalid_description"),
     ] {
-        assert_problem(app.post("/api/v1/webhooks", Some(&owner.access), body).await, StatusCode::UNPROCESSABLE_ENTITY, code).await;
+        assert_problem(app.post("/api/v1/webhooks", Some(&owner.access), body).await, StatusCode::UNPROCESSABLE_ENTITY, code)
+            .await;
     }
     let list: Value = app.get("/api/v1/webhooks", Some(&owner.access)).await.json().await.unwrap();
     assert_eq!(list["webhooks"], json!([]), "nothing was created");
@@ -247,9 +249,18 @@ async fn bad_endpoints_are_refused_with_their_codes_and_others_endpoints_stay_in
     let ok = create_endpoint(&app, &owner.access, "https://example.com/hook", json!(["recording.*"])).await;
     let eid = ok["id"].as_str().unwrap();
     let other = app.sign_up().await;
-    assert_problem(app.get(&format!("/api/v1/webhooks/{eid}"), Some(&other.access)).await, StatusCode::NOT_FOUND, "webhook_not_found")
-        .await;
-    assert_problem(app.delete(&format!("/api/v1/webhooks/{eid}"), &other.access).await, StatusCode::NOT_FOUND, "webhook_not_found").await;
+    assert_problem(
+        app.get(&format!("/api/v1/webhooks/{eid}"), Some(&other.access)).await,
+        StatusCode::NOT_FOUND,
+        "webhook_not_found",
+    )
+    .await;
+    assert_problem(
+        app.delete(&format!("/api/v1/webhooks/{eid}"), &other.access).await,
+        StatusCode::NOT_FOUND,
+        "webhook_not_found",
+    )
+    .await;
     let r = app.patch(&format!("/api/v1/webhooks/{eid}"), &owner.access, json!({"url": "http://10.0.0.1/"})).await;
     assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "url_not_allowed").await;
 

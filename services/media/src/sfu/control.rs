@@ -53,12 +53,8 @@ impl Sfu {
         // Also for whoever is not connected right now: their next join wins over an older token.
         self.overrides.grants_changed(room, user_id, grants.clone(), at);
         let mut n = 0;
-        let ids: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|p| p.room == room && p.user_id == user_id && p.token_iat <= at)
-            .map(|p| p.id)
-            .collect();
+        let ids: Vec<PeerId> =
+            self.peers.iter().filter(|p| p.room == room && p.user_id == user_id && p.token_iat <= at).map(|p| p.id).collect();
         for id in ids {
             let Some(i) = self.index(id) else { continue };
             n += 1;
@@ -158,10 +154,8 @@ impl Sfu {
         // The tokens they hold no longer admit them: a kicked or banned user must ask again.
         self.overrides.removed(room, user_id, at);
         let mut n = 0;
-        for peer in self
-            .peers
-            .iter_mut()
-            .filter(|p| p.room == room && p.user_id == user_id && p.close_at.is_none() && p.token_iat <= at)
+        for peer in
+            self.peers.iter_mut().filter(|p| p.room == room && p.user_id == user_id && p.close_at.is_none() && p.token_iat <= at)
         {
             peer.send(&ServerMessage::Bye { reason: reason.to_owned(), reconnect: false });
             peer.close_at = Some(now + BYE_GRACE);
