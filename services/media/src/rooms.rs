@@ -123,6 +123,13 @@ impl Rooms {
         self.remove_at(room, user_id, reason, crate::sfu::unix_now()).await
     }
 
+    /// Records a removal made at `at` (unix seconds): tokens minted until then stop admitting the
+    /// user; nobody connected is disconnected yet.
+    pub async fn forbid_at(&self, room: &str, user_id: &str, at: i64) -> Result<(), ApiError> {
+        let (room, user_id) = (room.to_owned(), user_id.to_owned());
+        self.ask(self.worker_of(&room), |reply| Command::Forbid { room, user_id, at, reply }).await
+    }
+
     /// A removal made at `at` (unix seconds): someone who came back since with a newer token stays.
     pub async fn remove_at(&self, room: &str, user_id: &str, reason: &str, at: i64) -> Result<u32, ApiError> {
         let (room, user_id, reason) = (room.to_owned(), user_id.to_owned(), reason.to_owned());

@@ -116,8 +116,14 @@ pub async fn follow(
     }
 }
 
+/// How long a fresh removal waits for the gateway's own call before the bus's copy disconnects
+/// anyone: the gateway answers the host with how many connections it closed, and a copy that
+/// got there first would leave it nothing to count. The record of the removal (joins with an
+/// older token are refused) is written at once.
+const GATEWAY_FIRST: i64 = 2;
+
 /// Applies one change to the room it names (on whichever worker holds it).
-async fn apply(rooms: &Rooms, c: ev::StageChanged) {
+async fn apply(rooms: &Arc<Rooms>, c: ev::StageChanged) {
     let at = c.at.as_ref().map_or_else(unix_now, |t| t.seconds);
     let (room, user) = (c.event_id.as_str(), c.target_user_id.as_str());
     if room.is_empty() || user.is_empty() {
@@ -128,7 +134,25 @@ async fn apply(rooms: &Rooms, c: ev::StageChanged) {
             Some(g) => rooms.update_grants_at(room, user, grants(g), at).await.map(drop),
             None => Ok(()),
         },
-        "kicked" | "banned" => rooms.remove_at(room, user, &c.kind, at).await.map(drop),
+        "kicked" | "banned" => {
+            let wait = at + GATEWAY_FIRST - unix_now();
+            if wait > 0 {
+                // Older tokens stop admitting them now; the disconnect waits for the gateway.
+                if let Err(e) = rooms.forbid_at(room, user, at).await {
+                    tracing::warn!(room, error = %e.message, "cannot record a removal from the bus");
+                }
+                let (rooms, room, user, kind) = (rooms.clone(), room.to_owned(), user.to_owned(), c.kind.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(wait as u64)).await;
+                    if let Err(e) = rooms.remove_at(&room, &user, &kind, at).await {
+                        tracing::warn!(room, error = %e.message, "cannot apply a removal from the bus");
+                    }
+                });
+                Ok(())
+            } else {
+                rooms.remove_at(room, user, &c.kind, at).await.map(drop)
+            }
+        }
         // Not `muted`: a server mute is an act on a live microphone, which the gateway applies
         // and reports (`tracks_muted`); from the bus it would race that call (and make it count
         // nothing), and replayed it would mute someone who has unmuted since.

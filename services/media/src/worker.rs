@@ -46,6 +46,13 @@ pub enum Command {
         at: i64,
         reply: oneshot::Sender<u32>,
     },
+    /// Records a removal made at `at` without disconnecting anyone yet.
+    Forbid {
+        room: String,
+        user_id: String,
+        at: i64,
+        reply: oneshot::Sender<()>,
+    },
     StartTap {
         room: String,
         user_id: String,
@@ -170,6 +177,9 @@ async fn run(
                     }
                     Command::Remove { room, user_id, reason, at, reply } => {
                         let _ = reply.send(sfu.remove_at(now, &room, &user_id, &reason, at));
+                    }
+                    Command::Forbid { room, user_id, at, reply } => {
+                        let _ = reply.send(sfu.forbid_at(&room, &user_id, at));
                     }
                     Command::StartTap { room, user_id, sources, destination, reply } => {
                         let _ = reply.send(sfu.start_tap(&room, &user_id, &sources, destination));

@@ -150,17 +150,27 @@ impl Sfu {
 
     /// [`Self::remove`] for a removal made at `at` (unix seconds): someone who came back since
     /// with a newer token (after a kick) stays.
+    /// Only the record of a removal made at `at`: tokens minted until then no longer admit the user.
+    pub fn forbid_at(&mut self, room: &str, user_id: &str, at: i64) {
+        self.overrides.removed(room, user_id, at);
+    }
+
     pub fn remove_at(&mut self, now: Instant, room: &str, user_id: &str, reason: &str, at: i64) -> u32 {
         // The tokens they hold no longer admit them: a kicked or banned user must ask again.
         self.overrides.removed(room, user_id, at);
+        // Counted whether this call or the other copy of the change got there first (the gateway
+        // calls at once, the bus brings it too): both answer "removed", and the bye goes once.
         let mut n = 0;
-        for peer in
-            self.peers.iter_mut().filter(|p| p.room == room && p.user_id == user_id && p.close_at.is_none() && p.token_iat <= at)
-        {
-            peer.send(&ServerMessage::Bye { reason: reason.to_owned(), reconnect: false });
-            peer.close_at = Some(now + BYE_GRACE);
-            peer.close_reason = "removed".into();
-            n += 1;
+        for peer in self.peers.iter_mut().filter(|p| p.room == room && p.user_id == user_id && p.token_iat <= at) {
+            let removing = peer.close_at.is_some() && peer.close_reason == "removed";
+            if peer.close_at.is_none() {
+                peer.send(&ServerMessage::Bye { reason: reason.to_owned(), reconnect: false });
+                peer.close_at = Some(now + BYE_GRACE);
+                peer.close_reason = "removed".into();
+                n += 1;
+            } else if removing {
+                n += 1;
+            }
         }
         n
     }
