@@ -233,6 +233,14 @@ impl AuthService for AuthGrpc {
         let event = EventId::parse(&r.event_id)?;
         Ok(Response::new(session(self.auth.create_guest(name, avatar, event).await?)))
     }
+
+    async fn delete_guest(&self, req: Request<pb::DeleteGuestRequest>) -> Result<Response<pb::DeleteGuestResponse>, Status> {
+        let r = req.into_inner();
+        let id = user_id(&r.user_id)?;
+        let event = EventId::parse(&r.event_id)?;
+        self.auth.delete_guest(id, event).await?;
+        Ok(Response::new(pb::DeleteGuestResponse {}))
+    }
 }
 
 #[cfg(test)]

@@ -167,6 +167,16 @@ impl Auth {
         Ok(session)
     }
 
+    /// Undoes [`Auth::create_guest`] for a guest who could not join `event` after all.
+    pub async fn delete_guest(&self, user_id: Uuid, event: EventId) -> Result<(), ApiError> {
+        let mut conn = self.pool.acquire().await?;
+        if !store::delete_guest(&mut conn, user_id, event.as_uuid()).await? {
+            return Err(ApiError::not_found("guest_not_found", "there is no such guest of this event"));
+        }
+        tracing::info!(user_id = %user_id, event_id = %event, "guest deleted: they could not join");
+        Ok(())
+    }
+
     /// Ends the session the token belongs to; returns its id.
     pub async fn sign_out(&self, token: RefreshToken) -> Result<Uuid, ApiError> {
         let mut tx = self.pool.begin().await?;

@@ -98,6 +98,14 @@ pub async fn insert_guest(
     .await
 }
 
+/// Deletes a guest of `event_id`, and with them their sessions and refresh tokens (the foreign
+/// keys cascade); false when there is no such guest. Never an account.
+pub async fn delete_guest(conn: &mut PgConnection, id: Uuid, event_id: Uuid) -> Result<bool, sqlx::Error> {
+    let deleted =
+        sqlx::query("DELETE FROM users WHERE id = $1 AND guest_event_id = $2").bind(id).bind(event_id).execute(conn).await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
 /// A new session; `event_id` scopes a guest's session to their event.
 pub async fn insert_session(conn: &mut PgConnection, id: Uuid, user_id: Uuid, event_id: Option<Uuid>) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO sessions (id, user_id, event_id) VALUES ($1, $2, $3)")

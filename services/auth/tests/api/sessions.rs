@@ -97,3 +97,33 @@ async fn the_grpc_health_service_reports_serving() {
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
 }
+
+#[tokio::test]
+async fn deleting_a_guest_removes_them_and_their_session_but_never_an_account_or_another_events_guest() {
+    let app = spawn().await;
+    let event = uuid::Uuid::now_v7().to_string();
+    let guest = |event: &str| {
+        let request = pb::CreateGuestRequest { display_name: "Grace".into(), avatar_url: String::new(), event_id: event.into() };
+        let mut client = app.client.clone();
+        async move { client.create_guest(request).await.unwrap().into_inner() }
+    };
+    let delete = |user_id: &str, event: &str| {
+        let request = pb::DeleteGuestRequest { user_id: user_id.into(), event_id: event.into() };
+        let mut client = app.client.clone();
+        async move { client.delete_guest(request).await }
+    };
+    let id = |s: &pb::SessionResponse| s.user.as_ref().unwrap().id.clone();
+    let refused = guest(&event).await;
+    let kept = id(&guest(&event).await);
+    let account = id(&app.sign_up(&unique_email(), "correct horse battery").await.unwrap());
+
+    delete(&id(&refused), &event).await.unwrap();
+    let err = app.client.clone().refresh(pb::RefreshRequest { refresh_token: refused.refresh_token.clone() }).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert_eq!(app.count("SELECT count(*) FROM auth.users WHERE guest_event_id IS NOT NULL").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM auth.sessions WHERE event_id IS NOT NULL").await, 1);
+    for (user, on) in [(id(&refused), event.clone()), (account, event.clone()), (kept, uuid::Uuid::now_v7().to_string())] {
+        assert_eq!(code(&delete(&user, &on).await.unwrap_err()), "guest_not_found");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM auth.users").await, 2, "the other guest and the account stay");
+}

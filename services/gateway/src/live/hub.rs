@@ -80,9 +80,25 @@ pub struct RoomEvent {
     /// Every socket must close with this code and reason, without `json` (the gateway is
     /// shutting down). One watcher per room tells them, so an idle socket waits on its room only.
     pub close_all: Option<(u16, &'static str)>,
-    /// Only for those who see the backstage (the host, co-hosts and moderators) and for this
-    /// user: a change to someone in the green room, whom the audience must not learn about.
+    /// Only for those who see the backstage (the host, co-hosts, moderators and the green room)
+    /// and for this user: a change to someone in the green room, whom the audience must not
+    /// learn about.
     pub backstage_of: Option<String>,
+    /// A stage change's target, as they stand after it: applied to their sockets in the room's
+    /// order, so backstage frames before it follow the old grants and those after it the new.
+    pub standing: Option<Standing>,
+}
+
+/// Where a stage change leaves its target, for their sockets that are open already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub user_id: String,
+    /// Receives changes to the backstage (the grants' `see_backstage`).
+    pub sees_backstage: bool,
+    /// Listed in presence: not in the green room (the grants' `backstage`).
+    pub listed: bool,
+    /// Their chat role now, as presence shows it; `None` when the change did not say.
+    pub role: Option<&'static str>,
 }
 
 impl RoomEvent {
@@ -92,6 +108,7 @@ impl RoomEvent {
             close_user: None,
             close_all: Some((protocol::close::GOING_AWAY, "server restarting; reconnect")),
             backstage_of: None,
+            standing: None,
         }
     }
 }
@@ -105,7 +122,8 @@ struct Shard<T> {
 /// A socket in a shard, and whose it is (a ban closes the banned user's sockets).
 struct Member<T> {
     user_id: String,
-    /// Staff when the socket joined: receives changes to the backstage.
+    /// Receives changes to the backstage: staff or in the green room when the socket joined,
+    /// then as the stage changes of this user say.
     sees_backstage: bool,
     outlet: Arc<Outlet<T>>,
 }
@@ -123,9 +141,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Shards<T> {
     }
 
     /// Puts the outlet in the emptiest shard, or a new one when all are full.
-    fn add(&mut self, who: &Author, outlet: Arc<Outlet<T>>) {
-        let sees_backstage = matches!(who.role, "host" | "cohost" | "moderator");
-        let member = Member { user_id: who.user_id.clone(), sees_backstage, outlet };
+    fn add(&mut self, user_id: &str, sees_backstage: bool, outlet: Arc<Outlet<T>>) {
+        let member = Member { user_id: user_id.to_owned(), sees_backstage, outlet };
         let emptiest = self.shards.iter().map(|s| lock(&s.outlets)).min_by_key(|members| members.len());
         if let Some(mut members) = emptiest.filter(|m| m.len() < SHARD_SIZE) {
             members.push(member);
@@ -209,7 +226,8 @@ impl Hub {
     /// afterwards is missed (the outlet holds it until the socket's first frame is in). When
     /// `shutdown` turns true, the room's sockets are closed with "going away"; one that joins
     /// later should look at `shutdown` itself after joining. `listed`: whether presence shows
-    /// them (not while they are in the green room).
+    /// them (not while they are in the green room). Stage changes of this user that arrive while
+    /// the socket is open move them in and out of presence and of the backstage's audience.
     pub async fn join(
         self: &Arc<Self>,
         event: &str,
@@ -218,10 +236,12 @@ impl Hub {
         outlet: Arc<SocketOutlet>,
         shutdown: &tokio::sync::watch::Receiver<bool>,
     ) -> Result<Membership, async_nats::Error> {
+        // As the stage's media grants have it: the staff, and whoever is in the green room.
+        let sees_backstage = matches!(who.role, "host" | "cohost" | "moderator") || !listed;
         let existing = {
             let mut rooms = self.lock();
             rooms.get_mut(event).map(|room| {
-                room.shards.add(&who, outlet.clone());
+                room.shards.add(&who.user_id, sees_backstage, outlet.clone());
                 Self::add_user(room, &who, listed)
             })
         };
@@ -241,15 +261,15 @@ impl Hub {
                 match rooms.get_mut(event) {
                     // Another socket created the room while we subscribed: use theirs.
                     Some(room) => {
-                        room.shards.add(&who, outlet.clone());
+                        room.shards.add(&who.user_id, sees_backstage, outlet.clone());
                         Self::add_user(room, &who, listed)
                     }
                     None => {
                         let (tx, _) = broadcast::channel(ROOM_BUFFER);
-                        let relay = tokio::spawn(relay_room(sub, tx.clone(), shutdown.clone()));
+                        let relay = tokio::spawn(relay_room(sub, tx.clone(), shutdown.clone(), self.clone(), event.to_owned()));
                         let refresh = tokio::spawn(refresh_presence(self.clone(), event.to_owned()));
                         let mut room = Room { shards: Shards::new(tx), users: HashMap::new(), tasks: vec![relay, refresh] };
-                        room.shards.add(&who, outlet.clone());
+                        room.shards.add(&who.user_id, sees_backstage, outlet.clone());
                         Self::add_user(&mut room, &who, listed);
                         rooms.insert(event.to_owned(), room);
                         true
@@ -302,6 +322,29 @@ impl Hub {
         self.lock().values().map(|r| r.users.values().map(|(n, _, _)| n).sum::<usize>()).sum()
     }
 
+    /// Follows a stage change of someone with sockets in `event`'s room here: sent to the green
+    /// room, presence stops listing them; brought on air, it lists them again.
+    fn follow_standing(self: &Arc<Self>, event: &str, standing: &Standing) {
+        let moved = self.lock().get_mut(event).and_then(|room| apply_standing(&mut room.users, standing));
+        let Some((author, listed)) = moved else { return };
+        let (hub, event) = (self.clone(), event.to_owned());
+        // Not awaited here: the room's frames must not wait on Redis. Two quick moves of one
+        // person may land in either order; presence then settles on `listed` within
+        // STALE_AFTER (the listed are vouched for again, the unlisted go stale).
+        tokio::spawn(async move {
+            let mut redis = hub.redis.clone();
+            let count = if listed {
+                presence::vouch(&mut redis, &event, std::slice::from_ref(&author)).await
+            } else {
+                presence::leave(&mut redis, &event, &author.user_id).await
+            };
+            match count {
+                Ok(count) => hub.announce_presence(&event, author, listed, count).await,
+                Err(e) => tracing::warn!(error = %e, "cannot record a presence change of the stage"),
+            }
+        });
+    }
+
     async fn announce_presence(&self, event: &str, user: Author, joined: bool, count: u32) {
         let msg = pb::PresenceChanged {
             event_id: event.to_owned(),
@@ -321,12 +364,29 @@ impl Hub {
     }
 }
 
+/// Applies a stage change to a room's record of who is here (`users`, as a [`Room`] keeps them).
+/// Returns its target and whether presence lists them now, when that changed: once per person,
+/// however many sockets they have here.
+fn apply_standing(users: &mut HashMap<String, (usize, Author, bool)>, standing: &Standing) -> Option<(Author, bool)> {
+    let (_, author, listed) = users.get_mut(&standing.user_id)?;
+    if let Some(role) = standing.role {
+        author.role = role;
+    }
+    if *listed == standing.listed {
+        return None;
+    }
+    *listed = standing.listed;
+    Some((author.clone(), standing.listed))
+}
+
 /// Turns a room's NATS traffic into socket frames, once for all local sockets; at shutdown,
-/// tells them all to go.
+/// tells them all to go. Stage changes also update the room's presence (see [`Hub::follow_standing`]).
 async fn relay_room(
     mut sub: impl futures::Stream<Item = async_nats::Message> + Unpin,
     tx: broadcast::Sender<RoomEvent>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
+    hub: Arc<Hub>,
+    event: String,
 ) {
     let mut told = false;
     loop {
@@ -348,6 +408,9 @@ async fn relay_room(
             }
         };
         for ev in room_events(&env) {
+            if let Some(standing) = &ev.standing {
+                hub.follow_standing(&event, standing);
+            }
             // No receivers is fine: the last socket may have just left.
             let _ = tx.send(ev);
         }
@@ -368,6 +431,13 @@ async fn run_shard<T: AsyncRead + AsyncWrite + Unpin>(
         while let Some(ev) = next.take() {
             match ev {
                 Ok(ev) => {
+                    // Frames already in `batch` go to everyone, so only later backstage frames
+                    // (each delivered as it comes, below) see the change.
+                    if let Some(s) = &ev.standing {
+                        for m in lock(&outlets).iter_mut().filter(|m| m.user_id == s.user_id) {
+                            m.sees_backstage = s.sees_backstage;
+                        }
+                    }
                     if let Some(user) = &ev.backstage_of {
                         // Everyone's frames so far go out first, then this one to its few.
                         deliver(&outlets, &mut batch).await;
@@ -451,7 +521,7 @@ fn frame(m: &ServerMessage<'_>) -> Utf8Bytes {
 /// What one bus message means for the sockets of its room.
 pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
     use prost::Name;
-    let plain = |json| RoomEvent { json, close_user: None, close_all: None, backstage_of: None };
+    let plain = |json| RoomEvent { json, close_user: None, close_all: None, backstage_of: None, standing: None };
     if env.type_name == pb::ChatMessage::full_name() {
         if let Ok(m) = env.open::<pb::ChatMessage>() {
             return vec![plain(frame(&ServerMessage::ChatMessage { message: wire::chat::message(m) }))];
@@ -469,6 +539,7 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
                 close_user,
                 close_all: None,
                 backstage_of: None,
+                standing: None,
             });
             return out;
         }
@@ -482,8 +553,26 @@ pub fn room_events(env: &Envelope) -> Vec<RoomEvent> {
             };
             // Someone in the green room after the change: the audience learns nothing of them.
             let backstage_of = c.target_grants.as_ref().is_some_and(|g| g.backstage).then(|| c.target_user_id.clone());
+            // The grants after the change say what the target's open sockets now see and whether
+            // presence lists them, as the chat's `backstage` rows follow the same messages. Not
+            // for a kick or ban: their sockets close anyway.
+            let standing = match (&close_user, &c.target_grants) {
+                (None, Some(g)) => Some(Standing {
+                    user_id: c.target_user_id.clone(),
+                    sees_backstage: g.see_backstage,
+                    listed: !g.backstage,
+                    role: (!c.role.is_empty()).then(|| wire::chat::role_name(wire::chat::role_value(&c.role))),
+                }),
+                _ => None,
+            };
             let change = wire::stage::change(c);
-            return vec![RoomEvent { json: frame(&ServerMessage::Stage { change }), close_user, close_all: None, backstage_of }];
+            return vec![RoomEvent {
+                json: frame(&ServerMessage::Stage { change }),
+                close_user,
+                close_all: None,
+                backstage_of,
+                standing,
+            }];
         }
     } else if env.type_name == stagecast_proto::recording::v1::RecordingChanged::full_name() {
         if let Ok(c) = env.open::<stagecast_proto::recording::v1::RecordingChanged>()
@@ -563,11 +652,51 @@ mod tests {
     use crate::live::outlet::{Alert, text_frame};
 
     fn plain(json: &str) -> RoomEvent {
-        RoomEvent { json: Utf8Bytes::from(json.to_owned()), close_user: None, close_all: None, backstage_of: None }
+        RoomEvent {
+            json: Utf8Bytes::from(json.to_owned()),
+            close_user: None,
+            close_all: None,
+            backstage_of: None,
+            standing: None,
+        }
     }
 
     fn who(user: &str, role: &'static str) -> Author {
         Author { user_id: user.into(), display_name: user.into(), avatar_url: None, role }
+    }
+
+    /// Whether a socket of `role` that joined on air sees the backstage.
+    fn staff(role: &str) -> bool {
+        matches!(role, "host" | "cohost" | "moderator")
+    }
+
+    /// A socket of each (user, role) in `shards`, open, with the client's end.
+    fn sockets(
+        shards: &mut Shards<DuplexStream>,
+        people: &[(&'static str, &'static str)],
+    ) -> Vec<(&'static str, Arc<Outlet<DuplexStream>>, DuplexStream)> {
+        let mut clients = Vec::new();
+        for &(user, role) in people {
+            let (server, client) = duplex(1 << 16);
+            let outlet = Outlet::new(server);
+            outlet.open(Bytes::new());
+            shards.add(user, staff(role), outlet.clone());
+            clients.push((user, outlet, client));
+        }
+        clients
+    }
+
+    /// A stage change of `user` that leaves them with these grants, as the bus brings it.
+    fn stage_change(user: &str, sees_backstage: bool, listed: bool, json: &str) -> RoomEvent {
+        let standing = Standing { user_id: user.into(), sees_backstage, listed, role: None };
+        let backstage_of = (!listed).then(|| user.to_owned());
+        RoomEvent { standing: Some(standing), backstage_of, ..plain(json) }
+    }
+
+    async fn nothing_more(user: &str, client: &mut DuplexStream) {
+        let mut more = [0u8; 1];
+        let extra = tokio::time::timeout(Duration::from_millis(50), client.read(&mut more)).await;
+        assert!(extra.is_err(), "{user} got more than expected");
     }
 
     /// A change to someone in the green room goes to the staff and to them, never to the
@@ -576,16 +705,10 @@ mod tests {
     async fn a_backstage_change_reaches_the_staff_and_its_target_and_nobody_else() {
         let (tx, _) = broadcast::channel(ROOM_BUFFER);
         let mut shards = Shards::new(tx.clone());
-        let mut clients = Vec::new();
-        for (user, role) in
-            [("host", "host"), ("mod", "moderator"), ("guest", "viewer"), ("fan", "viewer"), ("speaker", "speaker")]
-        {
-            let (server, client) = duplex(1 << 16);
-            let outlet = Outlet::new(server);
-            outlet.open(Bytes::new());
-            shards.add(&who(user, role), outlet.clone());
-            clients.push((user, outlet, client));
-        }
+        let mut clients = sockets(
+            &mut shards,
+            &[("host", "host"), ("mod", "moderator"), ("guest", "viewer"), ("fan", "viewer"), ("speaker", "speaker")],
+        );
         tx.send(plain(r#"{"n":1}"#)).unwrap();
         tx.send(RoomEvent { backstage_of: Some("guest".into()), ..plain(r#"{"type":"stage"}"#) }).unwrap();
         tx.send(plain(r#"{"n":2}"#)).unwrap();
@@ -596,10 +719,61 @@ mod tests {
                 [text_frame(r#"{"n":1}"#), text_frame(r#"{"n":2}"#)].concat()
             };
             read_frame(client, &expected).await;
-            let mut more = [0u8; 1];
-            let extra = tokio::time::timeout(Duration::from_millis(50), client.read(&mut more)).await;
-            assert!(extra.is_err(), "{user} got more than expected");
+            nothing_more(user, client).await;
         }
+    }
+
+    /// Someone made a co-host while their socket is open gets the backstage changes after
+    /// their promotion, not those before it; someone demoted gets those before, not after. The
+    /// whole burst is queued before the shard runs (one-thread runtime), so this holds within
+    /// one batch too.
+    #[tokio::test]
+    async fn backstage_changes_follow_a_promotion_or_demotion_from_the_next_frame_without_reconnecting() {
+        let (tx, _) = broadcast::channel(ROOM_BUFFER);
+        let mut shards = Shards::new(tx.clone());
+        let mut clients =
+            sockets(&mut shards, &[("host", "host"), ("fan", "viewer"), ("cohost", "cohost"), ("guest", "speaker")]);
+        let backstage = |n: u32| stage_change("guest", true, false, &format!(r#"{{"backstage":{n}}}"#));
+        tx.send(backstage(1)).unwrap();
+        tx.send(stage_change("fan", true, true, r#"{"promoted":"fan"}"#)).unwrap();
+        tx.send(stage_change("cohost", false, true, r#"{"demoted":"cohost"}"#)).unwrap();
+        tx.send(backstage(2)).unwrap();
+        tx.send(plain(r#"{"n":3}"#)).unwrap();
+        let f = |json: &str| text_frame(json);
+        let (b1, b2) = (f(r#"{"backstage":1}"#), f(r#"{"backstage":2}"#));
+        let (promoted, demoted, after) = (f(r#"{"promoted":"fan"}"#), f(r#"{"demoted":"cohost"}"#), f(r#"{"n":3}"#));
+        for (user, _outlet, client) in &mut clients {
+            let expected = match *user {
+                "fan" => [promoted.clone(), demoted.clone(), b2.clone(), after.clone()].concat(),
+                "cohost" => [b1.clone(), promoted.clone(), demoted.clone(), after.clone()].concat(),
+                _ => [b1.clone(), promoted.clone(), demoted.clone(), b2.clone(), after.clone()].concat(),
+            };
+            read_frame(client, &expected).await;
+            nothing_more(user, client).await;
+        }
+    }
+
+    /// Sent backstage mid-socket, a speaker stops being listed and joins the green room's
+    /// audience; brought on air, they are listed again. Each person moves once, however many
+    /// sockets they have, and only when their listing changes.
+    #[test]
+    fn a_stage_change_moves_its_target_in_or_out_of_presence_once_per_person() {
+        let mut users = HashMap::new();
+        users.insert("speaker".to_owned(), (2, who("speaker", "viewer"), true));
+        users.insert("fan".to_owned(), (1, who("fan", "viewer"), true));
+        let standing = |listed: bool, role| Standing { user_id: "speaker".into(), sees_backstage: !listed, listed, role };
+
+        let moved = apply_standing(&mut users, &standing(false, Some("speaker")));
+        assert_eq!(moved.map(|(a, listed)| (a.user_id, a.role, listed)), Some(("speaker".into(), "speaker", false)));
+        assert!(!users["speaker"].2, "no longer re-vouched for by refresh_presence nor left on close");
+        assert!(apply_standing(&mut users, &standing(false, None)).is_none(), "still backstage: nothing to say");
+        let moved = apply_standing(&mut users, &standing(true, None));
+        assert_eq!(moved.map(|(a, listed)| (a.role, listed)), Some(("speaker", true)));
+        assert!(users["speaker"].2);
+        assert_eq!(users["speaker"].0, 2, "their sockets stay");
+        let elsewhere = Standing { user_id: "not-here".into(), sees_backstage: false, listed: false, role: None };
+        assert!(apply_standing(&mut users, &elsewhere).is_none(), "nobody here to move");
+        assert!(users["fan"].2);
     }
 
     async fn read_frame(client: &mut DuplexStream, expected: &[u8]) {
@@ -620,7 +794,7 @@ mod tests {
             let outlet = Outlet::new(server);
             outlet.open(Bytes::new());
             let user = if i == SHARD_SIZE + 1 { "troll".to_owned() } else { format!("u{i}") };
-            shards.add(&who(&user, "viewer"), outlet.clone());
+            shards.add(&user, false, outlet.clone());
             clients.push((user, outlet, client));
         }
         assert_eq!(shards.shards.len(), 2);
@@ -630,6 +804,7 @@ mod tests {
             close_user: Some(("troll".into(), protocol::close::BANNED, "banned")),
             close_all: None,
             backstage_of: None,
+            standing: None,
         })
         .unwrap();
         let expected = [text_frame(r#"{"type":"chat.message"}"#), text_frame(r#"{"type":"moderation"}"#)].concat();
@@ -662,7 +837,7 @@ mod tests {
         let (server, mut client) = duplex(1 << 16);
         let outlet = Outlet::new(server);
         outlet.open(Bytes::new());
-        shards.add(&who("u1", "viewer"), outlet.clone());
+        shards.add("u1", false, outlet.clone());
         // The test's runtime has one thread: the shard task runs only once this test yields, so
         // the whole burst is in the channel before it reads, and the oldest are overwritten.
         for i in 0..ROOM_BUFFER + 10 {
@@ -694,6 +869,34 @@ mod tests {
         assert_eq!(change(Some(backstage)), Some("guest".to_owned()));
         assert_eq!(change(Some(ev::MediaGrants { subscribe: true, ..Default::default() })), None, "on air: everyone");
         assert_eq!(change(None), None);
+    }
+
+    /// The grants a stage change leaves its target with decide what their open sockets see
+    /// and whether presence lists them; a kick or ban closes them instead.
+    #[test]
+    fn a_stage_change_says_where_its_target_now_stands_unless_it_removes_them() {
+        use stagecast_proto::events::v1 as ev;
+        let standing = |kind: &str, role: &str, grants: Option<ev::MediaGrants>| {
+            let c = ev::StageChanged {
+                event_id: "e".into(),
+                kind: kind.into(),
+                target_user_id: "u".into(),
+                role: role.into(),
+                target_grants: grants,
+                ..Default::default()
+            };
+            room_events(&Envelope::wrap(&c)).pop().unwrap().standing
+        };
+        let staff = ev::MediaGrants { subscribe: true, see_backstage: true, ..Default::default() };
+        let green = ev::MediaGrants { subscribe: true, backstage: true, see_backstage: true, ..Default::default() };
+        let audience = ev::MediaGrants { subscribe: true, ..Default::default() };
+        let at = |sees_backstage, listed, role| Some(Standing { user_id: "u".into(), sees_backstage, listed, role });
+        assert_eq!(standing("role_changed", "cohost", Some(staff.clone())), at(true, true, Some("cohost")));
+        assert_eq!(standing("role_changed", "audience", Some(audience.clone())), at(false, true, Some("viewer")));
+        assert_eq!(standing("sent_backstage", "speaker", Some(green)), at(true, false, Some("speaker")));
+        assert_eq!(standing("kicked", "audience", Some(audience)), None);
+        assert_eq!(standing("banned", "audience", None), None);
+        assert_eq!(standing("role_changed", "moderator", None), None, "the event is over: nothing to follow");
     }
 
     #[test]

@@ -1103,6 +1103,22 @@ async fn peek_link(State(st): State<AppState>, Path(token): Path<String>) -> Res
     }))
 }
 
+/// Whether a failed call may still have been carried out: its answer was lost, not a refusal.
+fn outcome_unknown(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled | tonic::Code::Unknown
+    )
+}
+
+/// Deletes a guest identity made for a join that was then refused.
+async fn forget_guest(st: &AppState, user_id: String, event_id: String) {
+    let request = auth_pb::DeleteGuestRequest { user_id: user_id.clone(), event_id };
+    if let Err(e) = st.auth.clone().delete_guest(request).await {
+        tracing::warn!(error = %e.message(), code = ?e.code(), user_id, "cannot delete the guest of a refused join");
+    }
+}
+
 /// Who joins through a guest invite link.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -1180,7 +1196,21 @@ async fn join_link(
         .await?
         .into_inner();
     let guest_id = session.user.as_ref().map(|u| u.id.clone()).unwrap_or_default();
-    let r = st.stage.clone().redeem_link(pb::RedeemLinkRequest { token, guest_user_id: guest_id }).await?.into_inner();
+    let redeemed = st.stage.clone().redeem_link(pb::RedeemLinkRequest { token, guest_user_id: guest_id.clone() }).await;
+    let r = match redeemed {
+        Ok(r) => r.into_inner(),
+        Err(status) => {
+            // Two joins can pass the check above for a link's last use; the one the events
+            // service refuses must not leave its guest identity behind. The identity lives in
+            // the auth service and the link in the events service, so this undoes it rather
+            // than sharing a transaction. When the answer was lost, not given, the guest may
+            // hold the link's role, and keeping them is the lesser harm.
+            if !outcome_unknown(&status) {
+                forget_guest(&st, guest_id, peek.event_id).await;
+            }
+            return Err(status.into());
+        }
+    };
     let result = r.result.unwrap_or_default();
     let role = result.change.as_ref().map(|c| c.role.clone()).unwrap_or_default();
     let applied = changed(&st, &r.event_id, result).await;

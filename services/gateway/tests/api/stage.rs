@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    chat::{closed_with, connect, event_of, next_of},
+    chat::{Ws, closed_with, connect, event_of, next_of},
     helpers::{Account, TestApp, assert_problem, eventually, spawn},
 };
 
@@ -468,4 +468,203 @@ async fn a_guest_waits_backstage_unseen_by_the_audience_until_brought_on_air() {
     assert_problem(r, StatusCode::CONFLICT, "already_backstage").await;
     let r = app.post(&format!("/api/v1/events/{event}/stage/backstage/{}", host.user_id), Some(&host.access), json!({})).await;
     assert_problem(r, StatusCode::FORBIDDEN, "not_allowed").await;
+}
+
+/// A socket's frames in the order they came, taken by kind: frames passed over while looking
+/// for one kind wait for their own turn instead of being lost.
+struct Frames {
+    ws: Ws,
+    held: std::collections::VecDeque<Value>,
+}
+
+impl Frames {
+    async fn open(base: &str, event: &str, token: &str) -> Self {
+        let mut frames = Frames { ws: connect(base, event, token).await, held: Default::default() };
+        frames.next(|f| f["type"] == "hello").await;
+        frames
+    }
+
+    /// The first frame, held or new, that `wanted` picks; panics after 5 s.
+    async fn next(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+        if let Some(k) = self.held.iter().position(&wanted) {
+            return self.held.remove(k).unwrap();
+        }
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let frame = tokio::time::timeout_at(deadline, futures::StreamExt::next(&mut self.ws)).await;
+            let frame = frame.unwrap_or_else(|_| panic!("no such frame within 5 s; passed over: {:?}", self.held));
+            match frame {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t).unwrap();
+                    if wanted(&v) {
+                        return v;
+                    }
+                    self.held.push_back(v);
+                }
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(c))) => panic!("closed: {c:?}"),
+                Some(Ok(_)) => {}
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    }
+
+    /// The kinds of the next `n` stage frames.
+    async fn stage_kinds(&mut self, n: usize) -> Vec<String> {
+        let mut kinds = Vec::new();
+        for _ in 0..n {
+            let frame = self.next(|f| f["type"] == "stage").await;
+            kinds.push(frame["change"]["kind"].as_str().unwrap().to_owned());
+        }
+        kinds
+    }
+
+    /// The next presence frame about `user`.
+    async fn presence_of(&mut self, user: &str) -> Value {
+        self.next(|f| f["type"] == "presence" && f["user"]["user_id"] == user).await
+    }
+
+    /// Every stage frame that has come by now, after a pause for stragglers.
+    async fn rest_of_stage(&mut self) -> Vec<String> {
+        while let Ok(Some(Ok(m))) =
+            tokio::time::timeout(std::time::Duration::from_millis(300), futures::StreamExt::next(&mut self.ws)).await
+        {
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
+                self.held.push_back(serde_json::from_str(&t).unwrap());
+            }
+        }
+        let stage = self.held.iter().filter(|f| f["type"] == "stage");
+        stage.map(|f| f["change"]["kind"].as_str().unwrap().to_owned()).collect()
+    }
+}
+
+impl TestApp {
+    /// Who presence lists, and how many.
+    async fn present(&self, event: &str, who: &Account) -> (Vec<String>, u64) {
+        let here: Value = self.get(&format!("/api/v1/events/{event}/presence"), Some(&who.access)).await.json().await.unwrap();
+        let users = here["users"].as_array().unwrap().iter().map(|u| u["user_id"].as_str().unwrap().to_owned()).collect();
+        (users, here["viewer_count"].as_u64().unwrap())
+    }
+
+    async fn move_guest(&self, event: &str, host: &Account, guest: &str, to: &str) {
+        let r = self.post(&format!("/api/v1/events/{event}/stage/{to}/{guest}"), Some(&host.access), json!({})).await;
+        assert_eq!(r.status(), StatusCode::OK, "{to}");
+    }
+}
+
+#[tokio::test]
+async fn a_role_change_mid_socket_changes_who_hears_the_green_room_and_who_is_listed_without_reconnecting() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let viewer = app.sign_up().await;
+    let promoted = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+    let r = app
+        .post(&format!("/api/v1/events/{event}/stage/links"), Some(&host.access), json!({"role": "speaker", "max_uses": 2}))
+        .await;
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let join = |name: &'static str| {
+        let path = format!("/api/v1/guest-links/{token}/join");
+        let app = &app;
+        async move {
+            let guest: Value = app.post(&path, None, json!({"display_name": name})).await.json().await.unwrap();
+            (guest["user"]["id"].as_str().unwrap().to_owned(), guest["access_token"].as_str().unwrap().to_owned())
+        }
+    };
+    let (guest_id, guest_access) = join("Green").await;
+    // Stays in the green room throughout.
+    let (_, waiting_access) = join("Waiting").await;
+    // The guests' sockets open backstage (the chat knows it from the bus a moment after the join).
+    let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let known = eventually(async || {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM chat.backstage WHERE event_id = $1::uuid")
+            .bind(&event)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+            == 2
+    })
+    .await;
+    assert!(known, "the chat learns who is backstage from the bus");
+
+    let mut host_ws = Frames::open(&app.base, &event, &host.access).await;
+    let mut viewer_ws = Frames::open(&app.base, &event, &viewer.access).await;
+    // The promoted user and the guest listen on the other replica, which follows their changes.
+    let mut promoted_ws = Frames::open(&app.base2, &event, &promoted.access).await;
+    let mut green_ws = Frames::open(&app.base2, &event, &guest_access).await;
+    let mut waiting_ws = Frames::open(&app.base, &event, &waiting_access).await;
+    let (users, count) = app.present(&event, &viewer).await;
+    assert!(!users.contains(&guest_id) && count == 3, "the guests backstage are not listed: {users:?} {count}");
+
+    // Made a co-host mid-socket, they hear the green room from then on.
+    assert_eq!(app.put_role(&event, &host, &promoted, "cohost").await.status(), StatusCode::OK);
+    assert_eq!(promoted_ws.stage_kinds(1).await, ["role_changed"]);
+    // Brought on air mid-socket, the guest is listed and counted; sent back, no longer.
+    app.move_guest(&event, &host, &guest_id, "on-air").await;
+    let arrived = viewer_ws.presence_of(&guest_id).await;
+    assert_eq!((&arrived["joined"], &arrived["viewer_count"]), (&json!(true), &json!(4)));
+    let (users, count) = app.present(&event, &viewer).await;
+    assert!(users.contains(&guest_id) && count == 4, "on air, the guest is listed: {users:?} {count}");
+    app.move_guest(&event, &host, &guest_id, "backstage").await;
+    let left = viewer_ws.presence_of(&guest_id).await;
+    assert_eq!((&left["joined"], &left["viewer_count"]), (&json!(false), &json!(3)));
+    let (users, count) = app.present(&event, &viewer).await;
+    assert!(!users.contains(&guest_id) && count == 3, "backstage again, the guest is not listed: {users:?} {count}");
+    assert_eq!(promoted_ws.stage_kinds(2).await, ["brought_on_air", "sent_backstage"], "the new co-host hears it");
+
+    // Demoted mid-socket, they stop hearing it; frames for everyone still come.
+    assert_eq!(app.put_role(&event, &host, &promoted, "audience").await.status(), StatusCode::OK);
+    app.move_guest(&event, &host, &guest_id, "on-air").await;
+    app.move_guest(&event, &host, &guest_id, "backstage").await;
+    let r = app.post(&format!("/api/v1/events/{event}/stage/hand"), Some(&viewer.access), json!({})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        promoted_ws.stage_kinds(3).await,
+        ["role_changed", "brought_on_air", "hand_raised"],
+        "the former co-host no longer hears the green room"
+    );
+    // The audience never did; the host and the green room always do.
+    let everyone = ["role_changed", "brought_on_air", "role_changed", "brought_on_air", "hand_raised"];
+    assert_eq!(viewer_ws.stage_kinds(5).await, everyone);
+    let backstage = ["role_changed", "brought_on_air", "sent_backstage", "role_changed", "brought_on_air", "sent_backstage"];
+    for ws in [&mut host_ws, &mut green_ws, &mut waiting_ws] {
+        assert_eq!(ws.stage_kinds(7).await, [&backstage[..], &["hand_raised"]].concat());
+    }
+    for ws in [&mut host_ws, &mut viewer_ws, &mut promoted_ws, &mut green_ws, &mut waiting_ws] {
+        assert_eq!(ws.rest_of_stage().await, Vec::<String>::new(), "nothing more");
+    }
+}
+
+#[tokio::test]
+async fn two_guests_racing_for_a_links_last_use_leave_one_guest_and_the_other_is_told_the_link_is_used_up() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let event = event_of(&app, &host).await;
+    let r = app
+        .post(&format!("/api/v1/events/{event}/stage/links"), Some(&host.access), json!({"role": "speaker", "max_uses": 1}))
+        .await;
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let join = |name: &'static str| {
+        let path = format!("/api/v1/guest-links/{token}/join");
+        let app = &app;
+        async move { app.post(&path, None, json!({"display_name": name})).await }
+    };
+    let (ada, bob) = tokio::join!(join("Ada"), join("Bob"));
+    let (won, lost) = if ada.status() == StatusCode::CREATED { (ada, bob) } else { (bob, ada) };
+    assert_eq!(won.status(), StatusCode::CREATED);
+    let winner = won.json::<Value>().await.unwrap()["user"]["id"].as_str().unwrap().to_owned();
+    assert_problem(lost, StatusCode::CONFLICT, "link_exhausted").await;
+
+    let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    let guests: Vec<String> = sqlx::query_scalar("SELECT id::text FROM auth.users WHERE guest_event_id = $1::uuid")
+        .bind(&event)
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(guests, [winner], "the loser's guest identity is not left behind");
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.sessions WHERE event_id = $1::uuid")
+        .bind(&event)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 1, "nor its session");
 }
