@@ -5,12 +5,15 @@
 //!
 //! Each side runs as its own process under `/usr/bin/time`, so its whole CPU (user + system,
 //! threads included, startup and the MP4 at the end included) is counted; the publishers (one
-//! `gst-launch-1.0` each: VP8 640×360 30 fps + Opus, or Opus only) are not. Ours also draws name
-//! labels and initials, which ffmpeg's filter graph here does not; no S3 upload on either side.
+//! `gst-launch-1.0` each: VP8 640×360 30 fps + Opus, or Opus only) are not. Both draw the same
+//! picture: name labels, initials and speaking rings (ffmpeg with drawbox and drawtext). No S3
+//! upload on either side.
 //!
 //! ```sh
 //! cargo run --release -p stagecast-bench --bin egress_composite -- [seconds] [rounds]
 //! ```
+//!
+//! With `BENCH_KEEP=1` the outputs stay on disk, to compare the pictures.
 use std::{
     io::{BufRead, BufReader, Write},
     net::UdpSocket,
@@ -177,16 +180,7 @@ fn round_ffmpeg(seconds: u64, dir: &Path, audio_only: bool) -> anyhow::Result<Ro
     let video = |p: u16| (!audio_only).then_some(p);
     std::fs::write(dir.join("a.sdp"), sdp(video(ports[0]), ports[1]))?;
     std::fs::write(dir.join("b.sdp"), sdp(video(ports[2]), ports[3]))?;
-    // Tiles as our grid places two people: 624×351 at (8,184) and (648,184).
-    let graph = if audio_only {
-        "color=c=0x3b4f81:s=1280x720:r=30,format=yuv420p[v];[0:a][1:a]amix=inputs=2:normalize=0,aresample=48000[a]".to_owned()
-    } else {
-        "color=c=black:s=1280x720:r=30[bg];\
-         [0:v]scale=624:351:force_original_aspect_ratio=decrease[va];[1:v]scale=624:351:force_original_aspect_ratio=decrease[vb];\
-         [bg][va]overlay=8:184:eof_action=repeat[t];[t][vb]overlay=648:184:eof_action=repeat,fps=30,format=yuv420p[v];\
-         [0:a][1:a]amix=inputs=2:normalize=0,aresample=48000[a]"
-            .to_owned()
-    };
+    let graph = ffmpeg_graph(audio_only);
     let time_file = dir.join("time.txt");
     let tee = format!(
         "[f=hls:hls_time=2:hls_list_size=0:hls_playlist_type=event]{}|[f=mp4:movflags=+faststart]{}",
@@ -224,6 +218,48 @@ fn round_ffmpeg(seconds: u64, dir: &Path, audio_only: bool) -> anyhow::Result<Ro
         return Err(anyhow!("ffmpeg failed"));
     }
     Ok(Round { cpu: cpu_of(&time_file)?, seconds: probe_duration(&dir.join("ff.mp4")) })
+}
+
+/// ffmpeg's filter graph for the same picture as ours: the grid's two tiles at (8,184) and
+/// (648,184), 624×351 each, with what our compositor draws on them: a 4-pixel green speaking
+/// ring around each (the bench's sine tones always speak), the camera or, without one, the
+/// person's colour with their initials, and the name label (black at 75%, white text) along the
+/// tile's bottom-left; text with an outline and a shadow, as GStreamer's `textoverlay` draws it. Drawing the same picture matters beyond fairness of work: x264 at a
+/// constant bit rate spends more on a detailed picture than on a flat one.
+fn ffmpeg_graph(audio_only: bool) -> String {
+    const SANS: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+    const SANS_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+    let people = [(8, "Ada Lovelace", "AL", "0x6b3b81"), (648, "Grace Hopper", "GH", "0x1f6f6a")];
+    let (y, w, h) = (184, 624, 351);
+    let mut g = String::from("color=c=black:s=1280x720:r=30,format=yuv420p");
+    for (x, _, initials, colour) in people {
+        g.push_str(&format!(",drawbox=x={}:y={}:w={}:h={}:color=0x2ecc71:t=4", x - 4, y - 4, w + 8, h + 8));
+        if audio_only {
+            g.push_str(&format!(",drawbox=x={x}:y={y}:w={w}:h={h}:color={colour}:t=fill"));
+            g.push_str(&format!(
+                ",drawtext=fontfile={SANS_BOLD}:text={initials}:fontsize=147:fontcolor=white:borderw=2:shadowx=3:shadowy=3:x={x}+({w}-tw)/2:y={y}+({h}-th)/2"
+            ));
+        }
+    }
+    if !audio_only {
+        g.push_str("[bg];[0:v]scale=624:351:force_original_aspect_ratio=decrease[va];[1:v]scale=624:351:force_original_aspect_ratio=decrease[vb];");
+        g.push_str("[bg][va]overlay=8:184:eof_action=repeat[t];[t][vb]overlay=648:184:eof_action=repeat,fps=30");
+    }
+    // The labels last, over the cameras.
+    for (x, name, _, _) in people {
+        g.push_str(&label(x, name));
+    }
+    g.push_str(",format=yuv420p[v];");
+    g.push_str("[0:a][1:a]amix=inputs=2:normalize=0,aresample=48000[a]");
+    return g;
+
+    fn label(x: i32, name: &str) -> String {
+        let top = 184 + 351 - 36;
+        format!(
+            ",drawbox=x={x}:y={top}:w=360:h=36:color=black@0.75:t=fill,drawtext=fontfile={SANS}:text='{name}':fontsize=20:fontcolor=white:borderw=1:shadowx=1:shadowy=1:x={}:y={top}+(36-th)/2",
+            x + 12
+        )
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -266,7 +302,12 @@ fn main() -> anyhow::Result<()> {
             mo / mf
         );
     }
-    let _ = std::fs::remove_dir_all(&root);
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        // To compare the two pictures: `ffmpeg -ss 5 -i <dir>/recording.mp4 -frames:v 1 ours.png`.
+        println!("outputs kept in {}", root.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&root);
+    }
     Ok(())
 }
 
