@@ -10,8 +10,8 @@
 //! - A failed pipeline is rebuilt (at most [`MAX_RESTARTS`] in [`RESTART_WINDOW`]); an output that
 //!   produces no segment for [`STALL`] counts as failed.
 //! - While it runs, the job asks the SFU every [`PRESENCE_EVERY`] who publishes in its room, and
-//!   reports since when none of its people on air does (`idle_since`). It only reports: the
-//!   recording service decides when an idle recording stops.
+//!   reports since when none of its people on air does (`idle_since`, kept in `job.json` like
+//!   the rest). It only reports: the recording service decides when an idle recording stops.
 //! - A video input that lost RTP gets a keyframe from its publisher through the SFU, asked at
 //!   most every [`KEYFRAME_ASK_EVERY`] per input.
 use std::{
@@ -131,9 +131,11 @@ struct Manifest {
     /// Wall-clock time of the recording's timeline zero (every pipeline of the job shares it).
     started_at: DateTime<Utc>,
     /// Since when none of the people on air publishes in the SFU room; `None` while someone
-    /// does or before the SFU answered. Not kept across a restart of the worker: the SFU is
-    /// asked again.
-    #[serde(skip)]
+    /// does or before the SFU first answered. Kept across a restart of the worker, so the
+    /// recording service's grace period runs from when the room really emptied, not from the
+    /// restart; the SFU's first answer after it clears the clock if someone publishes by then.
+    /// (Manifests written before it was kept have none.)
+    #[serde(default)]
     idle_since: Option<DateTime<Utc>>,
 }
 
@@ -668,6 +670,7 @@ impl Job {
                 tracing::info!(job = %self.m.spec.job_id, "nobody on air publishes in the room");
             }
             self.m.idle_since = idle_since;
+            self.save();
             self.publish();
         }
     }

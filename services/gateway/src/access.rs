@@ -19,6 +19,8 @@ pub fn need(method: &Method, path: &str) -> Need {
     let read = *method == Method::GET || *method == Method::HEAD;
     let rw = |r: Scope, w: Scope| Need::Scope(if read { r } else { w });
     match segments.as_slice() {
+        // Before the profile's: these are about recordings.
+        ["me", "recording-settings"] => rw(Scope::RecordingsRead, Scope::RecordingsWrite),
         ["me", ..] => rw(Scope::ProfileRead, Scope::ProfileWrite),
         ["webhooks", ..] => Need::Scope(Scope::WebhooksManage),
         ["destinations", ..] | ["events", _, "destinations", ..] => Need::Scope(Scope::BroadcastsManage),
@@ -66,6 +68,8 @@ mod tests {
             (&Method::DELETE, "/api/v1/recordings/r1", Need::Scope(Scope::RecordingsWrite)),
             (&post, "/api/v1/events/e1/recordings", Need::Scope(Scope::RecordingsWrite)),
             (&Method::PUT, "/api/v1/events/e1/recording-settings", Need::Scope(Scope::RecordingsWrite)),
+            (&get, "/api/v1/me/recording-settings", Need::Scope(Scope::RecordingsRead)),
+            (&Method::PUT, "/api/v1/me/recording-settings", Need::Scope(Scope::RecordingsWrite)),
             (&get, "/api/v1/destinations", Need::Scope(Scope::BroadcastsManage)),
             (&post, "/api/v1/events/e1/destinations/d1/start", Need::Scope(Scope::BroadcastsManage)),
             (&get, "/api/v1/webhooks", Need::Scope(Scope::WebhooksManage)),

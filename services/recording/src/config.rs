@@ -44,7 +44,8 @@ impl Config {
 }
 
 /// What the service does to recordings on its own: it stops a recording nobody has been on air
-/// in for a while, and deletes recordings past their retention. Read apart from [`Config`], so a
+/// in for a while, gives up on a stop its egress worker never finished, and deletes recordings
+/// past their retention. Read apart from [`Config`], so a
 /// caller that builds a `Config` by hand (the gateway's API tests) gets the defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lifecycle {
@@ -54,14 +55,22 @@ pub struct Lifecycle {
     pub idle_grace: Option<Duration>,
     /// `RECORDING_RETENTION_DAYS`: recordings that ended (`ready` or `failed`) longer ago than
     /// this are deleted as their host would delete them (objects first, then the row; reason
-    /// `retention`). Unset or `0` (the default): kept until the host deletes them (`None`).
+    /// `retention`). Unset or `0` (the default): kept until the host deletes them (`None`). A
+    /// host may choose their own retention; this one, when set, is also the most it counts for.
     pub retention: Option<Duration>,
     /// `RECORDING_RETENTION_SWEEP_S`, default 900: how often each replica looks for recordings
-    /// past their retention.
+    /// past their retention (the operator's or their host's).
     pub retention_sweep_every: Duration,
     /// `RECORDING_RETENTION_BATCH`, default 100: at most this many recordings deleted per sweep
     /// and replica, so a large backlog is worked off over several sweeps.
     pub retention_batch: u32,
+    /// `RECORDING_STOPPING_TIMEOUT_S`, default 1800: a recording still `stopping` this long
+    /// after its stop (its egress worker died, or never reported the end) is ended as `failed`
+    /// with what it stored (reason `stop_timed_out`). Longer than any stop should take: the
+    /// worker builds and uploads the MP4 of the whole recording after the last segment.
+    pub stopping_timeout: Duration,
+    /// `RECORDING_STOPPING_SWEEP_S`, default 60: how often each replica looks for such stops.
+    pub stopping_sweep_every: Duration,
 }
 
 impl Default for Lifecycle {
@@ -71,6 +80,8 @@ impl Default for Lifecycle {
             retention: None,
             retention_sweep_every: Duration::from_secs(900),
             retention_batch: 100,
+            stopping_timeout: Duration::from_secs(1800),
+            stopping_sweep_every: Duration::from_secs(60),
         }
     }
 }
@@ -100,11 +111,21 @@ impl Lifecycle {
         if !(1..=10_000).contains(&batch) {
             return Err(ConfigError { var: "RECORDING_RETENTION_BATCH".into(), reason: "must be 1..=10000".into() });
         }
+        let stopping_s: u64 = optional("RECORDING_STOPPING_TIMEOUT_S", d.stopping_timeout.as_secs())?;
+        if !(60..=86_400).contains(&stopping_s) {
+            return Err(ConfigError { var: "RECORDING_STOPPING_TIMEOUT_S".into(), reason: "must be 60..=86400 seconds".into() });
+        }
+        let stopping_sweep_s: u64 = optional("RECORDING_STOPPING_SWEEP_S", d.stopping_sweep_every.as_secs())?;
+        if !(1..=3600).contains(&stopping_sweep_s) {
+            return Err(ConfigError { var: "RECORDING_STOPPING_SWEEP_S".into(), reason: "must be 1..=3600 seconds".into() });
+        }
         Ok(Self {
             idle_grace: (idle_s > 0).then(|| Duration::from_secs(idle_s)),
             retention: (days > 0).then(|| Duration::from_secs(u64::from(days) * 86_400)),
             retention_sweep_every: Duration::from_secs(sweep_s),
             retention_batch: batch,
+            stopping_timeout: Duration::from_secs(stopping_s),
+            stopping_sweep_every: Duration::from_secs(stopping_sweep_s),
         })
     }
 }
@@ -118,8 +139,15 @@ mod tests {
         let d = Lifecycle::default();
         assert_eq!(d.idle_grace, Some(Duration::from_secs(300)));
         assert_eq!(d.retention, None, "retention is off by default");
-        let vars =
-            ["RECORDING_IDLE_GRACE_S", "RECORDING_RETENTION_DAYS", "RECORDING_RETENTION_SWEEP_S", "RECORDING_RETENTION_BATCH"];
+        assert_eq!(d.stopping_timeout, Duration::from_secs(1800), "a stop not finished in 30 minutes is given up");
+        let vars = [
+            "RECORDING_IDLE_GRACE_S",
+            "RECORDING_RETENTION_DAYS",
+            "RECORDING_RETENTION_SWEEP_S",
+            "RECORDING_RETENTION_BATCH",
+            "RECORDING_STOPPING_TIMEOUT_S",
+            "RECORDING_STOPPING_SWEEP_S",
+        ];
         // Only meaningful where none is set (the tests' environment sets none).
         if vars.iter().all(|v| std::env::var(v).is_err()) {
             assert_eq!(Lifecycle::from_env().unwrap(), d, "unset variables are the defaults");

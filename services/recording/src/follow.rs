@@ -4,7 +4,7 @@
 //! - `stagecast.events.v1.event.*.stage`, `.ended`, `.live`: who is on air, the end of the event,
 //!   and automatic recording at go-live.
 //!
-//! And one clock: the retention sweep ([`retention`]), when a retention is configured.
+//! And two clocks: the stopping sweep ([`stopping`]) and the retention sweep ([`retention`]).
 use futures::StreamExt;
 use stagecast_bus::follow;
 use stagecast_proto::egress::v1 as egress_pb;
@@ -55,6 +55,21 @@ pub async fn retention(recordings: Recordings, every: std::time::Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "retention sweep"),
             Err(e) => tracing::warn!(error = %e.message, "the retention sweep stopped early; the next one goes on"),
+        }
+    }
+}
+
+/// Ends recordings whose stop never finished every `every` (the first sweep at once). Every
+/// replica sweeps; [`Recordings::sweep_stopping`] keeps them from taking the same recording.
+pub async fn stopping(recordings: Recordings, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match recordings.sweep_stopping().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(failed = n, "stopping sweep: stops that never finished"),
+            Err(e) => tracing::warn!(error = %e.message, "the stopping sweep stopped early; the next one goes on"),
         }
     }
 }

@@ -57,6 +57,15 @@ impl RecordingService for RecordingApi {
         ))
     }
 
+    async fn get_host_settings(&self, req: Request<pb::HostSettingsRequest>) -> Result<Response<pb::HostSettings>, Status> {
+        Ok(Response::new(self.recordings.host_settings(&req.into_inner().actor_id).await?.to_proto()))
+    }
+
+    async fn set_host_settings(&self, req: Request<pb::SetHostSettingsRequest>) -> Result<Response<pb::HostSettings>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(self.recordings.set_host_settings(&r.actor_id, r.retention_days).await?.to_proto()))
+    }
+
     async fn delete_recording(&self, req: Request<pb::RecordingAction>) -> Result<Response<pb::DeleteRecordingResponse>, Status> {
         let r = req.into_inner();
         self.recordings.delete(&r.recording_id, &r.actor_id).await?;

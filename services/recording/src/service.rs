@@ -1,6 +1,7 @@
 //! The recording use cases: start, stop, layout, the library, delete; following the egress job
 //! and the stage; and what happens to recordings on their own: the stop of a recording nobody is
-//! on air in ([`Lifecycle::idle_grace`]) and the deletion of recordings past their retention
+//! on air in ([`Lifecycle::idle_grace`]), the end of a stop its egress worker never finished
+//! ([`Recordings::sweep_stopping`]) and the deletion of recordings past their retention
 //! ([`Recordings::sweep_retention`]). Every change to a recording row is written with its bus
 //! message through the outbox in one transaction.
 use std::time::Duration;
@@ -25,6 +26,9 @@ pub const LAYOUTS: [&str; 3] = ["speaker", "grid", "screen"];
 pub const QUALITIES: [&str; 2] = ["720p", "1080p"];
 /// Active states: a second recording of the event is refused while one is in them.
 const ACTIVE: [&str; 3] = ["starting", "recording", "stopping"];
+/// At most this many stuck stops ended per sweep and replica. They are rare (a worker that died
+/// mid-stop takes its few recordings with it); the bound keeps one sweep short all the same.
+const STOPPING_BATCH: u32 = 100;
 
 /// Why a recording stopped or was deleted, as the catalogue (`stop_reason`) and the bus message
 /// (`reason`) say it.
@@ -38,6 +42,8 @@ pub enum Reason {
     Idle,
     /// Older than the operator's retention period.
     Retention,
+    /// Still `stopping` [`Lifecycle::stopping_timeout`] after its stop: ended as `failed`.
+    StopTimedOut,
 }
 
 impl Reason {
@@ -47,6 +53,7 @@ impl Reason {
             Self::EventEnded => "event_ended",
             Self::Idle => "idle",
             Self::Retention => "retention",
+            Self::StopTimedOut => "stop_timed_out",
         }
     }
 }
@@ -83,6 +90,36 @@ impl Settings {
         }
     }
 }
+
+/// A host's own recording settings: how long the recordings of events they host are kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostSettings {
+    /// Their choice (1..=[`MAX_RETENTION_DAYS`]); `None`: the operator's default.
+    pub retention_days: Option<u32>,
+    /// `RECORDING_RETENTION_DAYS`: the default, and the most a host's choice counts for.
+    pub operator_retention_days: Option<u32>,
+}
+
+impl HostSettings {
+    /// What the retention sweep applies: the smaller of the two; `None`: kept until deleted.
+    pub fn effective_retention_days(&self) -> Option<u32> {
+        match (self.retention_days, self.operator_retention_days) {
+            (Some(h), Some(o)) => Some(h.min(o)),
+            (h, o) => h.or(o),
+        }
+    }
+
+    pub fn to_proto(&self) -> pb::HostSettings {
+        pb::HostSettings {
+            retention_days: self.retention_days,
+            operator_retention_days: self.operator_retention_days,
+            effective_retention_days: self.effective_retention_days(),
+        }
+    }
+}
+
+/// The longest retention a host may choose: ten years.
+pub const MAX_RETENTION_DAYS: u32 = 3650;
 
 /// One row of the catalogue.
 #[derive(Debug, Clone, PartialEq)]
@@ -194,6 +231,11 @@ fn layout_changes_of(job: &egress_pb::Job) -> Vec<LayoutChange> {
 
 pub fn subject(event_id: Uuid) -> String {
     format!("stagecast.recording.v1.event.{event_id}.recording")
+}
+
+/// [`COLUMNS`] of the table aliased `alias`, for a query that joins another table.
+fn qualified_columns(alias: &str) -> String {
+    COLUMNS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Queries put together from this file's constants only (never from input).
@@ -378,7 +420,8 @@ impl Recordings {
         // `ready` or `failed`.
         let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
         let row = sqlx::query(sql(format!(
-            "UPDATE recordings SET state = 'stopping', stop_reason = $2, updated_at = now()
+            "UPDATE recordings SET state = 'stopping', stop_reason = $2, stopping_since = COALESCE(stopping_since, now()),
+                updated_at = now()
              WHERE id = $1 AND deleted_at IS NULL AND state IN ('starting', 'recording', 'stopping') RETURNING {COLUMNS}"
         )))
         .bind(rec.id)
@@ -525,24 +568,30 @@ impl Recordings {
     }
 
     /// Deletes up to `RECORDING_RETENTION_BATCH` recordings that ended (`ready` or `failed`)
-    /// longer than the retention ago, oldest first, each as its host would: its objects first,
+    /// longer than their retention ago, oldest first, each as its host would: its objects first,
     /// then the row with its `deleted` message (reason `retention`). Each one is claimed in a
     /// transaction of its own with `FOR UPDATE SKIP LOCKED` and its lock held while its objects
     /// go, so replicas sweeping at once never take the same recording nor wait on each other.
     /// An object store that fails ends the sweep, leaving that recording as it was for the next
-    /// one. Answers how many were deleted; nothing without a retention.
+    /// one. A recording's retention is its host's ([`HostSettings`], the host when it started)
+    /// capped by the operator's, or the operator's when the host chose none; without either it
+    /// is kept. Answers how many were deleted.
     pub async fn sweep_retention(&self) -> Result<u32, ApiError> {
-        let Some(retention) = self.lifecycle.retention else { return Ok(0) };
+        let operator = self.lifecycle.retention.map(|r| r.as_secs_f64());
         let mut deleted = 0;
         while deleted < self.lifecycle.retention_batch {
             let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
             // The database's clock, the same for every replica.
+            // LEAST and COALESCE skip NULLs: the smaller of the two, or whichever is set; with
+            // neither the comparison is NULL and the recording stays.
             let row = sqlx::query(sql(format!(
-                "SELECT {COLUMNS} FROM recordings
-                 WHERE deleted_at IS NULL AND state IN ('ready', 'failed') AND ended_at < now() - make_interval(secs => $1)
-                 ORDER BY ended_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+                "SELECT {} FROM recordings r LEFT JOIN host_settings h ON h.host_id = r.host_id
+                 WHERE r.deleted_at IS NULL AND r.state IN ('ready', 'failed')
+                   AND r.ended_at < now() - make_interval(secs => LEAST(COALESCE((h.retention_days * 86400)::float8, $1), $1))
+                 ORDER BY r.ended_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED",
+                qualified_columns("r")
             )))
-            .bind(retention.as_secs_f64())
+            .bind(operator)
             .fetch_optional(&mut *tx)
             .await
             .map_err(ApiError::internal)?;
@@ -556,6 +605,104 @@ impl Recordings {
             deleted += 1;
         }
         Ok(deleted)
+    }
+
+    /// Ends up to [`STOPPING_BATCH`] recordings still `stopping` longer than
+    /// [`Lifecycle::stopping_timeout`] after their stop, oldest first: their egress worker died
+    /// (a worker that answers without the job is handled by [`Self::follow_jobs`]) or never
+    /// reported the end. Each becomes `failed` with `ended_at`, an `error` that says what
+    /// happened, and its `failed` message (reason `stop_timed_out`); `stop_reason` keeps who
+    /// stopped it. Claimed one at a time with `FOR UPDATE SKIP LOCKED`, as the retention sweep
+    /// does, so replicas sweeping at once end (and announce) each recording once.
+    ///
+    /// `failed`, not `ready` with what it has: ending a recording — the playlist's
+    /// `EXT-X-ENDLIST`, the MP4 remuxed from the segment files in the worker's spool, the
+    /// thumbnail — is the worker's work, from files only it holds. What was stored before plays
+    /// as HLS all the same (`has_playlist`). A worker that finishes after all is ignored: a
+    /// failed row is never changed by a job's status.
+    pub async fn sweep_stopping(&self) -> Result<u32, ApiError> {
+        let timeout = self.lifecycle.stopping_timeout;
+        let mut ended = 0;
+        while ended < STOPPING_BATCH {
+            let mut tx = self.pool.begin().await.map_err(ApiError::internal)?;
+            // The database's clock, the same for every replica.
+            let row = sqlx::query(sql(format!(
+                "SELECT {COLUMNS} FROM recordings
+                 WHERE deleted_at IS NULL AND state = 'stopping' AND stopping_since < now() - make_interval(secs => $1)
+                 ORDER BY stopping_since LIMIT 1 FOR UPDATE SKIP LOCKED"
+            )))
+            .bind(timeout.as_secs_f64())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+            let Some(row) = row else { break };
+            let rec = from_row(&row).map_err(ApiError::internal)?;
+            let stored =
+                if rec.segments > 0 { "what was stored before plays as HLS, without an MP4" } else { "nothing was stored" };
+            let error = format!(
+                "the egress worker did not finish the recording within {} s of its stop (it stopped answering, or never \
+                 reported the end); {stored}",
+                timeout.as_secs()
+            );
+            let row = sqlx::query(sql(format!(
+                "UPDATE recordings SET state = 'failed', error = $2, ended_at = COALESCE(ended_at, now()), updated_at = now()
+                 WHERE id = $1 RETURNING {COLUMNS}"
+            )))
+            .bind(rec.id)
+            .bind(&error)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+            let rec = from_row(&row).map_err(ApiError::internal)?;
+            publish(&mut tx, "failed", Reason::StopTimedOut.as_str(), &rec).await?;
+            tx.commit().await.map_err(ApiError::internal)?;
+            tracing::warn!(recording = %rec.id, event = %rec.event_id, segments = rec.segments, "recording failed: its stop never finished");
+            ended += 1;
+        }
+        Ok(ended)
+    }
+
+    /// The actor's own settings as a host; the defaults when never set.
+    pub async fn host_settings(&self, actor: &str) -> Result<HostSettings, ApiError> {
+        let actor = parse_id(actor, "invalid_user_id", "the user id")?;
+        let days: Option<i32> = sqlx::query_scalar("SELECT retention_days FROM host_settings WHERE host_id = $1")
+            .bind(actor)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ApiError::internal)?
+            .flatten();
+        Ok(self.host_settings_of(days.and_then(|d| u32::try_from(d).ok())))
+    }
+
+    fn host_settings_of(&self, retention_days: Option<u32>) -> HostSettings {
+        // Days as the operator configured them (the tests' shorter retentions round up).
+        let operator_retention_days = self.lifecycle.retention.map(|r| r.as_secs().div_ceil(86_400) as u32);
+        HostSettings { retention_days, operator_retention_days }
+    }
+
+    /// Sets how long the recordings of events the actor hosts are kept (`None`: the operator's
+    /// default). Anyone signed in may: the setting means something only for the events they host.
+    /// It applies to the recordings they hosted before too, at the next sweep.
+    pub async fn set_host_settings(&self, actor: &str, retention_days: Option<u32>) -> Result<HostSettings, ApiError> {
+        let actor = parse_id(actor, "invalid_user_id", "the user id")?;
+        if let Some(days) = retention_days
+            && !(1..=MAX_RETENTION_DAYS).contains(&days)
+        {
+            return Err(ApiError::invalid(
+                "invalid_retention_days",
+                format!("keep recordings 1 to {MAX_RETENTION_DAYS} days, or leave it out for the platform's default"),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO host_settings (host_id, retention_days) VALUES ($1, $2)
+             ON CONFLICT (host_id) DO UPDATE SET retention_days = $2, updated_at = now()",
+        )
+        .bind(actor)
+        .bind(retention_days.map(|d| d as i32))
+        .execute(&self.pool)
+        .await
+        .map_err(ApiError::internal)?;
+        Ok(self.host_settings_of(retention_days))
     }
 
     /// The event's settings (staff only); the defaults when never set.
@@ -686,6 +833,7 @@ impl Recordings {
             "UPDATE recordings SET state = $2, duration_ms = $3, size_bytes = $4, segments = $5, mp4_bytes = $6, gaps = $7,
                 layout_changes = $8, first_frame_at = COALESCE(first_frame_at, $9), error = $10,
                 ended_at = CASE WHEN $11 THEN COALESCE(ended_at, now()) ELSE ended_at END,
+                stopping_since = CASE WHEN $2 = 'stopping' THEN COALESCE(stopping_since, now()) ELSE stopping_since END,
                 updated_at = CASE WHEN $12 THEN now() ELSE updated_at END
              WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
         )))

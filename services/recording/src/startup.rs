@@ -1,5 +1,5 @@
 //! Wiring: the database (schema `recording`), the outbox relay, the clients, the bus followers,
-//! the retention sweep (when a retention is configured) and the gRPC server.
+//! the stopping and retention sweeps, and the gRPC server.
 use std::{future::Future, time::Duration};
 
 use anyhow::Context;
@@ -76,18 +76,16 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let jobs = tokio::spawn(crate::follow::jobs(self.nats.clone(), self.recordings.clone()));
         let events = tokio::spawn(crate::follow::events(self.nats.clone(), self.recordings.clone()));
-        let retention = self
-            .lifecycle
-            .retention
-            .map(|_| tokio::spawn(crate::follow::retention(self.recordings.clone(), self.lifecycle.retention_sweep_every)));
+        let stopping = tokio::spawn(crate::follow::stopping(self.recordings.clone(), self.lifecycle.stopping_sweep_every));
+        // Also without the operator's retention: hosts may set their own.
+        let retention = tokio::spawn(crate::follow::retention(self.recordings.clone(), self.lifecycle.retention_sweep_every));
         let routes = Routes::new(RecordingServiceServer::new(RecordingApi::new(self.recordings)));
         let served = stagecast_kit::grpc::serve_with_database(self.listener, routes, &[SERVICE_NAME], self.pool, shutdown).await;
         jobs.abort();
         events.abort();
         // A sweep cut short leaves its recording as it was: its transaction rolls back.
-        if let Some(retention) = retention {
-            retention.abort();
-        }
+        stopping.abort();
+        retention.abort();
         let _ = self.stop_background.send(true);
         if let Err(e) = self.relay.await {
             tracing::error!(error = %e, "outbox relay task failed");

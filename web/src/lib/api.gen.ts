@@ -1386,6 +1386,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/recording-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your recording settings as a host
+         * @description How long the recordings of events you host are kept; the platform's default when never set.
+         */
+        get: operations["getHostRecordingSettings"];
+        /**
+         * Set how long the recordings of events you host are kept
+         * @description Applies to the recordings of every event you host, those already made too, at the platform's
+         *     next retention sweep: a recording that ended longer ago than that is deleted with its files.
+         *     The platform's retention, when it has one, is the most yours counts for: a longer one is
+         *     kept as you set it, and the platform's applies (`effective_retention_days`).
+         */
+        put: operations["setHostRecordingSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -2085,6 +2112,25 @@ export interface components {
             /** @description Oldest first, at most 500. */
             messages: components["schemas"]["ChatMessage"][];
         };
+        /** @description The caller's own recording settings, for the events they host. */
+        HostRecordingSettings: {
+            /**
+             * Format: int32
+             * @description Days a recording of an event you host is kept after it ended, then deleted with its files;
+             *     null: the platform's default.
+             */
+            retention_days: number | null;
+            /**
+             * Format: int32
+             * @description The platform's retention: the default, and the most your own counts for; null: none.
+             */
+            operator_retention_days: number | null;
+            /**
+             * Format: int32
+             * @description What applies: the smaller of the two; null: kept until deleted.
+             */
+            effective_retention_days: number | null;
+        };
         /** @description An absolute http:// or https:// URL: a host name or IPv4 address, an optional port, then a path, query or fragment of printable ASCII; or empty for none. */
         ImageUrl: string;
         /** @description Who joins through a guest invite link. */
@@ -2438,6 +2484,15 @@ export interface components {
              *     approved.
              */
             held: boolean;
+        };
+        /** @description New recording settings as a host. */
+        SetHostRecordingSettings: {
+            /**
+             * Format: int32
+             * @description Days a recording of an event you host is kept after it ended (1–3650); null or left out:
+             *     the platform's default.
+             */
+            retention_days?: number | null;
         };
         /** @description The layout to switch to. */
         SetRecordingLayout: {
@@ -9254,6 +9309,142 @@ export interface operations {
             };
             /** @description Called with an API key without `profile:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getHostRecordingSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostRecordingSettings"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `recordings:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: the API key went beyond its requests a minute; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setHostRecordingSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetHostRecordingSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostRecordingSettings"];
+                };
+            };
+            /** @description `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: `missing_token`, `token_invalid`, `token_expired`, `token_revoked`, `api_key_invalid`, `api_key_revoked`, `api_key_expired`, `api_key_in_url` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Called with an API key without `recordings:write`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `body_too_large` (over 64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type` (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_retention_days` (not 1–3650), `invalid_body` (an unknown field, a wrong type) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(optional_body(routes!(start, list_for_event), "/events/{id}/recordings"))
         .routes(routes!(stop))
         .routes(routes!(settings, set_settings))
+        .routes(routes!(host_settings, set_host_settings))
         .routes(routes!(layout))
         .routes(routes!(list_mine))
         .routes(routes!(one, remove))
@@ -436,6 +437,92 @@ async fn set_settings(
         .await?
         .into_inner();
     Ok(Json(settings_json(s)))
+}
+
+/// The caller's own recording settings, for the events they host.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = HostRecordingSettings)]
+struct HostSettings {
+    /// Days a recording of an event you host is kept after it ended, then deleted with its files;
+    /// null: the platform's default.
+    #[schema(minimum = 1, maximum = 3650, required = true)]
+    retention_days: Option<u32>,
+    /// The platform's retention: the default, and the most your own counts for; null: none.
+    #[schema(minimum = 1, required = true)]
+    operator_retention_days: Option<u32>,
+    /// What applies: the smaller of the two; null: kept until deleted.
+    #[schema(minimum = 1, required = true)]
+    effective_retention_days: Option<u32>,
+}
+
+fn host_settings_json(s: pb::HostSettings) -> HostSettings {
+    HostSettings {
+        retention_days: s.retention_days,
+        operator_retention_days: s.operator_retention_days,
+        effective_retention_days: s.effective_retention_days,
+    }
+}
+
+/// Your recording settings as a host
+///
+/// How long the recordings of events you host are kept; the platform's default when never set.
+#[utoipa::path(
+    get,
+    path = "/me/recording-settings",
+    tag = "Recordings",
+    operation_id = "getHostRecordingSettings",
+    responses((status = 200, description = "The settings", body = HostSettings)),
+    security(("bearer" = []))
+)]
+async fn host_settings(State(st): State<AppState>, who: AuthUser) -> Result<Json<HostSettings>, Problem> {
+    let s = st.recording.clone().get_host_settings(pb::HostSettingsRequest { actor_id: who.user_id }).await?.into_inner();
+    Ok(Json(host_settings_json(s)))
+}
+
+/// New recording settings as a host.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = SetHostRecordingSettings)]
+struct HostSettingsBody {
+    /// Days a recording of an event you host is kept after it ended (1–3650); null or left out:
+    /// the platform's default.
+    #[schema(minimum = 1, maximum = 3650)]
+    retention_days: Option<u32>,
+}
+
+/// Set how long the recordings of events you host are kept
+///
+/// Applies to the recordings of every event you host, those already made too, at the platform's
+/// next retention sweep: a recording that ended longer ago than that is deleted with its files.
+/// The platform's retention, when it has one, is the most yours counts for: a longer one is
+/// kept as you set it, and the platform's applies (`effective_retention_days`).
+#[utoipa::path(
+    put,
+    path = "/me/recording-settings",
+    tag = "Recordings",
+    operation_id = "setHostRecordingSettings",
+    request_body = HostSettingsBody,
+    responses(
+        (status = 200, description = "The settings now", body = HostSettings),
+        (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_retention_days` (not 1–3650), `invalid_body` (an unknown field, a wrong type)", body = ProblemDoc, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn set_host_settings(
+    State(st): State<AppState>,
+    who: AuthUser,
+    ApiJson(b): ApiJson<HostSettingsBody>,
+) -> Result<Json<HostSettings>, Problem> {
+    let s = st
+        .recording
+        .clone()
+        .set_host_settings(pb::SetHostSettingsRequest { actor_id: who.user_id, retention_days: b.retention_days })
+        .await?
+        .into_inner();
+    Ok(Json(host_settings_json(s)))
 }
 
 /// A page of the recording's chat.

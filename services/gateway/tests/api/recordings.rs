@@ -254,3 +254,38 @@ async fn automatic_recording_starts_at_go_live_and_the_recording_ends_with_the_e
         .await;
     assert!(done["playback"]["mp4_url"].is_string());
 }
+
+#[tokio::test]
+async fn a_host_chooses_how_long_their_recordings_are_kept_within_bounds_and_each_person_has_their_own() {
+    let app = spawn().await;
+    let host = app.sign_up().await;
+    let other = app.sign_up().await;
+    let path = "/api/v1/me/recording-settings";
+    let never_set = json!({"retention_days": null, "operator_retention_days": null, "effective_retention_days": null});
+
+    // Never set, and this platform keeps recordings until deleted.
+    let r = app.get(path, Some(&host.access)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap(), never_set);
+    assert_eq!(app.get(path, None).await.status(), StatusCode::UNAUTHORIZED);
+
+    let put = |who: &Account, body: Value| app.http.put(app.url(path)).bearer_auth(&who.access).json(&body).send();
+    for days in [0, 3651] {
+        let r = put(&host, json!({"retention_days": days})).await.unwrap();
+        assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_retention_days").await;
+    }
+    for bad in [json!({"retention_days": -1}), json!({"retention_days": "30"}), json!({"keep": 30})] {
+        assert_problem(put(&host, bad).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
+    }
+
+    let r = put(&host, json!({"retention_days": 30})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let saved = json!({"retention_days": 30, "operator_retention_days": null, "effective_retention_days": 30});
+    assert_eq!(r.json::<Value>().await.unwrap(), saved);
+    assert_eq!(app.get(path, Some(&host.access)).await.json::<Value>().await.unwrap(), saved);
+    // Someone else's are their own.
+    assert_eq!(app.get(path, Some(&other.access)).await.json::<Value>().await.unwrap(), never_set);
+    // Left out (or null): back to the platform's default.
+    let r = put(&host, json!({})).await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), never_set);
+}

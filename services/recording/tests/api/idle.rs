@@ -76,3 +76,52 @@ async fn a_recording_nobody_is_on_air_in_stops_after_the_grace_period_unless_som
         .into_inner();
     assert_eq!(event.status, stagecast_proto::events::v1::EventStatus::Live as i32);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_idle_clock_survives_a_restart_of_the_egress_worker_and_the_stop_comes_at_the_original_deadline() {
+    let grace = Duration::from_secs(20);
+    let p = Platform::start(Lifecycle { idle_grace: Some(grace), ..Lifecycle::default() }, 1).await;
+    let live = p.live_event("Ida Restart").await;
+    let mut changes = p.changes(&live).await;
+    let token = p.media_token(&live, &live.host_id).await;
+    let host = Publisher::whip(&p.sfu_url, &token).await;
+    host.wait_connected(Duration::from_secs(20)).await;
+    let rec = p.start_recording(&live).await;
+    let id = rec.id.clone();
+    p.recording_until(&live, &id, Duration::from_secs(30), "a stored segment", |r| r.has_playlist).await;
+    p.job_until(&id, Duration::from_secs(5), "the host publishing in the job", |j| j.inputs.len() == 1 && j.idle_since_ms == 0)
+        .await;
+
+    // The host leaves; half the grace period later the worker dies, and comes back 2 s after
+    // that, resuming the job from its spool.
+    host.leave().await;
+    let idle = p.job_until(&id, Duration::from_secs(10), "the idle clock to start", |j| j.idle_since_ms > 0).await;
+    let half = idle.idle_since_ms + grace.as_millis() as i64 / 2 - chrono::Utc::now().timestamp_millis();
+    tokio::time::sleep(Duration::from_millis(half.max(0) as u64)).await;
+    p.kill_egress(Some(Duration::from_secs(2))).await;
+
+    // The resumed job asks the SFU again, finds nobody, and goes on with the clock it had.
+    let resumed = p
+        .job_until(&id, Duration::from_secs(30), "the resumed job to report the room idle", |j| {
+            j.state == "running" && j.idle_since_ms > 0
+        })
+        .await;
+    assert_eq!(resumed.idle_since_ms, idle.idle_since_ms, "the idle clock is the one from before the restart");
+
+    // So the stop comes a grace period after the room emptied (within a reconcile and some
+    // slack), not a grace period after the restart (at least 12 s later).
+    let stopping = changes
+        .until(grace + Duration::from_secs(30), "the idle stop on the bus", |c| c.kind == "stopping" && c.reason == "idle")
+        .await;
+    let stopped = stopping.recording.unwrap();
+    let stopped_at_ms = stopped.updated_at.map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000).unwrap();
+    let after = Duration::from_millis((stopped_at_ms - idle.idle_since_ms).max(0) as u64);
+    assert!(after >= grace, "not before the grace period: stopped {after:?} after the room emptied");
+    assert!(
+        after <= grace + RECONCILE_EVERY + Duration::from_secs(4),
+        "at the original deadline: stopped {after:?} after the room emptied"
+    );
+    let done = p.recording_until(&live, &id, Duration::from_secs(60), "the recording to be ready", |r| r.state == "ready").await;
+    assert_eq!(done.stop_reason, "idle");
+    assert!(done.gaps.iter().any(|g| g.reason == "egress restarted"), "the restart is a recorded gap: {:?}", done.gaps);
+}

@@ -1,7 +1,8 @@
 //! The platform around the recording service, in process and on the real test servers: auth
 //! (accounts, display names, media tokens), events (the event and its stage), the SFU, one
-//! egress worker (real GStreamer, storing in the test S3 under a bucket of the test's own) and
-//! one or more replicas of the recording service, on one fresh database and the shared NATS.
+//! egress worker (real GStreamer, storing in the test S3 under a bucket of the test's own; in a
+//! runtime of its own, so a test can kill it and start it again) and one or more replicas of the
+//! recording service, on one fresh database and the shared NATS.
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -28,7 +29,59 @@ pub struct Platform {
     /// The SFU's signalling and WHIP base URL.
     pub sfu_url: String,
     pub bucket: stagecast_storage::Bucket,
+    egress_worker: std::sync::Mutex<EgressWorker>,
     _stops: Vec<oneshot::Sender<()>>,
+}
+
+/// The egress worker on a thread and a tokio runtime of its own: killing it drops every task it
+/// has (jobs, pipelines, servers) at once, as the end of its process would, and leaves its spool
+/// behind for the next start.
+struct EgressWorker {
+    config: stagecast_egress::config::Config,
+    kill: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EgressWorker {
+    /// Starts it on `config`; answers once it listens, with its gRPC port.
+    fn start(mut config: stagecast_egress::config::Config) -> (EgressWorker, u16) {
+        let (kill, killed) = oneshot::channel::<()>();
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let app_config = config.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let app = rt.block_on(stagecast_egress::startup::Application::build(app_config)).unwrap();
+            port_tx.send(app.grpc_port()).unwrap();
+            rt.spawn(app.run_until(std::future::pending()));
+            rt.block_on(async {
+                let _ = killed.await;
+            });
+            rt.shutdown_timeout(Duration::from_secs(10));
+        });
+        let port = port_rx.recv().expect("the egress worker starts");
+        // A restart listens where this one did.
+        config.grpc_addr.set_port(port);
+        (EgressWorker { config, kill: Some(kill), thread: Some(thread) }, port)
+    }
+
+    /// Kills it and waits until it is gone.
+    fn kill(&mut self) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+impl Drop for EgressWorker {
+    fn drop(&mut self) {
+        // Not joined: the test's runtime must not wait on it.
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+    }
 }
 
 /// A host and their event, live.
@@ -117,7 +170,7 @@ impl Platform {
             secret_key: s3.secret_key,
             bucket: format!("rectest-{}", uuid::Uuid::new_v4().simple()),
         };
-        let egress = stagecast_egress::startup::Application::build(stagecast_egress::config::Config {
+        let (egress_worker, egress_port) = EgressWorker::start(stagecast_egress::config::Config {
             http_addr: "127.0.0.1:0".parse().unwrap(),
             grpc_addr: "127.0.0.1:0".parse().unwrap(),
             rtp_ip: "127.0.0.1".parse().unwrap(),
@@ -130,13 +183,7 @@ impl Platform {
             media_control_secret: Some(control_secret.parse().unwrap()),
             nats_url: nats_url.clone(),
             s3: storage.clone(),
-        })
-        .await
-        .unwrap();
-        let egress_port = egress.grpc_port();
-        let (tx, stop) = stopper();
-        stops.push(tx);
-        tokio::spawn(egress.run_until(stop));
+        });
 
         let mut recording = Vec::new();
         for _ in 0..replicas {
@@ -173,8 +220,24 @@ impl Platform {
             recording,
             sfu_url: format!("http://127.0.0.1:{media_http_port}"),
             bucket: stagecast_storage::Bucket::new(storage).unwrap(),
+            egress_worker: std::sync::Mutex::new(egress_worker),
             _stops: stops,
         }
+    }
+
+    /// Kills the egress worker as a crash would (its jobs stay on its spool) and, with
+    /// `restart_after`, starts it again after that long on the same spool and gRPC port, where
+    /// it resumes them.
+    pub async fn kill_egress(&self, restart_after: Option<Duration>) {
+        let config = {
+            let mut w = self.egress_worker.lock().unwrap();
+            tokio::task::block_in_place(|| w.kill());
+            w.config.clone()
+        };
+        let Some(after) = restart_after else { return };
+        tokio::time::sleep(after).await;
+        let (worker, _) = tokio::task::block_in_place(|| EgressWorker::start(config));
+        *self.egress_worker.lock().unwrap() = worker;
     }
 
     /// The first replica of the recording service.
@@ -297,13 +360,16 @@ impl Platform {
         }
     }
 
-    /// Polls the recording's egress job until `f` holds.
+    /// Polls the recording's egress job until `f` holds (a worker that does not answer, being
+    /// restarted, is polled again).
     pub async fn job_until(&self, id: &str, limit: Duration, what: &str, f: impl Fn(&egress_pb::Job) -> bool) -> egress_pb::Job {
         let deadline = Instant::now() + limit;
         loop {
-            let j = self.egress.clone().get_job(egress_pb::GetJobRequest { job_id: id.into() }).await.unwrap().into_inner();
-            if f(&j) {
-                return j;
+            let j = self.egress.clone().get_job(egress_pb::GetJobRequest { job_id: id.into() }).await.map(|j| j.into_inner());
+            if let Ok(j) = &j
+                && f(j)
+            {
+                return j.clone();
             }
             assert!(Instant::now() < deadline, "timed out waiting for {what}: {j:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -107,3 +107,92 @@ async fn two_replicas_delete_each_recording_past_the_retention_once_with_its_obj
     }
     assert_eq!(deleted, old.iter().map(|id| (id.clone(), 1)).collect::<HashMap<_, _>>(), "one deleted message each");
 }
+
+/// The host's own retention for `live`'s host, as the recording service answers it.
+async fn set_host_retention(p: &Platform, live: &Live, days: Option<u32>) -> Result<pb::HostSettings, tonic::Status> {
+    p.recordings()
+        .set_host_settings(pb::SetHostSettingsRequest { actor_id: live.host_id.clone(), retention_days: days })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Waits until each of `gone` is deleted, then checks that each of `kept` is still there after
+/// a few more sweeps.
+async fn swept(p: &Platform, live_of: &HashMap<String, &Live>, gone: &[&str], kept: &[&str]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    for id in gone {
+        while p.recording(live_of[*id], id).await.is_ok() {
+            assert!(std::time::Instant::now() < deadline, "{id} is past its retention and should be deleted");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(p.bucket.list(&format!("recordings/{id}/")).await.unwrap().is_empty(), "{id}: its objects go too");
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for id in kept {
+        assert_eq!(p.recording(live_of[*id], id).await.unwrap().state, "ready", "{id} is within its retention");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hosts_own_retention_deletes_their_recordings_sooner_but_never_keeps_them_past_the_operators() {
+    // RECORDING_RETENTION_DAYS=10, swept often.
+    let lifecycle = Lifecycle {
+        retention: Some(Duration::from_secs(10 * 86_400)),
+        retention_sweep_every: Duration::from_millis(300),
+        ..Lifecycle::default()
+    };
+    let p = Platform::start(lifecycle, 1).await;
+    let (brief, long, default) =
+        (p.live_event("Bea Brief").await, p.live_event("Lou Long").await, p.live_event("Dee Default").await);
+
+    // Never set: the operator's.
+    let s =
+        p.recordings().get_host_settings(pb::HostSettingsRequest { actor_id: brief.host_id.clone() }).await.unwrap().into_inner();
+    assert_eq!((s.retention_days, s.operator_retention_days, s.effective_retention_days), (None, Some(10), Some(10)));
+    for days in [0, 3651] {
+        let refused = set_host_retention(&p, &brief, Some(days)).await.expect_err("out of bounds");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{days}: {refused:?}");
+    }
+    // Shorter than the operator's: theirs. Longer: kept as chosen, the operator's applies.
+    let s = set_host_retention(&p, &brief, Some(1)).await.unwrap();
+    assert_eq!((s.retention_days, s.effective_retention_days), (Some(1), Some(1)));
+    let s = set_host_retention(&p, &long, Some(100)).await.unwrap();
+    assert_eq!((s.retention_days, s.effective_retention_days), (Some(100), Some(10)));
+    // Set and set back: the operator's again.
+    set_host_retention(&p, &default, Some(1)).await.unwrap();
+    let s = set_host_retention(&p, &default, None).await.unwrap();
+    assert_eq!((s.retention_days, s.effective_retention_days), (None, Some(10)));
+
+    let db = sqlx::PgPool::connect(&p.database_url).await.unwrap();
+    let mut live_of = HashMap::new();
+    let mut ids = Vec::new();
+    for (live, days) in [(&brief, 2.0), (&brief, 0.5), (&long, 11.0), (&long, 9.0), (&default, 11.0), (&default, 2.0)] {
+        let id = seed(&p, &db, live, "ready", days).await;
+        live_of.insert(id.clone(), live);
+        ids.push(id);
+    }
+    let [brief_old, brief_young, long_old, long_young, default_old, default_young] =
+        ids.iter().map(String::as_str).collect::<Vec<_>>()[..]
+    else {
+        unreachable!()
+    };
+    swept(&p, &live_of, &[brief_old, long_old, default_old], &[brief_young, long_young, default_young]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_an_operators_retention_only_hosts_who_chose_one_lose_old_recordings() {
+    let lifecycle = Lifecycle { retention: None, retention_sweep_every: Duration::from_millis(300), ..Lifecycle::default() };
+    let p = Platform::start(lifecycle, 1).await;
+    let (brief, keeper) = (p.live_event("Bea Brief").await, p.live_event("Kim Keeper").await);
+    let s = set_host_retention(&p, &brief, Some(3)).await.unwrap();
+    assert_eq!((s.retention_days, s.operator_retention_days, s.effective_retention_days), (Some(3), None, Some(3)));
+    let db = sqlx::PgPool::connect(&p.database_url).await.unwrap();
+    let mut live_of = HashMap::new();
+    let mut ids = Vec::new();
+    for (live, days) in [(&brief, 4.0), (&brief, 2.0), (&keeper, 4000.0)] {
+        let id = seed(&p, &db, live, "ready", days).await;
+        live_of.insert(id.clone(), live);
+        ids.push(id);
+    }
+    swept(&p, &live_of, &[&ids[0]], &[&ids[1], &ids[2]]).await;
+}
