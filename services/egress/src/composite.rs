@@ -168,6 +168,7 @@ pub fn init() -> anyhow::Result<()> {
         "avdec_h264",
         "opusdec",
         "textoverlay",
+        "capssetter",
         "jpegenc",
         "flvmux",
         "rtmp2sink",
@@ -237,6 +238,42 @@ struct Person {
     level: Level,
 }
 
+/// Makes a compositor pad's input at the size the pad shows it, so that the compositor blends
+/// it as it comes instead of scaling it for every output frame. (A pad whose frames need
+/// scaling or converting also hands each frame to the compositor's worker threads: measured on
+/// an audio-only stage, those threads were a quarter of the job's CPU, a third of that in
+/// waking them.) Stills are drawn at the tile's size; a camera is scaled once per frame it
+/// sends, in its own input's thread.
+struct Sizer {
+    /// The capsfilter whose width and height follow the tile.
+    caps: gst::Element,
+    /// Its caps but for the size.
+    base: gst::Caps,
+    size: Option<(i32, i32)>,
+}
+
+impl Sizer {
+    fn new(caps: gst::Element, base: gst::Caps) -> Self {
+        Self { caps, base, size: None }
+    }
+
+    /// Asks the input for frames of `w`×`h`; the source renegotiates at its next frame, and until
+    /// then the compositor scales the frames of the old size.
+    fn fit(&mut self, w: i32, h: i32) {
+        if self.size == Some((w, h)) || w < 2 || h < 2 {
+            return;
+        }
+        self.size = Some((w, h));
+        let mut caps = self.base.clone();
+        if let Some(st) = caps.make_mut().structure_mut(0) {
+            st.set("width", w);
+            st.set("height", h);
+            st.set("pixel-aspect-ratio", gst::Fraction::new(1, 1));
+        }
+        self.caps.set_property("caps", &caps);
+    }
+}
+
 /// Values for one compositor pad, applied together with all the others.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct PadLook {
@@ -258,6 +295,8 @@ pub struct Composite {
     layout: LayoutKind,
     speaker: Option<(String, Instant)>,
     applied: HashMap<gst::Pad, PadLook>,
+    /// The inputs made at their pad's size, by compositor pad.
+    sizers: HashMap<gst::Pad, Sizer>,
     pending: Pending,
     /// Where segment `index` began, from `splitmuxsink-fragment-opened`.
     opened: HashMap<String, Duration>,
@@ -289,7 +328,8 @@ impl Composite {
             gst::ElementFactory::make("videotestsrc").property("is-live", true).property_from_str("pattern", "black").build()?;
         // A tiny black picture: it only drives the output clock (the compositor paints the
         // black background itself), so it costs nothing to blend.
-        let black_caps = raw_caps(16, 16, FPS);
+        let black_caps =
+            canvas_caps().field("width", 16).field("height", 16).field("framerate", gst::Fraction::new(FPS, 1)).build();
         // I420 out of the compositor, straight into x264, and every input in I420 too (the
         // stills included, with their translucency as the pad's alpha): blending in the
         // encoder's own format needs no conversion of the whole canvas per frame. Measured with
@@ -298,8 +338,7 @@ impl Composite {
         let out_caps = gst::ElementFactory::make("capsfilter")
             .property(
                 "caps",
-                gst::Caps::builder("video/x-raw")
-                    .field("format", "I420")
+                canvas_caps()
                     .field("width", canvas.0)
                     .field("height", canvas.1)
                     .field("framerate", gst::Fraction::new(FPS, 1))
@@ -452,6 +491,7 @@ impl Composite {
             people: Vec::new(),
             speaker: None,
             applied: HashMap::new(),
+            sizers: HashMap::new(),
             pending,
             opened: HashMap::new(),
             keyframes_wanted: Vec::new(),
@@ -519,6 +559,7 @@ impl Composite {
         }
         for pad in &p.vpads {
             self.applied.remove(pad);
+            self.sizers.remove(pad);
             if let Some(peer) = pad.peer() {
                 let _ = peer.unlink(pad);
             }
@@ -561,7 +602,11 @@ impl Composite {
         let _ = self.pipeline.remove_many(old.iter());
         let (src, _) = self.udp("rebuilt", codec.rtp_caps(), port)?;
         let mut chain = Vec::new();
-        self.video_chain(&src, (user_id, kind), codec, &pad, &seen, &mut chain)?;
+        let mut sizer = self.video_chain(&src, (user_id, kind), codec, &pad, &seen, &mut chain)?;
+        if let Some(look) = self.applied.get(&pad).filter(|l| l.alpha > 0.0) {
+            sizer.fit(look.rect.w, look.rect.h);
+        }
+        self.sizers.insert(pad.clone(), sizer);
         tracing::info!(user = user_id, ?kind, ?codec, port, "video input rebuilt for another codec");
         let slot = match kind {
             TileKind::Person => &mut self.people[i].camera_chain,
@@ -621,6 +666,13 @@ impl Composite {
                     pads.label.clone(),
                     PadLook { rect: Rect { x: rect.x, y: rect.y + rect.h - lh, w: lw, h: lh }, alpha: LABEL_ALPHA, zorder: 4 },
                 ));
+            }
+        }
+        for (pad, look) in &looks {
+            if look.alpha > 0.0
+                && let Some(sizer) = self.sizers.get_mut(pad)
+            {
+                sizer.fit(look.rect.w, look.rect.h);
             }
         }
         let changed: Vec<(gst::Pad, PadLook)> =
@@ -774,41 +826,38 @@ impl Composite {
         let mut camera_chain = Vec::new();
         let mut screen_chain = Vec::new();
         let user_id = participant.user_id.clone();
-        let (camera_port, camera_pad) = self.video_input(
+        let (camera_port, camera_pad, camera_sizer) = self.video_input(
             &format!("cam-{id}"),
             (&user_id, TileKind::Person),
             VideoCodec::Vp8,
             &camera_seen,
             &mut camera_chain,
         )?;
-        let (screen_port, screen_pad) = self.video_input(
+        let (screen_port, screen_pad, screen_sizer) = self.video_input(
             &format!("scr-{id}"),
             (&user_id, TileKind::Screen),
             VideoCodec::Vp8,
             &screen_seen,
             &mut screen_chain,
         )?;
+        self.sizers.insert(camera_pad.clone(), camera_sizer);
+        self.sizers.insert(screen_pad.clone(), screen_sizer);
         vpads.push(camera_pad.clone());
         vpads.push(screen_pad.clone());
 
-        let initials_pad = self.still(
-            &format!("ini-{id}"),
-            color,
-            640,
-            360,
-            Some((&initials(&participant.name), "Sans Bold 110")),
-            &mut elements,
-        )?;
-        let ring_pad = self.still(&format!("ring-{id}"), 0xff2e_cc71, 64, 36, None, &mut elements)?;
-        let label_pad =
-            self.still(&format!("label-{id}"), 0xff00_0000, 360, 36, Some((&participant.name, "Sans 15")), &mut elements)?;
-        let scr_ring = self.still(&format!("sring-{id}"), 0xff00_0000, 16, 16, None, &mut elements)?;
+        // Sizes for a 640×360 tile; each still is redrawn at its tile's size. Fonts are for a
+        // picture 640 wide (see `still`): a label, 360 wide, shows its 27 points as 15.
+        let name = participant.name.clone();
+        let initials_pad =
+            self.still(&format!("ini-{id}"), color, (640, 360), Some((&initials(&name), "Sans Bold 110")), &mut elements)?;
+        let ring_pad = self.still(&format!("ring-{id}"), 0xff2e_cc71, (64, 36), None, &mut elements)?;
+        let label_pad = self.still(&format!("label-{id}"), 0xff00_0000, (360, 36), Some((&name, "Sans 27")), &mut elements)?;
+        let scr_ring = self.still(&format!("sring-{id}"), 0xff00_0000, (16, 16), None, &mut elements)?;
         let scr_label = self.still(
             &format!("slabel-{id}"),
             0xff00_0000,
-            360,
-            36,
-            Some((&format!("{} · screen", participant.name), "Sans 15")),
+            (360, 36),
+            Some((&format!("{name} · screen"), "Sans 27")),
             &mut elements,
         )?;
         vpads.extend([initials_pad.clone(), ring_pad.clone(), label_pad.clone(), scr_ring.clone(), scr_label.clone()]);
@@ -839,10 +888,8 @@ impl Composite {
         pad.set_property("alpha", 0.0f64);
         pad.set_property("width", 2i32);
         pad.set_property("height", 2i32);
-        pad.set_property(
-            "converter-config",
-            gst::Structure::builder("GstVideoConverter").field("GstVideoConverter.threads", 1u32).build(),
-        );
+        // No `converter-config`: with one set, the compositor converts the pad's every frame
+        // even when nothing needs converting.
         Ok(pad)
     }
 
@@ -874,15 +921,16 @@ impl Composite {
         codec: VideoCodec,
         seen: &LastSeen,
         elements: &mut Vec<gst::Element>,
-    ) -> anyhow::Result<(u16, gst::Pad)> {
+    ) -> anyhow::Result<(u16, gst::Pad, Sizer)> {
         let (src, port) = self.udp(name, codec.rtp_caps(), 0)?;
         let pad = self.new_vpad()?;
-        self.video_chain(&src, input, codec, &pad, seen, elements)?;
-        Ok((port, pad))
+        let sizer = self.video_chain(&src, input, codec, &pad, seen, elements)?;
+        Ok((port, pad, sizer))
     }
 
-    /// udpsrc → jitter buffer → depayloader → decoder → convert → leaky queue → `pad`. `input`
-    /// names whose camera or screen this is, for the keyframe requests it reports.
+    /// udpsrc → jitter buffer → depayloader → decoder → convert → scale → leaky queue → `pad`.
+    /// `input` names whose camera or screen this is, for the keyframe requests it reports. The
+    /// returned [`Sizer`] sets the scale to the tile's size.
     fn video_chain(
         &self,
         src: &gst::Element,
@@ -891,7 +939,7 @@ impl Composite {
         pad: &gst::Pad,
         seen: &LastSeen,
         elements: &mut Vec<gst::Element>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Sizer> {
         let jitter =
             gst::ElementFactory::make("rtpjitterbuffer").property("latency", JITTER_MS).property("do-lost", true).build()?;
         let (depay, dec) = match codec {
@@ -901,33 +949,50 @@ impl Composite {
         let depay = gst::ElementFactory::make(depay).property("request-keyframe", true).build()?;
         let dec = make(dec)?;
         let conv = make("videoconvert")?;
+        // Black borders keep a picture of another shape whole, as the pad's keep-aspect-ratio
+        // would.
+        let scale = gst::ElementFactory::make("videoscale").property("add-borders", true).build()?;
+        let base = canvas_caps().build();
+        let size = sizing_filter(&base)?;
         // Leaky: a slow compositor drops frames here instead of stalling the network input.
         let queue = gst::ElementFactory::make("queue")
             .property_from_str("leaky", "downstream")
             .property("max-size-buffers", 3u32)
             .build()?;
-        self.pipeline.add_many([&jitter, &depay, &dec, &conv, &queue])?;
-        elements.extend([src.clone(), jitter.clone(), depay.clone(), dec.clone(), conv.clone(), queue.clone()]);
-        gst::Element::link_many([src, &jitter, &depay, &dec, &conv, &queue])?;
+        self.pipeline.add_many([&jitter, &depay, &dec, &conv, &scale, &size, &queue])?;
+        elements.extend([
+            src.clone(),
+            jitter.clone(),
+            depay.clone(),
+            dec.clone(),
+            conv.clone(),
+            scale.clone(),
+            size.clone(),
+            queue.clone(),
+        ]);
+        gst::Element::link_many([src, &jitter, &depay, &dec, &conv, &scale, &size, &queue])?;
         // Freshness is measured where the RTP arrives, not where frames enter the compositor: a
         // busy compositor slows its inputs down, which is not the publisher going away.
         seen.watch(&src.static_pad("src").context("udpsrc src")?, self.origin);
         report_keyframe_requests(src, input.0, input.1)?;
         queue.static_pad("src").context("queue src")?.link(pad)?;
-        for e in [&queue, &conv, &dec, &depay, &jitter, src] {
+        for e in [&queue, &size, &scale, &conv, &dec, &depay, &jitter, src] {
             e.sync_state_with_parent()?;
         }
-        Ok(())
+        Ok(Sizer::new(size, base))
     }
 
-    /// A still picture (an opaque colour, `argb` with its alpha ignored, with text) as a compositor
-    /// pad: initials, rings and labels.
+    /// A still picture (an opaque colour, `argb` with its alpha ignored, with text in `font`) as a
+    /// compositor pad: initials, rings and labels. It starts at `w`×`h`; its [`Sizer`] redraws it
+    /// at its tile's size. The text keeps its proportion to the picture: `textoverlay` scales a
+    /// font by the picture's width over 640 (`auto-resize`) as it renegotiates, in its own
+    /// thread. (Setting `font-desc` from the job's thread while the overlay draws crashed in
+    /// Pango, 2 runs in 8.)
     fn still(
-        &self,
+        &mut self,
         name: &str,
         argb: u32,
-        w: i32,
-        h: i32,
+        (w, h): (i32, i32),
         text: Option<(&str, &str)>,
         elements: &mut Vec<gst::Element>,
     ) -> anyhow::Result<gst::Pad> {
@@ -936,17 +1001,8 @@ impl Composite {
             .property_from_str("pattern", "solid-color")
             .property("foreground-color", argb)
             .build()?;
-        let caps = gst::ElementFactory::make("capsfilter")
-            .property(
-                "caps",
-                gst::Caps::builder("video/x-raw")
-                    .field("format", "I420")
-                    .field("width", w)
-                    .field("height", h)
-                    .field("framerate", gst::Fraction::new(5, 1))
-                    .build(),
-            )
-            .build()?;
+        let base = canvas_caps().field("framerate", gst::Fraction::new(5, 1)).build();
+        let caps = sizing_filter(&base)?;
         self.pipeline.add_many([&src, &caps])?;
         elements.extend([src.clone(), caps.clone()]);
         gst::Element::link_many([&src, &caps])?;
@@ -960,15 +1016,24 @@ impl Composite {
                 .property_from_str("halignment", if name.starts_with("ini-") { "center" } else { "left" })
                 .property("xpad", 12i32)
                 .property("shaded-background", false)
-                // The font's own size, not scaled by the picture's width over 640: a label's
-                // 360-pixel strip would shrink its text to half.
-                .property("auto-resize", false)
                 .build()?;
             self.pipeline.add(&overlay)?;
             elements.push(overlay.clone());
             caps.link(&overlay)?;
             last = overlay;
         }
+        // Labelled as the canvas's 30 fps (each frame still lasts 200 ms): the compositor
+        // converts an input whose frame rate differs from its output's, even when format and
+        // size agree, which for a still is a copy on every output frame, on another thread.
+        let rate = gst::ElementFactory::make("capssetter")
+            .property("caps", gst::Caps::builder("video/x-raw").field("framerate", gst::Fraction::new(FPS, 1)).build())
+            .build()?;
+        self.pipeline.add(&rate)?;
+        elements.push(rate.clone());
+        last.link(&rate)?;
+        let last = rate;
+        let mut sizer = Sizer::new(caps.clone(), base);
+        sizer.fit(w, h);
         let pad = self.new_vpad()?;
         last.static_pad("src").context("still src")?.link(&pad)?;
         for e in elements.iter().rev().take(3) {
@@ -976,6 +1041,7 @@ impl Composite {
         }
         src.sync_state_with_parent()?;
         caps.sync_state_with_parent()?;
+        self.sizers.insert(pad.clone(), sizer);
         Ok(pad)
     }
 
@@ -1067,8 +1133,19 @@ fn link_tee(tee: &gst::Element, sink: &gst::Element) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn raw_caps(w: i32, h: i32, fps: i32) -> gst::Caps {
-    gst::Caps::builder("video/x-raw").field("width", w).field("height", h).field("framerate", gst::Fraction::new(fps, 1)).build()
+/// The capsfilter a [`Sizer`] resizes. `delayed`: a frame negotiated at the old size while the
+/// size changes is still let through (with the default, it failed the pipeline with
+/// not-negotiated, one run in three).
+fn sizing_filter(caps: &gst::Caps) -> anyhow::Result<gst::Element> {
+    Ok(gst::ElementFactory::make("capsfilter").property("caps", caps).property_from_str("caps-change-mode", "delayed").build()?)
+}
+
+/// The canvas's pixel format: I420, with the colorimetry and chroma siting that browsers' VP8
+/// decodes to. Every input is made in it, so that the compositor blends what it gets: a
+/// difference in either field alone (a still without them, say) makes it convert that input,
+/// I420 to I420, on every output frame.
+fn canvas_caps() -> gst::caps::Builder<gst::caps::NoFeature> {
+    gst::Caps::builder("video/x-raw").field("format", "I420").field("colorimetry", "bt601").field("chroma-site", "jpeg")
 }
 
 /// The mixer's one format: a constant format keeps every AAC frame stereo (egress #531).
