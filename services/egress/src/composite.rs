@@ -14,9 +14,10 @@
 //! Why each piece (see shared/design/egress-notes.md):
 //! - Black video and silence behind the mixers keep the output running when nobody is on air,
 //!   and let the muxer start before anyone arrives.
-//! - The aggregators run with `ignore-inactive-pads` and `start-time-selection=zero` (never
-//!   `first`, which can leave an aggregator waiting forever), so an input that has not sent
-//!   anything yet (or stopped) never holds the mixer.
+//! - The aggregators run with `start-time-selection=zero` (never `first`, which can leave an
+//!   aggregator waiting forever), and live, so an input that has not sent anything yet (or
+//!   stopped) never holds a mixer past its latency; the compositor also with
+//!   `ignore-inactive-pads` (the audio mixer not: see there).
 //! - Each pipeline starts its timestamps at zero. A pipeline rebuilt after a failure (or after a
 //!   restart of the worker) starts again at zero: the playlist marks the discontinuity, and the
 //!   MP4 joins the runs end to end ([`crate::mp4`]).
@@ -380,8 +381,13 @@ impl Composite {
         let silence =
             gst::ElementFactory::make("audiotestsrc").property("is-live", true).property_from_str("wave", "silence").build()?;
         let silence_caps = gst::ElementFactory::make("capsfilter").property("caps", pcm_caps()).build()?;
+        // Not `ignore-inactive-pads`, unlike the compositor: GStreamer 1.22's audiomixer skips
+        // inactive pads before it checks for end of stream, so when its first deadline passed
+        // before even the silence had arrived (every pad inactive), it took itself for ended and
+        // the recording had no sound: the muxer then failed the pipeline ("could not create
+        // handler for stream"), about one start in ten. As a live aggregator it still never waits
+        // for a silent input past its latency.
         let amix = gst::ElementFactory::make("audiomixer")
-            .property("ignore-inactive-pads", true)
             .property_from_str("start-time-selection", "zero")
             .property("latency", MIX_LATENCY.as_nanos() as u64)
             .build()?;

@@ -104,7 +104,10 @@ async fn two_destinations_get_the_recordings_encode_one_is_removed_live_and_one_
 
     // What a platform receives: H.264 and AAC with timestamps that advance.
     let url = youtube.url("live", "yt-key");
-    let packets = tokio::task::spawn_blocking(move || ffprobe_rtmp(&url, 3)).await.expect("ffprobe");
+    // Four seconds: a viewer joining a live stream gets its sound at once and its picture from
+    // the next keyframe, up to a 2 s GOP later, and the read counts from the first packet; with
+    // three, a join just after a keyframe left the picture exactly 1.5 s.
+    let packets = tokio::task::spawn_blocking(move || ffprobe_rtmp(&url, 4)).await.expect("ffprobe");
     let video: Vec<f64> = packets.iter().filter(|(k, _)| k == "video").map(|(_, t)| *t).collect();
     let audio: Vec<f64> = packets.iter().filter(|(k, _)| k == "audio").map(|(_, t)| *t).collect();
     assert!(video.len() > 30 && audio.len() > 30, "video {} and audio {} packets", video.len(), audio.len());
