@@ -714,6 +714,29 @@ impl Composite {
         out
     }
 
+    /// The visible inputs (as their compositor pads' names) whose frames the compositor has to
+    /// convert on every output frame because they differ from what the pad shows: in size,
+    /// format, colorimetry, chroma siting or frame rate. Empty once every input has
+    /// renegotiated after a change, which is what keeps the job's CPU down (see [`Sizer`]).
+    pub fn converted_inputs(&self) -> Vec<String> {
+        let expected = |look: &PadLook| {
+            canvas_caps()
+                .field("width", look.rect.w)
+                .field("height", look.rect.h)
+                .field("framerate", gst::Fraction::new(FPS, 1))
+                .build()
+        };
+        self.applied
+            .iter()
+            .filter(|(_, look)| look.alpha > 0.0)
+            .filter_map(|(pad, look)| {
+                // An input that has sent nothing yet has no caps, and nothing to convert.
+                let caps = pad.current_caps()?;
+                (!caps.can_intersect(&expected(look))).then(|| pad.name().to_string())
+            })
+            .collect()
+    }
+
     pub fn active_speaker(&self) -> Option<&str> {
         self.speaker.as_ref().map(|(s, _)| s.as_str())
     }
@@ -960,12 +983,13 @@ impl Composite {
         let scale = gst::ElementFactory::make("videoscale").property("add-borders", true).build()?;
         let base = canvas_caps().build();
         let size = sizing_filter(&base)?;
+        let rate = canvas_rate()?;
         // Leaky: a slow compositor drops frames here instead of stalling the network input.
         let queue = gst::ElementFactory::make("queue")
             .property_from_str("leaky", "downstream")
             .property("max-size-buffers", 3u32)
             .build()?;
-        self.pipeline.add_many([&jitter, &depay, &dec, &conv, &scale, &size, &queue])?;
+        self.pipeline.add_many([&jitter, &depay, &dec, &conv, &scale, &size, &rate, &queue])?;
         elements.extend([
             src.clone(),
             jitter.clone(),
@@ -974,15 +998,16 @@ impl Composite {
             conv.clone(),
             scale.clone(),
             size.clone(),
+            rate.clone(),
             queue.clone(),
         ]);
-        gst::Element::link_many([src, &jitter, &depay, &dec, &conv, &scale, &size, &queue])?;
+        gst::Element::link_many([src, &jitter, &depay, &dec, &conv, &scale, &size, &rate, &queue])?;
         // Freshness is measured where the RTP arrives, not where frames enter the compositor: a
         // busy compositor slows its inputs down, which is not the publisher going away.
         seen.watch(&src.static_pad("src").context("udpsrc src")?, self.origin);
         report_keyframe_requests(src, input.0, input.1)?;
         queue.static_pad("src").context("queue src")?.link(pad)?;
-        for e in [&queue, &size, &scale, &conv, &dec, &depay, &jitter, src] {
+        for e in [&queue, &rate, &size, &scale, &conv, &dec, &depay, &jitter, src] {
             e.sync_state_with_parent()?;
         }
         Ok(Sizer::new(size, base))
@@ -1028,12 +1053,7 @@ impl Composite {
             caps.link(&overlay)?;
             last = overlay;
         }
-        // Labelled as the canvas's 30 fps (each frame still lasts 200 ms): the compositor
-        // converts an input whose frame rate differs from its output's, even when format and
-        // size agree, which for a still is a copy on every output frame, on another thread.
-        let rate = gst::ElementFactory::make("capssetter")
-            .property("caps", gst::Caps::builder("video/x-raw").field("framerate", gst::Fraction::new(FPS, 1)).build())
-            .build()?;
+        let rate = canvas_rate()?;
         self.pipeline.add(&rate)?;
         elements.push(rate.clone());
         last.link(&rate)?;
@@ -1137,6 +1157,16 @@ fn link_tee(tee: &gst::Element, sink: &gst::Element) -> anyhow::Result<()> {
     let pad = tee.request_pad_simple("src_%u").ok_or_else(|| anyhow!("tee gave no pad"))?;
     pad.link(&sink.static_pad("sink").context("sink pad")?)?;
     Ok(())
+}
+
+/// Labels an input with the canvas's 30 fps, whatever it sends (5 fps for a still, 15 or a
+/// variable rate for a camera or a screen; each frame keeps its own duration): the compositor
+/// converts an input whose frame rate differs from its output's even when format and size
+/// agree, which is a copy of every frame, on another thread.
+fn canvas_rate() -> anyhow::Result<gst::Element> {
+    Ok(gst::ElementFactory::make("capssetter")
+        .property("caps", gst::Caps::builder("video/x-raw").field("framerate", gst::Fraction::new(FPS, 1)).build())
+        .build()?)
 }
 
 /// The capsfilter a [`Sizer`] resizes. `delayed`: a frame negotiated at the old size while the

@@ -66,6 +66,13 @@ impl Run {
     }
 }
 
+/// Waits (5 s at most) for every visible input to arrive as its tile shows it.
+fn settled(run: &mut Run) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    run.pump(Duration::from_secs(6), |r| r.composite.converted_inputs().is_empty() || Instant::now() > deadline);
+    assert_eq!(run.composite.converted_inputs(), Vec::<String>::new(), "inputs the compositor converts on every frame");
+}
+
 fn is_red((r, g, b): (u8, u8, u8)) -> bool {
     r > 180 && g < 70 && b < 70
 }
@@ -197,6 +204,10 @@ fn two_publishers_compose_into_h264_and_aac_segments_with_each_tile_in_its_place
             && is_blue(pixel(f, 1280, blue_tile.x + blue_tile.w / 2, blue_tile.y + blue_tile.h / 2))
             && is_black(pixel(f, 1280, 640, 20))
     });
+    // Every visible input arrives as its tile shows it (size, format, colorimetry, frame rate),
+    // so the compositor converts nothing per frame; the cameras and stills renegotiate within
+    // moments of a layout change.
+    settled(&mut run);
 
     // Red is the one talking: the speaker layout makes red large.
     run.composite.set_layout(LayoutKind::Speaker);
@@ -208,6 +219,7 @@ fn two_publishers_compose_into_h264_and_aac_segments_with_each_tile_in_its_place
     run.frame_until("the speaker's camera filling the large tile", |_, f| {
         is_red(pixel(f, 1280, big.1.x + big.1.w / 4, big.1.y + big.1.h / 4))
     });
+    settled(&mut run);
 
     // Blue shares a screen: in the screen layout it is large, cameras beside it.
     run.composite.set_layout(LayoutKind::Screen);
