@@ -547,7 +547,16 @@ impl Composite {
             return Ok(p.ports);
         }
         let n = self.people.len();
-        let person = self.build_person(participant, n).context("adding a participant to the composite")?;
+        // The tile they will have, so that their stills start at its size: a still resized
+        // right after it started renegotiates with the compositor while the pipeline is young.
+        let mut tiles = self.tile_keys(Instant::now());
+        tiles.push(TileKey { user_id: participant.user_id.clone(), kind: TileKind::Person });
+        let speaker = self.speaker.as_ref().map(|(s, _)| s.as_str());
+        let rect = arrange(self.layout, self.canvas, &tiles, speaker)
+            .into_iter()
+            .find(|(k, _)| k.user_id == participant.user_id && k.kind == TileKind::Person)
+            .map(|(_, r)| r);
+        let person = self.build_person(participant, n, rect).context("adding a participant to the composite")?;
         let ports = person.ports;
         self.people.push(person);
         self.refresh();
@@ -627,13 +636,7 @@ impl Composite {
     pub fn refresh(&mut self) {
         let now = Instant::now();
         self.pick_speaker(now);
-        let mut tiles = Vec::new();
-        for p in &self.people {
-            tiles.push(TileKey { user_id: p.participant.user_id.clone(), kind: TileKind::Person });
-            if p.screen_seen.fresh(self.origin, now) {
-                tiles.push(TileKey { user_id: p.participant.user_id.clone(), kind: TileKind::Screen });
-            }
-        }
+        let tiles = self.tile_keys(now);
         let speaker = self.speaker.as_ref().map(|(s, _)| s.as_str());
         let placed = arrange(self.layout, self.canvas, &tiles, speaker);
         let scale = self.canvas.1 as f64 / 720.0;
@@ -656,8 +659,7 @@ impl Composite {
                     TileKind::Person => p.camera_seen.fresh(self.origin, now),
                     TileKind::Screen => true,
                 };
-                let ring = (4.0 * scale) as i32 & !1;
-                let ring_rect = Rect { x: rect.x - ring, y: rect.y - ring, w: rect.w + 2 * ring, h: rect.h + 2 * ring };
+                let (ring_rect, label_rect) = tile_parts(rect, scale);
                 looks.push((
                     pads.ring.clone(),
                     PadLook { rect: ring_rect, alpha: if speaking && kind == TileKind::Person { 1.0 } else { 0.0 }, zorder: 1 },
@@ -666,12 +668,7 @@ impl Composite {
                     looks.push((initials.clone(), PadLook { rect, alpha: if video_on { 0.0 } else { 1.0 }, zorder: 2 }));
                 }
                 looks.push((pads.video.clone(), PadLook { rect, alpha: if video_on { 1.0 } else { 0.0 }, zorder: 3 }));
-                let lh = ((36.0 * scale) as i32).min(rect.h / 4).max(2) & !1;
-                let lw = (rect.w.min((360.0 * scale) as i32)) & !1;
-                looks.push((
-                    pads.label.clone(),
-                    PadLook { rect: Rect { x: rect.x, y: rect.y + rect.h - lh, w: lw, h: lh }, alpha: LABEL_ALPHA, zorder: 4 },
-                ));
+                looks.push((pads.label.clone(), PadLook { rect: label_rect, alpha: LABEL_ALPHA, zorder: 4 }));
             }
         }
         for (pad, look) in &looks {
@@ -696,6 +693,18 @@ impl Composite {
             batch.extend(changed);
             *pending = Some(batch);
         }
+    }
+
+    /// The tiles to place: each person, and each screen that is sending.
+    fn tile_keys(&self, now: Instant) -> Vec<TileKey> {
+        let mut tiles = Vec::new();
+        for p in &self.people {
+            tiles.push(TileKey { user_id: p.participant.user_id.clone(), kind: TileKind::Person });
+            if p.screen_seen.fresh(self.origin, now) {
+                tiles.push(TileKey { user_id: p.participant.user_id.clone(), kind: TileKind::Screen });
+            }
+        }
+        tiles
     }
 
     /// Where each tile is now, as last decided (for tests and status).
@@ -844,7 +853,7 @@ impl Composite {
         &self.spec.dir
     }
 
-    fn build_person(&mut self, participant: Participant, n: usize) -> anyhow::Result<Person> {
+    fn build_person(&mut self, participant: Participant, n: usize, tile: Option<Rect>) -> anyhow::Result<Person> {
         let id = sanitize(&participant.user_id);
         let mut elements = Vec::new();
         let mut vpads = Vec::new();
@@ -855,7 +864,7 @@ impl Composite {
         let mut camera_chain = Vec::new();
         let mut screen_chain = Vec::new();
         let user_id = participant.user_id.clone();
-        let (camera_port, camera_pad, camera_sizer) = self.video_input(
+        let (camera_port, camera_pad, mut camera_sizer) = self.video_input(
             &format!("cam-{id}"),
             (&user_id, TileKind::Person),
             VideoCodec::Vp8,
@@ -869,6 +878,9 @@ impl Composite {
             &screen_seen,
             &mut screen_chain,
         )?;
+        if let Some(rect) = tile {
+            camera_sizer.fit(rect.w, rect.h);
+        }
         self.sizers.insert(camera_pad.clone(), camera_sizer);
         self.sizers.insert(screen_pad.clone(), screen_sizer);
         vpads.push(camera_pad.clone());
@@ -877,10 +889,18 @@ impl Composite {
         // Sizes for a 640×360 tile; each still is redrawn at its tile's size. Fonts are for a
         // picture 640 wide (see `still`): a label, 360 wide, shows its 27 points as 15.
         let name = participant.name.clone();
+        let scale = self.canvas.1 as f64 / 720.0;
+        let (ini_size, ring_size, label_size) = match tile {
+            Some(rect) => {
+                let (ring, label) = tile_parts(rect, scale);
+                ((rect.w, rect.h), (ring.w, ring.h), (label.w, label.h))
+            }
+            None => ((640, 360), (64, 36), (360, 36)),
+        };
         let initials_pad =
-            self.still(&format!("ini-{id}"), color, (640, 360), Some((&initials(&name), "Sans Bold 110")), &mut elements)?;
-        let ring_pad = self.still(&format!("ring-{id}"), 0xff2e_cc71, (64, 36), None, &mut elements)?;
-        let label_pad = self.still(&format!("label-{id}"), 0xff00_0000, (360, 36), Some((&name, "Sans 27")), &mut elements)?;
+            self.still(&format!("ini-{id}"), color, ini_size, Some((&initials(&name), "Sans Bold 110")), &mut elements)?;
+        let ring_pad = self.still(&format!("ring-{id}"), 0xff2e_cc71, ring_size, None, &mut elements)?;
+        let label_pad = self.still(&format!("label-{id}"), 0xff00_0000, label_size, Some((&name, "Sans 27")), &mut elements)?;
         let scr_ring = self.still(&format!("sring-{id}"), 0xff00_0000, (16, 16), None, &mut elements)?;
         let scr_label = self.still(
             &format!("slabel-{id}"),
@@ -1157,6 +1177,15 @@ fn link_tee(tee: &gst::Element, sink: &gst::Element) -> anyhow::Result<()> {
     let pad = tee.request_pad_simple("src_%u").ok_or_else(|| anyhow!("tee gave no pad"))?;
     pad.link(&sink.static_pad("sink").context("sink pad")?)?;
     Ok(())
+}
+
+/// A person's tile's ring (4 pixels around it at 720p) and name label (along its bottom-left).
+fn tile_parts(rect: Rect, scale: f64) -> (Rect, Rect) {
+    let ring = (4.0 * scale) as i32 & !1;
+    let ring_rect = Rect { x: rect.x - ring, y: rect.y - ring, w: rect.w + 2 * ring, h: rect.h + 2 * ring };
+    let lh = ((36.0 * scale) as i32).min(rect.h / 4).max(2) & !1;
+    let lw = (rect.w.min((360.0 * scale) as i32)) & !1;
+    (ring_rect, Rect { x: rect.x, y: rect.y + rect.h - lh, w: lw, h: lh })
 }
 
 /// Labels an input with the canvas's 30 fps, whatever it sends (5 fps for a still, 15 or a
