@@ -28,6 +28,9 @@ pub struct Config {
     /// Kubernetes the SFU runs on the node's network, where anyone who reaches the node could
     /// call it.
     pub control_secret: Option<Secret>,
+    /// `MEDIA_LOUDEST_AUDIO`: participants hear a room's this many loudest speakers; 0 for
+    /// every speaker. Default 3 (`sfu::DEFAULT_LOUDEST_AUDIO`).
+    pub loudest_audio: usize,
 }
 
 /// The shortest control secret accepted: guessing it must be out of reach.
@@ -65,6 +68,7 @@ impl Config {
             auth_grpc_url: optional("AUTH_GRPC_URL", "http://127.0.0.1:50051".to_owned())?,
             nats_url: optional("NATS_URL", "nats://127.0.0.1:4222".to_owned())?,
             control_secret,
+            loudest_audio: optional("MEDIA_LOUDEST_AUDIO", crate::sfu::DEFAULT_LOUDEST_AUDIO)?,
         })
     }
 }

@@ -80,6 +80,7 @@ pub fn spawn(
     advertised: SocketAddr,
     events: mpsc::UnboundedSender<RoomEvent>,
     metrics: WorkerMetrics,
+    loudest_audio: usize,
 ) -> std::io::Result<WorkerHandle> {
     socket.set_nonblocking(true)?;
     let local = socket.local_addr()?;
@@ -94,7 +95,7 @@ pub fn spawn(
         };
         rt.block_on(async move {
             match UdpSocket::from_std(socket) {
-                Ok(socket) => run(socket, local, advertised, rx, events, metrics).await,
+                Ok(socket) => run(socket, local, advertised, rx, events, metrics, loudest_audio).await,
                 Err(e) => tracing::error!(error = %e, "cannot register the SFU socket"),
             }
         });
@@ -109,8 +110,10 @@ async fn run(
     mut rx: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<RoomEvent>,
     metrics: WorkerMetrics,
+    loudest_audio: usize,
 ) {
     let mut sfu = Sfu::new(advertised);
+    sfu.set_loudest_audio(loudest_audio);
     let mut buf = vec![0u8; RECV_BUF];
     let mut stopping: Option<(Instant, oneshot::Sender<()>)> = None;
     // One timer for the worker's life, moved only when str0m's next deadline moves: a new

@@ -64,6 +64,8 @@ struct Client {
     /// Payload types of the RTP packets sent (only with raw packets enabled).
     pts_out: Vec<u8>,
     keyframe_requests: usize,
+    /// The RFC 6464 level its audio packets carry, when set.
+    level: Option<i8>,
 }
 
 impl Client {
@@ -92,6 +94,7 @@ impl Client {
             rtp_in: vec![],
             pts_out: vec![],
             keyframe_requests: 0,
+            level: None,
         }
     }
 
@@ -165,6 +168,10 @@ impl Client {
         let Some(&mid) = self.mids_out.get(&TrackSource::Microphone) else { return };
         let Some(writer) = self.rtc.writer(mid) else { return };
         let Some(pt) = writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt()) else { return };
+        let writer = match self.level {
+            Some(level) => writer.audio_level(level, level > -50),
+            None => writer,
+        };
         let _ = writer.write(pt, now, MediaTime::from_90khz(n * 960), vec![0x78u8; 60]);
     }
 
@@ -813,4 +820,63 @@ fn a_participant_flooding_the_data_channel_is_cut_off_after_a_burst_and_told_onc
         "an oversized message is named"
     );
     assert_eq!(net.sfu.peer_count(), 2);
+}
+
+/// The audio levels heard by `c` in its packets from `from` on, as a set.
+fn levels_heard(c: &Client, from: usize) -> std::collections::BTreeSet<i8> {
+    c.rtp_in[from..].iter().filter_map(|h| h.ext_vals.audio_level).collect()
+}
+
+#[test]
+fn participants_hear_the_loudest_speakers_only_and_a_voice_that_rises_is_heard_with_no_gap_in_its_numbers() {
+    let mut net = Net::new();
+    net.sfu.set_loudest_audio(2);
+    let levels = [-20i8, -30, -60, -70];
+    let mut speakers = vec![];
+    for (i, level) in levels.into_iter().enumerate() {
+        let ix = net.join(&format!("10.0.0.{}:1000", 2 + i), &format!("s{i}"), host(), &[TrackSource::Microphone]).unwrap();
+        net.clients[ix].level = Some(level);
+        speakers.push(ix);
+    }
+    let viewer = net.join_as(Client::recording("10.0.0.9:1000", net.now), "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+    let mark = net.clients[viewer].rtp_in.len();
+    net.run(Duration::from_secs(1));
+    assert_eq!(levels_heard(&net.clients[viewer], mark), [-30, -20].into(), "the two loudest, nobody else");
+    assert!(net.clients[viewer].rtp_in.len() - mark >= 90, "both at 50 packets a second");
+
+    // The quietest starts shouting: heard at once, and the quieter of the two drops out.
+    net.clients[speakers[3]].level = Some(-5);
+    let shout = net.clients[viewer].rtp_in.len();
+    net.run(Duration::from_millis(100));
+    assert!(levels_heard(&net.clients[viewer], shout).contains(&-5), "a rising voice is forwarded before the next ranking");
+    net.run(Duration::from_millis(500));
+    let mark = net.clients[viewer].rtp_in.len();
+    net.run(Duration::from_secs(1));
+    assert_eq!(levels_heard(&net.clients[viewer], mark), [-20, -5].into());
+
+    // Each stream the viewer got is numbered without a gap, though it was held back for a while.
+    let mut by_ssrc: BTreeMap<u32, Vec<u16>> = BTreeMap::new();
+    for h in &net.clients[viewer].rtp_in {
+        by_ssrc.entry(*h.ssrc).or_default().push(h.sequence_number);
+    }
+    assert!(by_ssrc.len() >= 3, "{by_ssrc:?}");
+    for (ssrc, seqs) in by_ssrc {
+        assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)), "stream {ssrc}: {seqs:?}");
+    }
+}
+
+#[test]
+fn with_loudest_routing_off_every_speaker_is_heard() {
+    let mut net = Net::new();
+    net.sfu.set_loudest_audio(0);
+    for (i, level) in [-20i8, -30, -60, -70].into_iter().enumerate() {
+        let ix = net.join(&format!("10.0.0.{}:1000", 2 + i), &format!("s{i}"), host(), &[TrackSource::Microphone]).unwrap();
+        net.clients[ix].level = Some(level);
+    }
+    let viewer = net.join_as(Client::recording("10.0.0.9:1000", net.now), "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+    let mark = net.clients[viewer].rtp_in.len();
+    net.run(Duration::from_secs(1));
+    assert_eq!(levels_heard(&net.clients[viewer], mark), [-70, -60, -30, -20].into());
 }

@@ -177,6 +177,7 @@ pub async fn spawn_setup(setup: Setup) -> TestApp {
         auth_grpc_url: format!("http://127.0.0.1:{auth_port}"),
         nats_url: nats.clone(),
         control_secret: Some(control_secret.parse().unwrap()),
+        loudest_audio: stagecast_media::sfu::DEFAULT_LOUDEST_AUDIO,
     })
     .await
     .unwrap();

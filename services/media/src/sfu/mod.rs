@@ -42,12 +42,16 @@ use crate::{
 };
 
 mod control;
+mod loudest;
 mod signalling;
 mod speakers;
 mod taps;
 
 use control::sees;
+pub use loudest::DEFAULT_LOUDEST_AUDIO;
+use loudest::RoomLoudest;
 use signalling::SignalBudget;
+use std::collections::HashMap;
 use taps::{Tap, tap_codec};
 pub use taps::{TapId, TapInfo};
 
@@ -218,6 +222,16 @@ struct TrackIn {
     params: Option<PayloadParams>,
     /// Video only: packets lost for good call for a keyframe.
     loss: LossWatch,
+    /// Its packets carry an RFC 6464 level, so it is ranked among the room's loudest.
+    levels: bool,
+    /// The newest sequence number received.
+    highest: u64,
+    /// Packets newer than every one before them that were held back from participants (not
+    /// among the loudest): later packets go out this much lower, so a receiver sees no gap. A
+    /// packet reordered across a held-back one may go out on a number already used; the
+    /// receiver drops it as a duplicate, which for late audio is what its jitter buffer would
+    /// have done anyway.
+    held_back: u64,
 }
 
 impl TrackIn {
@@ -418,6 +432,10 @@ struct Forward {
     video_orientation: Option<VideoOrientation>,
     payload: Arc<[u8]>,
     arrival: Instant,
+    /// Participants get this packet (it is among the room's loudest speakers, or not ranked).
+    to_participants: bool,
+    /// The sequence number participants get: `seq` less the packets held back before it.
+    participant_seq: u64,
 }
 
 impl Forward {
@@ -494,6 +512,10 @@ pub struct Sfu {
     by_source: std::collections::HashMap<SocketAddr, PeerId>,
     /// Role changes and removals newer than the tokens people join with.
     overrides: crate::overrides::Overrides,
+    /// How many of a room's loudest speakers participants hear; 0 for every one.
+    loudest_audio: usize,
+    /// Each room's loudest speakers, as last ranked.
+    loudest: HashMap<String, RoomLoudest>,
 }
 
 impl Sfu {
@@ -511,7 +533,15 @@ impl Sfu {
             next_tap: 1,
             by_source: std::collections::HashMap::new(),
             overrides: crate::overrides::Overrides::default(),
+            loudest_audio: DEFAULT_LOUDEST_AUDIO,
+            loudest: HashMap::new(),
         }
+    }
+
+    /// How many of a room's loudest speakers participants hear (0: every speaker).
+    pub fn set_loudest_audio(&mut self, n: usize) {
+        self.loudest_audio = n;
+        self.loudest.clear();
     }
 
     pub fn peer_count(&self) -> usize {
@@ -904,6 +934,9 @@ impl Sfu {
             ssrc: None,
             params: None,
             loss: LossWatch::default(),
+            levels: false,
+            highest: 0,
+            held_back: 0,
         };
         if peer.visible() {
             self.events.push(RoomEvent::TrackPublished {
@@ -973,12 +1006,23 @@ impl Sfu {
             }
         }
         let ext = &pkt.header.ext_vals;
+        let mut to_participants = true;
         if track.source == TrackSource::Microphone
             && let Some(level) = ext.audio_level
         {
             // A quick attack and slow release, so a pause between words does not flip the speaker.
             let l = level as f32;
             peer.level = if l > peer.level { 0.5 * peer.level + 0.5 * l } else { 0.9 * peer.level + 0.1 * l };
+            track.levels = true;
+            to_participants =
+                peer.grants.backstage || self.loudest.get(&peer.room).is_none_or(|r| r.forwards(peer.id, peer.level));
+        }
+        let seq = *pkt.seq_no;
+        if seq > track.highest || track.highest == 0 {
+            if !to_participants {
+                track.held_back += 1;
+            }
+            track.highest = seq;
         }
         let f = Forward {
             origin: peer.id,
@@ -995,6 +1039,8 @@ impl Sfu {
             video_orientation: ext.video_orientation,
             payload: pkt.payload,
             arrival: pkt.timestamp,
+            to_participants,
+            participant_seq: seq.saturating_sub(track.held_back),
         };
         self.queue.push_back(Propagated::Media(f));
     }
@@ -1068,29 +1114,32 @@ impl Sfu {
         let clock_rate = f.params.spec().clock_rate.get();
         let mut wants_keyframe = false;
         for q in self.peers.iter_mut().filter(|q| q.id != origin && q.room == room && q.grants.subscribe && q.connected) {
-            let target = match q.kind {
-                ConnectionKind::Participant => q
-                    .tracks_out
-                    .iter_mut()
-                    .find(|t| t.origin == origin && t.origin_mid == f.mid)
-                    .and_then(|t| Some((t.open_mid()?, &mut t.out))),
+            let (target, seq) = match q.kind {
+                ConnectionKind::Participant if !f.to_participants => continue,
+                ConnectionKind::Participant => (
+                    q.tracks_out
+                        .iter_mut()
+                        .find(|t| t.origin == origin && t.origin_mid == f.mid)
+                        .and_then(|t| Some((t.open_mid()?, &mut t.out))),
+                    f.participant_seq,
+                ),
                 // WHEP viewers are the audience: nothing from the backstage.
-                ConnectionKind::Whep if backstage && !q.grants.see_backstage => None,
+                ConnectionKind::Whep if backstage && !q.grants.see_backstage => continue,
                 ConnectionKind::Whep => {
                     let Some(slot) = q.whep_slots.iter_mut().find(|s| s.kind == f.kind) else { continue };
                     if slot.bound.is_none() {
                         slot.bound = Some((origin, f.mid));
                         wants_keyframe |= f.kind == MediaKind::Video;
                     }
-                    (slot.bound == Some((origin, f.mid))).then_some((slot.mid, &mut slot.out))
+                    ((slot.bound == Some((origin, f.mid))).then_some((slot.mid, &mut slot.out)), f.seq)
                 }
-                ConnectionKind::Whip => None,
+                ConnectionKind::Whip => continue,
             };
             let Some((mid, out)) = target else { continue };
             q.dirty = true;
             let rtc = &mut q.rtc;
             let Some(mapped) =
-                out.map(f.source(), f.pt, f.seq, f.timestamp, clock_rate, now, || subscriber_pt(rtc, mid, &f.params))
+                out.map(f.source(), f.pt, seq, f.timestamp, clock_rate, now, || subscriber_pt(rtc, mid, &f.params))
             else {
                 continue;
             };

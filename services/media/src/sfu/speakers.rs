@@ -39,6 +39,8 @@ impl Sfu {
             }
             self.events.push(RoomEvent::ActiveSpeaker { room, peer: speaker, user_id });
         }
+        // Ranked on the levels as they are, before the decay below pulls them all down.
+        self.rank_loudest();
         // Levels decay when packets stop (muted, left): a silent participant is not the speaker.
         for p in &mut self.peers {
             p.level = 0.9 * p.level + 0.1 * -127.0;

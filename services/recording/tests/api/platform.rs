@@ -154,6 +154,7 @@ impl Platform {
             auth_grpc_url: format!("http://127.0.0.1:{auth_port}"),
             nats_url: nats_url.clone(),
             control_secret: Some(control_secret.parse().unwrap()),
+            loudest_audio: stagecast_media::sfu::DEFAULT_LOUDEST_AUDIO,
         })
         .await
         .unwrap();
