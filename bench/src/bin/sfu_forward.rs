@@ -59,6 +59,12 @@ static MEASURING: AtomicBool = AtomicBool::new(false);
 /// Clients that have received media this round: the warm-up lasts until every listener has.
 static READY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// (light, packets received while measuring) of every listener, gathered when the threads end.
+static PER_LISTENER: std::sync::Mutex<Vec<(bool, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Listeners with no media when the round ended: (connected, data channel open, answered an offer).
+static STRAGGLERS: std::sync::Mutex<Vec<(bool, bool, bool)>> = std::sync::Mutex::new(Vec::new());
+
 /// Delays of every client thread, gathered when the threads end.
 static ALL_DELAYS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
 
@@ -124,6 +130,12 @@ struct Client {
     counting: bool,
     /// Some media has arrived (counted once in [`READY`]).
     got_media: bool,
+    /// Packets received while [`MEASURING`].
+    measured: u64,
+    /// Its signalling data channel has opened.
+    channel_open: bool,
+    /// The SFU has offered it tracks (and it answered).
+    answered: bool,
     /// RFC 6464 level (-dBov) a speaker's packets carry, when set.
     level: Option<i8>,
 }
@@ -151,6 +163,9 @@ impl Client {
             light: false,
             counting: false,
             got_media: false,
+            measured: 0,
+            channel_open: false,
+            answered: false,
             level: None,
         }
     }
@@ -214,10 +229,14 @@ impl Client {
                 }
                 Ok(Output::Event(e)) => match e {
                     Event::Connected => self.connected = true,
-                    Event::ChannelOpen(cid, _) => self.channel = Some(cid),
+                    Event::ChannelOpen(cid, _) => {
+                        self.channel = Some(cid);
+                        self.channel_open = true;
+                    }
                     Event::ChannelData(d) => {
                         let msg: serde_json::Value = serde_json::from_slice(&d.data).unwrap_or_default();
                         if msg["type"] == "offer" {
+                            self.answered = true;
                             let offer = SdpOffer::from_sdp_string(msg["sdp"].as_str().unwrap_or("")).unwrap();
                             let answer = self.rtc.sdp_api().accept_offer(offer).unwrap();
                             let reply = serde_json::json!({"type": "answer", "sdp": answer.to_sdp_string()}).to_string();
@@ -262,6 +281,9 @@ impl Client {
             }
         }
         let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
+        if MEASURING.load(Ordering::Relaxed) {
+            self.measured += got;
+        }
         got
     }
 }
@@ -273,17 +295,29 @@ fn is_rtp(datagram: &[u8]) -> bool {
 }
 
 /// Drives clients on one thread until `stop`; counts packets received into `received`.
-fn drive(mut clients: Vec<Client>, publishers: usize, shape: Shape, stop: Arc<AtomicBool>, received: Arc<AtomicU64>) {
+/// With `spread`, the publishers' frame clocks are spread evenly over a frame interval, as
+/// independent microphones are; without it they all send at once (the worst case for a burst).
+fn drive(
+    mut clients: Vec<Client>,
+    publishers: usize,
+    shape: Shape,
+    spread: bool,
+    stop: Arc<AtomicBool>,
+    received: Arc<AtomicU64>,
+) {
     let mut buf = vec![0u8; 2048];
     let interval = Duration::from_micros(1_000_000 / shape.frames_per_second());
-    let mut next = Instant::now();
+    let start = Instant::now();
+    let mut next: Vec<Instant> =
+        (0..publishers).map(|i| if spread { start + interval * i as u32 / publishers as u32 } else { start }).collect();
     let mut turn = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        if Instant::now() >= next {
-            for c in clients.iter_mut().take(publishers) {
+        let now = Instant::now();
+        for (c, next) in clients.iter_mut().zip(next.iter_mut()) {
+            if now >= *next {
                 c.write_frame(shape);
+                *next += interval;
             }
-            next += interval;
         }
         let mut got = 0;
         turn += 1;
@@ -298,6 +332,11 @@ fn drive(mut clients: Vec<Client>, publishers: usize, shape: Shape, stop: Arc<At
         received.fetch_add(got, Ordering::Relaxed);
         std::thread::sleep(Duration::from_micros(500));
     }
+    PER_LISTENER.lock().unwrap_or_else(|e| e.into_inner()).extend(clients.iter().skip(publishers).map(|c| (c.light, c.measured)));
+    STRAGGLERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(clients.iter().skip(publishers).filter(|c| !c.got_media).map(|c| (c.connected, c.channel_open, c.answered)));
     let mine = DELAYS.with(|d| std::mem::take(&mut *d.borrow_mut()));
     ALL_DELAYS.lock().unwrap_or_else(|e| e.into_inner()).extend(mine);
 }
@@ -348,6 +387,8 @@ struct Crowd {
     levels: Vec<i8>,
     /// The SFU's `MEDIA_LOUDEST_AUDIO` (0: every speaker to every listener).
     loudest: usize,
+    /// Speakers send at independent phases, not all at once.
+    spread: bool,
 }
 
 fn round_sfu_with(
@@ -381,15 +422,24 @@ fn round_sfu_with(
     // Clients on two threads when there are many, so the load generator keeps up.
     let stop = Arc::new(AtomicBool::new(false));
     let received = Arc::new(AtomicU64::new(0));
-    let split = publishers + subscribers / 2;
-    let second: Vec<Client> = clients.split_off(split.min(clients.len()));
+    let second: Vec<Client> = if crowd.probe_every > 0 {
+        // The speakers and the probes on one thread, the light crowd on the other: the probes'
+        // delay is then not the time it takes to read a thousand sockets.
+        let (first, second) = clients.into_iter().partition(|c| !c.light);
+        clients = first;
+        second
+    } else {
+        let split = publishers + subscribers / 2;
+        clients.split_off(split.min(clients.len()))
+    };
     let h1 = {
         let (s, r) = (stop.clone(), received.clone());
-        std::thread::spawn(move || drive(clients, publishers, shape, s, r))
+        let spread = crowd.spread;
+        std::thread::spawn(move || drive(clients, publishers, shape, spread, s, r))
     };
     let h2 = {
         let (s, r) = (stop.clone(), received.clone());
-        std::thread::spawn(move || drive(second, 0, shape, s, r))
+        std::thread::spawn(move || drive(second, 0, shape, false, s, r))
     };
     // Warm up: ICE, DTLS, renegotiation, keyframes; until every listener has media (a
     // thousand handshakes take a while on two cores), and a second more to settle.
@@ -398,6 +448,9 @@ fn round_sfu_with(
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(if crowd.probe_every > 0 { 2 } else { 3 }));
+    if std::env::var_os("BENCH_VERBOSE").is_some() {
+        println!("  warm: {} of {subscribers} listeners have media", READY.load(Ordering::Relaxed));
+    }
     // Delays count from here: the warm-up's are dropped when the threads hand theirs in.
     let (cpu0, n0) = (stagecast_bench::thread_cpu_seconds(Some(tid)), received.load(Ordering::Relaxed));
     MEASURING.store(true, Ordering::Relaxed);
@@ -412,6 +465,22 @@ fn round_sfu_with(
     let _ = worker.tx.blocking_send(stagecast_media::worker::Command::Shutdown(tx));
     let _ = rx.blocking_recv();
     let packets = n1 - n0;
+    let mut per = std::mem::take(&mut *PER_LISTENER.lock().unwrap_or_else(|e| e.into_inner()));
+    let stragglers = std::mem::take(&mut *STRAGGLERS.lock().unwrap_or_else(|e| e.into_inner()));
+    if std::env::var_os("BENCH_VERBOSE").is_some() && !stragglers.is_empty() {
+        println!("  listeners without media (connected, channel open, offered): {stragglers:?}");
+    }
+    if std::env::var_os("BENCH_VERBOSE").is_some() && !per.is_empty() {
+        per.sort_unstable_by_key(|p| p.1);
+        let at = |q: usize| per[(per.len() - 1) * q / 100];
+        println!(
+            "  per listener while measuring: min {:?} p10 {:?} p50 {:?} max {:?} (light, packets)",
+            at(0),
+            at(10),
+            at(50),
+            at(100)
+        );
+    }
     Result { cpu_us_per_packet: (cpu1 - cpu0) * 1e6 / packets.max(1) as f64, packets }
 }
 
@@ -556,11 +625,11 @@ fn round_janus(
     let second: Vec<Client> = clients.split_off(clients.len() / 2);
     let h1 = {
         let (s, r) = (stop.clone(), received.clone());
-        std::thread::spawn(move || drive(clients, 0, shape, s, r))
+        std::thread::spawn(move || drive(clients, 0, shape, false, s, r))
     };
     let h2 = {
         let (s, r) = (stop.clone(), received.clone());
-        std::thread::spawn(move || drive(second, 0, shape, s, r))
+        std::thread::spawn(move || drive(second, 0, shape, false, s, r))
     };
     std::thread::sleep(Duration::from_secs(3));
     let (cpu0, n0) = (janus.cpu(), received.load(Ordering::Relaxed));
@@ -897,7 +966,7 @@ fn spaces_mode(rt: &tokio::runtime::Runtime, ladder: &[usize], secs: u64, probe_
     for &listeners in ladder {
         ALL_DELAYS.lock().unwrap_or_else(|e| e.into_inner()).clear();
         // Speakers at -10, -14, … -46 dBov: every one of them talking (above the SFU's -50).
-        let crowd = Crowd { probe_every, levels: (0..SPEAKERS).map(|i| -10 - 4 * i as i8).collect(), loudest };
+        let crowd = Crowd { probe_every, levels: (0..SPEAKERS).map(|i| -10 - 4 * i as i8).collect(), loudest, spread: true };
         let s = round_sfu_with(rt, Shape::Audio, SPEAKERS, listeners, secs, &crowd);
         let mut delays = std::mem::take(&mut *ALL_DELAYS.lock().unwrap_or_else(|e| e.into_inner()));
         delays.sort_unstable();

@@ -54,7 +54,8 @@ impl ChatService for ChatApi {
         let event_id = EventId::parse(&r.event_id)?;
         let before = optional_id(&r.before_id, |s| MessageId::parse(s, "invalid_before_id"))?;
         let limit = PageSize::history(r.limit)?;
-        let page = self.chat.history(event_id, before, limit).await?;
+        let reader = optional_id(&r.reader_id, UserId::parse_user)?;
+        let page = self.chat.history(event_id, reader, before, limit).await?;
         Ok(Response::new(pb::HistoryResponse {
             messages: page.messages.iter().map(pb::ChatMessage::from).collect(),
             next_before_id: page.next_before.map(|id| id.to_string()).unwrap_or_default(),
@@ -66,7 +67,8 @@ impl ChatService for ChatApi {
         let event_id = EventId::parse(&r.event_id)?;
         let from = ReplayOffset::parse(r.from_offset_ms)?;
         let limit = PageSize::replay(r.limit)?;
-        let page = self.chat.replay(event_id, from, limit).await?;
+        let reader = optional_id(&r.reader_id, UserId::parse_user)?;
+        let page = self.chat.replay(event_id, reader, from, limit).await?;
         Ok(Response::new(pb::ReplayResponse {
             items: page
                 .items

@@ -246,18 +246,42 @@ impl Chat {
         Ok(Sent { message, held: false })
     }
 
-    /// Older messages, newest first.
-    pub async fn history(&self, event: EventId, before: Option<MessageId>, limit: PageSize) -> Result<HistoryPage, ApiError> {
+    /// Refuses a reader banned from the event (one ban for the socket, sending and reading).
+    async fn check_reader(&self, event: EventId, reader: Option<UserId>) -> Result<(), ApiError> {
+        let Some(user) = reader else { return Ok(()) };
+        let view = self.rooms.cached_view(event, user).await?;
+        if view.banned && !view.role(user).runs_the_event() {
+            return Err(banned());
+        }
+        Ok(())
+    }
+
+    /// Older messages, newest first, for `reader` (refused while banned; `None`: a service).
+    pub async fn history(
+        &self,
+        event: EventId,
+        reader: Option<UserId>,
+        before: Option<MessageId>,
+        limit: PageSize,
+    ) -> Result<HistoryPage, ApiError> {
         self.rooms.room(event).await?;
+        self.check_reader(event, reader).await?;
         let rows = store::history(&self.pool, event, before, i64::from(limit.get()) + 1).await?;
         let (messages, more) = page(rows, limit);
         let next_before = if more { messages.last().map(|m| m.id) } else { None };
         Ok(HistoryPage { messages, next_before })
     }
 
-    /// Messages with their offset from go-live, from `from` on.
-    pub async fn replay(&self, event: EventId, from: ReplayOffset, limit: PageSize) -> Result<ReplayPage, ApiError> {
+    /// Messages with their offset from go-live, from `from` on, for `reader` (as in history).
+    pub async fn replay(
+        &self,
+        event: EventId,
+        reader: Option<UserId>,
+        from: ReplayOffset,
+        limit: PageSize,
+    ) -> Result<ReplayPage, ApiError> {
         let room = self.rooms.room(event).await?;
+        self.check_reader(event, reader).await?;
         let went_live = room.went_live_at.ok_or_else(|| {
             ApiError::new(ErrorKind::FailedPrecondition, "not_live_yet", "replay starts when the event goes live")
         })?;

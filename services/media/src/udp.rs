@@ -15,6 +15,21 @@ use tokio::io::Interest;
 /// Most datagrams per call; the kernel's own limit is 1024 (UIO_MAXIOV).
 pub const BATCH: usize = 64;
 
+/// The receive and send buffer a worker's socket asks for. Linux's default (208 KiB, some 300
+/// small datagrams) overflows when hundreds of people join at once (each sends STUN and DTLS
+/// flights together) or a fan-out burst outruns the wire; what is dropped there is handshakes
+/// that never complete. The kernel grants at most `net.core.rmem_max` / `wmem_max`.
+pub const SOCKET_BUFFER: usize = 4 << 20;
+
+/// Asks for [`SOCKET_BUFFER`] both ways; returns what the kernel granted (receive, send), which
+/// Linux reports doubled for its own bookkeeping.
+pub fn size_buffers(socket: &std::net::UdpSocket) -> io::Result<(usize, usize)> {
+    use rustix::net::sockopt;
+    sockopt::set_socket_recv_buffer_size(socket, SOCKET_BUFFER)?;
+    sockopt::set_socket_send_buffer_size(socket, SOCKET_BUFFER)?;
+    Ok((sockopt::socket_recv_buffer_size(socket)?, sockopt::socket_send_buffer_size(socket)?))
+}
+
 /// What became of a burst.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Sent {

@@ -83,6 +83,17 @@ pub fn spawn(
     loudest_audio: usize,
 ) -> std::io::Result<WorkerHandle> {
     socket.set_nonblocking(true)?;
+    match crate::udp::size_buffers(&socket) {
+        // Linux reports twice what it grants; less than asked means rmem_max / wmem_max are lower.
+        Ok((rx, tx)) if rx < crate::udp::SOCKET_BUFFER || tx < crate::udp::SOCKET_BUFFER => tracing::warn!(
+            receive = rx / 2,
+            send = tx / 2,
+            wanted = crate::udp::SOCKET_BUFFER,
+            "the SFU socket got smaller buffers than it asked for: raise net.core.rmem_max and net.core.wmem_max, or mass joins may lose handshakes"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot size the SFU socket's buffers"),
+    }
     let local = socket.local_addr()?;
     let (tx, rx) = mpsc::channel(1024);
     std::thread::Builder::new().name(format!("sfu-worker-{index}")).spawn(move || {

@@ -335,12 +335,27 @@ impl TestApp {
     }
 
     pub async fn history(&self, event: &str, before: &str, limit: u32) -> Result<pb::HistoryResponse, Status> {
-        let request = pb::HistoryRequest { event_id: event.to_owned(), before_id: before.to_owned(), limit };
+        let request =
+            pb::HistoryRequest { event_id: event.to_owned(), before_id: before.to_owned(), limit, reader_id: String::new() };
         self.client.clone().history(request).await.map(|r| r.into_inner())
     }
 
+    /// History and replay as `reader` reads them (the first page of each).
+    pub async fn read_as(
+        &self,
+        event: &str,
+        reader: Uuid,
+    ) -> (Result<pb::HistoryResponse, Status>, Result<pb::ReplayResponse, Status>) {
+        let h =
+            pb::HistoryRequest { event_id: event.to_owned(), before_id: String::new(), limit: 10, reader_id: reader.to_string() };
+        let r = pb::ReplayRequest { event_id: event.to_owned(), from_offset_ms: 0, limit: 10, reader_id: reader.to_string() };
+        let (mut c1, mut c2) = (self.client.clone(), self.client.clone());
+        let (h, r) = tokio::join!(c1.history(h), c2.replay(r));
+        (h.map(|r| r.into_inner()), r.map(|r| r.into_inner()))
+    }
+
     pub async fn replay(&self, event: &str, from_offset_ms: i64, limit: u32) -> Result<pb::ReplayResponse, Status> {
-        let request = pb::ReplayRequest { event_id: event.to_owned(), from_offset_ms, limit };
+        let request = pb::ReplayRequest { event_id: event.to_owned(), from_offset_ms, limit, reader_id: String::new() };
         self.client.clone().replay(request).await.map(|r| r.into_inner())
     }
 

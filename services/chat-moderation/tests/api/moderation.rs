@@ -9,16 +9,25 @@ use uuid::Uuid;
 use crate::helpers::{assert_refused, code, from_ts, hear, heard, retry_after, spawn_app, spawn_app_with, user};
 
 #[tokio::test]
-async fn a_ban_refuses_send_and_join_until_unbanned() {
+async fn a_ban_refuses_send_join_and_reading_the_history_until_unbanned() {
     let app = spawn_app().await;
     let room = app.live_room().await;
     let viewer = user();
     app.say(&room.id, viewer, "before").await;
+    let (history, replay) = app.read_as(&room.id, viewer).await;
+    history.expect("history before the ban");
+    replay.expect("replay before the ban");
 
     app.moderate_with(&room.id, room.host, Action::BanUserId(viewer.to_string()), "spam").await.expect("ban");
 
     assert_refused(app.try_send(&room.id, viewer, "c1", "let me in").await, Code::PermissionDenied, "banned");
     assert_refused(app.join(&room.id, viewer).await, Code::PermissionDenied, "banned");
+    let (history, replay) = app.read_as(&room.id, viewer).await;
+    assert_refused(history, Code::PermissionDenied, "banned");
+    assert_refused(replay, Code::PermissionDenied, "banned");
+    // Others read on; so does a service reading on its own behalf.
+    assert!(app.read_as(&room.id, room.host).await.0.is_ok());
+    app.history(&room.id, "", 10).await.expect("a service reads");
     assert_refused(
         app.moderate(&room.id, room.host, Action::BanUserId(viewer.to_string())).await,
         Code::AlreadyExists,
@@ -28,6 +37,7 @@ async fn a_ban_refuses_send_and_join_until_unbanned() {
     app.moderate(&room.id, room.cohost, Action::UnbanUserId(viewer.to_string())).await.expect("unban");
 
     app.join(&room.id, viewer).await.expect("join again");
+    assert!(app.read_as(&room.id, viewer).await.0.is_ok(), "reading again after the ban is lifted");
     app.say(&room.id, viewer, "thanks").await;
     assert_refused(
         app.moderate(&room.id, room.host, Action::UnbanUserId(viewer.to_string())).await,

@@ -240,7 +240,7 @@ async fn enter(admitted: Box<Admitted>, outlet: Arc<SocketOutlet>) -> Result<(Bo
     let history = st
         .chat
         .clone()
-        .history(pb::HistoryRequest { event_id: event_id.clone(), before_id: String::new(), limit: 50 })
+        .history(pb::HistoryRequest { event_id: event_id.clone(), before_id: String::new(), limit: 50, reader_id: String::new() })
         .await
         .map(|r| r.into_inner().messages)
         .unwrap_or_default();

@@ -122,6 +122,7 @@ pub struct MessagePage {
     params(("id" = String, Path, format = Uuid, description = "The event's id"), PageQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessagePage),
+        (status = 403, description = "`banned`: you are banned from this event (one ban for its media, socket and chat).", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_event_id`, `invalid_before_id`, `invalid_limit` (over 200), `invalid_query` (an unknown parameter or a value of the wrong type)", body = ProblemDoc, content_type = "application/problem+json"),
     ),
@@ -129,14 +130,19 @@ pub struct MessagePage {
 )]
 async fn history(
     State(st): State<AppState>,
-    _who: AuthUser,
+    who: AuthUser,
     Path(id): Path<String>,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<PageQuery>,
 ) -> Result<Json<MessagePage>, Problem> {
     let r = st
         .chat
         .clone()
-        .history(pb::HistoryRequest { event_id: id, before_id: before_id(q.before)?, limit: q.limit.unwrap_or(50) })
+        .history(pb::HistoryRequest {
+            event_id: id,
+            before_id: before_id(q.before)?,
+            limit: q.limit.unwrap_or(50),
+            reader_id: who.user_id,
+        })
         .await?
         .into_inner();
     Ok(Json(MessagePage {
@@ -267,6 +273,7 @@ pub struct ReplayPage {
     params(("id" = String, Path, format = Uuid, description = "The event's id"), ReplayQuery),
     responses(
         (status = 200, description = "A page of the replay", body = ReplayPage),
+        (status = 403, description = "`banned`: you are banned from this event (one ban for its media, socket and chat).", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "`event_not_found`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "`not_live_yet`: the replay starts when the event goes live", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_event_id`, `invalid_from_offset` (negative or too large), `invalid_limit` (over 500), `invalid_query` (an unknown parameter or a value of the wrong type)", body = ProblemDoc, content_type = "application/problem+json"),
@@ -275,14 +282,19 @@ pub struct ReplayPage {
 )]
 async fn replay(
     State(st): State<AppState>,
-    _who: AuthUser,
+    who: AuthUser,
     Path(id): Path<String>,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<ReplayQuery>,
 ) -> Result<Json<ReplayPage>, Problem> {
     let r = st
         .chat
         .clone()
-        .replay(pb::ReplayRequest { event_id: id, from_offset_ms: q.from_offset_ms.unwrap_or(0), limit: q.limit.unwrap_or(200) })
+        .replay(pb::ReplayRequest {
+            event_id: id,
+            from_offset_ms: q.from_offset_ms.unwrap_or(0),
+            limit: q.limit.unwrap_or(200),
+            reader_id: who.user_id,
+        })
         .await?
         .into_inner();
     Ok(Json(ReplayPage {

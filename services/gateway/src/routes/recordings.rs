@@ -605,7 +605,7 @@ async fn chat(
     let page = st
         .chat
         .clone()
-        .replay(chat_pb::ReplayRequest { event_id: r.event_id.clone(), from_offset_ms: from, limit })
+        .replay(chat_pb::ReplayRequest { event_id: r.event_id.clone(), from_offset_ms: from, limit, reader_id: String::new() })
         .await?
         .into_inner();
     let end = shift + r.duration_ms as i64 + r.gaps.iter().map(|g| g.duration_ms as i64).sum::<i64>();

@@ -220,6 +220,10 @@ async fn a_kick_closes_the_socket_and_a_ban_keeps_the_user_out_of_media_sockets_
         )
         .await;
     assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
+    for read in ["chat/messages", "chat/replay"] {
+        let r = app.get(&format!("/api/v1/events/{event}/{read}"), Some(&troll.access)).await;
+        assert_problem(r, StatusCode::FORBIDDEN, "banned").await;
+    }
     assert_eq!(app.stage_view(&event, &host).await["bans"][0]["user_id"], troll.user_id.as_str());
 
     let r = app
@@ -243,6 +247,8 @@ async fn a_kick_closes_the_socket_and_a_ban_keeps_the_user_out_of_media_sockets_
     })
     .await;
     assert!(lifted, "chat takes them back within 5 s of the ban being lifted");
+    let r = app.get(&format!("/api/v1/events/{event}/chat/messages"), Some(&troll.access)).await;
+    assert_eq!(r.status(), StatusCode::OK, "and they read the history again");
     let r = app
         .http
         .delete(app.url(&format!("/api/v1/events/{event}/bans/{}", troll.user_id)))
