@@ -4788,7 +4788,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Called with an API key without `chat:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            /** @description `banned`: you are banned from this event (one ban for its media, socket and chat). Also: Called with an API key without `chat:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5416,7 +5416,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Called with an API key without `chat:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
+            /** @description `banned`: you are banned from this event (one ban for its media, socket and chat). Also: Called with an API key without `chat:read`: `insufficient_scope`; a guest session outside its event: `guest_session_scope`. */
             403: {
                 headers: {
                     [name: string]: unknown;
