@@ -354,7 +354,7 @@ fn drive(
         for c in clients.iter_mut() {
             // A counting light listener is read every 20 ms (its socket holds ten packets by
             // then): what it costs the load generator stays small beside the SFU.
-            if c.counting && turn % 40 != 0 {
+            if c.counting && !turn.is_multiple_of(40) {
                 continue;
             }
             got += c.pump(&mut buf);
@@ -455,7 +455,7 @@ fn round_sfu_with(
             ..Default::default()
         };
         join(&worker, &mut c, claims(format!("u{i}"), grants), offer, sources).expect("the SFU takes the client");
-        c.light = i >= publishers && crowd.probe_every > 0 && (i - publishers) % crowd.probe_every != 0;
+        c.light = i >= publishers && crowd.probe_every > 0 && !(i - publishers).is_multiple_of(crowd.probe_every);
         c.level = crowd.levels.get(i).copied();
         clients.push(c);
     }

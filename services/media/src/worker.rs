@@ -193,7 +193,8 @@ async fn run(
                         let _ = reply.send(sfu.remove_at(now, &room, &user_id, &reason, at));
                     }
                     Command::Forbid { room, user_id, at, reply } => {
-                        let _ = reply.send(sfu.forbid_at(&room, &user_id, at));
+                        sfu.forbid_at(&room, &user_id, at);
+                        let _ = reply.send(());
                     }
                     Command::StartTap { room, user_id, sources, destination, reply } => {
                         let _ = reply.send(sfu.start_tap(&room, &user_id, &sources, destination));
