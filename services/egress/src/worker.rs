@@ -115,9 +115,7 @@ impl Worker {
         if h.view.borrow().state != JobState::Running {
             return Err(ApiError::new(ErrorKind::FailedPrecondition, "job_not_running", "the job is not running"));
         }
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        h.commands.send(Command::Update { layout, on_air, reply }).await.map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?;
+        ask(&h, |reply| Command::Update { layout, on_air, reply }).await?;
         Ok(h.view.borrow().clone())
     }
 
@@ -157,17 +155,13 @@ impl Worker {
         if h.view.borrow().state != JobState::Running {
             return Err(ApiError::new(ErrorKind::FailedPrecondition, "job_not_running", "the job is not running"));
         }
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        h.commands.send(Command::AddOutput { id: output_id.to_owned(), url, reply }).await.map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?;
+        ask(&h, |reply| Command::AddOutput { id: output_id.to_owned(), url, reply }).await?;
         Ok(h.view.borrow().clone())
     }
 
     pub async fn remove_output(&self, job_id: &str, output_id: &str) -> Result<JobView, ApiError> {
         let h = self.handle(job_id)?;
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        h.commands.send(Command::RemoveOutput { id: output_id.to_owned(), reply }).await.map_err(|_| gone())?;
-        if !rx.await.map_err(|_| gone())? {
+        if !ask(&h, |reply| Command::RemoveOutput { id: output_id.to_owned(), reply }).await? {
             return Err(ApiError::not_found("output_not_found", format!("the job pushes to no destination {output_id}")));
         }
         // Answer once its connection is closed: a caller moving the destination to another job
@@ -184,6 +178,56 @@ impl Worker {
     }
 }
 
+/// How long a call waits for its job to take a command and answer. A job answers within
+/// milliseconds unless it is stuck (a pipeline that will not change state): the caller then gets
+/// `job_busy` to retry or report, instead of a call that never returns.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends a command to a job and waits, at most [`ANSWER_WITHIN`], for its answer.
+async fn ask<T>(h: &JobHandle, command: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> Command) -> Result<T, ApiError> {
+    ask_within(&h.commands, ANSWER_WITHIN, command).await
+}
+
+async fn ask_within<T>(
+    commands: &tokio::sync::mpsc::Sender<Command>,
+    within: std::time::Duration,
+    command: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> Command,
+) -> Result<T, ApiError> {
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    let asked = async {
+        commands.send(command(reply)).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    };
+    tokio::time::timeout(within, asked).await.unwrap_or_else(|_| {
+        Err(ApiError::new(
+            ErrorKind::Unavailable,
+            "job_busy",
+            format!("the job did not answer within {} s; try again", within.as_secs_f32()),
+        ))
+    })
+}
+
 fn gone() -> ApiError {
     ApiError::new(ErrorKind::FailedPrecondition, "job_not_running", "the job has ended")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_job_that_does_not_answer_gives_job_busy_and_one_that_ended_gives_job_not_running() {
+        let wait = std::time::Duration::from_millis(50);
+        // A job whose loop is stuck: its queue takes the command, nobody answers.
+        let (commands, stuck) = tokio::sync::mpsc::channel(1);
+        let e = ask_within(&commands, wait, |reply| Command::Stop { reply }).await.unwrap_err();
+        assert_eq!((e.kind, e.code.as_ref()), (ErrorKind::Unavailable, "job_busy"));
+        assert!(e.message.contains("try again"), "{}", e.message);
+        // Its queue full as well: still an answer, not a hang.
+        let e = ask_within(&commands, wait, |reply| Command::Stop { reply }).await.unwrap_err();
+        assert_eq!(e.code, "job_busy");
+        drop(stuck);
+        let e = ask_within(&commands, wait, |reply| Command::Stop { reply }).await.unwrap_err();
+        assert_eq!(e.code, "job_not_running");
+    }
 }
