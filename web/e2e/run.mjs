@@ -188,21 +188,32 @@ async function inbound(page, trackId = null) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Samples twice, at least 1.5 s apart (after media started), and checks both sums rose. */
+/** Samples twice, at least 1.5 s apart (after media started), and checks both sums rose.
+ * `trackId` may be a function that names the track each time: what a person hears is whatever
+ * their audio element plays, and the element may be handed a newer track of the same person
+ * (a renegotiation that replaced the transceiver); the change is logged. */
 async function mediaKeepsFlowing(page, { trackId = null, audio = true, video = true, what }) {
   const deadline = Date.now() + STEP_MS;
-  let first = await inbound(page, trackId);
+  const resolve = typeof trackId === 'function' ? trackId : async () => trackId;
+  // A function that names no track yet names nothing: not every track on the page.
+  const none = { frames: 0, samples: 0, packets: 0, streams: 0 };
+  const measure = async (id) => (id === null && typeof trackId === 'function' ? none : inbound(page, id));
+  let id = await resolve();
+  let first = await measure(id);
   while (((video && first.frames === 0) || (audio && first.samples === 0)) && Date.now() < deadline) {
     await sleep(250);
-    first = await inbound(page, trackId);
+    const now = await resolve();
+    if (now !== id) log(`    ${what}: the element now plays track ${now} (was ${id})`);
+    id = now;
+    first = await measure(id);
   }
   if (video) check(first.frames > 0, `${what}: no video frame was decoded within ${STEP_MS} ms (${JSON.stringify(first)})`);
   if (audio) check(first.samples > 0, `${what}: no audio sample arrived within ${STEP_MS} ms (${JSON.stringify(first)})`);
   await sleep(1_600);
-  const second = await inbound(page, trackId);
+  const second = await measure(id);
   if (video) check(second.frames > first.frames, `${what}: decoded video frames stopped rising (${first.frames} then ${second.frames})`);
   if (audio) check(second.samples > first.samples, `${what}: received audio samples stopped rising (${first.samples} then ${second.samples})`);
-  return { first, second };
+  return { first, second, trackId: id };
 }
 
 /** Checks that `what` (a field of inbound()) of `trackId` has stopped: after a short settle,
@@ -519,9 +530,10 @@ async function main() {
         await speaker.getByTestId('stage-status').getByText("You're on stage").waitFor();
         const audio = viewer.locator(`[data-testid="remote-audio"][data-participant-name="${speakerName}"]`);
         await audio.waitFor({ state: 'attached' });
-        speakerTrack = await audio.evaluate((a) => a.srcObject?.getAudioTracks?.()[0]?.id ?? null);
+        const playing = () => audio.evaluate((a) => a.srcObject?.getAudioTracks?.()[0]?.id ?? null);
+        const heard = await mediaKeepsFlowing(viewer, { trackId: playing, video: false, what: 'the new speaker at the viewer' });
+        speakerTrack = heard.trackId;
         check(speakerTrack, 'the viewer plays the new speaker’s microphone');
-        const heard = await mediaKeepsFlowing(viewer, { trackId: speakerTrack, video: false, what: 'the new speaker at the viewer' });
         log(`    the viewer hears the speaker: samples ${heard.first.samples} → ${heard.second.samples}`);
         check((await openPcs(viewer)) === viewerPcs, 'the viewer kept its connection');
         check((await openPcs(speaker)) === speakerPcs, 'the speaker published on the connection it watched with');
@@ -584,8 +596,8 @@ async function main() {
         await guest.getByTestId('stage-status').getByText("You're on air.").waitFor();
         const audio = viewer.locator(`[data-testid="remote-audio"][data-participant-name="${guestName}"]`);
         await audio.waitFor({ state: 'attached' });
-        const track = await audio.evaluate((a) => a.srcObject?.getAudioTracks?.()[0]?.id ?? null);
-        const heard = await mediaKeepsFlowing(viewer, { trackId: track, video: false, what: 'the guest on air at the viewer' });
+        const playing = () => audio.evaluate((a) => a.srcObject?.getAudioTracks?.()[0]?.id ?? null);
+        const heard = await mediaKeepsFlowing(viewer, { trackId: playing, video: false, what: 'the guest on air at the viewer' });
         log(`    the viewer hears the guest on air: samples ${heard.first.samples} → ${heard.second.samples}`);
         check((await openPcs(viewer)) === viewerPcs, 'the viewer kept its connection');
         await screenshot(guest, 'guest-on-air');
