@@ -12,6 +12,11 @@ use crate::platform::{Live, Platform};
 async fn seed(p: &Platform, db: &sqlx::PgPool, live: &Live, state: &str, ended_days_ago: f64) -> String {
     let id = uuid::Uuid::now_v7();
     let prefix = format!("recordings/{id}/");
+    // Objects before the row: a row already past its retention may be swept the moment it is
+    // written, and objects put after that sweep would be left behind (a false "objects stay").
+    for (name, kind) in [("index.m3u8", "application/vnd.apple.mpegurl"), ("seg-00001.ts", "video/mp2t")] {
+        p.bucket.put(&format!("{prefix}{name}"), vec![0u8; 188].into(), kind).await.unwrap();
+    }
     sqlx::query(
         "INSERT INTO recording.recordings (id, event_id, event_title, host_id, state, layout, quality, key_prefix,
              started_at, ended_at, segments, staff_ids)
@@ -27,9 +32,6 @@ async fn seed(p: &Platform, db: &sqlx::PgPool, live: &Live, state: &str, ended_d
     .execute(db)
     .await
     .unwrap();
-    for (name, kind) in [("index.m3u8", "application/vnd.apple.mpegurl"), ("seg-00001.ts", "video/mp2t")] {
-        p.bucket.put(&format!("{prefix}{name}"), vec![0u8; 188].into(), kind).await.unwrap();
-    }
     id.to_string()
 }
 
