@@ -288,6 +288,10 @@ impl Broadcasts {
         if name.chars().count() > MAX_NAME_LEN {
             return Err(ApiError::invalid("invalid_name", format!("the name is longer than {MAX_NAME_LEN} characters")));
         }
+        // Shown in lists, logs and the studio on one line.
+        if name.chars().any(char::is_control) {
+            return Err(ApiError::invalid("invalid_name", "the name must not contain control characters (line breaks, tabs)"));
+        }
         let name = if name.is_empty() { platform.label().to_owned() } else { name.to_owned() };
         let id = Uuid::now_v7();
         let sealed = self.keys.seal(key, id.as_bytes()).map_err(ApiError::internal)?;

@@ -3566,7 +3566,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_platform`; `invalid_server_url` (not rtmp:// or rtmps:// with a host and an application path, or missing for custom); `invalid_stream_key` (empty, over 512 bytes, spaces or slashes); `invalid_name` (over 80 characters); `invalid_body` */
+            /** @description `invalid_platform`; `invalid_server_url` (not rtmp:// or rtmps:// with a host and an application path, or missing for custom); `invalid_stream_key` (empty, over 512 bytes, spaces or slashes); `invalid_name` (over 80 characters, or control characters such as line breaks); `invalid_body` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -87,7 +87,7 @@ impl std::fmt::Debug for CreateBody {
         (status = 400, description = "`malformed_json`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large` (over 64 KiB)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type` (send Content-Type: application/json)", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_platform`; `invalid_server_url` (not rtmp:// or rtmps:// with a host and an application path, or missing for custom); `invalid_stream_key` (empty, over 512 bytes, spaces or slashes); `invalid_name` (over 80 characters); `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_platform`; `invalid_server_url` (not rtmp:// or rtmps:// with a host and an application path, or missing for custom); `invalid_stream_key` (empty, over 512 bytes, spaces or slashes); `invalid_name` (over 80 characters, or control characters such as line breaks); `invalid_body`", body = ProblemDoc, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

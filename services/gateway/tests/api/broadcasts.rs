@@ -65,6 +65,8 @@ async fn a_host_restreams_a_live_show_sharing_the_recordings_encode_and_a_refuse
         (json!({"platform": "youtube", "stream_key": "k".repeat(513)}), "invalid_stream_key"),
         (json!({"platform": "youtube", "stream_key": "two words"}), "invalid_stream_key"),
         (json!({"platform": "youtube", "name": "n".repeat(81), "stream_key": KEY}), "invalid_name"),
+        (json!({"platform": "youtube", "name": "two\nlines", "stream_key": KEY}), "invalid_name"),
+        (json!({"platform": "youtube", "name": "bell\u{7}", "stream_key": KEY}), "invalid_name"),
     ] {
         assert_problem(app.post("/api/v1/destinations", Some(&host.access), body).await, StatusCode::UNPROCESSABLE_ENTITY, code)
             .await;
