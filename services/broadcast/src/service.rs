@@ -284,13 +284,14 @@ impl Broadcasts {
             (false, _) => check_server_url(server_url)?,
         };
         check_key(key)?;
+        // Shown in lists, logs and the studio on one line; checked before trimming, as the
+        // document's pattern (the gateway's `DestinationName`) states it.
+        if stagecast_kit::text::has_control(name) {
+            return Err(ApiError::invalid("invalid_name", "the name must not contain control characters (line breaks, tabs)"));
+        }
         let name = name.trim();
         if name.chars().count() > MAX_NAME_LEN {
             return Err(ApiError::invalid("invalid_name", format!("the name is longer than {MAX_NAME_LEN} characters")));
-        }
-        // Shown in lists, logs and the studio on one line.
-        if name.chars().any(char::is_control) {
-            return Err(ApiError::invalid("invalid_name", "the name must not contain control characters (line breaks, tabs)"));
         }
         let name = if name.is_empty() { platform.label().to_owned() } else { name.to_owned() };
         let id = Uuid::now_v7();

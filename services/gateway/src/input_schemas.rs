@@ -115,6 +115,29 @@ impl PartialSchema for ClientMsgId {
 
 impl ToSchema for ClientMsgId {}
 
+/// A saved destination's name (the broadcast service's check): at most 80 characters, no
+/// control characters; blank for the platform's name.
+pub struct DestinationName;
+
+/// The broadcast service's `MAX_NAME_LEN`.
+const DESTINATION_NAME_MAX_CHARS: usize = 80;
+
+impl PartialSchema for DestinationName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Left out or blank: the platform's name (YouTube, Twitch, Facebook, Custom RTMP). At most 80 characters, \
+                 no control characters (line breaks, tabs).",
+            ))
+            .max_length(Some(DESTINATION_NAME_MAX_CHARS))
+            .pattern(Some(text::NO_CONTROL))
+            .into()
+    }
+}
+
+impl ToSchema for DestinationName {}
+
 /// How long a guest link works (the events service's `LinkSpec`): 0 for the default (a day), or
 /// 60 seconds to a week.
 pub struct GuestLinkLifetime;
@@ -246,6 +269,7 @@ mod tests {
         use stagecast_events::domain::LinkSpec;
         assert!(ClientMsgId::parse(&"x".repeat(CLIENT_MSG_ID_MAX_CHARS)).is_ok());
         assert!(ClientMsgId::parse(&"x".repeat(CLIENT_MSG_ID_MAX_CHARS + 1)).is_err());
+        assert_eq!(DESTINATION_NAME_MAX_CHARS, stagecast_broadcast::service::MAX_NAME_LEN);
         for secs in [0, LINK_MIN_SECS, LINK_MAX_SECS] {
             assert!(LinkSpec::parse("speaker", secs, 0, false).is_ok(), "{secs}");
         }

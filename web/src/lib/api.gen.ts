@@ -1827,11 +1827,7 @@ export interface components {
         };
         CreateDestination: {
             platform: components["schemas"]["DestinationPlatform"];
-            /**
-             * @description Left out or blank: the platform's name (YouTube, Twitch, Facebook, Custom RTMP). At most
-             *     80 characters after trimming.
-             */
-            name?: string;
+            name?: components["schemas"]["DestinationName"];
             /**
              * @description Left out or blank: the platform's ingest (youtube rtmps://a.rtmps.youtube.com:443/live2,
              *     twitch rtmp://live.twitch.tv/app, facebook rtmps://live-api-s.facebook.com:443/rtmp);
@@ -1919,6 +1915,8 @@ export interface components {
         DestinationList: {
             destinations: components["schemas"]["Destination"][];
         };
+        /** @description Left out or blank: the platform's name (YouTube, Twitch, Facebook, Custom RTMP). At most 80 characters, no control characters (line breaks, tabs). */
+        DestinationName: string;
         /**
          * @description A restreaming platform.
          * @enum {string}

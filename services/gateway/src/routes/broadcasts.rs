@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     api_doc::Problem as ProblemDoc,
     extract::{ApiJson, AuthUser},
-    input_schemas::{RtmpServerUrl, StreamKey},
+    input_schemas::{DestinationName, RtmpServerUrl, StreamKey},
     problem::Problem,
     state::AppState,
     wire::broadcasts::{Destination, DestinationPlatform, EventDestination, destination, event_destination},
@@ -47,10 +47,8 @@ struct EventDestinationList {
 struct CreateBody {
     #[schema(value_type = DestinationPlatform)]
     platform: String,
-    /// Left out or blank: the platform's name (YouTube, Twitch, Facebook, Custom RTMP). At most
-    /// 80 characters after trimming.
     #[serde(default)]
-    #[schema(max_length = 80)]
+    #[schema(value_type = DestinationName)]
     name: String,
     /// Left out or blank: the platform's ingest (youtube rtmps://a.rtmps.youtube.com:443/live2,
     /// twitch rtmp://live.twitch.tv/app, facebook rtmps://live-api-s.facebook.com:443/rtmp);
