@@ -943,6 +943,13 @@ impl Composite {
     }
 
     /// A bound UDP source; its port is read back after binding.
+    /// Adds `new` to the pipeline and to a person's `elements`: what removing them takes out again.
+    fn adopt(&self, elements: &mut Vec<gst::Element>, new: &[&gst::Element]) -> anyhow::Result<()> {
+        self.pipeline.add_many(new.iter().copied())?;
+        elements.extend(new.iter().map(|e| (*e).clone()));
+        Ok(())
+    }
+
     fn udp(&self, name: &str, caps: gst::Caps, port: u16) -> anyhow::Result<(gst::Element, u16)> {
         let src = gst::ElementFactory::make("udpsrc")
             .property("address", self.spec.rtp_ip.to_string())
@@ -1009,18 +1016,9 @@ impl Composite {
             .property_from_str("leaky", "downstream")
             .property("max-size-buffers", 3u32)
             .build()?;
-        self.pipeline.add_many([&jitter, &depay, &dec, &conv, &scale, &size, &rate, &queue])?;
-        elements.extend([
-            src.clone(),
-            jitter.clone(),
-            depay.clone(),
-            dec.clone(),
-            conv.clone(),
-            scale.clone(),
-            size.clone(),
-            rate.clone(),
-            queue.clone(),
-        ]);
+        // The socket is in the pipeline already (bound by `udp`); it goes with the person all the same.
+        elements.push(src.clone());
+        self.adopt(elements, &[&jitter, &depay, &dec, &conv, &scale, &size, &rate, &queue])?;
         gst::Element::link_many([src, &jitter, &depay, &dec, &conv, &scale, &size, &rate, &queue])?;
         // Freshness is measured where the RTP arrives, not where frames enter the compositor: a
         // busy compositor slows its inputs down, which is not the publisher going away.
@@ -1054,8 +1052,7 @@ impl Composite {
             .build()?;
         let base = canvas_caps().field("framerate", gst::Fraction::new(5, 1)).build();
         let caps = sizing_filter(&base)?;
-        self.pipeline.add_many([&src, &caps])?;
-        elements.extend([src.clone(), caps.clone()]);
+        self.adopt(elements, &[&src, &caps])?;
         gst::Element::link_many([&src, &caps])?;
         let mut last = caps.clone();
         if let Some((text, font)) = text {
@@ -1108,17 +1105,8 @@ impl Composite {
         let resample = make("audioresample")?;
         let caps = gst::ElementFactory::make("capsfilter").property("caps", pcm_caps()).build()?;
         let queue = gst::ElementFactory::make("queue").property("max-size-time", 500_000_000u64).build()?;
-        self.pipeline.add_many([&jitter, &depay, &dec, &conv, &resample, &caps, &queue])?;
-        elements.extend([
-            src.clone(),
-            jitter.clone(),
-            depay.clone(),
-            dec.clone(),
-            conv.clone(),
-            resample.clone(),
-            caps.clone(),
-            queue.clone(),
-        ]);
+        elements.push(src.clone());
+        self.adopt(elements, &[&jitter, &depay, &dec, &conv, &resample, &caps, &queue])?;
         gst::Element::link_many([&src, &jitter, &depay, &dec, &conv, &resample, &caps, &queue])?;
         let (db, seen) = (level.0.clone(), level.1.0.clone());
         let origin = self.origin;

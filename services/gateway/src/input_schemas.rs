@@ -92,6 +92,18 @@ impl PartialSchema for Email {
 
 impl ToSchema for Email {}
 
+/// A string taken as sent (neither trimmed nor normalised): `min`–`max` characters, no control
+/// characters.
+fn untrimmed_schema(description: &str, min: Option<usize>, max: usize) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .min_length(min)
+        .max_length(Some(max))
+        .pattern(Some(text::NO_CONTROL))
+        .into()
+}
+
 /// The sender's id of a chat message (the chat service's `ClientMsgId`).
 pub struct ClientMsgId;
 
@@ -100,16 +112,12 @@ const CLIENT_MSG_ID_MAX_CHARS: usize = 64;
 
 impl PartialSchema for ClientMsgId {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some(
-                "Your id for this message, unique per message: a retry with the same id is never duplicated (it gets \
-                 the first attempt's answer). 1–64 characters, no control characters; taken as is (not trimmed).",
-            ))
-            .min_length(Some(1))
-            .max_length(Some(CLIENT_MSG_ID_MAX_CHARS))
-            .pattern(Some(text::NO_CONTROL))
-            .into()
+        untrimmed_schema(
+            "Your id for this message, unique per message: a retry with the same id is never duplicated (it gets \
+             the first attempt's answer). 1–64 characters, no control characters; taken as is (not trimmed).",
+            Some(1),
+            CLIENT_MSG_ID_MAX_CHARS,
+        )
     }
 }
 
@@ -124,15 +132,12 @@ const DESTINATION_NAME_MAX_CHARS: usize = 80;
 
 impl PartialSchema for DestinationName {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some(
-                "Left out or blank: the platform's name (YouTube, Twitch, Facebook, Custom RTMP). At most 80 characters, \
-                 no control characters (line breaks, tabs).",
-            ))
-            .max_length(Some(DESTINATION_NAME_MAX_CHARS))
-            .pattern(Some(text::NO_CONTROL))
-            .into()
+        untrimmed_schema(
+            "Left out or blank: the platform's name (YouTube, Twitch, Facebook, Custom RTMP). At most 80 characters, \
+             no control characters (line breaks, tabs).",
+            None,
+            DESTINATION_NAME_MAX_CHARS,
+        )
     }
 }
 

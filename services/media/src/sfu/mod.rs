@@ -13,7 +13,7 @@
 //!   [`Sfu::handle_receive`] (in RTP mode str0m holds only one received packet), the rest in
 //!   [`Sfu::poll`].
 use std::{
-    collections::{BTreeMap, VecDeque},
+    collections::{BTreeMap, HashMap, VecDeque},
     fmt,
     net::SocketAddr,
     sync::{
@@ -51,7 +51,6 @@ use control::sees;
 pub use loudest::DEFAULT_LOUDEST_AUDIO;
 use loudest::RoomLoudest;
 use signalling::SignalBudget;
-use std::collections::HashMap;
 use taps::{Tap, tap_codec};
 pub use taps::{TapId, TapInfo};
 
@@ -509,7 +508,7 @@ pub struct Sfu {
     taps: Vec<Tap>,
     next_tap: u64,
     /// The peer each remote address last belonged to (a hint, checked with `accepts`).
-    by_source: std::collections::HashMap<SocketAddr, PeerId>,
+    by_source: HashMap<SocketAddr, PeerId>,
     /// Role changes and removals newer than the tokens people join with.
     overrides: crate::overrides::Overrides,
     /// How many of a room's loudest speakers participants hear; 0 for every one.
@@ -531,7 +530,7 @@ impl Sfu {
             speakers: BTreeMap::new(),
             taps: Vec::new(),
             next_tap: 1,
-            by_source: std::collections::HashMap::new(),
+            by_source: HashMap::new(),
             overrides: crate::overrides::Overrides::default(),
             loudest_audio: DEFAULT_LOUDEST_AUDIO,
             loudest: HashMap::new(),
