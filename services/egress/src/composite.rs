@@ -942,7 +942,6 @@ impl Composite {
         Ok(pad)
     }
 
-    /// A bound UDP source; its port is read back after binding.
     /// Adds `new` to the pipeline and to a person's `elements`: what removing them takes out again.
     fn adopt(&self, elements: &mut Vec<gst::Element>, new: &[&gst::Element]) -> anyhow::Result<()> {
         self.pipeline.add_many(new.iter().copied())?;
@@ -950,6 +949,7 @@ impl Composite {
         Ok(())
     }
 
+    /// A bound UDP source; its port is read back after binding.
     fn udp(&self, name: &str, caps: gst::Caps, port: u16) -> anyhow::Result<(gst::Element, u16)> {
         let src = gst::ElementFactory::make("udpsrc")
             .property("address", self.spec.rtp_ip.to_string())
