@@ -17,7 +17,7 @@
 //! - The aggregators run with `start-time-selection=zero` (never `first`, which can leave an
 //!   aggregator waiting forever), and live, so an input that has not sent anything yet (or
 //!   stopped) never holds a mixer past its latency; the compositor also with
-//!   `ignore-inactive-pads` (the audio mixer not: see there).
+//!   `ignore-inactive-pads` once its background is in (the audio mixer not: see there).
 //! - Each pipeline starts its timestamps at zero. A pipeline rebuilt after a failure (or after a
 //!   restart of the worker) starts again at zero: the playlist marks the discontinuity, and the
 //!   MP4 joins the runs end to end ([`crate::mp4`]).
@@ -304,6 +304,8 @@ pub struct Composite {
     /// Video inputs whose depayloader asked for a keyframe since the last
     /// [`Composite::take_keyframe_requests`].
     keyframes_wanted: Vec<(String, TileKind)>,
+    /// Frames of the background the compositor has taken in, until it ignores inactive pads.
+    background_frames: Option<Arc<AtomicI64>>,
     pub video_tee: gst::Element,
     pub audio_tee: gst::Element,
 }
@@ -319,7 +321,8 @@ impl Composite {
         // Video: background, compositor, fixed 30 fps, one encode.
         let vmix = gst::ElementFactory::make("compositor")
             .property_from_str("background", "black")
-            .property("ignore-inactive-pads", true)
+            // Off until the background has arrived (see `background_frames`).
+            .property("ignore-inactive-pads", false)
             .property_from_str("start-time-selection", "zero")
             .property("latency", MIX_LATENCY.as_nanos() as u64)
             .property("emit-signals", true)
@@ -369,6 +372,21 @@ impl Composite {
         let bg_pad = vmix.request_pad_simple("sink_%u").ok_or_else(|| anyhow!("compositor gave no pad"))?;
         bg_pad.set_property("zorder", 0u32);
         black_filter.static_pad("src").context("capsfilter src")?.link(&bg_pad)?;
+        // GStreamer 1.22's aggregators skip inactive pads (none has had a buffer yet) before they
+        // check for end of stream: a compositor that ignores inactive pads and reaches its first
+        // deadline before even the background's first frame takes itself for ended. The HLS
+        // output then closes an empty first segment and waits forever (reproduced: 4 starts in
+        // 100 with four pipelines starting at once on two cores). So it ignores inactive pads
+        // only once the background is in: its second frame comes after the first was queued.
+        let background_frames = Arc::new(AtomicI64::new(0));
+        let counted = background_frames.clone();
+        bg_pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            if counted.fetch_add(1, Ordering::Relaxed) >= 1 {
+                gst::PadProbeReturn::Remove
+            } else {
+                gst::PadProbeReturn::Ok
+            }
+        });
         gst::Element::link_many([&vmix, &out_caps, &raw_tee])?;
         gst::Element::link_many([&enc_q, &x264, &h264_caps, &video_tee])?;
         // A running-time offset on the encoded video, before every output (HLS and RTMP): later
@@ -501,6 +519,7 @@ impl Composite {
             pending,
             opened: HashMap::new(),
             keyframes_wanted: Vec::new(),
+            background_frames: Some(background_frames),
             video_tee,
             audio_tee,
         })
@@ -634,6 +653,10 @@ impl Composite {
     /// Re-evaluates who shows, who speaks and where tiles go; queues the change to apply at the
     /// compositor's next output frame. Called after every change and by the job every ~200 ms.
     pub fn refresh(&mut self) {
+        if self.background_frames.as_ref().is_some_and(|n| n.load(Ordering::Relaxed) >= 2) {
+            self.vmix.set_property("ignore-inactive-pads", true);
+            self.background_frames = None;
+        }
         let now = Instant::now();
         self.pick_speaker(now);
         let tiles = self.tile_keys(now);
@@ -807,6 +830,13 @@ impl Composite {
                     "splitmuxsink-fragment-closed" => {
                         let start = self.opened.remove(&location).unwrap_or_default();
                         let index = segment_index(Path::new(&location))?;
+                        if std::fs::metadata(&location).map(|m| m.len()).unwrap_or(0) == 0 {
+                            // Not a segment: the output ended before any frame (as the
+                            // compositor did at start before `background_frames`); waiting for
+                            // the next one would wait for the stall watchdog.
+                            let _ = std::fs::remove_file(&location);
+                            return Some(Report::Failed { reason: format!("the HLS output closed an empty segment ({location})") });
+                        }
                         Some(Report::Segment {
                             index,
                             path: PathBuf::from(location),
