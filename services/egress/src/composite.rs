@@ -381,11 +381,7 @@ impl Composite {
         let background_frames = Arc::new(AtomicI64::new(0));
         let counted = background_frames.clone();
         bg_pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            if counted.fetch_add(1, Ordering::Relaxed) >= 1 {
-                gst::PadProbeReturn::Remove
-            } else {
-                gst::PadProbeReturn::Ok
-            }
+            if counted.fetch_add(1, Ordering::Relaxed) >= 1 { gst::PadProbeReturn::Remove } else { gst::PadProbeReturn::Ok }
         });
         gst::Element::link_many([&vmix, &out_caps, &raw_tee])?;
         gst::Element::link_many([&enc_q, &x264, &h264_caps, &video_tee])?;
@@ -835,7 +831,9 @@ impl Composite {
                             // compositor did at start before `background_frames`); waiting for
                             // the next one would wait for the stall watchdog.
                             let _ = std::fs::remove_file(&location);
-                            return Some(Report::Failed { reason: format!("the HLS output closed an empty segment ({location})") });
+                            return Some(Report::Failed {
+                                reason: format!("the HLS output closed an empty segment ({location})"),
+                            });
                         }
                         Some(Report::Segment {
                             index,
