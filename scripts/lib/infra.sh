@@ -8,6 +8,23 @@ die() { log "error: $*"; exit 1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# Lets the SFU have the 4 MiB UDP buffers it asks for (docs/operations.md, "The SFU's socket
+# buffers"): Linux's default maximum drops handshakes when hundreds join at once. Raised for this
+# boot only; where it cannot be (a container without the right), the SFU warns and runs anyway.
+ensure_socket_buffers() {
+  local want=4194304 key now
+  for key in rmem_max wmem_max; do
+    now=$(cat "/proc/sys/net/core/$key" 2>/dev/null || echo "$want")
+    if [ "$now" -lt "$want" ]; then
+      if echo "$want" | as_root tee "/proc/sys/net/core/$key" >/dev/null 2>&1; then
+        log "raised net.core.$key from $now to $want for the SFU's sockets"
+      else
+        log "cannot raise net.core.$key ($now): the SFU will warn of smaller socket buffers (see docs/operations.md)"
+      fi
+    fi
+  done
+}
+
 # Installs whatever is missing among the system packages the platform needs.
 ensure_system_packages() {
   local missing=()

@@ -594,8 +594,13 @@ async fn chat(
     if !(1..=500).contains(&limit) {
         return Err(Problem::new(ErrorKind::InvalidInput, "invalid_limit", "limit must be between 1 and 500"));
     }
-    let r =
-        st.recording.clone().get_recording(pb::RecordingAction { recording_id: rid, actor_id: who.user_id }).await?.into_inner();
+    // The recording service refuses a banned viewer here; the chat service checks the reader too.
+    let r = st
+        .recording
+        .clone()
+        .get_recording(pb::RecordingAction { recording_id: rid, actor_id: who.user_id.clone() })
+        .await?
+        .into_inner();
     let (Some(first), Some(live)) = (millis(r.first_frame_at.as_ref()), millis(r.event_went_live_at.as_ref())) else {
         return Ok(Json(ReplayPage { messages: Vec::new() }));
     };
@@ -605,7 +610,7 @@ async fn chat(
     let page = st
         .chat
         .clone()
-        .replay(chat_pb::ReplayRequest { event_id: r.event_id.clone(), from_offset_ms: from, limit, reader_id: String::new() })
+        .replay(chat_pb::ReplayRequest { event_id: r.event_id.clone(), from_offset_ms: from, limit, reader_id: who.user_id })
         .await?
         .into_inner();
     let end = shift + r.duration_ms as i64 + r.gaps.iter().map(|g| g.duration_ms as i64).sum::<i64>();
