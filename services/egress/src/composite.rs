@@ -306,6 +306,8 @@ pub struct Composite {
     keyframes_wanted: Vec<(String, TileKind)>,
     /// Frames of the background the compositor has taken in, until it ignores inactive pads.
     background_frames: Option<Arc<AtomicI64>>,
+    /// End-of-stream was sent ([`Composite::finish`]).
+    finishing: bool,
     pub video_tee: gst::Element,
     pub audio_tee: gst::Element,
 }
@@ -516,6 +518,7 @@ impl Composite {
             opened: HashMap::new(),
             keyframes_wanted: Vec::new(),
             background_frames: Some(background_frames),
+            finishing: false,
             video_tee,
             audio_tee,
         })
@@ -827,11 +830,13 @@ impl Composite {
                         let start = self.opened.remove(&location).unwrap_or_default();
                         let index = segment_index(Path::new(&location))?;
                         if std::fs::metadata(&location).map(|m| m.len()).unwrap_or(0) == 0 {
-                            // Not a segment: the output ended before any frame (as the
-                            // compositor did at start before `background_frames`); waiting for
-                            // the next one would wait for the stall watchdog.
+                            // Not a segment. While finishing, end-of-stream right after a split
+                            // may close an empty last file; otherwise the output ended before
+                            // any frame (as the compositor did at start before
+                            // `background_frames`), and waiting for the next segment would wait
+                            // for the job's stall watchdog.
                             let _ = std::fs::remove_file(&location);
-                            return Some(Report::Failed {
+                            return (!self.finishing).then(|| Report::Failed {
                                 reason: format!("the HLS output closed an empty segment ({location})"),
                             });
                         }
@@ -862,7 +867,8 @@ impl Composite {
     }
 
     /// Sends end-of-stream so the last segment is closed properly.
-    pub fn finish(&self) {
+    pub fn finish(&mut self) {
+        self.finishing = true;
         // `send_event` takes each source's lock; a source stuck in a query (seen: the still
         // tiles' videotestsrc waiting on the compositor) would hold the caller, which is the
         // job's loop. Sent from a thread of its own, the job goes on: without end-of-stream it

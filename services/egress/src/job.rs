@@ -390,7 +390,7 @@ impl Job {
                         stop_asked = Some(Instant::now());
                         self.feed.stop_all();
                         self.save();
-                        match &self.composite {
+                        match self.composite.as_mut() {
                             // The last segment is closed by end-of-stream.
                             Some(c) => c.finish(),
                             None => bus = None,
