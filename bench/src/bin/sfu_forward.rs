@@ -52,6 +52,10 @@ use str0m::{
     net::{Protocol, Receive},
 };
 
+/// The allocator the media service's binary runs the SFU with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The clock that audio frames carry their send time in (µs since it started).
 static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
 

@@ -16,15 +16,25 @@ use gstreamer::prelude::*;
 /// run it on a blocking thread.
 pub fn remux(runs: &[Vec<PathBuf>], out: &Path) -> anyhow::Result<()> {
     let mut joined = Vec::new();
-    for (i, run) in runs.iter().filter(|r| !r.is_empty()).enumerate() {
+    for (i, run) in runs.iter().enumerate() {
         use std::io::Write;
         let path = out.with_extension(format!("run{i}.ts"));
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).context("creating a joined TS")?);
+        let mut written = 0;
         for s in run {
             let bytes = std::fs::read(s).with_context(|| format!("reading {}", s.display()))?;
+            written += bytes.len();
             f.write_all(&bytes)?;
         }
         f.flush()?;
+        drop(f);
+        if written == 0 {
+            // An empty segment (a pipeline that ended before its first frame once got one into
+            // a playlist) would fail the whole remux: the run holds nothing to lose.
+            tracing::warn!(run = i, segments = run.len(), "an empty run of segments is left out of the MP4");
+            let _ = std::fs::remove_file(&path);
+            continue;
+        }
         joined.push(path);
     }
     if joined.is_empty() {

@@ -38,3 +38,18 @@ fn a_recording_whose_audio_starts_3_s_after_its_video_is_remuxed_rather_than_han
     assert!(streams.contains("h264") && streams.contains("aac"), "{streams}");
     assert!(duration > 9.5, "the MP4 holds the whole recording: {duration} s");
 }
+
+#[test]
+fn an_empty_run_of_segments_is_left_out_and_the_rest_is_remuxed() {
+    stagecast_egress::composite::init().expect("GStreamer");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("seg-00001.ts");
+    std::fs::write(&empty, b"").expect("an empty segment");
+    let ts = dir.path().join("seg-00002.ts");
+    offset_ts(&ts, Duration::ZERO);
+    let out = dir.path().join("recording.mp4");
+    stagecast_egress::mp4::remux(&[vec![empty], vec![ts]], &out).expect("remuxed");
+    let (duration, streams) = ffprobe_duration(&out);
+    assert!(streams.contains("h264") && streams.contains("aac"), "{streams}");
+    assert!(duration > 9.5, "the MP4 holds the run with media: {duration} s");
+}

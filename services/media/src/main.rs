@@ -1,5 +1,10 @@
 use stagecast_media::{config::Config, startup::Application};
 
+/// str0m allocates for every packet it forwards to every subscriber; mimalloc makes the SFU's
+/// forwarding about 6% cheaper than glibc's allocator (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = stagecast_telemetry::init("media");
