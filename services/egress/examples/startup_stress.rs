@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
+use gstreamer::prelude::*;
 use stagecast_egress::{
     composite::{Composite, Participant, Spec},
     layout::{LayoutKind, Quality},
@@ -50,6 +51,28 @@ fn run_once(dir: &std::path::Path) -> (bool, String) {
             if let gst::MessageView::Error(err) = msg.view() {
                 log += &format!("  ERROR {} from {:?}: {:?}\n", err.error(), err.src().map(|s| s.to_string()), err.debug());
                 bad = true;
+                // Where the stream went: each element downstream of the failed one and its pads' peers.
+                let mut next = err.src().and_then(|s| s.clone().downcast::<gst::Element>().ok());
+                let mut hops = 0;
+                while let Some(e) = next.take() {
+                    hops += 1;
+                    for pad in e.pads() {
+                        let peer = pad
+                            .peer()
+                            .map(|p| format!("{}:{}", p.parent().map(|o| o.name().to_string()).unwrap_or_default(), p.name()));
+                        log += &format!(
+                            "    {}:{} {:?} → {:?} caps {:?}\n",
+                            e.name(),
+                            pad.name(),
+                            pad.direction(),
+                            peer,
+                            pad.current_caps().map(|c| c.to_string())
+                        );
+                    }
+                    if hops < 8 {
+                        next = e.src_pads().first().and_then(|p| p.peer()).and_then(|p| p.parent_element());
+                    }
+                }
             }
         }
         c.refresh();
