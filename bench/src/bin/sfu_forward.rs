@@ -12,7 +12,7 @@
 //!   cargo run --release -p stagecast-bench --bin sfu_forward -- video 1 30 5 3
 //!   (shape publishers subscribers seconds rounds)
 //!
-//! A Spaces-sized stage (`spaces LADDER SECS PROBE_EVERY LOUDEST`): ten speakers to a ladder of
+//! A Spaces-sized stage (`spaces LADDER SECS PROBE_EVERY LOUDEST [direct|str0m]`): ten speakers to a ladder of
 //! listener counts, most of them light (str0m does their ICE, DTLS, data channel and RTCP; their
 //! SRTP is counted at the socket, not decrypted, so a thousand fit beside the SFU on two cores);
 //! see `spaces_mode`.
@@ -391,12 +391,15 @@ struct Result {
 }
 
 /// The real SFU worker on its own thread and loopback socket; its room events are drained.
-fn start_worker(rt: &tokio::runtime::Runtime, loudest_audio: usize) -> stagecast_media::worker::WorkerHandle {
+fn start_worker(
+    rt: &tokio::runtime::Runtime,
+    forwarding: stagecast_media::sfu::Forwarding,
+) -> stagecast_media::worker::WorkerHandle {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = socket.local_addr().unwrap();
     let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
     rt.spawn(async move { while events_rx.recv().await.is_some() {} });
-    stagecast_media::worker::spawn(0, socket, addr, events, stagecast_media::observe::WorkerMetrics::detached(), loudest_audio)
+    stagecast_media::worker::spawn(0, socket, addr, events, stagecast_media::observe::WorkerMetrics::detached(), forwarding)
         .unwrap()
 }
 
@@ -433,6 +436,8 @@ struct Crowd {
     loudest: usize,
     /// Speakers send at independent phases, not all at once.
     spread: bool,
+    /// All forwarded audio goes through each listener's str0m `Rtc` (`MEDIA_DIRECT_AUDIO=false`).
+    via_str0m: bool,
 }
 
 fn round_sfu_with(
@@ -443,7 +448,8 @@ fn round_sfu_with(
     secs: u64,
     crowd: &Crowd,
 ) -> Result {
-    let worker = start_worker(rt, crowd.loudest);
+    let worker =
+        start_worker(rt, stagecast_media::sfu::Forwarding { loudest_audio: crowd.loudest, direct_audio: !crowd.via_str0m });
     READY.store(0, Ordering::Relaxed);
     std::thread::sleep(Duration::from_millis(100));
     let tid = tid_named("sfu-worker-0").expect("the worker thread");
@@ -852,7 +858,7 @@ fn join_direct(i: usize) -> Option<Duration> {
 
 fn join_mode(rt: &tokio::runtime::Runtime, joins: usize) {
     println!("sfu_forward join · {joins} subscribers join one by one while a publisher sends VP8 at 30 fps");
-    let worker = start_worker(rt, 0);
+    let worker = start_worker(rt, stagecast_media::sfu::Forwarding { loudest_audio: 0, ..Default::default() });
     let signer = stagecast_authn::Signer::generate();
     let verifier = stagecast_authn::Verifier::new(
         &stagecast_authn::Jwks { keys: vec![signer.jwk()] },
@@ -928,7 +934,9 @@ fn main() {
         let secs = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(5u64).clamp(1, 120);
         let probe_every = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(50usize);
         let loudest = args.get(5).and_then(|a| a.parse().ok()).unwrap_or(stagecast_media::sfu::DEFAULT_LOUDEST_AUDIO);
-        spaces_mode(&rt, &ladder, secs, probe_every, loudest);
+        // PATH: `direct` (the default: the SFU seals forwarded audio itself) or `str0m`.
+        let via_str0m = args.get(6).map(String::as_str) == Some("str0m");
+        spaces_mode(&rt, &ladder, secs, probe_every, loudest, via_str0m);
         return;
     }
     let arg = |i: usize, d: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
@@ -1000,12 +1008,17 @@ fn main() {
 /// the SFU adds, as it includes their own loop on the same two cores.
 ///
 ///   sfu_forward spaces 300,500,700,1000 15 50 3   # ladder, seconds per step, probe_every, loudest
-fn spaces_mode(rt: &tokio::runtime::Runtime, ladder: &[usize], secs: u64, probe_every: usize, loudest: usize) {
+fn spaces_mode(rt: &tokio::runtime::Runtime, ladder: &[usize], secs: u64, probe_every: usize, loudest: usize, via_str0m: bool) {
     const SPEAKERS: usize = 10;
     // What each listener should get: the loudest `loudest` speakers, or all of them.
     let forwarded = if loudest == 0 { SPEAKERS } else { loudest.min(SPEAKERS) };
     println!(
-        "sfu_forward spaces · {SPEAKERS} speakers, all talking, the SFU forwards the loudest {forwarded} (MEDIA_LOUDEST_AUDIO={loudest}) → listeners {ladder:?} · {secs} s each · {}",
+        "sfu_forward spaces · {SPEAKERS} speakers, all talking, the SFU forwards the loudest {forwarded} (MEDIA_LOUDEST_AUDIO={loudest}) {} → listeners {ladder:?} · {secs} s each · {}",
+        if via_str0m {
+            "through each listener's str0m (MEDIA_DIRECT_AUDIO=false)"
+        } else {
+            "sealing it itself (MEDIA_DIRECT_AUDIO=true)"
+        },
         if probe_every > 0 {
             format!("one listener in {probe_every} decrypts and measures the delay, the rest count SRTP packets at their socket")
         } else {
@@ -1016,7 +1029,8 @@ fn spaces_mode(rt: &tokio::runtime::Runtime, ladder: &[usize], secs: u64, probe_
     for &listeners in ladder {
         ALL_DELAYS.lock().unwrap_or_else(|e| e.into_inner()).clear();
         // Speakers at -10, -14, … -46 dBov: every one of them talking (above the SFU's -50).
-        let crowd = Crowd { probe_every, levels: (0..SPEAKERS).map(|i| -10 - 4 * i as i8).collect(), loudest, spread: true };
+        let crowd =
+            Crowd { probe_every, levels: (0..SPEAKERS).map(|i| -10 - 4 * i as i8).collect(), loudest, spread: true, via_str0m };
         let s = round_sfu_with(rt, Shape::Audio, SPEAKERS, listeners, secs, &crowd);
         let mut delays = std::mem::take(&mut *ALL_DELAYS.lock().unwrap_or_else(|e| e.into_inner()));
         delays.sort_unstable();

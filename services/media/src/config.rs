@@ -31,6 +31,9 @@ pub struct Config {
     /// `MEDIA_LOUDEST_AUDIO`: participants hear a room's this many loudest speakers; 0 for
     /// every speaker. Default 3 (`sfu::DEFAULT_LOUDEST_AUDIO`).
     pub loudest_audio: usize,
+    /// `MEDIA_DIRECT_AUDIO`: the SFU seals and sends forwarded audio itself instead of through
+    /// each subscriber's str0m connection (docs/media.md). Default true; false is for comparison.
+    pub direct_audio: bool,
 }
 
 /// The shortest control secret accepted: guessing it must be out of reach.
@@ -69,6 +72,7 @@ impl Config {
             nats_url: optional("NATS_URL", "nats://127.0.0.1:4222".to_owned())?,
             control_secret,
             loudest_audio: optional("MEDIA_LOUDEST_AUDIO", crate::sfu::DEFAULT_LOUDEST_AUDIO)?,
+            direct_audio: optional("MEDIA_DIRECT_AUDIO", true)?,
         })
     }
 }

@@ -42,8 +42,15 @@ impl Application {
                 .with_context(|| format!("binding UDP {}:{port} (MEDIA_UDP_IP / MEDIA_UDP_PORT)", config.udp_ip))?;
             let advertised = SocketAddr::new(config.public_ip, socket.local_addr()?.port());
             workers.push(
-                worker::spawn(i, socket, advertised, events_tx.clone(), metrics.worker(i), config.loudest_audio)
-                    .context("starting an SFU worker")?,
+                worker::spawn(
+                    i,
+                    socket,
+                    advertised,
+                    events_tx.clone(),
+                    metrics.worker(i),
+                    crate::sfu::Forwarding { loudest_audio: config.loudest_audio, direct_audio: config.direct_audio },
+                )
+                .context("starting an SFU worker")?,
             );
         }
         let channel = Endpoint::from_shared(config.auth_grpc_url.clone())

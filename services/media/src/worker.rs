@@ -80,7 +80,7 @@ pub fn spawn(
     advertised: SocketAddr,
     events: mpsc::UnboundedSender<RoomEvent>,
     metrics: WorkerMetrics,
-    loudest_audio: usize,
+    forwarding: crate::sfu::Forwarding,
 ) -> std::io::Result<WorkerHandle> {
     socket.set_nonblocking(true)?;
     match crate::udp::size_buffers(&socket) {
@@ -106,7 +106,7 @@ pub fn spawn(
         };
         rt.block_on(async move {
             match UdpSocket::from_std(socket) {
-                Ok(socket) => run(socket, local, advertised, rx, events, metrics, loudest_audio).await,
+                Ok(socket) => run(socket, local, advertised, rx, events, metrics, forwarding).await,
                 Err(e) => tracing::error!(error = %e, "cannot register the SFU socket"),
             }
         });
@@ -121,10 +121,11 @@ async fn run(
     mut rx: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<RoomEvent>,
     metrics: WorkerMetrics,
-    loudest_audio: usize,
+    forwarding: crate::sfu::Forwarding,
 ) {
     let mut sfu = Sfu::new(advertised);
-    sfu.set_loudest_audio(loudest_audio);
+    sfu.set_loudest_audio(forwarding.loudest_audio);
+    sfu.set_direct_audio(forwarding.direct_audio);
     let mut buf = vec![0u8; RECV_BUF];
     let mut stopping: Option<(Instant, oneshot::Sender<()>)> = None;
     // One timer for the worker's life, moved only when str0m's next deadline moves: a new

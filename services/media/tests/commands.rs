@@ -13,7 +13,15 @@ async fn serve() -> (async_nats::Client, String) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = socket.local_addr().unwrap();
     let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let w = worker::spawn(0, socket, addr, events, stagecast_media::observe::WorkerMetrics::detached(), 0).unwrap();
+    let w = worker::spawn(
+        0,
+        socket,
+        addr,
+        events,
+        stagecast_media::observe::WorkerMetrics::detached(),
+        stagecast_media::sfu::Forwarding { loudest_audio: 0, ..Default::default() },
+    )
+    .unwrap();
     let api = MediaApi::new(Arc::new(Rooms::new(vec![w], Arc::default())));
     let url = std::env::var("STAGECAST_TEST_NATS_URL").expect("STAGECAST_TEST_NATS_URL (scripts/test sets it)");
     let nats = async_nats::connect(&url).await.unwrap();

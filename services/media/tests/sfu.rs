@@ -880,3 +880,40 @@ fn with_loudest_routing_off_every_speaker_is_heard() {
     net.run(Duration::from_secs(1));
     assert_eq!(levels_heard(&net.clients[viewer], mark), [-70, -60, -30, -20].into());
 }
+
+#[test]
+fn forwarded_audio_is_sealed_by_the_sfu_itself_and_the_subscriber_decrypts_every_packet_with_its_level() {
+    let mut net = Net::new();
+    let speaker = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Microphone]).unwrap();
+    net.clients[speaker].level = Some(-25);
+    let viewer = net.join_as(Client::recording("10.0.0.9:1000", net.now), "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(1));
+    let (sealed, received, headers) =
+        (net.sfu.direct_audio_sent(), net.clients[viewer].received_audio, net.clients[viewer].rtp_in.len());
+    net.run(Duration::from_secs(3));
+
+    // 150 packets in 3 s: all but about one a second went out sealed by the SFU, and the
+    // viewer's str0m decrypted and depacketized every one of them.
+    let sealed = net.sfu.direct_audio_sent() - sealed;
+    assert!((140..=150).contains(&sealed), "{sealed} of 150 sealed by the SFU");
+    let received = net.clients[viewer].received_audio - received;
+    assert!((148..=151).contains(&received), "{received} of 150 received");
+    let v = &net.clients[viewer];
+    let new = &v.rtp_in[headers..];
+    assert!(new.iter().all(|h| h.ext_vals.audio_level == Some(-25) && h.ext_vals.voice_activity == Some(true)));
+    assert!(new.windows(2).all(|w| w[1].sequence_number == w[0].sequence_number.wrapping_add(1)), "no gap, no reordering");
+    let step = new[1].timestamp.wrapping_sub(new[0].timestamp);
+    assert!(step > 0 && new.windows(2).all(|w| w[1].timestamp.wrapping_sub(w[0].timestamp) == step), "one frame apart each");
+    assert_eq!(new.iter().map(|h| h.ssrc).collect::<std::collections::BTreeSet<_>>().len(), 1, "one stream");
+}
+
+#[test]
+fn with_direct_audio_off_str0m_sends_every_forwarded_packet() {
+    let mut net = Net::new();
+    net.sfu.set_direct_audio(false);
+    net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Microphone]).unwrap();
+    let viewer = net.join("10.0.0.9:1000", "viewer", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(3));
+    assert_eq!(net.sfu.direct_audio_sent(), 0);
+    assert!(net.clients[viewer].received_audio > 100, "{}", net.clients[viewer].received_audio);
+}

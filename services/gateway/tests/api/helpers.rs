@@ -178,6 +178,7 @@ pub async fn spawn_setup(setup: Setup) -> TestApp {
         nats_url: nats.clone(),
         control_secret: Some(control_secret.parse().unwrap()),
         loudest_audio: stagecast_media::sfu::DEFAULT_LOUDEST_AUDIO,
+        direct_audio: true,
     })
     .await
     .unwrap();

@@ -187,8 +187,12 @@ async fn a_host_records_a_live_show_switches_layout_and_stops_and_a_viewer_plays
     assert_problem(app.get(&format!("/api/v1/recordings/{rid}"), Some(&troll.access)).await, StatusCode::FORBIDDEN, "banned")
         .await;
     assert_problem(app.get(&format!("{mp4}?access_token={}", troll.access), None).await, StatusCode::FORBIDDEN, "banned").await;
-    assert_problem(app.get(&format!("/api/v1/recordings/{rid}/chat"), Some(&troll.access)).await, StatusCode::FORBIDDEN, "banned")
-        .await;
+    assert_problem(
+        app.get(&format!("/api/v1/recordings/{rid}/chat"), Some(&troll.access)).await,
+        StatusCode::FORBIDDEN,
+        "banned",
+    )
+    .await;
 
     // Delete: the host only; the objects go with it.
     assert_problem(app.delete(&format!("/api/v1/recordings/{rid}"), &viewer.access).await, StatusCode::FORBIDDEN, "host_only")

@@ -42,6 +42,7 @@ use crate::{
 };
 
 mod control;
+mod direct;
 mod loudest;
 mod signalling;
 mod speakers;
@@ -166,6 +167,22 @@ pub struct ParticipantInfo {
     pub connected: bool,
 }
 
+/// How a worker's SFU forwards: the settings operators choose (`MEDIA_LOUDEST_AUDIO`,
+/// `MEDIA_DIRECT_AUDIO`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forwarding {
+    /// Participants hear a room's this many loudest speakers; 0 for every one.
+    pub loudest_audio: usize,
+    /// Forwarded audio is sealed and sent by the SFU itself (`direct`), not by str0m.
+    pub direct_audio: bool,
+}
+
+impl Default for Forwarding {
+    fn default() -> Self {
+        Self { loudest_audio: DEFAULT_LOUDEST_AUDIO, direct_audio: true }
+    }
+}
+
 /// Codecs of every room: VP8 and H.264 (OBS sends only H.264), Opus. The SFU does not
 /// transcode, so a subscriber receives whatever its publisher sends.
 ///
@@ -179,10 +196,13 @@ pub struct ParticipantInfo {
 /// sequence number per sent packet and a feedback report to parse: a quarter of the forwarding
 /// CPU per video packet in bench/src/bin/sfu_forward.rs. An audience member promoted later keeps
 /// the connection it joined with: its uplink estimate falls back to loss-based.
-fn rtc_for(now: Instant, publishes: bool) -> Rtc {
+///
+/// Its DTLS handshake's SRTP key also reaches the returned [`direct::Direct`], which sends
+/// forwarded audio without str0m (see that module).
+fn rtc_for(now: Instant, publishes: bool) -> (Rtc, direct::Direct) {
     let builder = Rtc::builder().set_rtp_mode(true).clear_codecs().enable_opus(true, false).enable_vp8(true).enable_h264(true);
     if publishes {
-        return builder.build(now);
+        return direct::rtc_with_key_tap(builder, now);
     }
     let mut exts = str0m::rtp::ExtensionMap::empty();
     for (id, e) in str0m::rtp::ExtensionMap::standard().iter() {
@@ -190,7 +210,7 @@ fn rtc_for(now: Instant, publishes: bool) -> Rtc {
             exts.set(id, e.clone());
         }
     }
-    builder.set_extension_map(exts).build(now)
+    direct::rtc_with_key_tap(builder.set_extension_map(exts), now)
 }
 
 fn supported(kind: SectionKind, codec: &str) -> bool {
@@ -259,11 +279,12 @@ struct TrackOut {
     kind: MediaKind,
     state: OutState,
     out: OutStream,
+    direct: direct::DirectTrack,
 }
 
 impl TrackOut {
     fn new(origin: PeerId, origin_mid: Mid, kind: MediaKind) -> Self {
-        Self { origin, origin_mid, kind, state: OutState::ToOpen, out: OutStream::default() }
+        Self { origin, origin_mid, kind, state: OutState::ToOpen, out: OutStream::default(), direct: Default::default() }
     }
 }
 
@@ -283,6 +304,7 @@ struct WhepSlot {
     bound: Option<(PeerId, Mid)>,
     /// Rebinding changes the source behind the slot's stream; the viewer sees one stream.
     out: OutStream,
+    direct: direct::DirectTrack,
 }
 
 struct Peer {
@@ -297,6 +319,8 @@ struct Peer {
     token_iat: i64,
     kind: ConnectionKind,
     rtc: Rtc,
+    /// Forwarded audio sent without str0m, once the connection's key and path are known.
+    direct: direct::Direct,
     joined_at: Instant,
     connected: bool,
     announced: bool,
@@ -515,6 +539,10 @@ pub struct Sfu {
     loudest_audio: usize,
     /// Each room's loudest speakers, as last ranked.
     loudest: HashMap<String, RoomLoudest>,
+    /// Forwarded audio is sealed and sent by the SFU itself (`sfu::direct`), not by str0m.
+    direct_audio: bool,
+    /// Audio packets sent that way.
+    direct_sent: u64,
 }
 
 impl Sfu {
@@ -534,7 +562,20 @@ impl Sfu {
             overrides: crate::overrides::Overrides::default(),
             loudest_audio: DEFAULT_LOUDEST_AUDIO,
             loudest: HashMap::new(),
+            direct_audio: true,
+            direct_sent: 0,
         }
+    }
+
+    /// Whether forwarded audio is sealed and sent by the SFU itself (the default) or all of it
+    /// goes through each subscriber's str0m `Rtc` (`MEDIA_DIRECT_AUDIO=false`, for comparison).
+    pub fn set_direct_audio(&mut self, on: bool) {
+        self.direct_audio = on;
+    }
+
+    /// How many forwarded audio packets went out without str0m.
+    pub fn direct_audio_sent(&self) -> u64 {
+        self.direct_sent
     }
 
     /// How many of a room's loudest speakers participants hear (0: every speaker).
@@ -571,6 +612,7 @@ impl Sfu {
             SdpOffer::from_sdp_string(&offer_sdp).map_err(|e| OfferError::BadSdp(format!("the offer does not parse: {e}")))?;
         let id = PeerId::next();
         let publishes = !claims.grants.publish.is_empty();
+        let (rtc, direct) = rtc_for(now, publishes);
         let mut peer = Peer {
             id,
             room: claims.room,
@@ -580,7 +622,8 @@ impl Sfu {
             token_iat: claims.iat,
             grants: claims.grants,
             kind: req.kind,
-            rtc: rtc_for(now, publishes),
+            rtc,
+            direct,
             joined_at: now,
             connected: false,
             announced: false,
@@ -614,7 +657,13 @@ impl Sfu {
         if req.kind == ConnectionKind::Whep {
             for s in summary.sections.iter().filter(|s| s.offerer_receives) {
                 let kind = if s.kind == SectionKind::Video { MediaKind::Video } else { MediaKind::Audio };
-                peer.whep_slots.push(WhepSlot { kind, mid: Mid::from(s.mid.as_str()), bound: None, out: OutStream::default() });
+                peer.whep_slots.push(WhepSlot {
+                    kind,
+                    mid: Mid::from(s.mid.as_str()),
+                    bound: None,
+                    out: OutStream::default(),
+                    direct: Default::default(),
+                });
             }
         }
         // Tracks already in the room, for a subscriber (WHEP binds them when media flows).
@@ -842,7 +891,10 @@ impl Sfu {
                     peer.due = t;
                     return t;
                 }
-                Ok(Output::Transmit(t)) => self.transmits.push(t),
+                Ok(Output::Transmit(t)) => {
+                    peer.direct.learn_path(&t);
+                    self.transmits.push(t);
+                }
                 Ok(Output::Event(e)) => self.handle_event(i, now, e),
                 Err(e) => {
                     tracing::debug!(peer = %peer.id, error = %e, "poll_output failed; dropping peer");
@@ -1119,7 +1171,7 @@ impl Sfu {
                     q.tracks_out
                         .iter_mut()
                         .find(|t| t.origin == origin && t.origin_mid == f.mid)
-                        .and_then(|t| Some((t.open_mid()?, &mut t.out))),
+                        .and_then(|t| Some((t.open_mid()?, &mut t.out, &mut t.direct))),
                     f.participant_seq,
                 ),
                 // WHEP viewers are the audience: nothing from the backstage.
@@ -1130,18 +1182,37 @@ impl Sfu {
                         slot.bound = Some((origin, f.mid));
                         wants_keyframe |= f.kind == MediaKind::Video;
                     }
-                    ((slot.bound == Some((origin, f.mid))).then_some((slot.mid, &mut slot.out)), f.seq)
+                    ((slot.bound == Some((origin, f.mid))).then_some((slot.mid, &mut slot.out, &mut slot.direct)), f.seq)
                 }
                 ConnectionKind::Whip => continue,
             };
-            let Some((mid, out)) = target else { continue };
-            q.dirty = true;
+            let Some((mid, out, direct_track)) = target else { continue };
             let rtc = &mut q.rtc;
             let Some(mapped) =
                 out.map(f.source(), f.pt, seq, f.timestamp, clock_rate, now, || subscriber_pt(rtc, mid, &f.params))
             else {
                 continue;
             };
+            if f.kind == MediaKind::Audio {
+                if self.direct_audio {
+                    let packet = direct::AudioPacket {
+                        mid,
+                        pt: mapped.pt,
+                        seq: mapped.seq,
+                        timestamp: mapped.timestamp,
+                        marker: f.marker,
+                        level: f.audio_level.zip(f.voice_activity),
+                        payload: &f.payload,
+                    };
+                    if let Some(t) = q.direct.seal(rtc, direct_track, &packet, now) {
+                        self.transmits.push(t);
+                        self.direct_sent += 1;
+                        continue;
+                    }
+                }
+                direct_track.sent_via_str0m(now);
+            }
+            q.dirty = true;
             // str0m declares the send stream of every negotiated sending m-line itself.
             let mut api = rtc.direct_api();
             let Some(tx) = api.stream_tx_by_mid(mid, None) else { continue };

@@ -155,6 +155,7 @@ impl Platform {
             nats_url: nats_url.clone(),
             control_secret: Some(control_secret.parse().unwrap()),
             loudest_audio: stagecast_media::sfu::DEFAULT_LOUDEST_AUDIO,
+            direct_audio: true,
         })
         .await
         .unwrap();
