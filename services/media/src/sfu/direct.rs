@@ -427,3 +427,150 @@ fn write_header(out: &mut Vec<u8>, ids: &StreamIds, p: &AudioPacket<'_>) {
     let words = ((out.len() - start) / 4) as u16;
     out[start - 2..start].copy_from_slice(&words.to_be_bytes());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn session_keys_derive_as_in_rfc_3711_appendix_b3() {
+        let master_key = hex("E1F97A0D3E018BE0D64FA32C06DE4139");
+        let master_salt = hex("0EC675AD498AFEEBB6960B3AABE6");
+        let mut key = [0u8; 16];
+        derive(base().srtp_provider, &master_key, &master_salt, LABEL_RTP_ENCRYPTION, &mut key);
+        assert_eq!(key.to_vec(), hex("C61E7A93744F39EE10734AFE3FF7A087"));
+        let mut salt = [0u8; 14];
+        derive(base().srtp_provider, &master_key, &master_salt, LABEL_RTP_SALT, &mut salt);
+        assert_eq!(salt.to_vec(), hex("30CBBC08863D8C85D49DB34A9AE1"));
+    }
+
+    #[test]
+    fn the_dtls_client_takes_the_first_key_and_salt_and_the_server_the_second() {
+        // RFC 5764 §4.2 with 2-byte keys and 1-byte salts: client key, server key, client salt, server salt.
+        let m = [1, 1, 2, 2, 3, 4];
+        assert_eq!(split_material(&m, 2, 1, true), Some((&[1, 1][..], &[3][..])));
+        assert_eq!(split_material(&m, 2, 1, false), Some((&[2, 2][..], &[4][..])));
+        assert_eq!(split_material(&m[..5], 2, 1, true), None, "material of the wrong length is refused");
+    }
+
+    #[test]
+    fn the_gcm_nonce_is_ssrc_roc_and_sequence_number_under_the_salt() {
+        let iv = gcm_iv(&[0; 12], 0x0102_0304, 7, 0xabcd);
+        assert_eq!(iv, [0, 0, 1, 2, 3, 4, 0, 0, 0, 7, 0xab, 0xcd]);
+        let salted = gcm_iv(&[0xff; 12], 0, 0, 0);
+        assert_eq!(salted, [0xff; 12]);
+    }
+
+    fn ids(mid_id: Option<u8>, level_id: Option<u8>) -> StreamIds {
+        StreamIds { ssrc: 0x1122_3344.into(), mid: Mid::from("a1"), mid_id, level_id }
+    }
+
+    fn packet(payload: &[u8]) -> AudioPacket<'_> {
+        AudioPacket {
+            mid: Mid::from("a1"),
+            pt: 111.into(),
+            seq: (3 << 16) | 0x0102,
+            timestamp: 0x0a0b_0c0d,
+            marker: true,
+            level: Some((-30, true)),
+            payload,
+        }
+    }
+
+    #[test]
+    fn the_header_carries_mid_and_level_in_a_padded_one_byte_extension_block() {
+        let mut out = Vec::new();
+        write_header(&mut out, &ids(Some(4), Some(1)), &packet(&[]));
+        assert_eq!(
+            out,
+            [
+                0x90,
+                0x80 | 111,
+                0x01,
+                0x02,
+                0x0a,
+                0x0b,
+                0x0c,
+                0x0d,
+                0x11,
+                0x22,
+                0x33,
+                0x44, // fixed header, X set
+                0xbe,
+                0xde,
+                0x00,
+                0x02, // one-byte profile, two words
+                0x41,
+                b'a',
+                b'1', // MID, id 4, two bytes
+                0x10,
+                0x80 | 30, // audio level, id 1: voice, 30 dB below overload
+                0,
+                0,
+                0, // padding to a word
+            ]
+        );
+        let mut bare = Vec::new();
+        write_header(&mut bare, &ids(None, None), &packet(&[]));
+        assert_eq!(bare.len(), 12, "no extension agreed, no block");
+        assert_eq!(bare[0], 0x80);
+    }
+
+    fn sealer_pair(profile: SrtpProfile, key_len: usize) -> (Sealer, Box<dyn Fn(&[u8], &[&[u8]], &mut [u8]) -> bool>) {
+        let material: Vec<u8> = (0..2 * (key_len + GCM_SALT_LEN) as u8).collect();
+        let sealer = Sealer::new(base().srtp_provider, &Exported { material: material.clone(), profile, client: false }).unwrap();
+        // The receiving side, derived on its own from the server's half of the material.
+        let p = base().srtp_provider;
+        let (mk, ms) = split_material(&material, key_len, GCM_SALT_LEN, false).unwrap();
+        let mut salt = [0; 12];
+        derive(p, mk, ms, LABEL_RTP_SALT, &mut salt);
+        let iv = gcm_iv(&salt, 0x1122_3344, 3, 0x0102);
+        let open: Box<dyn Fn(&[u8], &[&[u8]], &mut [u8]) -> bool> = if key_len == 16 {
+            let mut key = [0; 16];
+            derive(p, mk, ms, LABEL_RTP_ENCRYPTION, &mut key);
+            let c = std::sync::Mutex::new(p.aead_aes_128_gcm().create_cipher(key, false));
+            Box::new(move |body, aad, out| c.lock().unwrap().decrypt(&iv, aad, body, out).is_ok())
+        } else {
+            let mut key = [0; 32];
+            derive(p, mk, ms, LABEL_RTP_ENCRYPTION, &mut key);
+            let c = std::sync::Mutex::new(p.aead_aes_256_gcm().create_cipher(key, false));
+            Box::new(move |body, aad, out| c.lock().unwrap().decrypt(&iv, aad, body, out).is_ok())
+        };
+        (sealer, open)
+    }
+
+    #[test]
+    fn a_sealed_packet_opens_with_the_receivers_key_and_a_changed_header_does_not() {
+        for (profile, key_len) in [(SrtpProfile::AEAD_AES_128_GCM, 16), (SrtpProfile::AEAD_AES_256_GCM, 32)] {
+            let (mut sealer, open) = sealer_pair(profile, key_len);
+            let payload = b"an opus frame, more or less";
+            let sealed = sealer.seal(&ids(Some(4), Some(1)), &packet(payload));
+            let header_len = 24;
+            assert_eq!(sealed.len(), header_len + payload.len() + GCM_TAG_LEN);
+            assert_ne!(&sealed[header_len..header_len + payload.len()], payload, "{profile:?}: the payload is encrypted");
+            let mut plain = vec![0; sealed.len()];
+            assert!(open(&sealed[header_len..], &[&sealed[..header_len]], &mut plain), "{profile:?}");
+            assert_eq!(&plain[..payload.len()], payload);
+            let mut tampered = sealed[..header_len].to_vec();
+            tampered[1] ^= 0x80; // the marker bit
+            assert!(!open(&sealed[header_len..], &[&tampered], &mut plain), "{profile:?}: the header is authenticated");
+        }
+    }
+
+    #[test]
+    fn a_connection_on_the_sha1_profile_is_left_to_str0m() {
+        let e = Exported { material: vec![0; 60], profile: SrtpProfile::AES128_CM_SHA1_80, client: true };
+        assert!(Sealer::new(base().srtp_provider, &e).is_none());
+    }
+
+    #[test]
+    fn the_exported_key_never_shows_in_debug_output() {
+        let e = Exported { material: vec![0xab; 56], profile: SrtpProfile::AEAD_AES_128_GCM, client: true };
+        let shown = format!("{e:?}");
+        assert!(!shown.contains("171") && !shown.to_lowercase().contains("ab, "), "{shown}");
+    }
+}
