@@ -213,6 +213,11 @@ async function mediaKeepsFlowing(page, { trackId = null, audio = true, video = t
   const second = await measure(id);
   if (video) check(second.frames > first.frames, `${what}: decoded video frames stopped rising (${first.frames} then ${second.frames})`);
   if (audio) check(second.samples > first.samples, `${what}: received audio samples stopped rising (${first.samples} then ${second.samples})`);
+  // Packets, not samples: the jitter buffer makes up samples for packets that never pass SRTP.
+  // 50 a second would be 80 in 1.6 s; the SFU sends one a second through str0m and the rest
+  // sealed itself, so this fails if the browser refuses what the SFU sealed.
+  if (audio) check(second.packets - first.packets >= 20, `${what}: audio packets received rose by ${second.packets - first.packets} in 1.6 s (${first.packets} then ${second.packets})`);
+  if (audio) log(`    ${what}: ${second.packets - first.packets} audio packets in 1.6 s`);
   return { first, second, trackId: id };
 }
 

@@ -8,6 +8,7 @@ pub struct Metrics {
     received: IntCounterVec,
     sent: IntCounterVec,
     dropped: IntCounterVec,
+    sealed: IntCounterVec,
     joins: IntCounterVec,
 }
 
@@ -21,6 +22,8 @@ pub struct WorkerMetrics {
     pub dropped_full: IntCounter,
     /// The kernel refused the destination.
     pub failed: IntCounter,
+    /// Forwarded audio packets the SFU sealed and sent itself, not through str0m.
+    pub sealed: IntCounter,
 }
 
 impl WorkerMetrics {
@@ -33,6 +36,7 @@ impl WorkerMetrics {
             sent: counter("sent"),
             dropped_full: counter("dropped_full"),
             failed: counter("failed"),
+            sealed: counter("sealed"),
         }
     }
 }
@@ -49,6 +53,14 @@ impl Metrics {
             &["worker", "reason"],
         )
         .expect("valid");
+        let sealed = IntCounterVec::new(
+            Opts::new(
+                "media_audio_sealed_total",
+                "forwarded audio packets the SFU sealed (SRTP) and sent itself instead of through str0m",
+            ),
+            &["worker"],
+        )
+        .expect("valid");
         let joins = IntCounterVec::new(
             Opts::new(
                 "media_joins_total",
@@ -57,11 +69,11 @@ impl Metrics {
             &["result"],
         )
         .expect("valid");
-        for c in [&received, &sent, &dropped, &joins] {
+        for c in [&received, &sent, &dropped, &sealed, &joins] {
             registry.register(Box::new(c.clone())).expect("registered once");
         }
         registry.register(Box::new(peers.clone())).expect("registered once");
-        Self { registry, peers, received, sent, dropped, joins }
+        Self { registry, peers, received, sent, dropped, sealed, joins }
     }
 
     pub fn worker(&self, index: usize) -> WorkerMetrics {
@@ -72,6 +84,7 @@ impl Metrics {
             sent: self.sent.with_label_values(&[&w]),
             dropped_full: self.dropped.with_label_values(&[&w, "buffer_full"]),
             failed: self.dropped.with_label_values(&[&w, "refused"]),
+            sealed: self.sealed.with_label_values(&[&w]),
         }
     }
 

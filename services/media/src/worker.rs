@@ -145,6 +145,7 @@ async fn run(
             metrics.failed.inc_by(sent.failed as u64);
         }
         metrics.peers.set(sfu.peer_count() as i64);
+        metrics.sealed.inc_by(sfu.direct_audio_sent() - metrics.sealed.get());
         for e in sfu.take_events() {
             let _ = events.send(e);
         }

@@ -284,6 +284,7 @@ async fn an_audience_member_hears_the_host_over_udp_until_the_host_is_muted_at_t
     assert_eq!(value("media_peers{"), 2.0, "{metrics}");
     assert!(value("media_datagrams_sent_total{") > 100.0, "{metrics}");
     assert!(value("media_datagrams_received_total{") > 100.0, "{metrics}");
+    assert!(value("media_audio_sealed_total{") > 50.0, "the host's audio went out sealed by the SFU itself: {metrics}");
 
     // SIGTERM: the SFU tells everyone to reconnect elsewhere and exits cleanly.
     let mut media = std::mem::replace(&mut p.media, stagecast_e2e::Service::placeholder("media"));
