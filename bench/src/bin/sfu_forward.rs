@@ -56,8 +56,11 @@ use str0m::{
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The clock that audio frames carry their send time in (µs since it started).
-static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+/// The clock frames carry their send time in: µs of the wall clock, the clock the kernel stamps
+/// a probe's received datagrams with (SO_TIMESTAMPNS).
+fn wall_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
 
 thread_local! {
     /// Send-to-receive delays (µs) seen by this client thread since the last `take_delays`.
@@ -156,6 +159,9 @@ struct Client {
     seqs: BTreeMap<u32, (u64, u64, u64)>,
     /// RFC 6464 level (-dBov) a speaker's packets carry, when set.
     level: Option<i8>,
+    /// A probe: its socket stamps each datagram as the kernel receives it, and the delay runs
+    /// to that stamp, not to when this thread's loop got round to reading it.
+    kernel_stamps: bool,
 }
 
 impl Client {
@@ -186,7 +192,35 @@ impl Client {
             answered: false,
             seqs: BTreeMap::new(),
             level: None,
+            kernel_stamps: false,
         }
+    }
+
+    fn stamp_on_receipt(&mut self) {
+        nix::sys::socket::setsockopt(&self.socket, nix::sys::socket::sockopt::ReceiveTimestampns, &true)
+            .expect("SO_TIMESTAMPNS on a UDP socket");
+        self.kernel_stamps = true;
+    }
+
+    /// One datagram with the kernel's receive time (µs of the wall clock), if one is waiting.
+    fn recv_stamped(&self, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr, Option<u64>)> {
+        use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg};
+        use std::os::fd::AsRawFd;
+        let mut iov = [std::io::IoSliceMut::new(buf)];
+        let mut space = nix::cmsg_space!(nix::sys::time::TimeSpec);
+        let msg = recvmsg::<SockaddrStorage>(self.socket.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_DONTWAIT)
+            .map_err(std::io::Error::from)?;
+        let from = msg
+            .address
+            .and_then(|a| a.as_sockaddr_in().map(|v4| SocketAddr::from(std::net::SocketAddrV4::from(*v4))))
+            .ok_or_else(|| std::io::Error::other("not from an IPv4 address"))?;
+        let stamp = msg.cmsgs().ok().and_then(|mut c| {
+            c.find_map(|c| match c {
+                ControlMessageOwned::ScmTimestampns(ts) => Some(ts.tv_sec() as u64 * 1_000_000 + ts.tv_nsec() as u64 / 1_000),
+                _ => None,
+            })
+        });
+        Ok((msg.bytes, from, stamp))
     }
 
     fn offer(&mut self, publish: Option<MediaKind>) -> (String, BTreeMap<String, TrackSource>) {
@@ -214,7 +248,7 @@ impl Client {
         // A VP8 keyframe header bit (P = 0) on every frame keeps any receiver decodable.
         data[0] = 0x10;
         // When it was sent, for the end-to-end delay of the `spaces` mode.
-        data[1..9].copy_from_slice(&(EPOCH.elapsed().as_micros() as u64).to_be_bytes());
+        data[1..9].copy_from_slice(&wall_us().to_be_bytes());
         let w = match self.level {
             Some(level) => w.audio_level(level, level >= -50),
             None => w,
@@ -239,6 +273,18 @@ impl Client {
 
     /// Polls, sends, receives; returns packets received (by sequence range) this call.
     fn pump(&mut self, buf: &mut [u8]) -> u64 {
+        let mut got = self.drain(None);
+        got += self.receive(buf);
+        let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
+        if MEASURING.load(Ordering::Relaxed) {
+            self.measured += got;
+        }
+        got
+    }
+
+    /// Polls str0m until it waits, sending what it hands out; `received_at` is when the datagram
+    /// just handed in arrived (its media's delay runs to then), else now.
+    fn drain(&mut self, received_at: Option<u64>) -> u64 {
         let mut got = 0;
         loop {
             match self.rtc.poll_output() {
@@ -273,7 +319,7 @@ impl Client {
                         got += (**d.seq_range.end()).saturating_sub(**d.seq_range.start()) + 1;
                         if let Some(stamp) = d.data.get(1..9).filter(|_| MEASURING.load(Ordering::Relaxed)) {
                             let sent = u64::from_be_bytes(stamp.try_into().unwrap_or_default());
-                            let delay = (EPOCH.elapsed().as_micros() as u64).saturating_sub(sent);
+                            let delay = received_at.unwrap_or_else(wall_us).saturating_sub(sent);
                             DELAYS.with(|d| d.borrow_mut().push(delay as u32));
                         }
                     }
@@ -281,10 +327,20 @@ impl Client {
                 },
             }
         }
+        got
+    }
+
+    fn receive(&mut self, buf: &mut [u8]) -> u64 {
+        let mut got = 0;
         let local = self.socket.local_addr().unwrap();
         for _ in 0..256 {
-            match self.socket.recv_from(buf) {
-                Ok((n, from)) => {
+            let r = if self.kernel_stamps {
+                self.recv_stamped(buf)
+            } else {
+                self.socket.recv_from(buf).map(|(n, from)| (n, from, None))
+            };
+            match r {
+                Ok((n, from, stamp)) => {
                     if self.counting && is_rtp(&buf[..n]) {
                         got += 1;
                         if n >= 12 && MEASURING.load(Ordering::Relaxed) {
@@ -310,13 +366,13 @@ impl Client {
                             Receive { proto: Protocol::Udp, source: from, destination: local, contents },
                         ));
                     }
+                    // A probe's media is read out at once, so it is paired with its own stamp.
+                    if stamp.is_some() {
+                        got += self.drain(stamp);
+                    }
                 }
                 Err(_) => break,
             }
-        }
-        let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
-        if MEASURING.load(Ordering::Relaxed) {
-            self.measured += got;
         }
         got
     }
@@ -350,6 +406,8 @@ fn drive(
         for (c, next) in clients.iter_mut().zip(next.iter_mut()) {
             if now >= *next {
                 c.write_frame(shape);
+                // Out at once: the frame carries the time it was written.
+                c.drain(None);
                 *next += interval;
             }
         }
@@ -466,6 +524,9 @@ fn round_sfu_with(
         };
         join(&worker, &mut c, claims(format!("u{i}"), grants), offer, sources).expect("the SFU takes the client");
         c.light = i >= publishers && crowd.probe_every > 0 && !(i - publishers).is_multiple_of(crowd.probe_every);
+        if i >= publishers && crowd.probe_every > 0 && !c.light {
+            c.stamp_on_receipt();
+        }
         c.level = crowd.levels.get(i).copied();
         clients.push(c);
     }
@@ -1004,8 +1065,10 @@ fn main() {
 /// `probe_every`, which decrypt like a browser, on a thread of their own with the speakers), and
 /// the SFU's CPU per forwarded packet against the `sendmmsg` null forwarder carrying the same
 /// packets with the same fan-out. The SFU forwards the `loudest` loudest speakers
-/// (`MEDIA_LOUDEST_AUDIO`; 0: all ten). The delay is what the probes see: an upper bound on what
-/// the SFU adds, as it includes their own loop on the same two cores.
+/// (`MEDIA_LOUDEST_AUDIO`; 0: all ten). The delay runs from the speaker's write (its frame goes
+/// out at once) to the kernel's receive stamp on the probe's socket (SO_TIMESTAMPNS), so the
+/// probes' own loop is not in it: it is the speaker's str0m and send, loopback twice, and the
+/// SFU (its socket queue, its work, its place in the fan-out), on two cores shared with the load.
 ///
 ///   sfu_forward spaces 300,500,700,1000 15 50 3   # ladder, seconds per step, probe_every, loudest
 fn spaces_mode(rt: &tokio::runtime::Runtime, ladder: &[usize], secs: u64, probe_every: usize, loudest: usize, via_str0m: bool) {
@@ -1051,7 +1114,7 @@ fn spaces_mode(rt: &tokio::runtime::Runtime, ladder: &[usize], secs: u64, probe_
             }
         }
         println!(
-            "{listeners} listeners: {:.3}% lost (sequence numbers) · {:.2}% of the expected packets counted · client-seen delay p50 {:.2} ms p99 {:.2} ms · sfu {:.2} µs/packet · null sendmmsg {:.2} µs/packet ({:.1}% delivered) · ratio {:.2}× the null forwarder{}",
+            "{listeners} listeners: {:.3}% lost (sequence numbers) · {:.2}% of the expected packets counted · send-to-probe-socket delay p50 {:.2} ms p99 {:.2} ms · sfu {:.2} µs/packet · null sendmmsg {:.2} µs/packet ({:.1}% delivered) · ratio {:.2}× the null forwarder{}",
             100.0 * s.seq_loss,
             100.0 * delivered,
             f64::from(p50) / 1000.0,
@@ -1064,6 +1127,6 @@ fn spaces_mode(rt: &tokio::runtime::Runtime, ladder: &[usize], secs: u64, probe_
         );
     }
     println!(
-        "most listeners held: {held} at ≤ 0.5% lost; {held_fast} also at client-seen p99 < 5 ms (target ≥ 1,000 at p99 added delay < 5 ms; audio ≤ 2.0× the null forwarder)"
+        "most listeners held: {held} at ≤ 0.5% lost; {held_fast} also at p99 < 5 ms from send to the probe's socket (target ≥ 1,000 at p99 added delay < 5 ms; audio ≤ 2.0× the null forwarder)"
     );
 }
