@@ -406,8 +406,6 @@ fn drive(
         for (c, next) in clients.iter_mut().zip(next.iter_mut()) {
             if now >= *next {
                 c.write_frame(shape);
-                // Out at once: the frame carries the time it was written.
-                c.drain(None);
                 *next += interval;
             }
         }
@@ -1066,9 +1064,10 @@ fn main() {
 /// the SFU's CPU per forwarded packet against the `sendmmsg` null forwarder carrying the same
 /// packets with the same fan-out. The SFU forwards the `loudest` loudest speakers
 /// (`MEDIA_LOUDEST_AUDIO`; 0: all ten). The delay runs from the speaker's write (its frame goes
-/// out at once) to the kernel's receive stamp on the probe's socket (SO_TIMESTAMPNS), so the
-/// probes' own loop is not in it: it is the speaker's str0m and send, loopback twice, and the
-/// SFU (its socket queue, its work, its place in the fan-out), on two cores shared with the load.
+/// out when the loop polls it, later in the same pass) to the kernel's receive stamp on the
+/// probe's socket (SO_TIMESTAMPNS), so the probes' own reading is not in it: it is the speaker's
+/// str0m and send, loopback twice, and the SFU (its socket queue, its work, its place in the
+/// fan-out), on two cores shared with the load.
 ///
 ///   sfu_forward spaces 300,500,700,1000 15 50 3   # ladder, seconds per step, probe_every, loudest
 fn spaces_mode(rt: &tokio::runtime::Runtime, ladder: &[usize], secs: u64, probe_every: usize, loudest: usize, via_str0m: bool) {
