@@ -12,11 +12,13 @@
 //! DTLS-SRTP keying material (RFC 5764 §4.2) on its way to str0m's session. [`rtc_with_key_tap`]
 //! builds the `Rtc` with a provider whose DTLS instances keep a copy for the connection.
 //!
-//! What stays with str0m: ICE, DTLS, the data channel, RTCP, video, and one packet of each audio
-//! stream a second ([`VIA_STR0M_EVERY`]). That packet keeps str0m's sender reports and its MID
-//! bookkeeping alive, and the datagrams str0m sends show the SFU where the connection's nominated
-//! path is now ([`Direct::learn_path`]). Both ways number packets with the same extended sequence
-//! number, so the SRTP rollover counter (its upper bits) agrees between them.
+//! What stays with str0m: ICE, DTLS, the data channel, RTCP, video, and the first packet of each
+//! audio stream and one in [`VIA_STR0M_ONE_IN`] after it (a second of Opus). That packet keeps
+//! str0m's sender reports and its MID bookkeeping alive, and the datagrams str0m sends show the
+//! SFU where the connection's nominated path is now ([`Direct::learn_path`]). Which packet of the
+//! fifty differs from stream to stream, so a thousand listeners' str0m packets do not all fall on
+//! the same forwarded packet and hold up everything behind it. Both ways number packets with the
+//! same extended sequence number, so the SRTP rollover counter (its upper bits) agrees.
 //!
 //! Profiles: AEAD_AES_256_GCM and AEAD_AES_128_GCM (RFC 7714), what str0m's DTLS picks with
 //! browsers and with str0m. A connection that negotiated AES128_CM_SHA1_80 stays on str0m's path.
@@ -24,8 +26,11 @@ use std::{
     cell::RefCell,
     fmt,
     net::SocketAddr,
-    sync::{Arc, Mutex, OnceLock},
-    time::{Duration, Instant},
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Instant,
 };
 
 use str0m::{
@@ -40,8 +45,8 @@ use str0m::{
     rtp::{Extension, Ssrc},
 };
 
-/// How often an audio stream's packet still goes through str0m (see the module docs).
-pub const VIA_STR0M_EVERY: Duration = Duration::from_secs(1);
+/// One forwarded audio packet in this many still goes through str0m (see the module docs).
+pub const VIA_STR0M_ONE_IN: u32 = 50;
 
 /// RFC 3711 §4.3.1 key derivation labels.
 const LABEL_RTP_ENCRYPTION: u8 = 0x00;
@@ -212,8 +217,10 @@ impl Direct {
 
     /// Seals `payload` as the RTP packet described by `packet` for this connection, if the
     /// direct path is ready for this stream; `None` means: send it through str0m.
-    pub fn seal(&mut self, rtc: &mut Rtc, track: &mut DirectTrack, packet: &AudioPacket<'_>, now: Instant) -> Option<Transmit> {
-        if !track.via_str0m_at.is_some_and(|at| now < at + VIA_STR0M_EVERY) {
+    pub fn seal(&mut self, rtc: &mut Rtc, track: &mut DirectTrack, packet: &AudioPacket<'_>) -> Option<Transmit> {
+        let n = track.forwarded;
+        track.forwarded = n.wrapping_add(1);
+        if n == 0 || n % VIA_STR0M_ONE_IN == track.phase {
             return None;
         }
         let (source, destination) = self.path?;
@@ -240,16 +247,21 @@ impl Direct {
 }
 
 /// Per forwarded audio stream of a connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DirectTrack {
-    /// When str0m last sent one of this stream's packets; `None`: never yet.
-    via_str0m_at: Option<Instant>,
+    /// Packets of this stream offered to [`Direct::seal`].
+    forwarded: u32,
+    /// Which packet of each [`VIA_STR0M_ONE_IN`] goes through str0m.
+    phase: u32,
     ids: Option<StreamIds>,
 }
 
-impl DirectTrack {
-    pub fn sent_via_str0m(&mut self, now: Instant) {
-        self.via_str0m_at = Some(now);
+impl Default for DirectTrack {
+    fn default() -> Self {
+        // Consecutive streams (a room's listeners, joined one after another) get consecutive
+        // phases: their str0m packets spread over the fifty.
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        Self { forwarded: 0, phase: NEXT.fetch_add(1, Ordering::Relaxed) % VIA_STR0M_ONE_IN, ids: None }
     }
 }
 
@@ -559,6 +571,12 @@ mod tests {
             tampered[1] ^= 0x80; // the marker bit
             assert!(!open(&sealed[header_len..], &[&tampered], &mut plain), "{profile:?}: the header is authenticated");
         }
+    }
+
+    #[test]
+    fn fifty_streams_in_a_row_send_through_str0m_on_fifty_different_packets() {
+        let phases: std::collections::BTreeSet<u32> = (0..VIA_STR0M_ONE_IN).map(|_| DirectTrack::default().phase).collect();
+        assert_eq!(phases.len(), VIA_STR0M_ONE_IN as usize, "{phases:?}");
     }
 
     #[test]

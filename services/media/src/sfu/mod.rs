@@ -1204,13 +1204,12 @@ impl Sfu {
                         level: f.audio_level.zip(f.voice_activity),
                         payload: &f.payload,
                     };
-                    if let Some(t) = q.direct.seal(rtc, direct_track, &packet, now) {
+                    if let Some(t) = q.direct.seal(rtc, direct_track, &packet) {
                         self.transmits.push(t);
                         self.direct_sent += 1;
                         continue;
                     }
                 }
-                direct_track.sent_via_str0m(now);
             }
             q.dirty = true;
             // str0m declares the send stream of every negotiated sending m-line itself.
