@@ -917,3 +917,29 @@ fn with_direct_audio_off_str0m_sends_every_forwarded_packet() {
     assert_eq!(net.sfu.direct_audio_sent(), 0);
     assert!(net.clients[viewer].received_audio > 100, "{}", net.clients[viewer].received_audio);
 }
+
+#[test]
+fn the_audience_is_not_listed_to_anyone_and_an_audience_member_joining_sends_the_others_nothing() {
+    let mut net = Net::new();
+    let host_ix = net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Microphone]).unwrap();
+    let first = net.join("10.0.0.3:1000", "first", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+    let states = |c: &Client| c.messages.iter().filter(|m| matches!(m, ServerMessage::State { .. })).count();
+    let (host_states, first_states) = (states(&net.clients[host_ix]), states(&net.clients[first]));
+
+    let second = net.join("10.0.0.4:1000", "second", audience(), &[]).unwrap();
+    net.run(Duration::from_secs(2));
+    assert!(net.clients[second].received_audio > 50, "the newcomer hears the stage");
+    assert_eq!(state_users(&net.clients[second]), ["host", "second"], "the stage and themself");
+    assert_eq!(state_users(&net.clients[first]), ["host", "first"]);
+    assert_eq!(state_users(&net.clients[host_ix]), ["host"], "the host's state lists the stage only");
+    assert_eq!(states(&net.clients[host_ix]), host_states, "an audience member's arrival sent the host nothing");
+    assert_eq!(states(&net.clients[first]), first_states, "nor the rest of the audience");
+
+    // Promoted, they are on the stage: listed to everyone.
+    let speaker = MediaGrants { publish: vec![TrackSource::Microphone], ..audience() };
+    assert_eq!(net.sfu.update_grants("room-1", "second", speaker), 1);
+    net.run(Duration::from_secs(1));
+    assert!(state_users(&net.clients[first]).contains(&"second".to_owned()));
+    assert!(state_users(&net.clients[host_ix]).contains(&"second".to_owned()));
+}

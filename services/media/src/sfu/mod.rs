@@ -352,6 +352,14 @@ impl Peer {
         !self.grants.hidden && self.kind != ConnectionKind::Whep
     }
 
+    /// Listed in the room's `state`: someone on the stage (allowed to publish, or publishing).
+    /// The audience is not: in a Space of a thousand listeners, every listener's state would
+    /// list a thousand people and every join would send it to all of them (the state's size
+    /// times the room's, per join). Each listener's state still lists themself.
+    fn listed(&self) -> bool {
+        self.visible() && (!self.grants.publish.is_empty() || !self.tracks_in.is_empty())
+    }
+
     fn send(&mut self, msg: &ServerMessage) {
         if self.kind != ConnectionKind::Participant {
             return;
@@ -864,7 +872,10 @@ impl Sfu {
                     reason,
                 });
             }
-            self.queue.push_back(Propagated::RoomChanged(p.room));
+            // Only the stage is listed to others: an audience member leaving changes no one's state.
+            if p.listed() {
+                self.queue.push_back(Propagated::RoomChanged(p.room));
+            }
         }
     }
 
@@ -920,7 +931,12 @@ impl Sfu {
                         name: peer.name.clone(),
                     });
                 }
-                self.queue.push_back(Propagated::RoomChanged(peer.room.clone()));
+                // An audience member's arrival changes only their own state (see `Peer::listed`).
+                if peer.listed() {
+                    self.queue.push_back(Propagated::RoomChanged(peer.room.clone()));
+                } else {
+                    peer.state_dirty = true;
+                }
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 // The peer vanished (ICE consent expired): clean up now rather than wait.

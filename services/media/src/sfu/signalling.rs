@@ -217,7 +217,7 @@ impl Sfu {
             let participants = self
                 .peers
                 .iter()
-                .filter(|o| o.room == p.room && o.visible() && sees(p, o) && (o.connected || o.id == p.id))
+                .filter(|o| o.room == p.room && (o.id == p.id || (o.listed() && sees(p, o) && o.connected)) && o.visible())
                 .map(|o| ParticipantView {
                     participant_id: o.id.to_string(),
                     user_id: o.user_id.clone(),
