@@ -183,6 +183,9 @@ impl Default for Forwarding {
     }
 }
 
+/// Peers whose str0m timer is handled per [`Sfu::handle_timeout`] (see there).
+const TIMEOUTS_PER_CALL: usize = 32;
+
 /// Codecs of every room: VP8 and H.264 (OBS sends only H.264), Opus. The SFU does not
 /// transcode, so a subscriber receives whatever its publisher sends.
 ///
@@ -728,8 +731,12 @@ impl Sfu {
     /// Moves every peer's clock to `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         // Only the peers whose own timer is due: a room of hundreds must not wake every peer
-        // for one peer's pacer.
-        for peer in self.peers.iter_mut().filter(|p| p.due <= now) {
+        // for one peer's pacer. And at most TIMEOUTS_PER_CALL of them: peers that joined together
+        // keep their timers in step, and a thousand of str0m's periodic rounds at once held the
+        // worker for 40-130 ms every few seconds (media behind them waited as long). The rest
+        // stay due, so `poll` asks to be woken again at once, and datagrams that arrived
+        // meanwhile are forwarded in between.
+        for peer in self.peers.iter_mut().filter(|p| p.due <= now).take(TIMEOUTS_PER_CALL) {
             peer.dirty = true;
             if peer.rtc.is_alive()
                 && let Err(e) = peer.rtc.handle_input(Input::Timeout(now))
