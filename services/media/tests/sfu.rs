@@ -943,3 +943,25 @@ fn the_audience_is_not_listed_to_anyone_and_an_audience_member_joining_sends_the
     assert!(state_users(&net.clients[first]).contains(&"second".to_owned()));
     assert!(state_users(&net.clients[host_ix]).contains(&"second".to_owned()));
 }
+
+#[test]
+fn a_wake_up_for_timers_handles_a_few_dozen_peers_and_asks_at_once_for_the_rest() {
+    let mut net = Net::new();
+    net.join("10.0.0.2:1000", "host", host(), &[TrackSource::Microphone]).unwrap();
+    for i in 0..40 {
+        net.join(&format!("10.0.1.{i}:1000"), &format!("listener{i}"), audience(), &[]).unwrap();
+    }
+    net.run(Duration::from_secs(2));
+    // Every peer's timer is due by then: one wake-up takes some, and the SFU asks to be woken
+    // again at once for the rest instead of holding up forwarding for all 41.
+    let later = net.now + Duration::from_secs(6);
+    let mut wake_ups = 0;
+    loop {
+        net.sfu.handle_timeout(later);
+        wake_ups += 1;
+        if net.sfu.poll(later) > later || wake_ups == 10 {
+            break;
+        }
+    }
+    assert!((2..10).contains(&wake_ups), "41 due peers took {wake_ups} wake-ups");
+}
