@@ -728,7 +728,7 @@ impl Sfu {
         true
     }
 
-    /// Moves every peer's clock to `now`.
+    /// Moves the clock of peers whose str0m timer is due to `now`, a few dozen per call.
     pub fn handle_timeout(&mut self, now: Instant) {
         // Only the peers whose own timer is due: a room of hundreds must not wake every peer
         // for one peer's pacer. And at most TIMEOUTS_PER_CALL of them: peers that joined together
